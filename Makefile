@@ -1,0 +1,44 @@
+# Assina: `make demo` runs the product on a simulated business; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DB := demo/assina-demo.sqlite3
+PORT ?= 8000
+# Run the tests on as many cores as the machine has.
+PYTEST_WORKERS ?= auto
+
+.PHONY: demo test test-sqlite test-postgres bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/.installed
+	mkdir -p demo
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina migrate
+	ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina simulate --customers 500 --months 18 --seed 7
+	@ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina createadmin --username admin --password assina-demo >/dev/null
+	@echo ""
+	@echo "  Admin: http://127.0.0.1:$(PORT)/admin/   login: admin   password: assina-demo"
+	@echo ""
+	ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina serve --port $(PORT)
+
+# SQLite always; PostgreSQL too when ASSINA_TEST_POSTGRES_URL is set (and then it must be reachable).
+test: $(BIN)/.installed
+	$(MAKE) test-sqlite
+	@if [ -n "$$ASSINA_TEST_POSTGRES_URL" ]; then $(MAKE) test-postgres; else echo "ASSINA_TEST_POSTGRES_URL is not set: PostgreSQL tests not run"; fi
+
+test-sqlite: $(BIN)/.installed
+	env -u ASSINA_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+test-postgres: $(BIN)/.installed
+	ASSINA_DATABASE_URL="$$ASSINA_TEST_POSTGRES_URL" ASSINA_TEST_ENGINE=postgres $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not sqlite_only" tests/integration tests/scenarios tests/e2e
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/billing_run.py --subscriptions 100000
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache

@@ -1,0 +1,156 @@
+"""Use cases of the catalog: plans and their price versions, add-ons, coupons, promotion codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from assina.core.discounts import Coupon as CoreCoupon
+from assina.core.discounts import CouponDuration, check_redeemable
+from assina.core.errors import DomainError
+from assina.core.money import normalize_currency
+from assina.core.periods import validate_interval
+from assina.core.pricing import PriceSpec, PricingModel, Tier
+from assina.events.services import record
+
+from .models import Coupon, Plan, PlanVersion, Product, PromotionCode
+
+
+class CatalogError(DomainError):
+    pass
+
+
+def _price_spec(pricing_model: str, currency: str, unit_amount: int, tiers: list[dict] | None, package_size: int) -> PriceSpec:
+    try:
+        model = PricingModel(pricing_model)
+    except ValueError:
+        raise CatalogError(f"unknown pricing model {pricing_model!r} (use one of: {', '.join(m.value for m in PricingModel)})") from None
+    # PriceSpec validates amounts, tiers and the package size.
+    return PriceSpec(model=model, currency=currency, unit_amount=unit_amount,
+                     tiers=tuple(Tier(**t) for t in (tiers or [])), package_size=package_size)
+
+
+def create_plan(*, code: str, name: str, amount: int, currency: str, interval: str, at: datetime,
+                interval_count: int = 1, trial_days: int = 0, pricing_model: str = "flat",
+                tiers: list[dict] | None = None, package_size: int = 1, kind: str = "base",
+                product_code: str | None = None) -> Plan:
+    currency = normalize_currency(currency)
+    unit = validate_interval(interval, interval_count)
+    if not code or not code.replace("-", "").replace("_", "").isalnum():
+        raise CatalogError("a plan code uses letters, digits, '-' and '_' only")
+    if trial_days < 0 or trial_days > 730:
+        raise CatalogError("trial days must be between 0 and 730")
+    if kind not in ("base", "addon"):
+        raise CatalogError("a plan is either 'base' or 'addon'")
+    _price_spec(pricing_model, currency, amount, tiers, package_size)
+    with transaction.atomic():
+        if Plan.objects.filter(code=code).exists():
+            raise CatalogError(f"a plan with code {code!r} already exists")
+        product, _ = Product.objects.get_or_create(code=product_code or code, defaults={"name": name, "created_at": at})
+        plan = Plan.objects.create(product=product, code=code, name=name, kind=kind, interval=unit.value,
+                                   interval_count=interval_count, trial_days=trial_days, currency=currency, created_at=at)
+        version = PlanVersion.objects.create(plan=plan, version=1, pricing_model=pricing_model, currency=currency,
+                                             unit_amount=amount, tiers=tiers or [], package_size=package_size, created_at=at)
+        record("plan.created", plan, at, {"code": code, "version": 1, "amount": amount, "currency": currency})
+    return plan
+
+
+def change_plan_price(plan_code: str, *, amount: int, at: datetime, pricing_model: str | None = None,
+                      tiers: list[dict] | None = None, package_size: int | None = None) -> PlanVersion:
+    """Add a new price version. New subscriptions take it; existing ones keep theirs (grandfathered)."""
+    with transaction.atomic():
+        plan = get_plan(plan_code)
+        current = plan.versions.select_for_update().order_by("-version").first()
+        model = pricing_model or current.pricing_model
+        size = package_size if package_size is not None else current.package_size
+        new_tiers = tiers if tiers is not None else (current.tiers if model == current.pricing_model else [])
+        _price_spec(model, plan.currency, amount, new_tiers, size)
+        version = PlanVersion.objects.create(plan=plan, version=current.version + 1, pricing_model=model,
+                                             currency=plan.currency, unit_amount=amount, tiers=new_tiers,
+                                             package_size=size, created_at=at)
+        record("plan.price_changed", plan, at, {"code": plan.code, "version": version.version,
+                                                "previous_amount": current.unit_amount, "amount": amount})
+    return version
+
+
+def get_plan(code: str) -> Plan:
+    plan = Plan.objects.filter(code=code).first()
+    if plan is None:
+        raise CatalogError(f"unknown plan {code!r}")
+    return plan
+
+
+def create_coupon(*, code: str, duration: str, at: datetime, percent_off: str | Decimal | None = None,
+                  amount_off: int | None = None, currency: str | None = None, duration_periods: int | None = None,
+                  plans: list[str] | None = None, redeem_by: datetime | None = None,
+                  max_redemptions: int | None = None, name: str = "") -> Coupon:
+    try:
+        percent = Decimal(str(percent_off)) if percent_off is not None else None
+        if percent is not None and not percent.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        raise CatalogError(f"percent off must be a number, not {percent_off!r}") from None
+    try:
+        kind = CouponDuration(duration)
+    except ValueError:
+        raise CatalogError("a coupon lasts 'once', 'repeating' or 'forever'") from None
+    currency = normalize_currency(currency) if currency else None
+    # The core coupon validates the combination (one of percent/amount, periods iff repeating...).
+    CoreCoupon(code=code, duration=kind, percent_off=percent, amount_off=amount_off, currency=currency,
+               duration_periods=duration_periods, redeem_by=redeem_by, max_redemptions=max_redemptions)
+    with transaction.atomic():
+        if Coupon.objects.filter(code=code).exists():
+            raise CatalogError(f"a coupon with code {code!r} already exists")
+        restricted = [get_plan(c) for c in (plans or [])]
+        coupon = Coupon.objects.create(code=code, name=name, percent_off=percent, amount_off=amount_off,
+                                       currency=currency or "", duration=kind.value, duration_periods=duration_periods,
+                                       redeem_by=redeem_by, max_redemptions=max_redemptions, created_at=at)
+        coupon.plans.set(restricted)
+        record("coupon.created", coupon, at, {"code": code})
+    return coupon
+
+
+def create_promotion_code(*, code: str, coupon_code: str, at: datetime, expires_at: datetime | None = None,
+                          max_redemptions: int | None = None) -> PromotionCode:
+    with transaction.atomic():
+        coupon = Coupon.objects.filter(code=coupon_code).first()
+        if coupon is None:
+            raise CatalogError(f"unknown coupon {coupon_code!r}")
+        if PromotionCode.objects.filter(code__iexact=code).exists():
+            raise CatalogError(f"a promotion code {code!r} already exists")
+        promo = PromotionCode.objects.create(code=code, coupon=coupon, expires_at=expires_at,
+                                             max_redemptions=max_redemptions, created_at=at)
+        record("promotion_code.created", promo, at, {"code": code, "coupon": coupon.code})
+    return promo
+
+
+def redeem(code: str, plan_code: str, at: datetime) -> Coupon:
+    """Redeem a coupon code or a promotion code for a plan; counts the redemption atomically.
+
+    Runs in the caller's transaction so a failed subscription gives the redemption back.
+    """
+    promo = PromotionCode.objects.filter(code__iexact=code).select_related("coupon").first()
+    if promo is not None:
+        if not promo.active or (promo.expires_at and at >= promo.expires_at):
+            raise CatalogError(f"promotion code {code!r} has expired")
+        if promo.max_redemptions is not None:
+            taken = PromotionCode.objects.filter(pk=promo.pk, times_redeemed__lt=promo.max_redemptions).update(times_redeemed=F("times_redeemed") + 1)
+            if not taken:
+                raise CatalogError(f"promotion code {code!r} has reached its maximum number of redemptions")
+        else:
+            PromotionCode.objects.filter(pk=promo.pk).update(times_redeemed=F("times_redeemed") + 1)
+        coupon = promo.coupon
+    else:
+        coupon = Coupon.objects.filter(code=code).first()
+        if coupon is None:
+            raise CatalogError(f"unknown coupon or promotion code {code!r}")
+    if not coupon.active:
+        raise CatalogError(f"coupon {coupon.code!r} is no longer active")
+    check_redeemable(coupon.to_core(), plan_code, at, coupon.times_redeemed)
+    limit = Q(times_redeemed__lt=coupon.max_redemptions) if coupon.max_redemptions is not None else Q()
+    if not Coupon.objects.filter(limit, pk=coupon.pk).update(times_redeemed=F("times_redeemed") + 1):
+        raise CatalogError(f"coupon {coupon.code!r} has reached its maximum number of redemptions")
+    return coupon

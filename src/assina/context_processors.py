@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def assina(request):
+    return {"assina_mode": settings.ASSINA_MODE}

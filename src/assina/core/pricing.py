@@ -1,0 +1,171 @@
+"""Price definitions and what a quantity costs under them (Stripe semantics).
+
+Tier ``up_to`` bounds are inclusive: tiers (5, 10, None) cover units 1-5, 6-10, 11+.
+A quantity of 0 costs 0 under every model: nothing used, nothing billed (a fixed fee
+that must always be charged belongs in a separate FLAT item).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from assina.core.errors import InvalidPrice, UnknownCurrency
+from assina.core.money import normalize_currency
+
+
+class PricingModel(StrEnum):
+    FLAT = "flat"
+    PER_UNIT = "per_unit"
+    GRADUATED = "graduated"
+    VOLUME = "volume"
+    PACKAGE = "package"
+
+
+TIERED_MODELS = frozenset({PricingModel.GRADUATED, PricingModel.VOLUME})
+
+
+def _non_negative_int(value: object, what: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidPrice(f"{what} must be a whole number of minor units, got {value!r}")
+    if value < 0:
+        raise InvalidPrice(f"{what} cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """Units up to and including ``up_to`` (None = no upper bound, last tier only)."""
+
+    up_to: int | None
+    unit_amount: int = 0
+    flat_amount: int = 0
+
+    def __post_init__(self) -> None:
+        if self.up_to is not None:
+            if not isinstance(self.up_to, int) or isinstance(self.up_to, bool):
+                raise InvalidPrice(f"tier up_to must be a whole number, got {self.up_to!r}")
+            if self.up_to < 1:
+                raise InvalidPrice("tier up_to must be at least 1")
+        _non_negative_int(self.unit_amount, "tier unit amount")
+        _non_negative_int(self.flat_amount, "tier flat amount")
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSpec:
+    model: PricingModel
+    currency: str
+    unit_amount: int = 0
+    tiers: tuple[Tier, ...] = ()
+    package_size: int = 1
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "model", PricingModel(self.model))
+        except ValueError:
+            raise InvalidPrice(f"{self.model!r} is not a pricing model") from None
+        try:
+            object.__setattr__(self, "currency", normalize_currency(self.currency))
+        except UnknownCurrency as exc:
+            raise InvalidPrice(str(exc)) from exc
+        _non_negative_int(self.unit_amount, "unit amount")
+        if not isinstance(self.package_size, int) or isinstance(self.package_size, bool):
+            raise InvalidPrice("package size must be a whole number")
+        if self.package_size < 1:
+            raise InvalidPrice("package size must be at least 1")
+        # Lists arrive from forms and JSON; a tuple keeps the spec hashable.
+        object.__setattr__(self, "tiers", tuple(self.tiers))
+        if self.model in TIERED_MODELS:
+            _validate_tiers(self.tiers)
+        elif self.tiers:
+            raise InvalidPrice("only graduated and volume prices have tiers")
+
+
+def _validate_tiers(tiers: tuple[Tier, ...]) -> None:
+    if not tiers:
+        raise InvalidPrice("graduated and volume prices need at least one tier")
+    if any(not isinstance(t, Tier) for t in tiers):
+        raise InvalidPrice("tiers must be Tier objects")
+    if tiers[-1].up_to is not None:
+        raise InvalidPrice("the last tier must have no upper bound")
+    previous = 0
+    for tier in tiers[:-1]:
+        if tier.up_to is None:
+            raise InvalidPrice("only the last tier can have no upper bound")
+        if tier.up_to <= previous:
+            raise InvalidPrice("tier upper bounds must be strictly increasing")
+        previous = tier.up_to
+
+
+def _check_quantity(quantity: int) -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise InvalidPrice(f"quantity must be a whole number, got {quantity!r}")
+    if quantity < 0:
+        raise InvalidPrice("quantity cannot be negative")
+
+
+def volume_tier(spec: PriceSpec, quantity: int) -> Tier:
+    """The tier a total quantity falls in (the first whose up_to >= quantity)."""
+    for tier in spec.tiers:
+        if tier.up_to is None or quantity <= tier.up_to:
+            return tier
+    raise InvalidPrice("the last tier must have no upper bound")  # unreachable once valid
+
+
+def tiers_breakdown(spec: PriceSpec, quantity: int) -> list[tuple[Tier, int, int]]:
+    """(tier, units in tier, amount) for each tier the quantity reaches.
+
+    Graduated: one row per reached tier (units at that tier's price plus its flat
+    amount). Volume: one row, the tier the whole quantity falls in. Other models have
+    no tiers and return []. Quantity 0 reaches no tier.
+    """
+    _check_quantity(quantity)
+    if quantity == 0 or spec.model not in TIERED_MODELS:
+        return []
+    if spec.model is PricingModel.VOLUME:
+        tier = volume_tier(spec, quantity)
+        return [(tier, quantity, quantity * tier.unit_amount + tier.flat_amount)]
+    rows: list[tuple[Tier, int, int]] = []
+    lower = 0  # units already priced by earlier tiers
+    for tier in spec.tiers:
+        upper = quantity if tier.up_to is None else min(quantity, tier.up_to)
+        units = upper - lower
+        if units <= 0:
+            break
+        rows.append((tier, units, units * tier.unit_amount + tier.flat_amount))
+        lower = upper
+    return rows
+
+
+def price_amount(spec: PriceSpec, quantity: int) -> int:
+    """What ``quantity`` units cost under ``spec``, in minor units."""
+    _check_quantity(quantity)
+    if quantity == 0:
+        return 0
+    match spec.model:
+        case PricingModel.FLAT:
+            return spec.unit_amount
+        case PricingModel.PER_UNIT:
+            return spec.unit_amount * quantity
+        case PricingModel.PACKAGE:
+            packages = -(-quantity // spec.package_size)  # ceiling division on ints
+            return packages * spec.unit_amount
+        case PricingModel.GRADUATED | PricingModel.VOLUME:
+            return sum(amount for _, _, amount in tiers_breakdown(spec, quantity))
+    raise InvalidPrice(f"{spec.model!r} is not a pricing model")  # pragma: no cover
+
+
+def display_unit_amount(spec: PriceSpec, quantity: int) -> int | None:
+    """The per-unit amount to print on an invoice line, or None when there is none.
+
+    Guarantee: when not None, ``quantity * result == price_amount(spec, quantity)``
+    for per-unit and volume prices; a flat price is shown as one unit of its amount.
+    """
+    match spec.model:
+        case PricingModel.PER_UNIT:
+            return spec.unit_amount
+        case PricingModel.FLAT:
+            return spec.unit_amount
+        case PricingModel.VOLUME if quantity > 0:
+            tier = volume_tier(spec, quantity)
+            return tier.unit_amount if tier.flat_amount == 0 else None
+    return None

@@ -1,0 +1,70 @@
+"""Use cases of customers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from assina.core.errors import DomainError
+from assina.core.money import normalize_currency
+from assina.events.services import record
+
+from .models import LOCALES, Customer
+
+LOCALE_CODES = {code for code, _ in LOCALES}
+
+
+class CustomerError(DomainError):
+    pass
+
+
+def normalize_locale(locale: str) -> str:
+    for code in LOCALE_CODES:
+        if code.lower() == locale.replace("_", "-").lower():
+            return code
+    raise CustomerError(f"unsupported locale {locale!r} (use one of: {', '.join(sorted(LOCALE_CODES))})")
+
+
+def create_customer(*, email: str, at: datetime, name: str = "", locale: str = "en", currency: str | None = None,
+                    time_zone: str | None = None, country: str = "", tax_id: str = "", metadata: dict | None = None,
+                    card: str | None = None) -> Customer:
+    """Create a customer (and attach a card first, when given: a declined card creates nothing)."""
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise CustomerError(f"{email!r} is not a valid email address") from None
+    locale = normalize_locale(locale)
+    currency = normalize_currency(currency or settings.ASSINA_DEFAULT_CURRENCY)
+    time_zone = time_zone or settings.TIME_ZONE
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CustomerError(f"unknown time zone {time_zone!r}") from None
+    if Customer.objects.filter(email__iexact=email).exists():
+        raise CustomerError(f"a customer with email {email} already exists")
+    from assina.payments.services import attach_card_token, check_card
+
+    attached = check_card(card, at) if card else None  # raises CardError before anything is written
+    with transaction.atomic():
+        customer = Customer.objects.create(email=email, name=name, locale=locale, currency=currency,
+                                           time_zone=time_zone, country=country.upper()[:2], tax_id=tax_id,
+                                           metadata=metadata or {}, created_at=at)
+        record("customer.created", customer, at, {"email": email, "locale": locale, "currency": currency})
+        if attached:
+            attach_card_token(customer, attached, at)
+    return customer
+
+
+def get_customer(email_or_id: str | int) -> Customer:
+    value = str(email_or_id)
+    query = Customer.objects.filter(pk=int(value)) if value.isdigit() else Customer.objects.filter(email__iexact=value)
+    customer = query.select_related("default_payment_method").first()
+    if customer is None:
+        raise CustomerError(f"unknown customer {value!r}")
+    return customer

@@ -1,0 +1,230 @@
+"""Use cases of invoices: issue them from drafts (in bulk), apply credit, void, credit notes.
+
+Every function here runs inside the caller's transaction and records its events there.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+
+from assina.core.errors import DomainError
+from assina.core.invoice_states import InvoiceStatus, transition_invoice
+from assina.core.invoicing import DraftLine, LineKind
+from assina.customers.models import BalanceTransaction, Customer
+from assina.events.models import Event
+from assina.events.services import event_row, record, record_many
+
+from .models import CreditNote, Invoice, InvoiceLine, PendingItem
+from .numbering import business_year, take_numbers
+
+
+class InvoiceError(DomainError):
+    pass
+
+
+@dataclass
+class InvoiceDraft:
+    """Everything needed to issue one invoice; ``lines`` come from ``assina.core.invoicing``."""
+
+    customer_id: int
+    subscription_id: int | None
+    currency: str
+    billing_reason: str
+    at: datetime
+    lines: list[DraftLine]
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    pending_item_ids: list[int] = field(default_factory=list)
+
+
+def invoice_event_data(invoice: Invoice) -> dict:
+    return {
+        "invoice": invoice.pk, "number": invoice.number, "subscription": invoice.subscription_id,
+        "total": invoice.total, "amount_due": invoice.amount_due, "currency": invoice.currency,
+        "billing_reason": invoice.billing_reason,
+        "period_start": invoice.period_start.isoformat() if invoice.period_start else None,
+    }
+
+
+def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None = None) -> list[Invoice]:
+    """Create, number and finalize invoices in bulk; use customers' credit balance first.
+
+    ``balances`` maps customer id -> credit balance for customers that have one (others are
+    read from the database when missing). Invoices left with nothing to pay are marked paid.
+    """
+    if not drafts:
+        return []
+    if balances is None:
+        ids = {d.customer_id for d in drafts}
+        balances = dict(Customer.objects.filter(pk__in=ids, credit_balance__gt=0).values_list("pk", "credit_balance"))
+    else:
+        balances = dict(balances)
+    by_year: dict[int, list[int]] = defaultdict(list)
+    for index, draft in enumerate(drafts):
+        by_year[business_year(draft.at)].append(index)
+    numbers: dict[int, str] = {}
+    for year in sorted(by_year):
+        for index, number in zip(by_year[year], take_numbers("invoice", year, len(by_year[year]))):
+            numbers[index] = number
+
+    invoices: list[Invoice] = []
+    balance_rows: list[BalanceTransaction] = []
+    used_credit: dict[int, int] = defaultdict(int)
+    for index, draft in enumerate(drafts):
+        subtotal = sum(l.amount for l in draft.lines if l.kind != LineKind.DISCOUNT)
+        discount = sum(l.amount for l in draft.lines if l.kind == LineKind.DISCOUNT)
+        total = subtotal + discount
+        credit = 0
+        available = balances.get(draft.customer_id, 0)
+        if total > 0 and available > 0:
+            credit = min(available, total)
+            balances[draft.customer_id] = available - credit
+            used_credit[draft.customer_id] += credit
+        elif total < 0:
+            # A negative invoice (e.g. a downgrade's credit) becomes customer credit.
+            balances[draft.customer_id] = available - total
+            used_credit[draft.customer_id] += total
+        amount_due = max(total - credit, 0)
+        paid = amount_due == 0
+        invoices.append(Invoice(
+            number=numbers[index], customer_id=draft.customer_id, subscription_id=draft.subscription_id,
+            status=InvoiceStatus.PAID.value if paid else InvoiceStatus.OPEN.value,
+            billing_reason=draft.billing_reason, currency=draft.currency,
+            period_start=draft.period_start, period_end=draft.period_end,
+            subtotal=subtotal, discount=discount, total=total, credit_applied=credit,
+            amount_due=amount_due, amount_paid=0, created_at=draft.at, finalized_at=draft.at,
+            paid_at=draft.at if paid else None,
+        ))
+    Invoice.objects.bulk_create(invoices, batch_size=1000)
+
+    lines = []
+    events: list[Event] = []
+    pending_links: list[tuple[list[int], int]] = []
+    for draft, invoice in zip(drafts, invoices):
+        for l in draft.lines:
+            lines.append(InvoiceLine(
+                invoice_id=invoice.pk, kind=l.kind.value if hasattr(l.kind, "value") else l.kind,
+                description=l.description[:300], item_code=l.item_code, quantity=l.quantity,
+                unit_amount=l.unit_amount, amount=l.amount, period_start=l.period_start, period_end=l.period_end,
+            ))
+        if invoice.credit_applied:
+            balance_rows.append(BalanceTransaction(
+                customer_id=invoice.customer_id, kind=BalanceTransaction.Kind.APPLIED_TO_INVOICE,
+                amount=-invoice.credit_applied, currency=invoice.currency, invoice_id=invoice.pk,
+                description=f"Applied to invoice {invoice.number}", created_at=draft.at,
+            ))
+        if invoice.total < 0:
+            balance_rows.append(BalanceTransaction(
+                customer_id=invoice.customer_id, kind=BalanceTransaction.Kind.PRORATION_CREDIT,
+                amount=-invoice.total, currency=invoice.currency, invoice_id=invoice.pk,
+                description=f"Credit from invoice {invoice.number}", created_at=draft.at,
+            ))
+        events.append(event_row("invoice.created", invoice, draft.at, invoice_event_data(invoice)))
+        if invoice.status == InvoiceStatus.PAID.value:
+            events.append(event_row("invoice.paid", invoice, draft.at, invoice_event_data(invoice)))
+        if draft.pending_item_ids:
+            pending_links.append((draft.pending_item_ids, invoice.pk))
+    InvoiceLine.objects.bulk_create(lines, batch_size=2000)
+    BalanceTransaction.objects.bulk_create(balance_rows)
+    for customer_id, delta in used_credit.items():
+        Customer.objects.filter(pk=customer_id).update(credit_balance=F("credit_balance") - delta)
+    for item_ids, invoice_id in pending_links:
+        claimed = PendingItem.objects.filter(pk__in=item_ids, invoice__isnull=True).update(invoice_id=invoice_id)
+        if claimed != len(item_ids):
+            raise InvoiceError("a carried-over item was already billed on another invoice")
+    record_many(events)
+    return invoices
+
+
+def pending_lines(subscription_id: int) -> tuple[list[DraftLine], list[int]]:
+    """Carried-over items of a subscription not billed yet, as draft lines."""
+    items = list(PendingItem.objects.filter(subscription_id=subscription_id, invoice__isnull=True).order_by("id"))
+    return [
+        DraftLine(kind=LineKind(i.kind), description=i.description, amount=i.amount, item_code=i.item_code,
+                  period_start=i.period_start, period_end=i.period_end)
+        for i in items
+    ], [i.pk for i in items]
+
+
+def _locked(invoice_id: int) -> Invoice:
+    return Invoice.objects.select_for_update().get(pk=invoice_id)
+
+
+def mark_paid(invoice: Invoice, amount: int, at: datetime, data: dict | None = None) -> None:
+    """Record a successful payment of an open invoice (caller holds its lock)."""
+    invoice.status = transition_invoice(InvoiceStatus(invoice.status), InvoiceStatus.PAID).value
+    invoice.amount_paid += amount
+    invoice.paid_at = at
+    invoice.next_payment_attempt = None
+    invoice.save(update_fields=["status", "amount_paid", "paid_at", "next_payment_attempt"])
+    record("invoice.paid", invoice, at, {**invoice_event_data(invoice), **(data or {})})
+
+
+def void_invoice(invoice_id: int, at: datetime) -> Invoice:
+    with transaction.atomic():
+        invoice = _locked(invoice_id)
+        invoice.status = transition_invoice(InvoiceStatus(invoice.status), InvoiceStatus.VOID).value
+        invoice.voided_at = at
+        invoice.next_payment_attempt = None
+        invoice.save(update_fields=["status", "voided_at", "next_payment_attempt"])
+        if invoice.credit_applied:
+            _add_balance(invoice.customer_id, invoice.credit_applied, invoice.currency, BalanceTransaction.Kind.ADJUSTMENT,
+                         at, invoice, f"Credit returned from voided invoice {invoice.number}")
+        record("invoice.voided", invoice, at, invoice_event_data(invoice))
+        return invoice
+
+
+def mark_uncollectible(invoice_id: int, at: datetime) -> Invoice:
+    with transaction.atomic():
+        invoice = _locked(invoice_id)
+        invoice.status = transition_invoice(InvoiceStatus(invoice.status), InvoiceStatus.UNCOLLECTIBLE).value
+        invoice.next_payment_attempt = None
+        invoice.save(update_fields=["status", "next_payment_attempt"])
+        record("invoice.marked_uncollectible", invoice, at, invoice_event_data(invoice))
+        return invoice
+
+
+def _add_balance(customer_id: int, amount: int, currency: str, kind: str, at: datetime, invoice: Invoice | None, description: str) -> None:
+    BalanceTransaction.objects.create(customer_id=customer_id, kind=kind, amount=amount, currency=currency,
+                                      invoice=invoice, description=description, created_at=at)
+    Customer.objects.filter(pk=customer_id).update(credit_balance=F("credit_balance") + amount)
+
+
+def create_credit_note(invoice_id: int, amount: int, reason: str, at: datetime) -> CreditNote:
+    """Credit part of a finalized invoice: an open invoice asks for less; the rest (or all of a
+    paid invoice's credit) goes to the customer's credit balance."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise InvoiceError("a credit note amount must be a positive amount")
+    with transaction.atomic():
+        invoice = _locked(invoice_id)
+        if invoice.status not in (InvoiceStatus.OPEN.value, InvoiceStatus.PAID.value):
+            raise InvoiceError(f"invoice {invoice} is {invoice.status}; only open or paid invoices can be credited")
+        already = sum(invoice.credit_notes.values_list("amount", flat=True))
+        if amount > invoice.total - already:
+            raise InvoiceError(f"the credit ({amount}) exceeds what is left to credit on invoice {invoice} ({invoice.total - already})")
+        number = take_numbers("credit-note", business_year(at), 1)[0]
+        note = CreditNote.objects.create(number=number, invoice=invoice, customer_id=invoice.customer_id, amount=amount,
+                                         currency=invoice.currency, reason=reason, created_at=at)
+        to_balance = amount
+        if invoice.status == InvoiceStatus.OPEN.value:
+            reduce = min(amount, invoice.amount_due)
+            invoice.amount_due -= reduce
+            to_balance -= reduce
+            fields = ["amount_due"]
+            if invoice.amount_due == 0:
+                invoice.status = InvoiceStatus.PAID.value
+                invoice.paid_at = at
+                invoice.next_payment_attempt = None
+                fields += ["status", "paid_at", "next_payment_attempt"]
+            invoice.save(update_fields=fields)
+        if to_balance:
+            _add_balance(invoice.customer_id, to_balance, invoice.currency, BalanceTransaction.Kind.CREDIT_NOTE, at,
+                         invoice, f"Credit note {number}")
+        record("credit_note.created", note, at, {"invoice": invoice.pk, "amount": amount, "currency": invoice.currency,
+                                                  "number": number, "to_balance": to_balance})
+        return note

@@ -1,0 +1,66 @@
+"""The boundary to payment providers: plain dataclasses in and out (Saleor-style).
+
+Adapters translate these to a provider's API. Every charge carries an idempotency key so a
+retried call can never charge twice, and ``find_charge`` lets a restarted worker learn what
+happened to a call whose answer it never received.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, Sequence
+
+from assina.core.errors import DomainError
+
+
+class CardError(DomainError):
+    def __init__(self, message: str, decline_code: str):
+        super().__init__(message)
+        self.decline_code = decline_code
+
+
+@dataclass(frozen=True, slots=True)
+class CardDetails:
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedCard:
+    token: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRequest:
+    idempotency_key: str
+    token: str
+    amount: int
+    currency: str
+    at: datetime
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeResult:
+    idempotency_key: str
+    succeeded: bool
+    charge_id: str = ""
+    decline_code: str = ""
+    message: str = ""
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def attach_card(self, card: CardDetails, at: datetime) -> AttachedCard: ...
+
+    def charge_many(self, requests: Sequence[ChargeRequest]) -> list[ChargeResult]: ...
+
+    def find_charge(self, idempotency_key: str) -> ChargeResult | None: ...

@@ -1,0 +1,130 @@
+"""The built-in sandbox gateway: Stripe's well-known test cards, without the internet.
+
+Like Stripe, cards that decline do so already when they are attached (a zero-amount check),
+except 4000000000000341, which attaches fine and then fails every charge. A card also fails
+with ``expired_card`` once the charge time is past its expiry month.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Sequence
+
+from django.db import transaction
+
+from .gateway import AttachedCard, CardDetails, CardError, ChargeRequest, ChargeResult
+from .models import SandboxCard, SandboxCharge
+
+# number -> (behaviour, decline code when attaching or charging)
+TEST_CARDS: dict[str, tuple[str, str]] = {
+    "4242424242424242": ("succeeds", ""),
+    "5555555555554444": ("succeeds", ""),
+    "378282246310005": ("succeeds", ""),
+    "4000000000000002": ("declined_on_attach", "card_declined"),
+    "4000000000009995": ("declined_on_attach", "insufficient_funds"),
+    "4000000000000069": ("declined_on_attach", "expired_card"),
+    "4000000000000127": ("declined_on_attach", "incorrect_cvc"),
+    "4000000000000119": ("declined_on_attach", "processing_error"),
+    "4000000000009987": ("declined_on_attach", "lost_card"),
+    "4000000000009979": ("declined_on_attach", "stolen_card"),
+    "4000000000000341": ("attaches_then_fails", "card_declined"),
+}
+
+DECLINE_MESSAGES = {
+    "card_declined": "Your card was declined.",
+    "insufficient_funds": "Your card has insufficient funds.",
+    "expired_card": "Your card has expired.",
+    "incorrect_cvc": "Your card's security code is incorrect.",
+    "processing_error": "An error occurred while processing your card. Try again in a little bit.",
+    "lost_card": "Your card was declined.",
+    "stolen_card": "Your card was declined.",
+}
+
+
+def card_brand(number: str) -> str:
+    if number.startswith("4"):
+        return "visa"
+    if number[:2] in {"51", "52", "53", "54", "55"} or "2221" <= number[:4] <= "2720":
+        return "mastercard"
+    if number[:2] in {"34", "37"}:
+        return "amex"
+    return "unknown"
+
+
+def _expired(exp_month: int, exp_year: int, at: datetime) -> bool:
+    return (at.year, at.month) > (exp_year, exp_month)
+
+
+class SandboxGateway:
+    name = "sandbox"
+
+    def attach_card(self, card: CardDetails, at: datetime) -> AttachedCard:
+        number = "".join(card.number.split())
+        if number not in TEST_CARDS:
+            raise CardError(
+                f"unknown sandbox card {number!r}: use a test card such as 4242424242424242", "invalid_number"
+            )
+        if not 1 <= card.exp_month <= 12:
+            raise CardError("the expiry month must be between 1 and 12", "invalid_expiry_month")
+        if _expired(card.exp_month, card.exp_year, at):
+            raise CardError(DECLINE_MESSAGES["expired_card"], "expired_card")
+        behaviour, code = TEST_CARDS[number]
+        if behaviour == "declined_on_attach":
+            raise CardError(DECLINE_MESSAGES[code], code)
+        token = "pm_sandbox_" + secrets.token_hex(12)
+        SandboxCard.objects.create(
+            token=token, behaviour=behaviour, brand=card_brand(number), last4=number[-4:],
+            exp_month=card.exp_month, exp_year=card.exp_year,
+        )
+        return AttachedCard(token=token, brand=card_brand(number), last4=number[-4:], exp_month=card.exp_month, exp_year=card.exp_year)
+
+    def charge_many(self, requests: Sequence[ChargeRequest]) -> list[ChargeResult]:
+        """Charge in one round trip; a key seen before returns its first result (no new charge)."""
+        if not requests:
+            return []
+        keys = [r.idempotency_key for r in requests]
+        with transaction.atomic():
+            known = {c.idempotency_key: c for c in SandboxCharge.objects.filter(idempotency_key__in=keys)}
+            cards = {c.token: c for c in SandboxCard.objects.filter(token__in={r.token for r in requests})}
+            new_rows = []
+            for request in requests:
+                if request.idempotency_key in known:
+                    continue
+                card = cards.get(request.token)
+                if card is None:
+                    code = "invalid_payment_method"
+                elif card.behaviour == "attaches_then_fails":
+                    code = "card_declined"
+                elif _expired(card.exp_month, card.exp_year, request.at):
+                    code = "expired_card"
+                else:
+                    code = ""
+                row = SandboxCharge(
+                    idempotency_key=request.idempotency_key, charge_id="ch_sandbox_" + secrets.token_hex(12),
+                    token=request.token, amount=request.amount, currency=request.currency,
+                    succeeded=not code, decline_code=code, created_at=request.at,
+                )
+                known[request.idempotency_key] = row
+                new_rows.append(row)
+            SandboxCharge.objects.bulk_create(new_rows, batch_size=2000)
+        return [self._result(known[key]) for key in keys]
+
+    def find_charge(self, idempotency_key: str) -> ChargeResult | None:
+        row = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
+        return self._result(row) if row else None
+
+    @staticmethod
+    def _result(row: SandboxCharge) -> ChargeResult:
+        return ChargeResult(
+            idempotency_key=row.idempotency_key,
+            succeeded=row.succeeded,
+            charge_id=row.charge_id,
+            decline_code=row.decline_code,
+            message=DECLINE_MESSAGES.get(row.decline_code, "invalid payment method" if row.decline_code else ""),
+        )
+
+
+def get_gateway() -> SandboxGateway:
+    # The Stripe adapter arrives with the payments issue; until then every database uses the sandbox.
+    return SandboxGateway()

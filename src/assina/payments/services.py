@@ -1,0 +1,212 @@
+"""Use cases of payments: keep cards, and collect open invoices without ever charging twice.
+
+Collecting is three steps so that a crash at any point is safe:
+1. in a transaction, write a pending attempt row with a deterministic idempotency key;
+2. outside any transaction, call the gateway with that key;
+3. in a transaction, apply the result to the attempt, the invoice and the subscription.
+A restart finds attempts still pending and asks the gateway by key (``reconcile_pending``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+from django.db import transaction
+
+from assina.core.errors import DomainError
+from assina.core.invoice_states import InvoiceStatus
+from assina.core.states import SubscriptionStatus, transition
+from assina.customers.models import Customer
+from assina.events.models import Event
+from assina.events.services import event_row, record, record_many
+from assina.invoices.models import Invoice
+from assina.invoices.services import invoice_event_data
+from assina.subscriptions.models import Subscription
+
+from .gateway import AttachedCard, CardDetails, ChargeRequest, ChargeResult
+from .models import PaymentAttempt, PaymentMethod
+from .sandbox import get_gateway
+
+NO_PAYMENT_METHOD = "no_payment_method"
+
+
+class PaymentError(DomainError):
+    pass
+
+
+def check_card(number: str, at: datetime, *, exp_month: int | None = None, exp_year: int | None = None) -> AttachedCard:
+    """Attach a card at the gateway (raises CardError when it declines; nothing local is written)."""
+    card = CardDetails(number=number, exp_month=exp_month or 12, exp_year=exp_year or at.year + 3)
+    return get_gateway().attach_card(card, at)
+
+
+def attach_card_token(customer: Customer, attached: AttachedCard, at: datetime, make_default: bool = True) -> PaymentMethod:
+    """Keep only the gateway token, brand, last 4 digits and expiry (inside the caller's transaction)."""
+    method = PaymentMethod.objects.create(
+        customer=customer, gateway=get_gateway().name, token=attached.token, brand=attached.brand,
+        last4=attached.last4, exp_month=attached.exp_month, exp_year=attached.exp_year, created_at=at,
+    )
+    if make_default:
+        Customer.objects.filter(pk=customer.pk).update(default_payment_method=method)
+        customer.default_payment_method = method
+    record("payment_method.attached", method, at, {"brand": method.brand, "last4": method.last4, "default": make_default})
+    return method
+
+
+def attach_card(customer: Customer, number: str, at: datetime, *, exp_month: int | None = None,
+                exp_year: int | None = None, make_default: bool = True) -> PaymentMethod:
+    attached = check_card(number, at, exp_month=exp_month, exp_year=exp_year)
+    with transaction.atomic():
+        return attach_card_token(customer, attached, at, make_default)
+
+
+def idempotency_key(invoice_id: int, number: int) -> str:
+    return f"assina_inv_{invoice_id}_attempt_{number}"
+
+
+def start_attempts(invoices: Iterable[Invoice], methods: dict[int, PaymentMethod | None], at: datetime | None = None) -> list[PaymentAttempt]:
+    """Step 1 (inside the caller's transaction): write one pending attempt per open invoice.
+
+    ``methods`` maps customer id -> default payment method. An invoice whose customer has no
+    card gets a failed attempt at once (``no_payment_method``): the failure is recorded like any
+    other so the subscription goes past due and dunning can pick it up.
+    """
+    attempts: list[PaymentAttempt] = []
+    for invoice in invoices:
+        if invoice.status != InvoiceStatus.OPEN.value or invoice.amount_due <= 0:
+            continue
+        number = invoice.attempt_count + 1
+        invoice.attempt_count = number
+        method = methods.get(invoice.customer_id)
+        attempts.append(PaymentAttempt(
+            invoice=invoice, number=number, idempotency_key=idempotency_key(invoice.pk, number),
+            payment_method=method, gateway=method.gateway if method else "", amount=invoice.amount_due,
+            currency=invoice.currency, created_at=at or invoice.created_at,
+        ))
+    if not attempts:
+        return []
+    PaymentAttempt.objects.bulk_create(attempts, batch_size=2000)
+    Invoice.objects.bulk_update([a.invoice for a in attempts], ["attempt_count"], batch_size=2000)
+    return attempts
+
+
+def collect(attempts: list[PaymentAttempt], at: datetime | None = None) -> None:
+    """Steps 2 and 3 for attempts written by ``start_attempts`` (call outside a transaction).
+
+    ``at`` is the time of the charge; by default each attempt's own time (the test clock bills
+    every renewal at the moment it fell due)."""
+    if not attempts:
+        return
+    with_card = [a for a in attempts if a.payment_method_id]
+    results: dict[str, ChargeResult] = {}
+    if with_card:
+        gateway = get_gateway()
+        requests = [
+            ChargeRequest(idempotency_key=a.idempotency_key, token=a.payment_method.token, amount=a.amount,
+                          currency=a.currency, at=at or a.created_at, description=f"Invoice {a.invoice.number}")
+            for a in with_card
+        ]
+        for result in gateway.charge_many(requests):
+            results[result.idempotency_key] = result
+    for a in attempts:
+        if not a.payment_method_id:
+            results[a.idempotency_key] = ChargeResult(
+                idempotency_key=a.idempotency_key, succeeded=False, decline_code=NO_PAYMENT_METHOD,
+                message="The customer has no payment method.")
+    apply_results([a.pk for a in attempts], results, at)
+
+
+def apply_results(attempt_ids: list[int], results: dict[str, ChargeResult], when: datetime | None = None) -> None:
+    """Step 3: apply gateway results; attempts already resolved (by another worker) are skipped."""
+    with transaction.atomic():
+        attempts = list(
+            PaymentAttempt.objects.select_for_update().filter(pk__in=attempt_ids, status=PaymentAttempt.Status.PENDING)
+            .order_by("pk")
+        )
+        if not attempts:
+            return
+        invoices = {i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=[a.invoice_id for a in attempts]).order_by("pk")}
+        sub_ids = {i.subscription_id for i in invoices.values() if i.subscription_id}
+        subs = {s.pk: s for s in Subscription.objects.select_for_update().filter(pk__in=sub_ids).order_by("pk")}
+        events: list[Event] = []
+        changed_attempts, changed_invoices, changed_subs = [], [], {}
+        for attempt in attempts:
+            result = results.get(attempt.idempotency_key)
+            if result is None:
+                continue
+            invoice = invoices[attempt.invoice_id]
+            at = when or attempt.created_at
+            attempt.status = PaymentAttempt.Status.SUCCEEDED if result.succeeded else PaymentAttempt.Status.FAILED
+            attempt.decline_code = result.decline_code
+            attempt.message = result.message[:300]
+            attempt.gateway_charge_id = result.charge_id
+            attempt.completed_at = at
+            changed_attempts.append(attempt)
+            payment = {"attempt": attempt.number, "amount": attempt.amount, "currency": attempt.currency,
+                       "decline_code": attempt.decline_code, "charge": attempt.gateway_charge_id}
+            sub = subs.get(invoice.subscription_id)
+            if result.succeeded:
+                if invoice.status == InvoiceStatus.OPEN.value:
+                    invoice.status = InvoiceStatus.PAID.value
+                    invoice.amount_paid += attempt.amount
+                    invoice.paid_at = at
+                    invoice.next_payment_attempt = None
+                    changed_invoices.append(invoice)
+                    events.append(event_row("invoice.paid", invoice, at, {**invoice_event_data(invoice), "payment": payment}))
+                if sub and sub.status in (SubscriptionStatus.PAST_DUE.value, SubscriptionStatus.INCOMPLETE.value) \
+                        and not _has_other_unpaid(sub, invoice, invoices):
+                    _set_status(sub, SubscriptionStatus.ACTIVE, at, events, "payment_succeeded")
+                    changed_subs[sub.pk] = sub
+            else:
+                events.append(event_row("payment.failed", attempt, at, {**payment, "invoice": invoice.pk, "number": invoice.number,
+                                                                        "message": attempt.message}, customer_id=invoice.customer_id))
+                if sub:
+                    if invoice.billing_reason == Invoice.Reason.SUBSCRIPTION_CREATE and sub.status == SubscriptionStatus.INCOMPLETE.value:
+                        pass  # stays incomplete until paid or expired
+                    elif sub.status in (SubscriptionStatus.ACTIVE.value, SubscriptionStatus.TRIALING.value):
+                        _set_status(sub, SubscriptionStatus.PAST_DUE, at, events, "payment_failed")
+                        changed_subs[sub.pk] = sub
+        PaymentAttempt.objects.bulk_update(changed_attempts, ["status", "decline_code", "message", "gateway_charge_id", "completed_at"], batch_size=2000)
+        if changed_invoices:
+            Invoice.objects.bulk_update(changed_invoices, ["status", "amount_paid", "paid_at", "next_payment_attempt"], batch_size=2000)
+        if changed_subs:
+            from assina.subscriptions.lifecycle import next_action_at
+
+            for sub in changed_subs.values():
+                sub.next_action_at = next_action_at(sub)
+            Subscription.objects.bulk_update(list(changed_subs.values()), ["status", "next_action_at"], batch_size=2000)
+        record_many(events)
+
+
+def _has_other_unpaid(sub: Subscription, paid: Invoice, batch: dict[int, Invoice]) -> bool:
+    others = Invoice.objects.filter(subscription_id=sub.pk, status=InvoiceStatus.OPEN.value).exclude(pk=paid.pk)
+    return any(batch.get(pk, None) is None or batch[pk].status == InvoiceStatus.OPEN.value for pk in others.values_list("pk", flat=True))
+
+
+def _set_status(sub: Subscription, target: SubscriptionStatus, at: datetime, events: list[Event], reason: str) -> None:
+    previous = sub.status
+    sub.status = transition(SubscriptionStatus(previous), target).value
+    events.append(event_row("subscription.updated", sub, at, {"status": sub.status, "previous_status": previous, "reason": reason}))
+
+
+def pay_invoice(invoice_id: int, at: datetime) -> PaymentAttempt | None:
+    """Try to collect one open invoice now with the customer's default card."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("customer__default_payment_method").get(pk=invoice_id)
+        if invoice.status != InvoiceStatus.OPEN.value:
+            raise PaymentError(f"invoice {invoice} is {invoice.status}; only open invoices can be paid")
+        if PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING).exists():
+            raise PaymentError(f"a payment of invoice {invoice} is already in progress")
+        attempts = start_attempts([invoice], {invoice.customer_id: invoice.customer.default_payment_method}, at)
+    collect(attempts, at)
+    return attempts[0] if attempts else None
+
+
+def reconcile_pending(at: datetime | None = None, limit: int = 1000) -> int:
+    """Resolve attempts a crash left pending: ask the gateway by idempotency key; if it never
+    saw the key, charging with the same key now is safe (the gateway deduplicates it)."""
+    attempts = list(PaymentAttempt.objects.filter(status=PaymentAttempt.Status.PENDING).select_related("payment_method", "invoice").order_by("pk")[:limit])
+    if attempts:
+        collect(attempts, at)
+    return len(attempts)

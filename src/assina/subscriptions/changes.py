@@ -1,0 +1,199 @@
+"""Changing a subscription's plan or quantity: now with proration (Stripe's way), or at period end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from assina.catalog.models import Plan, PlanVersion
+from assina.catalog.services import get_plan
+from assina.clock.services import now as clock_now
+from assina.core.invoicing import DraftLine, LineKind, draft_for_period
+from assina.core.periods import Period
+from assina.core.proration import Proration, prorate_change
+from assina.core.states import SubscriptionStatus
+from assina.events.services import record
+from assina.invoices.models import Invoice, PendingItem
+from assina.invoices.services import InvoiceDraft, issue_invoices, pending_lines
+from assina.payments.services import collect, start_attempts
+
+from .lifecycle import bill_period_now, customer_method, next_action_at
+from .models import ScheduledChange, Subscription, SubscriptionItem
+from .services import SubscriptionError, get_subscription
+from .terms import index_of_period_starting, terms_for
+
+S = SubscriptionStatus
+CHANGEABLE = (S.ACTIVE.value, S.TRIALING.value, S.PAST_DUE.value)
+
+
+@dataclass(frozen=True)
+class ChangePreview:
+    """What an immediate change would bill: the proration lines and their net amount."""
+
+    lines: tuple[DraftLine, ...]
+    proration: Proration | None
+    resets_period: bool
+
+    @property
+    def net(self) -> int:
+        return sum(l.amount for l in self.lines)
+
+
+def _base_item(sub: Subscription) -> SubscriptionItem:
+    return sub.items.select_related("plan_version__plan").get(plan_version__plan__kind=Plan.Kind.BASE)
+
+
+def _target(sub: Subscription, plan_code: str | None, quantity: int | None) -> tuple[Plan, PlanVersion, int]:
+    item = _base_item(sub)
+    current_plan = item.plan_version.plan
+    if quantity is not None and (not isinstance(quantity, int) or quantity < 1):
+        raise SubscriptionError("quantity must be a whole number of at least 1")
+    plan = get_plan(plan_code) if plan_code else current_plan
+    if plan.kind != Plan.Kind.BASE or not plan.active:
+        raise SubscriptionError(f"{plan.code!r} is not an active plan")
+    if plan.currency != sub.currency:
+        raise SubscriptionError(f"currency mismatch: the subscription bills in {sub.currency}, plan {plan.code} in {plan.currency}")
+    new_quantity = quantity if quantity is not None else item.quantity
+    if plan.pk == current_plan.pk and new_quantity == item.quantity:
+        raise SubscriptionError("nothing to change: same plan and quantity")
+    # Keeping the plan keeps its (possibly grandfathered) version; a new plan takes its newest price.
+    version = item.plan_version if plan.pk == current_plan.pk else plan.current_version()
+    return plan, version, new_quantity
+
+
+def _swap_base_item(sub: Subscription, plan: Plan, version: PlanVersion, quantity: int) -> None:
+    item = _base_item(sub)
+    item.plan_version = version
+    item.quantity = quantity
+    item.save(update_fields=["plan_version", "quantity"])
+    sub.plan = plan
+
+
+def _proration_lines(sub: Subscription, plan: Plan, version: PlanVersion, quantity: int, at: datetime) -> ChangePreview:
+    old_terms = terms_for(sub)
+    old_plan = _base_item(sub).plan_version.plan
+    period = Period(sub.current_period_start, sub.current_period_end)
+    same_interval = plan.interval == sub.interval and plan.interval_count == sub.interval_count
+    index = index_of_period_starting(old_terms, sub.current_period_start)
+    old_total = draft_for_period(old_terms, index).total
+    with transaction.atomic():
+        # Price the new terms inside a savepoint that is always rolled back: a preview changes nothing.
+        sid = transaction.savepoint()
+        _swap_base_item(sub, plan, version, quantity)
+        new_terms = terms_for(sub)
+        new_total = draft_for_period(new_terms, index).total if same_interval else None
+        transaction.savepoint_rollback(sid)
+    if same_interval:
+        proration = prorate_change(old_total, new_total, period, at)
+        lines = (
+            DraftLine(kind=LineKind.PRORATION, description=f"Unused time on {old_plan.name} × {_base_quantity(sub)}",
+                      amount=proration.credit, period_start=at, period_end=period.end, item_code=old_plan.code),
+            DraftLine(kind=LineKind.PRORATION, description=f"Remaining time on {plan.name} × {quantity}",
+                      amount=proration.charge, period_start=at, period_end=period.end, item_code=plan.code),
+        )
+        return ChangePreview(lines=tuple(l for l in lines if l.amount), proration=proration, resets_period=False)
+    proration = prorate_change(old_total, 0, period, at)
+    credit = DraftLine(kind=LineKind.PRORATION, description=f"Unused time on {old_plan.name} × {_base_quantity(sub)}",
+                       amount=proration.credit, period_start=at, period_end=period.end, item_code=old_plan.code)
+    return ChangePreview(lines=(credit,) if credit.amount else (), proration=proration, resets_period=True)
+
+
+def _base_quantity(sub: Subscription) -> int:
+    return _base_item(sub).quantity
+
+
+def preview_change(sub_id: int | str, *, plan_code: str | None = None, quantity: int | None = None) -> ChangePreview:
+    at = clock_now()
+    sub = get_subscription(sub_id)
+    _check_changeable(sub)
+    plan, version, new_quantity = _target(sub, plan_code, quantity)
+    if sub.status == S.TRIALING.value:
+        return ChangePreview(lines=(), proration=None, resets_period=False)
+    return _proration_lines(sub, plan, version, new_quantity, at)
+
+
+def _check_changeable(sub: Subscription) -> None:
+    if sub.status not in CHANGEABLE:
+        raise SubscriptionError(f"a {sub.status} subscription cannot be changed")
+
+
+def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quantity: int | None = None,
+                        at_period_end: bool = False, invoice_now: bool = False) -> Subscription:
+    """Change plan and/or quantity.
+
+    Now (default): credit the unused part of the old price and charge the rest of the new one,
+    carried to the next invoice, or billed at once with ``invoice_now``. A change of billing
+    interval always starts a new period now and bills it at once.
+    At period end: a scheduled change the clock applies when the current period ends.
+    """
+    at = clock_now()
+    attempts = []
+    with transaction.atomic():
+        sub = get_subscription(sub_id, lock=True)
+        _check_changeable(sub)
+        plan, version, new_quantity = _target(sub, plan_code, quantity)
+        previous = {"plan": sub.plan.code, "quantity": _base_quantity(sub)}
+        change = {"plan": plan.code, "quantity": new_quantity}
+        if at_period_end:
+            ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
+            scheduled = ScheduledChange.objects.create(subscription=sub, effective_at=sub.current_period_end, change=change, created_at=at)
+            sub.next_action_at = next_action_at(sub)
+            sub.save(update_fields=["next_action_at"])
+            record("subscription.change_scheduled", sub, at, {"previous": previous, "change": change,
+                                                             "effective_at": scheduled.effective_at.isoformat()})
+            return sub
+        if sub.status == S.TRIALING.value:
+            _swap_base_item(sub, plan, version, new_quantity)
+            sub.save()
+            record("subscription.updated", sub, at, {"previous": previous, **change, "proration": 0})
+            return sub
+        preview = _proration_lines(sub, plan, version, new_quantity, at)
+        _swap_base_item(sub, plan, version, new_quantity)
+        if preview.resets_period:
+            sub.interval, sub.interval_count = plan.interval, plan.interval_count
+            sub.billing_anchor = sub.billing_starts_at = at
+            period = terms_for(sub).period(0)
+            sub.current_period_start, sub.current_period_end = period.start, period.end
+            sub.save()
+            _, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_UPDATE, at, extra_lines=list(preview.lines))
+        elif invoice_now:
+            carried, carried_ids = pending_lines(sub.pk)
+            invoices = issue_invoices([InvoiceDraft(customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency,
+                                                    billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at,
+                                                    lines=list(preview.lines) + carried, pending_item_ids=carried_ids)])
+            attempts = start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
+        else:
+            PendingItem.objects.bulk_create([
+                PendingItem(customer_id=sub.customer_id, subscription=sub, kind=l.kind.value, description=l.description,
+                            item_code=l.item_code, amount=l.amount, currency=sub.currency, period_start=l.period_start,
+                            period_end=l.period_end, created_at=at)
+                for l in preview.lines
+            ])
+        sub.next_action_at = next_action_at(sub)
+        sub.save()
+        record("subscription.updated", sub, at, {"previous": previous, **change, "proration": preview.net,
+                                                 "invoiced_now": bool(invoice_now or preview.resets_period)})
+    collect(attempts, at)
+    sub.refresh_from_db()
+    return sub
+
+
+def apply_scheduled_change(sub: Subscription, change: ScheduledChange, at: datetime) -> None:
+    """Due work: a change scheduled for the period end takes effect (no proration: it starts
+    with the new period, which the renewal then bills at the new price)."""
+    plan = get_plan(change.change["plan"])
+    item = _base_item(sub)
+    version = item.plan_version if plan.pk == item.plan_version.plan_id else plan.current_version()
+    previous = {"plan": sub.plan.code, "quantity": item.quantity}
+    _swap_base_item(sub, plan, version, int(change.change["quantity"]))
+    if plan.interval != sub.interval or plan.interval_count != sub.interval_count:
+        # A new interval starts its own cycle at the boundary where the change takes effect.
+        sub.interval, sub.interval_count = plan.interval, plan.interval_count
+        sub.billing_anchor = sub.billing_starts_at = change.effective_at
+    change.status = ScheduledChange.Status.APPLIED
+    change.applied_at = at
+    change.save(update_fields=["status", "applied_at"])
+    sub.save()
+    record("subscription.updated", sub, at, {"previous": previous, **change.change, "scheduled_change": change.pk})

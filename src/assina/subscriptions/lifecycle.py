@@ -1,0 +1,68 @@
+"""Shared steps of the subscription use cases: status changes, next work time, first invoices."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from assina.core.invoicing import DraftLine, draft_for_period
+from assina.core.states import SubscriptionStatus, transition
+from assina.events.services import record
+from assina.invoices.models import Invoice
+from assina.invoices.services import InvoiceDraft, issue_invoices, pending_lines
+from assina.payments.models import PaymentAttempt, PaymentMethod
+from assina.payments.services import start_attempts
+
+from .models import ScheduledChange, Subscription
+from .terms import terms_for
+
+# Stripe gives a subscription whose first payment failed 23 hours before it expires.
+INCOMPLETE_EXPIRES_AFTER_HOURS = 23
+
+
+def next_action_at(sub: Subscription) -> datetime | None:
+    """When the worker must next look at this subscription (None: never again)."""
+    status = SubscriptionStatus(sub.status)
+    if status is SubscriptionStatus.CANCELED:
+        return None
+    if status is SubscriptionStatus.PAUSED:
+        return sub.resumes_at
+    if status is SubscriptionStatus.INCOMPLETE:
+        return sub.created_at + timedelta(hours=INCOMPLETE_EXPIRES_AFTER_HOURS)
+    times = [sub.current_period_end]
+    change_at = (
+        ScheduledChange.objects.filter(subscription_id=sub.pk, status=ScheduledChange.Status.PENDING)
+        .order_by("effective_at").values_list("effective_at", flat=True).first()
+    )
+    if change_at is not None:
+        times.append(change_at)
+    return min(times)
+
+
+def set_status(sub: Subscription, target: SubscriptionStatus, at: datetime, reason: str) -> None:
+    previous = sub.status
+    sub.status = transition(SubscriptionStatus(previous), target).value
+    record("subscription.updated", sub, at, {"status": sub.status, "previous_status": previous, "reason": reason})
+
+
+def customer_method(sub: Subscription) -> PaymentMethod | None:
+    if sub.payment_method_id:
+        return sub.payment_method
+    return sub.customer.default_payment_method
+
+
+def bill_period_now(sub: Subscription, index: int, reason: str, at: datetime,
+                    extra_lines: list[DraftLine] | None = None) -> tuple[Invoice, list[PaymentAttempt]]:
+    """Issue the invoice of period ``index`` (plus carried items) and write its pending attempt.
+
+    Runs in the caller's transaction; the caller collects the attempts after committing.
+    """
+    terms = terms_for(sub)
+    draft = draft_for_period(terms, index)
+    carried, carried_ids = pending_lines(sub.pk)
+    invoice = issue_invoices([InvoiceDraft(
+        customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency, billing_reason=reason, at=at,
+        lines=list(draft.lines) + (extra_lines or []) + carried, period_start=draft.period.start,
+        period_end=draft.period.end, pending_item_ids=carried_ids,
+    )])[0]
+    attempts = start_attempts([invoice], {sub.customer_id: customer_method(sub)}, at)
+    return invoice, attempts

@@ -1,0 +1,284 @@
+"""Use cases of a subscription's life: subscribe, cancel, reactivate, pause and resume.
+
+Plan and quantity changes live in ``changes.py``; the work the clock makes due (renewals,
+trial ends, scheduled changes, period-end cancellations) lives in ``due_work.py``.
+Each use case: open a transaction, lock, call ``assina.core``, save, record events; then,
+after the commit, collect any payment it started.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from assina.catalog.models import Plan
+from assina.catalog.services import get_plan, redeem
+from assina.clock.services import now as clock_now
+from assina.core.discounts import discount_window
+from assina.core.errors import DomainError
+from assina.core.invoice_states import InvoiceStatus
+from assina.core.periods import Interval, Period
+from assina.core.proration import prorate
+from assina.core.states import SubscriptionStatus
+from assina.customers.models import Customer
+from assina.events.services import record
+from assina.invoices.models import Invoice
+from assina.invoices.services import create_credit_note, void_invoice
+from assina.payments.services import collect
+
+from .lifecycle import bill_period_now, next_action_at, set_status
+from .models import ScheduledChange, Subscription, SubscriptionItem
+from .terms import terms_for
+
+S = SubscriptionStatus
+
+
+class SubscriptionError(DomainError):
+    pass
+
+
+def get_subscription(sub_id: int | str, *, lock: bool = False) -> Subscription:
+    value = str(sub_id).removeprefix("sub_")
+    if not value.isdigit():
+        raise SubscriptionError(f"unknown subscription {sub_id!r}")
+    query = Subscription.objects.select_related("customer__default_payment_method", "plan", "payment_method")
+    if lock:
+        query = query.select_for_update()
+    sub = query.filter(pk=int(value)).first()
+    if sub is None:
+        raise SubscriptionError(f"unknown subscription {sub_id!r}")
+    return sub
+
+
+def _resolve_time(at: datetime | None) -> datetime:
+    now = clock_now()
+    if at is None:
+        return now
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise SubscriptionError("times must include a time zone (for example 2027-01-31T10:00:00Z)")
+    if at > now:
+        raise SubscriptionError(f"{at.isoformat()} is in the future (the clock says {now.isoformat()}); advance the clock first")
+    return at
+
+
+def _addon_versions(plan: Plan, addons: list[tuple[str, int]]) -> list[tuple[object, int]]:
+    result = []
+    for code, quantity in addons:
+        addon = get_plan(code)
+        if addon.kind != Plan.Kind.ADDON:
+            raise SubscriptionError(f"{code!r} is a plan, not an add-on")
+        if addon.currency != plan.currency or addon.interval != plan.interval or addon.interval_count != plan.interval_count:
+            raise SubscriptionError(f"add-on {code!r} must bill in the same currency and interval as plan {plan.code!r}")
+        if quantity < 1:
+            raise SubscriptionError("an add-on quantity must be at least 1")
+        result.append((addon.current_version(), quantity))
+    return result
+
+
+def create_subscription(*, customer: Customer, plan_code: str, start: datetime | None = None, quantity: int = 1,
+                        coupon_code: str | None = None, addons: list[tuple[str, int]] | None = None,
+                        trial_days: int | None = None, metadata: dict | None = None) -> Subscription:
+    """Subscribe a customer. With a trial nothing is billed until it ends; otherwise the first
+    period is invoiced and charged at once, and a failed first payment leaves it incomplete."""
+    start = _resolve_time(start)
+    plan = get_plan(plan_code)
+    if plan.kind != Plan.Kind.BASE or not plan.active:
+        raise SubscriptionError(f"{plan_code!r} is not an active plan that customers can subscribe to")
+    if plan.currency != customer.currency:
+        raise SubscriptionError(f"currency mismatch: plan {plan.code} bills in {plan.currency}, customer {customer.email} pays in {customer.currency}")
+    if not isinstance(quantity, int) or quantity < 1:
+        raise SubscriptionError("quantity must be a whole number of at least 1")
+    trial = plan.trial_days if trial_days is None else trial_days
+    if trial < 0:
+        raise SubscriptionError("trial days cannot be negative")
+    addon_versions = _addon_versions(plan, addons or [])
+    with transaction.atomic():
+        trial_end = start + timedelta(days=trial) if trial else None
+        anchor = trial_end or start
+        sub = Subscription(
+            customer=customer, plan=plan, status=(S.TRIALING if trial_end else S.INCOMPLETE).value,
+            currency=plan.currency, interval=plan.interval, interval_count=plan.interval_count,
+            billing_anchor=anchor, billing_starts_at=anchor, started_at=start, trial_end=trial_end,
+            current_period_start=start, current_period_end=trial_end or start, metadata=metadata or {},
+            created_at=start,
+        )
+        sub.save()
+        SubscriptionItem.objects.create(subscription=sub, plan_version=plan.current_version(), quantity=quantity)
+        for version, addon_quantity in addon_versions:
+            SubscriptionItem.objects.create(subscription=sub, plan_version=version, quantity=addon_quantity)
+        if coupon_code:
+            _apply_coupon(sub, coupon_code, start)
+        record("subscription.created", sub, start, {"plan": plan.code, "quantity": quantity, "status": sub.status,
+                                                     "trial_end": trial_end.isoformat() if trial_end else None})
+        attempts = []
+        if trial_end:
+            sub.current_period_end = trial_end
+        else:
+            terms = terms_for(sub)
+            period = terms.period(0)
+            sub.current_period_start, sub.current_period_end = period.start, period.end
+            invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_CREATE, start)
+            if invoice.status == InvoiceStatus.PAID.value:
+                set_status(sub, S.ACTIVE, start, "nothing_to_pay")
+        sub.next_action_at = next_action_at(sub)
+        sub.save()
+    collect(attempts, start)
+    sub.refresh_from_db()
+    return sub
+
+
+def _apply_coupon(sub: Subscription, code: str, at: datetime) -> None:
+    coupon = redeem(code, sub.plan.code, at)
+    sub.coupon = coupon
+    terms = terms_for(sub)
+    first = terms.period(0)
+    sub.discount_applies_from, sub.discount_applies_until = discount_window(
+        coupon.to_core(), first, lambda k: terms.boundary(k + 1))
+    sub.save(update_fields=["coupon", "discount_applies_from", "discount_applies_until"])
+    record("subscription.discount_applied", sub, at, {"coupon": coupon.code})
+
+
+def cancel_at_period_end(sub_id: int | str, reason: str = "") -> Subscription:
+    """Cancel when the paid period ends; access is kept until then and ``reactivate`` undoes it."""
+    at = clock_now()
+    with transaction.atomic():
+        sub = get_subscription(sub_id, lock=True)
+        if sub.status == S.CANCELED.value:
+            raise SubscriptionError(f"subscription sub_{sub.pk} is already canceled")
+        if sub.status in (S.INCOMPLETE.value, S.PAUSED.value):
+            raise SubscriptionError(f"a {sub.status} subscription cannot be canceled at period end; cancel it now")
+        if sub.cancel_at_period_end:
+            raise SubscriptionError(f"subscription sub_{sub.pk} is already set to cancel at period end")
+        sub.cancel_at_period_end = True
+        sub.canceled_at = at
+        sub.cancel_reason = reason[:200]
+        sub.save(update_fields=["cancel_at_period_end", "canceled_at", "cancel_reason"])
+        record("subscription.cancel_scheduled", sub, at, {"ends_at": sub.current_period_end.isoformat(), "reason": reason})
+    return sub
+
+
+def reactivate(sub_id: int | str) -> Subscription:
+    at = clock_now()
+    with transaction.atomic():
+        sub = get_subscription(sub_id, lock=True)
+        if sub.status == S.CANCELED.value:
+            raise SubscriptionError(f"subscription sub_{sub.pk} has ended and cannot be reactivated; create a new subscription")
+        if not sub.cancel_at_period_end:
+            raise SubscriptionError(f"subscription sub_{sub.pk} is not scheduled to cancel")
+        sub.cancel_at_period_end = False
+        sub.canceled_at = None
+        sub.cancel_reason = ""
+        sub.save(update_fields=["cancel_at_period_end", "canceled_at", "cancel_reason"])
+        record("subscription.reactivated", sub, at, {})
+    return sub
+
+
+def cancel_now(sub_id: int | str, *, prorate: bool = False, reason: str = "") -> Subscription:
+    """End the subscription at once; with ``prorate`` the unused part of the period becomes credit."""
+    at = clock_now()
+    with transaction.atomic():
+        sub = get_subscription(sub_id, lock=True)
+        if sub.status == S.CANCELED.value:
+            raise SubscriptionError(f"subscription sub_{sub.pk} is already canceled")
+        credit_invoice = _current_period_invoice(sub) if prorate else None
+        _end(sub, at, reason or sub.cancel_reason)
+    if credit_invoice is not None:
+        _credit_unused(sub, credit_invoice, at, "Unused time after cancellation")
+    return sub
+
+
+def _end(sub: Subscription, at: datetime, reason: str) -> None:
+    set_status(sub, S.CANCELED, at, "canceled")
+    sub.ended_at = at
+    sub.canceled_at = sub.canceled_at or at
+    sub.cancel_reason = reason[:200]
+    sub.cancel_at_period_end = False
+    sub.next_action_at = None
+    sub.save()
+    ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
+    record("subscription.canceled", sub, at, {"reason": sub.cancel_reason, "ended_at": at.isoformat()})
+
+
+def end_at_period_end(sub: Subscription, at: datetime) -> None:
+    """Due work: the period of a subscription set to cancel has ended (caller holds the lock)."""
+    _end(sub, at, sub.cancel_reason)
+
+
+def _current_period_invoice(sub: Subscription) -> Invoice | None:
+    return Invoice.objects.filter(subscription=sub, period_start=sub.current_period_start,
+                                  status__in=[InvoiceStatus.PAID.value, InvoiceStatus.OPEN.value]).first()
+
+
+def _credit_unused(sub: Subscription, invoice: Invoice, at: datetime, reason: str) -> None:
+    if not invoice.period_end or not (invoice.period_start <= at < invoice.period_end):
+        return
+    credited = sum(invoice.credit_notes.values_list("amount", flat=True))
+    amount = min(prorate(invoice.total, Period(invoice.period_start, invoice.period_end), at), invoice.total - credited)
+    if amount > 0:
+        create_credit_note(invoice.pk, amount, reason, at)
+
+
+def pause(sub_id: int | str, *, resumes_at: datetime | None = None) -> Subscription:
+    """Pause now: billing stops, the unused part of the paid period becomes credit for the resume."""
+    at = clock_now()
+    if resumes_at is not None and resumes_at <= at:
+        raise SubscriptionError("the resume date must be in the future")
+    with transaction.atomic():
+        sub = get_subscription(sub_id, lock=True)
+        if sub.status not in (S.ACTIVE.value, S.TRIALING.value, S.PAST_DUE.value):
+            raise SubscriptionError(f"a {sub.status} subscription cannot be paused")
+        if sub.cancel_at_period_end:
+            raise SubscriptionError("the subscription is set to cancel at period end; reactivate it before pausing")
+        credit_invoice = _current_period_invoice(sub)
+        set_status(sub, S.PAUSED, at, "paused")
+        sub.paused_at = at
+        sub.resumes_at = resumes_at
+        sub.current_period_end = at
+        sub.next_action_at = next_action_at(sub)
+        sub.save()
+        ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
+        record("subscription.paused", sub, at, {"resumes_at": resumes_at.isoformat() if resumes_at else None})
+    if credit_invoice is not None:
+        _credit_unused(sub, credit_invoice, at, "Unused time while paused")
+    return sub
+
+
+def resume(sub_id: int | str, at: datetime | None = None) -> Subscription:
+    """Resume a paused subscription: a new period starts now and is billed at once."""
+    at = at or clock_now()
+    with transaction.atomic():
+        sub = get_subscription(sub_id, lock=True)
+        if sub.status != S.PAUSED.value:
+            raise SubscriptionError(f"subscription sub_{sub.pk} is {sub.status}, not paused")
+        attempts = resume_locked(sub, at)
+    collect(attempts, at)
+    sub.refresh_from_db()
+    return sub
+
+
+def resume_locked(sub: Subscription, at: datetime) -> list:
+    set_status(sub, S.ACTIVE, at, "resumed")
+    sub.billing_anchor = at
+    sub.billing_starts_at = at
+    sub.paused_at = None
+    sub.resumes_at = None
+    period = terms_for(sub).period(0)
+    sub.current_period_start, sub.current_period_end = period.start, period.end
+    sub.save()
+    record("subscription.resumed", sub, at, {})
+    _, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_CYCLE, at)
+    sub.next_action_at = next_action_at(sub)
+    sub.save(update_fields=["next_action_at"])
+    return attempts
+
+
+def expire_incomplete(sub: Subscription, at: datetime) -> None:
+    """Due work: the first payment never succeeded; end it and void its invoice (Stripe's rule)."""
+    for invoice_id in Invoice.objects.filter(subscription=sub, status=InvoiceStatus.OPEN.value).values_list("pk", flat=True):
+        void_invoice(invoice_id, at)
+    _end(sub, at, "incomplete_expired")
+
+
+def interval_of(sub: Subscription) -> Interval:
+    return Interval(sub.interval)
