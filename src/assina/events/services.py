@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import connection
 
+from assina.db import insert_many
+
 from .models import Event
 
 
@@ -45,4 +47,4 @@ def record_many(events: list[Event]) -> None:
     if not events:
         return
     _require_transaction()
-    Event.objects.bulk_create(events, batch_size=2000)
+    insert_many(events)

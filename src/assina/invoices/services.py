@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 
 from assina.core.errors import DomainError
+from assina.db import insert_many
 from assina.core.invoice_states import InvoiceStatus, transition_invoice
 from assina.core.invoicing import DraftLine, LineKind
 from assina.customers.models import BalanceTransaction, Customer
@@ -100,7 +101,12 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
             amount_due=amount_due, amount_paid=0, created_at=draft.at, finalized_at=draft.at,
             paid_at=draft.at if paid else None,
         ))
-    Invoice.objects.bulk_create(invoices, batch_size=1000)
+    insert_many(invoices)
+    # Numbers are unique: read the new ids back by number (portable, independent of row order).
+    ids = dict(Invoice.objects.filter(number__in=[i.number for i in invoices]).values_list("number", "pk"))
+    for invoice in invoices:
+        invoice.pk = ids[invoice.number]
+        invoice._state.adding = False
 
     lines = []
     events: list[Event] = []
@@ -129,7 +135,7 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
             events.append(event_row("invoice.paid", invoice, draft.at, invoice_event_data(invoice)))
         if draft.pending_item_ids:
             pending_links.append((draft.pending_item_ids, invoice.pk))
-    InvoiceLine.objects.bulk_create(lines, batch_size=2000)
+    insert_many(lines)
     BalanceTransaction.objects.bulk_create(balance_rows)
     for customer_id, delta in used_credit.items():
         Customer.objects.filter(pk=customer_id).update(credit_balance=F("credit_balance") - delta)

@@ -13,6 +13,8 @@ from typing import Sequence
 
 from django.db import transaction
 
+from assina.db import insert_many
+
 from .gateway import AttachedCard, CardDetails, CardError, ChargeRequest, ChargeResult
 from .models import SandboxCard, SandboxCharge
 
@@ -107,7 +109,7 @@ class SandboxGateway:
                 )
                 known[request.idempotency_key] = row
                 new_rows.append(row)
-            SandboxCharge.objects.bulk_create(new_rows, batch_size=2000)
+            insert_many(new_rows)
         return [self._result(known[key]) for key in keys]
 
     def find_charge(self, idempotency_key: str) -> ChargeResult | None:

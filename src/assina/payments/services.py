@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Iterable
 
 from django.db import transaction
+from django.db.models import Q
 
 from assina.core.errors import DomainError
+from assina.db import insert_many, update_many
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
@@ -29,6 +31,10 @@ from .models import PaymentAttempt, PaymentMethod
 from .sandbox import get_gateway
 
 NO_PAYMENT_METHOD = "no_payment_method"
+ATTEMPT_FIELDS = ("id", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at", "status", "payment_method_id")
+INVOICE_FIELDS = ("id", "status", "subscription_id", "customer_id", "billing_reason", "number", "total", "amount_due",
+                  "amount_paid", "currency", "period_start", "paid_at", "next_payment_attempt")
+SUBSCRIPTION_FIELDS = ("id", "status", "customer_id", "current_period_end", "resumes_at", "created_at", "next_action_at")
 
 
 class PaymentError(DomainError):
@@ -86,8 +92,8 @@ def start_attempts(invoices: Iterable[Invoice], methods: dict[int, PaymentMethod
         ))
     if not attempts:
         return []
-    PaymentAttempt.objects.bulk_create(attempts, batch_size=2000)
-    Invoice.objects.bulk_update([a.invoice for a in attempts], ["attempt_count"], batch_size=2000)
+    insert_many(attempts)
+    update_many([a.invoice for a in attempts], ["attempt_count"])
     return attempts
 
 
@@ -114,21 +120,29 @@ def collect(attempts: list[PaymentAttempt], at: datetime | None = None) -> None:
             results[a.idempotency_key] = ChargeResult(
                 idempotency_key=a.idempotency_key, succeeded=False, decline_code=NO_PAYMENT_METHOD,
                 message="The customer has no payment method.")
-    apply_results([a.pk for a in attempts], results, at)
+    apply_results(list(results), results, at)
 
 
-def apply_results(attempt_ids: list[int], results: dict[str, ChargeResult], when: datetime | None = None) -> None:
-    """Step 3: apply gateway results; attempts already resolved (by another worker) are skipped."""
+def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datetime | None = None) -> None:
+    """Step 3: apply gateway results to the attempts with these idempotency keys; attempts
+    already resolved (by another worker) are skipped."""
     with transaction.atomic():
         attempts = list(
-            PaymentAttempt.objects.select_for_update().filter(pk__in=attempt_ids, status=PaymentAttempt.Status.PENDING)
-            .order_by("pk")
+            PaymentAttempt.objects.select_for_update().filter(idempotency_key__in=keys, status=PaymentAttempt.Status.PENDING)
+            .only(*ATTEMPT_FIELDS).order_by("pk")
         )
         if not attempts:
             return
-        invoices = {i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=[a.invoice_id for a in attempts]).order_by("pk")}
-        sub_ids = {i.subscription_id for i in invoices.values() if i.subscription_id}
-        subs = {s.pk: s for s in Subscription.objects.select_for_update().filter(pk__in=sub_ids).order_by("pk")}
+        invoices = {i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=[a.invoice_id for a in attempts])
+                    .only(*INVOICE_FIELDS).order_by("pk")}
+        # Only subscriptions whose status may change are loaded: a renewal paid by an active
+        # subscription (the common case) touches no subscription row.
+        failed_subs = {invoices[a.invoice_id].subscription_id for a in attempts
+                       if not getattr(results.get(a.idempotency_key), "succeeded", True)}
+        paid_subs = {i.subscription_id for i in invoices.values()} - failed_subs
+        subs = {s.pk: s for s in Subscription.objects.select_for_update()
+                .filter(Q(pk__in=failed_subs - {None}) | (Q(pk__in=paid_subs - {None}) & ~Q(status=SubscriptionStatus.ACTIVE.value)))
+                .only(*SUBSCRIPTION_FIELDS).order_by("pk")}
         events: list[Event] = []
         changed_attempts, changed_invoices, changed_subs = [], [], {}
         for attempt in attempts:
@@ -167,15 +181,14 @@ def apply_results(attempt_ids: list[int], results: dict[str, ChargeResult], when
                     elif sub.status in (SubscriptionStatus.ACTIVE.value, SubscriptionStatus.TRIALING.value):
                         _set_status(sub, SubscriptionStatus.PAST_DUE, at, events, "payment_failed")
                         changed_subs[sub.pk] = sub
-        PaymentAttempt.objects.bulk_update(changed_attempts, ["status", "decline_code", "message", "gateway_charge_id", "completed_at"], batch_size=2000)
-        if changed_invoices:
-            Invoice.objects.bulk_update(changed_invoices, ["status", "amount_paid", "paid_at", "next_payment_attempt"], batch_size=2000)
+        update_many(changed_attempts, ["status", "decline_code", "message", "gateway_charge_id", "completed_at"])
+        update_many(changed_invoices, ["status", "amount_paid", "paid_at", "next_payment_attempt"])
         if changed_subs:
             from assina.subscriptions.lifecycle import next_action_at
 
             for sub in changed_subs.values():
                 sub.next_action_at = next_action_at(sub)
-            Subscription.objects.bulk_update(list(changed_subs.values()), ["status", "next_action_at"], batch_size=2000)
+            update_many(changed_subs.values(), ["status", "next_action_at"])
         record_many(events)
 
 

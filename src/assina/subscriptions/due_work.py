@@ -17,13 +17,15 @@ from datetime import datetime
 from django.db import transaction
 
 from assina.clock.services import now as clock_now
+from assina.db import update_many
 from assina.core.invoicing import DraftLine, LineKind, draft_for_period
 from assina.core.states import SubscriptionStatus, transition
 from assina.events.models import Event
 from assina.events.services import event_row, record_many
 from assina.invoices.models import Invoice, PendingItem
 from assina.invoices.services import InvoiceDraft, issue_invoices
-from assina.payments.models import PaymentAttempt
+from assina.customers.models import Customer
+from assina.payments.models import PaymentAttempt, PaymentMethod
 from assina.payments.services import collect, reconcile_pending, start_attempts
 
 from .changes import apply_scheduled_change
@@ -67,7 +69,7 @@ def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None, s
         subs = list(
             Subscription.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=ids, next_action_at__lte=until)
-            .select_related("customer__default_payment_method", "payment_method", "plan").order_by("pk")
+            .order_by("pk")
         )
         changes: dict[int, list[ScheduledChange]] = defaultdict(list)
         for change in ScheduledChange.objects.filter(subscription_id__in=[s.pk for s in subs], status=ScheduledChange.Status.PENDING).order_by("effective_at", "pk"):
@@ -112,7 +114,11 @@ def _renew(subs: list[Subscription], changes: dict[int, list[ScheduledChange]], 
     carried: dict[int, list[PendingItem]] = defaultdict(list)
     for item in PendingItem.objects.filter(subscription_id__in=ids, invoice__isnull=True).order_by("pk"):
         carried[item.subscription_id].append(item)
-    balances = {s.customer_id: s.customer.credit_balance for s in subs if s.customer.credit_balance > 0}
+    customers = {pk: (balance, method) for pk, balance, method in
+                 Customer.objects.filter(pk__in={s.customer_id for s in subs}).values_list("pk", "credit_balance", "default_payment_method_id")}
+    balances = {pk: balance for pk, (balance, _) in customers.items() if balance > 0}
+    method_ids = {s.pk: s.payment_method_id or customers[s.customer_id][1] for s in subs}
+    methods_by_id = PaymentMethod.objects.in_bulk({m for m in method_ids.values() if m})
 
     drafts: list[InvoiceDraft] = []
     events: list[Event] = []
@@ -139,8 +145,8 @@ def _renew(subs: list[Subscription], changes: dict[int, list[ScheduledChange]], 
         pending_at = [c.effective_at for c in changes.get(sub.pk, []) if c.effective_at > period.start]
         sub.next_action_at = min([period.end, *pending_at])
     invoices = issue_invoices(drafts, balances)
-    Subscription.objects.bulk_update(subs, ["status", "current_period_start", "current_period_end", "next_action_at"], batch_size=1000)
+    update_many(subs, ["status", "current_period_start", "current_period_end", "next_action_at"])
     record_many(events)
     summary["renewals"] += len(invoices)
-    methods = {s.customer_id: s.payment_method or s.customer.default_payment_method for s in subs}
+    methods = {s.customer_id: methods_by_id.get(method_ids[s.pk]) for s in subs}
     return start_attempts(invoices, methods)

@@ -1,0 +1,79 @@
+"""Bulk writes for the billing hot path, shared by the apps.
+
+Django's ``bulk_create`` and ``bulk_update`` cost tens of microseconds per row in Python
+(value preparation per field, a CASE expression per row for updates). A renewal run writes
+several rows per subscription, so these helpers prepare each column once and send one
+prepared statement through ``executemany``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Sequence
+
+from django.db import connection, models
+
+
+def _adapter(field: models.Field) -> Callable[[Any], Any] | None:
+    """How to turn a Python value of ``field`` into a database parameter (None: as it is)."""
+    if isinstance(field, models.DateTimeField):
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda v: None if v is None else adapt(v)
+    if isinstance(field, (models.JSONField, models.DecimalField, models.DateField, models.UUIDField)):
+        return lambda v: field.get_db_prep_save(v, connection)
+    if isinstance(field, (models.CharField, models.TextField)):
+        return lambda v: "" if v is None and not field.null else (v.value if hasattr(v, "value") else v)
+    return None
+
+
+def _columns(model: type[models.Model], fields: Sequence[str] | None) -> list[models.Field]:
+    meta = model._meta
+    if fields is None:
+        return [f for f in meta.concrete_fields if not f.primary_key]
+    return [meta.get_field(name) for name in fields]
+
+
+def _rows(objs: list[models.Model], columns: list[models.Field], extra: Callable[[models.Model], list] | None = None) -> list[list]:
+    adapters = [(_adapter(f), f.attname) for f in columns]
+    rows = []
+    for obj in objs:
+        row = [getattr(obj, name) if adapt is None else adapt(getattr(obj, name)) for adapt, name in adapters]
+        if extra:
+            row += extra(obj)
+        rows.append(row)
+    return rows
+
+
+def insert_many(objs: Iterable[models.Model], fields: Sequence[str] | None = None, batch_size: int = 5000) -> int:
+    """INSERT many instances of one model (without reading back their ids)."""
+    objs = list(objs)
+    if not objs:
+        return 0
+    model = type(objs[0])
+    columns = _columns(model, fields)
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in columns), ", ".join(["%s"] * len(columns))
+    )
+    rows = _rows(objs, columns)
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), batch_size):
+            cursor.executemany(sql, rows[offset:offset + batch_size])
+    return len(rows)
+
+
+def update_many(objs: Iterable[models.Model], fields: Sequence[str], batch_size: int = 5000) -> int:
+    """UPDATE ``fields`` of many instances with one prepared statement."""
+    objs = list(objs)
+    if not objs:
+        return 0
+    model = type(objs[0])
+    columns = _columns(model, fields)
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        quote(model._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in columns), quote(model._meta.pk.column)
+    )
+    rows = _rows(objs, columns, extra=lambda obj: [obj.pk])
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), batch_size):
+            cursor.executemany(sql, rows[offset:offset + batch_size])
+    return len(rows)
