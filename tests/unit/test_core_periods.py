@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from assina.core.errors import InvalidInterval
 from assina.core.periods import (
+    period_starting_at,
     MAX_INTERVAL_COUNT,
     Interval,
     Period,
@@ -251,3 +252,22 @@ def test_inputs_in_a_local_zone_are_compared_as_instants() -> None:
     assert period_index_containing(first, Interval.DAY, 1, second) == 0
     p = Period(first, second)
     assert p.start.tzinfo is UTC and p.seconds == 40 * 60
+
+
+@given(
+    anchor=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)),
+    unit=st.sampled_from(list(Interval)),
+    count=st.integers(min_value=1, max_value=3),
+    n=st.integers(min_value=0, max_value=60),
+)
+def test_period_starting_at_finds_the_period_that_starts_at_a_boundary(anchor, unit, count, n):
+    start = boundary(anchor, unit, count, n, "America/Sao_Paulo")
+    index, period = period_starting_at(anchor, unit, count, start, "America/Sao_Paulo")
+    assert period == period_at(anchor, unit, count, index, "America/Sao_Paulo")
+    assert period.start == start
+
+
+def test_period_starting_at_refuses_a_moment_that_is_not_a_boundary():
+    anchor = datetime(2027, 1, 31, 10, tzinfo=UTC)
+    with pytest.raises(ValueError, match="not a period boundary"):
+        period_starting_at(anchor, Interval.MONTH, 1, datetime(2027, 2, 27, 10, tzinfo=UTC))

@@ -169,9 +169,11 @@ def _item_line(item: ItemTerms, period: Period) -> DraftLine:
     )
 
 
-def draft_for_period(terms: SubscriptionTerms, index: int) -> DraftInvoice:
-    """The invoice for period ``index``: one line per item, then the discount line."""
-    period = terms.period(index)
+def draft_for_period(terms: SubscriptionTerms, index: int, period: Period | None = None) -> DraftInvoice:
+    """The invoice for period ``index``: one line per item, then the discount line.
+
+    ``period`` may be passed when the caller already computed ``terms.period(index)``."""
+    period = period or terms.period(index)
     lines = [_item_line(item, period) for item in terms.items]
     discount = terms.discount
     if discount is not None and discount.applies_to_period_starting(period.start):

@@ -160,6 +160,29 @@ def _estimate_index(
     return max(days // per_period, 0)
 
 
+def period_starting_at(
+    anchor: datetime, interval: Interval, count: int, start: datetime, tz: str = "UTC"
+) -> tuple[int, Period]:
+    """(n, period n) for the period that starts exactly at ``start``; ValueError if ``start`` is
+    not a boundary. Costs about two boundary computations (the billing run's hot path)."""
+    anchor = to_utc(anchor, "anchor")
+    start = to_utc(start, "start")
+    unit = validate_interval(interval, count)
+    if start < anchor:
+        raise ValueError("the moment is before the billing anchor")
+    n = _estimate_index(anchor, unit, count, start, tz)
+    begin = boundary(anchor, unit, count, n, tz)
+    while n > 0 and begin > start:
+        n -= 1
+        begin = boundary(anchor, unit, count, n, tz)
+    while begin < start:
+        n += 1
+        begin = boundary(anchor, unit, count, n, tz)
+    if begin != start:
+        raise ValueError(f"{start.isoformat()} is not a period boundary")
+    return n, Period(begin, boundary(anchor, unit, count, n + 1, tz))
+
+
 def period_index_containing(
     anchor: datetime, interval: Interval, count: int, at: datetime, tz: str = "UTC"
 ) -> int:

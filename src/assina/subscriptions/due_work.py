@@ -18,6 +18,7 @@ from django.db import transaction
 
 from assina.clock.services import now as clock_now
 from assina.db import update_many
+from assina.core.periods import period_starting_at
 from assina.core.invoicing import DraftLine, LineKind, draft_for_period
 from assina.core.states import SubscriptionStatus, transition
 from assina.events.models import Event
@@ -32,7 +33,7 @@ from .changes import apply_scheduled_change
 from .lifecycle import next_action_at
 from .models import ScheduledChange, Subscription
 from .services import end_at_period_end, expire_incomplete, resume_locked
-from .terms import TermsLoader, index_of_period_starting
+from .terms import TermsLoader
 
 S = SubscriptionStatus
 RENEWABLE = (S.ACTIVE.value, S.PAST_DUE.value, S.TRIALING.value)
@@ -125,11 +126,10 @@ def _renew(subs: list[Subscription], changes: dict[int, list[ScheduledChange]], 
     for sub in subs:
         at = fixed_at or sub.current_period_end
         terms = loader.terms(sub)
-        index = index_of_period_starting(terms, sub.current_period_end)
-        period = terms.period(index)
+        index, period = period_starting_at(terms.anchor, terms.interval, terms.interval_count, sub.current_period_end, terms.tz)
         if (sub.pk, period.start) not in billed:
             items = carried.get(sub.pk, [])
-            lines = list(draft_for_period(terms, index).lines) + [
+            lines = list(draft_for_period(terms, index, period).lines) + [
                 DraftLine(kind=LineKind(i.kind), description=i.description, amount=i.amount, item_code=i.item_code,
                           period_start=i.period_start, period_end=i.period_end) for i in items
             ]
