@@ -77,3 +77,42 @@ def update_many(objs: Iterable[models.Model], fields: Sequence[str], batch_size:
         for offset in range(0, len(rows), batch_size):
             cursor.executemany(sql, rows[offset:offset + batch_size])
     return len(rows)
+
+
+def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], batch_size: int = 5000) -> int:
+    """INSERT plain tuples of Python values (in ``fields`` order) without building model instances."""
+    columns = _columns(model, fields)
+    return _execute_rows(
+        "INSERT INTO {} ({}) VALUES ({})".format(
+            connection.ops.quote_name(model._meta.db_table),
+            ", ".join(connection.ops.quote_name(f.column) for f in columns), ", ".join(["%s"] * len(columns)),
+        ),
+        columns, rows, batch_size, trailing=0,
+    )
+
+
+def update_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], batch_size: int = 5000) -> int:
+    """UPDATE by primary key from plain tuples: the values of ``fields`` then the pk."""
+    columns = _columns(model, fields)
+    quote = connection.ops.quote_name
+    return _execute_rows(
+        "UPDATE {} SET {} WHERE {} = %s".format(
+            quote(model._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in columns), quote(model._meta.pk.column)
+        ),
+        columns, rows, batch_size, trailing=1,
+    )
+
+
+def _execute_rows(sql: str, columns: list[models.Field], rows: Iterable[Sequence[Any]], batch_size: int, trailing: int) -> int:
+    adapters = [_adapter(f) for f in columns]
+    prepared = []
+    for row in rows:
+        values = [v if adapt is None else adapt(v) for adapt, v in zip(adapters, row)]
+        values.extend(row[len(columns):len(columns) + trailing])
+        prepared.append(values)
+    if not prepared:
+        return 0
+    with connection.cursor() as cursor:
+        for offset in range(0, len(prepared), batch_size):
+            cursor.executemany(sql, prepared[offset:offset + batch_size])
+    return len(prepared)

@@ -13,15 +13,19 @@ from django.db import transaction
 from django.db.models import F
 
 from assina.core.errors import DomainError
-from assina.db import insert_many
+from assina.db import insert_many, insert_rows
 from assina.core.invoice_states import InvoiceStatus, transition_invoice
 from assina.core.invoicing import DraftLine, LineKind
 from assina.customers.models import BalanceTransaction, Customer
 from assina.events.models import Event
-from assina.events.services import event_row, record, record_many
+from assina.events.services import record
 
 from .models import CreditNote, Invoice, InvoiceLine, PendingItem
 from .numbering import business_year, take_numbers
+
+
+EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
+LINE_FIELDS = ("invoice_id", "kind", "description", "item_code", "quantity", "unit_amount", "amount", "period_start", "period_end")
 
 
 class InvoiceError(DomainError):
@@ -108,16 +112,13 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
         invoice.pk = ids[invoice.number]
         invoice._state.adding = False
 
-    lines = []
-    events: list[Event] = []
+    lines: list[tuple] = []
+    events: list[tuple] = []
     pending_links: list[tuple[list[int], int]] = []
     for draft, invoice in zip(drafts, invoices):
         for l in draft.lines:
-            lines.append(InvoiceLine(
-                invoice_id=invoice.pk, kind=l.kind.value if hasattr(l.kind, "value") else l.kind,
-                description=l.description[:300], item_code=l.item_code, quantity=l.quantity,
-                unit_amount=l.unit_amount, amount=l.amount, period_start=l.period_start, period_end=l.period_end,
-            ))
+            lines.append((invoice.pk, l.kind, l.description[:300], l.item_code, l.quantity, l.unit_amount, l.amount,
+                          l.period_start, l.period_end))
         if invoice.credit_applied:
             balance_rows.append(BalanceTransaction(
                 customer_id=invoice.customer_id, kind=BalanceTransaction.Kind.APPLIED_TO_INVOICE,
@@ -130,12 +131,13 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
                 amount=-invoice.total, currency=invoice.currency, invoice_id=invoice.pk,
                 description=f"Credit from invoice {invoice.number}", created_at=draft.at,
             ))
-        events.append(event_row("invoice.created", invoice, draft.at, invoice_event_data(invoice)))
+        data = invoice_event_data(invoice)
+        events.append(("invoice.created", draft.at, invoice.customer_id, "invoice", invoice.pk, data))
         if invoice.status == InvoiceStatus.PAID.value:
-            events.append(event_row("invoice.paid", invoice, draft.at, invoice_event_data(invoice)))
+            events.append(("invoice.paid", draft.at, invoice.customer_id, "invoice", invoice.pk, data))
         if draft.pending_item_ids:
             pending_links.append((draft.pending_item_ids, invoice.pk))
-    insert_many(lines)
+    insert_rows(InvoiceLine, LINE_FIELDS, lines)
     BalanceTransaction.objects.bulk_create(balance_rows)
     for customer_id, delta in used_credit.items():
         Customer.objects.filter(pk=customer_id).update(credit_balance=F("credit_balance") - delta)
@@ -143,7 +145,7 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
         claimed = PendingItem.objects.filter(pk__in=item_ids, invoice__isnull=True).update(invoice_id=invoice_id)
         if claimed != len(item_ids):
             raise InvoiceError("a carried-over item was already billed on another invoice")
-    record_many(events)
+    insert_rows(Event, EVENT_FIELDS, events)
     return invoices
 
 

@@ -16,14 +16,13 @@ from django.db import transaction
 from django.db.models import Q
 
 from assina.core.errors import DomainError
-from assina.db import insert_many, update_many
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
+from assina.db import insert_many, insert_rows, update_many, update_rows
 from assina.events.models import Event
-from assina.events.services import event_row, record, record_many
+from assina.events.services import record
 from assina.invoices.models import Invoice
-from assina.invoices.services import invoice_event_data
 from assina.subscriptions.models import Subscription
 
 from .gateway import AttachedCard, CardDetails, ChargeRequest, ChargeResult
@@ -31,9 +30,10 @@ from .models import PaymentAttempt, PaymentMethod
 from .sandbox import get_gateway
 
 NO_PAYMENT_METHOD = "no_payment_method"
-ATTEMPT_FIELDS = ("id", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at", "status", "payment_method_id")
+EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
 INVOICE_FIELDS = ("id", "status", "subscription_id", "customer_id", "billing_reason", "number", "total", "amount_due",
-                  "amount_paid", "currency", "period_start", "paid_at", "next_payment_attempt")
+                  "amount_paid", "currency", "period_start")
+I_ID, I_STATUS, I_SUB, I_CUSTOMER, I_REASON, I_NUMBER, I_TOTAL, I_DUE, I_PAID, I_CURRENCY, I_PERIOD = range(len(INVOICE_FIELDS))
 SUBSCRIPTION_FIELDS = ("id", "status", "customer_id", "current_period_end", "resumes_at", "created_at", "next_action_at")
 
 
@@ -124,83 +124,92 @@ def collect(attempts: list[PaymentAttempt], at: datetime | None = None) -> None:
 
 
 def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datetime | None = None) -> None:
-    """Step 3: apply gateway results to the attempts with these idempotency keys; attempts
-    already resolved (by another worker) are skipped."""
+    """Step 3: apply gateway results to the pending attempts with these idempotency keys.
+
+    Attempts no longer pending (resolved by another worker) are skipped. Plain rows, not model
+    instances: this runs once per renewal in the billing run.
+    """
     with transaction.atomic():
         attempts = list(
             PaymentAttempt.objects.select_for_update().filter(idempotency_key__in=keys, status=PaymentAttempt.Status.PENDING)
-            .only(*ATTEMPT_FIELDS).order_by("pk")
+            .order_by("pk").values_list("pk", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at")
         )
         if not attempts:
             return
-        invoices = {i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=[a.invoice_id for a in attempts])
-                    .only(*INVOICE_FIELDS).order_by("pk")}
+        invoices = {
+            row[0]: list(row) for row in Invoice.objects.select_for_update().filter(pk__in=[a[2] for a in attempts])
+            .order_by("pk").values_list(*INVOICE_FIELDS)
+        }
         # Only subscriptions whose status may change are loaded: a renewal paid by an active
         # subscription (the common case) touches no subscription row.
-        failed_subs = {invoices[a.invoice_id].subscription_id for a in attempts
-                       if not getattr(results.get(a.idempotency_key), "succeeded", True)}
-        paid_subs = {i.subscription_id for i in invoices.values()} - failed_subs
+        failed_subs = {invoices[a[2]][I_SUB] for a in attempts if not getattr(results.get(a[1]), "succeeded", True)}
+        paid_subs = {i[I_SUB] for i in invoices.values()} - failed_subs
         subs = {s.pk: s for s in Subscription.objects.select_for_update()
                 .filter(Q(pk__in=failed_subs - {None}) | (Q(pk__in=paid_subs - {None}) & ~Q(status=SubscriptionStatus.ACTIVE.value)))
                 .only(*SUBSCRIPTION_FIELDS).order_by("pk")}
-        events: list[Event] = []
-        changed_attempts, changed_invoices, changed_subs = [], [], {}
-        for attempt in attempts:
-            result = results.get(attempt.idempotency_key)
+        events: list[tuple] = []
+        attempt_rows, invoice_rows, changed_subs = [], [], {}
+        for pk, key, invoice_id, number, amount, currency, created_at in attempts:
+            result = results.get(key)
             if result is None:
                 continue
-            invoice = invoices[attempt.invoice_id]
-            at = when or attempt.created_at
-            attempt.status = PaymentAttempt.Status.SUCCEEDED if result.succeeded else PaymentAttempt.Status.FAILED
-            attempt.decline_code = result.decline_code
-            attempt.message = result.message[:300]
-            attempt.gateway_charge_id = result.charge_id
-            attempt.completed_at = at
-            changed_attempts.append(attempt)
-            payment = {"attempt": attempt.number, "amount": attempt.amount, "currency": attempt.currency,
-                       "decline_code": attempt.decline_code, "charge": attempt.gateway_charge_id}
-            sub = subs.get(invoice.subscription_id)
+            at = when or created_at
+            invoice = invoices[invoice_id]
+            status = PaymentAttempt.Status.SUCCEEDED if result.succeeded else PaymentAttempt.Status.FAILED
+            attempt_rows.append((status, result.decline_code, result.message[:300], result.charge_id, at, pk))
+            payment = {"attempt": number, "amount": amount, "currency": currency,
+                       "decline_code": result.decline_code, "charge": result.charge_id}
+            sub = subs.get(invoice[I_SUB])
             if result.succeeded:
-                if invoice.status == InvoiceStatus.OPEN.value:
-                    invoice.status = InvoiceStatus.PAID.value
-                    invoice.amount_paid += attempt.amount
-                    invoice.paid_at = at
-                    invoice.next_payment_attempt = None
-                    changed_invoices.append(invoice)
-                    events.append(event_row("invoice.paid", invoice, at, {**invoice_event_data(invoice), "payment": payment}))
+                if invoice[I_STATUS] == InvoiceStatus.OPEN.value:
+                    invoice[I_STATUS] = InvoiceStatus.PAID.value
+                    invoice[I_PAID] += amount
+                    invoice_rows.append((InvoiceStatus.PAID.value, invoice[I_PAID], at, None, invoice_id))
+                    events.append(("invoice.paid", at, invoice[I_CUSTOMER], "invoice", invoice_id,
+                                   {**_invoice_row_data(invoice), "payment": payment}))
                 if sub and sub.status in (SubscriptionStatus.PAST_DUE.value, SubscriptionStatus.INCOMPLETE.value) \
-                        and not _has_other_unpaid(sub, invoice, invoices):
+                        and not _has_other_unpaid(sub.pk, invoice_id, invoices):
                     _set_status(sub, SubscriptionStatus.ACTIVE, at, events, "payment_succeeded")
                     changed_subs[sub.pk] = sub
             else:
-                events.append(event_row("payment.failed", attempt, at, {**payment, "invoice": invoice.pk, "number": invoice.number,
-                                                                        "message": attempt.message}, customer_id=invoice.customer_id))
+                events.append(("payment.failed", at, invoice[I_CUSTOMER], "paymentattempt", pk,
+                               {**payment, "invoice": invoice_id, "number": invoice[I_NUMBER], "message": result.message}))
                 if sub:
-                    if invoice.billing_reason == Invoice.Reason.SUBSCRIPTION_CREATE and sub.status == SubscriptionStatus.INCOMPLETE.value:
+                    if invoice[I_REASON] == Invoice.Reason.SUBSCRIPTION_CREATE and sub.status == SubscriptionStatus.INCOMPLETE.value:
                         pass  # stays incomplete until paid or expired
                     elif sub.status in (SubscriptionStatus.ACTIVE.value, SubscriptionStatus.TRIALING.value):
                         _set_status(sub, SubscriptionStatus.PAST_DUE, at, events, "payment_failed")
                         changed_subs[sub.pk] = sub
-        update_many(changed_attempts, ["status", "decline_code", "message", "gateway_charge_id", "completed_at"])
-        update_many(changed_invoices, ["status", "amount_paid", "paid_at", "next_payment_attempt"])
+        update_rows(PaymentAttempt, ["status", "decline_code", "message", "gateway_charge_id", "completed_at"], attempt_rows)
+        update_rows(Invoice, ["status", "amount_paid", "paid_at", "next_payment_attempt"], invoice_rows)
         if changed_subs:
             from assina.subscriptions.lifecycle import next_action_at
 
             for sub in changed_subs.values():
                 sub.next_action_at = next_action_at(sub)
             update_many(changed_subs.values(), ["status", "next_action_at"])
-        record_many(events)
+        insert_rows(Event, EVENT_FIELDS, events)
 
 
-def _has_other_unpaid(sub: Subscription, paid: Invoice, batch: dict[int, Invoice]) -> bool:
-    others = Invoice.objects.filter(subscription_id=sub.pk, status=InvoiceStatus.OPEN.value).exclude(pk=paid.pk)
-    return any(batch.get(pk, None) is None or batch[pk].status == InvoiceStatus.OPEN.value for pk in others.values_list("pk", flat=True))
+def _invoice_row_data(invoice: list) -> dict:
+    return {
+        "invoice": invoice[I_ID], "number": invoice[I_NUMBER], "subscription": invoice[I_SUB], "total": invoice[I_TOTAL],
+        "amount_due": invoice[I_DUE], "currency": invoice[I_CURRENCY], "billing_reason": invoice[I_REASON],
+        "period_start": invoice[I_PERIOD].isoformat() if invoice[I_PERIOD] else None,
+    }
 
 
-def _set_status(sub: Subscription, target: SubscriptionStatus, at: datetime, events: list[Event], reason: str) -> None:
+def _has_other_unpaid(sub_id: int, paid_id: int, batch: dict[int, list]) -> bool:
+    """Whether the subscription still has an open invoice besides ``paid_id`` (counting this batch's results)."""
+    others = Invoice.objects.filter(subscription_id=sub_id, status=InvoiceStatus.OPEN.value).exclude(pk=paid_id)
+    return any(pk not in batch or batch[pk][I_STATUS] == InvoiceStatus.OPEN.value for pk in others.values_list("pk", flat=True))
+
+
+def _set_status(sub: Subscription, target: SubscriptionStatus, at: datetime, events: list[tuple], reason: str) -> None:
     previous = sub.status
     sub.status = transition(SubscriptionStatus(previous), target).value
-    events.append(event_row("subscription.updated", sub, at, {"status": sub.status, "previous_status": previous, "reason": reason}))
+    events.append(("subscription.updated", at, sub.customer_id, "subscription", sub.pk,
+                   {"status": sub.status, "previous_status": previous, "reason": reason}))
 
 
 def pay_invoice(invoice_id: int, at: datetime) -> PaymentAttempt | None:
