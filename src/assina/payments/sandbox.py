@@ -13,7 +13,7 @@ from typing import Sequence
 
 from django.db import transaction
 
-from assina.db import insert_many
+from assina.db import insert_rows
 
 from .gateway import AttachedCard, CardDetails, CardError, ChargeRequest, ChargeResult
 from .models import SandboxCard, SandboxCharge
@@ -32,6 +32,8 @@ TEST_CARDS: dict[str, tuple[str, str]] = {
     "4000000000009979": ("declined_on_attach", "stolen_card"),
     "4000000000000341": ("attaches_then_fails", "card_declined"),
 }
+
+CHARGE_FIELDS = ("idempotency_key", "charge_id", "token", "amount", "currency", "succeeded", "decline_code", "created_at")
 
 DECLINE_MESSAGES = {
     "card_declined": "Your card was declined.",
@@ -87,8 +89,10 @@ class SandboxGateway:
             return []
         keys = [r.idempotency_key for r in requests]
         with transaction.atomic():
-            known = {c.idempotency_key: c for c in SandboxCharge.objects.filter(idempotency_key__in=keys)}
-            cards = {c.token: c for c in SandboxCard.objects.filter(token__in={r.token for r in requests})}
+            known = {row[0]: row for row in SandboxCharge.objects.filter(idempotency_key__in=keys).values_list(*CHARGE_FIELDS)}
+            cards = {token: (behaviour, month, year) for token, behaviour, month, year in
+                     SandboxCard.objects.filter(token__in={r.token for r in requests})
+                     .values_list("token", "behaviour", "exp_month", "exp_year")}
             new_rows = []
             for request in requests:
                 if request.idempotency_key in known:
@@ -96,34 +100,29 @@ class SandboxGateway:
                 card = cards.get(request.token)
                 if card is None:
                     code = "invalid_payment_method"
-                elif card.behaviour == "attaches_then_fails":
+                elif card[0] == "attaches_then_fails":
                     code = "card_declined"
-                elif _expired(card.exp_month, card.exp_year, request.at):
+                elif _expired(card[1], card[2], request.at):
                     code = "expired_card"
                 else:
                     code = ""
-                row = SandboxCharge(
-                    idempotency_key=request.idempotency_key, charge_id="ch_sandbox_" + secrets.token_hex(12),
-                    token=request.token, amount=request.amount, currency=request.currency,
-                    succeeded=not code, decline_code=code, created_at=request.at,
-                )
+                row = (request.idempotency_key, "ch_sandbox_" + secrets.token_hex(12), request.token, request.amount,
+                       request.currency, not code, code, request.at)
                 known[request.idempotency_key] = row
                 new_rows.append(row)
-            insert_many(new_rows)
+            insert_rows(SandboxCharge, CHARGE_FIELDS, new_rows)
         return [self._result(known[key]) for key in keys]
 
     def find_charge(self, idempotency_key: str) -> ChargeResult | None:
-        row = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
+        row = SandboxCharge.objects.filter(idempotency_key=idempotency_key).values_list(*CHARGE_FIELDS).first()
         return self._result(row) if row else None
 
     @staticmethod
-    def _result(row: SandboxCharge) -> ChargeResult:
+    def _result(row: tuple) -> ChargeResult:
+        key, charge_id, _token, _amount, _currency, succeeded, code, _at = row
         return ChargeResult(
-            idempotency_key=row.idempotency_key,
-            succeeded=row.succeeded,
-            charge_id=row.charge_id,
-            decline_code=row.decline_code,
-            message=DECLINE_MESSAGES.get(row.decline_code, "invalid payment method" if row.decline_code else ""),
+            idempotency_key=key, succeeded=succeeded, charge_id=charge_id, decline_code=code,
+            message=DECLINE_MESSAGES.get(code, "invalid payment method" if code else ""),
         )
 
 

@@ -9,6 +9,7 @@ A restart finds attempts still pending and asks the gateway by key (``reconcile_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
@@ -19,7 +20,7 @@ from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
-from assina.db import insert_many, insert_rows, update_many, update_rows
+from assina.db import insert_rows, update_many, update_rows
 from assina.events.models import Event
 from assina.events.services import record
 from assina.invoices.models import Invoice
@@ -71,54 +72,71 @@ def idempotency_key(invoice_id: int, number: int) -> str:
     return f"assina_inv_{invoice_id}_attempt_{number}"
 
 
-def start_attempts(invoices: Iterable[Invoice], methods: dict[int, PaymentMethod | None], at: datetime | None = None) -> list[PaymentAttempt]:
+@dataclass(frozen=True, slots=True)
+class PendingCharge:
+    """A payment attempt written as pending, as the gateway call needs it."""
+
+    idempotency_key: str
+    invoice_number: str
+    payment_method_id: int | None
+    token: str
+    amount: int
+    currency: str
+    created_at: datetime
+
+
+ATTEMPT_INSERT_FIELDS = ("invoice_id", "number", "idempotency_key", "payment_method_id", "gateway", "amount", "currency",
+                         "status", "decline_code", "message", "gateway_charge_id", "created_at", "completed_at")
+
+
+def start_attempts(invoices: Iterable[Invoice], methods: dict[int, PaymentMethod | None], at: datetime | None = None) -> list[PendingCharge]:
     """Step 1 (inside the caller's transaction): write one pending attempt per open invoice.
 
     ``methods`` maps customer id -> default payment method. An invoice whose customer has no
-    card gets a failed attempt at once (``no_payment_method``): the failure is recorded like any
-    other so the subscription goes past due and dunning can pick it up.
+    card gets an attempt too; ``collect`` fails it at once (``no_payment_method``) so the
+    failure is recorded like any other and the subscription goes past due.
     """
-    attempts: list[PaymentAttempt] = []
+    rows, counts, charges = [], [], []
     for invoice in invoices:
         if invoice.status != InvoiceStatus.OPEN.value or invoice.amount_due <= 0:
             continue
         number = invoice.attempt_count + 1
         invoice.attempt_count = number
         method = methods.get(invoice.customer_id)
-        attempts.append(PaymentAttempt(
-            invoice=invoice, number=number, idempotency_key=idempotency_key(invoice.pk, number),
-            payment_method=method, gateway=method.gateway if method else "", amount=invoice.amount_due,
-            currency=invoice.currency, created_at=at or invoice.created_at,
-        ))
-    if not attempts:
-        return []
-    insert_many(attempts)
-    update_many([a.invoice for a in attempts], ["attempt_count"])
-    return attempts
+        key = idempotency_key(invoice.pk, number)
+        created = at or invoice.created_at
+        method_id = method.pk if method else None
+        rows.append((invoice.pk, number, key, method_id, method.gateway if method else "", invoice.amount_due,
+                     invoice.currency, PaymentAttempt.Status.PENDING.value, "", "", "", created, None))
+        counts.append((number, invoice.pk))
+        charges.append(PendingCharge(key, invoice.number or "", method_id, method.token if method else "",
+                                     invoice.amount_due, invoice.currency, created))
+    insert_rows(PaymentAttempt, ATTEMPT_INSERT_FIELDS, rows)
+    update_rows(Invoice, ["attempt_count"], counts)
+    return charges
 
 
-def collect(attempts: list[PaymentAttempt], at: datetime | None = None) -> None:
+def collect(charges: list[PendingCharge], at: datetime | None = None) -> None:
     """Steps 2 and 3 for attempts written by ``start_attempts`` (call outside a transaction).
 
     ``at`` is the time of the charge; by default each attempt's own time (the test clock bills
     every renewal at the moment it fell due)."""
-    if not attempts:
+    if not charges:
         return
-    with_card = [a for a in attempts if a.payment_method_id]
     results: dict[str, ChargeResult] = {}
+    with_card = [c for c in charges if c.payment_method_id]
     if with_card:
-        gateway = get_gateway()
         requests = [
-            ChargeRequest(idempotency_key=a.idempotency_key, token=a.payment_method.token, amount=a.amount,
-                          currency=a.currency, at=at or a.created_at, description=f"Invoice {a.invoice.number}")
-            for a in with_card
+            ChargeRequest(idempotency_key=c.idempotency_key, token=c.token, amount=c.amount, currency=c.currency,
+                          at=at or c.created_at, description=f"Invoice {c.invoice_number}")
+            for c in with_card
         ]
-        for result in gateway.charge_many(requests):
+        for result in get_gateway().charge_many(requests):
             results[result.idempotency_key] = result
-    for a in attempts:
-        if not a.payment_method_id:
-            results[a.idempotency_key] = ChargeResult(
-                idempotency_key=a.idempotency_key, succeeded=False, decline_code=NO_PAYMENT_METHOD,
+    for c in charges:
+        if not c.payment_method_id:
+            results[c.idempotency_key] = ChargeResult(
+                idempotency_key=c.idempotency_key, succeeded=False, decline_code=NO_PAYMENT_METHOD,
                 message="The customer has no payment method.")
     apply_results(list(results), results, at)
 
@@ -220,15 +238,18 @@ def pay_invoice(invoice_id: int, at: datetime) -> PaymentAttempt | None:
             raise PaymentError(f"invoice {invoice} is {invoice.status}; only open invoices can be paid")
         if PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING).exists():
             raise PaymentError(f"a payment of invoice {invoice} is already in progress")
-        attempts = start_attempts([invoice], {invoice.customer_id: invoice.customer.default_payment_method}, at)
-    collect(attempts, at)
-    return attempts[0] if attempts else None
+        charges = start_attempts([invoice], {invoice.customer_id: invoice.customer.default_payment_method}, at)
+    collect(charges, at)
+    return PaymentAttempt.objects.get(idempotency_key=charges[0].idempotency_key) if charges else None
 
 
 def reconcile_pending(at: datetime | None = None, limit: int = 1000) -> int:
     """Resolve attempts a crash left pending: ask the gateway by idempotency key; if it never
     saw the key, charging with the same key now is safe (the gateway deduplicates it)."""
     attempts = list(PaymentAttempt.objects.filter(status=PaymentAttempt.Status.PENDING).select_related("payment_method", "invoice").order_by("pk")[:limit])
-    if attempts:
-        collect(attempts, at)
+    collect([
+        PendingCharge(a.idempotency_key, a.invoice.number or "", a.payment_method_id,
+                      a.payment_method.token if a.payment_method_id else "", a.amount, a.currency, a.created_at)
+        for a in attempts
+    ], at)
     return len(attempts)

@@ -24,6 +24,9 @@ class TermsLoader:
         self._versions: dict[int, tuple[str, str, str, object]] = {}
         self._coupons: dict[int, CoreCoupon] = {}
         self._items: dict[int, list[tuple[int, int]]] = {}
+        # Plan versions are immutable, so one ItemTerms per (version, quantity) serves every
+        # subscription of a batch.
+        self._item_terms: dict[tuple[tuple[int, int], ...], tuple[ItemTerms, ...]] = {}
 
     def load(self, subs: Iterable[Subscription]) -> None:
         subs = list(subs)
@@ -46,10 +49,13 @@ class TermsLoader:
     def terms(self, sub: Subscription) -> SubscriptionTerms:
         if sub.pk not in self._items:
             self.load([sub])
-        items = tuple(
-            ItemTerms(code=code, description=name, price=spec, quantity=quantity, kind=kind)
-            for (code, name, kind, spec), quantity in ((self._versions[v], q) for v, q in self._items[sub.pk])
-        )
+        key = tuple(self._items[sub.pk])
+        items = self._item_terms.get(key)
+        if items is None:
+            items = self._item_terms[key] = tuple(
+                ItemTerms(code=code, description=name, price=spec, quantity=quantity, kind=kind)
+                for (code, name, kind, spec), quantity in ((self._versions[v], q) for v, q in key)
+            )
         discount = None
         if sub.coupon_id and sub.discount_applies_from:
             discount = DiscountTerms(coupon=self._coupons[sub.coupon_id], applies_from=sub.discount_applies_from,
