@@ -20,7 +20,7 @@ from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
-from assina.db import insert_rows, update_many, update_rows
+from assina.db import fetch_values, insert_rows, update_many, update_rows
 from assina.events.models import Event
 from assina.events.services import record
 from assina.invoices.models import Invoice
@@ -148,15 +148,15 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
     instances: this runs once per renewal in the billing run.
     """
     with transaction.atomic():
-        attempts = list(
+        attempts = fetch_values(
             PaymentAttempt.objects.select_for_update().filter(idempotency_key__in=keys, status=PaymentAttempt.Status.PENDING)
-            .order_by("pk").values_list("pk", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at")
+            .order_by("pk"), ("pk", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at")
         )
         if not attempts:
             return
         invoices = {
-            row[0]: list(row) for row in Invoice.objects.select_for_update().filter(pk__in=[a[2] for a in attempts])
-            .order_by("pk").values_list(*INVOICE_FIELDS)
+            row[0]: list(row) for row in fetch_values(
+                Invoice.objects.select_for_update().filter(pk__in=[a[2] for a in attempts]).order_by("pk"), INVOICE_FIELDS)
         }
         # Only subscriptions whose status may change are loaded: a renewal paid by an active
         # subscription (the common case) touches no subscription row.

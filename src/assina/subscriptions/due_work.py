@@ -22,7 +22,7 @@ from assina.core.invoicing import DraftLine, LineKind, draft_for_period
 from assina.core.periods import period_starting_at
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
-from assina.db import insert_rows, update_rows
+from assina.db import fetch_values, insert_rows, update_rows
 from assina.events.models import Event
 from assina.invoices.models import Invoice, PendingItem
 from assina.invoices.services import EVENT_FIELDS, InvoiceDraft, issue_invoices
@@ -100,8 +100,9 @@ def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None, s
     charges: list[PendingCharge] = []
     with transaction.atomic():
         rows = [
-            DueRow(*row) for row in Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=ids, next_action_at__lte=until).order_by("pk").values_list(*DUE_FIELDS)
+            DueRow(*row) for row in fetch_values(
+                Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk__in=ids, next_action_at__lte=until).order_by("pk"), DUE_FIELDS)
         ]
         changes: dict[int, list[ScheduledChange]] = defaultdict(list)
         for change in ScheduledChange.objects.filter(subscription_id__in=[r.pk for r in rows], status=ScheduledChange.Status.PENDING).order_by("effective_at", "pk"):
@@ -151,7 +152,8 @@ def _renew(rows: list[DueRow], changes: dict[int, list[ScheduledChange]], fixed_
     loader.load(rows)
     ids = [r.pk for r in rows]
     earliest = min(r.current_period_end for r in rows)
-    billed = set(Invoice.objects.filter(subscription_id__in=ids, period_start__gte=earliest).values_list("subscription_id", "period_start"))
+    billed = set(fetch_values(Invoice.objects.filter(subscription_id__in=ids, period_start__gte=earliest),
+                              ("subscription_id", "period_start")))
     carried: dict[int, list[PendingItem]] = defaultdict(list)
     for item in PendingItem.objects.filter(subscription_id__in=ids, invoice__isnull=True).order_by("pk"):
         carried[item.subscription_id].append(item)
