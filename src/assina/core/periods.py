@@ -164,23 +164,36 @@ def period_starting_at(
     anchor: datetime, interval: Interval, count: int, start: datetime, tz: str = "UTC"
 ) -> tuple[int, Period]:
     """(n, period n) for the period that starts exactly at ``start``; ValueError if ``start`` is
-    not a boundary. Costs about two boundary computations (the billing run's hot path)."""
+    not a boundary. The billing run's hot path: the anchor's wall time is computed once and
+    usually two boundaries are enough (same arithmetic as ``boundary``)."""
     anchor = to_utc(anchor, "anchor")
     start = to_utc(start, "start")
     unit = validate_interval(interval, count)
     if start < anchor:
         raise ValueError("the moment is before the billing anchor")
+    local_zone = zone(tz)
+    wall = anchor.astimezone(local_zone).replace(tzinfo=None, fold=0)
+
+    def at(n: int) -> datetime:
+        if n == 0:
+            return anchor
+        try:
+            shifted = wall + _offset(unit, n * count)
+        except (OverflowError, ValueError):
+            raise ValueError("billing period is beyond the supported calendar") from None
+        return shifted.replace(tzinfo=local_zone, fold=0).astimezone(UTC)
+
     n = _estimate_index(anchor, unit, count, start, tz)
-    begin = boundary(anchor, unit, count, n, tz)
+    begin = at(n)
     while n > 0 and begin > start:
         n -= 1
-        begin = boundary(anchor, unit, count, n, tz)
+        begin = at(n)
     while begin < start:
         n += 1
-        begin = boundary(anchor, unit, count, n, tz)
+        begin = at(n)
     if begin != start:
         raise ValueError(f"{start.isoformat()} is not a period boundary")
-    return n, Period(begin, boundary(anchor, unit, count, n + 1, tz))
+    return n, Period(begin, at(n + 1))
 
 
 def period_index_containing(
