@@ -111,7 +111,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(os.environ.get("ASSINA_STATIC_ROOT", Path.cwd() / ".assina-static"))
+# Static files are served from the installed packages (no collectstatic step on one machine);
+# set ASSINA_STATIC_ROOT to collect them for a front web server.
+STATIC_ROOT = os.environ.get("ASSINA_STATIC_ROOT") or None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

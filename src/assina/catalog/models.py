@@ -8,7 +8,12 @@ from assina.core.discounts import CouponDuration
 from assina.core.periods import Interval
 from assina.core.pricing import PriceSpec, PricingModel, Tier
 
-INTERVALS = [(i.value, i.value) for i in Interval]
+INTERVALS = [
+    (Interval.DAY.value, _("day")),
+    (Interval.WEEK.value, _("week")),
+    (Interval.MONTH.value, _("month")),
+    (Interval.YEAR.value, _("year")),
+]
 PRICING_MODELS = [
     (PricingModel.FLAT.value, _("Flat")),
     (PricingModel.PER_UNIT.value, _("Per unit (seats)")),

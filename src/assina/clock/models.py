@@ -16,4 +16,4 @@ class ClockState(models.Model):
         verbose_name_plural = _("test clock")
 
     def __str__(self) -> str:
-        return str(self.frozen_at or "system time")
+        return str(self.frozen_at or _("system time"))

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 class Event(models.Model):
     # BigAutoField ids grow monotonically; consumers read events in id order.
-    id = models.BigAutoField(primary_key=True)
+    id = models.BigAutoField(_("id"), primary_key=True)
     type = models.CharField(_("type"), max_length=64, db_index=True)
     occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
     customer_id = models.BigIntegerField(_("customer id"), null=True, blank=True, db_index=True)

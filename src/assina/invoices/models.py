@@ -29,8 +29,8 @@ class NumberSequence(models.Model):
     rollback gives them back and no number is ever skipped or used twice.
     """
 
-    key = models.CharField(max_length=32, unique=True)
-    next_value = models.BigIntegerField(default=1)
+    key = models.CharField(_("key"), max_length=32, unique=True)
+    next_value = models.BigIntegerField(_("next value"), default=1)
 
     class Meta:
         verbose_name = _("number sequence")
@@ -79,7 +79,7 @@ class Invoice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number or f"draft #{self.pk}"
+        return self.number or _("draft #%(id)s") % {"id": self.pk}
 
 
 class InvoiceLine(models.Model):

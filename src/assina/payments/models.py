@@ -61,12 +61,12 @@ class PaymentAttempt(models.Model):
 class SandboxCard(models.Model):
     """The sandbox gateway's own record of an attached test card (it plays the remote provider)."""
 
-    token = models.CharField(max_length=128, unique=True)
-    behaviour = models.CharField(max_length=32)
-    brand = models.CharField(max_length=32)
-    last4 = models.CharField(max_length=4)
-    exp_month = models.PositiveSmallIntegerField()
-    exp_year = models.PositiveSmallIntegerField()
+    token = models.CharField(_("token"), max_length=128, unique=True)
+    behaviour = models.CharField(_("behaviour"), max_length=32)
+    brand = models.CharField(_("brand"), max_length=32)
+    last4 = models.CharField(_("last 4 digits"), max_length=4)
+    exp_month = models.PositiveSmallIntegerField(_("expiry month"))
+    exp_year = models.PositiveSmallIntegerField(_("expiry year"))
 
     class Meta:
         verbose_name = _("sandbox card")
@@ -76,14 +76,14 @@ class SandboxCard(models.Model):
 class SandboxCharge(models.Model):
     """The sandbox gateway's ledger, keyed by idempotency key like a real provider's."""
 
-    idempotency_key = models.CharField(max_length=64, unique=True)
-    charge_id = models.CharField(max_length=64, unique=True)
-    token = models.CharField(max_length=128)
-    amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
-    succeeded = models.BooleanField()
-    decline_code = models.CharField(max_length=48, blank=True)
-    created_at = models.DateTimeField()
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    charge_id = models.CharField(_("charge id"), max_length=64, unique=True)
+    token = models.CharField(_("token"), max_length=128)
+    amount = models.BigIntegerField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    succeeded = models.BooleanField(_("succeeded"))
+    decline_code = models.CharField(_("decline code"), max_length=48, blank=True)
+    created_at = models.DateTimeField(_("created at"))
 
     class Meta:
         verbose_name = _("sandbox charge")

@@ -233,7 +233,7 @@ def _set_status(sub: Subscription, target: SubscriptionStatus, at: datetime, eve
 def pay_invoice(invoice_id: int, at: datetime) -> PaymentAttempt | None:
     """Try to collect one open invoice now with the customer's default card."""
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("customer__default_payment_method").get(pk=invoice_id)
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("customer__default_payment_method").get(pk=invoice_id)
         if invoice.status != InvoiceStatus.OPEN.value:
             raise PaymentError(f"invoice {invoice} is {invoice.status}; only open invoices can be paid")
         if PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING).exists():

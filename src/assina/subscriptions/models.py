@@ -57,7 +57,7 @@ class Subscription(models.Model):
         indexes = [models.Index(fields=["next_action_at", "id"], name="subscription_due_idx")]
 
     def __str__(self) -> str:
-        return f"sub_{self.pk} {self.plan_id} ({self.status})"
+        return f"sub_{self.pk}"
 
 
 class SubscriptionItem(models.Model):

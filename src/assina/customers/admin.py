@@ -1,0 +1,134 @@
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from assina.admin_actions import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceAddForm,
+    ServiceAdmin,
+    admin_link,
+    field_label,
+    interval_label,
+    money_field,
+    save_descriptive_fields,
+)
+from assina.clock.services import now as clock_now
+from assina.invoices.models import Invoice
+from assina.payments.models import PaymentMethod
+from assina.subscriptions.models import Subscription
+
+from .models import LOCALES, BalanceTransaction, Customer
+from .services import create_customer
+
+# Stripe's test cards that the sandbox gateway understands.
+TEST_CARDS_HELP = _("Sandbox only. 4242424242424242 is accepted; 4000000000000341 is attached but every charge fails; "
+                    "4000000000000002 is declined. Leave empty to add a card later.")
+
+
+class CustomerAddForm(ServiceAddForm):
+    email = forms.EmailField(label=field_label(Customer, "email"))
+    name = forms.CharField(label=field_label(Customer, "name"), max_length=200, required=False)
+    locale = forms.ChoiceField(label=field_label(Customer, "locale"), choices=LOCALES, initial="en")
+    currency = forms.CharField(label=field_label(Customer, "currency"), max_length=3,
+                               initial=lambda: settings.ASSINA_DEFAULT_CURRENCY)
+    time_zone = forms.CharField(label=field_label(Customer, "time_zone"), max_length=64, initial=lambda: settings.TIME_ZONE)
+    country = forms.CharField(label=field_label(Customer, "country"), max_length=2, required=False,
+                              help_text=_("Two-letter ISO 3166 code, e.g. BR."))
+    tax_id = forms.CharField(label=field_label(Customer, "tax_id"), max_length=64, required=False)
+    card = forms.CharField(label=_("test card number"), max_length=19, required=False, help_text=TEST_CARDS_HELP)
+
+    class Meta(ServiceAddForm.Meta):
+        model = Customer
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if settings.ASSINA_MODE != "sandbox":
+            # Live card numbers never pass through Assina: the gateway's own page collects them.
+            del self.fields["card"]
+
+    def create(self, data: dict) -> Customer:
+        return create_customer(
+            email=data["email"], at=clock_now(), name=data["name"], locale=data["locale"], currency=data["currency"],
+            time_zone=data["time_zone"], country=data["country"], tax_id=data["tax_id"],
+            card=(data.get("card") or "").replace(" ", "") or None,
+        )
+
+
+class PaymentMethodInline(ReadOnlyInline):
+    model = PaymentMethod
+    fields = ("brand", "last4", "exp_month", "exp_year", "gateway", "created_at", "detached_at")
+
+
+class SubscriptionInline(ReadOnlyInline):
+    model = Subscription
+    fk_name = "customer"
+    fields = ("plan", "status", "billing", "current_period_end", "cancel_at_period_end", "started_at")
+
+    @admin.display(description=_("billing period"))
+    def billing(self, obj):
+        return interval_label(obj.interval, obj.interval_count)
+
+
+class InvoiceInline(ReadOnlyInline):
+    model = Invoice
+    fk_name = "customer"
+    fields = ("number", "status", "billing_reason", "total_display", "amount_due_display", "created_at")
+    total_display = money_field("total", _("total"))
+    amount_due_display = money_field("amount_due", _("amount due"))
+
+
+class BalanceTransactionInline(ReadOnlyInline):
+    model = BalanceTransaction
+    fk_name = "customer"
+    fields = ("created_at", "kind", "amount_display", "invoice", "description")
+    amount_display = money_field("amount", _("amount"))
+
+
+@admin.register(Customer)
+class CustomerAdmin(ServiceAdmin):
+    add_form = CustomerAddForm
+    add_fieldsets = (
+        (None, {"fields": ("email", "name", "locale", "currency", "time_zone", "country", "tax_id")}),
+        (_("Payment"), {"fields": ("card",)}),
+    )
+    list_display = ("email", "name", "locale", "currency", "credit_balance_display", "country", "created_at")
+    list_filter = ("locale", "currency", "country")
+    search_fields = ("email", "name", "tax_id", "=id")
+    date_hierarchy = "created_at"
+    fields = ("email", "name", "locale", "currency", "time_zone", "country", "tax_id", "credit_balance_display",
+              "default_payment_method", "metadata", "created_at")
+    # Only descriptive fields are edited in place; money and identity go through the services.
+    editable_fields = ("name", "locale", "country", "tax_id")
+    readonly_fields = ("email", "currency", "time_zone", "credit_balance_display", "default_payment_method",
+                       "metadata", "created_at")
+    inlines = (PaymentMethodInline, SubscriptionInline, InvoiceInline, BalanceTransactionInline)
+    credit_balance_display = money_field("credit_balance", _("credit balance"))
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            save_descriptive_fields(obj, [f for f in form.changed_data if f in self.editable_fields], "customer.updated")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BalanceTransaction)
+class BalanceTransactionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "customer_link", "kind", "amount_display", "invoice", "description", "created_at")
+    list_filter = ("kind", "currency")
+    search_fields = ("customer__email", "description", "invoice__number")
+    date_hierarchy = "created_at"
+    list_select_related = ("customer", "invoice")
+    fields = ("customer_link", "kind", "amount_display", "invoice_link", "description", "created_at")
+    amount_display = money_field("amount", _("amount"))
+
+    @admin.display(description=_("customer"), ordering="customer__email")
+    def customer_link(self, obj):
+        return admin_link(obj.customer)
+
+    @admin.display(description=_("invoice"))
+    def invoice_link(self, obj):
+        return admin_link(obj.invoice)
+

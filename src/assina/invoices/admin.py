@@ -1,0 +1,142 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from assina.admin_actions import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    admin_link,
+    money_field,
+    service_action,
+)
+from assina.clock.services import now as clock_now
+from assina.payments.models import PaymentAttempt
+from assina.payments.services import pay_invoice
+
+from .models import CreditNote, Invoice, InvoiceLine, NumberSequence, PendingItem
+from .services import mark_uncollectible, void_invoice
+
+
+def _invoice_currency(line) -> str:
+    return line.invoice.currency
+
+
+class InvoiceLineInline(ReadOnlyInline):
+    model = InvoiceLine
+    fields = ("kind", "description", "quantity", "unit_amount_display", "amount_display", "period_start", "period_end")
+    show_change_link = False
+    unit_amount_display = money_field("unit_amount", _("unit amount"), currency=_invoice_currency)
+    amount_display = money_field("amount", _("amount"), currency=_invoice_currency)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("invoice")
+
+
+class PaymentAttemptInline(ReadOnlyInline):
+    model = PaymentAttempt
+    fields = ("number", "status", "amount_display", "payment_method", "decline_code", "message", "created_at",
+              "completed_at")
+    amount_display = money_field("amount", _("amount"))
+
+
+class CreditNoteInline(ReadOnlyInline):
+    model = CreditNote
+    fields = ("number", "amount_display", "reason", "created_at")
+    amount_display = money_field("amount", _("amount"))
+
+
+def _collect(invoice: Invoice) -> str | None:
+    attempt = pay_invoice(invoice.pk, clock_now())
+    if attempt is None:
+        return _("nothing to collect.")
+    if attempt.status != PaymentAttempt.Status.SUCCEEDED:
+        return _("the payment failed: %(message)s") % {"message": attempt.message or attempt.decline_code}
+    return None
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "customer_link", "subscription", "status", "billing_reason", "total_display",
+                    "amount_due_display", "created_at")
+    list_filter = ("status", "billing_reason", "currency")
+    search_fields = ("number", "customer__email", "customer__name", "=subscription__id")
+    date_hierarchy = "created_at"
+    list_select_related = ("customer", "subscription__plan")
+    fieldsets = (
+        (None, {"fields": ("number", "customer_link", "subscription_link", "status", "billing_reason", "currency",
+                           "period_start", "period_end")}),
+        (_("Amounts"), {"fields": ("subtotal_display", "discount_display", "total_display", "credit_applied_display",
+                                   "amount_due_display", "amount_paid_display")}),
+        (_("Dates"), {"fields": ("created_at", "finalized_at", "paid_at", "voided_at", "attempt_count",
+                                 "next_payment_attempt")}),
+    )
+    readonly_fields = ("customer_link", "subscription_link", "subtotal_display", "discount_display", "total_display",
+                       "credit_applied_display", "amount_due_display", "amount_paid_display")
+    inlines = (InvoiceLineInline, PaymentAttemptInline, CreditNoteInline)
+    subtotal_display = money_field("subtotal", _("subtotal"))
+    discount_display = money_field("discount", _("discount"))
+    total_display = money_field("total", _("total"))
+    credit_applied_display = money_field("credit_applied", _("credit applied"))
+    amount_due_display = money_field("amount_due", _("amount due"))
+    amount_paid_display = money_field("amount_paid", _("amount paid"))
+    actions = (
+        service_action("void", _("Void"), lambda invoice: void_invoice(invoice.pk, clock_now()),
+                       ngettext_lazy("%(count)d invoice voided.", "%(count)d invoices voided.", "count")),
+        service_action("mark_uncollectible", _("Mark uncollectible"),
+                       lambda invoice: mark_uncollectible(invoice.pk, clock_now()),
+                       ngettext_lazy("%(count)d invoice marked uncollectible.",
+                                     "%(count)d invoices marked uncollectible.", "count")),
+        service_action("collect_now", _("Try to collect now"), _collect,
+                       ngettext_lazy("%(count)d invoice: payment attempted.",
+                                     "%(count)d invoices: payment attempted.", "count")),
+    )
+
+    @admin.display(description=_("customer"), ordering="customer__email")
+    def customer_link(self, obj):
+        return admin_link(obj.customer)
+
+    @admin.display(description=_("subscription"))
+    def subscription_link(self, obj):
+        return admin_link(obj.subscription)
+
+
+@admin.register(InvoiceLine)
+class InvoiceLineAdmin(ReadOnlyAdmin):
+    list_display = ("id", "invoice", "kind", "description", "quantity", "amount_display")
+    list_filter = ("kind",)
+    search_fields = ("invoice__number", "description", "item_code")
+    list_select_related = ("invoice",)
+    fields = ("invoice", "kind", "description", "item_code", "quantity", "unit_amount_display", "amount_display",
+              "period_start", "period_end")
+
+    unit_amount_display = money_field("unit_amount", _("unit amount"), currency=_invoice_currency)
+    amount_display = money_field("amount", _("amount"), currency=_invoice_currency)
+
+
+@admin.register(PendingItem)
+class PendingItemAdmin(ReadOnlyAdmin):
+    list_display = ("id", "customer", "subscription", "kind", "description", "amount_display", "invoice", "created_at")
+    list_filter = ("kind", "currency")
+    search_fields = ("customer__email", "description")
+    date_hierarchy = "created_at"
+    list_select_related = ("customer", "subscription__plan", "invoice")
+    fields = ("customer", "subscription", "kind", "description", "item_code", "amount_display", "period_start",
+              "period_end", "invoice", "created_at")
+    amount_display = money_field("amount", _("amount"))
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = ("number", "invoice", "customer", "amount_display", "reason", "created_at")
+    list_filter = ("currency",)
+    search_fields = ("number", "invoice__number", "customer__email")
+    date_hierarchy = "created_at"
+    list_select_related = ("invoice", "customer")
+    fields = ("number", "invoice", "customer", "amount_display", "reason", "created_at")
+    amount_display = money_field("amount", _("amount"))
+
+
+@admin.register(NumberSequence)
+class NumberSequenceAdmin(ReadOnlyAdmin):
+    list_display = ("key", "next_value")
+    search_fields = ("key",)
