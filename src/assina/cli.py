@@ -1,4 +1,9 @@
-"""The ``assina`` command. Every command accepts ``--json``; errors go to stderr with exit code 2."""
+"""The ``assina`` command. Every command accepts ``--json``.
+
+Exit codes: 0 done; 2 refused (bad input, a business rule said no, bad configuration) with
+nothing changed; 3 database error; anything else is a bug (Python prints the traceback).
+Errors go to stderr: ``error: <message>``, or ``{"error": "<message>"}`` with ``--json``.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ def parse_time(text: str) -> datetime:
     from zoneinfo import ZoneInfo
 
     from django.conf import settings
+    from django.utils.translation import gettext as _
 
     from assina.core.errors import DomainError
 
@@ -32,7 +38,8 @@ def parse_time(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise DomainError(f"{text!r} is not a date or time (use 2027-06-01 or 2027-06-01T10:00:00Z)") from None
+        raise DomainError(_("'%(text)s' is not a date or time (use 2027-06-01 or 2027-06-01T10:00:00Z)")
+                          % {"text": text}) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
     return parsed.astimezone(timezone.utc)
@@ -101,9 +108,11 @@ def cmd_plan_create(args):
     currency = args.currency or settings.ASSINA_DEFAULT_CURRENCY
     plan = create_plan(code=args.code, name=args.name or args.code, amount=parse_amount(args.amount, currency),
                        currency=currency, interval=args.interval, interval_count=args.interval_count,
-                       trial_days=args.trial_days, kind="addon" if args.addon else "base", at=now())
+                       trial_days=args.trial_days, kind="addon" if args.addon else "base", at=now(),
+                       pricing_model=args.pricing_model, package_size=args.package_size)
     version = plan.current_version()
     return {"code": plan.code, "name": plan.name, "kind": plan.kind, "amount": version.unit_amount, "currency": plan.currency,
+            "pricing_model": version.pricing_model, "package_size": version.package_size,
             "interval": plan.interval, "interval_count": plan.interval_count, "trial_days": plan.trial_days, "version": version.version}
 
 
@@ -148,15 +157,28 @@ def cmd_customer_create(args):
             "card": {"brand": pm.brand, "last4": pm.last4} if pm else None}
 
 
+def _addon_spec(spec: str) -> tuple[str, int]:
+    """``CODE`` or ``CODE:QUANTITY``; a quantity that is not a whole number is refused, never guessed."""
+    from django.utils.translation import gettext as _
+
+    from assina.core.errors import DomainError
+
+    code, sep, qty = spec.partition(":")
+    if not sep:
+        return code, 1
+    try:
+        return code, int(qty)
+    except ValueError:
+        raise DomainError(_("add-on quantity in '%(spec)s' must be a whole number (use CODE:QUANTITY, e.g. seats:3)")
+                          % {"spec": spec}) from None
+
+
 @command("subscription create")
 def cmd_subscription_create(args):
     from assina.customers.services import get_customer
     from assina.subscriptions.services import create_subscription
 
-    addons = []
-    for spec in args.addon or []:
-        code, _, qty = spec.partition(":")
-        addons.append((code, int(qty) if qty.isdigit() else 1))
+    addons = [_addon_spec(spec) for spec in args.addon or []]
     sub = create_subscription(customer=get_customer(args.customer), plan_code=args.plan,
                               start=parse_time(args.start) if args.start else None, quantity=args.quantity,
                               coupon_code=args.coupon, addons=addons, trial_days=args.trial_days)
@@ -175,9 +197,11 @@ def cmd_subscription_change(args):
     from assina.subscriptions.changes import change_subscription
 
     if args.plan is None and args.quantity is None:
+        from django.utils.translation import gettext as _
+
         from assina.core.errors import DomainError
 
-        raise DomainError("say what to change: --plan CODE and/or --quantity N")
+        raise DomainError(_("say what to change: --plan CODE and/or --quantity N"))
     sub = change_subscription(args.id, plan_code=args.plan, quantity=args.quantity, at_period_end=args.at_period_end,
                               invoice_now=args.invoice_now)
     return subscription_json(sub)
@@ -187,6 +211,12 @@ def cmd_subscription_change(args):
 def cmd_subscription_cancel(args):
     from assina.subscriptions.services import cancel_at_period_end, cancel_now
 
+    if args.prorate and not args.now:
+        from django.utils.translation import gettext as _
+
+        from assina.core.errors import DomainError
+
+        raise DomainError(_("--prorate only applies to --now (a cancellation at period end has no unused time)"))
     if args.now:
         sub = cancel_now(args.id, prorate=args.prorate, reason=args.reason or "")
     else:
@@ -219,7 +249,8 @@ def cmd_subscription_resume(args):
 def cmd_clock_advance(args):
     from assina.clock.services import advance_clock
 
-    return advance_clock(parse_time(args.to))
+    to = parse_time(args.to)
+    return {**advance_clock(to), "clock": _iso(to)}
 
 
 @command("clock show")
@@ -275,8 +306,23 @@ def cmd_createadmin(args):
     return {"username": username, "password": password}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="assina", description="Subscription billing and retention for small businesses.")
+class _Parser(argparse.ArgumentParser):
+    """Usage errors keep the CLI's contract: stderr, exit code 2, and JSON when ``--json`` was asked for."""
+
+    json_errors = False
+
+    def error(self, message: str):
+        if self.json_errors:
+            self.exit(2, json.dumps({"error": f"{self.prog}: {message}"}) + "\n")
+        super().error(message)
+
+
+def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
+    from assina.core.invoice_states import InvoiceStatus
+
+    # Subparsers are created with the parent's class, so they share the flag through a subclass.
+    parser_class = type("Parser", (_Parser,), {"json_errors": json_errors})
+    parser = parser_class(prog="assina", description="Subscription billing and retention for small businesses.")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     sub = parser.add_subparsers(dest="group", required=True)
 
@@ -291,12 +337,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("create", "create a plan (or an add-on with --addon)", plan)
     p.add_argument("--code", required=True)
     p.add_argument("--name")
-    p.add_argument("--amount", required=True, help="price per interval, e.g. 49.90")
+    p.add_argument("--amount", required=True, help="price per interval (per unit or package with those models), e.g. 49.90")
     p.add_argument("--currency", default=None)
     p.add_argument("--interval", required=True, choices=["day", "week", "month", "year"])
     p.add_argument("--interval-count", type=int, default=1)
     p.add_argument("--trial-days", type=int, default=0)
     p.add_argument("--addon", action="store_true")
+    # Tiered prices need a table of tiers: create those in the admin.
+    p.add_argument("--pricing-model", choices=["flat", "per_unit", "package"], default="flat",
+                   help="flat: the amount whatever the quantity (default); per_unit: amount x quantity; "
+                        "package: amount per started package of --package-size units")
+    p.add_argument("--package-size", type=int, default=1)
     p = add("price", "give a plan a new price version (existing subscriptions keep theirs)", plan)
     p.add_argument("code")
     p.add_argument("--amount", required=True)
@@ -339,8 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--plan")
     p.add_argument("--quantity", type=int)
-    p.add_argument("--at-period-end", action="store_true", help="schedule for the end of the current period")
-    p.add_argument("--invoice-now", action="store_true", help="bill the proration now instead of on the next invoice")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--at-period-end", action="store_true", help="schedule for the end of the current period")
+    when.add_argument("--invoice-now", action="store_true", help="bill the proration now instead of on the next invoice")
     p = add("cancel", "cancel a subscription", subscription)
     p.add_argument("id")
     when = p.add_mutually_exclusive_group(required=True)
@@ -362,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     invoice = sub.add_parser("invoice", help="invoices").add_subparsers(dest="action", required=True)
     p = add("list", "list invoices", invoice)
     p.add_argument("--customer")
-    p.add_argument("--status")
+    p.add_argument("--status", choices=[s.value for s in InvoiceStatus])
 
     p = add("simulate", "fill the database with a simulated business")
     p.add_argument("--customers", type=int, default=500)
@@ -400,11 +452,33 @@ def _print_human(result: Any) -> None:
     print(result)
 
 
+def _print_error(message: str, as_json: bool) -> None:
+    print(json.dumps({"error": message}) if as_json else f"error: {message}", file=sys.stderr)
+
+
+def _database_error_message(exc: Exception) -> str:
+    from django.utils.translation import gettext as _
+
+    text = str(exc).strip()
+    message = _("database error: %(error)s") % {"error": text}
+    lowered = text.lower()
+    if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+        message += " " + _("(has this database been set up? run: assina migrate)")
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(json_errors="--json" in argv)
     args = parser.parse_args(argv)
     name = args.group if getattr(args, "action", None) is None else f"{args.group} {args.action}"
-    _setup_django()
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        _setup_django()
+    except ImproperlyConfigured as exc:  # a bad ASSINA_* setting: say which, no traceback
+        _print_error(f"configuration: {exc}", args.json)
+        return 2
     from django.core.exceptions import ValidationError
     from django.db import DatabaseError
 
@@ -413,14 +487,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = COMMANDS[name](args)
     except (DomainError, ValidationError) as exc:
-        message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        if args.json:
-            print(json.dumps({"error": message}), file=sys.stderr)
-        else:
-            print(f"error: {message}", file=sys.stderr)
+        _print_error("; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc), args.json)
         return 2
     except DatabaseError as exc:
-        print(json.dumps({"error": f"database error: {exc}"}) if args.json else f"error: database error: {exc}", file=sys.stderr)
+        _print_error(_database_error_message(exc), args.json)
         return 3
     if args.json:
         print(json.dumps(result, default=str, indent=None))

@@ -1,9 +1,11 @@
-"""Bulk writes for the billing hot path, shared by the apps.
+"""Bulk reads and writes for the billing hot path, shared by the apps.
 
 Django's ``bulk_create`` and ``bulk_update`` cost tens of microseconds per row in Python
-(value preparation per field, a CASE expression per row for updates). A renewal run writes
-several rows per subscription, so these helpers prepare each column once and send one
-prepared statement through ``executemany``.
+(value preparation per field, a CASE expression per row for updates), and its result
+converters cost more than the query itself. A renewal run writes several rows per
+subscription, so these helpers prepare each column once and use each engine's fast path:
+one prepared statement through ``executemany`` on SQLite; ``COPY`` for inserts and
+``UPDATE … FROM unnest(arrays)`` for updates on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,20 +15,6 @@ from typing import Any, Callable, Iterable, Sequence
 
 from django.db import connection, models
 from django.db.models.functions import Cast
-
-
-def _adapter(field: models.Field) -> Callable[[Any], Any] | None:
-    """How to turn a Python value of ``field`` into a database parameter (None: as it is)."""
-    if isinstance(field, models.DateTimeField):
-        if connection.vendor == "sqlite":
-            return _sqlite_datetime
-        adapt = connection.ops.adapt_datetimefield_value
-        return lambda v: None if v is None else adapt(v)
-    if isinstance(field, (models.JSONField, models.DecimalField, models.DateField, models.UUIDField)):
-        return lambda v: field.get_db_prep_save(v, connection)
-    if isinstance(field, (models.CharField, models.TextField)):
-        return lambda v: "" if v is None and not field.null else (v.value if hasattr(v, "value") else v)
-    return None
 
 
 def _sqlite_datetime(value):
@@ -40,6 +28,21 @@ def _sqlite_datetime(value):
     return value.isoformat(" ")[:26 if value.microsecond else 19]
 
 
+def _adapter(field: models.Field) -> Callable[[Any], Any] | None:
+    """How to turn a Python value of ``field`` into a database parameter (None: as it is)."""
+    if isinstance(field, models.DateTimeField):
+        if connection.vendor == "sqlite":
+            return _sqlite_datetime
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda v: None if v is None else adapt(v)
+    if isinstance(field, (models.JSONField, models.DecimalField, models.DateField, models.UUIDField)):
+        return lambda v: field.get_db_prep_save(v, connection)
+    if isinstance(field, (models.CharField, models.TextField)):
+        # Enum members (TextChoices, StrEnum) are sent as their plain value.
+        return lambda v: "" if v is None and not field.null else (v.value if hasattr(v, "value") else v)
+    return None
+
+
 def _columns(model: type[models.Model], fields: Sequence[str] | None) -> list[models.Field]:
     meta = model._meta
     if fields is None:
@@ -47,98 +50,95 @@ def _columns(model: type[models.Model], fields: Sequence[str] | None) -> list[mo
     return [meta.get_field(name) for name in fields]
 
 
-def _rows(objs: list[models.Model], columns: list[models.Field], extra: Callable[[models.Model], list] | None = None) -> list[list]:
-    adapters = [(_adapter(f), f.attname) for f in columns]
-    rows = []
-    for obj in objs:
-        row = [getattr(obj, name) if adapt is None else adapt(getattr(obj, name)) for adapt, name in adapters]
-        if extra:
-            row += extra(obj)
-        rows.append(row)
-    return rows
-
-
-def insert_many(objs: Iterable[models.Model], fields: Sequence[str] | None = None, batch_size: int = 5000) -> int:
-    """INSERT many instances of one model (without reading back their ids)."""
-    objs = list(objs)
-    if not objs:
-        return 0
-    model = type(objs[0])
-    columns = _columns(model, fields)
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table), ", ".join(quote(f.column) for f in columns), ", ".join(["%s"] * len(columns))
-    )
-    rows = _rows(objs, columns)
-    with connection.cursor() as cursor:
-        for offset in range(0, len(rows), batch_size):
-            cursor.executemany(sql, rows[offset:offset + batch_size])
-    return len(rows)
-
-
-def update_many(objs: Iterable[models.Model], fields: Sequence[str], batch_size: int = 5000) -> int:
-    """UPDATE ``fields`` of many instances with one prepared statement."""
-    objs = list(objs)
-    if not objs:
-        return 0
-    model = type(objs[0])
-    columns = _columns(model, fields)
-    quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(
-        quote(model._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in columns), quote(model._meta.pk.column)
-    )
-    rows = _rows(objs, columns, extra=lambda obj: [obj.pk])
-    with connection.cursor() as cursor:
-        for offset in range(0, len(rows), batch_size):
-            cursor.executemany(sql, rows[offset:offset + batch_size])
-    return len(rows)
+def _prepare(columns: list[models.Field], rows: Iterable[Sequence[Any]], trailing: int) -> list[list]:
+    adapters = [_adapter(f) for f in columns]
+    width = len(columns)
+    prepared = []
+    for row in rows:
+        values = [v if adapt is None else adapt(v) for adapt, v in zip(adapters, row)]
+        values.extend(row[width:width + trailing])
+        prepared.append(values)
+    return prepared
 
 
 def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], batch_size: int = 5000) -> int:
     """INSERT plain tuples of Python values (in ``fields`` order) without building model instances."""
     columns = _columns(model, fields)
-    return _execute_rows(
-        "INSERT INTO {} ({}) VALUES ({})".format(
-            connection.ops.quote_name(model._meta.db_table),
-            ", ".join(connection.ops.quote_name(f.column) for f in columns), ", ".join(["%s"] * len(columns)),
-        ),
-        columns, rows, batch_size, trailing=0,
-    )
+    prepared = _prepare(columns, rows, trailing=0)
+    if not prepared:
+        return 0
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(f.column) for f in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The raw psycopg cursor: wrap its errors so callers see Django's IntegrityError etc.
+            with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in prepared:
+                    copy.write_row(row)
+        else:
+            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+            for offset in range(0, len(prepared), batch_size):
+                cursor.executemany(sql, prepared[offset:offset + batch_size])
+    return len(prepared)
 
 
 def update_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], batch_size: int = 5000) -> int:
     """UPDATE by primary key from plain tuples: the values of ``fields`` then the pk."""
     columns = _columns(model, fields)
-    quote = connection.ops.quote_name
-    return _execute_rows(
-        "UPDATE {} SET {} WHERE {} = %s".format(
-            quote(model._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in columns), quote(model._meta.pk.column)
-        ),
-        columns, rows, batch_size, trailing=1,
-    )
-
-
-def _execute_rows(sql: str, columns: list[models.Field], rows: Iterable[Sequence[Any]], batch_size: int, trailing: int) -> int:
-    adapters = [_adapter(f) for f in columns]
-    prepared = []
-    for row in rows:
-        values = [v if adapt is None else adapt(v) for adapt, v in zip(adapters, row)]
-        values.extend(row[len(columns):len(columns) + trailing])
-        prepared.append(values)
+    prepared = _prepare(columns, rows, trailing=1)
     if not prepared:
         return 0
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk = model._meta.pk
     with connection.cursor() as cursor:
-        for offset in range(0, len(prepared), batch_size):
-            cursor.executemany(sql, prepared[offset:offset + batch_size])
+        if connection.vendor == "postgresql":
+            # One statement per batch: each column travels as one typed array.
+            names = [f"c{i}" for i in range(len(columns))]
+            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
+            sql = (
+                f"UPDATE {table} SET {', '.join(f'{quote(f.column)} = v.{n}' for f, n in zip(columns, names))} "
+                f"FROM unnest({arrays}, %s::{pk.db_type(connection).replace('serial', 'int')}[]) "
+                f"AS v({', '.join(names)}, pk) WHERE {table}.{quote(pk.column)} = v.pk"
+            )
+            for offset in range(0, len(prepared), batch_size):
+                chunk = prepared[offset:offset + batch_size]
+                cursor.execute(sql, [list(column) for column in zip(*chunk)])
+        else:
+            sql = "UPDATE {} SET {} WHERE {} = %s".format(
+                table, ", ".join(f"{quote(f.column)} = %s" for f in columns), quote(pk.column)
+            )
+            for offset in range(0, len(prepared), batch_size):
+                cursor.executemany(sql, prepared[offset:offset + batch_size])
     return len(prepared)
+
+
+def insert_many(objs: Iterable[models.Model], fields: Sequence[str] | None = None) -> int:
+    """INSERT many instances of one model (without reading back their ids)."""
+    objs = list(objs)
+    if not objs:
+        return 0
+    columns = _columns(type(objs[0]), fields)
+    names = [f.attname for f in columns]
+    return insert_rows(type(objs[0]), [f.name for f in columns], ([getattr(o, n) for n in names] for o in objs))
+
+
+def update_many(objs: Iterable[models.Model], fields: Sequence[str]) -> int:
+    """UPDATE ``fields`` of many instances by primary key."""
+    objs = list(objs)
+    if not objs:
+        return 0
+    columns = _columns(type(objs[0]), fields)
+    names = [f.attname for f in columns]
+    return update_rows(type(objs[0]), fields, ([getattr(o, n) for n in names] + [o.pk] for o in objs))
 
 
 def fetch_values(queryset: models.QuerySet, fields: Sequence[str]) -> list[tuple]:
     """``queryset.values_list(*fields)`` as plain tuples, without Django's per-value converters.
 
-    The billing run reads thousands of rows per batch and Django's result converters cost more
-    than the query. psycopg already returns aware datetimes; on SQLite the datetime columns are
-    read as text (a CAST has no declared type, so no regex converter runs) and parsed with
+    psycopg already returns aware datetimes; on SQLite the datetime columns are read as text (a
+    CAST has no declared type, so no regex converter runs) and parsed with
     ``datetime.fromisoformat``.
     """
     meta = queryset.model._meta

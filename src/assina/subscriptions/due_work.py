@@ -15,11 +15,12 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import transaction
 
 from assina.clock.services import now as clock_now
 from assina.core.invoicing import DraftLine, LineKind, draft_for_period
-from assina.core.periods import period_starting_at
+from assina.core.periods import Interval, Period, period_starting_at
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
 from assina.db import fetch_values, insert_rows, update_rows
@@ -97,24 +98,44 @@ def process_due_work(until: datetime | None = None, *, batch_size: int = 1000, a
 
 
 def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None, summary: Counter) -> list[PendingCharge]:
+    """One transaction: claim the rows, then work through them in time order.
+
+    The batch stops before any row due later than the earliest next action it has just
+    created (a weekly renewal billed now may be due again before a monthly one further down
+    the list), so invoices are issued — and numbered — in the order their dates say.
+    """
     charges: list[PendingCharge] = []
     with transaction.atomic():
-        rows = [
-            DueRow(*row) for row in fetch_values(
+        rows = sorted(
+            (DueRow(*row) for row in fetch_values(
                 Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(pk__in=ids, next_action_at__lte=until).order_by("pk"), DUE_FIELDS)
-        ]
+                .filter(pk__in=ids, next_action_at__lte=until).order_by("pk"), DUE_FIELDS)),
+            key=lambda r: (r.next_action_at, r.pk),
+        )
         changes: dict[int, list[ScheduledChange]] = defaultdict(list)
         for change in ScheduledChange.objects.filter(subscription_id__in=[r.pk for r in rows], status=ScheduledChange.Status.PENDING).order_by("effective_at", "pk"):
             changes[change.subscription_id].append(change)
-        renewals: list[DueRow] = []
+        tz = settings.TIME_ZONE
+        horizon: datetime | None = None
+        renewals: list[tuple[DueRow, int, Period]] = []
         for row in rows:
+            if horizon is not None and row.next_action_at > horizon:
+                break
             due_change = next((c for c in changes[row.pk] if c.effective_at <= row.next_action_at), None)
             if row.status in RENEWABLE and not row.cancel_at_period_end and due_change is None \
                     and row.current_period_end <= row.next_action_at:
-                renewals.append(row)
+                index, period = period_starting_at(row.billing_anchor, Interval(row.interval), row.interval_count,
+                                                   row.current_period_end, tz)
+                renewals.append((row, index, period))
+                following = min([period.end, *(c.effective_at for c in changes[row.pk] if c.effective_at > period.start)])
             else:
+                # Issue the renewals before this row first, so numbers keep following dates.
+                charges += _renew(renewals, changes, fixed_at, summary)
+                renewals = []
                 charges += _handle_one(row, due_change, fixed_at, summary)
+                following = Subscription.objects.filter(pk=row.pk).values_list("next_action_at", flat=True).first()
+            if following is not None:
+                horizon = following if horizon is None else min(horizon, following)
         charges += _renew(renewals, changes, fixed_at, summary)
     return charges
 
@@ -143,11 +164,12 @@ def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datet
     return []
 
 
-def _renew(rows: list[DueRow], changes: dict[int, list[ScheduledChange]], fixed_at: datetime | None,
-           summary: Counter) -> list[PendingCharge]:
-    """Bill the next period of every subscription in ``rows`` with bulk statements."""
-    if not rows:
+def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[ScheduledChange]],
+           fixed_at: datetime | None, summary: Counter) -> list[PendingCharge]:
+    """Bill period ``index`` of every subscription in ``batch`` (in order) with bulk statements."""
+    if not batch:
         return []
+    rows = [row for row, _, _ in batch]
     loader = TermsLoader()
     loader.load(rows)
     ids = [r.pk for r in rows]
@@ -167,10 +189,9 @@ def _renew(rows: list[DueRow], changes: dict[int, list[ScheduledChange]], fixed_
     drafts: list[InvoiceDraft] = []
     events: list[tuple] = []
     updates: list[tuple] = []
-    for row in rows:
+    for row, index, period in batch:
         at = fixed_at or row.current_period_end
         terms = loader.terms(row)
-        index, period = period_starting_at(terms.anchor, terms.interval, terms.interval_count, row.current_period_end, terms.tz)
         if (row.pk, period.start) not in billed:
             items = carried.get(row.pk, ())
             lines = list(draft_for_period(terms, index, period).lines)
