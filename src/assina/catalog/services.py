@@ -52,7 +52,7 @@ def create_plan(*, code: str, name: str, amount: int, currency: str, interval: s
         product, _ = Product.objects.get_or_create(code=product_code or code, defaults={"name": name, "created_at": at})
         plan = Plan.objects.create(product=product, code=code, name=name, kind=kind, interval=unit.value,
                                    interval_count=interval_count, trial_days=trial_days, currency=currency, created_at=at)
-        version = PlanVersion.objects.create(plan=plan, version=1, pricing_model=pricing_model, currency=currency,
+        PlanVersion.objects.create(plan=plan, version=1, pricing_model=pricing_model, currency=currency,
                                              unit_amount=amount, tiers=tiers or [], package_size=package_size, created_at=at)
         record("plan.created", plan, at, {"code": code, "version": 1, "amount": amount, "currency": currency})
     return plan

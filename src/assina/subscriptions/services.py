@@ -44,7 +44,9 @@ def get_subscription(sub_id: int | str, *, lock: bool = False) -> Subscription:
         raise SubscriptionError(f"unknown subscription {sub_id!r}")
     query = Subscription.objects.select_related("customer__default_payment_method", "plan", "payment_method")
     if lock:
-        query = query.select_for_update()
+        # Lock only the subscription row: PostgreSQL refuses FOR UPDATE on the nullable side of the
+        # outer joins that select_related adds (payment methods), and nothing else needs locking here.
+        query = query.select_for_update(of=("self",))
     sub = query.filter(pk=int(value)).first()
     if sub is None:
         raise SubscriptionError(f"unknown subscription {sub_id!r}")
@@ -81,6 +83,7 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
                         trial_days: int | None = None, metadata: dict | None = None) -> Subscription:
     """Subscribe a customer. With a trial nothing is billed until it ends; otherwise the first
     period is invoiced and charged at once, and a failed first payment leaves it incomplete."""
+    created = clock_now()  # when it is written: an incomplete subscription expires 23 h after this
     start = _resolve_time(start)
     plan = get_plan(plan_code)
     if plan.kind != Plan.Kind.BASE or not plan.active:
@@ -101,16 +104,16 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
             currency=plan.currency, interval=plan.interval, interval_count=plan.interval_count,
             billing_anchor=anchor, billing_starts_at=anchor, started_at=start, trial_end=trial_end,
             current_period_start=start, current_period_end=trial_end or start, metadata=metadata or {},
-            created_at=start,
+            created_at=created,
         )
         sub.save()
         SubscriptionItem.objects.create(subscription=sub, plan_version=plan.current_version(), quantity=quantity)
         for version, addon_quantity in addon_versions:
             SubscriptionItem.objects.create(subscription=sub, plan_version=version, quantity=addon_quantity)
-        if coupon_code:
-            _apply_coupon(sub, coupon_code, start)
         record("subscription.created", sub, start, {"plan": plan.code, "quantity": quantity, "status": sub.status,
                                                      "trial_end": trial_end.isoformat() if trial_end else None})
+        if coupon_code:  # after "created": event readers must never see a discount for an unknown subscription
+            _apply_coupon(sub, coupon_code, start)
         attempts = []
         if trial_end:
             sub.current_period_end = trial_end
@@ -183,8 +186,9 @@ def cancel_now(sub_id: int | str, *, prorate: bool = False, reason: str = "") ->
             raise SubscriptionError(f"subscription sub_{sub.pk} is already canceled")
         credit_invoice = _current_period_invoice(sub) if prorate else None
         _end(sub, at, reason or sub.cancel_reason)
-    if credit_invoice is not None:
-        _credit_unused(sub, credit_invoice, at, "Unused time after cancellation")
+        # In the same transaction: a cancellation must never survive without its credit.
+        if credit_invoice is not None:
+            _credit_unused(sub, credit_invoice, at, "Unused time after cancellation")
     return sub
 
 
@@ -239,8 +243,9 @@ def pause(sub_id: int | str, *, resumes_at: datetime | None = None) -> Subscript
         sub.save()
         ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
         record("subscription.paused", sub, at, {"resumes_at": resumes_at.isoformat() if resumes_at else None})
-    if credit_invoice is not None:
-        _credit_unused(sub, credit_invoice, at, "Unused time while paused")
+        # In the same transaction: a pause must never survive without the credit for the unused time.
+        if credit_invoice is not None:
+            _credit_unused(sub, credit_invoice, at, "Unused time while paused")
     return sub
 
 
