@@ -22,9 +22,10 @@ from factories import (
 from assina.core.states import has_access
 from assina.customers.models import BalanceTransaction
 from assina.events.models import Event
-from assina.invoices.models import CreditNote, Invoice
+from assina.invoices.models import CreditNote, Invoice, PendingItem
 from assina.payments.models import PaymentAttempt
 from assina.subscriptions import services
+from assina.subscriptions.changes import change_subscription
 
 pytestmark = real_transactions
 
@@ -108,7 +109,7 @@ def test_pause_credits_the_unused_time_and_the_scheduled_resume_bills_a_new_peri
     assert (note.invoice_id, note.amount, note.number) == (paid.pk, credit, "CN-2027-000001")
     assert reload(customer).credit_balance == credit
     assert list(BalanceTransaction.objects.values_list("kind", "amount")) == [("credit_note", credit)]
-    assert event_types(sub)[-3:] == ["subscription.updated", "subscription.paused", "credit_note.created"]
+    assert event_types(sub)[-3:] == ["credit_note.created", "subscription.updated", "subscription.paused"]
 
     advance(utc(2027, 2, 5, 7, 59, 59))
     assert len(invoices_of(sub)) == 1  # nothing billed while paused (not even on Feb 1)
@@ -150,3 +151,49 @@ def test_pause_without_a_date_waits_until_resumed_by_hand():
     with pytest.raises(services.SubscriptionError, match="is active, not paused"):
         services.resume(sub.pk)
     assert_all_invoices_sum()
+
+
+def test_pausing_after_an_upgrade_carried_to_the_next_invoice_settles_it_without_charging_twice():
+    # Pro 49.90 from Jan 31; on Feb 14 (half of the 28-day period) an upgrade to Max 99.90 is
+    # carried to the next invoice (-24.95 unused Pro, +49.95 remaining Max), then paused at once.
+    start_clock(utc(2027, 1, 31, 10))
+    make_plan("pro", 4990)
+    make_plan("max", 9990)
+    customer = make_customer()
+    sub = subscribe(customer, "pro")
+    advance(utc(2027, 2, 14, 10))
+    change_subscription(sub.pk, plan_code="max")
+    services.pause(sub.pk)
+
+    # The carried lines and the unused Max time are settled at once on a final invoice whose
+    # negative total becomes credit: -2495 + 4995 - 4995 = -2495.
+    settlement = invoices_of(sub)[-1]
+    assert lines_of(settlement) == [("proration", -2495), ("proration", 4995), ("proration", -4995)]
+    assert (settlement.total, settlement.amount_due) == (-2495, 0)
+    assert reload(customer).credit_balance == 2495
+    assert not PendingItem.objects.filter(subscription=sub, invoice__isnull=True).exists()
+
+    advance(utc(2027, 2, 20, 10))
+    services.resume(sub.pk)
+    resumed = invoices_of(sub)[-1]
+    # The customer used Pro for half a period (paid), never used Max: the new Max period costs
+    # 99.90 minus the 24.95 credit.
+    assert lines_of(resumed) == [("subscription", 9990)]
+    assert (resumed.credit_applied, resumed.amount_due, resumed.amount_paid) == (2495, 7495, 7495)
+
+
+def test_cancel_now_with_proration_after_a_carried_upgrade_bills_the_carried_lines_and_credits_the_rest():
+    start_clock(utc(2027, 1, 31, 10))
+    make_plan("pro", 4990)
+    make_plan("max", 9990)
+    customer = make_customer()
+    sub = subscribe(customer, "pro")
+    advance(utc(2027, 2, 14, 10))
+    change_subscription(sub.pk, plan_code="max")
+    services.cancel_now(sub.pk, prorate=True)
+
+    final = invoices_of(sub)[-1]
+    assert lines_of(final) == [("proration", -2495), ("proration", 4995), ("proration", -4995)]
+    assert reload(customer).credit_balance == 2495
+    assert not PendingItem.objects.filter(subscription=sub, invoice__isnull=True).exists()
+    assert reload(sub).status == "canceled"

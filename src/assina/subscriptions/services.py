@@ -18,18 +18,19 @@ from assina.clock.services import now as clock_now
 from assina.core.discounts import discount_window
 from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus
-from assina.core.periods import Interval, Period
+from assina.core.invoicing import DraftLine, LineKind, draft_for_period
+from assina.core.periods import Interval
 from assina.core.proration import prorate
 from assina.core.states import SubscriptionStatus
 from assina.customers.models import Customer
 from assina.events.services import record
 from assina.invoices.models import Invoice
-from assina.invoices.services import create_credit_note, void_invoice
-from assina.payments.services import collect
+from assina.invoices.services import InvoiceDraft, create_credit_note, issue_invoices, pending_lines, void_invoice
+from assina.payments.services import collect, start_attempts
 
-from .lifecycle import bill_period_now, next_action_at, set_status
+from .lifecycle import bill_period_now, customer_method, next_action_at, set_status
 from .models import ScheduledChange, Subscription, SubscriptionItem
-from .terms import terms_for
+from .terms import index_of_period_starting, terms_for
 
 S = SubscriptionStatus
 
@@ -184,11 +185,10 @@ def cancel_now(sub_id: int | str, *, prorate: bool = False, reason: str = "") ->
         sub = get_subscription(sub_id, lock=True)
         if sub.status == S.CANCELED.value:
             raise SubscriptionError(f"subscription sub_{sub.pk} is already canceled")
-        credit_invoice = _current_period_invoice(sub) if prorate else None
-        _end(sub, at, reason or sub.cancel_reason)
         # In the same transaction: a cancellation must never survive without its credit.
-        if credit_invoice is not None:
-            _credit_unused(sub, credit_invoice, at, "Unused time after cancellation")
+        charges = _settle_period(sub, at, "cancellation", credit_unused=prorate)
+        _end(sub, at, reason or sub.cancel_reason)
+    collect(charges, at)
     return sub
 
 
@@ -214,13 +214,42 @@ def _current_period_invoice(sub: Subscription) -> Invoice | None:
                                   status__in=[InvoiceStatus.PAID.value, InvoiceStatus.OPEN.value]).first()
 
 
-def _credit_unused(sub: Subscription, invoice: Invoice, at: datetime, reason: str) -> None:
-    if not invoice.period_end or not (invoice.period_start <= at < invoice.period_end):
-        return
-    credited = sum(invoice.credit_notes.values_list("amount", flat=True))
-    amount = min(prorate(invoice.total, Period(invoice.period_start, invoice.period_end), at), invoice.total - credited)
-    if amount > 0:
-        create_credit_note(invoice.pk, amount, reason, at)
+def _settle_period(sub: Subscription, at: datetime, reason: str, *, credit_unused: bool) -> list:
+    """Settle the current period when it stops early (pause, cancel now).
+
+    The unused time is priced at the subscription's current terms (after any change made
+    during the period). With no carried-over items it is a credit note on the period's invoice
+    (an open invoice then asks for less); with carried prorations (a change billed "on the next
+    invoice" that will never come) it is a final invoice with those items and the credit, whose
+    negative total goes to the customer's credit balance.
+    """
+    carried, carried_ids = pending_lines(sub.pk)
+    unused = _unused_amount(sub, at) if credit_unused and sub.status != S.TRIALING.value else 0
+    if not carried:
+        invoice = _current_period_invoice(sub)
+        if invoice is not None and unused > 0:
+            creditable = invoice.total - sum(invoice.credit_notes.values_list("amount", flat=True))
+            if min(unused, creditable) > 0:
+                create_credit_note(invoice.pk, min(unused, creditable), f"Unused time after {reason}", at)
+        return []
+    lines = list(carried)
+    if unused:
+        lines.append(DraftLine(kind=LineKind.PRORATION, description=f"Unused time on {sub.plan.name} after {reason}",
+                               amount=-unused, period_start=at, period_end=sub.current_period_end, item_code=sub.plan.code))
+    invoices = issue_invoices([InvoiceDraft(customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency,
+                                            billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at, lines=lines,
+                                            pending_item_ids=carried_ids)])
+    return start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
+
+
+def _unused_amount(sub: Subscription, at: datetime) -> int:
+    """What the rest of the current period is worth at the current terms (discounts included)."""
+    if not (sub.current_period_start <= at < sub.current_period_end):
+        return 0
+    terms = terms_for(sub)
+    index = index_of_period_starting(terms, sub.current_period_start)
+    period = terms.period(index)
+    return prorate(draft_for_period(terms, index, period).total, period, at)
 
 
 def pause(sub_id: int | str, *, resumes_at: datetime | None = None) -> Subscription:
@@ -234,7 +263,8 @@ def pause(sub_id: int | str, *, resumes_at: datetime | None = None) -> Subscript
             raise SubscriptionError(f"a {sub.status} subscription cannot be paused")
         if sub.cancel_at_period_end:
             raise SubscriptionError("the subscription is set to cancel at period end; reactivate it before pausing")
-        credit_invoice = _current_period_invoice(sub)
+        # In the same transaction: a pause must never survive without the credit for the unused time.
+        charges = _settle_period(sub, at, "pause", credit_unused=True)
         set_status(sub, S.PAUSED, at, "paused")
         sub.paused_at = at
         sub.resumes_at = resumes_at
@@ -243,9 +273,7 @@ def pause(sub_id: int | str, *, resumes_at: datetime | None = None) -> Subscript
         sub.save()
         ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
         record("subscription.paused", sub, at, {"resumes_at": resumes_at.isoformat() if resumes_at else None})
-        # In the same transaction: a pause must never survive without the credit for the unused time.
-        if credit_invoice is not None:
-            _credit_unused(sub, credit_invoice, at, "Unused time while paused")
+    collect(charges, at)
     return sub
 
 
