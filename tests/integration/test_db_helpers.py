@@ -47,3 +47,17 @@ def test_rows_written_by_the_helpers_read_back_like_orm_rows():
     fast = fetch_values(Event.objects.order_by("id"), fields)
     assert fast == list(Event.objects.order_by("id").values_list(*fields))
     assert all(row[2].utcoffset() == timedelta(0) for row in fast)
+
+
+@pytest.mark.django_db
+def test_in_list_matches_in_for_ids_and_keys():
+    at = datetime(2027, 1, 31, 10, tzinfo=UTC)
+    insert_rows(Event, ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data"),
+                [(f"type.{n}", at, n, "invoice", n, {}) for n in range(50)])
+    ids = list(Event.objects.filter(customer_id__lt=20).values_list("id", flat=True))
+    assert sorted(Event.objects.filter(pk__in_list=ids).values_list("id", flat=True)) == sorted(ids)
+    types = ["type.3", "type.7", "missing"]
+    assert sorted(Event.objects.filter(type__in_list=types).values_list("type", flat=True)) == ["type.3", "type.7"]
+    assert not Event.objects.filter(pk__in_list=[]).exists()
+    with pytest.raises(TypeError):
+        list(Event.objects.filter(occurred_at__in_list=[at]))

@@ -6,3 +6,7 @@ class EventsConfig(AppConfig):
     name = "assina.events"
     label = "events"
     verbose_name = _("Events")
+
+    def ready(self) -> None:
+        # Registers the ``in_list`` lookup used by the billing run's bulk queries.
+        import assina.db  # noqa: F401

@@ -107,7 +107,7 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
         ))
     insert_many(invoices)
     # Numbers are unique: read the new ids back by number (portable, independent of row order).
-    ids = dict(Invoice.objects.filter(number__in=[i.number for i in invoices]).values_list("number", "pk"))
+    ids = dict(Invoice.objects.filter(number__in_list=[i.number for i in invoices]).values_list("number", "pk"))
     for invoice in invoices:
         invoice.pk = ids[invoice.number]
         invoice._state.adding = False

@@ -89,9 +89,9 @@ class SandboxGateway:
             return []
         keys = [r.idempotency_key for r in requests]
         with transaction.atomic():
-            known = {row[0]: row for row in SandboxCharge.objects.filter(idempotency_key__in=keys).values_list(*CHARGE_FIELDS)}
+            known = {row[0]: row for row in SandboxCharge.objects.filter(idempotency_key__in_list=keys).values_list(*CHARGE_FIELDS)}
             cards = {token: (behaviour, month, year) for token, behaviour, month, year in
-                     SandboxCard.objects.filter(token__in={r.token for r in requests})
+                     SandboxCard.objects.filter(token__in_list=list({r.token for r in requests}))
                      .values_list("token", "behaviour", "exp_month", "exp_year")}
             new_rows = []
             for request in requests:

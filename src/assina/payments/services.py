@@ -149,21 +149,21 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
     """
     with transaction.atomic():
         attempts = fetch_values(
-            PaymentAttempt.objects.select_for_update().filter(idempotency_key__in=keys, status=PaymentAttempt.Status.PENDING)
+            PaymentAttempt.objects.select_for_update().filter(idempotency_key__in_list=keys, status=PaymentAttempt.Status.PENDING)
             .order_by("pk"), ("pk", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at")
         )
         if not attempts:
             return
         invoices = {
             row[0]: list(row) for row in fetch_values(
-                Invoice.objects.select_for_update().filter(pk__in=[a[2] for a in attempts]).order_by("pk"), INVOICE_FIELDS)
+                Invoice.objects.select_for_update().filter(pk__in_list=[a[2] for a in attempts]).order_by("pk"), INVOICE_FIELDS)
         }
         # Only subscriptions whose status may change are loaded: a renewal paid by an active
         # subscription (the common case) touches no subscription row.
         failed_subs = {invoices[a[2]][I_SUB] for a in attempts if not getattr(results.get(a[1]), "succeeded", True)}
         paid_subs = {i[I_SUB] for i in invoices.values()} - failed_subs
         subs = {s.pk: s for s in Subscription.objects.select_for_update()
-                .filter(Q(pk__in=failed_subs - {None}) | (Q(pk__in=paid_subs - {None}) & ~Q(status=SubscriptionStatus.ACTIVE.value)))
+                .filter(Q(pk__in_list=list(failed_subs - {None})) | (Q(pk__in_list=list(paid_subs - {None})) & ~Q(status=SubscriptionStatus.ACTIVE.value)))
                 .only(*SUBSCRIPTION_FIELDS).order_by("pk")}
         events: list[tuple] = []
         attempt_rows, invoice_rows, changed_subs = [], [], {}

@@ -109,11 +109,11 @@ def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None, s
         rows = sorted(
             (DueRow(*row) for row in fetch_values(
                 Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(pk__in=ids, next_action_at__lte=until).order_by("pk"), DUE_FIELDS)),
+                .filter(pk__in_list=ids, next_action_at__lte=until).order_by("pk"), DUE_FIELDS)),
             key=lambda r: (r.next_action_at, r.pk),
         )
         changes: dict[int, list[ScheduledChange]] = defaultdict(list)
-        for change in ScheduledChange.objects.filter(subscription_id__in=[r.pk for r in rows], status=ScheduledChange.Status.PENDING).order_by("effective_at", "pk"):
+        for change in ScheduledChange.objects.filter(subscription_id__in_list=[r.pk for r in rows], status=ScheduledChange.Status.PENDING).order_by("effective_at", "pk"):
             changes[change.subscription_id].append(change)
         tz = settings.TIME_ZONE
         horizon: datetime | None = None
@@ -174,17 +174,17 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
     loader.load(rows)
     ids = [r.pk for r in rows]
     earliest = min(r.current_period_end for r in rows)
-    billed = set(fetch_values(Invoice.objects.filter(subscription_id__in=ids, period_start__gte=earliest),
+    billed = set(fetch_values(Invoice.objects.filter(subscription_id__in_list=ids, period_start__gte=earliest),
                               ("subscription_id", "period_start")))
     carried: dict[int, list[PendingItem]] = defaultdict(list)
-    for item in PendingItem.objects.filter(subscription_id__in=ids, invoice__isnull=True).order_by("pk"):
+    for item in PendingItem.objects.filter(subscription_id__in_list=ids, invoice__isnull=True).order_by("pk"):
         carried[item.subscription_id].append(item)
     customers = {pk: (balance, method) for pk, balance, method in
-                 Customer.objects.filter(pk__in={r.customer_id for r in rows}).values_list("pk", "credit_balance", "default_payment_method_id")}
+                 Customer.objects.filter(pk__in_list=list({r.customer_id for r in rows})).values_list("pk", "credit_balance", "default_payment_method_id")}
     balances = {pk: balance for pk, (balance, _) in customers.items() if balance > 0}
     method_ids = {r.pk: r.payment_method_id or customers[r.customer_id][1] for r in rows}
     methods_by_id = {pk: MethodRef(pk, gateway, token) for pk, gateway, token in
-                     PaymentMethod.objects.filter(pk__in={m for m in method_ids.values() if m}).values_list("pk", "gateway", "token")}
+                     PaymentMethod.objects.filter(pk__in_list=list({m for m in method_ids.values() if m})).values_list("pk", "gateway", "token")}
 
     drafts: list[InvoiceDraft] = []
     events: list[tuple] = []

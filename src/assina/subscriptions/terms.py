@@ -33,7 +33,7 @@ class TermsLoader:
         ids = [s.pk for s in subs]
         items: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for sub_id, version_id, quantity in (
-            SubscriptionItem.objects.filter(subscription_id__in=ids).order_by("id").values_list("subscription_id", "plan_version_id", "quantity")
+            SubscriptionItem.objects.filter(subscription_id__in_list=ids).order_by("id").values_list("subscription_id", "plan_version_id", "quantity")
         ):
             items[sub_id].append((version_id, quantity))
         self._items.update(items)
