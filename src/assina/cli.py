@@ -439,7 +439,7 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
 def _print_human(result: Any) -> None:
     if result is None:
         return
-    if isinstance(result, dict) and "invoices" in result:
+    if isinstance(result, dict) and isinstance(result.get("invoices"), list):
         for inv in result["invoices"]:
             print(f"{inv['number'] or '-':>12}  {inv['status']:<13} {inv['customer']:<30} "
                   f"{_amount(inv['total'], inv['currency']):>10} {inv['currency']}  {inv['billing_reason']}")

@@ -39,6 +39,7 @@ def shop():
     make_plan("pro", 14990)
     make_plan("dollar", 1000, currency="USD")
     make_plan("yearly-addon", 1000, kind="addon", interval="year")
+    make_plan("pro-annual", 149900, interval="year")
     make_addon("storage", 1500)
     catalog.create_coupon(code="pro-only", duration="forever", percent_off="10", plans=["pro"], at=NOW)
     catalog.create_coupon(code="old", duration="once", percent_off="10", redeem_by=utc(2027, 3, 1), at=NOW)
@@ -54,7 +55,12 @@ def shop():
 def _bad_inputs(shop):
     customer, active, canceled = shop["customer"], shop["active"], shop["canceled"]
     usd_customer = make_customer(currency="USD")
+    with_addon = subscribe(customer, "basic", addons=[("storage", 1)])
     return {
+        "switch to another interval while having add-ons": (
+            lambda: changes.change_subscription(with_addon.pk, plan_code="pro-annual"),
+            "plan 'pro-annual' bills in another interval than this subscription's add-ons; "
+            "cancel and subscribe again with add-ons of that interval"),
         "unknown plan": (lambda: subscribe(customer, "nope"), "unknown plan 'nope'"),
         "currency mismatch": (
             lambda: subscribe(customer, "dollar"),
@@ -130,7 +136,7 @@ CASES = [
     "pause with a resume date in the past", "resume an active subscription", "unknown subscription",
     "change to the same plan", "change to the same quantity", "change to zero seats", "change to an unknown plan",
     "change to a plan in another currency", "change to an add-on", "change a canceled subscription",
-    "new price for an unknown plan",
+    "new price for an unknown plan", "switch to another interval while having add-ons",
 ]
 
 

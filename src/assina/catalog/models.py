@@ -129,7 +129,8 @@ class Coupon(models.Model):
         return self.name or self.code
 
     def to_core(self) -> CoreCoupon:
-        plan_codes = frozenset(self.plans.values_list("code", flat=True))
+        # Uses prefetched plans when the caller loaded them (the billing run does).
+        plan_codes = frozenset(p.code for p in self.plans.all())
         return CoreCoupon(
             code=self.code,
             duration=CouponDuration(self.duration),

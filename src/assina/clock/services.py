@@ -65,7 +65,8 @@ def freeze_clock(at: datetime) -> None:
 
 
 def set_frozen_time(at: datetime) -> None:
-    ClockState.objects.update_or_create(pk=1, defaults={"frozen_at": at})
+    if not ClockState.objects.filter(pk=1).update(frozen_at=at):
+        ClockState.objects.create(pk=1, frozen_at=at)
 
 
 def advance_clock(to: datetime, *, batch_size: int = 1000) -> dict:

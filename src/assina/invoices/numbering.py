@@ -24,12 +24,14 @@ def take_numbers(prefix: str, year: int, count: int) -> list[str]:
     if count <= 0:
         return []
     key = f"{prefix}-{year}"
-    try:
-        with transaction.atomic():
-            NumberSequence.objects.get_or_create(key=key)
-    except IntegrityError:
-        pass  # created by a concurrent transaction; lock it below
-    row = NumberSequence.objects.select_for_update().get(key=key)
+    row = NumberSequence.objects.select_for_update().filter(key=key).first()
+    if row is None:  # the first number of the year
+        try:
+            with transaction.atomic():
+                NumberSequence.objects.create(key=key)
+        except IntegrityError:
+            pass  # created by a concurrent transaction; lock it below
+        row = NumberSequence.objects.select_for_update().get(key=key)
     first = row.next_value
     NumberSequence.objects.filter(pk=row.pk).update(next_value=first + count)
     return [f"{year}-{n:06d}" if prefix == "invoice" else f"CN-{year}-{n:06d}" for n in range(first, first + count)]

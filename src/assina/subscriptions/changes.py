@@ -56,6 +56,11 @@ def _target(sub: Subscription, plan_code: str | None, quantity: int | None) -> t
     if plan.currency != sub.currency:
         raise SubscriptionError(f"currency mismatch: the subscription bills in {sub.currency}, plan {plan.code} in {plan.currency}")
     new_quantity = quantity if quantity is not None else item.quantity
+    if (plan.interval, plan.interval_count) != (sub.interval, sub.interval_count) and \
+            sub.items.filter(plan_version__plan__kind=Plan.Kind.ADDON).exists():
+        # Add-ons bill in the subscription's interval: a monthly add-on must not be billed yearly.
+        raise SubscriptionError(f"plan {plan.code!r} bills in another interval than this subscription's add-ons; "
+                                "cancel and subscribe again with add-ons of that interval")
     if plan.pk == current_plan.pk and new_quantity == item.quantity:
         raise SubscriptionError("nothing to change: same plan and quantity")
     # Keeping the plan keeps its (possibly grandfathered) version; a new plan takes its newest price.
@@ -77,27 +82,36 @@ def _proration_lines(sub: Subscription, plan: Plan, version: PlanVersion, quanti
     period = Period(sub.current_period_start, sub.current_period_end)
     same_interval = plan.interval == sub.interval and plan.interval_count == sub.interval_count
     index = index_of_period_starting(old_terms, sub.current_period_start)
-    old_total = draft_for_period(old_terms, index).total
+    old_draft = draft_for_period(old_terms, index)
+    old_total = old_draft.total
     with transaction.atomic():
         # Price the new terms inside a savepoint that is always rolled back: a preview changes nothing.
         sid = transaction.savepoint()
         _swap_base_item(sub, plan, version, quantity)
         new_terms = terms_for(sub)
-        new_total = draft_for_period(new_terms, index).total if same_interval else None
+        new_draft = draft_for_period(new_terms, index) if same_interval else None
         transaction.savepoint_rollback(sid)
+    old_label = f"Unused time on {old_plan.name} × {_base_quantity(sub)}{_extras(old_draft)}"
     if same_interval:
-        proration = prorate_change(old_total, new_total, period, at)
+        proration = prorate_change(old_total, new_draft.total, period, at)
         lines = (
-            DraftLine(kind=LineKind.PRORATION, description=f"Unused time on {old_plan.name} × {_base_quantity(sub)}",
+            DraftLine(kind=LineKind.PRORATION, description=old_label,
                       amount=proration.credit, period_start=at, period_end=period.end, item_code=old_plan.code),
-            DraftLine(kind=LineKind.PRORATION, description=f"Remaining time on {plan.name} × {quantity}",
+            DraftLine(kind=LineKind.PRORATION, description=f"Remaining time on {plan.name} × {quantity}{_extras(new_draft)}",
                       amount=proration.charge, period_start=at, period_end=period.end, item_code=plan.code),
         )
         return ChangePreview(lines=tuple(l for l in lines if l.amount), proration=proration, resets_period=False)
     proration = prorate_change(old_total, 0, period, at)
-    credit = DraftLine(kind=LineKind.PRORATION, description=f"Unused time on {old_plan.name} × {_base_quantity(sub)}",
+    credit = DraftLine(kind=LineKind.PRORATION, description=old_label,
                        amount=proration.credit, period_start=at, period_end=period.end, item_code=old_plan.code)
     return ChangePreview(lines=(credit,) if credit.amount else (), proration=proration, resets_period=True)
+
+
+def _extras(draft) -> str:
+    """Proration is computed on the period's whole total; say so when it holds more than the plan."""
+    kinds = {line.kind for line in draft.lines}
+    parts = [text for kind, text in ((LineKind.ADDON, "add-ons"), (LineKind.DISCOUNT, "discount")) if kind in kinds]
+    return f" (with {' and '.join(parts)})" if parts else ""
 
 
 def _base_quantity(sub: Subscription) -> int:
