@@ -28,6 +28,7 @@ from assina.clock.services import now as clock_now
 from assina.core.errors import DomainError
 from assina.core.money import Money, exponent, parse_amount
 from assina.events.services import record
+from assina.i18n import localized_message
 
 # --- display -----------------------------------------------------------------------------
 
@@ -111,7 +112,7 @@ def parse_money_input(form: forms.Form, field: str, currency: str | None) -> int
     try:
         return parse_decimal_amount(text, currency)
     except DomainError as exc:
-        form.add_error(field, exc.message)
+        form.add_error(field, localized_message(exc))
         return None
 
 
@@ -201,7 +202,7 @@ class ServiceAddForm(forms.ModelForm):
         try:
             self.instance = self.create(data)
         except DomainError as exc:
-            raise forms.ValidationError(exc.message) from None
+            raise forms.ValidationError(localized_message(exc)) from None
         return data
 
     def _post_clean(self) -> None:
@@ -297,7 +298,7 @@ def service_action(name: str, description: Any, call: Callable[[Any], Any], done
             try:
                 warning = call(obj)
             except DomainError as exc:
-                messages.error(request, _("%(object)s: %(error)s") % {"object": label(obj), "error": exc.message})
+                messages.error(request, _("%(object)s: %(error)s") % {"object": label(obj), "error": localized_message(exc)})
                 continue
             succeeded += 1
             if isinstance(warning, (str, Promise)) and warning:

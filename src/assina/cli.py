@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 2 refused (bad input, a business rule said no, bad configuration) with
 nothing changed; 3 database error; anything else is a bug (Python prints the traceback).
-Errors go to stderr: ``error: <message>``, or ``{"error": "<message>"}`` with ``--json``.
+Errors go to stderr: ``error: <message>``, or ``{"error": "<message>"}`` with ``--json``. Messages are
+in English, or in Brazilian Portuguese with ``ASSINA_LANGUAGE=pt-br``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Any]] = {}
 def _setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assina.settings")
     import django
+    from django.conf import settings
+    from django.utils import translation
 
     django.setup()
+    translation.activate(settings.LANGUAGE_CODE)  # ASSINA_LANGUAGE; English by default
 
 
 def parse_time(text: str) -> datetime:
@@ -443,7 +447,9 @@ def _print_human(result: Any) -> None:
         for inv in result["invoices"]:
             print(f"{inv['number'] or '-':>12}  {inv['status']:<13} {inv['customer']:<30} "
                   f"{_amount(inv['total'], inv['currency']):>10} {inv['currency']}  {inv['billing_reason']}")
-        print(f"{len(result['invoices'])} invoice(s)")
+        from django.utils.translation import gettext as _
+
+        print(_("%(count)d invoice(s)") % {"count": len(result["invoices"])})
         return
     if isinstance(result, dict):
         for key, value in result.items():
@@ -453,7 +459,17 @@ def _print_human(result: Any) -> None:
 
 
 def _print_error(message: str, as_json: bool) -> None:
-    print(json.dumps({"error": message}) if as_json else f"error: {message}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"error": message}), file=sys.stderr)
+        return
+    from django.conf import settings
+
+    if settings.configured:  # not when the settings themselves are the error
+        from django.utils.translation import gettext as _
+
+        print(_("error: %(message)s") % {"message": message}, file=sys.stderr)
+    else:
+        print(f"error: {message}", file=sys.stderr)
 
 
 def _database_error_message(exc: Exception) -> str:
@@ -483,11 +499,12 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import DatabaseError
 
     from assina.core.errors import DomainError
+    from assina.i18n import localized_message
 
     try:
         result = COMMANDS[name](args)
     except (DomainError, ValidationError) as exc:
-        _print_error("; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc), args.json)
+        _print_error("; ".join(exc.messages) if isinstance(exc, ValidationError) else localized_message(exc), args.json)
         return 2
     except DatabaseError as exc:
         _print_error(_database_error_message(exc), args.json)

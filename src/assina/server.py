@@ -15,7 +15,9 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, worker: bool = True) -> 
         from assina.worker import run_worker
 
         threading.Thread(target=run_worker, kwargs={"stop": stop}, name="assina-worker", daemon=True).start()
-    print(f"Assina is running on http://{host}:{port}/ (Ctrl+C to stop)", flush=True)
+    from django.utils.translation import gettext as _
+
+    print(_("Assina is running on http://%(host)s:%(port)s/ (Ctrl+C to stop)") % {"host": host, "port": port}, flush=True)
     try:
         waitress_serve(application, host=host, port=port, threads=8)
     finally:

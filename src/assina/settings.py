@@ -105,8 +105,11 @@ TEMPLATES = [
     }
 ]
 
-LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("pt-br", _("Brazilian Portuguese"))]
+# The language of the CLI, and of the admin when the browser asks for none of LANGUAGES.
+LANGUAGE_CODE = os.environ.get("ASSINA_LANGUAGE", "en").strip().lower().replace("_", "-")
+if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured("ASSINA_LANGUAGE must be 'en' or 'pt-br'")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 

@@ -167,6 +167,30 @@ def test_language_switcher_sets_portuguese(admin_client, billing):
     assert "Assinaturas" in admin_client.get(reverse("admin:index")).content.decode()
 
 
+@pytest.mark.django_db(transaction=True)  # collecting commits its attempt before charging
+def test_portuguese_request_shows_refusals_and_declines_in_portuguese(admin_client, billing):
+    paid, open_invoice = billing["paid"], billing["open"]
+
+    def run_in_portuguese(model, action: str, objs) -> list[str]:
+        response = admin_client.post(admin_url(model, "changelist"), {"action": action, "_selected_action": [o.pk for o in objs]},
+                                     follow=True, HTTP_ACCEPT_LANGUAGE="pt-br")
+        assert response.status_code == 200
+        return [str(m) for m in response.context["messages"]]
+
+    # Refused by the core (the invoice state machine) and by a service; a decline from the sandbox.
+    assert run_in_portuguese(Invoice, "void", [paid]) == [f"{paid.number}: uma fatura paga não pode se tornar anulada"]
+    assert run_in_portuguese(Invoice, "collect_now", [paid]) == [
+        f"{paid.number}: a fatura {paid.number} está paga; só faturas em aberto podem ser pagas"]
+    assert run_in_portuguese(Invoice, "collect_now", [open_invoice]) == [
+        f"{open_invoice.number}: o pagamento falhou: Seu cartão foi recusado.", "1 fatura: cobrança tentada."]
+    assert Invoice.objects.get(pk=paid.pk).status == "paid"
+    # A form error from the core's amount parser.
+    form = admin_client.post(admin_url(Plan, "add"), plan_form(amount="49.999"), HTTP_ACCEPT_LANGUAGE="pt-br")
+    assert form.status_code == 200 and "valores em BRL têm no máximo 2 casas decimais" in form.content.decode()
+    # The same refusal for an English request is the English sentence.
+    assert run_action(admin_client, Invoice, "void", [paid]) == [f"{paid.number}: cannot move an invoice from paid to void"]
+
+
 @pytest.mark.django_db
 def test_invoice_cannot_be_added_changed_or_deleted(admin_client, billing):
     invoice = billing["open"]

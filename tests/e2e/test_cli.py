@@ -312,6 +312,34 @@ def test_errors_without_json_are_one_plain_line_on_stderr(world: World):
     assert (result.returncode, result.stdout, result.stderr) == (2, "", "error: unknown plan 'enterprise'\n"), str(result)
 
 
+PORTUGUESE = {"ASSINA_LANGUAGE": "pt-br"}
+
+
+@pytest.mark.parametrize("args, english, portuguese", [
+    pytest.param((*SUBSCRIBE_ANA, "enterprise"), "unknown plan 'enterprise'", "plano desconhecido 'enterprise'",
+                 id="service"),
+    pytest.param((*PLAN, "--amount", "49.999", "--interval", "month"), "BRL amounts have at most 2 decimals",
+                 "valores em BRL têm no máximo 2 casas decimais", id="core"),
+    pytest.param(("customer", "create", "--email", "bob@example.com", "--card", CARD_DECLINED), "Your card was declined.",
+                 "Seu cartão foi recusado.", id="sandbox-decline"),
+])
+def test_errors_are_in_portuguese_with_assina_language_pt_br(world: World, args, english, portuguese):
+    assert refused_changing_nothing(world, *args, words=()) == english
+    assert refused_changing_nothing(world, *args, words=(), env=PORTUGUESE) == portuguese
+
+
+def test_plain_output_is_in_portuguese_with_assina_language_pt_br(world: World):
+    result = world.cli.run(*SUBSCRIBE_ANA, "enterprise", json_output=False, env=PORTUGUESE)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", "erro: plano desconhecido 'enterprise'\n"), str(result)
+    listed = world.cli.run(*INVOICE_LIST, json_output=False, env=PORTUGUESE)
+    count = len(world.shown[INVOICE_LIST]["invoices"])
+    assert listed.returncode == 0 and listed.stdout.splitlines()[-1] == f"{count} fatura(s)", str(listed)
+
+
+def test_an_unsupported_language_is_a_configuration_error(world: World):
+    refused_changing_nothing(world, *INVOICE_LIST, env={"ASSINA_LANGUAGE": "fr"}, words=("configuration", "ASSINA_LANGUAGE"))
+
+
 def test_a_database_that_was_never_migrated_says_to_run_migrate(tmp_path, scratch_assina):
     with scratch_assina(tmp_path, migrate=False) as cli:
         result = cli.run(*INVOICE_LIST)

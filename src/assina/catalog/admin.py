@@ -25,6 +25,7 @@ from assina.core.errors import DomainError
 from assina.core.money import normalize_currency
 from assina.core.periods import Interval
 from assina.core.pricing import TIERED_MODELS, PricingModel
+from assina.i18n import localized_message
 
 from .models import PRICING_MODELS, Coupon, Plan, PlanVersion, Product, PromotionCode
 from .services import (
@@ -45,7 +46,7 @@ def _currency(form: forms.Form, field: str = "currency") -> str | None:
     try:
         return normalize_currency(code)
     except DomainError as exc:
-        form.add_error(field, exc.message)
+        form.add_error(field, localized_message(exc))
         return None
 
 
@@ -74,7 +75,7 @@ def parse_tiers(text: str, currency: str) -> list[dict]:
             unit = parse_decimal_amount(parts[1], currency)
             flat = parse_decimal_amount(parts[2], currency) if len(parts) == 3 else 0
         except DomainError as exc:
-            raise forms.ValidationError(_("Line %(line)d: %(error)s") % {"line": number, "error": exc.message}) from None
+            raise forms.ValidationError(_("Line %(line)d: %(error)s") % {"line": number, "error": localized_message(exc)}) from None
         tiers.append({"up_to": up_to, "unit_amount": unit, "flat_amount": flat})
     return tiers
 
@@ -210,7 +211,7 @@ class PlanChangeForm(forms.ModelForm):
             try:
                 self.new_version = change_plan_price(plan.code, at=clock_now(), **change)
             except DomainError as exc:
-                self.add_error("new_tiers" if "tiers" in change else "new_price", exc.message)
+                self.add_error("new_tiers" if "tiers" in change else "new_price", localized_message(exc))
         return data
 
 

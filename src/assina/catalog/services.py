@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext as _
 
 from assina.core.discounts import Coupon as CoreCoupon
 from assina.core.discounts import CouponDuration, check_redeemable
@@ -27,7 +28,8 @@ def _price_spec(pricing_model: str, currency: str, unit_amount: int, tiers: list
     try:
         model = PricingModel(pricing_model)
     except ValueError:
-        raise CatalogError(f"unknown pricing model {pricing_model!r} (use one of: {', '.join(m.value for m in PricingModel)})") from None
+        raise CatalogError(_("unknown pricing model %(model)s (use one of: %(models)s)")
+                           % {"model": repr(pricing_model), "models": ", ".join(m.value for m in PricingModel)}) from None
     # PriceSpec validates amounts, tiers and the package size.
     return PriceSpec(model=model, currency=currency, unit_amount=unit_amount,
                      tiers=tuple(Tier(**t) for t in (tiers or [])), package_size=package_size)
@@ -40,16 +42,16 @@ def create_plan(*, code: str, name: str, amount: int, currency: str, interval: s
     currency = normalize_currency(currency)
     unit = validate_interval(interval, interval_count)
     if not code or not code.replace("-", "").replace("_", "").isalnum():
-        raise CatalogError("a plan code uses letters, digits, '-' and '_' only")
+        raise CatalogError(_("a plan code uses letters, digits, '-' and '_' only"))
     if trial_days < 0 or trial_days > 730:
-        raise CatalogError("trial days must be between 0 and 730")
+        raise CatalogError(_("trial days must be between 0 and 730"))
     if kind not in ("base", "addon"):
-        raise CatalogError("a plan is either 'base' or 'addon'")
+        raise CatalogError(_("a plan is either 'base' or 'addon'"))
     _price_spec(pricing_model, currency, amount, tiers, package_size)
     with transaction.atomic():
         if Plan.objects.filter(code=code).exists():
-            raise CatalogError(f"a plan with code {code!r} already exists")
-        product, _ = Product.objects.get_or_create(code=product_code or code, defaults={"name": name, "created_at": at})
+            raise CatalogError(_("a plan with code %(code)s already exists") % {"code": repr(code)})
+        product, _created = Product.objects.get_or_create(code=product_code or code, defaults={"name": name, "created_at": at})
         plan = Plan.objects.create(product=product, code=code, name=name, kind=kind, interval=unit.value,
                                    interval_count=interval_count, trial_days=trial_days, currency=currency, created_at=at)
         PlanVersion.objects.create(plan=plan, version=1, pricing_model=pricing_model, currency=currency,
@@ -79,7 +81,7 @@ def change_plan_price(plan_code: str, *, amount: int, at: datetime, pricing_mode
 def get_plan(code: str) -> Plan:
     plan = Plan.objects.filter(code=code).first()
     if plan is None:
-        raise CatalogError(f"unknown plan {code!r}")
+        raise CatalogError(_("unknown plan %(code)s") % {"code": repr(code)})
     return plan
 
 
@@ -92,18 +94,18 @@ def create_coupon(*, code: str, duration: str, at: datetime, percent_off: str | 
         if percent is not None and not percent.is_finite():
             raise InvalidOperation
     except InvalidOperation:
-        raise CatalogError(f"percent off must be a number, not {percent_off!r}") from None
+        raise CatalogError(_("percent off must be a number, not %(value)s") % {"value": repr(percent_off)}) from None
     try:
         kind = CouponDuration(duration)
     except ValueError:
-        raise CatalogError("a coupon lasts 'once', 'repeating' or 'forever'") from None
+        raise CatalogError(_("a coupon lasts 'once', 'repeating' or 'forever'")) from None
     currency = normalize_currency(currency) if currency else None
     # The core coupon validates the combination (one of percent/amount, periods iff repeating...).
     CoreCoupon(code=code, duration=kind, percent_off=percent, amount_off=amount_off, currency=currency,
                duration_periods=duration_periods, redeem_by=redeem_by, max_redemptions=max_redemptions)
     with transaction.atomic():
         if Coupon.objects.filter(code=code).exists():
-            raise CatalogError(f"a coupon with code {code!r} already exists")
+            raise CatalogError(_("a coupon with code %(code)s already exists") % {"code": repr(code)})
         restricted = [get_plan(c) for c in (plans or [])]
         coupon = Coupon.objects.create(code=code, name=name, percent_off=percent, amount_off=amount_off,
                                        currency=currency or "", duration=kind.value, duration_periods=duration_periods,
@@ -118,9 +120,9 @@ def create_promotion_code(*, code: str, coupon_code: str, at: datetime, expires_
     with transaction.atomic():
         coupon = Coupon.objects.filter(code=coupon_code).first()
         if coupon is None:
-            raise CatalogError(f"unknown coupon {coupon_code!r}")
+            raise CatalogError(_("unknown coupon %(code)s") % {"code": repr(coupon_code)})
         if PromotionCode.objects.filter(code__iexact=code).exists():
-            raise CatalogError(f"a promotion code {code!r} already exists")
+            raise CatalogError(_("a promotion code %(code)s already exists") % {"code": repr(code)})
         promo = PromotionCode.objects.create(code=code, coupon=coupon, expires_at=expires_at,
                                              max_redemptions=max_redemptions, created_at=at)
         record("promotion_code.created", promo, at, {"code": code, "coupon": coupon.code})
@@ -135,22 +137,23 @@ def redeem(code: str, plan_code: str, at: datetime) -> Coupon:
     promo = PromotionCode.objects.filter(code__iexact=code).select_related("coupon").first()
     if promo is not None:
         if not promo.active or (promo.expires_at and at >= promo.expires_at):
-            raise CatalogError(f"promotion code {code!r} has expired")
+            raise CatalogError(_("promotion code %(code)s has expired") % {"code": repr(code)})
         if promo.max_redemptions is not None:
             taken = PromotionCode.objects.filter(pk=promo.pk, times_redeemed__lt=promo.max_redemptions).update(times_redeemed=F("times_redeemed") + 1)
             if not taken:
-                raise CatalogError(f"promotion code {code!r} has reached its maximum number of redemptions")
+                raise CatalogError(_("promotion code %(code)s has reached its maximum number of redemptions")
+                                   % {"code": repr(code)})
         else:
             PromotionCode.objects.filter(pk=promo.pk).update(times_redeemed=F("times_redeemed") + 1)
         coupon = promo.coupon
     else:
         coupon = Coupon.objects.filter(code=code).first()
         if coupon is None:
-            raise CatalogError(f"unknown coupon or promotion code {code!r}")
+            raise CatalogError(_("unknown coupon or promotion code %(code)s") % {"code": repr(code)})
     if not coupon.active:
-        raise CatalogError(f"coupon {coupon.code!r} is no longer active")
+        raise CatalogError(_("coupon %(code)s is no longer active") % {"code": repr(coupon.code)})
     check_redeemable(coupon.to_core(), plan_code, at, coupon.times_redeemed)
     limit = Q(times_redeemed__lt=coupon.max_redemptions) if coupon.max_redemptions is not None else Q()
     if not Coupon.objects.filter(limit, pk=coupon.pk).update(times_redeemed=F("times_redeemed") + 1):
-        raise CatalogError(f"coupon {coupon.code!r} has reached its maximum number of redemptions")
+        raise CatalogError(_("coupon %(code)s has reached its maximum number of redemptions") % {"code": repr(coupon.code)})
     return coupon

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assina.admin_actions import ServiceAddForm, ServiceAdmin, datetime_field
 from assina.core.errors import DomainError
+from assina.i18n import localized_message
 
 from .models import ClockState
 from .services import advance_clock, freeze_clock, now
@@ -39,7 +40,7 @@ class AdvanceClockForm(forms.ModelForm):
             try:
                 self.summary = advance_clock(data["advance_to"])
             except DomainError as exc:
-                self.add_error("advance_to", exc.message)
+                self.add_error("advance_to", localized_message(exc))
         return data
 
     def save(self, commit=True):

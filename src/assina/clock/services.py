@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
 
@@ -40,12 +41,12 @@ def now() -> datetime:
 
 def _require_sandbox() -> None:
     if settings.ASSINA_MODE != "sandbox":
-        raise ClockError("the clock of a live database cannot be moved")
+        raise ClockError(_("the clock of a live database cannot be moved"))
 
 
 def _require_aware(at: datetime) -> None:
     if at.tzinfo is None or at.utcoffset() is None:
-        raise ClockError("the time must include a time zone (for example 2027-06-01T00:00:00Z)")
+        raise ClockError(_("the time must include a time zone (for example 2027-06-01T00:00:00Z)"))
 
 
 def freeze_clock(at: datetime) -> None:
@@ -60,7 +61,7 @@ def freeze_clock(at: datetime) -> None:
 
     with transaction.atomic():
         if Event.objects.filter(occurred_at__gt=at).exists():
-            raise ClockError("the clock cannot go back before events that already happened")
+            raise ClockError(_("the clock cannot go back before events that already happened"))
         ClockState.objects.update_or_create(pk=1, defaults={"frozen_at": at})
 
 
@@ -78,7 +79,8 @@ def advance_clock(to: datetime, *, batch_size: int = 1000) -> dict:
     _require_aware(to)
     current = now()
     if to < current:
-        raise ClockError(f"the clock cannot go backwards (it is {current.isoformat()}, asked for {to.isoformat()})")
+        raise ClockError(_("the clock cannot go backwards (it is %(now)s, asked for %(to)s)")
+                         % {"now": current.isoformat(), "to": to.isoformat()})
     from assina.subscriptions.due_work import process_due_work
 
     summary = process_due_work(until=to, batch_size=batch_size)

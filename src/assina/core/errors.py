@@ -1,14 +1,39 @@
-"""Domain errors. Messages are user-facing English sentences.
+"""Domain errors. Messages are user-facing English sentences, translated at the edges.
 
 ``DomainError`` subclasses ``ValueError`` so code that already treats bad input as a
 ``ValueError`` (forms, API schemas) keeps working without knowing about this module.
+
+``assina.core`` must not import Django, so it cannot translate. Its errors carry an English
+message *template* with named placeholders and the values to fill it with::
+
+    raise InvalidAmount(N_("%(text)s is not a valid amount"), text=repr(text))
+
+``str(err)`` is the English sentence (``template % params``); the admin and the CLI show
+``assina.i18n.localized_message(err)``, which translates the template into the active language
+before filling it. ``N_`` only marks the template for ``makemessages --keyword=N_``.
 """
 
 from __future__ import annotations
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for translation without translating it (like ``gettext_noop``)."""
+    return message
+
+
 class DomainError(ValueError):
-    """Base of every error raised by ``assina.core`` because a business rule said no."""
+    """Base of every error raised by ``assina.core`` because a business rule said no.
+
+    ``DomainError(template, **params)``: ``template`` is an English message, with
+    ``%(name)s`` placeholders filled from ``params`` when there are any (a template without
+    params is used as is, so a literal ``%`` needs no escaping). Callers outside the core may
+    pass an already translated message and no params.
+    """
+
+    def __init__(self, template: str = "", /, **params: object) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template % params if params else template)
 
     @property
     def message(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from assina.core.errors import IllegalTransition
+from assina.core.errors import N_, IllegalTransition
 
 
 class InvoiceStatus(StrEnum):
@@ -31,7 +31,7 @@ def _status(value: str | InvoiceStatus) -> InvoiceStatus:
     try:
         return InvoiceStatus(value)
     except ValueError:
-        raise IllegalTransition(f"{value!r} is not an invoice status") from None
+        raise IllegalTransition(N_("%(status)s is not an invoice status"), status=repr(value)) from None
 
 
 def can_transition_invoice(current: str | InvoiceStatus, target: str | InvoiceStatus) -> bool:
@@ -43,6 +43,7 @@ def transition_invoice(current: str | InvoiceStatus, target: str | InvoiceStatus
     source, destination = _status(current), _status(target)
     if destination not in INVOICE_ALLOWED[source]:
         raise IllegalTransition(
-            f"cannot move an invoice from {source.value} to {destination.value}"
+            N_("cannot move an invoice from %(source)s to %(target)s"),
+            source=source, target=destination,  # statuses: the edge may translate them
         )
     return destination

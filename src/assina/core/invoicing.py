@@ -8,13 +8,13 @@ stores that start with a unique constraint (subscription, period start).
 
 from __future__ import annotations
 
-from collections.abc import Set
-from dataclasses import dataclass
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from assina.core.discounts import Coupon, discount_amount
-from assina.core.errors import CurrencyMismatch, InvalidPrice
+from assina.core.errors import N_, CurrencyMismatch, InvalidPrice
 from assina.core.money import normalize_currency
 from assina.core.periods import (
     Interval,
@@ -50,11 +50,11 @@ class ItemTerms:
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", LineKind(self.kind))
         if self.kind is LineKind.DISCOUNT:
-            raise InvalidPrice("discounts come from coupons, not from items")
+            raise InvalidPrice(N_("discounts come from coupons, not from items"))
         if not isinstance(self.quantity, int) or isinstance(self.quantity, bool):
-            raise InvalidPrice("quantity must be a whole number")
+            raise InvalidPrice(N_("quantity must be a whole number"))
         if self.quantity < 0:
-            raise InvalidPrice("quantity cannot be negative")
+            raise InvalidPrice(N_("quantity cannot be negative"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +100,12 @@ class SubscriptionTerms:
         zone(self.tz)  # fail at construction, not in the middle of a billing run
         object.__setattr__(self, "items", tuple(self.items))
         if not self.items:
-            raise InvalidPrice("a subscription needs at least one item to bill")
+            raise InvalidPrice(N_("a subscription needs at least one item to bill"))
         for item in self.items:
             if item.price.currency != currency:
                 raise CurrencyMismatch(
-                    f"item {item.code} is priced in {item.price.currency} "
-                    f"but the subscription bills in {currency}"
+                    N_("item %(item)s is priced in %(item_currency)s but the subscription bills in %(currency)s"),
+                    item=item.code, item_currency=item.price.currency, currency=currency,
                 )
 
     def boundary(self, n: int) -> datetime:
@@ -128,6 +128,10 @@ class DraftLine:
     period_start: datetime | None = None
     period_end: datetime | None = None
     item_code: str = ""
+    # The English ``description`` as a message template and its values (when it is one), so
+    # the invoice can say it in the customer's language: description == template % params.
+    description_template: str = field(default="", compare=False)
+    description_params: Mapping[str, object] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,16 +189,19 @@ def draft_for_period(terms: SubscriptionTerms, index: int, period: Period | None
         )
         off = discount_amount(coupon, base, terms.currency)
         if off > 0:
+            template, params = coupon.line_description()
             lines.append(
                 DraftLine(
                     kind=LineKind.DISCOUNT,
-                    description=f"Discount {coupon.describe()}",
+                    description=template % params,
                     amount=-off,
                     quantity=1,
                     unit_amount=-off,
                     period_start=period.start,
                     period_end=period.end,
                     item_code=coupon.code,
+                    description_template=template,
+                    description_params=params,
                 )
             )
     return DraftInvoice(terms.currency, index, period, tuple(lines))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 
-from assina.core.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
+from assina.core.errors import N_, CurrencyMismatch, InvalidAmount, UnknownCurrency
 
 # Active ISO 4217 currencies (list one) with their minor-unit exponents. Precious
 # metals, testing codes and other "N.A." entries (XAU, XDR, XTS...) are left out: they
@@ -52,15 +52,16 @@ MAX_AMOUNT = 2**63 - 1
 CALC_CONTEXT = Context(prec=80, rounding=ROUND_HALF_UP)
 
 _PLAIN_NUMBER = re.compile(r"\+?(\d+)(?:\.(\d+))?")
+BAD_AMOUNT_TEMPLATE = N_("%(text)s is not a valid amount; use digits and a dot, like 49.90")
 
 
 def normalize_currency(currency: str) -> str:
     """Return the upper-case code of a known currency, or raise UnknownCurrency."""
     if not isinstance(currency, str):
-        raise UnknownCurrency(f"{currency!r} is not a currency code")
+        raise UnknownCurrency(N_("%(currency)s is not a currency code"), currency=repr(currency))
     code = currency.upper()
     if code not in CURRENCY_EXPONENTS:
-        raise UnknownCurrency(f"{currency!r} is not a known ISO 4217 currency code")
+        raise UnknownCurrency(N_("%(currency)s is not a known ISO 4217 currency code"), currency=repr(currency))
     return code
 
 
@@ -74,7 +75,7 @@ def round_half_up(value: Decimal) -> int:
     if not isinstance(value, Decimal):
         raise TypeError("round_half_up expects a Decimal")
     if not value.is_finite():
-        raise InvalidAmount("amount must be a finite number")
+        raise InvalidAmount(N_("amount must be a finite number"))
     # to_integral_value is not limited by the context precision, unlike quantize.
     return int(value.to_integral_value(rounding=ROUND_HALF_UP))
 
@@ -82,7 +83,7 @@ def round_half_up(value: Decimal) -> int:
 def _check_amount(amount: object) -> int:
     # bool is an int subclass; True cents is always a bug.
     if not isinstance(amount, int) or isinstance(amount, bool):
-        raise InvalidAmount(f"amount must be an integer number of minor units, got {amount!r}")
+        raise InvalidAmount(N_("amount must be an integer number of minor units, got %(amount)s"), amount=repr(amount))
     return amount
 
 
@@ -107,13 +108,13 @@ class Money:
         code = normalize_currency(currency)
         if isinstance(value, bool) or not isinstance(value, Decimal | str | int):
             # Floats are refused on purpose: 0.1 is not 0.1.
-            raise InvalidAmount(f"{value!r} is not a Decimal, string or integer")
+            raise InvalidAmount(N_("%(value)s is not a Decimal, string or integer"), value=repr(value))
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise InvalidAmount(f"{value!r} is not a number") from None
+            raise InvalidAmount(N_("%(value)s is not a number"), value=repr(value)) from None
         if not number.is_finite():
-            raise InvalidAmount("amount must be a finite number")
+            raise InvalidAmount(N_("amount must be a finite number"))
         with localcontext(CALC_CONTEXT):
             minor = number.scaleb(CURRENCY_EXPONENTS[code])
         return cls(round_half_up(minor), code)
@@ -130,7 +131,8 @@ class Money:
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
         if other.currency != self.currency:
             raise CurrencyMismatch(
-                f"cannot combine {self.currency} and {other.currency} amounts"
+                N_("cannot combine %(first)s and %(second)s amounts"),
+                first=self.currency, second=other.currency,
             )
         return other
 
@@ -162,10 +164,12 @@ class Money:
         return f"{self.to_decimal()} {self.currency}"
 
 
-def _decimals_phrase(code: str, places: int) -> str:
+def _too_many_decimals(code: str, places: int) -> InvalidAmount:
     if places == 0:
-        return f"{code} amounts cannot have decimals"
-    return f"{code} amounts have at most {places} decimal{'s' if places > 1 else ''}"
+        return InvalidAmount(N_("%(currency)s amounts cannot have decimals"), currency=code)
+    if places == 1:
+        return InvalidAmount(N_("%(currency)s amounts have at most 1 decimal"), currency=code)
+    return InvalidAmount(N_("%(currency)s amounts have at most %(places)s decimals"), currency=code, places=places)
 
 
 def parse_amount(text: str, currency: str) -> int:
@@ -178,30 +182,28 @@ def parse_amount(text: str, currency: str) -> int:
     code = normalize_currency(currency)
     places = CURRENCY_EXPONENTS[code]
     if not isinstance(text, str):
-        raise InvalidAmount(f"{text!r} is not a valid amount")
+        raise InvalidAmount(N_("%(text)s is not a valid amount"), text=repr(text))
     cleaned = text.strip()
     if not cleaned:
-        raise InvalidAmount("enter an amount")
+        raise InvalidAmount(N_("enter an amount"))
     try:
         number = Decimal(cleaned)
     except InvalidOperation:
-        raise InvalidAmount(
-            f"{text!r} is not a valid amount; use digits and a dot, like 49.90"
-        ) from None
+        raise InvalidAmount(BAD_AMOUNT_TEMPLATE, text=repr(text)) from None
     if not number.is_finite():
-        raise InvalidAmount("amount must be a finite number")
+        raise InvalidAmount(N_("amount must be a finite number"))
     if number.is_signed() and number != 0:
-        raise InvalidAmount("amount cannot be negative")
+        raise InvalidAmount(N_("amount cannot be negative"))
     match = _PLAIN_NUMBER.fullmatch(cleaned)
     if match is None:
         # Decimal also accepts "1e3", "1_000", "-0": valid Python, odd user input.
-        raise InvalidAmount(f"{text!r} is not a valid amount; use digits and a dot, like 49.90")
+        raise InvalidAmount(BAD_AMOUNT_TEMPLATE, text=repr(text))
     fraction = (match.group(2) or "").rstrip("0")  # "49.900" is still exactly 49.90
     if len(fraction) > places:
-        raise InvalidAmount(_decimals_phrase(code, places))
+        raise _too_many_decimals(code, places)
     minor = int(match.group(1)) * 10**places + int(fraction.ljust(places, "0") or "0")
     if minor > MAX_AMOUNT:
-        raise InvalidAmount("amount is too large")
+        raise InvalidAmount(N_("amount is too large"))
     return minor
 
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 
-from assina.core.errors import InvalidInterval
+from assina.core.errors import N_, InvalidInterval
 
 
 class Interval(StrEnum):
@@ -92,13 +92,16 @@ def validate_interval(interval: str | Interval, count: int) -> Interval:
         unit = Interval(interval)
     except ValueError:
         raise InvalidInterval(
-            f"{interval!r} is not a billing interval; use day, week, month or year"
+            N_("%(interval)s is not a billing interval; use day, week, month or year"),
+            interval=repr(interval),
         ) from None
     if not isinstance(count, int) or isinstance(count, bool):
-        raise InvalidInterval(f"interval count must be a whole number, got {count!r}")
+        raise InvalidInterval(N_("interval count must be a whole number, got %(count)s"), count=repr(count))
     maximum = MAX_INTERVAL_COUNT[unit]
     if not 1 <= count <= maximum:
-        raise InvalidInterval(f"interval count for {unit} must be between 1 and {maximum}")
+        raise InvalidInterval(
+            N_("interval count for %(unit)s must be between 1 and %(maximum)s"), unit=unit.value, maximum=maximum
+        )
     return unit
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from assina.core.errors import InvalidPrice, UnknownCurrency
+from assina.core.errors import N_, InvalidPrice, UnknownCurrency
 from assina.core.money import normalize_currency
 
 
@@ -25,11 +25,24 @@ class PricingModel(StrEnum):
 TIERED_MODELS = frozenset({PricingModel.GRADUATED, PricingModel.VOLUME})
 
 
+# Whole sentences per amount field, so that each one is translated as a whole.
+_NOT_WHOLE = {
+    "unit amount": N_("unit amount must be a whole number of minor units, got %(value)s"),
+    "tier unit amount": N_("tier unit amount must be a whole number of minor units, got %(value)s"),
+    "tier flat amount": N_("tier flat amount must be a whole number of minor units, got %(value)s"),
+}
+_NEGATIVE = {
+    "unit amount": N_("unit amount cannot be negative"),
+    "tier unit amount": N_("tier unit amount cannot be negative"),
+    "tier flat amount": N_("tier flat amount cannot be negative"),
+}
+
+
 def _non_negative_int(value: object, what: str) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidPrice(f"{what} must be a whole number of minor units, got {value!r}")
+        raise InvalidPrice(_NOT_WHOLE[what], value=repr(value))
     if value < 0:
-        raise InvalidPrice(f"{what} cannot be negative")
+        raise InvalidPrice(_NEGATIVE[what])
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +56,9 @@ class Tier:
     def __post_init__(self) -> None:
         if self.up_to is not None:
             if not isinstance(self.up_to, int) or isinstance(self.up_to, bool):
-                raise InvalidPrice(f"tier up_to must be a whole number, got {self.up_to!r}")
+                raise InvalidPrice(N_("tier up_to must be a whole number, got %(value)s"), value=repr(self.up_to))
             if self.up_to < 1:
-                raise InvalidPrice("tier up_to must be at least 1")
+                raise InvalidPrice(N_("tier up_to must be at least 1"))
         _non_negative_int(self.unit_amount, "tier unit amount")
         _non_negative_int(self.flat_amount, "tier flat amount")
 
@@ -62,45 +75,45 @@ class PriceSpec:
         try:
             object.__setattr__(self, "model", PricingModel(self.model))
         except ValueError:
-            raise InvalidPrice(f"{self.model!r} is not a pricing model") from None
+            raise InvalidPrice(N_("%(model)s is not a pricing model"), model=repr(self.model)) from None
         try:
             object.__setattr__(self, "currency", normalize_currency(self.currency))
         except UnknownCurrency as exc:
-            raise InvalidPrice(str(exc)) from exc
+            raise InvalidPrice(exc.template, **exc.params) from exc
         _non_negative_int(self.unit_amount, "unit amount")
         if not isinstance(self.package_size, int) or isinstance(self.package_size, bool):
-            raise InvalidPrice("package size must be a whole number")
+            raise InvalidPrice(N_("package size must be a whole number"))
         if self.package_size < 1:
-            raise InvalidPrice("package size must be at least 1")
+            raise InvalidPrice(N_("package size must be at least 1"))
         # Lists arrive from forms and JSON; a tuple keeps the spec hashable.
         object.__setattr__(self, "tiers", tuple(self.tiers))
         if self.model in TIERED_MODELS:
             _validate_tiers(self.tiers)
         elif self.tiers:
-            raise InvalidPrice("only graduated and volume prices have tiers")
+            raise InvalidPrice(N_("only graduated and volume prices have tiers"))
 
 
 def _validate_tiers(tiers: tuple[Tier, ...]) -> None:
     if not tiers:
-        raise InvalidPrice("graduated and volume prices need at least one tier")
+        raise InvalidPrice(N_("graduated and volume prices need at least one tier"))
     if any(not isinstance(t, Tier) for t in tiers):
-        raise InvalidPrice("tiers must be Tier objects")
+        raise InvalidPrice(N_("tiers must be Tier objects"))
     if tiers[-1].up_to is not None:
-        raise InvalidPrice("the last tier must have no upper bound")
+        raise InvalidPrice(N_("the last tier must have no upper bound"))
     previous = 0
     for tier in tiers[:-1]:
         if tier.up_to is None:
-            raise InvalidPrice("only the last tier can have no upper bound")
+            raise InvalidPrice(N_("only the last tier can have no upper bound"))
         if tier.up_to <= previous:
-            raise InvalidPrice("tier upper bounds must be strictly increasing")
+            raise InvalidPrice(N_("tier upper bounds must be strictly increasing"))
         previous = tier.up_to
 
 
 def _check_quantity(quantity: int) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool):
-        raise InvalidPrice(f"quantity must be a whole number, got {quantity!r}")
+        raise InvalidPrice(N_("quantity must be a whole number, got %(value)s"), value=repr(quantity))
     if quantity < 0:
-        raise InvalidPrice("quantity cannot be negative")
+        raise InvalidPrice(N_("quantity cannot be negative"))
 
 
 def volume_tier(spec: PriceSpec, quantity: int) -> Tier:
@@ -108,7 +121,7 @@ def volume_tier(spec: PriceSpec, quantity: int) -> Tier:
     for tier in spec.tiers:
         if tier.up_to is None or quantity <= tier.up_to:
             return tier
-    raise InvalidPrice("the last tier must have no upper bound")  # unreachable once valid
+    raise InvalidPrice(N_("the last tier must have no upper bound"))  # unreachable once valid
 
 
 def tiers_breakdown(spec: PriceSpec, quantity: int) -> list[tuple[Tier, int, int]]:
@@ -151,7 +164,7 @@ def price_amount(spec: PriceSpec, quantity: int) -> int:
             return packages * spec.unit_amount
         case PricingModel.GRADUATED | PricingModel.VOLUME:
             return sum(amount for _, _, amount in tiers_breakdown(spec, quantity))
-    raise InvalidPrice(f"{spec.model!r} is not a pricing model")  # pragma: no cover
+    raise InvalidPrice(N_("%(model)s is not a pricing model"), model=repr(spec.model))  # pragma: no cover
 
 
 def display_unit_amount(spec: PriceSpec, quantity: int) -> int | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from assina.core.errors import InvalidAmount
+from assina.core.errors import N_, InvalidAmount
 from assina.core.money import CALC_CONTEXT, round_half_up
 from assina.core.periods import Period, to_utc
 
@@ -36,7 +36,7 @@ def unused_fraction(period: Period, at: datetime) -> Decimal:
 def prorate(amount: int, period: Period, at: datetime) -> int:
     """The part of ``amount`` that covers the rest of ``period`` after ``at``."""
     if not isinstance(amount, int) or isinstance(amount, bool):
-        raise InvalidAmount("amount must be an integer number of minor units")
+        raise InvalidAmount(N_("amount must be an integer number of minor units"))
     fraction = unused_fraction(period, at)
     with localcontext(CALC_CONTEXT):
         return round_half_up(amount * fraction)
@@ -61,9 +61,12 @@ def prorate_change(old_amount: int, new_amount: int, period: Period, at: datetim
     Credit and charge are rounded separately (they become separate invoice lines),
     so ``net`` can differ from ``prorate(new - old)`` by at most one minor unit.
     """
-    for value, name in ((old_amount, "old amount"), (new_amount, "new amount")):
+    for value, message in (
+        (old_amount, N_("old amount must be a non-negative whole number of minor units")),
+        (new_amount, N_("new amount must be a non-negative whole number of minor units")),
+    ):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise InvalidAmount(f"{name} must be a non-negative whole number of minor units")
+            raise InvalidAmount(message)
     fraction = unused_fraction(period, at)
     with localcontext(CALC_CONTEXT):
         credit = -round_half_up(old_amount * fraction)

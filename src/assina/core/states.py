@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from assina.core.errors import IllegalTransition
+from assina.core.errors import N_, IllegalTransition
 
 
 class SubscriptionStatus(StrEnum):
@@ -35,7 +35,7 @@ def _status(value: str | SubscriptionStatus) -> SubscriptionStatus:
     try:
         return SubscriptionStatus(value)
     except ValueError:
-        raise IllegalTransition(f"{value!r} is not a subscription status") from None
+        raise IllegalTransition(N_("%(status)s is not a subscription status"), status=repr(value)) from None
 
 
 def can_transition(current: str | SubscriptionStatus, target: str | SubscriptionStatus) -> bool:
@@ -49,7 +49,8 @@ def transition(
     source, destination = _status(current), _status(target)
     if destination not in ALLOWED[source]:
         raise IllegalTransition(
-            f"cannot move a subscription from {source.value} to {destination.value}"
+            N_("cannot move a subscription from %(source)s to %(target)s"),
+            source=source, target=destination,  # statuses: the edge may translate them
         )
     return destination
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
 from assina.core.money import normalize_currency
@@ -16,7 +17,7 @@ from assina.events.services import record
 
 from .models import LOCALES, Customer
 
-LOCALE_CODES = {code for code, _ in LOCALES}
+LOCALE_CODES = {code for code, _label in LOCALES}
 
 
 class CustomerError(DomainError):
@@ -27,7 +28,8 @@ def normalize_locale(locale: str) -> str:
     for code in LOCALE_CODES:
         if code.lower() == locale.replace("_", "-").lower():
             return code
-    raise CustomerError(f"unsupported locale {locale!r} (use one of: {', '.join(sorted(LOCALE_CODES))})")
+    raise CustomerError(_("unsupported locale %(locale)s (use one of: %(locales)s)")
+                        % {"locale": repr(locale), "locales": ", ".join(sorted(LOCALE_CODES))})
 
 
 def create_customer(*, email: str, at: datetime, name: str = "", locale: str = "en", currency: str | None = None,
@@ -38,16 +40,16 @@ def create_customer(*, email: str, at: datetime, name: str = "", locale: str = "
     try:
         validate_email(email)
     except ValidationError:
-        raise CustomerError(f"{email!r} is not a valid email address") from None
+        raise CustomerError(_("%(email)s is not a valid email address") % {"email": repr(email)}) from None
     locale = normalize_locale(locale)
     currency = normalize_currency(currency or settings.ASSINA_DEFAULT_CURRENCY)
     time_zone = time_zone or settings.TIME_ZONE
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CustomerError(f"unknown time zone {time_zone!r}") from None
+        raise CustomerError(_("unknown time zone %(zone)s") % {"zone": repr(time_zone)}) from None
     if Customer.objects.filter(email__iexact=email).exists():
-        raise CustomerError(f"a customer with email {email} already exists")
+        raise CustomerError(_("a customer with email %(email)s already exists") % {"email": email})
     from assina.payments.services import attach_card_token, check_card
 
     attached = check_card(card, at) if card else None  # raises CardError before anything is written
@@ -66,5 +68,5 @@ def get_customer(email_or_id: str | int) -> Customer:
     query = Customer.objects.filter(pk=int(value)) if value.isdigit() else Customer.objects.filter(email__iexact=value)
     customer = query.select_related("default_payment_method").first()
     if customer is None:
-        raise CustomerError(f"unknown customer {value!r}")
+        raise CustomerError(_("unknown customer %(customer)s") % {"customer": repr(value)})
     return customer

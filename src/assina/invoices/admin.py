@@ -10,6 +10,7 @@ from assina.admin_actions import (
     service_action,
 )
 from assina.clock.services import now as clock_now
+from assina.i18n import gateway_message
 from assina.payments.models import PaymentAttempt
 from assina.payments.services import pay_invoice
 
@@ -34,9 +35,13 @@ class InvoiceLineInline(ReadOnlyInline):
 
 class PaymentAttemptInline(ReadOnlyInline):
     model = PaymentAttempt
-    fields = ("number", "status", "amount_display", "payment_method", "decline_code", "message", "created_at",
+    fields = ("number", "status", "amount_display", "payment_method", "decline_code", "message_display", "created_at",
               "completed_at")
     amount_display = money_field("amount", _("amount"))
+
+    @admin.display(description=_("message"))
+    def message_display(self, obj):
+        return gateway_message(obj.message)
 
 
 class CreditNoteInline(ReadOnlyInline):
@@ -50,7 +55,7 @@ def _collect(invoice: Invoice) -> str | None:
     if attempt is None:
         return _("nothing to collect.")
     if attempt.status != PaymentAttempt.Status.SUCCEEDED:
-        return _("the payment failed: %(message)s") % {"message": attempt.message or attempt.decline_code}
+        return _("the payment failed: %(message)s") % {"message": gateway_message(attempt.message) or attempt.decline_code}
     return None
 
 

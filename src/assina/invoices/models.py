@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.invoicing import LineKind
@@ -10,7 +11,8 @@ INVOICE_STATUSES = [
     (InvoiceStatus.DRAFT.value, _("Draft")),
     (InvoiceStatus.OPEN.value, _("Open")),
     (InvoiceStatus.PAID.value, _("Paid")),
-    (InvoiceStatus.VOID.value, _("Void")),
+    # Not the "Void" of the admin action: a status is an adjective in Portuguese ("Anulada").
+    (InvoiceStatus.VOID.value, pgettext_lazy("invoice status", "Void")),
     (InvoiceStatus.UNCOLLECTIBLE.value, _("Uncollectible")),
 ]
 LINE_KINDS = [

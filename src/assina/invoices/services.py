@@ -11,6 +11,8 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from assina.core.errors import DomainError
 from assina.db import insert_many, insert_rows
@@ -19,6 +21,7 @@ from assina.core.invoicing import DraftLine, LineKind
 from assina.customers.models import BalanceTransaction, Customer
 from assina.events.models import Event
 from assina.events.services import record
+from assina.i18n import CustomerTexts, status_word
 
 from .models import CreditNote, Invoice, InvoiceLine, PendingItem
 from .numbering import business_year, take_numbers
@@ -34,7 +37,11 @@ class InvoiceError(DomainError):
 
 @dataclass
 class InvoiceDraft:
-    """Everything needed to issue one invoice; ``lines`` come from ``assina.core.invoicing``."""
+    """Everything needed to issue one invoice; ``lines`` come from ``assina.core.invoicing``.
+
+    ``locale`` is the customer's ('en', 'pt-BR'): lines with a description template (discounts,
+    prorations) are written in it. None reads it from the customer.
+    """
 
     customer_id: int
     subscription_id: int | None
@@ -45,6 +52,11 @@ class InvoiceDraft:
     period_start: datetime | None = None
     period_end: datetime | None = None
     pending_item_ids: list[int] = field(default_factory=list)
+    locale: str | None = None
+
+
+def customer_locale(customer_id: int) -> str:
+    return Customer.objects.filter(pk=customer_id).values_list("locale", flat=True).first() or "en"
 
 
 def invoice_event_data(invoice: Invoice) -> dict:
@@ -69,6 +81,9 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
         balances = dict(Customer.objects.filter(pk__in=ids, credit_balance__gt=0).values_list("pk", "credit_balance"))
     else:
         balances = dict(balances)
+    unknown = {d.customer_id for d in drafts if d.locale is None}
+    locales = dict(Customer.objects.filter(pk__in=unknown).values_list("pk", "locale")) if unknown else {}
+    texts = CustomerTexts()
     by_year: dict[int, list[int]] = defaultdict(list)
     for index, draft in enumerate(drafts):
         by_year[business_year(draft.at)].append(index)
@@ -116,20 +131,23 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
     events: list[tuple] = []
     pending_links: list[tuple[list[int], int]] = []
     for draft, invoice in zip(drafts, invoices):
-        for l in draft.lines:
+        locale = draft.locale if draft.locale is not None else locales.get(draft.customer_id)
+        for l in texts.lines(locale, draft.lines):
             lines.append((invoice.pk, l.kind, l.description[:300], l.item_code, l.quantity, l.unit_amount, l.amount,
                           l.period_start, l.period_end))
         if invoice.credit_applied:
             balance_rows.append(BalanceTransaction(
                 customer_id=invoice.customer_id, kind=BalanceTransaction.Kind.APPLIED_TO_INVOICE,
                 amount=-invoice.credit_applied, currency=invoice.currency, invoice_id=invoice.pk,
-                description=f"Applied to invoice {invoice.number}", created_at=draft.at,
+                description=texts.text(locale, N_("Applied to invoice %(number)s"), {"number": invoice.number}),
+                created_at=draft.at,
             ))
         if invoice.total < 0:
             balance_rows.append(BalanceTransaction(
                 customer_id=invoice.customer_id, kind=BalanceTransaction.Kind.PRORATION_CREDIT,
                 amount=-invoice.total, currency=invoice.currency, invoice_id=invoice.pk,
-                description=f"Credit from invoice {invoice.number}", created_at=draft.at,
+                description=texts.text(locale, N_("Credit from invoice %(number)s"), {"number": invoice.number}),
+                created_at=draft.at,
             ))
         data = invoice_event_data(invoice)
         events.append(("invoice.created", draft.at, invoice.customer_id, "invoice", invoice.pk, data))
@@ -144,7 +162,7 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
     for item_ids, invoice_id in pending_links:
         claimed = PendingItem.objects.filter(pk__in=item_ids, invoice__isnull=True).update(invoice_id=invoice_id)
         if claimed != len(item_ids):
-            raise InvoiceError("a carried-over item was already billed on another invoice")
+            raise InvoiceError(_("a carried-over item was already billed on another invoice"))
     insert_rows(Event, EVENT_FIELDS, events)
     return invoices
 
@@ -181,8 +199,11 @@ def void_invoice(invoice_id: int, at: datetime) -> Invoice:
         invoice.next_payment_attempt = None
         invoice.save(update_fields=["status", "voided_at", "next_payment_attempt"])
         if invoice.credit_applied:
+            description = CustomerTexts().text(customer_locale(invoice.customer_id),
+                                               N_("Credit returned from voided invoice %(number)s"),
+                                               {"number": invoice.number})
             _add_balance(invoice.customer_id, invoice.credit_applied, invoice.currency, BalanceTransaction.Kind.ADJUSTMENT,
-                         at, invoice, f"Credit returned from voided invoice {invoice.number}")
+                         at, invoice, description)
         record("invoice.voided", invoice, at, invoice_event_data(invoice))
         return invoice
 
@@ -207,14 +228,16 @@ def create_credit_note(invoice_id: int, amount: int, reason: str, at: datetime) 
     """Credit part of a finalized invoice: an open invoice asks for less; the rest (or all of a
     paid invoice's credit) goes to the customer's credit balance."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise InvoiceError("a credit note amount must be a positive amount")
+        raise InvoiceError(_("a credit note amount must be a positive amount"))
     with transaction.atomic():
         invoice = _locked(invoice_id)
         if invoice.status not in (InvoiceStatus.OPEN.value, InvoiceStatus.PAID.value):
-            raise InvoiceError(f"invoice {invoice} is {invoice.status}; only open or paid invoices can be credited")
+            raise InvoiceError(_("invoice %(invoice)s is %(status)s; only open or paid invoices can be credited")
+                               % {"invoice": invoice, "status": status_word(invoice.status)})
         already = sum(invoice.credit_notes.values_list("amount", flat=True))
         if amount > invoice.total - already:
-            raise InvoiceError(f"the credit ({amount}) exceeds what is left to credit on invoice {invoice} ({invoice.total - already})")
+            raise InvoiceError(_("the credit (%(amount)s) exceeds what is left to credit on invoice %(invoice)s (%(left)s)")
+                               % {"amount": amount, "invoice": invoice, "left": invoice.total - already})
         number = take_numbers("credit-note", business_year(at), 1)[0]
         note = CreditNote.objects.create(number=number, invoice=invoice, customer_id=invoice.customer_id, amount=amount,
                                          currency=invoice.currency, reason=reason, created_at=at)
@@ -231,8 +254,10 @@ def create_credit_note(invoice_id: int, amount: int, reason: str, at: datetime) 
                 fields += ["status", "paid_at", "next_payment_attempt"]
             invoice.save(update_fields=fields)
         if to_balance:
+            description = CustomerTexts().text(customer_locale(invoice.customer_id), N_("Credit note %(number)s"),
+                                               {"number": number})
             _add_balance(invoice.customer_id, to_balance, invoice.currency, BalanceTransaction.Kind.CREDIT_NOTE, at,
-                         invoice, f"Credit note {number}")
+                         invoice, description)
         record("credit_note.created", note, at, {"invoice": invoice.pk, "amount": amount, "currency": invoice.currency,
                                                   "number": number, "to_balance": to_balance})
         return note

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from assina.admin_actions import ReadOnlyAdmin, admin_link, money_field
+from assina.i18n import gateway_message
 
 from .models import PaymentAttempt, PaymentMethod, SandboxCard, SandboxCharge
 
@@ -26,12 +27,16 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("invoice",)
     fields = ("invoice_link", "number", "idempotency_key", "payment_method", "gateway", "amount_display", "status",
-              "decline_code", "message", "gateway_charge_id", "created_at", "completed_at")
+              "decline_code", "message_display", "gateway_charge_id", "created_at", "completed_at")
     amount_display = money_field("amount", _("amount"))
 
     @admin.display(description=_("invoice"))
     def invoice_link(self, obj):
         return admin_link(obj.invoice)
+
+    @admin.display(description=_("message"))
+    def message_display(self, obj):
+        return gateway_message(obj.message)
 
 
 @admin.register(SandboxCard)

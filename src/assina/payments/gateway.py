@@ -15,8 +15,10 @@ from assina.core.errors import DomainError
 
 
 class CardError(DomainError):
-    def __init__(self, message: str, decline_code: str):
-        super().__init__(message)
+    """The gateway refused a card. The message is an English template (see ``DomainError``)."""
+
+    def __init__(self, message: str, decline_code: str, /, **params: object):
+        super().__init__(message, **params)
         self.decline_code = decline_code
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Sequence
 
 from django.db import transaction
+from django.utils.translation import gettext_noop as N_
 
 from assina.db import insert_rows
 
@@ -35,15 +36,17 @@ TEST_CARDS: dict[str, tuple[str, str]] = {
 
 CHARGE_FIELDS = ("idempotency_key", "charge_id", "token", "amount", "currency", "succeeded", "decline_code", "created_at")
 
+# Stored in English with the attempt (like Stripe's messages); shown translated.
 DECLINE_MESSAGES = {
-    "card_declined": "Your card was declined.",
-    "insufficient_funds": "Your card has insufficient funds.",
-    "expired_card": "Your card has expired.",
-    "incorrect_cvc": "Your card's security code is incorrect.",
-    "processing_error": "An error occurred while processing your card. Try again in a little bit.",
-    "lost_card": "Your card was declined.",
-    "stolen_card": "Your card was declined.",
+    "card_declined": N_("Your card was declined."),
+    "insufficient_funds": N_("Your card has insufficient funds."),
+    "expired_card": N_("Your card has expired."),
+    "incorrect_cvc": N_("Your card's security code is incorrect."),
+    "processing_error": N_("An error occurred while processing your card. Try again in a little bit."),
+    "lost_card": N_("Your card was declined."),
+    "stolen_card": N_("Your card was declined."),
 }
+INVALID_PAYMENT_METHOD = N_("invalid payment method")
 
 
 def card_brand(number: str) -> str:
@@ -66,11 +69,10 @@ class SandboxGateway:
     def attach_card(self, card: CardDetails, at: datetime) -> AttachedCard:
         number = "".join(card.number.split())
         if number not in TEST_CARDS:
-            raise CardError(
-                f"unknown sandbox card {number!r}: use a test card such as 4242424242424242", "invalid_number"
-            )
+            raise CardError(N_("unknown sandbox card %(number)s: use a test card such as 4242424242424242"),
+                            "invalid_number", number=repr(number))
         if not 1 <= card.exp_month <= 12:
-            raise CardError("the expiry month must be between 1 and 12", "invalid_expiry_month")
+            raise CardError(N_("the expiry month must be between 1 and 12"), "invalid_expiry_month")
         if _expired(card.exp_month, card.exp_year, at):
             raise CardError(DECLINE_MESSAGES["expired_card"], "expired_card")
         behaviour, code = TEST_CARDS[number]
@@ -122,7 +124,7 @@ class SandboxGateway:
         key, charge_id, _token, _amount, _currency, succeeded, code, _at = row
         return ChargeResult(
             idempotency_key=key, succeeded=succeeded, charge_id=charge_id, decline_code=code,
-            message=DECLINE_MESSAGES.get(code, "invalid payment method" if code else ""),
+            message=DECLINE_MESSAGES.get(code, INVALID_PAYMENT_METHOD if code else ""),
         )
 
 

@@ -15,6 +15,8 @@ from typing import Iterable
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus
@@ -23,6 +25,7 @@ from assina.customers.models import Customer
 from assina.db import fetch_values, insert_rows, update_many, update_rows
 from assina.events.models import Event
 from assina.events.services import record
+from assina.i18n import status_word
 from assina.invoices.models import Invoice
 from assina.subscriptions.models import Subscription
 
@@ -137,7 +140,7 @@ def collect(charges: list[PendingCharge], at: datetime | None = None) -> None:
         if not c.payment_method_id:
             results[c.idempotency_key] = ChargeResult(
                 idempotency_key=c.idempotency_key, succeeded=False, decline_code=NO_PAYMENT_METHOD,
-                message="The customer has no payment method.")
+                message=N_("The customer has no payment method."))  # stored in English, shown translated
     apply_results(list(results), results, at)
 
 
@@ -235,9 +238,10 @@ def pay_invoice(invoice_id: int, at: datetime) -> PaymentAttempt | None:
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update(of=("self",)).select_related("customer__default_payment_method").get(pk=invoice_id)
         if invoice.status != InvoiceStatus.OPEN.value:
-            raise PaymentError(f"invoice {invoice} is {invoice.status}; only open invoices can be paid")
+            raise PaymentError(_("invoice %(invoice)s is %(status)s; only open invoices can be paid")
+                               % {"invoice": invoice, "status": status_word(invoice.status)})
         if PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING).exists():
-            raise PaymentError(f"a payment of invoice {invoice} is already in progress")
+            raise PaymentError(_("a payment of invoice %(invoice)s is already in progress") % {"invoice": invoice})
         charges = start_attempts([invoice], {invoice.customer_id: invoice.customer.default_payment_method}, at)
     collect(charges, at)
     return PaymentAttempt.objects.get(idempotency_key=charges[0].idempotency_key) if charges else None

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from assina.catalog.models import Coupon, Plan
 from assina.clock.services import advance_clock, freeze_clock
@@ -61,9 +62,9 @@ def simulate(*, customers: int = 500, months: int = 18, seed: int = 1, progress:
     """
     started = wall_clock.perf_counter()
     if not isinstance(customers, int) or customers < 1:
-        raise SimulationError("the number of customers must be at least 1")
+        raise SimulationError(_("the number of customers must be at least 1"))
     if not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
-        raise SimulationError(f"the number of months must be between 1 and {MAX_MONTHS}")
+        raise SimulationError(_("the number of months must be between 1 and %(maximum)s") % {"maximum": MAX_MONTHS})
     _require_fresh_sandbox()
     tz = ZoneInfo(settings.TIME_ZONE)
     end_day = (end or datetime.now(UTC)).astimezone(tz).date()
@@ -75,15 +76,15 @@ def simulate(*, customers: int = 500, months: int = 18, seed: int = 1, progress:
 
 def _require_fresh_sandbox() -> None:
     if settings.ASSINA_MODE != "sandbox":
-        raise SimulationError("simulate only runs on a sandbox database (ASSINA_MODE=sandbox): it moves the test clock")
+        raise SimulationError(_("simulate only runs on a sandbox database (ASSINA_MODE=sandbox): it moves the test clock"))
     if Customer.objects.exists():
-        raise SimulationError("this database already has customers; simulate fills a new, empty sandbox database "
-                              "(point ASSINA_DATABASE_URL at a new database and run `assina migrate` first)")
+        raise SimulationError(_("this database already has customers; simulate fills a new, empty sandbox database "
+                                "(point ASSINA_DATABASE_URL at a new database and run `assina migrate` first)"))
     taken = sorted(Plan.objects.filter(code__in=biz.PLAN_CODES).values_list("code", flat=True))
     taken += sorted(Coupon.objects.filter(code__in=(biz.WELCOME_COUPON, biz.PARTNER_COUPON)).values_list("code", flat=True))
     if taken:
-        raise SimulationError(f"this database already has plans or coupons the simulation creates ({', '.join(taken)}); "
-                              "run it on a new, empty sandbox database")
+        raise SimulationError(_("this database already has plans or coupons the simulation creates (%(codes)s); "
+                                "run it on a new, empty sandbox database") % {"codes": ", ".join(taken)})
 
 
 class Simulation(CustomerActions):
@@ -118,7 +119,7 @@ class Simulation(CustomerActions):
             day_end = _midnight(next_day, self.tz)
             self._plan_day(day_start)
             while self._queue and self._queue[0][0] < day_end:
-                when, _, action, args = heapq.heappop(self._queue)
+                when, _order, action, args = heapq.heappop(self._queue)
                 self._move_to(when)
                 getattr(self, f"_{action}")(*args)
             if next_day.day == 1 or next_day == self.end_day:

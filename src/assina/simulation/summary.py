@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import datetime
 
 from django.db.models import Count, Sum
+from django.utils.translation import gettext as _
 
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.money import Money
@@ -52,6 +53,9 @@ def month_line(label: str, since: datetime, until: datetime, currency: str) -> s
     revenue = Invoice.objects.filter(status=InvoiceStatus.PAID.value, currency=currency, paid_at__gte=since,
                                      paid_at__lt=until).aggregate(total=Sum("amount_paid"))["total"] or 0
     s = SubscriptionStatus
-    return (f"{label}  customers {Customer.objects.count():>5}  active {statuses.get(s.ACTIVE.value, 0):>5}"
-            f"  trialing {statuses.get(s.TRIALING.value, 0):>4}  past_due {statuses.get(s.PAST_DUE.value, 0):>4}"
-            f"  canceled {statuses.get(s.CANCELED.value, 0):>5}  collected {Money(revenue, currency).to_decimal()} {currency}")
+    return _("%(month)s  customers %(customers)5d  active %(active)5d  trialing %(trialing)4d  past_due %(past_due)4d"
+             "  canceled %(canceled)5d  collected %(collected)s %(currency)s") % {
+        "month": label, "customers": Customer.objects.count(), "active": statuses.get(s.ACTIVE.value, 0),
+        "trialing": statuses.get(s.TRIALING.value, 0), "past_due": statuses.get(s.PAST_DUE.value, 0),
+        "canceled": statuses.get(s.CANCELED.value, 0), "collected": Money(revenue, currency).to_decimal(),
+        "currency": currency}

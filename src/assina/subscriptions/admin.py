@@ -21,6 +21,7 @@ from assina.catalog.models import Plan
 from assina.core.errors import DomainError
 from assina.core.states import SubscriptionStatus
 from assina.customers.services import get_customer
+from assina.i18n import localized_message
 from assina.invoices.models import Invoice
 
 from . import services
@@ -67,7 +68,7 @@ class SubscriptionAddForm(ServiceAddForm):
             try:
                 data["customer_obj"] = get_customer(data["customer"].strip())
             except DomainError as exc:
-                self.add_error("customer", exc.message)
+                self.add_error("customer", localized_message(exc))
         if "addons" in data:
             try:
                 data["addon_list"] = parse_addons(data["addons"])

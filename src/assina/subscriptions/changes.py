@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from assina.catalog.models import Plan, PlanVersion
 from assina.catalog.services import get_plan
@@ -15,6 +17,7 @@ from assina.core.periods import Period
 from assina.core.proration import Proration, prorate_change
 from assina.core.states import SubscriptionStatus
 from assina.events.services import record
+from assina.i18n import CustomerTexts, status_word
 from assina.invoices.models import Invoice, PendingItem
 from assina.invoices.services import InvoiceDraft, issue_invoices, pending_lines
 from assina.payments.services import collect, start_attempts
@@ -26,6 +29,20 @@ from .terms import index_of_period_starting, terms_for
 
 S = SubscriptionStatus
 CHANGEABLE = (S.ACTIVE.value, S.TRIALING.value, S.PAST_DUE.value)
+
+# Proration line descriptions by (credit for the old terms or charge for the new, the period
+# has add-ons, the period has a discount): proration covers the period's whole total, so the
+# line says when that is more than the plan. Whole sentences, each translated as a whole.
+PRORATION_TEXTS = {
+    ("unused", False, False): N_("Unused time on %(plan)s × %(quantity)s"),
+    ("unused", True, False): N_("Unused time on %(plan)s × %(quantity)s (with add-ons)"),
+    ("unused", False, True): N_("Unused time on %(plan)s × %(quantity)s (with discount)"),
+    ("unused", True, True): N_("Unused time on %(plan)s × %(quantity)s (with add-ons and discount)"),
+    ("remaining", False, False): N_("Remaining time on %(plan)s × %(quantity)s"),
+    ("remaining", True, False): N_("Remaining time on %(plan)s × %(quantity)s (with add-ons)"),
+    ("remaining", False, True): N_("Remaining time on %(plan)s × %(quantity)s (with discount)"),
+    ("remaining", True, True): N_("Remaining time on %(plan)s × %(quantity)s (with add-ons and discount)"),
+}
 
 
 @dataclass(frozen=True)
@@ -49,20 +66,21 @@ def _target(sub: Subscription, plan_code: str | None, quantity: int | None) -> t
     item = _base_item(sub)
     current_plan = item.plan_version.plan
     if quantity is not None and (not isinstance(quantity, int) or quantity < 1):
-        raise SubscriptionError("quantity must be a whole number of at least 1")
+        raise SubscriptionError(_("quantity must be a whole number of at least 1"))
     plan = get_plan(plan_code) if plan_code else current_plan
     if plan.kind != Plan.Kind.BASE or not plan.active:
-        raise SubscriptionError(f"{plan.code!r} is not an active plan")
+        raise SubscriptionError(_("%(plan)s is not an active plan") % {"plan": repr(plan.code)})
     if plan.currency != sub.currency:
-        raise SubscriptionError(f"currency mismatch: the subscription bills in {sub.currency}, plan {plan.code} in {plan.currency}")
+        raise SubscriptionError(_("currency mismatch: the subscription bills in %(currency)s, plan %(plan)s in %(plan_currency)s")
+                                % {"currency": sub.currency, "plan": plan.code, "plan_currency": plan.currency})
     new_quantity = quantity if quantity is not None else item.quantity
     if (plan.interval, plan.interval_count) != (sub.interval, sub.interval_count) and \
             sub.items.filter(plan_version__plan__kind=Plan.Kind.ADDON).exists():
         # Add-ons bill in the subscription's interval: a monthly add-on must not be billed yearly.
-        raise SubscriptionError(f"plan {plan.code!r} bills in another interval than this subscription's add-ons; "
-                                "cancel and subscribe again with add-ons of that interval")
+        raise SubscriptionError(_("plan %(plan)s bills in another interval than this subscription's add-ons; "
+                                  "cancel and subscribe again with add-ons of that interval") % {"plan": repr(plan.code)})
     if plan.pk == current_plan.pk and new_quantity == item.quantity:
-        raise SubscriptionError("nothing to change: same plan and quantity")
+        raise SubscriptionError(_("nothing to change: same plan and quantity"))
     # Keeping the plan keeps its (possibly grandfathered) version; a new plan takes its newest price.
     version = item.plan_version if plan.pk == current_plan.pk else plan.current_version()
     return plan, version, new_quantity
@@ -91,27 +109,25 @@ def _proration_lines(sub: Subscription, plan: Plan, version: PlanVersion, quanti
         new_terms = terms_for(sub)
         new_draft = draft_for_period(new_terms, index) if same_interval else None
         transaction.savepoint_rollback(sid)
-    old_label = f"Unused time on {old_plan.name} × {_base_quantity(sub)}{_extras(old_draft)}"
+    old_quantity = _base_quantity(sub)
     if same_interval:
         proration = prorate_change(old_total, new_draft.total, period, at)
         lines = (
-            DraftLine(kind=LineKind.PRORATION, description=old_label,
-                      amount=proration.credit, period_start=at, period_end=period.end, item_code=old_plan.code),
-            DraftLine(kind=LineKind.PRORATION, description=f"Remaining time on {plan.name} × {quantity}{_extras(new_draft)}",
-                      amount=proration.charge, period_start=at, period_end=period.end, item_code=plan.code),
+            _proration_line("unused", old_plan, old_quantity, old_draft, proration.credit, at, period),
+            _proration_line("remaining", plan, quantity, new_draft, proration.charge, at, period),
         )
         return ChangePreview(lines=tuple(l for l in lines if l.amount), proration=proration, resets_period=False)
     proration = prorate_change(old_total, 0, period, at)
-    credit = DraftLine(kind=LineKind.PRORATION, description=old_label,
-                       amount=proration.credit, period_start=at, period_end=period.end, item_code=old_plan.code)
+    credit = _proration_line("unused", old_plan, old_quantity, old_draft, proration.credit, at, period)
     return ChangePreview(lines=(credit,) if credit.amount else (), proration=proration, resets_period=True)
 
 
-def _extras(draft) -> str:
-    """Proration is computed on the period's whole total; say so when it holds more than the plan."""
+def _proration_line(which: str, plan: Plan, quantity: int, draft, amount: int, at: datetime, period: Period) -> DraftLine:
     kinds = {line.kind for line in draft.lines}
-    parts = [text for kind, text in ((LineKind.ADDON, "add-ons"), (LineKind.DISCOUNT, "discount")) if kind in kinds]
-    return f" (with {' and '.join(parts)})" if parts else ""
+    template = PRORATION_TEXTS[(which, LineKind.ADDON in kinds, LineKind.DISCOUNT in kinds)]
+    params = {"plan": plan.name, "quantity": quantity}
+    return DraftLine(kind=LineKind.PRORATION, description=template % params, amount=amount, period_start=at,
+                     period_end=period.end, item_code=plan.code, description_template=template, description_params=params)
 
 
 def _base_quantity(sub: Subscription) -> int:
@@ -130,7 +146,7 @@ def preview_change(sub_id: int | str, *, plan_code: str | None = None, quantity:
 
 def _check_changeable(sub: Subscription) -> None:
     if sub.status not in CHANGEABLE:
-        raise SubscriptionError(f"a {sub.status} subscription cannot be changed")
+        raise SubscriptionError(_("a %(status)s subscription cannot be changed") % {"status": status_word(sub.status)})
 
 
 def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quantity: int | None = None,
@@ -171,19 +187,21 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
             period = terms_for(sub).period(0)
             sub.current_period_start, sub.current_period_end = period.start, period.end
             sub.save()
-            _, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_UPDATE, at, extra_lines=list(preview.lines))
+            _invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_UPDATE, at, extra_lines=list(preview.lines))
         elif invoice_now:
             carried, carried_ids = pending_lines(sub.pk)
             invoices = issue_invoices([InvoiceDraft(customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency,
                                                     billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at,
-                                                    lines=list(preview.lines) + carried, pending_item_ids=carried_ids)])
+                                                    lines=list(preview.lines) + carried, pending_item_ids=carried_ids,
+                                                    locale=sub.customer.locale)])
             attempts = start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
         else:
+            # Billed later, as stored: in the customer's language already.
             PendingItem.objects.bulk_create([
                 PendingItem(customer_id=sub.customer_id, subscription=sub, kind=l.kind.value, description=l.description,
                             item_code=l.item_code, amount=l.amount, currency=sub.currency, period_start=l.period_start,
                             period_end=l.period_end, created_at=at)
-                for l in preview.lines
+                for l in CustomerTexts().lines(sub.customer.locale, preview.lines)
             ])
         sub.next_action_at = next_action_at(sub)
         sub.save()

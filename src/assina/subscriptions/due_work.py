@@ -179,9 +179,10 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
     carried: dict[int, list[PendingItem]] = defaultdict(list)
     for item in PendingItem.objects.filter(subscription_id__in_list=ids, invoice__isnull=True).order_by("pk"):
         carried[item.subscription_id].append(item)
-    customers = {pk: (balance, method) for pk, balance, method in
-                 Customer.objects.filter(pk__in_list=list({r.customer_id for r in rows})).values_list("pk", "credit_balance", "default_payment_method_id")}
-    balances = {pk: balance for pk, (balance, _) in customers.items() if balance > 0}
+    customers = {pk: (balance, method, locale) for pk, balance, method, locale in
+                 Customer.objects.filter(pk__in_list=list({r.customer_id for r in rows}))
+                 .values_list("pk", "credit_balance", "default_payment_method_id", "locale")}
+    balances = {pk: balance for pk, (balance, _, _) in customers.items() if balance > 0}
     method_ids = {r.pk: r.payment_method_id or customers[r.customer_id][1] for r in rows}
     methods_by_id = {pk: MethodRef(pk, gateway, token) for pk, gateway, token in
                      PaymentMethod.objects.filter(pk__in_list=list({m for m in method_ids.values() if m})).values_list("pk", "gateway", "token")}
@@ -200,7 +201,7 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
             drafts.append(InvoiceDraft(customer_id=row.customer_id, subscription_id=row.pk, currency=row.currency,
                                        billing_reason=Invoice.Reason.SUBSCRIPTION_CYCLE, at=at, lines=lines,
                                        period_start=period.start, period_end=period.end,
-                                       pending_item_ids=[i.pk for i in items]))
+                                       pending_item_ids=[i.pk for i in items], locale=customers[row.customer_id][2]))
         status = row.status
         if status == S.TRIALING.value:
             status = transition(S.TRIALING, S.ACTIVE).value

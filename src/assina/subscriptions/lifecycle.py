@@ -62,7 +62,7 @@ def bill_period_now(sub: Subscription, index: int, reason: str, at: datetime,
     invoice = issue_invoices([InvoiceDraft(
         customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency, billing_reason=reason, at=at,
         lines=list(draft.lines) + (extra_lines or []) + carried, period_start=draft.period.start,
-        period_end=draft.period.end, pending_item_ids=carried_ids,
+        period_end=draft.period.end, pending_item_ids=carried_ids, locale=sub.customer.locale,
     )])[0]
     attempts = start_attempts([invoice], {sub.customer_id: customer_method(sub)}, at)
     return invoice, attempts

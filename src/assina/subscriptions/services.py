@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from assina.catalog.models import Plan
 from assina.catalog.services import get_plan, redeem
@@ -24,6 +26,7 @@ from assina.core.proration import prorate
 from assina.core.states import SubscriptionStatus
 from assina.customers.models import Customer
 from assina.events.services import record
+from assina.i18n import CustomerTexts, status_word
 from assina.invoices.models import Invoice
 from assina.invoices.services import InvoiceDraft, create_credit_note, issue_invoices, pending_lines, void_invoice
 from assina.payments.services import collect, start_attempts
@@ -34,6 +37,13 @@ from .terms import index_of_period_starting, terms_for
 
 S = SubscriptionStatus
 
+# The customer-facing texts of the credit for the unused time when a period stops early:
+# (credit note reason, invoice line description), by what stopped it.
+UNUSED_TIME_TEXTS = {
+    "pause": (N_("Unused time after pause"), N_("Unused time on %(plan)s after pause")),
+    "cancellation": (N_("Unused time after cancellation"), N_("Unused time on %(plan)s after cancellation")),
+}
+
 
 class SubscriptionError(DomainError):
     pass
@@ -42,7 +52,7 @@ class SubscriptionError(DomainError):
 def get_subscription(sub_id: int | str, *, lock: bool = False) -> Subscription:
     value = str(sub_id).removeprefix("sub_")
     if not value.isdigit():
-        raise SubscriptionError(f"unknown subscription {sub_id!r}")
+        raise SubscriptionError(_("unknown subscription %(id)s") % {"id": repr(sub_id)})
     query = Subscription.objects.select_related("customer__default_payment_method", "plan", "payment_method")
     if lock:
         # Lock only the subscription row: PostgreSQL refuses FOR UPDATE on the nullable side of the
@@ -50,7 +60,7 @@ def get_subscription(sub_id: int | str, *, lock: bool = False) -> Subscription:
         query = query.select_for_update(of=("self",))
     sub = query.filter(pk=int(value)).first()
     if sub is None:
-        raise SubscriptionError(f"unknown subscription {sub_id!r}")
+        raise SubscriptionError(_("unknown subscription %(id)s") % {"id": repr(sub_id)})
     return sub
 
 
@@ -59,9 +69,10 @@ def _resolve_time(at: datetime | None) -> datetime:
     if at is None:
         return now
     if at.tzinfo is None or at.utcoffset() is None:
-        raise SubscriptionError("times must include a time zone (for example 2027-01-31T10:00:00Z)")
+        raise SubscriptionError(_("times must include a time zone (for example 2027-01-31T10:00:00Z)"))
     if at > now:
-        raise SubscriptionError(f"{at.isoformat()} is in the future (the clock says {now.isoformat()}); advance the clock first")
+        raise SubscriptionError(_("%(at)s is in the future (the clock says %(now)s); advance the clock first")
+                                % {"at": at.isoformat(), "now": now.isoformat()})
     return at
 
 
@@ -70,11 +81,12 @@ def _addon_versions(plan: Plan, addons: list[tuple[str, int]]) -> list[tuple[obj
     for code, quantity in addons:
         addon = get_plan(code)
         if addon.kind != Plan.Kind.ADDON:
-            raise SubscriptionError(f"{code!r} is a plan, not an add-on")
+            raise SubscriptionError(_("%(code)s is a plan, not an add-on") % {"code": repr(code)})
         if addon.currency != plan.currency or addon.interval != plan.interval or addon.interval_count != plan.interval_count:
-            raise SubscriptionError(f"add-on {code!r} must bill in the same currency and interval as plan {plan.code!r}")
+            raise SubscriptionError(_("add-on %(addon)s must bill in the same currency and interval as plan %(plan)s")
+                                    % {"addon": repr(code), "plan": repr(plan.code)})
         if quantity < 1:
-            raise SubscriptionError("an add-on quantity must be at least 1")
+            raise SubscriptionError(_("an add-on quantity must be at least 1"))
         result.append((addon.current_version(), quantity))
     return result
 
@@ -88,14 +100,17 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
     start = _resolve_time(start)
     plan = get_plan(plan_code)
     if plan.kind != Plan.Kind.BASE or not plan.active:
-        raise SubscriptionError(f"{plan_code!r} is not an active plan that customers can subscribe to")
+        raise SubscriptionError(_("%(plan)s is not an active plan that customers can subscribe to") % {"plan": repr(plan_code)})
     if plan.currency != customer.currency:
-        raise SubscriptionError(f"currency mismatch: plan {plan.code} bills in {plan.currency}, customer {customer.email} pays in {customer.currency}")
+        raise SubscriptionError(_("currency mismatch: plan %(plan)s bills in %(plan_currency)s, customer %(customer)s pays in "
+                                  "%(customer_currency)s") % {"plan": plan.code, "plan_currency": plan.currency,
+                                                              "customer": customer.email,
+                                                              "customer_currency": customer.currency})
     if not isinstance(quantity, int) or quantity < 1:
-        raise SubscriptionError("quantity must be a whole number of at least 1")
+        raise SubscriptionError(_("quantity must be a whole number of at least 1"))
     trial = plan.trial_days if trial_days is None else trial_days
     if trial < 0:
-        raise SubscriptionError("trial days cannot be negative")
+        raise SubscriptionError(_("trial days cannot be negative"))
     addon_versions = _addon_versions(plan, addons or [])
     with transaction.atomic():
         trial_end = start + timedelta(days=trial) if trial else None
@@ -149,11 +164,12 @@ def cancel_at_period_end(sub_id: int | str, reason: str = "") -> Subscription:
     with transaction.atomic():
         sub = get_subscription(sub_id, lock=True)
         if sub.status == S.CANCELED.value:
-            raise SubscriptionError(f"subscription sub_{sub.pk} is already canceled")
+            raise SubscriptionError(_("subscription sub_%(id)s is already canceled") % {"id": sub.pk})
         if sub.status in (S.INCOMPLETE.value, S.PAUSED.value):
-            raise SubscriptionError(f"a {sub.status} subscription cannot be canceled at period end; cancel it now")
+            raise SubscriptionError(_("a %(status)s subscription cannot be canceled at period end; cancel it now")
+                                    % {"status": status_word(sub.status)})
         if sub.cancel_at_period_end:
-            raise SubscriptionError(f"subscription sub_{sub.pk} is already set to cancel at period end")
+            raise SubscriptionError(_("subscription sub_%(id)s is already set to cancel at period end") % {"id": sub.pk})
         sub.cancel_at_period_end = True
         sub.canceled_at = at
         sub.cancel_reason = reason[:200]
@@ -167,9 +183,10 @@ def reactivate(sub_id: int | str) -> Subscription:
     with transaction.atomic():
         sub = get_subscription(sub_id, lock=True)
         if sub.status == S.CANCELED.value:
-            raise SubscriptionError(f"subscription sub_{sub.pk} has ended and cannot be reactivated; create a new subscription")
+            raise SubscriptionError(_("subscription sub_%(id)s has ended and cannot be reactivated; create a new subscription")
+                                    % {"id": sub.pk})
         if not sub.cancel_at_period_end:
-            raise SubscriptionError(f"subscription sub_{sub.pk} is not scheduled to cancel")
+            raise SubscriptionError(_("subscription sub_%(id)s is not scheduled to cancel") % {"id": sub.pk})
         sub.cancel_at_period_end = False
         sub.canceled_at = None
         sub.cancel_reason = ""
@@ -184,7 +201,7 @@ def cancel_now(sub_id: int | str, *, prorate: bool = False, reason: str = "") ->
     with transaction.atomic():
         sub = get_subscription(sub_id, lock=True)
         if sub.status == S.CANCELED.value:
-            raise SubscriptionError(f"subscription sub_{sub.pk} is already canceled")
+            raise SubscriptionError(_("subscription sub_%(id)s is already canceled") % {"id": sub.pk})
         # In the same transaction: a cancellation must never survive without its credit.
         charges = _settle_period(sub, at, "cancellation", credit_unused=prorate)
         _end(sub, at, reason or sub.cancel_reason)
@@ -225,20 +242,24 @@ def _settle_period(sub: Subscription, at: datetime, reason: str, *, credit_unuse
     """
     carried, carried_ids = pending_lines(sub.pk)
     unused = _unused_amount(sub, at) if credit_unused and sub.status != S.TRIALING.value else 0
+    note_reason, line_text = UNUSED_TIME_TEXTS[reason]
+    locale = sub.customer.locale
     if not carried:
         invoice = _current_period_invoice(sub)
         if invoice is not None and unused > 0:
             creditable = invoice.total - sum(invoice.credit_notes.values_list("amount", flat=True))
             if min(unused, creditable) > 0:
-                create_credit_note(invoice.pk, min(unused, creditable), f"Unused time after {reason}", at)
+                create_credit_note(invoice.pk, min(unused, creditable), CustomerTexts().text(locale, note_reason), at)
         return []
     lines = list(carried)
     if unused:
-        lines.append(DraftLine(kind=LineKind.PRORATION, description=f"Unused time on {sub.plan.name} after {reason}",
-                               amount=-unused, period_start=at, period_end=sub.current_period_end, item_code=sub.plan.code))
+        params = {"plan": sub.plan.name}
+        lines.append(DraftLine(kind=LineKind.PRORATION, description=line_text % params, amount=-unused, period_start=at,
+                               period_end=sub.current_period_end, item_code=sub.plan.code,
+                               description_template=line_text, description_params=params))
     invoices = issue_invoices([InvoiceDraft(customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency,
                                             billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at, lines=lines,
-                                            pending_item_ids=carried_ids)])
+                                            pending_item_ids=carried_ids, locale=locale)])
     return start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
 
 
@@ -256,13 +277,13 @@ def pause(sub_id: int | str, *, resumes_at: datetime | None = None) -> Subscript
     """Pause now: billing stops, the unused part of the paid period becomes credit for the resume."""
     at = clock_now()
     if resumes_at is not None and resumes_at <= at:
-        raise SubscriptionError("the resume date must be in the future")
+        raise SubscriptionError(_("the resume date must be in the future"))
     with transaction.atomic():
         sub = get_subscription(sub_id, lock=True)
         if sub.status not in (S.ACTIVE.value, S.TRIALING.value, S.PAST_DUE.value):
-            raise SubscriptionError(f"a {sub.status} subscription cannot be paused")
+            raise SubscriptionError(_("a %(status)s subscription cannot be paused") % {"status": status_word(sub.status)})
         if sub.cancel_at_period_end:
-            raise SubscriptionError("the subscription is set to cancel at period end; reactivate it before pausing")
+            raise SubscriptionError(_("the subscription is set to cancel at period end; reactivate it before pausing"))
         # In the same transaction: a pause must never survive without the credit for the unused time.
         charges = _settle_period(sub, at, "pause", credit_unused=True)
         set_status(sub, S.PAUSED, at, "paused")
@@ -283,7 +304,8 @@ def resume(sub_id: int | str, at: datetime | None = None) -> Subscription:
     with transaction.atomic():
         sub = get_subscription(sub_id, lock=True)
         if sub.status != S.PAUSED.value:
-            raise SubscriptionError(f"subscription sub_{sub.pk} is {sub.status}, not paused")
+            raise SubscriptionError(_("subscription sub_%(id)s is %(status)s, not paused")
+                                    % {"id": sub.pk, "status": status_word(sub.status)})
         attempts = resume_locked(sub, at)
     collect(attempts, at)
     sub.refresh_from_db()
@@ -300,7 +322,7 @@ def resume_locked(sub: Subscription, at: datetime) -> list:
     sub.current_period_start, sub.current_period_end = period.start, period.end
     sub.save()
     record("subscription.resumed", sub, at, {})
-    _, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_CYCLE, at)
+    _invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_CYCLE, at)
     sub.next_action_at = next_action_at(sub)
     sub.save(update_fields=["next_action_at"])
     return attempts
