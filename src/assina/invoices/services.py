@@ -170,11 +170,14 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
 def pending_lines(subscription_id: int) -> tuple[list[DraftLine], list[int]]:
     """Carried-over items of a subscription not billed yet, as draft lines."""
     items = list(PendingItem.objects.filter(subscription_id=subscription_id, invoice__isnull=True).order_by("id"))
-    return [
-        DraftLine(kind=LineKind(i.kind), description=i.description, amount=i.amount, item_code=i.item_code,
-                  period_start=i.period_start, period_end=i.period_end)
-        for i in items
-    ], [i.pk for i in items]
+    return [carried_line(i) for i in items], [i.pk for i in items]
+
+
+def carried_line(item: PendingItem) -> DraftLine:
+    """A carried-over item as a line of the invoice that bills it (its text is already in the
+    customer's language: it was written when the change was made)."""
+    return DraftLine(kind=LineKind(item.kind), description=item.description, amount=item.amount, item_code=item.item_code,
+                     period_start=item.period_start, period_end=item.period_end)
 
 
 def _locked(invoice_id: int) -> Invoice:

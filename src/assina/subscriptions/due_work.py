@@ -19,14 +19,14 @@ from django.conf import settings
 from django.db import transaction
 
 from assina.clock.services import now as clock_now
-from assina.core.invoicing import DraftLine, LineKind, draft_for_period
+from assina.core.invoicing import draft_for_period
 from assina.core.periods import Interval, Period, period_starting_at
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
 from assina.db import fetch_values, insert_rows, update_rows
 from assina.events.models import Event
 from assina.invoices.models import Invoice, PendingItem
-from assina.invoices.services import EVENT_FIELDS, InvoiceDraft, issue_invoices
+from assina.invoices.services import EVENT_FIELDS, InvoiceDraft, carried_line, issue_invoices
 from assina.payments.models import PaymentMethod
 from assina.payments.services import PendingCharge, collect, reconcile_pending, start_attempts
 
@@ -196,8 +196,7 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
         if (row.pk, period.start) not in billed:
             items = carried.get(row.pk, ())
             lines = list(draft_for_period(terms, index, period).lines)
-            lines += [DraftLine(kind=LineKind(i.kind), description=i.description, amount=i.amount, item_code=i.item_code,
-                                period_start=i.period_start, period_end=i.period_end) for i in items]
+            lines += [carried_line(i) for i in items]
             drafts.append(InvoiceDraft(customer_id=row.customer_id, subscription_id=row.pk, currency=row.currency,
                                        billing_reason=Invoice.Reason.SUBSCRIPTION_CYCLE, at=at, lines=lines,
                                        period_start=period.start, period_end=period.end,
