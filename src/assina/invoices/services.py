@@ -78,7 +78,8 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
         return []
     if balances is None:
         ids = {d.customer_id for d in drafts}
-        balances = dict(Customer.objects.filter(pk__in=ids, credit_balance__gt=0).values_list("pk", "credit_balance"))
+        balances = dict(Customer.objects.select_for_update().filter(pk__in=ids, credit_balance__gt=0)
+                        .order_by("pk").values_list("pk", "credit_balance"))
     else:
         balances = dict(balances)
     unknown = {d.customer_id for d in drafts if d.locale is None}
@@ -184,6 +185,16 @@ def _locked(invoice_id: int) -> Invoice:
     return Invoice.objects.select_for_update().get(pk=invoice_id)
 
 
+def _refuse_while_collecting(invoice: Invoice) -> None:
+    """A pending attempt may already have charged the card (a crash hides its answer): the
+    invoice must not change under it until the attempt is reconciled."""
+    from assina.payments.models import PaymentAttempt
+
+    if PaymentAttempt.objects.filter(invoice_id=invoice.pk, status=PaymentAttempt.Status.PENDING).exists():
+        raise InvoiceError(_("a payment of invoice %(invoice)s is in progress; try again when it is settled")
+                           % {"invoice": invoice})
+
+
 def mark_paid(invoice: Invoice, amount: int, at: datetime, data: dict | None = None) -> None:
     """Record a successful payment of an open invoice (caller holds its lock)."""
     invoice.status = transition_invoice(InvoiceStatus(invoice.status), InvoiceStatus.PAID).value
@@ -197,6 +208,7 @@ def mark_paid(invoice: Invoice, amount: int, at: datetime, data: dict | None = N
 def void_invoice(invoice_id: int, at: datetime) -> Invoice:
     with transaction.atomic():
         invoice = _locked(invoice_id)
+        _refuse_while_collecting(invoice)
         invoice.status = transition_invoice(InvoiceStatus(invoice.status), InvoiceStatus.VOID).value
         invoice.voided_at = at
         invoice.next_payment_attempt = None
@@ -205,7 +217,7 @@ def void_invoice(invoice_id: int, at: datetime) -> Invoice:
             description = CustomerTexts().text(customer_locale(invoice.customer_id),
                                                N_("Credit returned from voided invoice %(number)s"),
                                                {"number": invoice.number})
-            _add_balance(invoice.customer_id, invoice.credit_applied, invoice.currency, BalanceTransaction.Kind.ADJUSTMENT,
+            add_balance(invoice.customer_id, invoice.credit_applied, invoice.currency, BalanceTransaction.Kind.ADJUSTMENT,
                          at, invoice, description)
         record("invoice.voided", invoice, at, invoice_event_data(invoice))
         return invoice
@@ -214,6 +226,7 @@ def void_invoice(invoice_id: int, at: datetime) -> Invoice:
 def mark_uncollectible(invoice_id: int, at: datetime) -> Invoice:
     with transaction.atomic():
         invoice = _locked(invoice_id)
+        _refuse_while_collecting(invoice)
         invoice.status = transition_invoice(InvoiceStatus(invoice.status), InvoiceStatus.UNCOLLECTIBLE).value
         invoice.next_payment_attempt = None
         invoice.save(update_fields=["status", "next_payment_attempt"])
@@ -221,7 +234,8 @@ def mark_uncollectible(invoice_id: int, at: datetime) -> Invoice:
         return invoice
 
 
-def _add_balance(customer_id: int, amount: int, currency: str, kind: str, at: datetime, invoice: Invoice | None, description: str) -> None:
+def add_balance(customer_id: int, amount: int, currency: str, kind: str, at: datetime, invoice: Invoice | None, description: str) -> None:
+    """Move the customer's credit balance by ``amount`` with its ledger line (caller's transaction)."""
     BalanceTransaction.objects.create(customer_id=customer_id, kind=kind, amount=amount, currency=currency,
                                       invoice=invoice, description=description, created_at=at)
     Customer.objects.filter(pk=customer_id).update(credit_balance=F("credit_balance") + amount)
@@ -234,6 +248,7 @@ def create_credit_note(invoice_id: int, amount: int, reason: str, at: datetime) 
         raise InvoiceError(_("a credit note amount must be a positive amount"))
     with transaction.atomic():
         invoice = _locked(invoice_id)
+        _refuse_while_collecting(invoice)
         if invoice.status not in (InvoiceStatus.OPEN.value, InvoiceStatus.PAID.value):
             raise InvoiceError(_("invoice %(invoice)s is %(status)s; only open or paid invoices can be credited")
                                % {"invoice": invoice, "status": status_word(invoice.status)})
@@ -250,16 +265,23 @@ def create_credit_note(invoice_id: int, amount: int, reason: str, at: datetime) 
             invoice.amount_due -= reduce
             to_balance -= reduce
             fields = ["amount_due"]
-            if invoice.amount_due == 0:
-                invoice.status = InvoiceStatus.PAID.value
+            settled = invoice.amount_due == 0
+            if settled:
+                invoice.status = transition_invoice(InvoiceStatus.OPEN, InvoiceStatus.PAID).value
                 invoice.paid_at = at
                 invoice.next_payment_attempt = None
                 fields += ["status", "paid_at", "next_payment_attempt"]
             invoice.save(update_fields=fields)
+            if settled:
+                record("invoice.paid", invoice, at, {**invoice_event_data(invoice), "credit_note": number})
+                if invoice.subscription_id:
+                    from assina.subscriptions.lifecycle import reactivate_if_settled
+
+                    reactivate_if_settled(invoice.subscription_id, at)
         if to_balance:
             description = CustomerTexts().text(customer_locale(invoice.customer_id), N_("Credit note %(number)s"),
                                                {"number": number})
-            _add_balance(invoice.customer_id, to_balance, invoice.currency, BalanceTransaction.Kind.CREDIT_NOTE, at,
+            add_balance(invoice.customer_id, to_balance, invoice.currency, BalanceTransaction.Kind.CREDIT_NOTE, at,
                          invoice, description)
         record("credit_note.created", note, at, {"invoice": invoice.pk, "amount": amount, "currency": invoice.currency,
                                                   "number": number, "to_balance": to_balance})

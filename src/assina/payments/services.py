@@ -188,6 +188,10 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
                     invoice_rows.append((InvoiceStatus.PAID.value, invoice[I_PAID], at, None, invoice_id))
                     events.append(("invoice.paid", at, invoice[I_CUSTOMER], "invoice", invoice_id,
                                    {**_invoice_row_data(invoice), "payment": payment}))
+                else:
+                    # The card was charged but the invoice was closed meanwhile: the money is the
+                    # customer's, kept as credit for the next invoice and visible in the ledger.
+                    _credit_late_payment(invoice, amount, at, events)
                 if sub and sub.status in (SubscriptionStatus.PAST_DUE.value, SubscriptionStatus.INCOMPLETE.value) \
                         and not _has_other_unpaid(sub.pk, invoice_id, invoices):
                     _set_status(sub, SubscriptionStatus.ACTIVE, at, events, "payment_succeeded")
@@ -218,6 +222,20 @@ def _invoice_row_data(invoice: list) -> dict:
         "amount_due": invoice[I_DUE], "currency": invoice[I_CURRENCY], "billing_reason": invoice[I_REASON],
         "period_start": invoice[I_PERIOD].isoformat() if invoice[I_PERIOD] else None,
     }
+
+
+def _credit_late_payment(invoice: list, amount: int, at: datetime, events: list[tuple]) -> None:
+    from assina.customers.models import BalanceTransaction
+    from assina.i18n import CustomerTexts
+    from assina.invoices.services import add_balance, customer_locale
+
+    description = CustomerTexts().text(customer_locale(invoice[I_CUSTOMER]),
+                                       N_("Payment for invoice %(number)s received after it was closed"),
+                                       {"number": invoice[I_NUMBER]})
+    add_balance(invoice[I_CUSTOMER], amount, invoice[I_CURRENCY], BalanceTransaction.Kind.ADJUSTMENT,
+                at, Invoice(pk=invoice[I_ID]), description)
+    events.append(("payment.credited_to_balance", at, invoice[I_CUSTOMER], "invoice", invoice[I_ID],
+                   {**_invoice_row_data(invoice), "amount": amount}))
 
 
 def _has_other_unpaid(sub_id: int, paid_id: int, batch: dict[int, list]) -> bool:

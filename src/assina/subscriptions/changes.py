@@ -182,6 +182,9 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
         preview = _proration_lines(sub, plan, version, new_quantity, at)
         _swap_base_item(sub, plan, version, new_quantity)
         if preview.resets_period:
+            # A new cycle starts now: a change scheduled for the old period's end no longer has one.
+            ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(
+                status=ScheduledChange.Status.CANCELED)
             sub.interval, sub.interval_count = plan.interval, plan.interval_count
             sub.billing_anchor = sub.billing_starts_at = at
             period = terms_for(sub).period(0)
@@ -215,6 +218,13 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
 def apply_scheduled_change(sub: Subscription, change: ScheduledChange, at: datetime) -> None:
     """Due work: a change scheduled for the period end takes effect (no proration: it starts
     with the new period, which the renewal then bills at the new price)."""
+    if change.effective_at != sub.current_period_end:
+        # Scheduled for the end of a period that no longer exists (the cycle was reset since):
+        # applying it mid-period would change the price without proration.
+        change.status = ScheduledChange.Status.CANCELED
+        change.save(update_fields=["status"])
+        record("subscription.change_canceled", sub, at, {"scheduled_change": change.pk, "reason": "period_reset"})
+        return
     plan = get_plan(change.change["plan"])
     item = _base_item(sub)
     version = item.plan_version if plan.pk == item.plan_version.plan_id else plan.current_version()

@@ -180,8 +180,9 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
     for item in PendingItem.objects.filter(subscription_id__in_list=ids, invoice__isnull=True).order_by("pk"):
         carried[item.subscription_id].append(item)
     customers = {pk: (balance, method, locale) for pk, balance, method, locale in
-                 Customer.objects.filter(pk__in_list=list({r.customer_id for r in rows}))
-                 .values_list("pk", "credit_balance", "default_payment_method_id", "locale")}
+                 # Locked: two workers billing one customer must not both spend its credit.
+                 Customer.objects.select_for_update().filter(pk__in_list=list({r.customer_id for r in rows}))
+                 .order_by("pk").values_list("pk", "credit_balance", "default_payment_method_id", "locale")}
     balances = {pk: balance for pk, (balance, _, _) in customers.items() if balance > 0}
     method_ids = {r.pk: r.payment_method_id or customers[r.customer_id][1] for r in rows}
     methods_by_id = {pk: MethodRef(pk, gateway, token) for pk, gateway, token in

@@ -66,3 +66,16 @@ def bill_period_now(sub: Subscription, index: int, reason: str, at: datetime,
     )])[0]
     attempts = start_attempts([invoice], {sub.customer_id: customer_method(sub)}, at)
     return invoice, attempts
+
+
+def reactivate_if_settled(subscription_id: int, at: datetime) -> None:
+    """A past-due or incomplete subscription whose invoices are all settled becomes active
+    (called when an invoice is settled other than by a card payment, e.g. by a credit note)."""
+    sub = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)
+    if sub.status not in (SubscriptionStatus.PAST_DUE.value, SubscriptionStatus.INCOMPLETE.value):
+        return
+    if Invoice.objects.filter(subscription_id=sub.pk, status="open").exists():
+        return
+    set_status(sub, SubscriptionStatus.ACTIVE, at, "invoice_settled")
+    sub.next_action_at = next_action_at(sub)
+    sub.save(update_fields=["status", "next_action_at"])

@@ -24,11 +24,13 @@ from assina.core.invoicing import DraftLine, LineKind, draft_for_period
 from assina.core.periods import Interval
 from assina.core.proration import prorate
 from assina.core.states import SubscriptionStatus
-from assina.customers.models import Customer
+from assina.customers.models import BalanceTransaction, Customer
 from assina.events.services import record
 from assina.i18n import CustomerTexts, status_word
 from assina.invoices.models import Invoice
-from assina.invoices.services import InvoiceDraft, create_credit_note, issue_invoices, pending_lines, void_invoice
+from assina.invoices.services import (
+    InvoiceDraft, add_balance, create_credit_note, issue_invoices, pending_lines, void_invoice,
+)
 from assina.payments.services import collect, start_attempts
 
 from .lifecycle import bill_period_now, customer_method, next_action_at, set_status
@@ -202,6 +204,10 @@ def cancel_now(sub_id: int | str, *, prorate: bool = False, reason: str = "") ->
         sub = get_subscription(sub_id, lock=True)
         if sub.status == S.CANCELED.value:
             raise SubscriptionError(_("subscription sub_%(id)s is already canceled") % {"id": sub.pk})
+        if sub.status == S.INCOMPLETE.value:
+            # It never started: its first invoice is void, as when it expires.
+            for invoice_id in Invoice.objects.filter(subscription=sub, status=InvoiceStatus.OPEN.value).values_list("pk", flat=True):
+                void_invoice(invoice_id, at)
         # In the same transaction: a cancellation must never survive without its credit.
         charges = _settle_period(sub, at, "cancellation", credit_unused=prorate)
         _end(sub, at, reason or sub.cancel_reason)
@@ -246,10 +252,17 @@ def _settle_period(sub: Subscription, at: datetime, reason: str, *, credit_unuse
     locale = sub.customer.locale
     if not carried:
         invoice = _current_period_invoice(sub)
+        description = CustomerTexts().text(locale, note_reason)
+        left = unused
         if invoice is not None and unused > 0:
             creditable = invoice.total - sum(invoice.credit_notes.values_list("amount", flat=True))
             if min(unused, creditable) > 0:
-                create_credit_note(invoice.pk, min(unused, creditable), CustomerTexts().text(locale, note_reason), at)
+                create_credit_note(invoice.pk, min(unused, creditable), description, at)
+                left -= min(unused, creditable)
+        if left > 0:
+            # Worth more than the period's invoice (a change was billed on its own invoice since):
+            # the rest is credit too.
+            add_balance(sub.customer_id, left, sub.currency, BalanceTransaction.Kind.PRORATION_CREDIT, at, None, description)
         return []
     lines = list(carried)
     if unused:
