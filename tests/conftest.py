@@ -32,3 +32,15 @@ def pytest_sessionstart(session):
             psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=5).close()
         except Exception as exc:  # noqa: BLE001 - any failure to connect must fail the run
             pytest.exit(f"PostgreSQL is not reachable at {url}: {exc}", returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts and ends in the default language: a request in Portuguese (the admin
+    tests) leaves its language active in the thread, which would leak into the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

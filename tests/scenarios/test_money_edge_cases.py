@@ -168,3 +168,19 @@ def test_two_workers_billing_one_customer_spend_its_credit_once():
     one, two = invoices_of(first)[-1], invoices_of(second)[-1]
     assert one.credit_applied + two.credit_applied == 3000
     assert reload(customer).credit_balance == 0
+
+
+def test_a_change_to_a_plan_retired_before_the_period_end_is_not_applied():
+    from assina.catalog.models import Plan
+
+    start_clock(utc(2027, 1, 10, 9))
+    make_plan("basic", 1000)
+    make_plan("legacy", 500)
+    sub = subscribe(make_customer(), "basic")
+    change_subscription(sub.pk, plan_code="legacy", at_period_end=True)
+    Plan.objects.filter(code="legacy").update(active=False)
+    advance(utc(2027, 2, 10, 10))
+    sub = reload(sub)
+    assert sub.plan.code == "basic"
+    assert [l.amount for l in invoices_of(sub)[-1].lines.all()] == [1000]
+    assert Event.objects.filter(type="subscription.change_canceled", subject_id=sub.pk).count() == 1

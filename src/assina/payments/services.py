@@ -252,7 +252,7 @@ def _set_status(sub: Subscription, target: SubscriptionStatus, at: datetime, eve
 
 
 def pay_invoice(invoice_id: int, at: datetime) -> PaymentAttempt | None:
-    """Try to collect one open invoice now with the customer's default card."""
+    """Try to collect one open invoice now, with its subscription's card or else the customer's default."""
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update(of=("self",)).select_related("customer__default_payment_method").get(pk=invoice_id)
         if invoice.status != InvoiceStatus.OPEN.value:
@@ -260,7 +260,12 @@ def pay_invoice(invoice_id: int, at: datetime) -> PaymentAttempt | None:
                                % {"invoice": invoice, "status": status_word(invoice.status)})
         if PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING).exists():
             raise PaymentError(_("a payment of invoice %(invoice)s is already in progress") % {"invoice": invoice})
-        charges = start_attempts([invoice], {invoice.customer_id: invoice.customer.default_payment_method}, at)
+        method = invoice.customer.default_payment_method
+        if invoice.subscription_id:
+            own = Subscription.objects.filter(pk=invoice.subscription_id).values_list("payment_method_id", flat=True).first()
+            if own:
+                method = PaymentMethod.objects.get(pk=own)
+        charges = start_attempts([invoice], {invoice.customer_id: method}, at)
     collect(charges, at)
     return PaymentAttempt.objects.get(idempotency_key=charges[0].idempotency_key) if charges else None
 

@@ -227,6 +227,12 @@ def apply_scheduled_change(sub: Subscription, change: ScheduledChange, at: datet
         return
     plan = get_plan(change.change["plan"])
     item = _base_item(sub)
+    if plan.pk != item.plan_version.plan_id and not plan.active:
+        # The plan was retired after the change was scheduled: keep the current one.
+        change.status = ScheduledChange.Status.CANCELED
+        change.save(update_fields=["status"])
+        record("subscription.change_canceled", sub, at, {"scheduled_change": change.pk, "reason": "plan_inactive"})
+        return
     version = item.plan_version if plan.pk == item.plan_version.plan_id else plan.current_version()
     previous = {"plan": sub.plan.code, "quantity": item.quantity}
     _swap_base_item(sub, plan, version, int(change.change["quantity"]))
