@@ -16,6 +16,7 @@ from django.utils.translation import gettext, pgettext_lazy
 
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.invoicing import DraftLine
+from assina.core.money import Money
 from assina.core.states import SubscriptionStatus
 
 # Statuses as words inside a sentence ("a canceled subscription cannot be paused"): the status
@@ -72,6 +73,13 @@ def is_english(locale: str | None) -> bool:
     return not locale or locale.lower().split("-")[0] == "en"
 
 
+def format_money(money: Money, locale: str) -> str:
+    """An amount as a customer of ``locale`` writes it (pt-BR: "R$ 49,90"), with Babel."""
+    from babel.numbers import format_currency
+
+    return format_currency(money.to_decimal(), money.currency, locale=locale.replace("-", "_"))
+
+
 class CustomerTexts:
     """Message templates translated into customers' languages.
 
@@ -91,7 +99,12 @@ class CustomerTexts:
             if translated is None:
                 with translation.override(key[0]):
                     translated = self._translated[key] = gettext(template)
-        return translated % params if params else translated
+        if not params:
+            return translated
+        if not is_english(locale):
+            params = {name: format_money(value, locale) if isinstance(value, Money) else value
+                      for name, value in params.items()}
+        return translated % params
 
     def lines(self, locale: str | None, lines: Sequence[DraftLine]) -> Sequence[DraftLine]:
         """Draft lines with their templated descriptions in ``locale`` (others as they are)."""

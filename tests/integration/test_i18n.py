@@ -100,7 +100,7 @@ PORTUGUESE = {
     "paused": ["Tempo não utilizado em Max × 1 (com desconto)", "Tempo restante em Pro × 1 (com desconto)",
                "Tempo não utilizado em Pro após a pausa"],
     "resumed": ["Pro", "Desconto do cupom welcome10 (10%)"],
-    "fixed": ["Max", "Desconto do cupom r10 (10.00 BRL)"],
+    "fixed": ["Max", "Desconto do cupom r10 (R$\xa010,00)"],  # amounts as Brazilians write them (Babel)
     "credit_note": "Tempo não utilizado após o cancelamento",
     "balance": ["Crédito da fatura {paused}", "Aplicado à fatura {resumed}", "Aplicado à fatura {fixed}",
                 "Nota de crédito {note}"],
@@ -158,3 +158,16 @@ def test_invoice_texts_are_in_the_customers_language_on_every_billing_path(local
     balance = list(BalanceTransaction.objects.filter(customer=customer).order_by("id").values_list("description", flat=True))
     assert balance == [text.format(paused=paused.number, resumed=resumed.number, fixed=fixed.number, note=note.number)
                        for text in texts["balance"]]
+
+
+def test_amounts_in_customer_texts_are_written_the_brazilian_way():
+    from assina.core.money import Money
+    from assina.i18n import CustomerTexts, format_money
+
+    assert format_money(Money(4990, "BRL"), "pt-BR") == "R$\xa049,90"
+    assert format_money(Money(123456, "BRL"), "pt-BR") == "R$\xa01.234,56"
+    assert format_money(Money(1234, "BHD"), "pt-BR").endswith("1,234")  # three decimals
+    texts = CustomerTexts()
+    template, params = "Discount %(coupon)s (%(amount)s off)", {"coupon": "r10", "amount": Money(1000, "BRL")}
+    assert texts.text("en", template, params) == "Discount r10 (10.00 BRL off)"
+    assert texts.text("pt-BR", template, params) == "Desconto do cupom r10 (R$\xa010,00)"

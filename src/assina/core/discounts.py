@@ -108,7 +108,8 @@ class Coupon:
             return N_("Discount %(coupon)s (%(percent)s%% off)"), {
                 "coupon": self.code, "percent": f"{self.percent_off.normalize():f}"}
         amount = Money(self.amount_off or 0, self.currency or "")
-        return N_("Discount %(coupon)s (%(amount)s off)"), {"coupon": self.code, "amount": str(amount)}
+        # The Money itself (it prints as "10.00 BRL"): the invoice formats it for the customer's locale.
+        return N_("Discount %(coupon)s (%(amount)s off)"), {"coupon": self.code, "amount": amount}
 
 
 def check_redeemable(coupon: Coupon, plan_code: str, at: datetime, times_redeemed: int) -> None:
