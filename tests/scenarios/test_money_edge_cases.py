@@ -31,7 +31,7 @@ from assina.payments.services import PaymentError, attach_card, pay_invoice, rec
 from assina.subscriptions.changes import change_subscription
 from assina.subscriptions.due_work import _process_batch
 from assina.subscriptions.models import ScheduledChange
-from assina.subscriptions.services import SubscriptionError, cancel_now
+from assina.subscriptions.services import cancel_now
 
 pytestmark = real_transactions
 

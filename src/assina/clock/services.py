@@ -31,10 +31,6 @@ class DatabaseClock:
 _clock = DatabaseClock()
 
 
-def get_clock() -> DatabaseClock:
-    return _clock
-
-
 def now() -> datetime:
     return _clock.now()
 

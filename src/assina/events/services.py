@@ -7,7 +7,6 @@ from typing import Any
 
 from django.db import connection
 
-from assina.db import insert_many
 
 from .models import Event
 
@@ -41,10 +40,3 @@ def record(type: str, subject: Any, at: datetime, data: dict | None = None, cust
     event = event_row(type, subject, at, data, customer_id)
     event.save(force_insert=True)
     return event
-
-
-def record_many(events: list[Event]) -> None:
-    if not events:
-        return
-    _require_transaction()
-    insert_many(events)

@@ -195,16 +195,6 @@ def _refuse_while_collecting(invoice: Invoice) -> None:
                            % {"invoice": invoice})
 
 
-def mark_paid(invoice: Invoice, amount: int, at: datetime, data: dict | None = None) -> None:
-    """Record a successful payment of an open invoice (caller holds its lock)."""
-    invoice.status = transition_invoice(InvoiceStatus(invoice.status), InvoiceStatus.PAID).value
-    invoice.amount_paid += amount
-    invoice.paid_at = at
-    invoice.next_payment_attempt = None
-    invoice.save(update_fields=["status", "amount_paid", "paid_at", "next_payment_attempt"])
-    record("invoice.paid", invoice, at, {**invoice_event_data(invoice), **(data or {})})
-
-
 def void_invoice(invoice_id: int, at: datetime) -> Invoice:
     with transaction.atomic():
         invoice = _locked(invoice_id)

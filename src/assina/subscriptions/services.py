@@ -21,7 +21,6 @@ from assina.core.discounts import discount_window
 from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.invoicing import DraftLine, LineKind, draft_for_period
-from assina.core.periods import Interval
 from assina.core.proration import prorate
 from assina.core.states import SubscriptionStatus
 from assina.customers.models import BalanceTransaction, Customer
@@ -346,7 +345,3 @@ def expire_incomplete(sub: Subscription, at: datetime) -> None:
     for invoice_id in Invoice.objects.filter(subscription=sub, status=InvoiceStatus.OPEN.value).values_list("pk", flat=True):
         void_invoice(invoice_id, at)
     _end(sub, at, "incomplete_expired")
-
-
-def interval_of(sub: Subscription) -> Interval:
-    return Interval(sub.interval)

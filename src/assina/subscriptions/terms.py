@@ -44,7 +44,7 @@ class TermsLoader:
             self._versions[version.pk] = (plan.code, plan.name, kind, version.price_spec())
         coupon_ids = {s.coupon_id for s in subs if s.coupon_id} - self._coupons.keys()
         for coupon in Coupon.objects.filter(pk__in=coupon_ids).prefetch_related("plans"):
-            self._coupons[coupon.pk] = _core_coupon(coupon)
+            self._coupons[coupon.pk] = coupon.to_core()
 
     def terms(self, sub: Subscription) -> SubscriptionTerms:
         if sub.pk not in self._items:
@@ -65,10 +65,6 @@ class TermsLoader:
             interval_count=sub.interval_count, items=items, billing_starts_at=sub.billing_starts_at,
             discount=discount, tz=settings.TIME_ZONE,
         )
-
-
-def _core_coupon(coupon: Coupon) -> CoreCoupon:
-    return coupon.to_core()
 
 
 def terms_for(sub: Subscription) -> SubscriptionTerms:
