@@ -92,12 +92,17 @@ def process_due_work(until: datetime | None = None, *, batch_size: int = 1000, a
         if due == stuck_guard:
             # The same rows are due again and the last pass did nothing: a bug, not an endless loop.
             raise RuntimeError(f"due work made no progress on subscriptions {[i for i, _ in due][:10]}")
-        collect(_process_batch([i for i, _ in due], until, None if at_due_time else until, summary))
+        charges, claimed = _process_batch([i for i, _ in due], until, None if at_due_time else until, summary)
+        collect(charges)
+        if not claimed:
+            # Every due row is locked by other workers (PostgreSQL SKIP LOCKED): they own this work.
+            break
         stuck_guard = due if sum(summary.values()) == done_before else None
     return dict(summary)
 
 
-def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None, summary: Counter) -> list[PendingCharge]:
+def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None,
+                   summary: Counter) -> tuple[list[PendingCharge], int]:
     """One transaction: claim the rows, then work through them in time order.
 
     The batch stops before any row due later than the earliest next action it has just
@@ -137,7 +142,7 @@ def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None, s
             if following is not None:
                 horizon = following if horizon is None else min(horizon, following)
         charges += _renew(renewals, changes, fixed_at, summary)
-    return charges
+    return charges, len(rows)
 
 
 def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datetime | None, summary: Counter) -> list[PendingCharge]:
