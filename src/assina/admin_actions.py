@@ -192,8 +192,8 @@ class ServiceAddForm(forms.ModelForm):
         for field in self.fields.values():
             field.label = capfirst(field.label)  # as the admin does for model fields
 
-    def create(self, data: dict) -> models.Model:
-        raise NotImplementedError
+    # Each subclass defines ``create(self, data) -> the new object``, calling its service.
+    create: Callable[[dict], models.Model]
 
     def clean(self) -> dict:
         data = super().clean()

@@ -153,16 +153,21 @@ def test_pause_without_a_date_waits_until_resumed_by_hand():
     assert_all_invoices_sum()
 
 
-def test_pausing_after_an_upgrade_carried_to_the_next_invoice_settles_it_without_charging_twice():
-    # Pro 49.90 from Jan 31; on Feb 14 (half of the 28-day period) an upgrade to Max 99.90 is
-    # carried to the next invoice (-24.95 unused Pro, +49.95 remaining Max), then paused at once.
+def _pro_upgraded_to_max_mid_period_carried():
     start_clock(utc(2027, 1, 31, 10))
     make_plan("pro", 4990)
     make_plan("max", 9990)
     customer = make_customer()
     sub = subscribe(customer, "pro")
     advance(utc(2027, 2, 14, 10))
-    change_subscription(sub.pk, plan_code="max")
+    change_subscription(sub.pk, plan_code="max")  # carried: -2495 unused Pro, +4995 remaining Max
+    return customer, sub
+
+
+def test_pausing_after_an_upgrade_carried_to_the_next_invoice_settles_it_without_charging_twice():
+    # Pro 49.90 from Jan 31; on Feb 14 (half of the 28-day period) an upgrade to Max 99.90 is
+    # carried to the next invoice (-24.95 unused Pro, +49.95 remaining Max), then paused at once.
+    customer, sub = _pro_upgraded_to_max_mid_period_carried()
     services.pause(sub.pk)
 
     # The carried lines and the unused Max time are settled at once on a final invoice whose
@@ -183,13 +188,7 @@ def test_pausing_after_an_upgrade_carried_to_the_next_invoice_settles_it_without
 
 
 def test_cancel_now_with_proration_after_a_carried_upgrade_bills_the_carried_lines_and_credits_the_rest():
-    start_clock(utc(2027, 1, 31, 10))
-    make_plan("pro", 4990)
-    make_plan("max", 9990)
-    customer = make_customer()
-    sub = subscribe(customer, "pro")
-    advance(utc(2027, 2, 14, 10))
-    change_subscription(sub.pk, plan_code="max")
+    customer, sub = _pro_upgraded_to_max_mid_period_carried()
     services.cancel_now(sub.pk, prorate=True)
 
     final = invoices_of(sub)[-1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from assina.catalog.models import Plan
@@ -49,9 +50,7 @@ class CustomerActions:
     clock: datetime
     counts: Counter
     _with_addon: set[int]
-
-    def _at(self, when: datetime, action: str, *args) -> None:
-        raise NotImplementedError
+    _at: Callable[..., None]  # _at(when, action, *args): schedule an action
 
     def _live(self, pk: int, *statuses: S) -> Subscription | None:
         """The subscription if it is still in one of ``statuses`` and not leaving; else count a skip."""
