@@ -7,7 +7,7 @@ PORT ?= 8000
 # Run the tests on as many cores as the machine has.
 PYTEST_WORKERS ?= auto
 
-.PHONY: demo test test-sqlite test-postgres bench clean
+.PHONY: demo test test-sqlite test-postgres bench clean browser messages
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,16 @@ demo: $(BIN)/.installed
 	@echo ""
 	ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina serve --port $(PORT)
 
+# The dashboard tests drive a real headless Chromium: Debian's package, installed where missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+# Extract and compile the pt-BR translation catalogs (APPS="api core" for only some).
+messages: $(BIN)/.installed
+	tools/messages $(APPS)
+
 # SQLite always; PostgreSQL too when ASSINA_TEST_POSTGRES_URL is set (and then it must be reachable).
-test: $(BIN)/.installed
+test: $(BIN)/.installed browser
 	$(MAKE) test-sqlite
 	@if [ -n "$$ASSINA_TEST_POSTGRES_URL" ]; then $(MAKE) test-postgres; else echo "ASSINA_TEST_POSTGRES_URL is not set: PostgreSQL tests not run"; fi
 

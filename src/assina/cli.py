@@ -9,6 +9,7 @@ in English, or in Brazilian Portuguese with ``ASSINA_LANGUAGE=pt-br``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -437,7 +438,45 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     p = add("createadmin", "create (or reset) an admin user and print its login")
     p.add_argument("--username", default="admin")
     p.add_argument("--password")
+
+    groups = {"plan": plan, "coupon": coupon, "customer": customer, "subscription": subscription,
+              "clock": clock, "invoice": invoice}
+    builder = CliBuilder(sub, groups, add)
+    for module in EXTENSIONS:
+        importlib.import_module(module).register(builder)
     return parser
+
+
+# Apps that add commands (or actions to an existing group) of their own. Each module has a
+# ``register(cli: CliBuilder)`` and must not import Django at module level: the parser is built
+# before Django is set up.
+EXTENSIONS = (
+    "assina.payments.cli",
+    "assina.api.cli",
+    "assina.notifications.cli",
+    "assina.analytics.cli",
+)
+
+
+class CliBuilder:
+    """What an extension module uses to add its commands."""
+
+    def __init__(self, top, groups: dict, add):
+        self._top = top
+        self._groups = groups
+        self._add = add
+        self.command = command
+
+    def group(self, name: str, help: str):
+        """The subparsers of group ``name`` (``assina NAME ACTION``), created when new."""
+        if name not in self._groups:
+            self._groups[name] = self._top.add_parser(name, help=help).add_subparsers(dest="action", required=True)
+        return self._groups[name]
+
+    def add(self, name: str, help: str, group=None) -> argparse.ArgumentParser:
+        """A command: ``assina NAME`` or, with ``group``, ``assina GROUP NAME``. Register its
+        handler with ``@cli.command("GROUP NAME")`` (or ``"NAME"``); it returns what is printed."""
+        return self._add(name, help, group) if group is not None else self._add(name, help)
 
 
 def _print_human(result: Any) -> None:

@@ -72,6 +72,11 @@ INSTALLED_APPS = [
     "assina.subscriptions",
     "assina.invoices",
     "assina.payments",
+    "assina.usage",
+    "assina.api",
+    "assina.webhooks",
+    "assina.notifications",
+    "assina.analytics",
 ]
 
 MIDDLEWARE = [

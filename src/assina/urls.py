@@ -9,4 +9,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("assina.api.urls")),
+    path("dashboard/", include("assina.analytics.urls")),
+    path("c/", include("assina.notifications.urls")),  # pages customers reach from their emails
 ]

@@ -13,14 +13,14 @@ def run_once() -> dict:
     from django.conf import settings
 
     from assina.clock.services import now
-    from assina.subscriptions.due_work import process_due_work
+    from assina.jobs import run_jobs
 
     # In a sandbox with a frozen test clock, work happens at the moment it fell due; with the
     # real clock, a worker catching up after downtime does it now.
     from assina.clock.models import ClockState
 
     frozen = settings.ASSINA_MODE == "sandbox" and ClockState.objects.filter(pk=1, frozen_at__isnull=False).exists()
-    return process_due_work(now(), at_due_time=frozen)
+    return run_jobs(now(), at_due_time=frozen)
 
 
 def run_worker(*, once: bool = False, interval: float = 5.0, stop: threading.Event | None = None) -> dict:

@@ -38,6 +38,8 @@ from .terms import TermsLoader
 
 S = SubscriptionStatus
 RENEWABLE = (S.ACTIVE.value, S.PAST_DUE.value, S.TRIALING.value)
+# Subscriptions claimed per transaction.
+BATCH_SIZE = 1000
 
 
 class DueRow(NamedTuple):
@@ -71,13 +73,14 @@ class MethodRef(NamedTuple):
     token: str
 
 
-def process_due_work(until: datetime | None = None, *, batch_size: int = 1000, at_due_time: bool = True) -> dict:
+def process_due_work(until: datetime | None = None, *, batch_size: int | None = None, at_due_time: bool = True) -> dict:
     """Process everything due up to ``until`` (default: now), in time order. Returns counts.
 
     With ``at_due_time`` each piece of work happens at the moment it fell due (the test clock);
     otherwise at the current time (a worker catching up after downtime).
     """
     until = until or clock_now()
+    batch_size = batch_size or BATCH_SIZE
     summary: Counter = Counter()
     summary["reconciled_attempts"] += reconcile_pending(None if at_due_time else until)
     stuck_guard: tuple | None = None
