@@ -138,3 +138,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("ASSINA_LOG_LEVEL", "WARNING")},
 }
+
+# Each app's settings below, in its own block (ASSINA_* environment variables, documented in
+# the README's configuration table).
+
+# --- payments and dunning (assina.payments) ---
+
+# --- API, usage events and webhooks (assina.api, assina.usage, assina.webhooks) ---
+
+# --- customer messages (assina.notifications) ---
+
+# --- analytics (assina.analytics) ---

@@ -29,6 +29,7 @@ from assina.invoices.models import Invoice, PendingItem
 from assina.invoices.services import EVENT_FIELDS, InvoiceDraft, carried_line, issue_invoices
 from assina.payments.models import PaymentMethod
 from assina.payments.services import PendingCharge, collect, reconcile_pending, start_attempts
+from assina.usage.billing import metered_lines
 
 from .changes import apply_scheduled_change
 from .lifecycle import next_action_at
@@ -53,6 +54,7 @@ class DueRow(NamedTuple):
     interval_count: int
     billing_anchor: datetime
     billing_starts_at: datetime
+    current_period_start: datetime
     current_period_end: datetime
     cancel_at_period_end: bool
     coupon_id: int | None
@@ -196,6 +198,8 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
     methods_by_id = {pk: MethodRef(pk, gateway, token) for pk, gateway, token in
                      PaymentMethod.objects.filter(pk__in_list=list({m for m in method_ids.values() if m})).values_list("pk", "gateway", "token")}
 
+    # Metered usage of the period that is closing (billed in arrears on this renewal's invoice).
+    metered = metered_lines([(row.pk, row.current_period_start, row.current_period_end) for row in rows])
     drafts: list[InvoiceDraft] = []
     events: list[tuple] = []
     updates: list[tuple] = []
@@ -205,6 +209,7 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
         if (row.pk, period.start) not in billed:
             items = carried.get(row.pk, ())
             lines = list(draft_for_period(terms, index, period).lines)
+            lines += metered.get(row.pk, ())
             lines += [carried_line(i) for i in items]
             drafts.append(InvoiceDraft(customer_id=row.customer_id, subscription_id=row.pk, currency=row.currency,
                                        billing_reason=Invoice.Reason.SUBSCRIPTION_CYCLE, at=at, lines=lines,
