@@ -143,9 +143,91 @@ LOGGING = {
 # the README's configuration table).
 
 # --- payments and dunning (assina.payments) ---
+ASSINA_GATEWAY = os.environ.get("ASSINA_GATEWAY", "sandbox").strip().lower()
+if ASSINA_GATEWAY not in ("sandbox", "stripe"):
+    raise ImproperlyConfigured("ASSINA_GATEWAY must be 'sandbox' or 'stripe'")
+ASSINA_STRIPE_API_KEY = os.environ.get("ASSINA_STRIPE_API_KEY", "").strip()
+if ASSINA_GATEWAY == "stripe" and not ASSINA_STRIPE_API_KEY:
+    raise ImproperlyConfigured("ASSINA_STRIPE_API_KEY is required with ASSINA_GATEWAY=stripe")
+# Another Stripe-compatible server (e.g. localstripe in tests); empty: Stripe itself.
+ASSINA_STRIPE_API_BASE = os.environ.get("ASSINA_STRIPE_API_BASE", "").strip()
+# Dunning defaults, used until the policy is edited in the admin.
+ASSINA_DUNNING_RETRY_DAYS = os.environ.get("ASSINA_DUNNING_RETRY_DAYS", "1,3,5,7,10,14")
+ASSINA_DUNNING_GRACE_DAYS = os.environ.get("ASSINA_DUNNING_GRACE_DAYS", "7")
+ASSINA_DUNNING_FINAL_ACTION = os.environ.get("ASSINA_DUNNING_FINAL_ACTION", "cancel").strip().lower()
+ASSINA_DUNNING_HARD_CODES = os.environ.get(
+    "ASSINA_DUNNING_HARD_CODES",
+    "lost_card,stolen_card,fraudulent,pickup_card,restricted_card,do_not_honor,do_not_try_again,"
+    "invalid_account,new_account_information_available,expired_card,incorrect_number,invalid_payment_method,"
+    "no_payment_method")
+ASSINA_DUNNING_SOFT_CODES = os.environ.get(
+    "ASSINA_DUNNING_SOFT_CODES",
+    "insufficient_funds,processing_error,card_declined,generic_decline,try_again_later,"
+    "card_velocity_exceeded,withdrawal_count_limit_exceeded,incorrect_cvc,issuer_not_available,"
+    "reenter_transaction,approve_with_id")
+ASSINA_EXPIRING_CARD_DAYS = os.environ.get("ASSINA_EXPIRING_CARD_DAYS", "30")
 
 # --- API, usage events and webhooks (assina.api, assina.usage, assina.webhooks) ---
+# Requests per second each API key may make (0: no limit) and its burst; shared by all web
+# processes through the database (see assina/api/ratelimit.py).
+ASSINA_API_RATE_LIMIT = float(os.environ.get("ASSINA_API_RATE_LIMIT", "100"))
+ASSINA_API_RATE_BURST = float(os.environ.get("ASSINA_API_RATE_BURST", "0"))  # 0: twice the rate
+# How long a POST's first response is replayed for the same Idempotency-Key, and after how long
+# a request still "in flight" (its process died) frees its key.
+ASSINA_API_IDEMPOTENCY_HOURS = float(os.environ.get("ASSINA_API_IDEMPOTENCY_HOURS", "24"))
+ASSINA_API_IDEMPOTENCY_LOCK_SECONDS = float(os.environ.get("ASSINA_API_IDEMPOTENCY_LOCK_SECONDS", "300"))
 
 # --- customer messages (assina.notifications) ---
+# Outgoing mail: "console" prints messages (development); smtp://user:pass@host:587 uses STARTTLS
+# (required when a password is given); smtps://user:pass@host:465 is implicit TLS.
+ASSINA_SMTP_URL = os.environ.get("ASSINA_SMTP_URL", "console").strip()
+# The From of every message; by default "<business name> <no-reply@host of ASSINA_BASE_URL>".
+ASSINA_EMAIL_FROM = os.environ.get("ASSINA_EMAIL_FROM", "").strip()
+ASSINA_BUSINESS_NAME = os.environ.get("ASSINA_BUSINESS_NAME", "Assina").strip()
+ASSINA_BUSINESS_LOGO_URL = os.environ.get("ASSINA_BUSINESS_LOGO_URL", "").strip()
+ASSINA_BRAND_COLOR = os.environ.get("ASSINA_BRAND_COLOR", "#2563eb").strip()
+# Links in messages (update card, reactivate, unsubscribe) point here.
+ASSINA_BASE_URL = os.environ.get("ASSINA_BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
+
+
+def _days(name: str, default: str) -> list[int]:
+    raw = os.environ.get(name, default)
+    try:
+        days = sorted({int(part) for part in raw.split(",") if part.strip()})
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a comma-separated list of days, not {raw!r}") from None
+    if any(day < 0 or day > 365 for day in days):
+        raise ImproperlyConfigured(f"{name}: days must be between 0 and 365")
+    return days
+
+
+# Welcome on day 0, then one onboarding message per further day (at most two more).
+ASSINA_EMAIL_ONBOARDING_DAYS = _days("ASSINA_EMAIL_ONBOARDING_DAYS", "0,3,7")
+if len(ASSINA_EMAIL_ONBOARDING_DAYS) > 3 or (ASSINA_EMAIL_ONBOARDING_DAYS and ASSINA_EMAIL_ONBOARDING_DAYS[0] != 0):
+    raise ImproperlyConfigured("ASSINA_EMAIL_ONBOARDING_DAYS starts with 0 and has at most 3 days (e.g. 0,3,7)")
+# The onboarding sequence stops once the customer has reached every milestone: "event:<type>"
+# (an event of that type about the customer) or "usage:<metric>" ("usage:*": any usage).
+ASSINA_EMAIL_ONBOARDING_MILESTONES = [m.strip() for m in os.environ.get("ASSINA_EMAIL_ONBOARDING_MILESTONES", "usage:*").split(",") if m.strip()]
+ASSINA_EMAIL_TRIAL_ENDING_DAYS = _days("ASSINA_EMAIL_TRIAL_ENDING_DAYS", "3")
+ASSINA_EMAIL_RENEWAL_DAYS = {
+    "day": [], "week": [],
+    "month": _days("ASSINA_EMAIL_RENEWAL_DAYS_MONTHLY", "3"),
+    "year": _days("ASSINA_EMAIL_RENEWAL_DAYS_ANNUAL", "30,7"),
+}
+ASSINA_EMAIL_WINBACK_DAYS = int(os.environ.get("ASSINA_EMAIL_WINBACK_DAYS", "30"))
+# A coupon or promotion code offered in the win-back message ("" = no offer, only an invitation).
+ASSINA_EMAIL_WINBACK_OFFER = os.environ.get("ASSINA_EMAIL_WINBACK_OFFER", "").strip()
+# Marketing messages (campaigns, win-back, value reports): "opt-out" mails customers until they
+# unsubscribe; "opt-in" only those who gave consent.
+ASSINA_MARKETING_CONSENT = os.environ.get("ASSINA_MARKETING_CONSENT", "opt-out").strip().lower()
+if ASSINA_MARKETING_CONSENT not in ("opt-in", "opt-out"):
+    raise ImproperlyConfigured("ASSINA_MARKETING_CONSENT must be 'opt-in' or 'opt-out'")
+# A message claimed by a worker that crashed is sent again (same Message-ID) after this long.
+ASSINA_EMAIL_CLAIM_SECONDS = int(os.environ.get("ASSINA_EMAIL_CLAIM_SECONDS", "600"))
+
 
 # --- analytics (assina.analytics) ---
+# The currency every MRR figure is reported in (other currencies convert with the operator's
+# exchange rates, set in the admin); the dashboard is the first page after login.
+ASSINA_REPORTING_CURRENCY = os.environ.get("ASSINA_REPORTING_CURRENCY", ASSINA_DEFAULT_CURRENCY).strip().upper()
+LOGIN_REDIRECT_URL = "/dashboard/"

@@ -1,0 +1,75 @@
+"""Churn, retention, quick ratio, ARPA and LTV from customer-level changes.
+
+Rates are ratios (floats, never money); a rate whose denominator is zero is None.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .movements import CHURN, CONTRACTION, EXPANSION, NEW, REACTIVATION, CustomerChanges, MonthlySeries, group_starts, spread_first
+
+LTV_CHURN_MONTHS = 6
+
+
+def ratio(numerator, denominator) -> np.ndarray:
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    out = np.full(np.broadcast(numerator, denominator).shape, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def cohort_retention(changes: CustomerChanges, bucket: np.ndarray, inside: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per bucket (a month, or the whole range): how the MRR of the customers paying at its
+    start changed by its end — net (e - s) and gross (min(e, s) - s), summed over customers.
+
+    Customers without a change in the bucket keep their MRR and add nothing."""
+    customer, bucket = changes.customer[inside], bucket[inside].astype(np.int64)
+    before, after = changes.before[inside], changes.after[inside]
+    starts = group_starts(customer * (n + 1) + bucket)
+    start_level = spread_first(before, starts)
+    last = np.ones(len(starts), dtype=bool)
+    last[:-1] = starts[1:]
+    s, e, b = start_level[last], after[last], bucket[last]
+    held = s > 0
+    net = np.rint(np.bincount(b[held], weights=(e - s)[held], minlength=n)[:n]).astype(np.int64)
+    gross = np.rint(np.bincount(b[held], weights=(np.minimum(e, s) - s)[held], minlength=n)[:n]).astype(np.int64)
+    return net, gross
+
+
+def monthly_rates(changes: CustomerChanges, series: MonthlySeries) -> dict[str, np.ndarray]:
+    first, n = int(series.months[0]), len(series.months)
+    inside = (changes.month >= first) & (changes.month < first + n)
+    net, gross = cohort_retention(changes, changes.month - first, inside, n)
+    a = series.amount
+    lost = -(a[:, CHURN] + a[:, CONTRACTION])
+    gained = a[:, NEW] + a[:, EXPANSION] + a[:, REACTIVATION]
+    return {
+        "customer_churn_rate": ratio(series.count[:, CHURN], series.customers_start),
+        "gross_mrr_churn_rate": ratio(lost, series.mrr_start),
+        "net_mrr_churn_rate": ratio(lost - a[:, EXPANSION] - a[:, REACTIVATION], series.mrr_start),
+        "net_revenue_retention": ratio(series.mrr_start + net, series.mrr_start),
+        "gross_revenue_retention": ratio(series.mrr_start + gross, series.mrr_start),
+        "quick_ratio": ratio(gained, lost),
+        "arpa": ratio(series.mrr_end, series.customers_end),
+    }
+
+
+def range_retention(changes: CustomerChanges, first: int, last: int, mrr_start: int) -> tuple[float | None, float | None]:
+    """NRR and GRR of the customers paying when month ``first`` starts, at the end of ``last``."""
+    inside = (changes.month >= first) & (changes.month <= last)
+    net, gross = cohort_retention(changes, np.zeros(len(changes), dtype=np.int64), inside, 1)
+    if mrr_start == 0:
+        return None, None
+    return (mrr_start + int(net[0])) / mrr_start, (mrr_start + int(gross[0])) / mrr_start
+
+
+def ltv(arpa: float | None, churn_rates: np.ndarray) -> tuple[float | None, float | None]:
+    """(LTV, the churn rate used): ARPA / the average monthly customer churn of the last six months."""
+    recent = churn_rates[-LTV_CHURN_MONTHS:]
+    recent = recent[~np.isnan(recent)]
+    if arpa is None or not len(recent):
+        return None, None
+    churn = float(recent.mean())
+    return (arpa / churn if churn > 0 else None), churn
