@@ -162,3 +162,60 @@ class PromotionCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class Metric(models.Model):
+    """What usage events measure (API calls, GB stored, active users) and how a period's events
+    add up to the quantity a metered price bills."""
+
+    class Aggregation(models.TextChoices):
+        SUM = "sum", _("Sum of values")
+        MAX = "max", _("Maximum value")
+        COUNT = "count", _("Number of events")
+        UNIQUE_COUNT = "unique_count", _("Number of distinct values of a property")
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    aggregation = models.CharField(_("aggregation"), max_length=16, choices=Aggregation.choices, default=Aggregation.SUM)
+    # For unique counts: the event property whose distinct values are counted (e.g. "user_id").
+    unique_property = models.CharField(_("counted property"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("metric")
+        verbose_name_plural = _("metrics")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class MeteredPrice(models.Model):
+    """A price component of a plan version billed in arrears from the usage of each closed
+    period (per unit, graduated, volume or package pricing of the aggregated quantity)."""
+
+    plan_version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="metered_prices", verbose_name=_("plan version"))
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="prices", verbose_name=_("metric"))
+    pricing_model = models.CharField(_("pricing model"), max_length=16, choices=PRICING_MODELS, default=PricingModel.PER_UNIT.value)
+    unit_amount = models.BigIntegerField(_("amount (minor units)"), default=0)
+    tiers = models.JSONField(_("tiers"), default=list, blank=True)
+    package_size = models.PositiveIntegerField(_("package size"), default=1)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("metered price")
+        verbose_name_plural = _("metered prices")
+        ordering = ["plan_version", "metric"]
+        constraints = [models.UniqueConstraint(fields=["plan_version", "metric"], name="metered_price_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.plan_version} · {self.metric.code}"
+
+    def price_spec(self) -> PriceSpec:
+        return PriceSpec(
+            model=PricingModel(self.pricing_model),
+            currency=self.plan_version.currency,
+            unit_amount=self.unit_amount,
+            tiers=tuple(Tier(up_to=t.get("up_to"), unit_amount=t.get("unit_amount", 0), flat_amount=t.get("flat_amount", 0)) for t in self.tiers),
+            package_size=self.package_size,
+        )

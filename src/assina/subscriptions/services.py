@@ -31,6 +31,7 @@ from assina.invoices.services import (
     InvoiceDraft, add_balance, create_credit_note, issue_invoices, pending_lines, void_invoice,
 )
 from assina.payments.services import collect, start_attempts
+from assina.usage.billing import metered_lines
 
 from .lifecycle import bill_period_now, customer_method, next_action_at, set_status
 from .models import ScheduledChange, Subscription, SubscriptionItem
@@ -226,9 +227,20 @@ def _end(sub: Subscription, at: datetime, reason: str) -> None:
     record("subscription.canceled", sub, at, {"reason": sub.cancel_reason, "ended_at": at.isoformat()})
 
 
-def end_at_period_end(sub: Subscription, at: datetime) -> None:
-    """Due work: the period of a subscription set to cancel has ended (caller holds the lock)."""
+def end_at_period_end(sub: Subscription, at: datetime) -> list:
+    """Due work: the period of a subscription set to cancel has ended (caller holds the lock).
+
+    The last period's metered usage is billed on a final invoice; its pending payment attempts
+    are returned (charged after the commit, or by the next run's reconciliation)."""
+    attempts = []
+    usage = _final_usage_lines(sub, sub.current_period_end)
+    if usage:
+        invoices = issue_invoices([InvoiceDraft(customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency,
+                                                billing_reason=Invoice.Reason.SUBSCRIPTION_CYCLE, at=at, lines=usage,
+                                                locale=sub.customer.locale)])
+        attempts = start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
     _end(sub, at, sub.cancel_reason)
+    return attempts
 
 
 def _current_period_invoice(sub: Subscription) -> Invoice | None:
@@ -246,6 +258,7 @@ def _settle_period(sub: Subscription, at: datetime, reason: str, *, credit_unuse
     negative total goes to the customer's credit balance.
     """
     carried, carried_ids = pending_lines(sub.pk)
+    usage = _final_usage_lines(sub, at)
     unused = _unused_amount(sub, at) if credit_unused and sub.status != S.TRIALING.value else 0
     note_reason, line_text = UNUSED_TIME_TEXTS[reason]
     locale = sub.customer.locale
@@ -262,8 +275,14 @@ def _settle_period(sub: Subscription, at: datetime, reason: str, *, credit_unuse
             # Worth more than the period's invoice (a change was billed on its own invoice since):
             # the rest is credit too.
             add_balance(sub.customer_id, left, sub.currency, BalanceTransaction.Kind.PRORATION_CREDIT, at, None, description)
-        return []
-    lines = list(carried)
+        if not usage:
+            return []
+        # The period's metered usage, billed in arrears on a final invoice of its own.
+        invoices = issue_invoices([InvoiceDraft(customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency,
+                                                billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at, lines=usage,
+                                                locale=locale)])
+        return start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
+    lines = list(carried) + usage
     if unused:
         params = {"plan": sub.plan.name}
         lines.append(DraftLine(kind=LineKind.PRORATION, description=line_text % params, amount=-unused, period_start=at,
@@ -273,6 +292,14 @@ def _settle_period(sub: Subscription, at: datetime, reason: str, *, credit_unuse
                                             billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at, lines=lines,
                                             pending_item_ids=carried_ids, locale=locale)])
     return start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
+
+
+def _final_usage_lines(sub: Subscription, at: datetime) -> list[DraftLine]:
+    """Metered usage of the period that stops now (a paused or never-started subscription has
+    none: the pause already billed it)."""
+    if sub.status in (S.PAUSED.value, S.INCOMPLETE.value) or at <= sub.current_period_start:
+        return []
+    return metered_lines([(sub.pk, sub.current_period_start, at)]).get(sub.pk, [])
 
 
 def _unused_amount(sub: Subscription, at: datetime) -> int:

@@ -1,0 +1,192 @@
+"""Storing usage events in bulk: the hot path of ``POST /api/v1/usage/batch``.
+
+One batch costs a handful of statements whatever its size: one read of the customers it names,
+one of its metrics, one INSERT of every event. No model instance is built per event. The INSERT
+skips events already stored (``ON CONFLICT (customer, event_id) DO NOTHING``) and returns the
+ids it stored, so a re-sent batch stores nothing and says which events were duplicates:
+- SQLite: ``INSERT … SELECT … FROM json_each(?)`` (the whole batch is one JSON parameter,
+  unpacked by SQLite's C code) with ``RETURNING``;
+- PostgreSQL: ``INSERT … SELECT … FROM unnest(arrays)`` with ``RETURNING`` (one typed array per
+  column; COPY is not used because it cannot skip conflicting rows).
+A batch is all or nothing: one bad event refuses the batch and stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+
+from assina.catalog.models import Metric
+from assina.core.errors import DomainError
+from assina.customers.models import Customer
+from assina.db import _sqlite_datetime
+
+from .models import UsageEvent
+
+CUSTOMER_PREFIX = "cus_"
+
+
+class UsageError(DomainError):
+    """A batch refused as a whole; ``errors`` says which events and why."""
+
+    code = "usage_invalid"
+    status = 422
+
+    def __init__(self, message: str, errors: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class BatchTooLarge(DomainError):
+    code = "batch_too_large"
+    status = 413
+
+
+class EventIn(Protocol):
+    id: str
+    customer: str | None
+    customer_email: str | None
+    metric: str
+    value: int
+    timestamp: datetime
+    properties: dict[str, Any]
+
+
+@dataclass
+class IngestResult:
+    received: int
+    stored: int
+    duplicates: list[str] = field(default_factory=list)
+
+
+def max_batch() -> int:
+    return int(getattr(settings, "ASSINA_USAGE_MAX_BATCH", 1000))
+
+
+def _customer_pk(ref: Any) -> int | None:
+    text = str(ref).removeprefix(CUSTOMER_PREFIX)
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int | None]:
+    """The customer id of each event (by ``customer`` id or ``customer_email``): two queries."""
+    by_id: set[int] = set()
+    emails: set[str] = set()
+    for e in events:
+        if e.customer is not None:
+            pk = _customer_pk(e.customer)
+            if pk is not None:
+                by_id.add(pk)
+        elif e.customer_email:
+            emails.add(e.customer_email.strip().lower())
+    known = set(Customer.objects.filter(pk__in_list=list(by_id)).values_list("pk", flat=True)) if by_id else set()
+    email_ids = {}
+    if emails:
+        for pk, email in Customer.objects.filter(email__in_list=sorted(emails)).values_list("pk", "email"):
+            email_ids[email.lower()] = pk
+        missing = emails - email_ids.keys()
+        if missing:  # stored as typed, unique without case: the slower case-blind match for the rest
+            for pk, email in (Customer.objects.annotate(lower_email=Lower("email"))
+                              .filter(lower_email__in_list=sorted(missing)).values_list("pk", "email")):
+                email_ids[email.lower()] = pk
+    result: list[int | None] = []
+    for index, e in enumerate(events):
+        pk = None
+        if e.customer is not None:
+            if e.customer_email:
+                problems.append({"loc": ["events", index, "customer_email"],
+                                 "message": _("give customer or customer_email, not both")})
+            pk = _customer_pk(e.customer)
+            if pk not in known:
+                problems.append({"loc": ["events", index, "customer"],
+                                 "message": _("no customer with id %(id)s") % {"id": repr(str(e.customer))}})
+                pk = None
+        elif e.customer_email:
+            pk = email_ids.get(e.customer_email.strip().lower())
+            if pk is None:
+                problems.append({"loc": ["events", index, "customer_email"],
+                                 "message": _("no customer with email %(email)s") % {"email": repr(e.customer_email)}})
+        else:
+            problems.append({"loc": ["events", index, "customer"], "message": _("say whose usage it is: customer or customer_email")})
+        result.append(pk)
+    return result
+
+
+def _check_metrics(events: list[EventIn], problems: list[dict]) -> None:
+    codes = {e.metric for e in events}
+    metrics = {code: (aggregation, prop) for code, aggregation, prop in
+               Metric.objects.filter(code__in_list=sorted(codes)).values_list("code", "aggregation", "unique_property")}
+    for index, e in enumerate(events):
+        metric = metrics.get(e.metric)
+        if metric is None:
+            problems.append({"loc": ["events", index, "metric"], "message": _("no metric with code %(code)s") % {"code": repr(e.metric)}})
+        elif metric[0] == Metric.Aggregation.UNIQUE_COUNT and metric[1] not in e.properties:
+            problems.append({"loc": ["events", index, "properties", metric[1]],
+                             "message": _("metric %(code)s counts distinct values of property %(property)s: the event has none")
+                             % {"code": e.metric, "property": repr(metric[1])}})
+
+
+def ingest(events: list[EventIn], received_at: datetime) -> IngestResult:
+    """Store a batch of usage events (all or nothing); duplicates are reported, not stored."""
+    if len(events) > max_batch():
+        raise BatchTooLarge(_("a batch holds at most %(max)d events; this one has %(count)d")
+                            % {"max": max_batch(), "count": len(events)})
+    if not events:
+        return IngestResult(0, 0)
+    problems: list[dict] = []
+    latest = received_at + timedelta(seconds=int(getattr(settings, "ASSINA_USAGE_FUTURE_TOLERANCE", 3600)))
+    for index, e in enumerate(events):
+        if e.timestamp > latest:
+            problems.append({"loc": ["events", index, "timestamp"],
+                             "message": _("%(at)s is in the future") % {"at": e.timestamp.isoformat()}})
+    customers = _resolve_customers(events, problems)
+    _check_metrics(events, problems)
+    if problems:
+        raise UsageError(_("%(count)d of the %(total)d events are invalid; nothing was stored")
+                         % {"count": len({tuple(p["loc"][:2]) for p in problems}), "total": len(events)}, problems[:100])
+    rows = [(pk, e.metric, e.id, e.value, e.timestamp, e.properties) for pk, e in zip(customers, events)]
+    with transaction.atomic():
+        stored = _insert(rows, received_at)
+    duplicates = []
+    for pk, e in zip(customers, events):
+        key = (pk, e.id)
+        if key in stored:
+            stored.discard(key)  # the first of identical ids in one batch is the stored one
+        else:
+            duplicates.append(e.id)
+    return IngestResult(len(events), len(events) - len(duplicates), duplicates)
+
+
+def _insert(rows: list[tuple], received_at: datetime) -> set[tuple[int, str]]:
+    """INSERT the rows, skipping (customer, event_id) pairs already stored; the pairs stored."""
+    table = connection.ops.quote_name(UsageEvent._meta.db_table)
+    columns = "customer_id, metric_code, event_id, value, timestamp, properties, received_at, late"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "
+                "SELECT c, m, i, v, t, p::jsonb, %s, false FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], "
+                "%s::bigint[], %s::timestamptz[], %s::text[]) AS u(c, m, i, v, t, p) "
+                "ON CONFLICT (customer_id, event_id) DO NOTHING RETURNING customer_id, event_id",
+                [received_at, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+                 [r[4] for r in rows], [json.dumps(r[5], separators=(",", ":")) for r in rows]],
+            )
+        else:
+            payload = json.dumps([[r[0], r[1], r[2], r[3], _sqlite_datetime(r[4]), r[5]] for r in rows],
+                                 separators=(",", ":"))
+            # "WHERE true" tells SQLite's parser the ON CONFLICT belongs to the INSERT.
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "
+                "SELECT value->>0, value->>1, value->>2, value->>3, value->>4, json(value->'$[5]'), %s, 0 "
+                "FROM json_each(%s) WHERE true "
+                "ON CONFLICT (customer_id, event_id) DO NOTHING RETURNING customer_id, event_id",
+                [_sqlite_datetime(received_at), payload],
+            )
+        return {(pk, event_id) for pk, event_id in cursor.fetchall()}
