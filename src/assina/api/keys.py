@@ -1,0 +1,120 @@
+"""Creating, finding and revoking API keys.
+
+A key is ``sk_<mode>_<43 url-safe characters>`` (256 random bits). Its mode is the database's
+``ASSINA_MODE``: a live key is refused by a sandbox server and the other way round, so a
+sandbox key can never touch live data. Only its SHA-256 is stored; the secret is shown once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from assina.core.errors import DomainError
+
+from .models import ApiKey
+
+MODES = ("sandbox", "live")
+# last_used_at is written at most this often per key and process: a read must not cost a write.
+LAST_USED_RESOLUTION = 60.0
+_last_used_written: dict[int, float] = {}
+
+
+class ApiKeyError(DomainError):
+    pass
+
+
+def wall_clock() -> datetime:
+    """The real time: keys and HTTP retries live in real time, not on a sandbox's test clock."""
+    return datetime.now(timezone.utc)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def mode_of(secret: str) -> str | None:
+    for mode in MODES:
+        if secret.startswith(f"sk_{mode}_"):
+            return mode
+    return None
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: ApiKey
+    secret: str  # shown once, never stored
+
+
+def create_key(*, scope: str, name: str = "") -> NewKey:
+    if scope not in ApiKey.Scope.values:
+        raise ApiKeyError(_("scope must be 'read' or 'write', not %(scope)s") % {"scope": repr(scope)})
+    mode = settings.ASSINA_MODE
+    secret = f"sk_{mode}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(name=name.strip()[:100], mode=mode, scope=scope, key_hash=hash_secret(secret),
+                                hint=f"sk_{mode}_…{secret[-4:]}", created_at=wall_clock())
+    return NewKey(key, secret)
+
+
+def find_key(ident: str | int) -> ApiKey:
+    value = str(ident).strip()
+    query = ApiKey.objects.filter(pk=int(value)) if value.isdigit() else ApiKey.objects.filter(Q(name=value) | Q(key_hash=hash_secret(value)))
+    keys = list(query[:2])
+    if len(keys) != 1:
+        raise ApiKeyError(_("unknown API key %(key)s (give its id, its name or the secret)") % {"key": repr(value)}
+                          if not keys else _("more than one API key is named %(key)s; give its id") % {"key": repr(value)})
+    return keys[0]
+
+
+def revoke_key(ident: str | int) -> ApiKey:
+    key = find_key(ident)
+    if key.revoked_at is None:
+        key.revoked_at = wall_clock()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    id: int
+    scope: str
+    mode: str
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == ApiKey.Scope.WRITE
+
+
+def authenticate(secret: str) -> Authenticated | str:
+    """The key behind a secret, or the problem code that refuses it."""
+    mode = mode_of(secret)
+    if mode is None:
+        return "invalid_api_key"
+    if mode != settings.ASSINA_MODE:
+        return "wrong_mode_key"
+    row = ApiKey.objects.filter(key_hash=hash_secret(secret)).values_list("pk", "scope", "revoked_at").first()
+    if row is None:
+        return "invalid_api_key"
+    pk, scope, revoked_at = row
+    if revoked_at is not None:
+        return "api_key_revoked"
+    _touch(pk)
+    return Authenticated(pk, scope, mode)
+
+
+def _touch(pk: int) -> None:
+    now = time.time()
+    if now - _last_used_written.get(pk, 0.0) < LAST_USED_RESOLUTION:
+        return
+    _last_used_written[pk] = now
+    at = wall_clock()
+    # The condition keeps other processes from rewriting it within the same minute.
+    ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=at - timedelta(seconds=LAST_USED_RESOLUTION)),
+                          pk=pk).update(last_used_at=at)

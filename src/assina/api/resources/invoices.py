@@ -1,0 +1,128 @@
+"""/invoices: list, get, pay now, void."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from assina.clock.services import now
+from assina.invoices.models import Invoice, InvoiceLine
+from assina.invoices.services import void_invoice
+from assina.payments.models import PaymentAttempt
+from assina.payments.services import pay_invoice
+
+from ..errors import ApiProblem
+from ..pagination import object_pk, paginate
+from ..schemas import Amount, Currency, ListQuery, Page, Timestamp
+from .common import ident, load
+from .customers import load_customer
+
+router = Router(tags=["invoices"])
+PREFIX = "in_"
+Status = Literal["draft", "open", "paid", "void", "uncollectible"]
+
+
+class LineOut(Schema):
+    kind: str
+    description: str
+    item: str
+    quantity: int
+    unit_amount: Amount | None
+    amount: Amount
+    period_start: Timestamp | None
+    period_end: Timestamp | None
+
+
+class InvoiceOut(Schema):
+    id: str = Field(examples=["in_1"])
+    object: str = "invoice"
+    number: str | None
+    customer: str
+    subscription: str | None
+    status: Status
+    billing_reason: str
+    currency: Currency
+    period_start: Timestamp | None
+    period_end: Timestamp | None
+    subtotal: Amount
+    discount: Amount
+    total: Amount
+    credit_applied: Amount
+    amount_due: Amount
+    amount_paid: Amount
+    attempt_count: int
+    next_payment_attempt: Timestamp | None
+    lines: list[LineOut]
+    created_at: Timestamp
+    finalized_at: Timestamp | None
+    paid_at: Timestamp | None
+    voided_at: Timestamp | None
+
+
+class InvoiceFilters(ListQuery):
+    customer: str | None = Field(None, max_length=40)
+    subscription: str | None = Field(None, max_length=40)
+    status: Status | None = None
+
+
+INVOICES = Invoice.objects.prefetch_related(Prefetch("lines", InvoiceLine.objects.order_by("id")))
+
+
+def invoice_out(inv: Invoice) -> dict:
+    return {
+        "id": ident(PREFIX, inv.pk), "number": inv.number, "customer": ident("cus_", inv.customer_id),
+        "subscription": ident("sub_", inv.subscription_id), "status": inv.status, "billing_reason": inv.billing_reason,
+        "currency": inv.currency, "period_start": inv.period_start, "period_end": inv.period_end, "subtotal": inv.subtotal,
+        "discount": inv.discount, "total": inv.total, "credit_applied": inv.credit_applied, "amount_due": inv.amount_due,
+        "amount_paid": inv.amount_paid, "attempt_count": inv.attempt_count, "next_payment_attempt": inv.next_payment_attempt,
+        "lines": [{"kind": l.kind, "description": l.description, "item": l.item_code, "quantity": l.quantity,
+                   "unit_amount": l.unit_amount, "amount": l.amount, "period_start": l.period_start,
+                   "period_end": l.period_end} for l in inv.lines.all()],
+        "created_at": inv.created_at, "finalized_at": inv.finalized_at, "paid_at": inv.paid_at, "voided_at": inv.voided_at,
+    }
+
+
+def _load(invoice_id: str) -> Invoice:
+    return load(INVOICES, PREFIX, invoice_id, _("invoice"))
+
+
+@router.get("", response=Page[InvoiceOut], summary="List invoices")
+def list_invoices(request, query: Query[InvoiceFilters]):
+    rows = INVOICES
+    if query.customer:
+        rows = rows.filter(customer_id=load_customer(query.customer).pk)
+    if query.subscription:
+        rows = rows.filter(subscription_id=object_pk("sub_", query.subscription) or 0)
+    if query.status:
+        rows = rows.filter(status=query.status)
+    return paginate(rows, query, cursor_pk=lambda c: object_pk(PREFIX, c), serialize=invoice_out,
+                    ident=lambda i: ident(PREFIX, i.pk))
+
+
+@router.get("/{invoice_id}", response=InvoiceOut, summary="Get an invoice")
+def get(request, invoice_id: str):
+    return invoice_out(_load(invoice_id))
+
+
+@router.post("/{invoice_id}/pay", response=InvoiceOut, summary="Try to collect an open invoice now",
+             description="Charges the subscription's card or the customer's default one. A declined card answers "
+                         "402 with the decline code; the invoice stays open.")
+def pay(request, invoice_id: str):
+    invoice = _load(invoice_id)
+    attempt = pay_invoice(invoice.pk, now())
+    if attempt is not None and attempt.status == PaymentAttempt.Status.FAILED:
+        from assina.i18n import gateway_message
+
+        raise ApiProblem(402, attempt.decline_code or "card_declined", gateway_message(attempt.message) if attempt.message
+                         else _("the payment was declined"))
+    return invoice_out(_load(invoice_id))
+
+
+@router.post("/{invoice_id}/void", response=InvoiceOut, summary="Void an open invoice")
+def void(request, invoice_id: str):
+    invoice = _load(invoice_id)
+    void_invoice(invoice.pk, now())
+    return invoice_out(_load(invoice_id))

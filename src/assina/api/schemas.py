@@ -1,0 +1,58 @@
+"""Types shared by the resources: UTC timestamps, money, lists and their filters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from ninja import Field, Schema
+from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
+
+T = TypeVar("T")
+
+
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _require_zone(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("a time must include its zone, e.g. 2027-01-31T10:00:00Z")
+    return value.astimezone(timezone.utc)
+
+
+# Out: ISO 8601 in UTC with a Z. In: ISO 8601 with a zone (any zone; converted to UTC).
+Timestamp = Annotated[datetime, AfterValidator(_require_zone), PlainSerializer(_utc_text, return_type=str),
+                      WithJsonSchema({"type": "string", "format": "date-time", "example": "2027-01-31T10:00:00Z"})]
+# Amounts are integers in the currency's minor unit (cents): 4990 BRL is R$ 49,90.
+Amount = Annotated[int, Field(description="minor units of the currency (cents): 4990 is 49.90", ge=-(10**15), le=10**15)]
+Currency = Annotated[str, Field(description="ISO 4217 code, e.g. BRL", pattern=r"^[A-Za-z]{3}$", examples=["BRL"])]
+Metadata = Annotated[dict[str, str], Field(description="your own key/value pairs (strings, up to 50 keys)", max_length=50)]
+
+
+class Page(Schema, Generic[T]):
+    """One page of a list, oldest first; pass ``next_cursor`` as ``starting_after`` for the next."""
+
+    object: Literal["list"] = "list"
+    data: list[T]
+    has_more: bool
+    next_cursor: str | None = Field(None, description="the id to pass as starting_after for the next page")
+
+
+class ListQuery(Schema):
+    limit: int = Field(10, ge=1, le=100, description="how many objects per page (1 to 100)")
+    starting_after: str | None = Field(None, max_length=100, description="the id of the last object of the previous page")
+    created_gte: Timestamp | None = Field(None, alias="created[gte]", description="created at or after")
+    created_gt: Timestamp | None = Field(None, alias="created[gt]", description="created after")
+    created_lte: Timestamp | None = Field(None, alias="created[lte]", description="created at or before")
+    created_lt: Timestamp | None = Field(None, alias="created[lt]", description="created before")
+
+
+class Deleted(Schema):
+    id: str
+    object: str
+    deleted: bool = True
+
+
+def to_dict(obj: Any) -> Any:
+    return obj
