@@ -6,7 +6,7 @@ admin.site.site_header = "Assina"
 admin.site.site_title = "Assina"
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", RedirectView.as_view(url="/dashboard/", permanent=False)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("assina.api.urls")),

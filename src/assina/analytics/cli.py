@@ -1,5 +1,40 @@
-"""Commands this app adds to ``assina`` (see ``assina.cli.CliBuilder``)."""
+"""``assina metrics``: the dashboard's figures on the command line (see ``assina.cli.CliBuilder``)."""
 
 
 def register(cli) -> None:
-    pass
+    p = cli.add("metrics", "revenue metrics: MRR, movements, churn, retention, cohorts, LTV")
+    p.add_argument("--as-of", help="figures as of the end of this date (default: now)")
+    p.add_argument("--from", dest="since", help="first month of the range (a date or YYYY-MM)")
+    p.add_argument("--to", dest="until", help="last month of the range (a date or YYYY-MM)")
+    p.add_argument("--months", type=int, help="length of the range ending at --to / --as-of (default 12)")
+    p.add_argument("--plan", help="only subscriptions on this plan (code)")
+    p.add_argument("--segment", help="only customers of this segment (customer metadata 'segment')")
+    p.add_argument("--country", help="only customers of this country (ISO code)")
+    p.add_argument("--currency", help="only customers paying in this currency (amounts in it, unconverted)")
+
+    @cli.command("metrics")
+    def cmd_metrics(args):
+        from .service import report
+
+        result = report(as_of=args.as_of, since=args.since, until=args.until, months=args.months, plan=args.plan,
+                        segment=args.segment, country=args.country, currency=args.currency)
+        if args.json:
+            return result
+        return _human(result)
+
+
+def _human(result: dict) -> dict:
+    """The headline figures, one per line (amounts as decimals of the currency)."""
+    from assina.analytics.presentation import decimal_amount
+
+    s, cur = result["summary"], result["currency"]
+    money = ("mrr", "arr", "mrr_start", "new", "expansion", "contraction", "churn", "reactivation", "net")
+    lines = {"range": f"{result['from']} .. {result['to']}", "as_of": result["as_of"], "currency": cur}
+    lines.update({k: decimal_amount(s[k], cur) for k in money})
+    for key in ("customers", "customer_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate", "net_revenue_retention",
+                "gross_revenue_retention", "quick_ratio", "trial_conversion_rate", "dunning_recovery_rate", "annual_share"):
+        lines[key] = s[key] if s[key] is None or isinstance(s[key], int) else round(s[key], 4)
+    lines["arpa"] = decimal_amount(None if s["arpa"] is None else round(s["arpa"]), cur)
+    lines["ltv"] = decimal_amount(None if s["ltv"] is None else round(s["ltv"]), cur)
+    lines["reconciles"] = result["reconciles"]
+    return lines

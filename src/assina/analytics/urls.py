@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+app_name = "analytics"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export/<slug:table>.csv", views.export, name="export"),
+    path(f"plotly-{__import__('plotly').__version__}.min.js", views.plotly_js, name="plotly"),
+]

@@ -65,6 +65,9 @@ def compute(data: Dataset, query: Query) -> dict:
             row[f"{name}_customers"] = int(series.count[i, k])
         row["net"] = int(series.amount[i].sum())
         row.update({name: _num(values[i]) for name, values in rates.items()})
+        month_ltv, _churn = ltv(None if np.isnan(rates["arpa"][i]) else float(rates["arpa"][i]),
+                                rates["customer_churn_rate"][: i + 1])
+        row["ltv"] = None if month_ltv is None else round(month_ltv, 2)
         months.append(row)
     amount = series.amount[shown].sum(axis=0)
     mrr_start, mrr_end = int(series.mrr_start[LTV_CHURN_MONTHS]), int(series.mrr_end[-1])

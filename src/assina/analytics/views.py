@@ -1,0 +1,87 @@
+"""The revenue dashboard (the first page after login), its CSV exports and the Plotly script."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import plotly
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from assina.i18n import localized_message
+
+from . import presentation as show
+from .service import MetricsError, build_query, options, recent_events, report
+
+FILTERS = ("as_of", "from", "to", "plan", "segment", "country", "currency")
+RANGES = (3, 6, 12, 24, 36)
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _arguments(request) -> dict:
+    get = request.GET
+    months = get.get("months")
+    return {"as_of": get.get("as_of") or None, "since": get.get("from") or None, "until": get.get("to") or None,
+            "months": int(months) if months and months.isdigit() else None, "plan": get.get("plan") or None,
+            "segment": get.get("segment") or None, "country": get.get("country") or None,
+            "currency": get.get("currency") or None}
+
+
+def _report(request) -> tuple[dict, str | None]:
+    arguments = _arguments(request)
+    try:
+        return report(**arguments), None
+    except MetricsError as exc:
+        # Bad filters: say so, and show the default view instead of an error page.
+        return report(), localized_message(exc)
+
+
+@require_GET
+@staff_member_required
+def dashboard(request):
+    data, error = _report(request)
+    events = recent_events()
+    query = request.GET.urlencode()
+    tables = []
+    for key, title in (("months", _("MRR movements by month")), ("plans", _("MRR by plan and billing interval")),
+                       ("cohorts-customers", _("Customer retention by cohort (% of the cohort still paying)")),
+                       ("cohorts-revenue", _("Revenue retention by cohort (% of the cohort's first-month MRR)")),
+                       ("cancellations", _("Cancellations by reason")), ("events", _("Recent events"))):
+        head, rows = show.TABLES[key](data, events, False)
+        tables.append({"key": key, "title": title, "head": head, "rows": rows})
+    context = {
+        "title": _("Revenue dashboard"), "report": data, "error": error, "kpis": show.kpis(data), "tables": tables,
+        "charts": show.chart_data(data), "options": options(), "selected": request.GET, "ranges": RANGES,
+        "query": query, "summary": data["summary"],
+        "trials": (data["summary"]["trials_converted"], data["summary"]["trials_ended"]),
+    }
+    return render(request, "analytics/dashboard.html", context)
+
+
+@require_GET
+@staff_member_required
+def export(request, table: str):
+    if table not in show.TABLES:
+        raise Http404(table)
+    data, error = _report(request)
+    if error:
+        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+    head, rows = show.TABLES[table](data, recent_events(100) if table == "events" else [], True)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="assina-{table}-{data["to"]}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(head)
+    writer.writerows(rows)
+    return response
+
+
+@require_GET
+def plotly_js(request):
+    """plotly.js from the installed ``plotly`` package: the dashboard needs no internet."""
+    response = FileResponse(PLOTLY_JS.open("rb"), content_type="text/javascript")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
