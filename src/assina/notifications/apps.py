@@ -6,3 +6,8 @@ class NotificationsConfig(AppConfig):
     name = "assina.notifications"
     label = "notifications"
     verbose_name = _("Customer messages")
+
+    def ready(self) -> None:
+        from .jobs import register
+
+        register()

@@ -1,0 +1,148 @@
+"""Campaigns: a message composed in the admin, sent to a saved segment now or at a set time.
+
+Queueing renders one message per recipient in their language and writes the rows in bulk
+(``assina.db.insert_rows``), in one transaction with the campaign's status, so a campaign is
+queued exactly once. Recipients without consent are kept as ``suppressed`` rows (they are
+counted, not mailed); every message carries RFC 8058 one-click unsubscribe headers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Count, Min
+from django.utils.translation import gettext as _
+
+from assina.core.errors import DomainError
+from assina.db import insert_rows
+
+from . import links
+from .catalog import CAMPAIGN_KEY, MARKETING, sample_context
+from .context import customer_vars
+from .models import Campaign, MarketingConsent, Message
+from .outbox import mail_domain, recipient_problem, revoked_customers
+from .rendering import CompiledTemplate, Source, branding, message_locale, validate, wrap
+from .segments import customers_of
+
+import uuid
+
+
+class CampaignError(DomainError):
+    pass
+
+
+def sources(campaign: Campaign) -> dict[str, Source]:
+    """The campaign's content per language (Portuguese falls back to English when left empty)."""
+    english = Source(campaign.subject_en, campaign.html_en, campaign.text_en)
+    portuguese = Source(campaign.subject_pt_br, campaign.html_pt_br, campaign.text_pt_br) \
+        if campaign.subject_pt_br and campaign.html_pt_br else english
+    return {"en": english, "pt-BR": portuguese}
+
+
+def validate_campaign(campaign: Campaign) -> None:
+    for source in {id(s): s for s in sources(campaign).values()}.values():
+        validate(CAMPAIGN_KEY, source)
+
+
+def preview(campaign: Campaign, customer) -> dict:
+    """What ``customer`` would receive (subject, HTML and text), without writing anything."""
+    locale = message_locale(customer.locale)
+    compiled = CompiledTemplate(sources(campaign)[locale])
+    url = links.unsubscribe_url(customer.pk, campaign.pk)
+    rendered = compiled.render(_context(customer.name, customer.email, url))
+    html, text = wrap(rendered, locale, marketing=True, unsubscribe_url=url)
+    return {"subject": rendered.subject, "html": html, "text": text, "locale": locale, "to": customer.email}
+
+
+def _context(name: str, email: str, unsubscribe: str) -> dict:
+    return {**sample_context(CAMPAIGN_KEY), "business": branding(), "customer": customer_vars(name, email),
+            "unsubscribe_url": unsubscribe}
+
+
+def schedule(campaign_id: int, at: datetime) -> Campaign:
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status == Campaign.Status.QUEUED:
+            raise CampaignError(_("campaign %(name)s was already sent") % {"name": campaign.name})
+        validate_campaign(campaign)
+        campaign.status, campaign.scheduled_at = Campaign.Status.SCHEDULED, at
+        campaign.save(update_fields=["status", "scheduled_at"])
+    return campaign
+
+
+FIELDS = ("key", "customer_id", "to_email", "template", "kind", "locale", "subject", "html", "text", "campaign_id",
+          "status", "attempts", "due_at", "next_attempt_at", "provider_response", "message_id", "unsubscribe_url",
+          "created_at")
+
+
+def send_now(campaign_id: int, at: datetime) -> Counter:
+    """Render and queue the campaign for every customer of its segment (once)."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().select_related("segment").get(pk=campaign_id)
+        if campaign.status == Campaign.Status.QUEUED:
+            raise CampaignError(_("campaign %(name)s was already sent") % {"name": campaign.name})
+        validate_campaign(campaign)
+        counts = _queue_rows(campaign, at)
+        campaign.status, campaign.queued_at, campaign.recipients = Campaign.Status.QUEUED, at, counts["recipients"]
+        campaign.save(update_fields=["status", "queued_at", "recipients"])
+    return counts
+
+
+def _queue_rows(campaign: Campaign, at: datetime) -> Counter:
+    compiled = {locale: CompiledTemplate(source) for locale, source in sources(campaign).items()}
+    recipients = list(customers_of(campaign.segment, at).values_list("pk", "email", "name", "locale"))
+    revoked = revoked_customers([pk for pk, *_ in recipients]) if recipients else set()
+    base = _context("", "x@example.com", "")
+    domain = mail_domain()
+    no_consent = _("no marketing consent (unsubscribed)")
+    counts: Counter = Counter()
+    rows = []
+    for pk, email, name, customer_locale in recipients:
+        locale = message_locale(customer_locale)
+        url = links.unsubscribe_url(pk, campaign.pk)
+        rendered = compiled[locale].render({**base, "customer": customer_vars(name, email), "unsubscribe_url": url})
+        html, text = wrap(rendered, locale, marketing=True, unsubscribe_url=url)
+        problem = recipient_problem(email)
+        status, response = Message.Status.QUEUED, ""
+        if problem:
+            status, response = Message.Status.INVALID, problem
+        elif pk in revoked:
+            status, response = Message.Status.SUPPRESSED, no_consent
+        counts[status] += 1
+        rows.append((f"campaign:{campaign.pk}:customer:{pk}", pk, email, "campaign", MARKETING, locale,
+                     rendered.subject[:300], html, text, campaign.pk, status, 0, at,
+                     at if status == Message.Status.QUEUED else None, response, f"<{uuid.uuid4().hex}@{domain}>", url, at))
+    insert_rows(Message, FIELDS, rows)
+    counts["recipients"] = len(rows)
+    return counts
+
+
+def send_scheduled(until: datetime) -> Counter:
+    counts: Counter = Counter()
+    for pk in Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=until).values_list("pk", flat=True):
+        at = Campaign.objects.get(pk=pk).scheduled_at
+        try:
+            queued = send_now(pk, at)
+        except CampaignError:
+            continue  # sent meanwhile by another worker
+        counts["campaigns_queued"] += 1
+        counts["emails_queued"] += queued["recipients"]
+    return counts
+
+
+def next_scheduled(after: datetime) -> datetime | None:
+    return Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__gt=after).aggregate(t=Min("scheduled_at"))["t"]
+
+
+def stats(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per campaign: messages by status, and unsubscribes it caused."""
+    result: dict[int, dict[str, int]] = {pk: {} for pk in campaign_ids}
+    for pk, status, count in (Message.objects.filter(campaign_id__in=campaign_ids).values_list("campaign_id", "status")
+                              .annotate(n=Count("id")).values_list("campaign_id", "status", "n")):
+        result[pk][status] = count
+    for pk, count in (MarketingConsent.objects.filter(campaign_id__in=campaign_ids, status=MarketingConsent.Status.REVOKED)
+                      .values_list("campaign_id").annotate(n=Count("pk")).values_list("campaign_id", "n")):
+        result[pk]["unsubscribed"] = count
+    return result

@@ -1,0 +1,85 @@
+"""Every message Assina sends: its key, whether it is transactional or marketing, and the
+variables its template may use (with sample values for validation, previews and test sends).
+
+Templates only see plain dicts of ready-made strings (amounts and dates already formatted for
+the customer), never models: an edited template cannot reach into the database, and validating
+a template against the sample is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+TRANSACTIONAL = "transactional"
+MARKETING = "marketing"
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    key: str
+    label: object
+    kind: str
+    # Sample values of the variables this message adds to the common ones (same shapes as real).
+    sample: dict = field(default_factory=dict)
+
+
+SUBSCRIPTION = {"plan": "Pro", "amount": "R$ 49,90", "interval": "mês", "period_end": "21 de dezembro de 2026",
+                "trial_end": "24 de novembro de 2026", "renews_on": "21 de dezembro de 2026"}
+INVOICE = {"number": "2026-000123", "total": "R$ 49,90", "amount_due": "R$ 49,90", "amount_paid": "R$ 49,90",
+           "paid_on": "21 de novembro de 2026", "period_start": "21 de novembro de 2026",
+           "period_end": "21 de dezembro de 2026",
+           "lines": [{"description": "Pro", "amount": "R$ 49,90"}]}
+CARD = {"brand": "visa", "last4": "4242", "expires": "12/2026"}
+
+COMMON_SAMPLE = {
+    "business": {"name": "Assina", "logo_url": "", "color": "#2563eb", "url": "https://example.com"},
+    "customer": {"name": "Ana Souza", "first_name": "Ana", "email": "ana@example.com"},
+    "account_url": "https://example.com",
+    "unsubscribe_url": "",
+}
+
+MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
+    MessageSpec("welcome", _("Welcome (day 0)"), TRANSACTIONAL, {"subscription": SUBSCRIPTION, "trialing": True}),
+    MessageSpec("onboarding_1", _("Onboarding, second message"), TRANSACTIONAL, {"subscription": SUBSCRIPTION, "day": 3}),
+    MessageSpec("onboarding_2", _("Onboarding, third message"), TRANSACTIONAL, {"subscription": SUBSCRIPTION, "day": 7}),
+    MessageSpec("trial_ending", _("Trial ending"), TRANSACTIONAL,
+                {"subscription": SUBSCRIPTION, "card": CARD, "has_card": True, "days_left": 3}),
+    MessageSpec("renewal_upcoming", _("Upcoming renewal"), TRANSACTIONAL,
+                {"subscription": SUBSCRIPTION, "days_before": 7, "card": CARD, "has_card": True}),
+    MessageSpec("receipt", _("Receipt"), TRANSACTIONAL, {"invoice": INVOICE, "subscription": SUBSCRIPTION}),
+    MessageSpec("payment_failed", _("Payment failed"), TRANSACTIONAL,
+                {"invoice": INVOICE, "payment": {"amount": "R$ 49,90", "reason": "Cartão recusado", "attempt": 1,
+                                                 "next_retry_on": "24 de novembro de 2026"},
+                 "update_card_url": "https://example.com/c/card/TOKEN/"}),
+    MessageSpec("card_expiring", _("Payment method expiring"), TRANSACTIONAL,
+                {"card": CARD, "update_card_url": "https://example.com/c/card/TOKEN/"}),
+    MessageSpec("price_change", _("Price change notice"), TRANSACTIONAL,
+                {"subscription": SUBSCRIPTION, "old_price": "R$ 49,90", "new_price": "R$ 59,90",
+                 "effective_on": "21 de dezembro de 2026"}),
+    MessageSpec("paused", _("Subscription paused"), TRANSACTIONAL,
+                {"subscription": SUBSCRIPTION, "resumes_on": "21 de dezembro de 2026"}),
+    MessageSpec("resumed", _("Subscription resumed"), TRANSACTIONAL, {"subscription": SUBSCRIPTION}),
+    MessageSpec("cancellation", _("Cancellation confirmation"), TRANSACTIONAL,
+                {"subscription": SUBSCRIPTION, "access_ends_on": "21 de dezembro de 2026",
+                 "reactivate_url": "https://example.com/c/reactivate/TOKEN/"}),
+    MessageSpec("winback", _("Win-back after churn"), MARKETING,
+                {"subscription": SUBSCRIPTION, "offer_code": "VOLTA20"}),
+    MessageSpec("value_report", _("Monthly value report"), MARKETING,
+                {"month": "novembro de 2026", "usage": [{"metric": "api_calls", "total": "1.234"}]}),
+]}
+
+# Campaigns are written in the admin; they may use the common variables only.
+CAMPAIGN_KEY = "campaign"
+TEST_SAMPLE_KEY = "test"
+
+
+def sample_context(key: str) -> dict:
+    spec = MESSAGES.get(key)
+    return {**COMMON_SAMPLE, **(spec.sample if spec else {})}
+
+
+def kind_of(key: str) -> str:
+    spec = MESSAGES.get(key)
+    return spec.kind if spec else MARKETING

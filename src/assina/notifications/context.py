@@ -1,0 +1,113 @@
+"""Template variables from the database: amounts and dates formatted for the customer's language
+and currency (Babel), in the customer's time zone. Everything handed to a template is a string
+or a dict/list of strings (see ``catalog``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from assina.core.money import Money
+from assina.i18n import format_money
+
+from .rendering import branding, message_locale
+
+
+def babel_locale(locale: str) -> str:
+    return "pt_BR" if message_locale(locale) == "pt-BR" else "en"
+
+
+def money(amount: int, currency: str, locale: str) -> str:
+    """``R$ 49,90`` for pt-BR, ``R$49.90`` for en (Babel's CLDR patterns)."""
+    return format_money(Money(amount, currency), babel_locale(locale))
+
+
+def local_date(value: datetime | date | None, locale: str, tz: str = "UTC") -> str:
+    """``21 de novembro de 2026`` / ``November 21, 2026`` in the customer's time zone."""
+    from babel.dates import format_date
+
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        try:
+            value = value.astimezone(ZoneInfo(tz or "UTC"))
+        except (KeyError, ValueError):
+            value = value.astimezone(ZoneInfo("UTC"))
+        value = value.date()
+    return format_date(value, "long", locale=babel_locale(locale))
+
+
+def month_label(value: date, locale: str) -> str:
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMMM", value, locale=babel_locale(locale))
+
+
+def number(value, locale: str) -> str:
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, locale=babel_locale(locale))
+
+
+def interval_word(interval: str, count: int, locale: str) -> str:
+    words = {"day": (_("day"), _("days")), "week": (_("week"), _("weeks")),
+             "month": (_("month"), _("months")), "year": (_("year"), _("years"))}
+    with translation.override("pt-br" if message_locale(locale) == "pt-BR" else "en"):
+        singular, plural = words.get(interval, (interval, interval))
+        return str(singular) if count == 1 else f"{count} {plural}"
+
+
+def customer_vars(name: str, email: str) -> dict:
+    return {"name": name or email, "first_name": (name or "").split(" ")[0] or email.split("@")[0], "email": email}
+
+
+def common(customer) -> dict:
+    from django.conf import settings
+
+    return {"business": branding(), "customer": customer_vars(customer.name, customer.email),
+            "account_url": settings.ASSINA_BASE_URL, "unsubscribe_url": ""}
+
+
+def subscription_vars(sub, customer) -> dict:
+    """The subscription as a customer reads it (price = the items' current amount)."""
+    from assina.core.pricing import PriceSpec, PricingModel, Tier, price_amount
+
+    locale, tz = customer.locale, customer.time_zone
+    total = 0
+    for item in sub.items.select_related("plan_version"):
+        version = item.plan_version
+        spec = PriceSpec(model=PricingModel(version.pricing_model), currency=version.currency,
+                         unit_amount=version.unit_amount, tiers=tuple(Tier(**t) for t in version.tiers or []),
+                         package_size=version.package_size)
+        total += price_amount(spec, item.quantity)
+    return {
+        "plan": sub.plan.name, "amount": money(total, sub.currency, locale),
+        "interval": interval_word(sub.interval, sub.interval_count, locale),
+        "period_end": local_date(sub.current_period_end, locale, tz),
+        "trial_end": local_date(sub.trial_end, locale, tz),
+        "renews_on": local_date(sub.current_period_end, locale, tz),
+    }
+
+
+def invoice_vars(invoice, customer) -> dict:
+    locale, tz = customer.locale, customer.time_zone
+    lines = [{"description": line.description, "amount": money(line.amount, invoice.currency, locale)}
+             for line in invoice.lines.all()]
+    return {
+        "number": invoice.number or "", "total": money(invoice.total, invoice.currency, locale),
+        "amount_due": money(invoice.amount_due, invoice.currency, locale),
+        "amount_paid": money(invoice.amount_paid, invoice.currency, locale),
+        "paid_on": local_date(invoice.paid_at, locale, tz),
+        "period_start": local_date(invoice.period_start, locale, tz),
+        "period_end": local_date(invoice.period_end, locale, tz),
+        "lines": lines,
+    }
+
+
+def card_vars(method) -> dict:
+    if method is None:
+        return {"brand": "", "last4": "", "expires": ""}
+    return {"brand": method.brand, "last4": method.last4, "expires": f"{method.exp_month:02d}/{method.exp_year}"}

@@ -1,0 +1,134 @@
+"""Sending due messages from the outbox.
+
+A worker *claims* due rows (status ``sending`` with a wall-clock lease; ``SKIP LOCKED`` on
+PostgreSQL so two workers never take the same row), sends them over one SMTP connection, and
+marks each one in a single UPDATE that stores the status and the server's reply together. A
+worker that crashes after sending but before marking leaves a claimed row: when the lease
+expires it is sent again with the *same* Message-ID, which receivers use to drop the copy.
+Temporary failures wait with exponential backoff; a server that is down delays everything and
+loses nothing; a permanent (5xx) refusal is marked ``failed`` and shown in the admin.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+
+from .models import Message
+from .outbox import mail_domain
+from .producing import wall_now
+from .smtp import PermanentFailure, ServerUnavailable, TemporaryFailure, open_transport
+
+BACKOFF = (60, 300, 1800, 7200, 21600)  # then every 6 hours, for as long as it takes
+BATCH = 200
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=BACKOFF[min(attempts, len(BACKOFF)) - 1] if attempts else BACKOFF[0])
+
+
+def from_address() -> str:
+    return settings.ASSINA_EMAIL_FROM or formataddr((settings.ASSINA_BUSINESS_NAME, f"no-reply@{mail_domain()}"))
+
+
+def build_email(message: Message, date: datetime) -> EmailMessage:
+    """The MIME message: multipart/alternative (plain text, then HTML), stable Message-ID."""
+    email = EmailMessage(policy=SMTP)
+    email["From"] = from_address()
+    email["To"] = Address(addr_spec=message.to_email)
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(date)
+    email["Message-ID"] = message.message_id
+    email["Content-Language"] = message.locale
+    if message.unsubscribe_url:
+        # RFC 8058: the URL unsubscribes with a POST (one click in the mail client), never a GET.
+        email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    else:
+        email["Auto-Submitted"] = "auto-generated"
+    email.set_content(message.text)
+    email.add_alternative(message.html, subtype="html")
+    return email
+
+
+def claim(until: datetime, limit: int = BATCH) -> list[Message]:
+    wall = wall_now()
+    with transaction.atomic():
+        due = (Message.objects.filter(Q(status=Message.Status.QUEUED, next_attempt_at__lte=until)
+                                      | Q(status=Message.Status.SENDING, claimed_until__lt=wall))
+               .order_by("next_attempt_at", "id"))
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        ids = list(due.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        Message.objects.filter(pk__in=ids).update(status=Message.Status.SENDING,
+                                                  claimed_until=wall + timedelta(seconds=settings.ASSINA_EMAIL_CLAIM_SECONDS))
+    return list(Message.objects.filter(pk__in=ids).order_by("next_attempt_at", "id"))
+
+
+def _mark(message: Message, **fields) -> None:
+    # Only while it is still our claim: one UPDATE stores the outcome and the server's reply.
+    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(claimed_until=None, **fields)
+
+
+def _retry(message: Message, until: datetime, reply: str) -> None:
+    attempts = message.attempts + 1
+    _mark(message, status=Message.Status.QUEUED, attempts=attempts, next_attempt_at=until + backoff(attempts),
+          provider_response=reply[:500])
+
+
+def send_due(until: datetime, *, at_due_time: bool, transport=None) -> Counter:
+    counts: Counter = Counter()
+    own_transport = transport is None
+    try:
+        while True:
+            batch = claim(until)
+            if not batch:
+                break
+            if transport is None:
+                try:
+                    transport = open_transport()
+                except ServerUnavailable as exc:
+                    for message in batch:
+                        _retry(message, until, str(exc))
+                    counts["emails_deferred"] += len(batch)
+                    break
+            down = None
+            for index, message in enumerate(batch):
+                if down is not None:
+                    _retry(message, until, down)
+                    counts["emails_deferred"] += 1
+                    continue
+                date = message.due_at if at_due_time else until
+                try:
+                    reply = transport.send(build_email(message, date))
+                except PermanentFailure as exc:
+                    _mark(message, status=Message.Status.FAILED, attempts=message.attempts + 1, next_attempt_at=None,
+                          provider_response=str(exc)[:500])
+                    counts["emails_failed"] += 1
+                except TemporaryFailure as exc:
+                    _retry(message, until, str(exc))
+                    counts["emails_deferred"] += 1
+                except ServerUnavailable as exc:
+                    down = str(exc)
+                    _retry(message, until, down)
+                    counts["emails_deferred"] += 1
+                else:
+                    _mark(message, status=Message.Status.SENT, attempts=message.attempts + 1, sent_at=date,
+                          next_attempt_at=None, provider_response=reply[:500])
+                    counts["emails_sent"] += 1
+            if down is not None:
+                break
+    finally:
+        if own_transport and transport is not None:
+            transport.close()
+    return counts

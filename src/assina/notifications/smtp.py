@@ -1,0 +1,142 @@
+"""Where mail goes: ``ASSINA_SMTP_URL``.
+
+- ``console`` (default): messages are printed (development).
+- ``smtp://user:pass@host:587``: SMTP with STARTTLS (required when a password is given, so it
+  never crosses the network in clear; ``?starttls=off`` for a local relay without TLS).
+- ``smtps://user:pass@host:465``: implicit TLS.
+
+Failures are sorted into what the sender does next: ``PermanentFailure`` (a 5xx about this
+message: mark it failed), ``TemporaryFailure`` (a 4xx about this message: retry it later) and
+``ServerUnavailable`` (cannot connect, authenticate or the connection dropped: every message
+waits, none is lost).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import sys
+from email.message import EmailMessage
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class PermanentFailure(Exception):
+    pass
+
+
+class TemporaryFailure(Exception):
+    pass
+
+
+class ServerUnavailable(Exception):
+    pass
+
+
+def _reply(code: int, message) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return f"{code} {text}"[:500]
+
+
+class ConsoleTransport:
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def send(self, message: EmailMessage) -> str:
+        self.stream.write(message.as_string() + "\n" + "-" * 72 + "\n")
+        self.stream.flush()
+        return "console: printed"
+
+    def close(self) -> None:
+        pass
+
+
+class SmtpTransport:
+    def __init__(self, url: str, timeout: float = 30.0):
+        parts = urlsplit(url)
+        self.implicit_tls = parts.scheme == "smtps"
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (465 if self.implicit_tls else 587)
+        self.user = unquote(parts.username or "")
+        self.password = unquote(parts.password or "")
+        options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        self.starttls = options.get("starttls", "require" if self.password else "auto")
+        self.timeout = timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        try:
+            if self.implicit_tls:
+                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp.ehlo()
+            if not self.implicit_tls and self.starttls != "off":
+                if smtp.has_extn("starttls"):
+                    smtp.starttls(context=context)
+                    smtp.ehlo()
+                elif self.starttls == "require":
+                    smtp.close()
+                    raise ServerUnavailable("the SMTP server does not offer STARTTLS; refusing to send the password in clear")
+            if self.user:
+                smtp.login(self.user, self.password)
+        except ServerUnavailable:
+            raise
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ServerUnavailable(f"{type(exc).__name__}: {exc}"[:500]) from exc
+        return smtp
+
+    def send(self, message: EmailMessage) -> str:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        smtp = self._smtp
+        sender = message["Return-Path"] or message["From"].addresses[0].addr_spec
+        recipients = [a.addr_spec for a in message["To"].addresses]
+        try:
+            code, reply = smtp.mail(sender)
+            if code != 250:
+                self._reset()
+                raise (PermanentFailure if code >= 500 else TemporaryFailure)(_reply(code, reply))
+            for recipient in recipients:
+                code, reply = smtp.rcpt(recipient)
+                if code not in (250, 251):
+                    self._reset()
+                    raise (PermanentFailure if code >= 500 else TemporaryFailure)(_reply(code, reply))
+            code, reply = smtp.data(message.as_bytes())
+            if code != 250:
+                raise (PermanentFailure if code >= 500 else TemporaryFailure)(_reply(code, reply))
+            return _reply(code, reply)
+        except smtplib.SMTPResponseException as exc:
+            self._reset()
+            if exc.smtp_code == 421:  # the server is closing the connection
+                self.close()
+                raise ServerUnavailable(_reply(exc.smtp_code, exc.smtp_error)) from exc
+            raise (PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure)(_reply(exc.smtp_code, exc.smtp_error)) from exc
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._smtp = None
+            raise ServerUnavailable(f"{type(exc).__name__}: {exc}"[:500]) from exc
+
+    def _reset(self) -> None:
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._smtp = None
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._smtp = None
+
+
+def open_transport(url: str | None = None):
+    from django.conf import settings
+
+    url = url or settings.ASSINA_SMTP_URL
+    if url == "console":
+        return ConsoleTransport()
+    if url.startswith(("smtp://", "smtps://")):
+        return SmtpTransport(url)
+    raise ServerUnavailable(f"ASSINA_SMTP_URL must be 'console', smtp://... or smtps://..., not {url!r}")
