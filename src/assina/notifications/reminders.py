@@ -229,7 +229,9 @@ def next_due() -> datetime | None:
 
     after = ProducerState.objects.filter(pk=1).values_list("reminders_until", flat=True).first()
     if after is None:
-        return None  # no pass yet: the first pass looks at everything due so far
+        from assina.clock.services import now
+
+        after = now()  # no pass yet: from the clock's time before it moves
     candidates: list[datetime] = []
     tomorrow = day_end(after)  # the first day whose reminders are not looked for yet
     for days in settings.ASSINA_EMAIL_TRIAL_ENDING_DAYS:
