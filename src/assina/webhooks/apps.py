@@ -6,3 +6,11 @@ class WebhooksConfig(AppConfig):
     name = "assina.webhooks"
     label = "webhooks"
     verbose_name = _("Webhooks")
+
+    def ready(self) -> None:
+        from assina.jobs import register_job
+
+        from .delivery import run
+
+        # After billing and the other producers of events at each stop of the clock.
+        register_job("webhook_deliveries", run, order=900)

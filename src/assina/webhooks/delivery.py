@@ -1,0 +1,199 @@
+"""Sending deliveries: signed, in order per endpoint, retried with backoff, never by two workers.
+
+- Order: per endpoint only the oldest unfinished delivery (lowest id) may be sent; the next one
+  waits until it succeeds or gives up. The receiver therefore sees events in the order they were
+  fanned out, and each success records its place (``delivered_sequence``).
+- One sender: a worker takes a delivery with a conditional UPDATE (pending → sending, only if no
+  older one of its endpoint is unfinished); a worker that loses the race skips it. A worker that
+  dies while sending leaves it "sending"; after the claim timeout it is pending again and is sent
+  again with the same ``webhook-id`` (receivers deduplicate on it: at-least-once delivery).
+- Retries: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 10 h, 12 h, 12 h, 12 h after each failure,
+  about three days in all; then the delivery has failed. An endpoint whose attempts all fail for
+  ``ASSINA_WEBHOOK_DISABLE_AFTER_DAYS`` (5) is disabled and ``webhook_endpoint.disabled`` recorded.
+- Time: with ``at_due_time`` (the test clock) each attempt happens when it falls due, so moving
+  the clock walks through the backoff; the ``webhook-timestamp`` header is always the wall-clock
+  time of sending, because receivers compare it with their own clock.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, Max, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
+
+from assina.events.models import Event
+from assina.events.services import record
+
+from . import signing
+from .fanout import fan_out
+from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+S = WebhookDelivery.Status
+RETRY_DELAYS = [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=5),
+                timedelta(hours=10), timedelta(hours=10), timedelta(hours=10), timedelta(hours=12), timedelta(hours=12),
+                timedelta(hours=12)]
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+BODY_EXCERPT = 1000
+DISABLED_REASON = N_("Every delivery failed for %(days)d days")
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def _timeout() -> httpx.Timeout:
+    return httpx.Timeout(connect=float(_setting("ASSINA_WEBHOOK_CONNECT_TIMEOUT", 5)),
+                         read=float(_setting("ASSINA_WEBHOOK_READ_TIMEOUT", 15)),
+                         write=float(_setting("ASSINA_WEBHOOK_READ_TIMEOUT", 15)), pool=5.0)
+
+
+def _claim_timeout() -> timedelta:
+    # Longer than any attempt can take (connect + read + write timeouts).
+    return timedelta(seconds=int(_setting("ASSINA_WEBHOOK_CLAIM_TIMEOUT", 300)))
+
+
+def payload(event: Event) -> bytes:
+    """The body: the event in Standard Webhooks' shape (type, timestamp, data)."""
+    data = {"object": event.subject_type, "object_id": event.subject_id,
+            "customer": f"cus_{event.customer_id}" if event.customer_id else None, **event.data}
+    body = {"id": f"evt_{event.pk}", "type": event.type,
+            "timestamp": event.occurred_at.isoformat().replace("+00:00", "Z"), "data": data}
+    return json.dumps(body, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
+def _older_unfinished():
+    return WebhookDelivery.objects.filter(endpoint_id=OuterRef("endpoint_id"), id__lt=OuterRef("id"),
+                                          status__in=[S.PENDING, S.SENDING])
+
+
+def release_stale_claims() -> int:
+    return WebhookDelivery.objects.filter(status=S.SENDING, claimed_at__lt=timezone.now() - _claim_timeout()) \
+        .update(status=S.PENDING, claimed_at=None)
+
+
+def _due_heads(until: datetime, limit: int = 200) -> list[tuple[int, int, datetime]]:
+    return list(WebhookDelivery.objects.filter(status=S.PENDING, next_attempt_at__lte=until, endpoint__enabled=True)
+                .exclude(Exists(_older_unfinished())).order_by("next_attempt_at", "id")
+                .values_list("id", "endpoint_id", "next_attempt_at")[:limit])
+
+
+def claim(delivery_id: int) -> bool:
+    """Take a delivery for sending; False when another worker has it (or an older one waits)."""
+    return WebhookDelivery.objects.filter(pk=delivery_id, status=S.PENDING, endpoint__enabled=True) \
+        .exclude(Exists(_older_unfinished())).update(status=S.SENDING, claimed_at=timezone.now()) == 1
+
+
+def send_due(until: datetime, *, at_due_time: bool, budget: int | None = None) -> Counter:
+    """Send every delivery due up to ``until`` (at most ``budget`` attempts)."""
+    counts: Counter = Counter()
+    budget = budget or int(_setting("ASSINA_WEBHOOK_ATTEMPTS_PER_RUN", 1000))
+    finished: dict[int, datetime] = {}  # endpoint -> when its previous delivery finished (test clock)
+    with httpx.Client(timeout=_timeout(), follow_redirects=False) as client:
+        while budget > 0:
+            progressed = False
+            for delivery_id, endpoint_id, due in _due_heads(until):
+                at = max(due, finished.get(endpoint_id, due)) if at_due_time else until
+                if at > until or budget <= 0 or not claim(delivery_id):
+                    continue
+                succeeded = attempt(client, delivery_id, at)
+                counts["webhook_attempts"] += 1
+                counts["webhooks_delivered" if succeeded else "webhook_failures"] += 1
+                finished[endpoint_id] = at
+                budget -= 1
+                progressed = True
+            if not progressed:
+                break
+    return counts
+
+
+def attempt(client: httpx.Client, delivery_id: int, at: datetime, *, manual: bool = False) -> bool:
+    """Send a claimed delivery once and record the result. True when the receiver said 2xx."""
+    delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+    endpoint = delivery.endpoint
+    body = payload(delivery.event)
+    headers = signing.headers(signing_secrets(endpoint, at), delivery.webhook_id, int(time.time()), body)
+    started = time.perf_counter()
+    status, text, error = None, "", ""
+    try:
+        response = client.post(endpoint.url, content=body, headers=headers)
+        status, text = response.status_code, response.text[:BODY_EXCERPT]
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:300]
+    except Exception as exc:  # noqa: BLE001 - a bad URL or TLS setup is this endpoint's failure, not the worker's
+        error = f"{type(exc).__name__}: {exc}"[:300]
+    duration = int((time.perf_counter() - started) * 1000)
+    succeeded = status is not None and 200 <= status < 300
+    _record_attempt(delivery_id, at, status, text, error, duration, succeeded, manual)
+    return succeeded
+
+
+def signing_secrets(endpoint: WebhookEndpoint, at: datetime) -> list[str]:
+    secrets = [endpoint.secret]
+    if endpoint.previous_secret and endpoint.previous_secret_expires_at and at < endpoint.previous_secret_expires_at:
+        secrets.append(endpoint.previous_secret)
+    return secrets
+
+
+def _record_attempt(delivery_id: int, at: datetime, status: int | None, text: str, error: str, duration: int,
+                    succeeded: bool, manual: bool) -> None:
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+        WebhookAttempt.objects.create(delivery=delivery, attempted_at=at, response_status=status, response_body=text,
+                                      error=error, duration_ms=duration, manual=manual)
+        delivery.attempts += 1
+        delivery.last_attempt_at = at
+        delivery.last_response_status = status
+        delivery.claimed_at = None
+        if succeeded:
+            delivery.status = S.SUCCEEDED
+            delivery.delivered_at = at
+            delivery.next_attempt_at = None
+            if delivery.delivered_sequence is None:
+                last = WebhookDelivery.objects.filter(endpoint_id=endpoint.pk).aggregate(m=Max("delivered_sequence"))["m"]
+                delivery.delivered_sequence = (last or 0) + 1
+            if endpoint.failing_since is not None:
+                endpoint.failing_since = None
+                endpoint.save(update_fields=["failing_since"])
+        else:
+            if delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status, delivery.next_attempt_at = S.FAILED, None
+            else:
+                delivery.status, delivery.next_attempt_at = S.PENDING, at + RETRY_DELAYS[delivery.attempts - 1]
+            _note_failure(endpoint, at)
+        delivery.save()
+
+
+def _note_failure(endpoint: WebhookEndpoint, at: datetime) -> None:
+    if endpoint.failing_since is None:
+        endpoint.failing_since = at
+        endpoint.save(update_fields=["failing_since"])
+        return
+    days = int(_setting("ASSINA_WEBHOOK_DISABLE_AFTER_DAYS", 5))
+    if endpoint.enabled and at - endpoint.failing_since >= timedelta(days=days):
+        endpoint.enabled = False
+        endpoint.disabled_at = at
+        endpoint.disabled_reason = DISABLED_REASON % {"days": days}
+        endpoint.save(update_fields=["enabled", "disabled_at", "disabled_reason"])
+        record("webhook_endpoint.disabled", endpoint, at, {
+            "endpoint": f"we_{endpoint.pk}", "url": endpoint.url, "failing_since": endpoint.failing_since.isoformat(),
+            "reason": endpoint.disabled_reason})
+
+
+def run(until: datetime, *, at_due_time: bool) -> dict:
+    """The worker job: fan out new events, free claims of dead workers, send what is due."""
+    counts: Counter = Counter()
+    created = fan_out(until, at_due_time=at_due_time)
+    if created:
+        counts["webhook_deliveries_created"] += created
+    release_stale_claims()
+    counts.update(send_due(until, at_due_time=at_due_time))
+    return dict(counts)
