@@ -79,14 +79,14 @@ def begin(request: HttpRequest, api_key_id: int, key: str) -> Claim | HttpRespon
             # Expired, or left in flight by a process that died: only one taker wins this delete.
             IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
             continue
-        if existing.fingerprint != print_:
-            raise ApiProblem(422, "idempotency_key_reused",
-                             _("this Idempotency-Key was used with other parameters (%(method)s %(path)s); use a new key")
-                             % {"method": existing.method, "path": existing.path})
         if existing.response_status is None:
             raise ApiProblem(409, "idempotency_request_in_progress",
                              _("a request with this Idempotency-Key is still being processed; retry later"),
                              headers={"Retry-After": "1"})
+        if existing.fingerprint != print_:
+            raise ApiProblem(422, "idempotency_key_reused",
+                             _("this Idempotency-Key was used with other parameters (%(method)s %(path)s); use a new key")
+                             % {"method": existing.method, "path": existing.path})
         response = HttpResponse(bytes(existing.response_body or b""), status=existing.response_status,
                                 content_type=existing.response_content_type or "application/json")
         response["Idempotent-Replayed"] = "true"

@@ -24,7 +24,7 @@ from .models import ApiKey
 MODES = ("sandbox", "live")
 # last_used_at is written at most this often per key and process: a read must not cost a write.
 LAST_USED_RESOLUTION = 60.0
-_last_used_written: dict[int, float] = {}
+_last_used_written: dict[str, float] = {}  # by key hash
 
 
 class ApiKeyError(DomainError):
@@ -99,21 +99,22 @@ def authenticate(secret: str) -> Authenticated | str:
         return "invalid_api_key"
     if mode != settings.ASSINA_MODE:
         return "wrong_mode_key"
-    row = ApiKey.objects.filter(key_hash=hash_secret(secret)).values_list("pk", "scope", "revoked_at").first()
+    digest = hash_secret(secret)
+    row = ApiKey.objects.filter(key_hash=digest).values_list("pk", "scope", "revoked_at").first()
     if row is None:
         return "invalid_api_key"
     pk, scope, revoked_at = row
     if revoked_at is not None:
         return "api_key_revoked"
-    _touch(pk)
+    _touch(pk, digest)
     return Authenticated(pk, scope, mode)
 
 
-def _touch(pk: int) -> None:
+def _touch(pk: int, digest: str) -> None:
     now = time.time()
-    if now - _last_used_written.get(pk, 0.0) < LAST_USED_RESOLUTION:
+    if now - _last_used_written.get(digest, 0.0) < LAST_USED_RESOLUTION:
         return
-    _last_used_written[pk] = now
+    _last_used_written[digest] = now
     at = wall_clock()
     # The condition keeps other processes from rewriting it within the same minute.
     ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=at - timedelta(seconds=LAST_USED_RESOLUTION)),

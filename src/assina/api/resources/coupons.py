@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from assina.catalog.models import Coupon, PromotionCode
 from assina.catalog.services import create_coupon, create_promotion_code
@@ -72,7 +72,7 @@ class PromotionCodeCreate(Input):
 
 
 def coupon_out(c: Coupon) -> dict:
-    return {"id": c.code, "name": c.name, "percent_off": str(c.percent_off.normalize()) if c.percent_off is not None else None,
+    return {"id": c.code, "name": c.name, "percent_off": format(c.percent_off.normalize(), "f") if c.percent_off is not None else None,
             "amount_off": c.amount_off, "currency": c.currency or None, "duration": c.duration,
             "duration_periods": c.duration_periods, "plans": sorted(p.code for p in c.plans.all()),
             "redeem_by": c.redeem_by, "max_redemptions": c.max_redemptions, "times_redeemed": c.times_redeemed,
@@ -101,7 +101,7 @@ def create(request, body: CouponCreate):
                            amount_off=body.amount_off, currency=body.currency, duration_periods=body.duration_periods,
                            plans=body.plans or None, redeem_by=body.redeem_by, max_redemptions=body.max_redemptions,
                            at=now())
-    return 201, coupon_out(_coupon(coupon.code))
+    return Status(201, coupon_out(_coupon(coupon.code)))
 
 
 @coupons.get("", response=Page[CouponOut], summary="List coupons")
@@ -119,7 +119,7 @@ def get(request, code: str):
 def create_promo(request, body: PromotionCodeCreate):
     promo = create_promotion_code(code=body.code, coupon_code=body.coupon, expires_at=body.expires_at,
                                   max_redemptions=body.max_redemptions, at=now())
-    return 201, promo_out(PromotionCode.objects.select_related("coupon").get(pk=promo.pk))
+    return Status(201, promo_out(PromotionCode.objects.select_related("coupon").get(pk=promo.pk)))
 
 
 @promotion_codes.get("", response=Page[PromotionCodeOut], summary="List promotion codes")

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from assina.clock.services import now
 from assina.customers.models import Customer
@@ -84,7 +84,7 @@ def create(request, body: CustomerCreate):
     customer = create_customer(email=body.email, name=body.name, locale=body.locale, currency=body.currency,
                                time_zone=body.time_zone, country=body.country, tax_id=body.tax_id,
                                metadata=body.metadata, card=body.payment_method_token, at=now())
-    return 201, customer_out(customer)
+    return Status(201, customer_out(customer))
 
 
 @router.get("", response=Page[CustomerOut], summary="List customers")

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from assina.clock.services import now
+from assina.core.invoice_states import InvoiceStatus
 from assina.invoices.models import Invoice, InvoiceLine
 from assina.invoices.services import void_invoice
 from assina.payments.models import PaymentAttempt
@@ -22,7 +23,7 @@ from .customers import load_customer
 
 router = Router(tags=["invoices"])
 PREFIX = "in_"
-Status = Literal["draft", "open", "paid", "void", "uncollectible"]
+StatusName = Literal[tuple(s.value for s in InvoiceStatus)]  # type: ignore[misc]
 
 
 class LineOut(Schema):
@@ -42,7 +43,7 @@ class InvoiceOut(Schema):
     number: str | None
     customer: str
     subscription: str | None
-    status: Status
+    status: StatusName
     billing_reason: str
     currency: Currency
     period_start: Timestamp | None
@@ -65,7 +66,7 @@ class InvoiceOut(Schema):
 class InvoiceFilters(ListQuery):
     customer: str | None = Field(None, max_length=40)
     subscription: str | None = Field(None, max_length=40)
-    status: Status | None = None
+    status: StatusName | None = None
 
 
 INVOICES = Invoice.objects.prefetch_related(Prefetch("lines", InvoiceLine.objects.order_by("id")))

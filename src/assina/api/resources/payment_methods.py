@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from assina.clock.services import now
 from assina.customers.models import Customer
@@ -61,7 +61,7 @@ def attach(request, customer_id: str, body: AttachIn):
     method = payments.attach_card(customer, body.token, now(), exp_month=body.exp_month, exp_year=body.exp_year,
                                   make_default=body.make_default)
     customer.refresh_from_db(fields=["default_payment_method"])
-    return 201, method_out(method, customer.default_payment_method_id)
+    return Status(201, method_out(method, customer.default_payment_method_id))
 
 
 @router.get("/{customer_id}/payment_methods", response=Page[PaymentMethodOut], summary="List a customer's cards")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from assina.catalog.models import Plan, PlanVersion, Product
 from assina.catalog.services import change_plan_price, create_plan
@@ -148,7 +148,7 @@ def create(request, body: PlanCreate):
                        interval_count=body.interval_count, trial_days=body.trial_days, pricing_model=body.pricing_model,
                        tiers=[t.model_dump() for t in body.tiers] if body.tiers else None, package_size=body.package_size,
                        kind=body.kind, product_code=body.product, at=now())
-    return 201, plan_out(load_plan(plan.code))
+    return Status(201, plan_out(load_plan(plan.code)))
 
 
 @plans.get("", response=Page[PlanOut], summary="List plans")
@@ -175,4 +175,4 @@ def new_version(request, code: str, body: VersionCreate):
     change_plan_price(code, amount=body.amount, pricing_model=body.pricing_model,
                       tiers=[t.model_dump() for t in body.tiers] if body.tiers is not None else None,
                       package_size=body.package_size, at=now())
-    return 201, plan_out(load_plan(code))
+    return Status(201, plan_out(load_plan(code)))

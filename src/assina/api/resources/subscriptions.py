@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Literal
 
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
+from assina.core.states import SubscriptionStatus
 from assina.subscriptions import changes, services
 from assina.subscriptions.models import ScheduledChange, Subscription, SubscriptionItem
 
@@ -19,7 +20,7 @@ from .customers import load_customer
 
 router = Router(tags=["subscriptions"])
 PREFIX = "sub_"
-Status = Literal["incomplete", "trialing", "active", "past_due", "paused", "canceled"]
+StatusName = Literal[tuple(s.value for s in SubscriptionStatus)]  # type: ignore[misc]
 PlanCode = Field(min_length=1, max_length=64)
 
 
@@ -43,7 +44,7 @@ class SubscriptionOut(Schema):
     object: str = "subscription"
     customer: str
     plan: str
-    status: Status
+    status: StatusName
     currency: Currency
     interval: Literal["day", "week", "month", "year"]
     interval_count: int
@@ -120,7 +121,7 @@ class ChangePreviewOut(Schema):
 
 class SubscriptionFilters(ListQuery):
     customer: str | None = Field(None, max_length=40)
-    status: Status | None = None
+    status: StatusName | None = None
     plan: str | None = Field(None, max_length=64)
 
 
@@ -175,7 +176,7 @@ def create(request, body: SubscriptionCreate):
     sub = services.create_subscription(customer=customer, plan_code=body.plan, quantity=body.quantity,
                                        coupon_code=body.coupon, addons=[(a.plan, a.quantity) for a in body.addons],
                                        trial_days=body.trial_days, start=body.start, metadata=body.metadata)
-    return 201, render(sub.pk)
+    return Status(201, render(sub.pk))
 
 
 @router.get("", response=Page[SubscriptionOut], summary="List subscriptions")
