@@ -15,3 +15,34 @@ def usage(event_id: str, customer, metric: str, value: int, at: datetime, **prop
 
 def send(*events, at: datetime | None = None):
     return record_usage(list(events), at)
+
+
+class Api:
+    """Django's test client speaking JSON to /api/v1 with a new write key."""
+
+    def __init__(self, scope: str = "write") -> None:
+        from django.test import Client
+
+        from assina.api.keys import create_key
+
+        self.client = Client(HTTP_AUTHORIZATION=f"Bearer {create_key(scope=scope, name='usage-tests').secret}")
+
+    def get(self, path: str, params: dict | None = None):
+        return self.client.get(f"/api/v1{path}", params or {})
+
+    def post(self, path: str, body=None, **headers):
+        import json
+
+        return self.client.post(f"/api/v1{path}", json.dumps(body if body is not None else {}),
+                                content_type="application/json", **headers)
+
+    def delete(self, path: str):
+        return self.client.delete(f"/api/v1{path}")
+
+
+def problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content.decode()
+    assert response["Content-Type"].startswith("application/problem+json"), response["Content-Type"]
+    body = response.json()
+    assert body["code"] == code, body
+    return body

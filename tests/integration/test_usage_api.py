@@ -1,0 +1,56 @@
+"""POST /api/v1/usage and /usage/batch through the real API: duplicates reported, bad batches
+refused whole with problem+json, late events listed."""
+
+import pytest
+from factories import make_customer, start_clock, utc
+from usage_support import Api, problem
+
+from assina.usage.models import UsageEvent
+from assina.usage.services import create_metric
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api():
+    from assina.api import ratelimit
+
+    ratelimit.reset()
+    start_clock(utc(2027, 1, 10))
+    create_metric(code="calls", name="API calls")
+    return Api()
+
+
+def _event(i, who, **extra):
+    return {"id": f"e{i}", "customer": f"cus_{who.pk}", "metric": "calls", "value": 2,
+            "timestamp": "2027-01-09T10:00:00Z", **extra}
+
+
+def test_single_and_batch_events_are_stored_once(api):
+    customer = make_customer()
+    body = api.post("/usage", _event(0, customer)).json()
+    assert body == {"object": "usage_event_receipt", "id": "e0", "duplicate": False}
+    assert api.post("/usage", _event(0, customer)).json()["duplicate"] is True
+    batch = {"events": [_event(i, customer) for i in range(1000)]}
+    first = api.post("/usage/batch", batch).json()
+    assert (first["received"], first["stored"], first["duplicates"]) == (1000, 999, ["e0"])
+    assert api.post("/usage/batch", batch).json()["stored"] == 0
+    by_email = api.post("/usage", {"id": "m1", "customer_email": customer.email.upper(), "metric": "calls",
+                                   "timestamp": "2027-01-09T10:00:00-03:00"}).json()
+    assert by_email["duplicate"] is False
+    assert UsageEvent.objects.count() == 1001
+    listed = api.get("/usage", {"customer": f"cus_{customer.pk}", "limit": 2}).json()
+    assert listed["has_more"] and listed["data"][0]["event_id"] == "e0" and listed["data"][0]["late"] is False
+
+
+def test_bad_batches_are_refused_whole(api):
+    customer = make_customer()
+    problem(api.post("/usage/batch", {"events": [_event(i, customer) for i in range(1001)]}), 413, "batch_too_large")
+    body = problem(api.post("/usage/batch", {"events": [_event(1, customer), _event(2, customer, metric="nope"),
+                                                        _event(3, customer, customer="cus_999999")]}), 422, "usage_invalid")
+    assert [e["loc"] for e in body["errors"]] == [["events", 2, "customer"], ["events", 1, "metric"]]
+    problem(api.post("/usage/batch", {"events": [_event(1, customer, value="many")]}), 422, "validation_error")
+    problem(api.post("/usage", _event(1, customer, timestamp="2027-01-09T10:00:00")), 422, "validation_error")
+    problem(api.post("/usage", {**_event(1, customer), "extra": 1}), 422, "validation_error")
+    assert not UsageEvent.objects.exists()
+    assert api.get("/usage/metrics").json()[0]["code"] == "calls"
