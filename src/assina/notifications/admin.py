@@ -24,7 +24,7 @@ from assina.i18n import localized_message
 from . import campaigns as campaign_services
 from .catalog import MESSAGES, kind_of, sample_context
 from .models import Campaign, MarketingConsent, Message, MessageTemplate, Segment
-from .outbox import Draft, queue
+from .outbox import Draft, queue, test_context
 from .rendering import CompiledTemplate, Source, TemplateError, branding, default_source, validate, wrap
 from .segments import customers_of
 from .template_store import sync_templates
@@ -181,7 +181,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
     def preview_view(self, request, pk: int):
         row = get_object_or_404(MessageTemplate, pk=pk)
-        rendered = CompiledTemplate(Source(row.subject, row.html, row.text)).render({**sample_context(row.key), "business": branding()})
+        rendered = CompiledTemplate(Source(row.subject, row.html, row.text)).render(test_context(row.key))
         html, text = wrap(rendered, row.locale, marketing=kind_of(row.key) == "marketing", unsubscribe_url="https://example.com/unsubscribe")
         return TemplateResponse(request, "admin/notifications/preview.html", {
             **self.admin_site.each_context(request), "title": _("Preview: %(name)s") % {"name": row},
@@ -191,7 +191,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         row = get_object_or_404(MessageTemplate, pk=pk)
         to = (request.POST.get("to") or request.user.email or "").strip() if request.method == "POST" else ""
         if request.method == "POST":
-            context = {**sample_context(row.key), "business": branding()}
+            context = test_context(row.key)
             draft = Draft(key=f"test:{uuid.uuid4().hex}", template=row.key, customer=None, due_at=clock_now(), context=context,
                           to_email=to, locale=row.locale, kind=Message.Kind.TEST)
             queue([draft], clock_now())

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min
 from django.utils.translation import gettext as _
@@ -57,8 +58,8 @@ def preview(campaign: Campaign, customer) -> dict:
 
 
 def _context(name: str, email: str, unsubscribe: str) -> dict:
-    return {**sample_context(CAMPAIGN_KEY), "business": branding(), "customer": customer_vars(name, email),
-            "unsubscribe_url": unsubscribe}
+    return {**sample_context(CAMPAIGN_KEY), "business": branding(), "account_url": settings.ASSINA_BASE_URL,
+            "customer": customer_vars(name, email), "unsubscribe_url": unsubscribe}
 
 
 def schedule(campaign_id: int, at: datetime) -> Campaign:

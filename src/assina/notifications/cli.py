@@ -53,10 +53,10 @@ def cmd_email_send_test(args):
 
     from assina.clock.services import now
     from assina.core.errors import DomainError
-    from assina.notifications.catalog import MESSAGES, sample_context
+    from assina.notifications.catalog import MESSAGES
     from assina.notifications.models import Message
-    from assina.notifications.outbox import Draft, queue
-    from assina.notifications.rendering import branding, message_locale
+    from assina.notifications.outbox import Draft, queue, test_context
+    from assina.notifications.rendering import message_locale
     from assina.notifications.sending import send_due
 
     if args.template not in MESSAGES:
@@ -64,7 +64,7 @@ def cmd_email_send_test(args):
                           % {"name": repr(args.template), "names": ", ".join(MESSAGES)})
     at = now()
     draft = Draft(key=f"test:{uuid.uuid4().hex}", template=args.template, customer=None, due_at=at,
-                  context={**sample_context(args.template), "business": branding()}, to_email=args.to,
+                  context=test_context(args.template), to_email=args.to,
                   locale=message_locale(args.locale), kind=Message.Kind.TEST)
     queue([draft], at)
     send_due(at, at_due_time=False)

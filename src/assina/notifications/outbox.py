@@ -59,6 +59,14 @@ def recipient_problem(email: str) -> str:
     return ""
 
 
+def test_context(key: str) -> dict:
+    """Sample values with this business's branding and links (previews and test sends)."""
+    from .catalog import sample_context
+    from .rendering import branding
+
+    return {**sample_context(key), "business": branding(), "account_url": settings.ASSINA_BASE_URL}
+
+
 def revoked_customers(customer_ids: list[int]) -> set[int]:
     """Customers who may not receive marketing (unsubscribed, or no opt-in when it is required)."""
     if settings.ASSINA_MARKETING_CONSENT == "opt-in":
