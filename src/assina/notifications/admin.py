@@ -34,7 +34,7 @@ from .template_store import sync_templates
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("id", "due_at", "to_email", "template", "kind", "locale", "status", "attempts", "sent_at", "short_response")
+    list_display = ("id", "due_at", "to_email", "subject", "template", "locale", "status", "attempts", "sent_at", "short_response")
     list_filter = ("status", "kind", "template", "locale", "campaign")
     search_fields = ("to_email", "subject", "key", "message_id")
     date_hierarchy = "due_at"
