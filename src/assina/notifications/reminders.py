@@ -136,7 +136,7 @@ def _usage_model():
     from django.apps import apps
 
     try:
-        model = apps.get_model("usage", "UsageRecord")
+        model = apps.get_model("usage", "UsageEvent")
     except LookupError:
         return None
     return model
@@ -202,12 +202,23 @@ def value_report(until: datetime, at_due_time: bool) -> list[Draft]:
         totals.setdefault(customer_id, []).append((code, total))
     live = set(_subscriptions().filter(customer_id__in=list(totals), status__in=LIVE).values_list("customer_id", flat=True))
     customers = Customer.objects.in_bulk([c for c in totals if c in live])
+    names = _metric_names()
     label = f"{last_month.year}-{last_month.month:02d}"
     return [Draft(key=f"value_report:customer:{c.pk}:{label}", template="value_report", customer=c,
                   due_at=this_month if at_due_time else until,
                   context={"month": month_label(last_month.date(), c.locale),
-                           "usage": [{"metric": code, "total": number(total, c.locale)} for code, total in totals[c.pk]]})
+                           "usage": [{"metric": names.get(code, code), "total": number(total, c.locale)}
+                                     for code, total in totals[c.pk]]})
             for c in customers.values()]
+
+
+def _metric_names() -> dict[str, str]:
+    from django.apps import apps
+
+    try:
+        return dict(apps.get_model("catalog", "Metric").objects.values_list("code", "name"))
+    except LookupError:
+        return {}
 
 
 FINDERS = (trial_ending, renewal_upcoming, onboarding, winback, value_report)
