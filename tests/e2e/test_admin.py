@@ -31,7 +31,7 @@ from assina.payments.models import (
     SandboxCard,
     SandboxCharge,
 )
-from assina.payments.services import attach_card
+from assina.payments.services import attach_card_token, check_card
 from assina.subscriptions.changes import change_subscription
 from assina.subscriptions.models import ScheduledChange, Subscription, SubscriptionItem
 from assina.subscriptions.services import create_subscription
@@ -245,7 +245,10 @@ def test_collect_now_action_pays_an_open_invoice_with_a_new_card(admin_client, b
     messages = run_action(admin_client, Invoice, "collect_now", [invoice])
     assert messages == [f"{invoice.number}: the payment failed: Your card was declined.", "1 invoice: payment attempted."]
     assert Invoice.objects.get(pk=invoice.pk).status == "open"
-    attach_card(customer, GOOD_CARD, now())
+    from django.db import transaction
+
+    with transaction.atomic():  # kept without attach_card's immediate retry: the action collects
+        attach_card_token(customer, check_card(GOOD_CARD, now()), now())
     assert run_action(admin_client, Invoice, "collect_now", [invoice]) == ["1 invoice: payment attempted."]
     invoice.refresh_from_db()
     assert invoice.status == "paid" and invoice.amount_paid == 4990

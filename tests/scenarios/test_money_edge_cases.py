@@ -27,7 +27,9 @@ from assina.events.models import Event
 from assina.invoices.models import Invoice
 from assina.invoices.services import InvoiceError, create_credit_note, mark_uncollectible, void_invoice
 from assina.payments.models import PaymentAttempt, SandboxCharge
-from assina.payments.services import PaymentError, attach_card, pay_invoice, reconcile_pending, start_attempts
+from assina.payments.services import (
+    PaymentError, attach_card, attach_card_token, check_card, pay_invoice, reconcile_pending, start_attempts,
+)
 from assina.subscriptions.changes import change_subscription
 from assina.subscriptions.due_work import _process_batch
 from assina.subscriptions.models import ScheduledChange
@@ -75,7 +77,8 @@ def _pending_attempt_on_open_invoice():
     customer = make_customer(card=FAILING_CARD)
     sub = subscribe(customer, "pro")  # incomplete: its invoice is open
     invoice = invoices_of(sub)[0]
-    attach_card(Customer.objects.get(pk=customer.pk), GOOD_CARD, now())
+    with transaction.atomic():  # a new card kept without the immediate retry attach_card makes
+        attach_card_token(Customer.objects.get(pk=customer.pk), check_card(GOOD_CARD, now()), now())
     customer = Customer.objects.select_related("default_payment_method").get(pk=customer.pk)
     with transaction.atomic():  # the attempt is written, then the process dies before charging
         charges = start_attempts([Invoice.objects.get(pk=invoice.pk)], {customer.pk: customer.default_payment_method}, now())

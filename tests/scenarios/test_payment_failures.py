@@ -20,7 +20,7 @@ from factories import (
 from assina.clock.services import now
 from assina.events.models import Event
 from assina.payments.models import PaymentAttempt
-from assina.payments.services import attach_card, pay_invoice
+from assina.payments.services import attach_card
 
 pytestmark = real_transactions
 
@@ -37,7 +37,7 @@ def test_card_failing_on_renewal_leaves_past_due_until_a_working_card_pays_the_i
     attach_card(customer, FAILING_CARD, now())  # attaches fine, every charge is declined
 
     before = last_event_id()
-    advance(utc(2027, 3, 5))
+    advance(utc(2027, 2, 28, 12))  # before the first retry (Mar 1, 10:00)
 
     sub = reload(sub)
     assert sub.status == "past_due"
@@ -46,18 +46,23 @@ def test_card_failing_on_renewal_leaves_past_due_until_a_working_card_pays_the_i
     [attempt] = PaymentAttempt.objects.filter(invoice=renewal)
     assert (attempt.status, attempt.decline_code, attempt.completed_at) == ("failed", "card_declined", FEB_28)
     assert attempt.payment_method.last4 == "0341"
+    assert attempt.next_retry_at == renewal.next_payment_attempt == utc(2027, 3, 1, 10)
     events = list(Event.objects.filter(id__gt=before).values_list("type", "data"))
-    assert [t for t, _ in events] == ["invoice.created", "payment.failed", "subscription.updated"]
+    assert [t for t, _ in events] == ["invoice.created", "payment.failed", "payment.retry_scheduled", "subscription.updated"]
     assert events[1][1]["decline_code"] == "card_declined" and events[1][1]["invoice"] == renewal.pk
-    assert events[2][1] == {"status": "past_due", "previous_status": "active", "reason": "payment_failed"}
+    assert events[1][1]["next_retry_at"] == "2027-03-01T10:00:00+00:00" and events[1][1]["final"] is False
+    assert events[3][1] == {"status": "past_due", "previous_status": "active", "reason": "payment_failed"}
 
-    attach_card(customer, GOOD_CARD, now())
-    pay_invoice(renewal.pk, now())
+    advance(utc(2027, 3, 5))  # retried on Mar 1 and Mar 3, declined both times
+    assert list(PaymentAttempt.objects.filter(invoice=renewal).values_list("number", "status", "created_at")) == [
+        (1, "failed", FEB_28), (2, "failed", utc(2027, 3, 1, 10)), (3, "failed", utc(2027, 3, 3, 10))]
+
+    attach_card(customer, GOOD_CARD, now())  # a new card pays the open invoice at once
 
     renewal.refresh_from_db()
     assert (renewal.status, renewal.amount_paid, renewal.paid_at) == ("paid", 4990, utc(2027, 3, 5))
     assert list(PaymentAttempt.objects.filter(invoice=renewal).values_list("number", "status")) == [
-        (1, "failed"), (2, "succeeded")]
+        (1, "failed"), (2, "failed"), (3, "failed"), (4, "succeeded")]
     assert reload(sub).status == "active"
     assert Event.objects.filter(type="subscription.updated", data__reason="payment_succeeded", subject_id=sub.pk).exists()
 
@@ -105,8 +110,8 @@ def test_incomplete_subscription_paid_within_23_hours_becomes_active():
     customer = make_customer(card=FAILING_CARD)
     sub = subscribe(customer, "basic")
     advance(utc(2027, 2, 1, 8))
-    attach_card(customer, GOOD_CARD, now())
-    pay_invoice(invoices_of(sub)[0].pk, now())
+    attach_card(customer, GOOD_CARD, now())  # the open first invoice is paid at once with it
+    assert invoices_of(sub)[0].paid_at == utc(2027, 2, 1, 8)
     sub = reload(sub)
     assert sub.status == "active" and sub.next_action_at == FEB_28
     advance(FEB_28)

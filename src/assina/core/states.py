@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from assina.core.errors import N_, IllegalTransition
@@ -12,6 +13,9 @@ class SubscriptionStatus(StrEnum):
     TRIALING = "trialing"
     ACTIVE = "active"
     PAST_DUE = "past_due"
+    # Dunning gave up and the final action is "mark unpaid": no access, no new periods, the
+    # open invoice stays payable and paying it makes the subscription active again.
+    UNPAID = "unpaid"
     PAUSED = "paused"
     CANCELED = "canceled"
 
@@ -23,7 +27,8 @@ ALLOWED: dict[SubscriptionStatus, frozenset[SubscriptionStatus]] = {
     # A trial that ends without a usable payment method goes back to incomplete.
     S.TRIALING: frozenset({S.ACTIVE, S.PAST_DUE, S.PAUSED, S.CANCELED, S.INCOMPLETE}),
     S.ACTIVE: frozenset({S.PAST_DUE, S.PAUSED, S.CANCELED}),
-    S.PAST_DUE: frozenset({S.ACTIVE, S.PAUSED, S.CANCELED}),
+    S.PAST_DUE: frozenset({S.ACTIVE, S.UNPAID, S.PAUSED, S.CANCELED}),
+    S.UNPAID: frozenset({S.ACTIVE, S.PAUSED, S.CANCELED}),
     S.PAUSED: frozenset({S.ACTIVE, S.CANCELED}),
     S.CANCELED: frozenset(),  # terminal: a returning customer gets a new subscription
 }
@@ -55,6 +60,14 @@ def transition(
     return destination
 
 
-def has_access(status: str | SubscriptionStatus) -> bool:
-    """Whether the customer may use the product (past_due keeps access during dunning)."""
-    return _status(status) in _WITH_ACCESS
+def has_access(status: str | SubscriptionStatus, grace_until: datetime | None = None,
+               at: datetime | None = None) -> bool:
+    """Whether the customer may use the product.
+
+    A past-due subscription keeps access during the dunning grace period: until
+    ``grace_until`` when both it and ``at`` are given (without them, past_due has access).
+    """
+    current = _status(status)
+    if current is S.PAST_DUE and grace_until is not None and at is not None:
+        return at < grace_until
+    return current in _WITH_ACCESS

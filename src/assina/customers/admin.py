@@ -10,13 +10,15 @@ from assina.admin_actions import (
     ServiceAdmin,
     admin_link,
     field_label,
+    format_money,
     interval_label,
     money_field,
     save_descriptive_fields,
 )
 from assina.clock.services import now as clock_now
 from assina.invoices.models import Invoice
-from assina.payments.models import PaymentMethod
+from assina.payments.admin import dunning_label
+from assina.payments.models import PaymentAttempt, PaymentMethod
 from assina.subscriptions.models import Subscription
 
 from .models import LOCALES, BalanceTransaction, Customer
@@ -58,13 +60,19 @@ class CustomerAddForm(ServiceAddForm):
 
 class PaymentMethodInline(ReadOnlyInline):
     model = PaymentMethod
-    fields = ("brand", "last4", "exp_month", "exp_year", "gateway", "created_at", "detached_at")
+    fields = ("brand", "last4", "exp_month", "exp_year", "gateway", "created_at", "detached_at", "expiring_notified_at")
 
 
 class SubscriptionInline(ReadOnlyInline):
     model = Subscription
     fk_name = "customer"
-    fields = ("plan", "status", "billing", "current_period_end", "cancel_at_period_end", "started_at")
+    fields = ("plan", "status", "access", "billing", "current_period_end", "cancel_at_period_end", "started_at")
+
+    @admin.display(description=_("access"), boolean=True)
+    def access(self, obj):
+        from assina.subscriptions.lifecycle import has_access
+
+        return has_access(obj, clock_now())
 
     @admin.display(description=_("billing period"))
     def billing(self, obj):
@@ -98,13 +106,30 @@ class CustomerAdmin(ServiceAdmin):
     search_fields = ("email", "name", "tax_id", "=id")
     date_hierarchy = "created_at"
     fields = ("email", "name", "locale", "currency", "time_zone", "country", "tax_id", "credit_balance_display",
-              "default_payment_method", "metadata", "created_at")
+              "default_payment_method", "metadata", "created_at", "payment_attempts")
     # Only descriptive fields are edited in place; money and identity go through the services.
     editable_fields = ("name", "locale", "country", "tax_id")
     readonly_fields = ("email", "currency", "time_zone", "credit_balance_display", "default_payment_method",
-                       "metadata", "created_at")
+                       "metadata", "created_at", "payment_attempts")
     inlines = (PaymentMethodInline, SubscriptionInline, InvoiceInline, BalanceTransactionInline)
     credit_balance_display = money_field("credit_balance", _("credit balance"))
+
+    @admin.display(description=_("payment attempts"))
+    def payment_attempts(self, obj):
+        """The latest attempts with their decline codes and what dunning does next."""
+        from django.utils.html import format_html, format_html_join
+
+        attempts = (PaymentAttempt.objects.filter(invoice__customer=obj).select_related("invoice")
+                    .order_by("-created_at", "-pk")[:20])
+        if not attempts:
+            return "-"
+        header = format_html("<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                             _("invoice"), _("attempt"), _("status"), _("amount"), _("decline code"), _("next retry"),
+                             _("dunning"))
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (admin_link(a.invoice), a.number, a.get_status_display(), format_money(a.amount, a.currency), a.decline_code or "-",
+             a.next_retry_at or "-", dunning_label(a.invoice.dunning_status)) for a in attempts))
+        return format_html("<table>{}{}</table>", header, rows)
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -11,7 +11,9 @@ from assina.admin_actions import (
 )
 from assina.clock.services import now as clock_now
 from assina.i18n import gateway_message
-from assina.payments.models import PaymentAttempt
+from assina.payments.admin import dunning_label
+from assina.payments.models import PaymentAttempt, Refund
+from assina.payments.refunds import refund_invoice
 from assina.payments.services import pay_invoice
 
 from .models import CreditNote, Invoice, InvoiceLine, NumberSequence, PendingItem
@@ -36,12 +38,18 @@ class InvoiceLineInline(ReadOnlyInline):
 class PaymentAttemptInline(ReadOnlyInline):
     model = PaymentAttempt
     fields = ("number", "status", "amount_display", "payment_method", "decline_code", "message_display", "created_at",
-              "completed_at")
+              "completed_at", "next_retry_at")
     amount_display = money_field("amount", _("amount"))
 
     @admin.display(description=_("message"))
     def message_display(self, obj):
         return gateway_message(obj.message)
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ("number", "status", "amount_display", "credit_note", "reason", "created_at")
+    amount_display = money_field("amount", _("amount"))
 
 
 class CreditNoteInline(ReadOnlyInline):
@@ -72,12 +80,14 @@ class InvoiceAdmin(ReadOnlyAdmin):
                            "period_start", "period_end")}),
         (_("Amounts"), {"fields": ("subtotal_display", "discount_display", "total_display", "credit_applied_display",
                                    "amount_due_display", "amount_paid_display")}),
-        (_("Dates"), {"fields": ("created_at", "finalized_at", "paid_at", "voided_at", "attempt_count",
-                                 "next_payment_attempt")}),
+        (_("Dates"), {"fields": ("created_at", "finalized_at", "paid_at", "voided_at")}),
+        (_("Dunning"), {"fields": ("dunning_display", "dunning_started_at", "attempt_count", "last_decline",
+                                   "next_payment_attempt", "dunning_final_at")}),
     )
     readonly_fields = ("customer_link", "subscription_link", "subtotal_display", "discount_display", "total_display",
-                       "credit_applied_display", "amount_due_display", "amount_paid_display")
-    inlines = (InvoiceLineInline, PaymentAttemptInline, CreditNoteInline)
+                       "credit_applied_display", "amount_due_display", "amount_paid_display", "dunning_display",
+                       "last_decline")
+    inlines = (InvoiceLineInline, PaymentAttemptInline, RefundInline, CreditNoteInline)
     subtotal_display = money_field("subtotal", _("subtotal"))
     discount_display = money_field("discount", _("discount"))
     total_display = money_field("total", _("total"))
@@ -94,7 +104,19 @@ class InvoiceAdmin(ReadOnlyAdmin):
         service_action("collect_now", _("Try to collect now"), _collect,
                        ngettext_lazy("%(count)d invoice: payment attempted.",
                                      "%(count)d invoices: payment attempted.", "count")),
+        service_action("refund_in_full", _("Refund to the card in full"),
+                       lambda invoice: refund_invoice(invoice.pk, clock_now()),
+                       ngettext_lazy("%(count)d invoice refunded.", "%(count)d invoices refunded.", "count")),
     )
+
+    @admin.display(description=_("dunning"))
+    def dunning_display(self, obj):
+        return dunning_label(obj.dunning_status)
+
+    @admin.display(description=_("last decline code"))
+    def last_decline(self, obj):
+        attempt = obj.attempts.filter(status=PaymentAttempt.Status.FAILED).order_by("-number").first()
+        return attempt.decline_code if attempt else "-"
 
     @admin.display(description=_("customer"), ordering="customer__email")
     def customer_link(self, obj):

@@ -70,11 +70,21 @@ class Invoice(models.Model):
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     attempt_count = models.PositiveIntegerField(_("payment attempts"), default=0)
     next_payment_attempt = models.DateTimeField(_("next payment attempt"), null=True, blank=True)
+    # Dunning (assina.payments.dunning): "" never failed, retrying, awaiting_method (hard
+    # decline: waits for a new card), recovered, exhausted (the final action was taken).
+    dunning_status = models.CharField(_("dunning"), max_length=16, blank=True, default="")
+    dunning_started_at = models.DateTimeField(_("first failed payment"), null=True, blank=True)
+    # When the final action is due if the invoice is still unpaid then.
+    dunning_final_at = models.DateTimeField(_("final action due at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
         ordering = ["id"]
+        indexes = [
+            models.Index(fields=["next_payment_attempt"], name="invoice_next_attempt_idx"),
+            models.Index(fields=["dunning_final_at"], name="invoice_dunning_final_idx"),
+        ]
         constraints = [
             # The database itself refuses a second invoice for the same subscription period.
             models.UniqueConstraint(fields=["subscription", "period_start"], name="invoice_unique_subscription_period"),

@@ -6,3 +6,14 @@ class PaymentsConfig(AppConfig):
     name = "assina.payments"
     label = "payments"
     verbose_name = _("Payments")
+
+    def ready(self):
+        from assina.jobs import register_job
+
+        from . import expiring, retries
+
+        # Retries and final actions must happen at their time, between renewals: the test
+        # clock stops at each of them (next_due).
+        register_job("payment_retries", retries.run, next_due=retries.next_due, order=10)
+        # Notices of cards about to expire only follow the clock.
+        register_job("expiring_cards", expiring.run, order=50)

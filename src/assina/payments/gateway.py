@@ -47,6 +47,7 @@ class ChargeRequest:
     currency: str
     at: datetime
     description: str = ""
+    customer_ref: str = ""  # the customer's id at the gateway (Stripe charges a customer's card)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +59,44 @@ class ChargeResult:
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    idempotency_key: str
+    charge_id: str
+    amount: int
+    currency: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    idempotency_key: str
+    succeeded: bool
+    refund_id: str = ""
+    message: str = ""
+
+
 class PaymentGateway(Protocol):
+    """What Assina needs of a payment provider. ``needs_customer``: cards are kept on a
+    customer at the provider (Stripe), so Assina creates one there and passes its id."""
+
     name: str
+    needs_customer: bool
 
     def attach_card(self, card: CardDetails, at: datetime) -> AttachedCard: ...
+
+    def retrieve_card(self, token: str) -> AttachedCard:
+        """A card tokenized elsewhere (the provider's own form); CardError when unknown."""
+        ...
+
+    def detach_card(self, token: str) -> None: ...
+
+    def create_customer(self, *, email: str, name: str, reference: str) -> str: ...
+
+    def attach_to_customer(self, token: str, customer_ref: str) -> None: ...
 
     def charge_many(self, requests: Sequence[ChargeRequest]) -> list[ChargeResult]: ...
 
     def find_charge(self, idempotency_key: str) -> ChargeResult | None: ...
+
+    def refund(self, request: RefundRequest) -> RefundResult: ...

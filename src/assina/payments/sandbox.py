@@ -3,6 +3,10 @@
 Like Stripe, cards that decline do so already when they are attached (a zero-amount check),
 except 4000000000000341, which attaches fine and then fails every charge. A card also fails
 with ``expired_card`` once the charge time is past its expiry month.
+
+``schedule_card`` makes an attached card start failing with any decline code at a given time,
+or recover at another — a card that runs out of funds and is topped up — so dunning scenarios
+can model every decline code at charge time.
 """
 
 from __future__ import annotations
@@ -11,13 +15,13 @@ import secrets
 from datetime import datetime
 from typing import Sequence
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_noop as N_
 
 from assina.db import insert_rows
 
-from .gateway import AttachedCard, CardDetails, CardError, ChargeRequest, ChargeResult
-from .models import SandboxCard, SandboxCharge
+from .gateway import AttachedCard, CardDetails, CardError, ChargeRequest, ChargeResult, RefundRequest, RefundResult
+from .models import SandboxCard, SandboxCharge, SandboxRefund
 
 # number -> (behaviour, decline code when attaching or charging)
 TEST_CARDS: dict[str, tuple[str, str]] = {
@@ -45,7 +49,12 @@ DECLINE_MESSAGES = {
     "processing_error": N_("An error occurred while processing your card. Try again in a little bit."),
     "lost_card": N_("Your card was declined."),
     "stolen_card": N_("Your card was declined."),
+    "fraudulent": N_("Your card was declined."),
+    "do_not_honor": N_("Your card was declined."),
+    "generic_decline": N_("Your card was declined."),
 }
+# Codes ``schedule_card`` accepts (what a charge can answer), besides "" (succeeds again).
+CHARGE_DECLINE_CODES = tuple(DECLINE_MESSAGES)
 INVALID_PAYMENT_METHOD = N_("invalid payment method")
 
 
@@ -85,35 +94,69 @@ class SandboxGateway:
         )
         return AttachedCard(token=token, brand=card_brand(number), last4=number[-4:], exp_month=card.exp_month, exp_year=card.exp_year)
 
+    needs_customer = False
+
+    def retrieve_card(self, token: str) -> AttachedCard:
+        row = SandboxCard.objects.filter(token=token, detached=False).values_list("brand", "last4", "exp_month", "exp_year").first()
+        if row is None:
+            raise CardError(N_("unknown card token %(token)s"), "invalid_payment_method", token=repr(token))
+        return AttachedCard(token, *row)
+
+    def detach_card(self, token: str) -> None:
+        SandboxCard.objects.filter(token=token).update(detached=True)
+
+    def create_customer(self, *, email: str, name: str, reference: str) -> str:
+        return f"cus_sandbox_{reference}"
+
+    def attach_to_customer(self, token: str, customer_ref: str) -> None:
+        return None
+
     def charge_many(self, requests: Sequence[ChargeRequest]) -> list[ChargeResult]:
         """Charge in one round trip; a key seen before returns its first result (no new charge)."""
         if not requests:
             return []
+        try:
+            return self._charge_many(requests)
+        except IntegrityError:
+            # Another worker charged one of these keys at the same moment (a reconciling worker
+            # and the one that wrote the attempt): its charge stands, read it back.
+            return self._charge_many(requests)
+
+    def _charge_many(self, requests: Sequence[ChargeRequest]) -> list[ChargeResult]:
         keys = [r.idempotency_key for r in requests]
         with transaction.atomic():
             known = {row[0]: row for row in SandboxCharge.objects.filter(idempotency_key__in_list=keys).values_list(*CHARGE_FIELDS)}
-            cards = {token: (behaviour, month, year) for token, behaviour, month, year in
+            cards = {token: (behaviour, month, year, schedule, detached) for token, behaviour, month, year, schedule, detached in
                      SandboxCard.objects.filter(token__in_list=list({r.token for r in requests}))
-                     .values_list("token", "behaviour", "exp_month", "exp_year")}
+                     .values_list("token", "behaviour", "exp_month", "exp_year", "schedule", "detached")}
             new_rows = []
             for request in requests:
                 if request.idempotency_key in known:
                     continue
-                card = cards.get(request.token)
-                if card is None:
-                    code = "invalid_payment_method"
-                elif card[0] == "attaches_then_fails":
-                    code = "card_declined"
-                elif _expired(card[1], card[2], request.at):
-                    code = "expired_card"
-                else:
-                    code = ""
+                code = _charge_code(cards.get(request.token), request.at)
                 row = (request.idempotency_key, "ch_sandbox_" + secrets.token_hex(12), request.token, request.amount,
                        request.currency, not code, code, request.at)
                 known[request.idempotency_key] = row
                 new_rows.append(row)
             insert_rows(SandboxCharge, CHARGE_FIELDS, new_rows)
         return [self._result(known[key]) for key in keys]
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund (part of) a successful charge; a key seen before returns its first result."""
+        with transaction.atomic():
+            seen = SandboxRefund.objects.filter(idempotency_key=request.idempotency_key).first()
+            if seen is not None:
+                return RefundResult(request.idempotency_key, True, seen.refund_id)
+            charge = SandboxCharge.objects.select_for_update().filter(charge_id=request.charge_id, succeeded=True).first()
+            if charge is None:
+                return RefundResult(request.idempotency_key, False, message=N_("no successful charge to refund"))
+            refunded = sum(SandboxRefund.objects.filter(charge_id=request.charge_id).values_list("amount", flat=True))
+            if request.amount <= 0 or refunded + request.amount > charge.amount:
+                return RefundResult(request.idempotency_key, False, message=N_("the refund exceeds what is left of the charge"))
+            refund = SandboxRefund.objects.create(idempotency_key=request.idempotency_key, refund_id="re_sandbox_" + secrets.token_hex(12),
+                                                  charge_id=request.charge_id, amount=request.amount, currency=request.currency,
+                                                  created_at=request.at)
+        return RefundResult(request.idempotency_key, True, refund.refund_id)
 
     def find_charge(self, idempotency_key: str) -> ChargeResult | None:
         row = SandboxCharge.objects.filter(idempotency_key=idempotency_key).values_list(*CHARGE_FIELDS).first()
@@ -128,6 +171,40 @@ class SandboxGateway:
         )
 
 
-def get_gateway() -> SandboxGateway:
-    # The Stripe adapter arrives with the payments issue; until then every database uses the sandbox.
-    return SandboxGateway()
+def _charge_code(card: tuple | None, at: datetime) -> str:
+    """The decline code of a charge at ``at`` ("" when it succeeds)."""
+    if card is None or card[4]:
+        return "invalid_payment_method"
+    behaviour, month, year, schedule, _detached = card
+    if _expired(month, year, at):
+        return "expired_card"
+    code = "card_declined" if behaviour == "attaches_then_fails" else ""
+    for when, scheduled in sorted(schedule or ()):
+        if datetime.fromisoformat(when) <= at:
+            code = scheduled
+    return code
+
+
+def schedule_card(token: str, at: datetime, decline_code: str = "") -> None:
+    """From ``at`` on, charges to the sandbox card ``token`` fail with ``decline_code``, or
+    succeed again when it is empty (the card was topped up, the bank lifted a block)."""
+    from django.utils.translation import gettext as _
+
+    from assina.core.errors import DomainError
+
+    if decline_code and decline_code not in CHARGE_DECLINE_CODES:
+        raise DomainError(_("unknown decline code %(code)s (use one of: %(codes)s)")
+                          % {"code": repr(decline_code), "codes": ", ".join(CHARGE_DECLINE_CODES)})
+    with transaction.atomic():
+        card = SandboxCard.objects.select_for_update().filter(token=token).first()
+        if card is None:
+            raise DomainError(_("unknown card token %(token)s") % {"token": repr(token)})
+        card.schedule = sorted([*card.schedule, [at.isoformat(), decline_code]])
+        card.save(update_fields=["schedule"])
+
+
+def get_gateway():
+    """The configured gateway (kept here for callers of the sandbox-only era)."""
+    from .gateways import get_gateway as configured
+
+    return configured()

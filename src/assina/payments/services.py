@@ -29,16 +29,19 @@ from assina.i18n import status_word
 from assina.invoices.models import Invoice
 from assina.subscriptions.models import Subscription
 
+from .dunning import AWAITING_METHOD, RECOVERED, RETRYING, current_policy
 from .gateway import AttachedCard, CardDetails, ChargeRequest, ChargeResult
-from .models import PaymentAttempt, PaymentMethod
-from .sandbox import get_gateway
+from .gateways import get_gateway
+from .models import GatewayCustomer, PaymentAttempt, PaymentMethod
 
 NO_PAYMENT_METHOD = "no_payment_method"
 EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
 INVOICE_FIELDS = ("id", "status", "subscription_id", "customer_id", "billing_reason", "number", "total", "amount_due",
-                  "amount_paid", "currency", "period_start")
-I_ID, I_STATUS, I_SUB, I_CUSTOMER, I_REASON, I_NUMBER, I_TOTAL, I_DUE, I_PAID, I_CURRENCY, I_PERIOD = range(len(INVOICE_FIELDS))
-SUBSCRIPTION_FIELDS = ("id", "status", "customer_id", "current_period_end", "resumes_at", "created_at", "next_action_at")
+                  "amount_paid", "currency", "period_start", "dunning_started_at")
+(I_ID, I_STATUS, I_SUB, I_CUSTOMER, I_REASON, I_NUMBER, I_TOTAL, I_DUE, I_PAID, I_CURRENCY, I_PERIOD,
+ I_DSTART) = range(len(INVOICE_FIELDS))
+SUBSCRIPTION_FIELDS = ("id", "status", "customer_id", "current_period_end", "resumes_at", "created_at", "next_action_at",
+                       "grace_until")
 
 
 class PaymentError(DomainError):
@@ -53,22 +56,46 @@ def check_card(number: str, at: datetime, *, exp_month: int | None = None, exp_y
 
 def attach_card_token(customer: Customer, attached: AttachedCard, at: datetime, make_default: bool = True) -> PaymentMethod:
     """Keep only the gateway token, brand, last 4 digits and expiry (inside the caller's transaction)."""
+    gateway = get_gateway()
+    if PaymentMethod.objects.filter(token=attached.token).exists():
+        raise PaymentError(_("this payment method is already attached to a customer"))
+    if getattr(gateway, "needs_customer", False):
+        gateway.attach_to_customer(attached.token, remote_customer(customer))
     method = PaymentMethod.objects.create(
-        customer=customer, gateway=get_gateway().name, token=attached.token, brand=attached.brand,
+        customer=customer, gateway=gateway.name, token=attached.token, brand=attached.brand,
         last4=attached.last4, exp_month=attached.exp_month, exp_year=attached.exp_year, created_at=at,
     )
     if make_default:
         Customer.objects.filter(pk=customer.pk).update(default_payment_method=method)
         customer.default_payment_method = method
-    record("payment_method.attached", method, at, {"brand": method.brand, "last4": method.last4, "default": make_default})
+    record("payment_method.attached", method, at, {"brand": method.brand, "last4": method.last4, "default": make_default,
+                                                   "exp_month": method.exp_month, "exp_year": method.exp_year})
     return method
+
+
+def remote_customer(customer: Customer) -> str:
+    """The customer's id at the gateway, created there on first use."""
+    gateway = get_gateway()
+    known = GatewayCustomer.objects.filter(customer=customer, gateway=gateway.name).values_list("remote_id", flat=True).first()
+    if known:
+        return known
+    remote_id = gateway.create_customer(email=customer.email, name=customer.name, reference=str(customer.pk))
+    GatewayCustomer.objects.create(customer=customer, gateway=gateway.name, remote_id=remote_id)
+    return remote_id
 
 
 def attach_card(customer: Customer, number: str, at: datetime, *, exp_month: int | None = None,
                 exp_year: int | None = None, make_default: bool = True) -> PaymentMethod:
+    """Add a card (the default one unless ``make_default`` is false). The customer's open
+    invoices are retried at once with it: a customer who fixes their card is charged now, not
+    at the next scheduled retry."""
     attached = check_card(number, at, exp_month=exp_month, exp_year=exp_year)
     with transaction.atomic():
-        return attach_card_token(customer, attached, at, make_default)
+        method = attach_card_token(customer, attached, at, make_default)
+    from .retries import retry_open_invoices
+
+    retry_open_invoices(customer.pk, at, method=method)
+    return method
 
 
 def idempotency_key(invoice_id: int, number: int) -> str:
@@ -86,37 +113,55 @@ class PendingCharge:
     amount: int
     currency: str
     created_at: datetime
+    customer_ref: str = ""  # the customer's id at the gateway, for gateways that need it
 
 
 ATTEMPT_INSERT_FIELDS = ("invoice_id", "number", "idempotency_key", "payment_method_id", "gateway", "amount", "currency",
                          "status", "decline_code", "message", "gateway_charge_id", "created_at", "completed_at")
 
 
-def start_attempts(invoices: Iterable[Invoice], methods: dict[int, PaymentMethod | None], at: datetime | None = None) -> list[PendingCharge]:
+def start_attempts(invoices: Iterable[Invoice], methods: dict[int, PaymentMethod | None], at: datetime | None = None,
+                   *, times: dict[int, datetime] | None = None,
+                   by_invoice: dict[int, PaymentMethod | None] | None = None) -> list[PendingCharge]:
     """Step 1 (inside the caller's transaction): write one pending attempt per open invoice.
 
-    ``methods`` maps customer id -> default payment method. An invoice whose customer has no
+    ``methods`` maps customer id -> payment method to charge. An invoice whose customer has no
     card gets an attempt too; ``collect`` fails it at once (``no_payment_method``) so the
-    failure is recorded like any other and the subscription goes past due.
+    failure is recorded like any other and dunning takes over. ``by_invoice`` (invoice id ->
+    method) overrides ``methods`` (retries: a subscription may have its own card). The attempt's time is ``at``,
+    else ``times[invoice id]`` (retries due at different moments), else the invoice's creation.
     """
     rows, counts, charges = [], [], []
+    invoices = list(invoices)
+    remote = _remote_customers(invoices, methods if by_invoice is None else
+                               {i.customer_id: by_invoice.get(i.pk) for i in invoices})
     for invoice in invoices:
         if invoice.status != InvoiceStatus.OPEN.value or invoice.amount_due <= 0:
             continue
         number = invoice.attempt_count + 1
         invoice.attempt_count = number
-        method = methods.get(invoice.customer_id)
+        method = by_invoice.get(invoice.pk) if by_invoice is not None else methods.get(invoice.customer_id)
         key = idempotency_key(invoice.pk, number)
-        created = at or invoice.created_at
+        created = at or (times.get(invoice.pk) if times else None) or invoice.created_at
         method_id = method.pk if method else None
         rows.append((invoice.pk, number, key, method_id, method.gateway if method else "", invoice.amount_due,
                      invoice.currency, PaymentAttempt.Status.PENDING.value, "", "", "", created, None))
         counts.append((number, invoice.pk))
         charges.append(PendingCharge(key, invoice.number or "", method_id, method.token if method else "",
-                                     invoice.amount_due, invoice.currency, created))
+                                     invoice.amount_due, invoice.currency, created, remote.get(invoice.customer_id, "")))
     insert_rows(PaymentAttempt, ATTEMPT_INSERT_FIELDS, rows)
     update_rows(Invoice, ["attempt_count"], counts)
     return charges
+
+
+def _remote_customers(invoices, methods) -> dict[int, str]:
+    """Customer id -> the gateway's customer id, for gateways that charge a customer's card
+    (Stripe); the sandbox needs none, so the hot path reads nothing."""
+    gateway = get_gateway()
+    if not getattr(gateway, "needs_customer", False):
+        return {}
+    ids = {c for c, m in methods.items() if m is not None} | {i.customer_id for i in invoices}
+    return dict(GatewayCustomer.objects.filter(gateway=gateway.name, customer_id__in=ids).values_list("customer_id", "remote_id"))
 
 
 def collect(charges: list[PendingCharge], at: datetime | None = None) -> None:
@@ -131,7 +176,7 @@ def collect(charges: list[PendingCharge], at: datetime | None = None) -> None:
     if with_card:
         requests = [
             ChargeRequest(idempotency_key=c.idempotency_key, token=c.token, amount=c.amount, currency=c.currency,
-                          at=at or c.created_at, description=f"Invoice {c.invoice_number}")
+                          at=at or c.created_at, description=f"Invoice {c.invoice_number}", customer_ref=c.customer_ref)
             for c in with_card
         ]
         for result in get_gateway().charge_many(requests):
@@ -145,7 +190,8 @@ def collect(charges: list[PendingCharge], at: datetime | None = None) -> None:
 
 
 def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datetime | None = None) -> None:
-    """Step 3: apply gateway results to the pending attempts with these idempotency keys.
+    """Step 3: apply gateway results to the pending attempts with these idempotency keys, and
+    schedule dunning for the failures (next retry, or the wait for a new card, or the final action).
 
     Attempts no longer pending (resolved by another worker) are skipped. Plain rows, not model
     instances: this runs once per renewal in the billing run.
@@ -168,8 +214,9 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
         subs = {s.pk: s for s in Subscription.objects.select_for_update()
                 .filter(Q(pk__in_list=list(failed_subs - {None})) | (Q(pk__in_list=list(paid_subs - {None})) & ~Q(status=SubscriptionStatus.ACTIVE.value)))
                 .only(*SUBSCRIPTION_FIELDS).order_by("pk")}
+        policy = current_policy() if failed_subs else None
         events: list[tuple] = []
-        attempt_rows, invoice_rows, changed_subs = [], [], {}
+        attempt_rows, invoice_rows, dunning_rows, changed_subs = [], [], [], {}
         for pk, key, invoice_id, number, amount, currency, created_at in attempts:
             result = results.get(key)
             if result is None:
@@ -177,42 +224,77 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
             at = when or created_at
             invoice = invoices[invoice_id]
             status = PaymentAttempt.Status.SUCCEEDED if result.succeeded else PaymentAttempt.Status.FAILED
-            attempt_rows.append((status, result.decline_code, result.message[:300], result.charge_id, at, pk))
             payment = {"attempt": number, "amount": amount, "currency": currency,
                        "decline_code": result.decline_code, "charge": result.charge_id}
             sub = subs.get(invoice[I_SUB])
+            next_retry = None
             if result.succeeded:
-                if invoice[I_STATUS] == InvoiceStatus.OPEN.value:
+                if invoice[I_STATUS] in (InvoiceStatus.OPEN.value, InvoiceStatus.UNCOLLECTIBLE.value):
                     invoice[I_STATUS] = InvoiceStatus.PAID.value
                     invoice[I_PAID] += amount
                     invoice_rows.append((InvoiceStatus.PAID.value, invoice[I_PAID], at, None, invoice_id))
                     events.append(("invoice.paid", at, invoice[I_CUSTOMER], "invoice", invoice_id,
                                    {**_invoice_row_data(invoice), "payment": payment}))
+                    if invoice[I_DSTART] is not None:
+                        dunning_rows.append((None, RECOVERED, invoice[I_DSTART], None, invoice_id))
+                        events.append(("invoice.recovered", at, invoice[I_CUSTOMER], "invoice", invoice_id,
+                                       {**_invoice_row_data(invoice), "payment": payment,
+                                        "failed_since": invoice[I_DSTART].isoformat()}))
                 else:
                     # The card was charged but the invoice was closed meanwhile: the money is the
                     # customer's, kept as credit for the next invoice and visible in the ledger.
                     _credit_late_payment(invoice, amount, at, events)
-                if sub and sub.status in (SubscriptionStatus.PAST_DUE.value, SubscriptionStatus.INCOMPLETE.value) \
+                if sub and sub.status in (SubscriptionStatus.PAST_DUE.value, SubscriptionStatus.INCOMPLETE.value,
+                                          SubscriptionStatus.UNPAID.value) \
                         and not _has_other_unpaid(sub.pk, invoice_id, invoices):
                     _set_status(sub, SubscriptionStatus.ACTIVE, at, events, "payment_succeeded")
+                    sub.grace_until = None
                     changed_subs[sub.pk] = sub
             else:
+                first_invoice = invoice[I_REASON] == Invoice.Reason.SUBSCRIPTION_CREATE and sub is not None \
+                    and sub.status == SubscriptionStatus.INCOMPLETE.value
+                final = False
+                hard = policy.is_hard(result.decline_code)
+                goes_past_due = False
+                if invoice[I_STATUS] == InvoiceStatus.OPEN.value and not first_invoice:
+                    # An incomplete subscription's first invoice is not retried: the subscription
+                    # expires after 23 hours (Stripe's rule), voiding it.
+                    started = invoice[I_DSTART] or at
+                    invoice[I_DSTART] = started
+                    if hard:
+                        final_at = max(policy.final_at(started), at)
+                        dunning_rows.append((None, AWAITING_METHOD, started, final_at, invoice_id))
+                    else:
+                        next_retry = policy.next_retry(started, at)
+                        final_at = None if next_retry else at
+                        dunning_rows.append((next_retry, RETRYING, started, final_at, invoice_id))
+                    final = next_retry is None and final_at <= at
+                    goes_past_due = sub is not None and sub.status in (SubscriptionStatus.ACTIVE.value,
+                                                                        SubscriptionStatus.TRIALING.value)
                 events.append(("payment.failed", at, invoice[I_CUSTOMER], "paymentattempt", pk,
-                               {**payment, "invoice": invoice_id, "number": invoice[I_NUMBER], "message": result.message}))
-                if sub:
-                    if invoice[I_REASON] == Invoice.Reason.SUBSCRIPTION_CREATE and sub.status == SubscriptionStatus.INCOMPLETE.value:
-                        pass  # stays incomplete until paid or expired
-                    elif sub.status in (SubscriptionStatus.ACTIVE.value, SubscriptionStatus.TRIALING.value):
-                        _set_status(sub, SubscriptionStatus.PAST_DUE, at, events, "payment_failed")
-                        changed_subs[sub.pk] = sub
-        update_rows(PaymentAttempt, ["status", "decline_code", "message", "gateway_charge_id", "completed_at"], attempt_rows)
+                               {**payment, "invoice": invoice_id, "number": invoice[I_NUMBER], "message": result.message,
+                                "hard_decline": hard, "next_retry_at": next_retry.isoformat() if next_retry else None,
+                                "final": final, "subscription": invoice[I_SUB]}))
+                if next_retry:
+                    events.append(("payment.retry_scheduled", at, invoice[I_CUSTOMER], "invoice", invoice_id,
+                                   {"invoice": invoice_id, "number": invoice[I_NUMBER], "attempt": number,
+                                    "next_retry_at": next_retry.isoformat(), "decline_code": result.decline_code,
+                                    "amount": amount, "currency": currency}))
+                if goes_past_due:
+                    _set_status(sub, SubscriptionStatus.PAST_DUE, at, events, "payment_failed")
+                    sub.grace_until = policy.grace_until(invoice[I_DSTART])
+                    changed_subs[sub.pk] = sub
+            attempt_rows.append((status, result.decline_code, result.message[:300], result.charge_id, at, next_retry, pk))
+        update_rows(PaymentAttempt, ["status", "decline_code", "message", "gateway_charge_id", "completed_at", "next_retry_at"],
+                    attempt_rows)
         update_rows(Invoice, ["status", "amount_paid", "paid_at", "next_payment_attempt"], invoice_rows)
+        update_rows(Invoice, ["next_payment_attempt", "dunning_status", "dunning_started_at", "dunning_final_at"], dunning_rows)
         if changed_subs:
             from assina.subscriptions.lifecycle import next_action_at
 
             for sub in changed_subs.values():
                 sub.next_action_at = next_action_at(sub)
-            update_many(changed_subs.values(), ["status", "next_action_at"])
+            update_many(changed_subs.values(), ["status", "next_action_at", "grace_until"])
         insert_rows(Event, EVENT_FIELDS, events)
 
 
@@ -251,32 +333,78 @@ def _set_status(sub: Subscription, target: SubscriptionStatus, at: datetime, eve
                    {"status": sub.status, "previous_status": previous, "reason": reason}))
 
 
-def pay_invoice(invoice_id: int, at: datetime) -> PaymentAttempt | None:
-    """Try to collect one open invoice now, with its subscription's card or else the customer's default."""
+def method_for(invoice: Invoice) -> PaymentMethod | None:
+    """The card an invoice is charged to: its subscription's own (when still attached), else
+    the customer's default."""
+    if invoice.subscription_id:
+        own = (PaymentMethod.objects.filter(pk=Subscription.objects.filter(pk=invoice.subscription_id)
+                                            .values("payment_method_id")[:1], detached_at__isnull=True).first())
+        if own:
+            return own
+    default_id = Customer.objects.filter(pk=invoice.customer_id).values_list("default_payment_method_id", flat=True).first()
+    return PaymentMethod.objects.filter(pk=default_id, detached_at__isnull=True).first() if default_id else None
+
+
+def pay_invoice(invoice_id: int, at: datetime, *, method: PaymentMethod | None = None) -> PaymentAttempt | None:
+    """Try to collect one open (or written-off) invoice now: the customer's credit balance
+    first, then the card (``method``, else the subscription's own card, else the default).
+
+    Returns the attempt, or None when the credit balance paid it all."""
+    from .credit import apply_credit_balance
+
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("customer__default_payment_method").get(pk=invoice_id)
-        if invoice.status != InvoiceStatus.OPEN.value:
+        invoice = Invoice.objects.select_for_update(of=("self",)).filter(pk=invoice_id).first()
+        if invoice is None:
+            raise PaymentError(_("unknown invoice %(invoice)s") % {"invoice": invoice_id})
+        if invoice.status not in (InvoiceStatus.OPEN.value, InvoiceStatus.UNCOLLECTIBLE.value):
             raise PaymentError(_("invoice %(invoice)s is %(status)s; only open invoices can be paid")
                                % {"invoice": invoice, "status": status_word(invoice.status)})
         if PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING).exists():
             raise PaymentError(_("a payment of invoice %(invoice)s is already in progress") % {"invoice": invoice})
-        method = invoice.customer.default_payment_method
-        if invoice.subscription_id:
-            own = Subscription.objects.filter(pk=invoice.subscription_id).values_list("payment_method_id", flat=True).first()
-            if own:
-                method = PaymentMethod.objects.get(pk=own)
-        charges = start_attempts([invoice], {invoice.customer_id: method}, at)
+        if method is not None and (method.customer_id != invoice.customer_id or method.detached_at is not None):
+            raise PaymentError(_("this payment method does not belong to the invoice's customer"))
+        if invoice.status == InvoiceStatus.OPEN.value and apply_credit_balance(invoice, at):
+            return None
+        # The schedule goes on from this attempt (a success ends it, a failure is scheduled again).
+        Invoice.objects.filter(pk=invoice.pk).update(next_payment_attempt=None)
+        charges = _start_uncollectible_aware(invoice, method or method_for(invoice), at)
     collect(charges, at)
     return PaymentAttempt.objects.get(idempotency_key=charges[0].idempotency_key) if charges else None
 
 
+def _start_uncollectible_aware(invoice: Invoice, method: PaymentMethod | None, at: datetime) -> list[PendingCharge]:
+    """start_attempts charges open invoices; a written-off invoice the customer pays is charged too."""
+    if invoice.status == InvoiceStatus.UNCOLLECTIBLE.value:
+        invoice.status = InvoiceStatus.OPEN.value  # only for building the attempt; the row keeps its status
+        try:
+            return start_attempts([invoice], {invoice.customer_id: method}, at)
+        finally:
+            invoice.status = InvoiceStatus.UNCOLLECTIBLE.value
+    return start_attempts([invoice], {invoice.customer_id: method}, at)
+
+
 def reconcile_pending(at: datetime | None = None, limit: int = 1000) -> int:
-    """Resolve attempts a crash left pending: ask the gateway by idempotency key; if it never
-    saw the key, charging with the same key now is safe (the gateway deduplicates it)."""
-    attempts = list(PaymentAttempt.objects.filter(status=PaymentAttempt.Status.PENDING).select_related("payment_method", "invoice").order_by("pk")[:limit])
+    """Resolve attempts a crash left pending: ask the gateway by idempotency key and apply what
+    it says; a key it never saw is charged now with that same key (the gateway deduplicates it,
+    and the attempt row keeps anything else from charging that invoice meanwhile)."""
+    attempts = list(PaymentAttempt.objects.filter(status=PaymentAttempt.Status.PENDING)
+                    .select_related("payment_method", "invoice").order_by("pk")[:limit])
+    if not attempts:
+        return 0
+    gateway = get_gateway()
+    known: dict[str, ChargeResult] = {}
+    for a in attempts:
+        if a.payment_method_id and a.gateway == gateway.name:
+            found = gateway.find_charge(a.idempotency_key)
+            if found is not None:
+                known[a.idempotency_key] = found
+    if known:
+        apply_results(list(known), known, at)
+    remote = _remote_customers([a.invoice for a in attempts], {a.invoice.customer_id: a.payment_method for a in attempts})
     collect([
         PendingCharge(a.idempotency_key, a.invoice.number or "", a.payment_method_id,
-                      a.payment_method.token if a.payment_method_id else "", a.amount, a.currency, a.created_at)
-        for a in attempts
+                      a.payment_method.token if a.payment_method_id else "", a.amount, a.currency, a.created_at,
+                      remote.get(a.invoice.customer_id, ""))
+        for a in attempts if a.idempotency_key not in known
     ], at)
     return len(attempts)

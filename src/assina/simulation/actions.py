@@ -32,6 +32,11 @@ GOOD_CARD = "4242424242424242"
 FAILING_CARD = "4000000000000341"  # attaches, then every charge fails
 DECLINED_CARD = "4000000000000002"  # declined already when attached
 
+# Who the customers are (customer metadata "segment", a dashboard filter).
+SEGMENTS = (("salon", 45), ("clinic", 25), ("barbershop", 20), ("spa", 10))
+# Of the paying customers who cancel, how many come back later (a reactivation) and when.
+WIN_BACK_SHARE = 0.15
+WIN_BACK_DAYS = (20, 150)
 SIGNUP_PLANS = ((biz.BASIC, 36), (biz.PRO, 32), (biz.BUSINESS, 18), (biz.PRO_ANNUAL, 14))
 SEATS = ((2, 30), (3, 25), (4, 15), (5, 12), (6, 8), (8, 6), (10, 4))
 PLAN_MOVES = {biz.BASIC: ((biz.PRO, "up"), (biz.BUSINESS, "up")), biz.PRO: ((biz.BASIC, "down"), (biz.BUSINESS, "up")),
@@ -70,8 +75,9 @@ class CustomerActions:
         trial = plan == biz.PRO
         draw = rng.random()
         card = GOOD_CARD if draw < (0.70 if trial else 0.96) else FAILING_CARD if draw < (0.74 if trial else 1) else None
+        segment = rng.choices([s for s, _ in SEGMENTS], weights=[w for _, w in SEGMENTS])[0]
         details = {"email": person.email, "name": person.name, "locale": person.locale, "country": person.country,
-                   "time_zone": person.time_zone, "currency": biz.CURRENCY}
+                   "time_zone": person.time_zone, "currency": biz.CURRENCY, "metadata": {"segment": segment}}
         if card and rng.random() < 0.03:
             try:
                 create_customer(**details, card=DECLINED_CARD, at=self.clock)
@@ -110,8 +116,10 @@ class CustomerActions:
         self.counts["cards_added"] += 1
 
     def _fix_payment(self, customer_id: int) -> None:
-        """A new working card, then every open invoice paid with it."""
+        """A new working card, then every open invoice paid with it (adding the card retries them at once)."""
+        was_open = list(Invoice.objects.filter(customer_id=customer_id, status=InvoiceStatus.OPEN.value).values_list("pk", flat=True))
         self._add_card(customer_id)
+        self.counts["invoices_paid_late"] += Invoice.objects.filter(pk__in=was_open, status=InvoiceStatus.PAID.value).count()
         open_ids = (Invoice.objects.filter(customer_id=customer_id, status=InvoiceStatus.OPEN.value)
                     .order_by("pk").values_list("pk", flat=True))
         for invoice_id in list(open_ids):
@@ -141,12 +149,38 @@ class CustomerActions:
             subs.cancel_at_period_end(pk, reason=self._reason())
             self.counts["canceled_at_period_end"] += 1
 
+    def _maybe_win_back(self, sub: Subscription, ends: datetime) -> None:
+        """Some paying customers who leave come back weeks or months later (a reactivation)."""
+        if self.rng.random() < WIN_BACK_SHARE:
+            self._at(ends + timedelta(days=self.rng.uniform(*WIN_BACK_DAYS)), "win_back", sub.customer_id)
+
+    def _win_back(self, customer_id: int) -> None:
+        if Subscription.objects.filter(customer_id=customer_id).exclude(status=S.CANCELED.value).exists():
+            self.counts["skipped_no_longer_applicable"] += 1
+            return
+        customer = get_customer(customer_id)
+        if customer.default_payment_method_id is None:
+            attach_card(customer, GOOD_CARD, self.clock)
+        plan = self.rng.choice((biz.BASIC, biz.PRO, biz.BUSINESS))
+        quantity = self.rng.choice((2, 3)) if plan == biz.BUSINESS else 1
+        subs.create_subscription(customer=customer, plan_code=plan, quantity=quantity, trial_days=0)
+        self.counts["won_back"] += 1
+
+    def _add_location(self, pk: int) -> None:
+        """A growing customer opens another location: a second subscription next to the first."""
+        sub = self._live(pk, S.ACTIVE)
+        if sub is None:
+            return
+        second = subs.create_subscription(customer=sub.customer, plan_code=biz.BASIC)
+        self.counts["second_subscriptions"] += 1
+
     def _cancel_at_period_end(self, pk: int) -> None:
         sub = self._live(pk, S.ACTIVE)
         if sub is None:
             return
         subs.cancel_at_period_end(pk, reason=self._reason())
         self.counts["canceled_at_period_end"] += 1
+        self._maybe_win_back(sub, sub.current_period_end)
         window = sub.current_period_end - self.clock - timedelta(hours=1)
         if self.rng.random() < 0.25 and window > timedelta(hours=1):
             self._at(self.clock + window * self.rng.random(), "reactivate", pk)
@@ -160,9 +194,11 @@ class CustomerActions:
         self.counts["reactivated"] += 1
 
     def _cancel_now(self, pk: int) -> None:
-        if self._live(pk, S.ACTIVE) is not None:
+        sub = self._live(pk, S.ACTIVE)
+        if sub is not None:
             subs.cancel_now(pk, prorate=self.rng.random() < 0.5, reason=self._reason())
             self.counts["canceled_now"] += 1
+            self._maybe_win_back(sub, self.clock)
 
     def _pause(self, pk: int) -> None:
         if self._live(pk, S.ACTIVE) is None:

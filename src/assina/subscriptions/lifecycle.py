@@ -22,7 +22,9 @@ INCOMPLETE_EXPIRES_AFTER_HOURS = 23
 def next_action_at(sub: Subscription) -> datetime | None:
     """When the worker must next look at this subscription (None: never again)."""
     status = SubscriptionStatus(sub.status)
-    if status is SubscriptionStatus.CANCELED:
+    if status in (SubscriptionStatus.CANCELED, SubscriptionStatus.UNPAID):
+        # Unpaid: no new periods until the open invoice is paid (then billing goes on from the
+        # period that was not paid, like Stripe's unpaid subscriptions that keep invoicing).
         return None
     if status is SubscriptionStatus.PAUSED:
         return sub.resumes_at
@@ -72,10 +74,20 @@ def reactivate_if_settled(subscription_id: int, at: datetime) -> None:
     """A past-due or incomplete subscription whose invoices are all settled becomes active
     (called when an invoice is settled other than by a card payment, e.g. by a credit note)."""
     sub = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)
-    if sub.status not in (SubscriptionStatus.PAST_DUE.value, SubscriptionStatus.INCOMPLETE.value):
+    if sub.status not in (SubscriptionStatus.PAST_DUE.value, SubscriptionStatus.INCOMPLETE.value,
+                          SubscriptionStatus.UNPAID.value):
         return
     if Invoice.objects.filter(subscription_id=sub.pk, status="open").exists():
         return
     set_status(sub, SubscriptionStatus.ACTIVE, at, "invoice_settled")
+    sub.grace_until = None
     sub.next_action_at = next_action_at(sub)
-    sub.save(update_fields=["status", "next_action_at"])
+    sub.save(update_fields=["status", "grace_until", "next_action_at"])
+
+
+def has_access(sub: Subscription, at: datetime) -> bool:
+    """Whether the customer may use the product at ``at``: trialing, active, or past due
+    within the dunning grace period."""
+    from assina.core.states import has_access as status_has_access
+
+    return status_has_access(sub.status, sub.grace_until, at)

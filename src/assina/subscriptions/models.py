@@ -16,6 +16,7 @@ STATUSES = [
     (SubscriptionStatus.TRIALING.value, _("Trialing")),
     (SubscriptionStatus.ACTIVE.value, _("Active")),
     (SubscriptionStatus.PAST_DUE.value, _("Past due")),
+    (SubscriptionStatus.UNPAID.value, _("Unpaid")),
     (SubscriptionStatus.PAUSED.value, _("Paused")),
     (SubscriptionStatus.CANCELED.value, _("Canceled")),
 ]
@@ -47,6 +48,8 @@ class Subscription(models.Model):
     discount_applies_until = models.DateTimeField(_("discount until"), null=True, blank=True)
     payment_method = models.ForeignKey("payments.PaymentMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("payment method"))
     next_action_at = models.DateTimeField(_("next action at"), null=True, blank=True)
+    # While past due: access is kept until this time (the dunning grace period).
+    grace_until = models.DateTimeField(_("access kept until"), null=True, blank=True)
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"))
 

@@ -1,0 +1,117 @@
+"""A customer's payment methods: add, replace, remove, choose the default.
+
+Adding a card, replacing one or choosing another default retries the customer's open
+invoices at once (``retries.retry_open_invoices``): the customer who fixes their card is
+charged now rather than at the next scheduled retry. A method is always checked to belong to
+the customer it is used for.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from assina.customers.models import Customer
+from assina.events.services import record
+from assina.subscriptions.models import Subscription
+
+from .gateways import get_gateway
+from .models import PaymentMethod
+from .services import PaymentError, attach_card, attach_card_token
+
+
+def method_of(customer: Customer, method_id: int | str) -> PaymentMethod:
+    """The customer's attached method ``method_id`` (``pm_12`` or ``12``), else a clear error."""
+    value = str(method_id).removeprefix("pm_")
+    method = PaymentMethod.objects.filter(pk=int(value)).first() if value.isdigit() else None
+    if method is None:
+        raise PaymentError(_("unknown payment method %(method)s") % {"method": repr(str(method_id))})
+    if method.customer_id != customer.pk:
+        raise PaymentError(_("payment method %(method)s belongs to another customer") % {"method": f"pm_{method.pk}"})
+    if method.detached_at is not None:
+        raise PaymentError(_("payment method %(method)s was removed") % {"method": f"pm_{method.pk}"})
+    return method
+
+
+def add_card(customer: Customer, number: str, at: datetime, *, exp_month: int | None = None, exp_year: int | None = None,
+             make_default: bool = True) -> PaymentMethod:
+    return attach_card(customer, number, at, exp_month=exp_month, exp_year=exp_year, make_default=make_default)
+
+
+def add_token(customer: Customer, token: str, at: datetime, *, make_default: bool = True) -> PaymentMethod:
+    """Attach a card the gateway's own form tokenized (``pm_...``); an unknown token is refused."""
+    attached = get_gateway().retrieve_card(token.strip())
+    with transaction.atomic():
+        method = attach_card_token(customer, attached, at, make_default)
+    from .retries import retry_open_invoices
+
+    retry_open_invoices(customer.pk, at, method=method if make_default else None)
+    return method
+
+
+def set_default(customer: Customer, method_id: int | str, at: datetime) -> PaymentMethod:
+    with transaction.atomic():
+        method = method_of(customer, method_id)
+        Customer.objects.filter(pk=customer.pk).update(default_payment_method=method)
+        customer.default_payment_method = method
+        record("payment_method.default_changed", method, at, {"brand": method.brand, "last4": method.last4})
+    from .retries import retry_open_invoices
+
+    retry_open_invoices(customer.pk, at, method=method)
+    return method
+
+
+def remove(customer: Customer, method_id: int | str, at: datetime) -> PaymentMethod:
+    """Detach a card. The default moves to the newest remaining card (or none); subscriptions
+    that used it fall back to the customer's default."""
+    method = method_of(customer, method_id)
+    get_gateway().detach_card(method.token)
+    with transaction.atomic():
+        method = PaymentMethod.objects.select_for_update().get(pk=method.pk)
+        method.detached_at = at
+        method.save(update_fields=["detached_at"])
+        Subscription.objects.filter(payment_method=method).update(payment_method=None)
+        if Customer.objects.filter(pk=customer.pk, default_payment_method=method).exists():
+            replacement = (PaymentMethod.objects.filter(customer=customer, detached_at__isnull=True)
+                           .exclude(pk=method.pk).order_by("-created_at", "-pk").first())
+            Customer.objects.filter(pk=customer.pk).update(default_payment_method=replacement)
+            customer.default_payment_method = replacement
+        record("payment_method.detached", method, at, {"brand": method.brand, "last4": method.last4})
+    return method
+
+
+def replace(customer: Customer, old_id: int | str, at: datetime, *, number: str | None = None, token: str | None = None,
+            exp_month: int | None = None, exp_year: int | None = None) -> PaymentMethod:
+    """A new card takes the place of ``old_id`` (as default, and on the subscriptions that used
+    it); the old one is removed. Open invoices are retried with the new card."""
+    old = method_of(customer, old_id)
+    if not number and not token:
+        raise PaymentError(_("give the new card: a card number or a gateway token"))
+    if token:
+        attached = get_gateway().retrieve_card(token.strip())
+    else:
+        from .services import check_card
+
+        attached = check_card(number, at, exp_month=exp_month, exp_year=exp_year)
+    with transaction.atomic():
+        new = attach_card_token(customer, attached, at, make_default=True)
+        Subscription.objects.filter(payment_method=old).update(payment_method=new)
+        record("payment_method.replaced", new, at, {"replaced": old.pk, "brand": new.brand, "last4": new.last4})
+    remove(customer, old.pk, at)
+    from .retries import retry_open_invoices
+
+    retry_open_invoices(customer.pk, at, method=new)
+    return new
+
+
+def methods_json(customer: Customer) -> list[dict]:
+    default_id = Customer.objects.filter(pk=customer.pk).values_list("default_payment_method_id", flat=True).first()
+    return [method_json(m, default_id) for m in PaymentMethod.objects.filter(customer=customer).order_by("pk")]
+
+
+def method_json(method: PaymentMethod, default_id: int | None = None) -> dict:
+    return {"id": f"pm_{method.pk}", "brand": method.brand, "last4": method.last4, "exp_month": method.exp_month,
+            "exp_year": method.exp_year, "gateway": method.gateway, "default": method.pk == default_id,
+            "removed": method.detached_at is not None}
