@@ -10,7 +10,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
-from pydantic import ConfigDict
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
 
 from assina.api.errors import ApiProblem
 from assina.api.pagination import object_pk, paginate
@@ -27,7 +29,9 @@ PREFIX = "ue_"
 PropertyValue = str | int | float | bool | None
 
 
-class UsageEventIn(Schema):
+class UsageEventIn(BaseModel):
+    # Plain pydantic models, not ninja Schemas: a Schema runs a Python root validator per object,
+    # which costs more than storing the event; these validate in pydantic's compiled core.
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=128, description="your id of this event: re-sending the same id "
@@ -37,13 +41,14 @@ class UsageEventIn(Schema):
     customer_email: str | None = Field(None, max_length=254, description="the customer's email, instead of customer")
     metric: str = Field(min_length=1, max_length=64, description="a metric code", examples=["api_calls"])
     value: int = Field(1, ge=0, le=10**15, description="a whole number (count in the smallest unit you bill, e.g. MB)")
-    timestamp: Timestamp = Field(description="when the usage happened (ISO 8601 with zone); it decides the period billed")
+    timestamp: AwareDatetime = Field(description="when the usage happened (ISO 8601 with zone); it decides the period billed",
+                                     examples=["2027-01-31T10:00:00Z"])
     properties: dict[str, PropertyValue] = Field(default_factory=dict, max_length=50,
                                                  description="your key/values; a unique-count metric counts distinct "
                                                  "values of one of them")
 
 
-class UsageBatchIn(Schema):
+class UsageBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     events: list[UsageEventIn] = Field(description="up to 1,000 events; a batch is stored all or nothing")
@@ -106,9 +111,25 @@ def create_usage_event(request, payload: UsageEventIn):
     return {"id": payload.id, "duplicate": bool(result.duplicates)}
 
 
+def _batch_schema() -> dict:
+    """The batch body's JSON schema with the event schema inlined (the spec has no $defs)."""
+    schema = UsageBatchIn.model_json_schema()
+    event = schema.pop("$defs")["UsageEventIn"]
+    schema["properties"]["events"]["items"] = event
+    return schema
+
+
 @router.post("/batch", response={200: UsageBatchRecorded}, summary="Record up to 1,000 usage events",
-             operation_id="create_usage_batch")
-def create_usage_batch(request, payload: UsageBatchIn):
+             operation_id="create_usage_batch",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _batch_schema()}}}})
+def create_usage_batch(request):
+    # The body is parsed and validated in one pass by pydantic's compiled core (no json.loads
+    # then a second walk over 1,000 dicts): the hot path of usage ingestion.
+    try:
+        payload = UsageBatchIn.model_validate_json(request.body or b"")
+    except PydanticValidationError as exc:
+        raise NinjaValidationError([{**e, "loc": ("body", *e["loc"])} for e in
+                                    exc.errors(include_url=False, include_context=False, include_input=False)]) from None
     if len(payload.events) > max_batch():
         raise ApiProblem(413, "batch_too_large", _("a batch holds at most %(max)d events; this one has %(count)d")
                          % {"max": max_batch(), "count": len(payload.events)})

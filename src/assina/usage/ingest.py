@@ -77,16 +77,14 @@ def _customer_pk(ref: Any) -> int | None:
 
 def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int | None]:
     """The customer id of each event (by ``customer`` id or ``customer_email``): two queries."""
-    by_id: set[int] = set()
+    refs = {e.customer for e in events if e.customer is not None}
+    pks = {ref: _customer_pk(ref) for ref in refs}
+    by_id = {pk for pk in pks.values() if pk is not None}
     emails: set[str] = set()
     for e in events:
-        if e.customer is not None:
-            pk = _customer_pk(e.customer)
-            if pk is not None:
-                by_id.add(pk)
-        elif e.customer_email:
+        if e.customer is None and e.customer_email:
             emails.add(e.customer_email.strip().lower())
-    known = set(Customer.objects.filter(pk__in_list=list(by_id)).values_list("pk", flat=True)) if by_id else set()
+    known = set(Customer.objects.filter(pk__in_list=sorted(by_id)).values_list("pk", flat=True)) if by_id else set()
     email_ids = {}
     if emails:
         for pk, email in Customer.objects.filter(email__in_list=sorted(emails)).values_list("pk", "email"):
@@ -103,7 +101,7 @@ def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int 
             if e.customer_email:
                 problems.append({"loc": ["events", index, "customer_email"],
                                  "message": _("give customer or customer_email, not both")})
-            pk = _customer_pk(e.customer)
+            pk = pks[e.customer]
             if pk not in known:
                 problems.append({"loc": ["events", index, "customer"],
                                  "message": _("no customer with id %(id)s") % {"id": repr(str(e.customer))}})
@@ -184,7 +182,7 @@ def _insert(rows: list[tuple], received_at: datetime) -> set[tuple[int, str]]:
             # "WHERE true" tells SQLite's parser the ON CONFLICT belongs to the INSERT.
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) "
-                "SELECT value->>0, value->>1, value->>2, value->>3, value->>4, json(value->'$[5]'), %s, 0 "
+                "SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->'$[5]', %s, 0 "
                 "FROM json_each(%s) WHERE true "
                 "ON CONFLICT (customer_id, event_id) DO NOTHING RETURNING customer_id, event_id",
                 [_sqlite_datetime(received_at), payload],
