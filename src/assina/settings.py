@@ -176,6 +176,18 @@ ASSINA_API_RATE_BURST = float(os.environ.get("ASSINA_API_RATE_BURST", "0"))  # 0
 # a request still "in flight" (its process died) frees its key.
 ASSINA_API_IDEMPOTENCY_HOURS = float(os.environ.get("ASSINA_API_IDEMPOTENCY_HOURS", "24"))
 ASSINA_API_IDEMPOTENCY_LOCK_SECONDS = float(os.environ.get("ASSINA_API_IDEMPOTENCY_LOCK_SECONDS", "300"))
+# Usage events: the most events per batch, and how far past the clock an event's timestamp may be.
+ASSINA_USAGE_MAX_BATCH = int(os.environ.get("ASSINA_USAGE_MAX_BATCH", "1000"))
+ASSINA_USAGE_FUTURE_TOLERANCE = int(os.environ.get("ASSINA_USAGE_FUTURE_TOLERANCE", "3600"))  # seconds
+# Webhooks: timeouts of each attempt (seconds), days of failures after which an endpoint is
+# disabled, attempts per worker pass, when a "sending" claim of a dead worker expires, and how far
+# back (wall-clock seconds) the fan-out looks for events whose transaction committed late.
+ASSINA_WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("ASSINA_WEBHOOK_CONNECT_TIMEOUT", "5"))
+ASSINA_WEBHOOK_READ_TIMEOUT = float(os.environ.get("ASSINA_WEBHOOK_READ_TIMEOUT", "15"))
+ASSINA_WEBHOOK_DISABLE_AFTER_DAYS = int(os.environ.get("ASSINA_WEBHOOK_DISABLE_AFTER_DAYS", "5"))
+ASSINA_WEBHOOK_ATTEMPTS_PER_RUN = int(os.environ.get("ASSINA_WEBHOOK_ATTEMPTS_PER_RUN", "1000"))
+ASSINA_WEBHOOK_CLAIM_TIMEOUT = int(os.environ.get("ASSINA_WEBHOOK_CLAIM_TIMEOUT", "300"))
+ASSINA_WEBHOOK_FANOUT_SAFETY_SECONDS = int(os.environ.get("ASSINA_WEBHOOK_FANOUT_SAFETY_SECONDS", "3600"))
 
 # --- customer messages (assina.notifications) ---
 # Outgoing mail: "console" prints messages (development); smtp://user:pass@host:587 uses STARTTLS
