@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
 from assina.core.errors import DomainError
-from assina.db import insert_many, insert_rows
+from assina.db import insert_rows, reserve_ids
 from assina.core.invoice_states import InvoiceStatus, transition_invoice
 from assina.core.invoicing import DraftLine, LineKind
 from assina.customers.models import BalanceTransaction, Customer
@@ -59,7 +59,7 @@ def customer_locale(customer_id: int) -> str:
     return Customer.objects.filter(pk=customer_id).values_list("locale", flat=True).first() or "en"
 
 
-def invoice_event_data(invoice: Invoice) -> dict:
+def invoice_event_data(invoice: Invoice | IssuedInvoice) -> dict:
     return {
         "invoice": invoice.pk, "number": invoice.number, "subscription": invoice.subscription_id,
         "total": invoice.total, "amount_due": invoice.amount_due, "currency": invoice.currency,
@@ -68,12 +68,50 @@ def invoice_event_data(invoice: Invoice) -> dict:
     }
 
 
-def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None = None) -> list[Invoice]:
+class IssuedInvoice:
+    """An invoice just written by ``issue_invoice_rows``: its columns as attributes (``pk`` is
+    ``id``), without the cost of a model instance. Reads like an ``Invoice`` for the code that
+    follows issuing (payment attempts, events)."""
+
+    def __init__(self, values: dict) -> None:
+        self.__dict__.update(values)
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    def to_model(self) -> Invoice:
+        invoice = Invoice(**self.__dict__)
+        invoice._state.adding = False
+        invoice._state.db = "default"
+        return invoice
+
+
+# The columns issuing decides; every other column of Invoice gets its model default.
+_ISSUED_COLUMNS = frozenset({
+    "id", "number", "customer_id", "subscription_id", "status", "billing_reason", "currency", "period_start",
+    "period_end", "subtotal", "discount", "total", "credit_applied", "amount_due", "amount_paid", "created_at",
+    "finalized_at", "paid_at",
+})
+
+
+def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None = None, *,
+                   as_rows: bool = False) -> list[Invoice] | list[IssuedInvoice]:
     """Create, number and finalize invoices in bulk; use customers' credit balance first.
 
     ``balances`` maps customer id -> credit balance for customers that have one (others are
     read from the database when missing). Invoices left with nothing to pay are marked paid.
+    With ``as_rows`` (the billing run) the invoices come back as ``IssuedInvoice`` rows rather
+    than model instances.
+
+    A few statements per batch: ids come from the table's own sequence before the insert
+    (``reserve_ids``), so invoices, lines and events are written without reading anything back.
     """
+    rows = _issue(drafts, balances)
+    return rows if as_rows else [row.to_model() for row in rows]
+
+
+def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None) -> list[IssuedInvoice]:
     if not drafts:
         return []
     if balances is None:
@@ -92,72 +130,81 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
     for year in sorted(by_year):
         for index, number in zip(by_year[year], take_numbers("invoice", year, len(by_year[year]))):
             numbers[index] = number
+    invoice_ids = reserve_ids(Invoice, len(drafts))
 
-    invoices: list[Invoice] = []
-    balance_rows: list[BalanceTransaction] = []
-    used_credit: dict[int, int] = defaultdict(int)
-    for index, draft in enumerate(drafts):
-        subtotal = sum(l.amount for l in draft.lines if l.kind != LineKind.DISCOUNT)
-        discount = sum(l.amount for l in draft.lines if l.kind == LineKind.DISCOUNT)
-        total = subtotal + discount
-        credit = 0
-        available = balances.get(draft.customer_id, 0)
-        if total > 0 and available > 0:
-            credit = min(available, total)
-            balances[draft.customer_id] = available - credit
-            used_credit[draft.customer_id] += credit
-        elif total < 0:
-            # A negative invoice (e.g. a downgrade's credit) becomes customer credit.
-            balances[draft.customer_id] = available - total
-            used_credit[draft.customer_id] += total
-        amount_due = max(total - credit, 0)
-        paid = amount_due == 0
-        invoices.append(Invoice(
-            number=numbers[index], customer_id=draft.customer_id, subscription_id=draft.subscription_id,
-            status=InvoiceStatus.PAID.value if paid else InvoiceStatus.OPEN.value,
-            billing_reason=draft.billing_reason, currency=draft.currency,
-            period_start=draft.period_start, period_end=draft.period_end,
-            subtotal=subtotal, discount=discount, total=total, credit_applied=credit,
-            amount_due=amount_due, amount_paid=0, created_at=draft.at, finalized_at=draft.at,
-            paid_at=draft.at if paid else None,
-        ))
-    insert_many(invoices)
-    # Numbers are unique: read the new ids back by number (portable, independent of row order).
-    ids = dict(Invoice.objects.filter(number__in_list=[i.number for i in invoices]).values_list("number", "pk"))
-    for invoice in invoices:
-        invoice.pk = ids[invoice.number]
-        invoice._state.adding = False
-
+    fields = [f for f in Invoice._meta.concrete_fields]
+    names = [f.attname for f in fields]
+    defaults = {f.attname: f.get_default() for f in fields if f.attname not in _ISSUED_COLUMNS}
+    paid_status, open_status = InvoiceStatus.PAID.value, InvoiceStatus.OPEN.value
+    discount_kind = LineKind.DISCOUNT
+    invoices: list[IssuedInvoice] = []
+    invoice_rows: list[tuple] = []
     lines: list[tuple] = []
     events: list[tuple] = []
+    balance_rows: list[BalanceTransaction] = []
+    used_credit: dict[int, int] = defaultdict(int)
     pending_links: list[tuple[list[int], int]] = []
-    for draft, invoice in zip(drafts, invoices):
-        locale = draft.locale if draft.locale is not None else locales.get(draft.customer_id)
+    for index, (draft, invoice_id) in enumerate(zip(drafts, invoice_ids)):
+        subtotal = discount = 0
+        for l in draft.lines:
+            if l.kind == discount_kind:
+                discount += l.amount
+            else:
+                subtotal += l.amount
+        total = subtotal + discount
+        credit = 0
+        customer_id = draft.customer_id
+        available = balances.get(customer_id, 0)
+        if total > 0 and available > 0:
+            credit = min(available, total)
+            balances[customer_id] = available - credit
+            used_credit[customer_id] += credit
+        elif total < 0:
+            # A negative invoice (e.g. a downgrade's credit) becomes customer credit.
+            balances[customer_id] = available - total
+            used_credit[customer_id] += total
+        amount_due = max(total - credit, 0)
+        paid = amount_due == 0
+        at = draft.at
+        values = dict(
+            defaults, id=invoice_id, number=numbers[index], customer_id=customer_id,
+            subscription_id=draft.subscription_id, status=paid_status if paid else open_status,
+            billing_reason=draft.billing_reason, currency=draft.currency, period_start=draft.period_start,
+            period_end=draft.period_end, subtotal=subtotal, discount=discount, total=total, credit_applied=credit,
+            amount_due=amount_due, amount_paid=0, created_at=at, finalized_at=at, paid_at=at if paid else None,
+        )
+        invoice = IssuedInvoice(values)
+        invoices.append(invoice)
+        invoice_rows.append(tuple(map(values.__getitem__, names)))
+
+        locale = draft.locale if draft.locale is not None else locales.get(customer_id)
         for l in texts.lines(locale, draft.lines):
-            lines.append((invoice.pk, l.kind, l.description[:300], l.item_code, l.quantity, l.unit_amount, l.amount,
+            lines.append((invoice_id, l.kind, l.description[:300], l.item_code, l.quantity, l.unit_amount, l.amount,
                           l.period_start, l.period_end))
-        if invoice.credit_applied:
+        if credit:
             balance_rows.append(BalanceTransaction(
-                customer_id=invoice.customer_id, kind=BalanceTransaction.Kind.APPLIED_TO_INVOICE,
-                amount=-invoice.credit_applied, currency=invoice.currency, invoice_id=invoice.pk,
+                customer_id=customer_id, kind=BalanceTransaction.Kind.APPLIED_TO_INVOICE,
+                amount=-credit, currency=draft.currency, invoice_id=invoice_id,
                 description=texts.text(locale, N_("Applied to invoice %(number)s"), {"number": invoice.number}),
-                created_at=draft.at,
+                created_at=at,
             ))
-        if invoice.total < 0:
+        if total < 0:
             balance_rows.append(BalanceTransaction(
-                customer_id=invoice.customer_id, kind=BalanceTransaction.Kind.PRORATION_CREDIT,
-                amount=-invoice.total, currency=invoice.currency, invoice_id=invoice.pk,
+                customer_id=customer_id, kind=BalanceTransaction.Kind.PRORATION_CREDIT,
+                amount=-total, currency=draft.currency, invoice_id=invoice_id,
                 description=texts.text(locale, N_("Credit from invoice %(number)s"), {"number": invoice.number}),
-                created_at=draft.at,
+                created_at=at,
             ))
         data = invoice_event_data(invoice)
-        events.append(("invoice.created", draft.at, invoice.customer_id, "invoice", invoice.pk, data))
-        if invoice.status == InvoiceStatus.PAID.value:
-            events.append(("invoice.paid", draft.at, invoice.customer_id, "invoice", invoice.pk, data))
+        events.append(("invoice.created", at, customer_id, "invoice", invoice_id, data))
+        if paid:
+            events.append(("invoice.paid", at, customer_id, "invoice", invoice_id, data))
         if draft.pending_item_ids:
-            pending_links.append((draft.pending_item_ids, invoice.pk))
+            pending_links.append((draft.pending_item_ids, invoice_id))
+    insert_rows(Invoice, names, invoice_rows)
     insert_rows(InvoiceLine, LINE_FIELDS, lines)
-    BalanceTransaction.objects.bulk_create(balance_rows)
+    if balance_rows:
+        BalanceTransaction.objects.bulk_create(balance_rows)
     for customer_id, delta in used_credit.items():
         Customer.objects.filter(pk=customer_id).update(credit_balance=F("credit_balance") - delta)
     for item_ids, invoice_id in pending_links:

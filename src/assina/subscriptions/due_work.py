@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from assina.clock.services import now as clock_now
-from assina.core.invoicing import draft_for_period
+from assina.core.invoicing import DraftLine, draft_for_period
 from assina.core.periods import Interval, Period, period_starting_at
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
@@ -88,10 +88,10 @@ def process_due_work(until: datetime | None = None, *, batch_size: int | None = 
     stuck_guard: tuple | None = None
     while True:
         done_before = sum(summary.values())
-        due = tuple(
-            Subscription.objects.filter(next_action_at__lte=until)
-            .order_by("next_action_at", "id").values_list("id", "next_action_at")[:batch_size]
-        )
+        due = tuple(fetch_values(
+            Subscription.objects.filter(next_action_at__lte=until).order_by("next_action_at", "id")[:batch_size],
+            ("id", "next_action_at"),
+        ))
         if not due:
             break
         if due == stuck_guard:
@@ -125,19 +125,29 @@ def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None,
         changes: dict[int, list[ScheduledChange]] = defaultdict(list)
         for change in ScheduledChange.objects.filter(subscription_id__in_list=[r.pk for r in rows], status=ScheduledChange.Status.PENDING).order_by("effective_at", "pk"):
             changes[change.subscription_id].append(change)
+        changes = dict(changes)
         tz = settings.TIME_ZONE
+        # Subscriptions sharing an anchor, interval and period end share their next period.
+        periods: dict[tuple, tuple[int, Period]] = {}
         horizon: datetime | None = None
         renewals: list[tuple[DueRow, int, Period]] = []
         for row in rows:
             if horizon is not None and row.next_action_at > horizon:
                 break
-            due_change = next((c for c in changes[row.pk] if c.effective_at <= row.next_action_at), None)
+            pending = changes.get(row.pk, ())
+            due_change = next((c for c in pending if c.effective_at <= row.next_action_at), None)
             if row.status in RENEWABLE and not row.cancel_at_period_end and due_change is None \
                     and row.current_period_end <= row.next_action_at:
-                index, period = period_starting_at(row.billing_anchor, Interval(row.interval), row.interval_count,
-                                                   row.current_period_end, tz)
+                key = (row.billing_anchor, row.interval, row.interval_count, row.current_period_end)
+                found = periods.get(key)
+                if found is None:
+                    found = periods[key] = period_starting_at(row.billing_anchor, Interval(row.interval),
+                                                              row.interval_count, row.current_period_end, tz)
+                index, period = found
                 renewals.append((row, index, period))
-                following = min([period.end, *(c.effective_at for c in changes[row.pk] if c.effective_at > period.start)])
+                following = period.end
+                if pending:
+                    following = min([following, *(c.effective_at for c in pending if c.effective_at > period.start)])
             else:
                 # Issue the renewals before this row first, so numbers keep following dates.
                 charges += _renew(renewals, changes, fixed_at, summary)
@@ -189,42 +199,61 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
     carried: dict[int, list[PendingItem]] = defaultdict(list)
     for item in PendingItem.objects.filter(subscription_id__in_list=ids, invoice__isnull=True).order_by("pk"):
         carried[item.subscription_id].append(item)
-    customers = {pk: (balance, method, locale) for pk, balance, method, locale in
+    customers = {pk: (balance, method, locale) for pk, balance, method, locale in fetch_values(
                  # Locked: two workers billing one customer must not both spend its credit.
-                 Customer.objects.select_for_update().filter(pk__in_list=list({r.customer_id for r in rows}))
-                 .order_by("pk").values_list("pk", "credit_balance", "default_payment_method_id", "locale")}
+                 Customer.objects.select_for_update().filter(pk__in_list=list({r.customer_id for r in rows})).order_by("pk"),
+                 ("pk", "credit_balance", "default_payment_method_id", "locale"))}
     balances = {pk: balance for pk, (balance, _, _) in customers.items() if balance > 0}
     method_ids = {r.pk: r.payment_method_id or customers[r.customer_id][1] for r in rows}
-    methods_by_id = {pk: MethodRef(pk, gateway, token) for pk, gateway, token in
-                     PaymentMethod.objects.filter(pk__in_list=list({m for m in method_ids.values() if m})).values_list("pk", "gateway", "token")}
+    methods_by_id = {pk: MethodRef(pk, gateway, token) for pk, gateway, token in fetch_values(
+                     PaymentMethod.objects.filter(pk__in_list=list({m for m in method_ids.values() if m})),
+                     ("pk", "gateway", "token"))}
 
     # Metered usage of the period that is closing (billed in arrears on this renewal's invoice).
     metered = metered_lines([(row.pk, row.current_period_start, row.current_period_end) for row in rows])
+    # Subscriptions with the same terms billing the same period get the same lines: computed
+    # once (the lines are immutable values; the terms are rebuilt per batch, so nothing stale).
+    drafted: dict[tuple, tuple[DraftLine, ...]] = {}
+    cycle = Invoice.Reason.SUBSCRIPTION_CYCLE
+    trialing = S.TRIALING.value
     drafts: list[InvoiceDraft] = []
     events: list[tuple] = []
     updates: list[tuple] = []
+    status_updates: list[tuple] = []
     for row, index, period in batch:
         at = fixed_at or row.current_period_end
-        terms = loader.terms(row)
-        if (row.pk, period.start) not in billed:
+        start = period.start
+        if (row.pk, start) not in billed:
+            key = (loader.terms_key(row), index, start, period.end)
+            lines = drafted.get(key)
+            if lines is None:
+                lines = drafted[key] = draft_for_period(loader.terms(row), index, period).lines
+            lines = list(lines)
+            if row.pk in metered:
+                lines += metered[row.pk]
             items = carried.get(row.pk, ())
-            lines = list(draft_for_period(terms, index, period).lines)
-            lines += metered.get(row.pk, ())
-            lines += [carried_line(i) for i in items]
+            if items:
+                lines += [carried_line(i) for i in items]
             drafts.append(InvoiceDraft(customer_id=row.customer_id, subscription_id=row.pk, currency=row.currency,
-                                       billing_reason=Invoice.Reason.SUBSCRIPTION_CYCLE, at=at, lines=lines,
-                                       period_start=period.start, period_end=period.end,
+                                       billing_reason=cycle, at=at, lines=lines,
+                                       period_start=start, period_end=period.end,
                                        pending_item_ids=[i.pk for i in items], locale=customers[row.customer_id][2]))
-        status = row.status
-        if status == S.TRIALING.value:
+        following = period.end
+        pending = changes.get(row.pk)
+        if pending:
+            following = min([following, *(c.effective_at for c in pending if c.effective_at > start)])
+        if row.status == trialing:
             status = transition(S.TRIALING, S.ACTIVE).value
             events.append(("subscription.updated", at, row.customer_id, "subscription", row.pk,
-                           {"status": status, "previous_status": S.TRIALING.value, "reason": "trial_ended"}))
+                           {"status": status, "previous_status": trialing, "reason": "trial_ended"}))
             summary["trials_ended"] += 1
-        pending_at = [c.effective_at for c in changes.get(row.pk, ()) if c.effective_at > period.start]
-        updates.append((status, period.start, period.end, min([period.end, *pending_at]), row.pk))
-    invoices = issue_invoices(drafts, balances)
-    update_rows(Subscription, ["status", "current_period_start", "current_period_end", "next_action_at"], updates)
+            status_updates.append((status, start, period.end, following, row.pk))
+        else:
+            updates.append((start, period.end, following, row.pk))
+    invoices = issue_invoices(drafts, balances, as_rows=True)
+    # Most renewals keep their status: leaving it out of the UPDATE spares its index.
+    update_rows(Subscription, ["current_period_start", "current_period_end", "next_action_at"], updates)
+    update_rows(Subscription, ["status", "current_period_start", "current_period_end", "next_action_at"], status_updates)
     insert_rows(Event, EVENT_FIELDS, events)
     summary["renewals"] += len(invoices)
     methods = {r.customer_id: methods_by_id.get(method_ids[r.pk]) for r in rows}

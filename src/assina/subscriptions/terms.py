@@ -27,6 +27,8 @@ class TermsLoader:
         # Plan versions are immutable, so one ItemTerms per (version, quantity) serves every
         # subscription of a batch.
         self._item_terms: dict[tuple[tuple[int, int], ...], tuple[ItemTerms, ...]] = {}
+        # Terms are immutable values: subscriptions with the same key share one.
+        self._terms: dict[tuple, SubscriptionTerms] = {}
 
     def load(self, subs: Iterable[Subscription]) -> None:
         subs = list(subs)
@@ -46,10 +48,21 @@ class TermsLoader:
         for coupon in Coupon.objects.filter(pk__in=coupon_ids).prefetch_related("plans"):
             self._coupons[coupon.pk] = coupon.to_core()
 
-    def terms(self, sub: Subscription) -> SubscriptionTerms:
+    def terms_key(self, sub: Subscription) -> tuple:
+        """Everything ``terms(sub)`` is built from: equal keys give equal terms."""
         if sub.pk not in self._items:
             self.load([sub])
-        key = tuple(self._items[sub.pk])
+        return (tuple(self._items[sub.pk]), sub.currency, sub.billing_anchor, sub.interval, sub.interval_count,
+                sub.billing_starts_at, sub.coupon_id, sub.discount_applies_from, sub.discount_applies_until)
+
+    def terms(self, sub: Subscription) -> SubscriptionTerms:
+        key = self.terms_key(sub)
+        terms = self._terms.get(key)
+        if terms is None:
+            terms = self._terms[key] = self._build(sub, key[0])
+        return terms
+
+    def _build(self, sub: Subscription, key: tuple[tuple[int, int], ...]) -> SubscriptionTerms:
         items = self._item_terms.get(key)
         if items is None:
             items = self._item_terms[key] = tuple(
