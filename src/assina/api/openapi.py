@@ -32,7 +32,7 @@ PROBLEM_SCHEMA = {
         "instance": {"type": "string"},
         "errors": {
             "type": "array",
-            "items": {"type": "object", "properties": {"loc": {"type": "array", "items": {"type": "string"}},
+            "items": {"type": "object", "properties": {"loc": {"type": "array", "items": {"type": ["string", "integer"]}},
                                                        "message": {"type": "string"}, "type": {"type": "string"}}},
         },
     },

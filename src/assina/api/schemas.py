@@ -6,13 +6,25 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 T = TypeVar("T")
 
 
 def _utc_text(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _iso_only(value):
+    """Only ISO 8601 text (or a datetime): pydantic would also take numbers as Unix times."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a time is ISO 8601 text, e.g. 2027-01-31T10:00:00Z")
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError("a time is ISO 8601 text, e.g. 2027-01-31T10:00:00Z") from None
 
 
 def _require_zone(value: datetime) -> datetime:
@@ -22,7 +34,7 @@ def _require_zone(value: datetime) -> datetime:
 
 
 # Out: ISO 8601 in UTC with a Z. In: ISO 8601 with a zone (any zone; converted to UTC).
-Timestamp = Annotated[datetime, AfterValidator(_require_zone), PlainSerializer(_utc_text, return_type=str),
+Timestamp = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_require_zone), PlainSerializer(_utc_text, return_type=str),
                       WithJsonSchema({"type": "string", "format": "date-time", "example": "2027-01-31T10:00:00Z"})]
 # Amounts are integers in the currency's minor unit (cents): 4990 BRL is R$ 49,90.
 Amount = Annotated[int, Field(description="minor units of the currency (cents): 4990 is 49.90", ge=-(10**15), le=10**15)]

@@ -13,7 +13,8 @@ from ..pagination import object_pk
 class Input(Schema):
     """A request body: unknown fields are refused (a typo must not be silently ignored)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON types as declared (no "5" for 5, no 0 for false).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def ident(prefix: str, pk: int | None) -> str | None:

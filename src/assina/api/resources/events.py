@@ -18,18 +18,18 @@ SUBJECT_PREFIXES = {"customer": "cus_", "subscription": "sub_", "invoice": "in_"
                     "promotioncode": "promo_"}
 
 
-class SubjectOut(Schema):
+class EventSubject(Schema):
     type: str
     id: str
 
 
-class EventOut(Schema):
+class EventObject(Schema):
     id: str = Field(examples=["evt_1"])
     object: str = "event"
     type: str = Field(examples=["subscription.created"])
     occurred_at: Timestamp
     customer: str | None
-    subject: SubjectOut
+    subject: EventSubject
     data: dict
 
 
@@ -45,7 +45,7 @@ def event_out(e: Event) -> dict:
             "data": e.data}
 
 
-@router.get("", response=Page[EventOut], summary="List events",
+@router.get("", response=Page[EventObject], summary="List events",
             description="`created[...]` filters on the time the event happened (the business clock).")
 def list_events(request, query: Query[EventFilters]):
     rows = Event.objects.all()
@@ -57,6 +57,6 @@ def list_events(request, query: Query[EventFilters]):
                     ident=lambda e: ident(PREFIX, e.pk), created_field="occurred_at")
 
 
-@router.get("/{event_id}", response=EventOut, summary="Get an event")
+@router.get("/{event_id}", response=EventObject, summary="Get an event")
 def get(request, event_id: str):
     return event_out(load(Event.objects.all(), PREFIX, event_id, _("event")))
