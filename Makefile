@@ -19,10 +19,10 @@ demo: $(BIN)/.installed
 	mkdir -p demo
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina migrate
-	ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina simulate --customers 500 --months 18 --seed 7
+	ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina simulate --customers 500 --months 24 --seed 7
 	@ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina createadmin --username admin --password assina-demo >/dev/null
 	@echo ""
-	@echo "  Admin: http://127.0.0.1:$(PORT)/admin/   login: admin   password: assina-demo"
+	@echo "  Admin: http://127.0.0.1:$(PORT)/dashboard/   login: admin   password: assina-demo"
 	@echo ""
 	ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina serve --port $(PORT)
 

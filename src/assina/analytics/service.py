@@ -77,6 +77,14 @@ def install(data: Dataset, print_: tuple | None = None) -> Snapshot:
     return _snapshot
 
 
+def forget() -> None:
+    """Drop the kept snapshot and answers (tests that recreate a database call it)."""
+    global _snapshot
+    with _lock:
+        _snapshot = None
+        _answers.clear()
+
+
 def snapshot() -> Snapshot:
     current = fingerprint()
     kept = _snapshot

@@ -41,7 +41,7 @@ GROWTH = 3.0
 WEEKEND_SIGNUPS = 0.6
 # What an active subscription does, per month (each day draws once against these / 30).
 MONTHLY_RATES = {"cancel_at_period_end": 0.03, "cancel_now": 0.004, "pause": 0.005, "change_plan": 0.025,
-                 "change_seats": 0.08, "go_annual": 0.012}
+                 "change_seats": 0.08, "go_annual": 0.012, "add_location": 0.01}
 TRIAL_CANCEL_PER_DAY = 0.0075  # about 10% of trials with a card cancel before converting
 
 
@@ -179,7 +179,7 @@ class Simulation(CustomerActions):
     def _choices(self, pk: int, plan: str) -> list[str]:
         actions = ["cancel_at_period_end", "cancel_now", "pause", "change_plan"]
         if plan == biz.BUSINESS:
-            actions.append("change_seats")
+            actions += ["change_seats", "add_location"]
         if plan in (biz.BASIC, biz.PRO) and pk not in self._with_addon:
             actions.append("go_annual")
         return actions

@@ -21,20 +21,20 @@ def ratio(numerator, denominator) -> np.ndarray:
 
 
 def cohort_retention(changes: CustomerChanges, bucket: np.ndarray, inside: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per bucket (a month, or the whole range): how the MRR of the customers paying at its
-    start changed by its end — net (e - s) and gross (min(e, s) - s), summed over customers.
+    """Per bucket (a month, or the whole range), the movements of the customers who were paying
+    when it started: net (expansion + contraction + churn) and gross (contraction + churn).
 
-    Customers without a change in the bucket keep their MRR and add nothing."""
+    NRR = (MRR at start + net) / MRR at start and GRR = (MRR at start + gross) / MRR at start,
+    ChartMogul's formulas on the starting customers: a customer who churned before the start and
+    comes back (reactivation) or a new one is not part of it, whatever they do in the bucket."""
     customer, bucket = changes.customer[inside], bucket[inside].astype(np.int64)
-    before, after = changes.before[inside], changes.after[inside]
     starts = group_starts(customer * (n + 1) + bucket)
-    start_level = spread_first(before, starts)
-    last = np.ones(len(starts), dtype=bool)
-    last[:-1] = starts[1:]
-    s, e, b = start_level[last], after[last], bucket[last]
-    held = s > 0
-    net = np.rint(np.bincount(b[held], weights=(e - s)[held], minlength=n)[:n]).astype(np.int64)
-    gross = np.rint(np.bincount(b[held], weights=(np.minimum(e, s) - s)[held], minlength=n)[:n]).astype(np.int64)
+    held = spread_first(changes.before[inside], starts) > 0
+    kind, delta = changes.kind[inside], changes.delta[inside]
+    gross_rows = held & ((kind == CONTRACTION) | (kind == CHURN))
+    net_rows = gross_rows | (held & (kind == EXPANSION))
+    net = np.rint(np.bincount(bucket[net_rows], weights=delta[net_rows], minlength=n)[:n]).astype(np.int64)
+    gross = np.rint(np.bincount(bucket[gross_rows], weights=delta[gross_rows], minlength=n)[:n]).astype(np.int64)
     return net, gross
 
 
