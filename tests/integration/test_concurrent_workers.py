@@ -51,3 +51,56 @@ def test_four_workers_renew_every_subscription_exactly_once():
     assert PaymentAttempt.objects.count() == SandboxCharge.objects.count() == 2 * len(subs)
     assert not Invoice.objects.exclude(status="paid").exists()
     assert not Subscription.objects.filter(next_action_at__lte=until).exists()
+
+
+def test_four_workers_share_renewals_and_payment_retries_without_doubling_any():
+    """The same due set holds renewals and retries of failed payments: four workers running
+    every job (billing, then retries) claim rows with SKIP LOCKED; each renewal is billed once
+    and each retry attempted once."""
+    from assina.jobs import run_jobs
+    from assina.payments.checks import run_checks
+    from payments_support import card_fails
+
+    start_clock(utc(2027, 1, 10, 9))
+    make_plan("pro", 4990)
+    customers = [make_customer() for _ in range(80)]
+    for customer in customers:
+        subscribe(customer, "pro")
+    failing = customers[::4]
+    for customer in failing:
+        card_fails(customer, utc(2027, 2, 1), "insufficient_funds")
+    from assina.clock.services import advance_clock
+
+    advance_clock(utc(2027, 2, 10, 9, 30))  # renewals: 20 failed, retries due Feb 11 09:00
+    assert Invoice.objects.filter(status="open", next_payment_attempt=utc(2027, 2, 11, 9)).count() == len(failing)
+    until = utc(2027, 3, 10, 9)  # the retries of Feb 11-24, the final actions and the Mar 10 renewals are due
+    from assina.clock.services import set_frozen_time
+
+    set_frozen_time(until)
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def worker():
+        try:
+            start.wait()
+            run_jobs(until, at_due_time=True)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    renewals = Invoice.objects.filter(period_start=utc(2027, 2, 10, 9))
+    for day in (11, 13, 15, 17, 20, 24):  # each failed invoice retried exactly once on each day
+        assert PaymentAttempt.objects.filter(invoice__in=renewals, created_at=utc(2027, 2, day, 9)).count() == len(failing)
+    assert PaymentAttempt.objects.count() == SandboxCharge.objects.count()
+    march = Invoice.objects.filter(period_start=utc(2027, 3, 10, 9))
+    assert march.count() == len(set(march.values_list("subscription_id", flat=True))) >= len(customers) - len(failing)
+    result = run_checks()
+    assert result["ok"], result["details"]
