@@ -147,6 +147,34 @@ def raw_insert(n: int, batch: int, customer_ids: list[int]) -> float:
     return time.perf_counter() - started
 
 
+def _processes(server_pid: int, database: str) -> list[int]:
+    """The gunicorn workers and (PostgreSQL) the database's server processes serving them."""
+    found = []
+    tick_pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    for pid in tick_pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == server_pid or int(pid) == server_pid or (database and "postgres:" in cmdline and database in cmdline):
+            found.append(int(pid))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (from /proc), in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -178,13 +206,18 @@ def main() -> None:
     server = start_server(url, args.workers, port)
     try:
         load(port, secret, warmup, args.clients)
+        pids = _processes(server.pid, url.rsplit("/", 1)[1] if url.startswith("postgres") else "")
+        server_cpu, client_cpu = cpu_seconds(pids), time.process_time()
         seconds, latencies, stored = load(port, secret, batches, args.clients)
+        server_cpu, client_cpu = cpu_seconds(pids) - server_cpu, time.process_time() - client_cpu
     finally:
         server.terminate()
         server.wait(10)
     if stored != args.events:
         raise SystemExit(f"stored {stored} of {args.events} events")
+    raw_cpu = time.process_time()
     raw_seconds = raw_insert(args.events, args.batch, customer_ids)
+    raw_cpu = time.process_time() - raw_cpu
     events_per_second = args.events / seconds
     raw_per_second = args.events / raw_seconds
     print(json.dumps({
@@ -198,7 +231,14 @@ def main() -> None:
         "events_per_second": round(events_per_second),
         "batch_ms_p50": round(percentile(latencies, 50) * 1000, 2),
         "batch_ms_p99": round(percentile(latencies, 99) * 1000, 2),
+        # The machine is shared: CPU time says what the work costs whatever else runs. On 2 cores
+        # the server side could take at most 2 CPU-seconds per second.
+        "server_cpu_us_per_event": round(server_cpu / args.events * 1e6, 1),
+        "client_cpu_us_per_event": round(client_cpu / args.events * 1e6, 1),
+        "events_per_server_cpu_second": round(args.events / server_cpu) if server_cpu else None,
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "raw_rows_per_second": round(raw_per_second),
+        "raw_cpu_us_per_row": round(raw_cpu / args.events * 1e6, 1),
         "ratio": round(events_per_second / raw_per_second, 3),
     }, indent=2))
 
