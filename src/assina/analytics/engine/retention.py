@@ -25,17 +25,27 @@ def cohort_retention(changes: CustomerChanges, bucket: np.ndarray, inside: np.nd
     when it started: net (expansion + contraction + churn) and gross (contraction + churn).
 
     NRR = (MRR at start + net) / MRR at start and GRR = (MRR at start + gross) / MRR at start,
-    ChartMogul's formulas on the starting customers: a customer who churned before the start and
-    comes back (reactivation) or a new one is not part of it, whatever they do in the bucket."""
+    ChartMogul's formulas on the starting customers. A customer leaves the cohort when they
+    churn: whatever they do after (come back, churn again) is not retention, and no customer
+    loses more than they started with (GRR stays within 0..1)."""
     customer, bucket = changes.customer[inside], bucket[inside].astype(np.int64)
-    starts = group_starts(customer * (n + 1) + bucket)
-    held = spread_first(changes.before[inside], starts) > 0
     kind, delta = changes.kind[inside], changes.delta[inside]
-    gross_rows = held & ((kind == CONTRACTION) | (kind == CHURN))
-    net_rows = gross_rows | (held & (kind == EXPANSION))
-    net = np.rint(np.bincount(bucket[net_rows], weights=delta[net_rows], minlength=n)[:n]).astype(np.int64)
-    gross = np.rint(np.bincount(bucket[gross_rows], weights=delta[gross_rows], minlength=n)[:n]).astype(np.int64)
-    return net, gross
+    flags = group_starts(customer * (n + 1) + bucket)
+    first = np.flatnonzero(flags)
+    if not len(first):
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    start_level = changes.before[inside][first]
+    churn = (kind == CHURN).astype(np.int64)
+    seen = np.cumsum(churn) - churn
+    before_churn = (seen - spread_first(seen, flags)) == 0
+    lost = before_churn & ((kind == CONTRACTION) | (kind == CHURN))
+    moved = lost | (before_churn & (kind == EXPANSION))
+    net = np.add.reduceat(np.where(moved, delta, 0), first)
+    gross = np.maximum(np.add.reduceat(np.where(lost, delta, 0), first), -start_level)
+    held, where = start_level > 0, bucket[first]
+    net_sum = np.rint(np.bincount(where[held], weights=net[held], minlength=n)[:n]).astype(np.int64)
+    gross_sum = np.rint(np.bincount(where[held], weights=gross[held], minlength=n)[:n]).astype(np.int64)
+    return net_sum, gross_sum
 
 
 def monthly_rates(changes: CustomerChanges, series: MonthlySeries) -> dict[str, np.ndarray]:
