@@ -206,3 +206,19 @@ def test_problems_are_translated(api, clock):
     assert body["detail"] == "nenhum(a) assinatura com o id 'sub_404'" and body["title"] == "Não encontrado"
     body = problem(api.post("/customers", {"email": "x"}), 422, "customer_error")
     assert "não é um endereço de e-mail válido" in body["detail"]
+
+
+def test_the_fast_subscription_read_equals_the_orm_rendering(api, clock):
+    from assina.api.resources.subscriptions import SUBSCRIPTIONS, render, render_many
+
+    _plan(api, "pro", 5990)
+    _plan(api, "seats", 990, kind="addon", pricing_model="per_unit")
+    api.ok("POST", "/coupons", {"code": "ten", "duration": "forever", "percent_off": "10"})
+    customer = _customer(api)
+    sub = api.ok("POST", "/subscriptions", {"customer": customer["id"], "plan": "pro", "coupon": "ten",
+                                            "addons": [{"plan": "seats", "quantity": 3}], "metadata": {"crm": "7"}})
+    api.ok("POST", f"/subscriptions/{sub['id']}/change", {"quantity": 2, "when": "period_end"})
+    pk = int(sub["id"].removeprefix("sub_"))
+    fast, orm = render(pk), render_many([SUBSCRIPTIONS.get(pk=pk)])[0]
+    assert fast == orm
+    assert fast["scheduled_change"]["quantity"] == 2 and len(fast["items"]) == 2 and fast["metadata"] == {"crm": "7"}

@@ -17,6 +17,7 @@ from ..pagination import object_pk, paginate
 from ..schemas import Amount, Currency, ListQuery, Metadata, Page, Timestamp
 from .common import Input, ident, load
 from .customers import load_customer
+from .subscription_reads import subscription_dict
 
 router = Router(tags=["subscriptions"])
 PREFIX = "sub_"
@@ -148,10 +149,11 @@ ITEMS = SubscriptionItem.objects.select_related("plan_version__plan").order_by("
 
 
 def render(sub_id: int) -> dict:
-    """One subscription as the API shows it: three indexed queries."""
-    sub = SUBSCRIPTIONS.get(pk=sub_id)
-    scheduled = ScheduledChange.objects.filter(subscription_id=sub_id, status=ScheduledChange.Status.PENDING).order_by("-id").first()
-    return subscription_out(sub, list(ITEMS.filter(subscription_id=sub_id)), scheduled)
+    """One subscription as the API shows it (the fast path of ``subscription_reads``)."""
+    found = subscription_dict(sub_id)
+    if found is None:
+        raise Subscription.DoesNotExist
+    return found
 
 
 def render_many(subs: list[Subscription]) -> list[dict]:

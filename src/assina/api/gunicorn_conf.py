@@ -1,0 +1,35 @@
+"""gunicorn settings for serving Assina's web app (admin, dashboard, /api/v1) under load.
+
+    gunicorn -c python:assina.api.gunicorn_conf assina.wsgi
+    assina worker            # due work runs in its own process(es) with gunicorn
+
+``assina serve`` (waitress with an embedded worker thread) stays the one-command way for one
+small machine; this is the production way: several processes, persistent database connections.
+Environment: ASSINA_API_BIND (127.0.0.1:8000), ASSINA_API_WORKERS (number of CPUs),
+ASSINA_API_THREADS (4), ASSINA_API_CONN_MAX_AGE (seconds a database connection is kept, 600).
+"""
+
+import os
+
+bind = os.environ.get("ASSINA_API_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("ASSINA_API_WORKERS", str(os.cpu_count() or 2)))
+# Threads let a worker keep connections alive (HTTP keep-alive) and overlap database waits.
+worker_class = "gthread"
+threads = int(os.environ.get("ASSINA_API_THREADS", "4"))
+keepalive = 30
+accesslog = os.environ.get("ASSINA_API_ACCESS_LOG") or None
+loglevel = os.environ.get("ASSINA_LOG_LEVEL", "warning").lower()
+
+
+def post_worker_init(worker):
+    """Keep database connections between requests in this long-lived process.
+
+    The settings open a connection per request (right for ``assina serve`` and the CLI); a
+    gunicorn worker serving hundreds of requests a second would spend more time connecting to
+    PostgreSQL than answering. Django checks a kept connection before reusing it.
+    """
+    from django.db import connections
+
+    config = connections.settings["default"]
+    config["CONN_MAX_AGE"] = int(os.environ.get("ASSINA_API_CONN_MAX_AGE", "600"))
+    config["CONN_HEALTH_CHECKS"] = True
