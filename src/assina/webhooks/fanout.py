@@ -89,16 +89,21 @@ def fan_out(until: datetime, *, at_due_time: bool) -> int:
             .order_by("id").values_list("id", "type", "occurred_at")[:BATCH])
         if not candidates:
             break
+        if not WebhookEndpoint.objects.filter(enabled=True).exists():
+            # Nobody listens: no markers to write (the billing run's events cost nothing here).
+            # A new endpoint only takes events after the newest one at its creation.
+            _checkpoint(max(event_id for event_id, _, _ in candidates))
+            break
         with transaction.atomic():
             # Locked in id order: deliveries of one endpoint are created by one worker at a time,
             # so their ids follow the order the events were fanned out.
             endpoints = list(WebhookEndpoint.objects.select_for_update().filter(enabled=True).order_by("pk")
-                             .values_list("pk", "event_types"))
+                             .values_list("pk", "event_types", "starts_after_event_id"))
             claimed = _claim([event_id for event_id, _, _ in candidates])
             rows = []
-            for endpoint_id, patterns in endpoints:
+            for endpoint_id, patterns, starts_after in endpoints:
                 for event_id, event_type, occurred_at in candidates:
-                    if event_id in claimed and matches(patterns, event_type):
+                    if event_id in claimed and event_id > starts_after and matches(patterns, event_type):
                         due = min(occurred_at, until) if at_due_time else until
                         rows.append((endpoint_id, event_id, WebhookDelivery.Status.PENDING, 0, due, until))
             insert_rows(WebhookDelivery, DELIVERY_FIELDS, rows)

@@ -23,6 +23,8 @@ class WebhookEndpoint(models.Model):
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
     disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
     disabled_reason = models.CharField(_("disabled because"), max_length=200, blank=True)
+    # The highest event id when it was created: it receives the events after it, not the history.
+    starts_after_event_id = models.BigIntegerField(_("receives events after id"), default=0)
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from assina.clock.services import now as clock_now
 from assina.core.errors import DomainError
+from assina.events.models import Event
 from assina.events.services import record
 
 from . import signing
@@ -58,8 +59,10 @@ def create_endpoint(*, url: str, description: str = "", event_types: list[str] |
     at = at or clock_now()
     url, types = _check_url(url), _check_types(event_types)
     with transaction.atomic():
+        latest = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
         endpoint = WebhookEndpoint.objects.create(url=url, description=description[:200], event_types=types, enabled=enabled,
-                                                  secret=signing.new_secret(), created_at=at, updated_at=at)
+                                                  secret=signing.new_secret(), starts_after_event_id=latest,
+                                                  created_at=at, updated_at=at)
         record("webhook_endpoint.created", endpoint, at, {"endpoint": f"we_{endpoint.pk}", "url": url, "event_types": types})
     return endpoint
 
