@@ -33,8 +33,8 @@ class Api:
     def post(self, path: str, body=None, **headers):
         import json
 
-        return self.client.post(f"/api/v1{path}", json.dumps(body if body is not None else {}),
-                                content_type="application/json", **headers)
+        data = body if isinstance(body, bytes) else json.dumps(body if body is not None else {})
+        return self.client.post(f"/api/v1{path}", data, content_type="application/json", **headers)
 
     def delete(self, path: str):
         return self.client.delete(f"/api/v1{path}")

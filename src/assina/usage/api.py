@@ -32,7 +32,8 @@ PropertyValue = str | int | float | bool | None
 class UsageEventIn(BaseModel):
     # Plain pydantic models, not ninja Schemas: a Schema runs a Python root validator per object,
     # which costs more than storing the event; these validate in pydantic's compiled core.
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinities are not JSON: refused here, not by the database.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     id: str = Field(min_length=1, max_length=128, description="your id of this event: re-sending the same id "
                     "for the same customer stores nothing (it is reported as a duplicate)", examples=["evt_2027_0001"])
@@ -40,7 +41,7 @@ class UsageEventIn(BaseModel):
                                  examples=["cus_1"])
     customer_email: str | None = Field(None, max_length=254, description="the customer's email, instead of customer")
     metric: str = Field(min_length=1, max_length=64, description="a metric code", examples=["api_calls"])
-    value: int = Field(1, ge=0, le=10**15, description="a whole number (count in the smallest unit you bill, e.g. MB)")
+    value: int = Field(1, ge=0, le=10**12, description="a whole number (count in the smallest unit you bill, e.g. MB)")
     timestamp: AwareDatetime = Field(description="when the usage happened (ISO 8601 with zone); it decides the period billed",
                                      examples=["2027-01-31T10:00:00Z"])
     properties: dict[str, PropertyValue] = Field(default_factory=dict, max_length=50,
@@ -49,7 +50,7 @@ class UsageEventIn(BaseModel):
 
 
 class UsageBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     events: list[UsageEventIn] = Field(description="up to 1,000 events; a batch is stored all or nothing")
 
@@ -96,6 +97,12 @@ class MetricOut(Schema):
     name: str
     aggregation: str
     unique_property: str
+
+
+def refuse_nul(*values: str | None) -> None:
+    """PostgreSQL cannot store or compare text with a NUL character: a clear 422, not a 500."""
+    if any(value is not None and "\x00" in value for value in values):
+        raise ApiProblem(422, "validation_error", _("text cannot contain the NUL character"))
 
 
 def _record(events: list[UsageEventIn]):
@@ -146,6 +153,7 @@ def _event_out(e: UsageEvent) -> dict:
 
 @router.get("", response=Page[UsageEventOut], summary="List usage events", operation_id="list_usage_events")
 def list_usage_events(request, query: Query[UsageListQuery]):
+    refuse_nul(query.metric, query.customer)
     events = UsageEvent.objects.all()
     if query.customer is not None:
         events = events.filter(customer_id=object_pk("cus_", query.customer) or 0)

@@ -75,6 +75,16 @@ def _customer_pk(ref: Any) -> int | None:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
+def _has_nul(e: EventIn) -> bool:
+    """NUL cannot be stored in PostgreSQL text or JSON: refused for every engine alike."""
+    texts = [e.id, e.metric, e.customer or "", e.customer_email or ""]
+    for key, value in e.properties.items():
+        texts.append(key)
+        if isinstance(value, str):
+            texts.append(value)
+    return any("\x00" in text for text in texts)
+
+
 def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int | None]:
     """The customer id of each event (by ``customer`` id or ``customer_email``): two queries."""
     refs = {e.customer for e in events if e.customer is not None}
@@ -141,14 +151,17 @@ def ingest(events: list[EventIn], received_at: datetime) -> IngestResult:
     problems: list[dict] = []
     latest = received_at + timedelta(seconds=int(getattr(settings, "ASSINA_USAGE_FUTURE_TOLERANCE", 3600)))
     for index, e in enumerate(events):
+        if _has_nul(e):
+            problems.append({"loc": ["events", index], "message": _("text cannot contain the NUL character")})
         if e.timestamp > latest:
             problems.append({"loc": ["events", index, "timestamp"],
                              "message": _("%(at)s is in the future") % {"at": e.timestamp.isoformat()}})
+    if any(len(p["loc"]) == 2 for p in problems):
+        _refuse(problems, len(events))  # a NUL would break the lookups below on PostgreSQL
     customers = _resolve_customers(events, problems)
     _check_metrics(events, problems)
     if problems:
-        raise UsageError(_("%(count)d of the %(total)d events are invalid; nothing was stored")
-                         % {"count": len({tuple(p["loc"][:2]) for p in problems}), "total": len(events)}, problems[:100])
+        _refuse(problems, len(events))
     rows = [(pk, e.metric, e.id, e.value, e.timestamp, e.properties) for pk, e in zip(customers, events)]
     with transaction.atomic():
         stored = _insert(rows, received_at)
@@ -160,6 +173,11 @@ def ingest(events: list[EventIn], received_at: datetime) -> IngestResult:
         else:
             duplicates.append(e.id)
     return IngestResult(len(events), len(events) - len(duplicates), duplicates)
+
+
+def _refuse(problems: list[dict], total: int) -> None:
+    raise UsageError(_("%(count)d of the %(total)d events are invalid; nothing was stored")
+                     % {"count": len({tuple(p["loc"][:2]) for p in problems}), "total": total}, problems[:100])
 
 
 def _insert(rows: list[tuple], received_at: datetime) -> set[tuple[int, str]]:

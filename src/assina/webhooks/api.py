@@ -11,6 +11,8 @@ from assina.api.pagination import object_pk, paginate
 from assina.api.resources.common import Input, load, nothing_to_change
 from assina.api.schemas import Deleted, ListQuery, Page, Timestamp
 
+from assina.usage.api import refuse_nul
+
 from . import services
 from .models import WebhookDelivery, WebhookEndpoint
 
@@ -147,6 +149,7 @@ def rotate_secret(request, endpoint_id: str):
 @router.get("/{endpoint_id}/deliveries", response=Page[DeliveryOut], summary="List an endpoint's deliveries")
 def list_deliveries(request, endpoint_id: str, query: Query[DeliveryFilters]):
     rows = WebhookDelivery.objects.filter(endpoint=_endpoint(endpoint_id)).select_related("event").prefetch_related("attempt_log")
+    refuse_nul(query.status)
     if query.status:
         rows = rows.filter(status=query.status)
     return paginate(rows, query, cursor_pk=lambda c: object_pk(DELIVERY_PREFIX, c), serialize=delivery_out,

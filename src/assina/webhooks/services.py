@@ -25,8 +25,15 @@ class WebhookError(DomainError):
     code = "webhook_invalid"
 
 
+def _no_nul(*texts: str | None) -> None:
+    if any(t is not None and "\x00" in t for t in texts):
+        raise WebhookError(_("text cannot contain the NUL character"))
+
+
 def _check_url(url: str) -> str:
     url = (url or "").strip()
+    if any(ord(c) < 32 for c in url):
+        raise WebhookError(_("%(url)s is not an http(s) URL") % {"url": repr(url)})
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
         raise WebhookError(_("%(url)s is not an http(s) URL") % {"url": repr(url)})
@@ -57,6 +64,7 @@ def create_endpoint(*, url: str, description: str = "", event_types: list[str] |
                     at: datetime | None = None) -> WebhookEndpoint:
     """A new endpoint receives the events recorded from now on, signed with a new secret."""
     at = at or clock_now()
+    _no_nul(description)
     url, types = _check_url(url), _check_types(event_types)
     with transaction.atomic():
         latest = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
@@ -77,6 +85,7 @@ def update_endpoint(endpoint_id: int | str, *, url: str | None = None, descripti
         if url is not None:
             endpoint.url = changed["url"] = _check_url(url)
         if description is not None:
+            _no_nul(description)
             endpoint.description = changed["description"] = description[:200]
         if event_types is not None:
             endpoint.event_types = changed["event_types"] = _check_types(event_types)
