@@ -25,7 +25,7 @@ from . import campaigns as campaign_services
 from .catalog import MESSAGES, kind_of, sample_context
 from .models import Campaign, MarketingConsent, Message, MessageTemplate, Segment
 from .outbox import Draft, queue, test_context
-from .rendering import CompiledTemplate, Source, TemplateError, branding, default_source, validate, wrap
+from .rendering import CompiledTemplate, Source, TemplateError, default_source, validate, wrap
 from .segments import customers_of
 from .template_store import sync_templates
 

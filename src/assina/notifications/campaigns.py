@@ -8,6 +8,7 @@ counted, not mailed); every message carries RFC 8058 one-click unsubscribe heade
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from datetime import datetime
 
@@ -24,10 +25,8 @@ from .catalog import CAMPAIGN_KEY, MARKETING, sample_context
 from .context import customer_vars
 from .models import Campaign, MarketingConsent, Message
 from .outbox import mail_domain, recipient_problem, revoked_customers
-from .rendering import CompiledTemplate, Source, branding, message_locale, validate, wrap
+from .rendering import CompiledTemplate, Source, branding, layout, message_locale, validate, wrap
 from .segments import customers_of
-
-import uuid
 
 
 class CampaignError(DomainError):
@@ -91,32 +90,40 @@ def send_now(campaign_id: int, at: datetime) -> Counter:
     return counts
 
 
+CHUNK = 5000
+
+
 def _queue_rows(campaign: Campaign, at: datetime) -> Counter:
+    """Render and write the rows in chunks: memory stays flat and the garbage collector does not
+    rescan an ever-growing heap of rendered messages."""
     compiled = {locale: CompiledTemplate(source) for locale, source in sources(campaign).items()}
+    frames = {locale: layout(locale, True) for locale in compiled}
     recipients = list(customers_of(campaign.segment, at).values_list("pk", "email", "name", "locale"))
-    revoked = revoked_customers([pk for pk, *_ in recipients]) if recipients else set()
     base = _context("", "x@example.com", "")
     domain = mail_domain()
     no_consent = _("no marketing consent (unsubscribed)")
     counts: Counter = Counter()
-    rows = []
-    for pk, email, name, customer_locale in recipients:
-        locale = message_locale(customer_locale)
-        url = links.unsubscribe_url(pk, campaign.pk)
-        rendered = compiled[locale].render({**base, "customer": customer_vars(name, email), "unsubscribe_url": url})
-        html, text = wrap(rendered, locale, marketing=True, unsubscribe_url=url)
-        problem = recipient_problem(email)
-        status, response = Message.Status.QUEUED, ""
-        if problem:
-            status, response = Message.Status.INVALID, problem
-        elif pk in revoked:
-            status, response = Message.Status.SUPPRESSED, no_consent
-        counts[status] += 1
-        rows.append((f"campaign:{campaign.pk}:customer:{pk}", pk, email, "campaign", MARKETING, locale,
-                     rendered.subject[:300], html, text, campaign.pk, status, 0, at,
-                     at if status == Message.Status.QUEUED else None, response, f"<{uuid.uuid4().hex}@{domain}>", url, at))
-    insert_rows(Message, FIELDS, rows)
-    counts["recipients"] = len(rows)
+    for offset in range(0, len(recipients), CHUNK):
+        chunk = recipients[offset:offset + CHUNK]
+        revoked = revoked_customers([pk for pk, *_ in chunk])
+        rows = []
+        for pk, email, name, customer_locale in chunk:
+            locale = message_locale(customer_locale)
+            url = links.unsubscribe_url(pk, campaign.pk)
+            rendered = compiled[locale].render({**base, "customer": customer_vars(name, email), "unsubscribe_url": url})
+            html, text = wrap(rendered, locale, marketing=True, unsubscribe_url=url, frame=frames[locale])
+            problem = recipient_problem(email)
+            status, response = Message.Status.QUEUED, ""
+            if problem:
+                status, response = Message.Status.INVALID, problem
+            elif pk in revoked:
+                status, response = Message.Status.SUPPRESSED, no_consent
+            counts[status] += 1
+            rows.append((f"campaign:{campaign.pk}:customer:{pk}", pk, email, "campaign", MARKETING, locale,
+                         rendered.subject[:300], html, text, campaign.pk, status, 0, at,
+                         at if status == Message.Status.QUEUED else None, response, f"<{secrets.token_hex(16)}@{domain}>", url, at))
+        insert_rows(Message, FIELDS, rows)
+    counts["recipients"] = len(recipients)
     return counts
 
 

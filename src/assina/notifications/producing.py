@@ -25,9 +25,9 @@ from assina.i18n import gateway_message
 
 from . import links
 from .context import card_vars, invoice_vars, local_date, money, subscription_vars
-from .models import EventReceipt, Message, ProducerState
+from .models import EventReceipt, ProducerState
 from .outbox import Draft, queue
-from .rendering import TemplateCache, message_locale
+from .rendering import message_locale
 
 CONSUMED = (
     "subscription.created", "invoice.paid", "payment.failed", "subscription.cancel_scheduled",

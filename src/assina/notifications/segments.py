@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from assina.customers.models import Customer
 from assina.events.models import Event
@@ -26,11 +26,13 @@ def customers_of(segment: Segment, at: datetime):
     from assina.subscriptions.models import Subscription
 
     query = Customer.objects.all()
+    # "IN (subquery)" rather than a correlated EXISTS: SQLite would otherwise walk the status
+    # index once per customer (quadratic on a large audience).
     if segment.plans or segment.statuses:
-        subs = Subscription.objects.filter(customer_id=OuterRef("pk"))
+        subs = Subscription.objects.all()
         subs = subs.filter(plan__code__in=segment.plans, status__in=LIVE) if segment.plans else subs
         subs = subs.filter(status__in=segment.statuses) if segment.statuses else subs
-        query = query.filter(Exists(subs))
+        query = query.filter(pk__in=subs.values("customer_id"))
     if segment.countries:
         query = query.filter(country__in=[c.upper() for c in segment.countries])
     if segment.locales:
@@ -43,11 +45,11 @@ def customers_of(segment: Segment, at: datetime):
     if segment.max_tenure_days is not None:
         query = query.filter(created_at__gte=at - timedelta(days=segment.max_tenure_days))
     if segment.active_within_days is not None:
-        query = query.filter(Exists(Event.objects.filter(customer_id=OuterRef("pk"),
-                                                         occurred_at__gte=at - timedelta(days=segment.active_within_days))))
+        recent = Event.objects.filter(customer_id__isnull=False, occurred_at__gte=at - timedelta(days=segment.active_within_days))
+        query = query.filter(pk__in=recent.values("customer_id"))
     if segment.inactive_for_days is not None:
-        query = query.exclude(Exists(Event.objects.filter(customer_id=OuterRef("pk"),
-                                                          occurred_at__gte=at - timedelta(days=segment.inactive_for_days))))
+        recent = Event.objects.filter(customer_id__isnull=False, occurred_at__gte=at - timedelta(days=segment.inactive_for_days))
+        query = query.exclude(pk__in=recent.values("customer_id"))
     if segment.min_mrr is not None or segment.max_mrr is not None:
         ids = [pk for pk, mrr in mrr_by_customer(query).items() if _within(mrr, segment.min_mrr, segment.max_mrr)]
         query = Customer.objects.filter(pk__in=ids)
