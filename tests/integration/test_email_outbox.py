@@ -167,3 +167,34 @@ def test_a_template_that_cannot_render_is_refused_with_its_line(html, line, why)
     with pytest.raises(TemplateError) as refused:
         validate("receipt", Source("Receipt {{ invoice.number }}", html, ""))
     assert refused.value.line == line and why in str(refused.value)
+
+
+@pytest.mark.postgres_only
+def test_two_workers_sending_at_once_deliver_each_message_exactly_once(smtp, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    start_clock(T0)
+    make_plan("pro", 4990, name="Pro")
+    for _ in range(30):
+        subscribe(make_customer(), "pro")
+    produce_from_events(T0, at_due_time=True)
+    monkeypatch.setattr(sending, "BATCH", 5)
+    results = []
+
+    def worker():
+        try:
+            results.append(sending.send_due(T0, at_due_time=True))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [m["Message-ID"] for m in smtp.messages]
+    assert len(ids) == 60 and len(set(ids)) == 60
+    assert sum(r.get("emails_sent", 0) for r in results) == 60
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}

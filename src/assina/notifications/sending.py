@@ -59,7 +59,7 @@ def build_email(message: Message, date: datetime) -> EmailMessage:
     return email
 
 
-def claim(until: datetime, limit: int = BATCH) -> list[Message]:
+def claim(until: datetime, limit: int | None = None) -> list[Message]:
     wall = wall_now()
     with transaction.atomic():
         due = (Message.objects.filter(Q(status=Message.Status.QUEUED, next_attempt_at__lte=until)
@@ -67,7 +67,7 @@ def claim(until: datetime, limit: int = BATCH) -> list[Message]:
                .order_by("next_attempt_at", "id"))
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True, of=("self",))
-        ids = list(due.values_list("pk", flat=True)[:limit])
+        ids = list(due.values_list("pk", flat=True)[:limit or BATCH])
         if not ids:
             return []
         Message.objects.filter(pk__in=ids).update(status=Message.Status.SENDING,
