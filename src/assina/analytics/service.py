@@ -65,7 +65,7 @@ def _dated_facts(data: Dataset) -> np.ndarray:
     f, d = data.facts, data.dunning
     times = np.concatenate([data.table.at, f.trial_end, f.converted_at, f.ended_at, f.started_at,
                             d.first_failure_at, d.recovered_at])
-    return np.unique(times[times >= 0])
+    return np.sort(times[times >= 0])  # duplicates are harmless to searchsorted
 
 
 def install(data: Dataset, print_: tuple | None = None) -> Snapshot:

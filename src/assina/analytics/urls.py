@@ -1,3 +1,5 @@
+from importlib.metadata import version
+
 from django.urls import path
 
 from . import views
@@ -7,5 +9,6 @@ app_name = "analytics"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("export/<slug:table>.csv", views.export, name="export"),
-    path(f"plotly-{__import__('plotly').__version__}.min.js", views.plotly_js, name="plotly"),
+    # The version in the name: browsers may cache it for a day and still get a new one after an upgrade.
+    path(f"plotly-{version('plotly')}.min.js", views.plotly_js, name="plotly"),
 ]

@@ -29,7 +29,10 @@ def snapshot(table: ChangeTable, level: np.ndarray, as_of: int) -> Snapshot:
     plan, interval, customer = table.plan[rows][paying], table.interval[rows][paying], table.customer[rows][paying]
     value = value[paying]
     n_plans, n_kinds = len(table.plans), len(INTERVAL_KINDS)
-    pairs = np.unique(customer.astype(np.int64) * 4096 + plan) if len(customer) else np.zeros(0, dtype=np.int64)
+    # Distinct (customer, plan) pairs by sorting: much faster than np.unique's hashing here.
+    pairs = np.sort(customer.astype(np.int64) * 4096 + plan)
+    if len(pairs):
+        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
     return Snapshot(
         mrr_by_plan=np.rint(np.bincount(plan, weights=value, minlength=n_plans)).astype(np.int64),
         subscriptions_by_plan=np.bincount(plan, minlength=n_plans).astype(np.int64),

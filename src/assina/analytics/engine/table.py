@@ -149,6 +149,8 @@ def filtered_levels(table: ChangeTable, customers: Customers, filters: Filters) 
     filter reports in that currency, unconverted; otherwise the reporting currency.
     """
     level = table.native if filters.currency else table.mrr
+    if not (filters.plan or filters.segment or filters.country or filters.currency):
+        return level
     keep = np.ones(len(table), dtype=bool)
     if filters.plan:
         keep &= table.plan == _index(table.plans, filters.plan, "plan")
