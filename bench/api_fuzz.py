@@ -1,0 +1,75 @@
+"""The long fuzzing run: schemathesis over the whole /api/v1 spec, all phases, many examples.
+
+The test suite runs the same checks with a few examples per operation
+(tests/e2e/test_api_schema.py); this runs the schemathesis CLI against the production server
+(gunicorn, a fresh SQLite database with some customers and subscriptions) with the examples,
+coverage (boundary values and invalid inputs derived from each schema) and fuzzing phases.
+
+    .venv/bin/python bench/api_fuzz.py --examples 100
+
+Checks: no 5xx, and status codes, content types, headers and bodies as the spec declares.
+Prints JSON: the outcome, operations tested, failures, seconds; the schemathesis JSON report is
+kept when something fails. Exit code 1 when a check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from api_reads import ROOT, prepare, start_server
+
+CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,"
+          "response_schema_conformance")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=100, help="generated examples per operation")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--port", type=int, default=18743)
+    parser.add_argument("--workers", type=int, default=2, help="schemathesis client workers")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="assina-api-fuzz-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSINA_", "DJANGO_"))}
+    env.update(ASSINA_DATABASE_URL=f"sqlite:///{tmp / 'fuzz.sqlite3'}", ASSINA_MODE="sandbox",
+               PYTHONPATH=str(ROOT / "src"))
+    _ids, _read_secret = prepare(env, 5)
+    secret = subprocess.run([str(ROOT / ".venv" / "bin" / "assina"), "--json", "apikey", "create", "--scope", "write"],
+                            env=env, capture_output=True, text=True, check=True).stdout
+    secret = json.loads(secret)["secret"]
+    server = start_server(env, args.port, 2, 4)
+    report = tmp / "report.json"
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "schemathesis"), "run", f"http://127.0.0.1:{args.port}/api/v1/openapi.json",
+             "-H", f"Authorization: Bearer {secret}", "--checks", CHECKS, "--phases", "examples,coverage,fuzzing",
+             "-n", str(args.examples), "--seed", str(args.seed), "--workers", str(args.workers),
+             "--continue-on-failure", "--report", "json", "--report-json-path", str(report), "--no-color"],
+            env=env, capture_output=True, text=True, check=False)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    seconds = round(time.perf_counter() - started, 1)
+    summary_lines = [line for line in proc.stdout.splitlines() if line.strip()][-12:]
+    kept = None
+    if proc.returncode != 0:
+        kept = Path(tempfile.gettempdir()) / "assina-api-fuzz-report.txt"
+        kept.write_text(proc.stdout + proc.stderr)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps({"benchmark": "api_fuzz", "passed": proc.returncode == 0, "examples_per_operation": args.examples,
+                      "phases": "examples,coverage,fuzzing", "checks": CHECKS.split(","), "seconds": seconds,
+                      "summary": summary_lines, "full_output": str(kept) if kept else None}, indent=2))
+    raise SystemExit(0 if proc.returncode == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()
