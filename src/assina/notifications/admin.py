@@ -181,7 +181,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
     def preview_view(self, request, pk: int):
         row = get_object_or_404(MessageTemplate, pk=pk)
-        rendered = CompiledTemplate(Source(row.subject, row.html, row.text)).render(test_context(row.key))
+        rendered = CompiledTemplate(Source(row.subject, row.html, row.text)).render(test_context(row.key, row.locale))
         html, text = wrap(rendered, row.locale, marketing=kind_of(row.key) == "marketing", unsubscribe_url="https://example.com/unsubscribe")
         return TemplateResponse(request, "admin/notifications/preview.html", {
             **self.admin_site.each_context(request), "title": _("Preview: %(name)s") % {"name": row},
@@ -191,7 +191,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         row = get_object_or_404(MessageTemplate, pk=pk)
         to = (request.POST.get("to") or request.user.email or "").strip() if request.method == "POST" else ""
         if request.method == "POST":
-            context = test_context(row.key)
+            context = test_context(row.key, row.locale)
             draft = Draft(key=f"test:{uuid.uuid4().hex}", template=row.key, customer=None, due_at=clock_now(), context=context,
                           to_email=to, locale=row.locale, kind=Message.Kind.TEST)
             queue([draft], clock_now())

@@ -75,9 +75,26 @@ CAMPAIGN_KEY = "campaign"
 TEST_SAMPLE_KEY = "test"
 
 
-def sample_context(key: str) -> dict:
+# The samples are written as a Portuguese customer reads them; an English preview reads these.
+ENGLISH_SAMPLE = {
+    "21 de novembro de 2026": "November 21, 2026", "24 de novembro de 2026": "November 24, 2026",
+    "21 de dezembro de 2026": "December 21, 2026", "R$ 49,90": "R$49.90", "R$ 59,90": "R$59.90", "mês": "month",
+    "novembro de 2026": "November 2026", "Cartão recusado": "Your card was declined", "1.234": "1,234",
+}
+
+
+def sample_context(key: str, locale: str = "pt-BR") -> dict:
     spec = MESSAGES.get(key)
-    return {**COMMON_SAMPLE, **(spec.sample if spec else {})}
+    sample = {**COMMON_SAMPLE, **(spec.sample if spec else {})}
+    return sample if locale == "pt-BR" else _english(sample)
+
+
+def _english(value):
+    if isinstance(value, dict):
+        return {k: _english(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_english(v) for v in value]
+    return ENGLISH_SAMPLE.get(value, value) if isinstance(value, str) else value
 
 
 def kind_of(key: str) -> str:

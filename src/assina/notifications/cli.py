@@ -64,7 +64,7 @@ def cmd_email_send_test(args):
                           % {"name": repr(args.template), "names": ", ".join(MESSAGES)})
     at = now()
     draft = Draft(key=f"test:{uuid.uuid4().hex}", template=args.template, customer=None, due_at=at,
-                  context=test_context(args.template), to_email=args.to,
+                  context=test_context(args.template, args.locale), to_email=args.to,
                   locale=message_locale(args.locale), kind=Message.Kind.TEST)
     queue([draft], at)
     send_due(at, at_due_time=False)

@@ -69,12 +69,12 @@ def _valid_domain(domain: str) -> bool:
     return True
 
 
-def test_context(key: str) -> dict:
-    """Sample values with this business's branding and links (previews and test sends)."""
+def test_context(key: str, locale: str) -> dict:
+    """Sample values in ``locale`` with this business's branding and links (previews, test sends)."""
     from .catalog import sample_context
     from .rendering import branding
 
-    return {**sample_context(key), "business": branding(), "account_url": settings.ASSINA_BASE_URL}
+    return {**sample_context(key, message_locale(locale)), "business": branding(), "account_url": settings.ASSINA_BASE_URL}
 
 
 def revoked_customers(customer_ids: list[int]) -> set[int]:

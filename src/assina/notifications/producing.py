@@ -152,7 +152,7 @@ def _payment_failed(event, customer, *, attempts, invoices, **_):
         return []
     data = event.data or {}
     with translation.override("pt-br" if message_locale(customer.locale) == "pt-BR" else "en"):
-        reason = gateway_message(data.get("message") or attempt.message or "")
+        reason = gateway_message(data.get("message") or attempt.message or "").rstrip(".")  # the template ends the sentence
     next_retry = data.get("next_retry_at")
     next_retry = datetime.fromisoformat(next_retry) if next_retry else invoice.next_payment_attempt
     return [_draft(f"payment_failed:attempt:{attempt.pk}", "payment_failed", customer, event, {

@@ -42,7 +42,11 @@ class ConsoleTransport:
         self.stream = stream or sys.stdout
 
     def send(self, message: EmailMessage) -> str:
-        self.stream.write(message.as_string() + "\n" + "-" * 72 + "\n")
+        # The headers and the plain-text part: readable in a terminal (the HTML is in the admin).
+        headers = "".join(f"{name}: {value}\n" for name, value in message.items()
+                          if name.lower() not in ("mime-version", "content-type", "content-transfer-encoding"))
+        body = message.get_body(("plain",))
+        self.stream.write(headers + "\n" + (body.get_content() if body else "") + "-" * 72 + "\n")
         self.stream.flush()
         return "console: printed"
 
