@@ -32,7 +32,7 @@ from .rendering import message_locale
 CONSUMED = (
     "subscription.created", "invoice.paid", "payment.failed", "subscription.cancel_scheduled",
     "subscription.canceled", "subscription.paused", "subscription.resumed", "payment_method.expiring",
-    "plan.price_changed",
+    "plan.price_changed", "subscription.dunning_exhausted",
 )
 CHUNK = 500
 
@@ -98,6 +98,7 @@ def _drafts_for(events: list[Event]) -> list[Draft]:
     attempt_ids = [e.subject_id for e in events if e.type == "payment.failed"]
     attempts = PaymentAttempt.objects.in_bulk(attempt_ids) if attempt_ids else {}
     invoice_ids |= {a.invoice_id for a in attempts.values()}
+    invoice_ids |= {e.data.get("invoice") for e in events if e.type == "subscription.dunning_exhausted" and e.data.get("invoice")}
     invoices = Invoice.objects.prefetch_related("lines").in_bulk(invoice_ids) if invoice_ids else {}
     sub_ids = {e.subject_id for e in events if e.subject_type == "subscription"}
     sub_ids |= {i.subscription_id for i in invoices.values() if i.subscription_id}
@@ -160,6 +161,21 @@ def _payment_failed(event, customer, *, attempts, invoices, **_):
         "payment": {"amount": money(attempt.amount, attempt.currency, customer.locale), "reason": reason,
                     "attempt": data.get("attempt") or attempt.number,
                     "next_retry_on": local_date(next_retry, customer.locale, customer.time_zone)},
+        "update_card_url": links.update_card_url(customer.pk),
+    })]
+
+
+def _dunning_exhausted(event, customer, *, invoices, **_):
+    """Retries are over and access is suspended (``unpaid``): one last "update your card". A
+    cancellation or a pause as final action is told by its own event."""
+    data = event.data or {}
+    invoice = invoices.get(data.get("invoice"))
+    if invoice is None or data.get("final_action") != "unpaid":
+        return []
+    return [_draft(f"payment_failed:exhausted:{event.pk}", "payment_failed", customer, event, {
+        "invoice": invoice_vars(invoice, customer),
+        "payment": {"amount": money(invoice.amount_due, invoice.currency, customer.locale), "reason": "",
+                    "attempt": data.get("attempts") or 0, "next_retry_on": ""},
         "update_card_url": links.update_card_url(customer.pk),
     })]
 
@@ -256,4 +272,5 @@ HANDLERS = {
     "subscription.paused": _paused,
     "subscription.resumed": _resumed,
     "payment_method.expiring": _card_expiring,
+    "subscription.dunning_exhausted": _dunning_exhausted,
 }
