@@ -118,8 +118,10 @@ def main() -> int:
         target = _iso(START + timedelta(weeks=week))
         while True:
             runs += 1
+            # Output to a file, never a pipe: a full pipe would stall the worker between kills.
+            log = open(Path(tmp) / "worker.log", "w")
             process = subprocess.Popen([str(ASSINA), "--json", "clock", "advance", "--to", target], env=env, cwd=ROOT,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                       stdout=subprocess.DEVNULL, stderr=log)
             if kills < args.kills:
                 delay = rng.uniform(0.2, args.max_delay)
                 try:
@@ -127,11 +129,13 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     process.send_signal(signal.SIGKILL)  # kill -9: no cleanup, no rollback handler
                     process.wait()
+                    log.close()
                     kills += 1
                     continue
-            out, err = process.communicate(timeout=1800)
+            process.wait(timeout=1800)
+            log.close()
             if process.returncode != 0:
-                print(f"worker failed at week {week}: {err}", file=sys.stderr)
+                print(f"worker failed at week {week}: {(Path(tmp) / 'worker.log').read_text()[-3000:]}", file=sys.stderr)
                 return 1
             break
     worker_seconds = time.monotonic() - worker_started
