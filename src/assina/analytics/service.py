@@ -129,9 +129,12 @@ def options() -> dict:
 # --- parsing a query ------------------------------------------------------------------------
 def _date(text: str, what: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except (TypeError, ValueError):
         raise MetricsError(_("%(what)s must be a date like 2027-01-31, not %(value)s") % {"what": what, "value": repr(text)}) from None
+    if not 1970 <= day.year <= 2199:
+        raise MetricsError(_("%(what)s must be a date between 1970 and 2199") % {"what": what})
+    return day
 
 
 def _month_of_day(day: date) -> int:
