@@ -186,3 +186,40 @@ def test_two_senders_never_send_the_same_delivery(receiver):
     assert sender.claim(delivery.pk) is True
     assert sender.claim(delivery.pk) is False  # a second worker loses
     assert sender.send_due(utc(2027, 1, 1), at_due_time=True)["webhook_attempts"] == 0
+
+
+@pytest.mark.postgres_only
+def test_two_workers_sending_at_once_send_each_delivery_once_and_in_order(receiver):
+    start_clock(utc(2027, 1, 1))
+    _endpoint(receiver, event_types=["test.*"])
+    second = Receiver()
+    try:
+        other = create_endpoint(url=second.url, event_types=["test.*"])
+        second.secrets = [other.secret]
+        at = utc(2027, 1, 1)
+        with transaction.atomic():
+            for i in range(30):
+                record(f"test.n{i}", other, at)
+        fan_out(at, at_due_time=False)
+        errors = []
+
+        def worker():
+            try:
+                sender.send_due(at, at_due_time=False)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        sender.send_due(at, at_due_time=False)  # whatever a loser of a race left for later
+        assert errors == []
+        for r in (receiver, second):
+            assert len(r.ids()) == 30 and len(set(r.ids())) == 30  # each once
+            assert r.ids() == sorted(r.ids(), key=lambda i: int(i.removeprefix("evt_")))  # in event order
+    finally:
+        second.stop()

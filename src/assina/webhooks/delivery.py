@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_noop as N_
@@ -86,9 +86,23 @@ def _due_heads(until: datetime, limit: int = 200) -> list[tuple[int, int, dateti
 
 
 def claim(delivery_id: int) -> bool:
-    """Take a delivery for sending; False when another worker has it (or an older one waits)."""
-    return WebhookDelivery.objects.filter(pk=delivery_id, status=S.PENDING, endpoint__enabled=True) \
-        .exclude(Exists(_older_unfinished())).update(status=S.SENDING, claimed_at=timezone.now()) == 1
+    """Take a delivery for sending; False when another worker has it (or an older one waits).
+
+    One plain UPDATE whose own WHERE tests the status: when two workers race, PostgreSQL
+    re-checks that condition on the row the winner just changed, so the loser updates nothing.
+    (Django's ``.filter(...).update()`` with a join would test the status inside an
+    ``id IN (SELECT …)`` subquery on an older snapshot, and both would win.)
+    """
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    endpoints = connection.ops.quote_name(WebhookEndpoint._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s WHERE id = %s AND status = %s "
+            f"AND EXISTS (SELECT 1 FROM {endpoints} e WHERE e.id = {table}.endpoint_id AND e.enabled) "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.endpoint_id = {table}.endpoint_id "
+            f"AND o.id < {table}.id AND o.status IN (%s, %s))",
+            [S.SENDING.value, connection.ops.adapt_datetimefield_value(timezone.now()), delivery_id, S.PENDING.value, S.PENDING.value, S.SENDING.value])
+        return cursor.rowcount == 1
 
 
 def send_due(until: datetime, *, at_due_time: bool, budget: int | None = None) -> Counter:
