@@ -216,6 +216,7 @@ def main() -> None:
         "dashboard_compute_s": round(dashboard_s, 3), "dashboard_compute_filtered_s": round(filtered_s, 3),
         "movements_engine_s": round(engine_s, 3), "movements_plain_pandas_s": round(pandas_s, 3),
         "pandas_over_engine_ratio": round(pandas_s / engine_s, 2), "same_movements": bool(same),
+        "pandas_over_engine_cpu_ratio": round(CPU["movements_plain_pandas_cpu_s"] / CPU["movements_engine_cpu_s"], 2),
         "reconciles": report["reconciles"], "mrr": report["summary"]["mrr"],
         **CPU, "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
     }

@@ -15,9 +15,8 @@ from django.views.decorators.http import require_GET
 from assina.i18n import localized_message
 
 from . import presentation as show
-from .service import MetricsError, build_query, options, recent_events, report
+from .service import MetricsError, options, recent_events, report
 
-FILTERS = ("as_of", "from", "to", "plan", "segment", "country", "currency")
 RANGES = (3, 6, 12, 24, 36)
 # Found without importing plotly (a slow import the page does not need).
 PLOTLY_JS = Path(find_spec("plotly").origin).parent / "package_data" / "plotly.min.js"

@@ -171,7 +171,7 @@ class CustomerActions:
         sub = self._live(pk, S.ACTIVE)
         if sub is None:
             return
-        second = subs.create_subscription(customer=sub.customer, plan_code=biz.BASIC)
+        subs.create_subscription(customer=sub.customer, plan_code=biz.BASIC)
         self.counts["second_subscriptions"] += 1
 
     def _cancel_at_period_end(self, pk: int) -> None:
