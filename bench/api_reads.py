@@ -8,7 +8,8 @@ second process: ``wrk`` (keep-alive connections, a Lua script that asks for rand
 subscriptions), or an httpx load script when wrk is missing. The rate limiter stays on (with a
 limit above the load) so its cost is measured too.
 
-Prints JSON: requests_per_second, latency p50/p90/p99 (ms), errors, and the load average.
+Prints JSON: requests_per_second, latency p50/p90/p99 (ms), errors, the server's CPU time per
+request (comparable across runs on a busy machine) and the load average.
 Targets (issue 4): >= 1,000 requests/s with p99 < 50 ms on a 2-core machine.
 """
 
@@ -149,6 +150,22 @@ def load_with_httpx(port: int, ids: list[int], secret: str, seconds: int, connec
             "latency_ms": {"p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99)}, "non_2xx": failures[0]}
 
 
+def _cpu_seconds(root_pid: int) -> float:
+    """User + system CPU time of gunicorn's master and workers so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(name) == root_pid or int(stat[1]) == root_pid:
+            total += (int(stat[11]) + int(stat[12])) / ticks
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", help="a PostgreSQL URL to (re)create; default: a temporary SQLite file")
@@ -156,7 +173,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--port", type=int, default=18742)
     args = parser.parse_args()
 
@@ -179,9 +196,17 @@ def main() -> None:
         if shutil.which("wrk"):
             subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-H", f"Authorization: Bearer {secret}",
                             f"http://127.0.0.1:{args.port}/api/v1/subscriptions/sub_{ids[0]}"], capture_output=True)
+        cpu_before = _cpu_seconds(server.pid)
+        if shutil.which("wrk"):
             result = load_with_wrk(args.port, ids, secret, args.seconds, args.connections, 2)
         else:
             result = load_with_httpx(args.port, ids, secret, args.seconds, args.connections)
+        server_cpu = _cpu_seconds(server.pid) - cpu_before
+        # What the server spends per request, whatever else the machine is running: on an idle
+        # machine its cores divided by this is the most the server can answer (the load
+        # generator shares the same cores, so a measured figure stays below it).
+        result["server_cpu_ms_per_request"] = round(server_cpu * 1000 / max(1, result["requests"]), 3)
+        result["server_capacity_per_idle_core"] = round(1000 / max(1e-9, result["server_cpu_ms_per_request"]))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -34,13 +34,14 @@ api = AssinaAPI(
 api.add_decorator(guard, mode="view")
 errors.install(api)
 
+# The most requested routes first: Django tries URL patterns in order.
+api.add_router("/subscriptions", subscriptions.router)
 api.add_router("/customers", customers.router)
 api.add_router("/customers", payment_methods.router)
 api.add_router("/products", plans.products)
 api.add_router("/plans", plans.plans)
 api.add_router("/coupons", coupons.coupons)
 api.add_router("/promotion_codes", coupons.promotion_codes)
-api.add_router("/subscriptions", subscriptions.router)
 api.add_router("/invoices", invoices.router)
 api.add_router("/events", events.router)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
@@ -13,6 +14,7 @@ from assina.subscriptions import changes, services
 from assina.subscriptions.models import ScheduledChange, Subscription, SubscriptionItem
 
 from ..errors import ApiProblem, not_found
+from ..renderers import render_json
 from ..pagination import object_pk, paginate
 from ..schemas import Amount, Currency, ListQuery, Metadata, Page, Timestamp
 from .common import Input, ident, load
@@ -199,10 +201,12 @@ def list_subscriptions(request, query: Query[SubscriptionFilters]):
 @router.get("/{subscription_id}", response=SubscriptionOut, summary="Get a subscription")
 def get(request, subscription_id: str):
     pk = object_pk(PREFIX, subscription_id)
-    try:
-        return render(pk if pk is not None else 0)
-    except Subscription.DoesNotExist:
-        raise not_found(_("subscription"), subscription_id) from None
+    found = subscription_dict(pk) if pk is not None else None
+    if found is None:
+        raise not_found(_("subscription"), subscription_id)
+    # The hottest read: rendered here, without re-validating what the fixed SQL built (a third
+    # of the request's CPU). The schema still documents it; the tests check the two agree.
+    return HttpResponse(render_json(found), content_type="application/json; charset=utf-8")
 
 
 @router.get("/{subscription_id}/change_preview", response=ChangePreviewOut, summary="Preview a plan or quantity change",
