@@ -16,7 +16,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "fault_billing.py"
 
 def test_sigkilled_worker_restarts_without_breaking_any_money_invariant(tmp_path):
     args = [sys.executable, str(BENCH), "--subscriptions", "40", "--failing-share", "0.3", "--kills", "5",
-            "--weeks", "3", "--max-delay", "1.5", "--seed", "3"]
+            "--weeks", "5", "--max-delay", "1.5", "--seed", "3"]
     if ON_POSTGRES:
         base = os.environ["ASSINA_DATABASE_URL"].rsplit("/", 1)[0]
         args += ["--database", f"{base}/assina_pay_fault_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"]

@@ -117,7 +117,11 @@ class CustomerAdmin(ServiceAdmin):
     @admin.display(description=_("payment attempts"))
     def payment_attempts(self, obj):
         """The latest attempts with their decline codes and what dunning does next."""
+        from django.utils import formats, timezone
         from django.utils.html import format_html, format_html_join
+
+        def when(value):
+            return formats.localize(timezone.localtime(value)) if value else "-"
 
         attempts = (PaymentAttempt.objects.filter(invoice__customer=obj).select_related("invoice")
                     .order_by("-created_at", "-pk")[:20])
@@ -128,7 +132,7 @@ class CustomerAdmin(ServiceAdmin):
                              _("dunning"))
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
             (admin_link(a.invoice), a.number, a.get_status_display(), format_money(a.amount, a.currency), a.decline_code or "-",
-             a.next_retry_at or "-", dunning_label(a.invoice.dunning_status)) for a in attempts))
+             when(a.next_retry_at), dunning_label(a.invoice.dunning_status)) for a in attempts))
         return format_html("<table>{}{}</table>", header, rows)
 
     def save_model(self, request, obj, form, change):
