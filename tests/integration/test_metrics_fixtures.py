@@ -31,6 +31,32 @@ def test_every_metric_of_the_small_business_matches_the_hand_computed_figures(bu
     check_retention_over_a_range_follows_the_customers_paying_when_it_starts()
     check_any_as_of_date_gives_the_figures_of_that_moment()
     check_filters_by_plan_country_and_segment()
+    check_the_table_ends_at_each_subscriptions_current_price()
+
+
+def check_the_table_ends_at_each_subscriptions_current_price():
+    """The derived history ends where billing is now: each subscription's last MRR level is its
+    current period's invoice total (discount included), normalised to a month; 0 if not paying."""
+    from assina.analytics.derive import build_dataset, wall_of
+    from assina.clock.services import now
+    from assina.core.invoicing import draft_for_period
+    from assina.subscriptions.models import Subscription
+    from assina.subscriptions.terms import index_of_period_starting, terms_for
+
+    table = build_dataset().table
+    moment = wall_of(now())
+    last = {}
+    for sub, at, level in zip(table.sub.tolist(), table.at.tolist(), table.native.tolist()):
+        if at <= moment:
+            last[sub] = level
+    for sub in Subscription.objects.all():
+        expected = 0
+        if sub.status in ("active", "past_due"):
+            terms = terms_for(sub)
+            total = draft_for_period(terms, index_of_period_starting(terms, sub.current_period_start)).total
+            months = {"month": 1, "year": 12}[sub.interval] * sub.interval_count
+            expected = (2 * total + months) // (2 * months)
+        assert last.get(sub.pk, 0) == expected, (sub.pk, sub.status, last.get(sub.pk), expected)
 
 
 def check_the_range_january_to_march():
