@@ -70,7 +70,7 @@ def subscription_dict(sub_id: int) -> dict | None:
         data = _json(change[0])
         scheduled = {"plan": data.get("plan"), "quantity": data.get("quantity"), "effective_at": _time(change[1])}
     return {
-        "id": f"sub_{pk}", "customer": f"cus_{customer_id}", "plan": plan, "status": status, "currency": currency,
+        "id": f"sub_{pk}", "object": "subscription", "customer": f"cus_{customer_id}", "plan": plan, "status": status, "currency": currency,
         "interval": interval, "interval_count": interval_count,
         "items": [{"plan": code, "kind": kind, "version": version, "quantity": quantity, "unit_amount": unit_amount,
                    "currency": item_currency} for code, kind, version, quantity, unit_amount, item_currency in items],
