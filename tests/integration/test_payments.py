@@ -171,3 +171,19 @@ def test_check_reports_a_charge_without_a_paid_invoice():
     result = run_checks()
     assert not result["ok"] and result["by_check"]["charges_match_invoices"] >= 1
     assert SandboxCharge.objects.count() == 1
+
+
+def test_a_refund_left_pending_by_a_crash_is_sent_again_with_its_key_once():
+    _customer, _sub, invoice = _paid_invoice()
+    payment = PaymentAttempt.objects.get(invoice=invoice)
+    with transaction.atomic():  # the refund row is written, then the process dies before the gateway call
+        refund = Refund.objects.create(invoice=invoice, attempt=payment, number=1, idempotency_key=f"assina_inv_{invoice.pk}_refund_1",
+                                       amount=2000, currency="BRL", created_at=now())
+    from assina.payments.models import SandboxRefund
+
+    advance(utc(2027, 1, 11))  # the worker's next run reconciles it
+    advance(utc(2027, 1, 12))
+    refund.refresh_from_db()
+    assert refund.status == "succeeded" and refund.credit_note is not None
+    assert SandboxRefund.objects.filter(idempotency_key=refund.idempotency_key).count() == 1
+    assert_no_violations()

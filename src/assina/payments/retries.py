@@ -21,7 +21,7 @@ from django.db.models import Q
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.states import SubscriptionStatus
 from assina.customers.models import Customer
-from assina.db import fetch_values, update_rows
+from assina.db import update_rows
 from assina.events.services import record
 from assina.invoices.models import Invoice
 from assina.subscriptions.models import Subscription
@@ -45,8 +45,14 @@ def next_due() -> datetime | None:
 
 
 def run(until: datetime, *, at_due_time: bool) -> dict:
-    """Every retry and final action due up to ``until``, earliest first."""
+    """Every retry and final action due up to ``until``, earliest first (and refunds a crash
+    left pending, sent again with their key)."""
+    from .models import Refund
+    from .refunds import reconcile_refunds
+
     summary: Counter = Counter()
+    if Refund.objects.filter(status=Refund.Status.PENDING).exists():
+        summary["reconciled_refunds"] += reconcile_refunds(until)
     while True:
         charges, claimed = _claim_retries(until, at_due_time, summary)
         collect(charges)
