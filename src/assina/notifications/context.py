@@ -77,7 +77,7 @@ def subscription_vars(sub, customer) -> dict:
 
     locale, tz = customer.locale, customer.time_zone
     total = 0
-    for item in sub.items.select_related("plan_version"):
+    for item in sub.items.all():  # prefetched with items__plan_version by the callers
         version = item.plan_version
         spec = PriceSpec(model=PricingModel(version.pricing_model), currency=version.currency,
                          unit_amount=version.unit_amount, tiers=tuple(Tier(**t) for t in version.tiers or []),

@@ -16,7 +16,8 @@ from __future__ import annotations
 import smtplib
 import ssl
 import sys
-from email.message import EmailMessage
+from email.header import decode_header, make_header
+from email.message import Message
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
@@ -37,16 +38,21 @@ def _reply(code: int, message) -> str:
     return f"{code} {text}"[:500]
 
 
+def _decoded(value) -> str:
+    return str(make_header(decode_header(str(value))))
+
+
 class ConsoleTransport:
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, message: Message, sender: str, recipient: str) -> str:
         # The headers and the plain-text part: readable in a terminal (the HTML is in the admin).
-        headers = "".join(f"{name}: {value}\n" for name, value in message.items()
+        headers = "".join(f"{name}: {_decoded(value)}\n" for name, value in message.items()
                           if name.lower() not in ("mime-version", "content-type", "content-transfer-encoding"))
-        body = message.get_body(("plain",))
-        self.stream.write(headers + "\n" + (body.get_content() if body else "") + "-" * 72 + "\n")
+        text = next((part.get_payload(decode=True).decode("utf-8") for part in message.walk()
+                     if part.get_content_type() == "text/plain"), "")
+        self.stream.write(headers + "\n" + text + "-" * 72 + "\n")
         self.stream.flush()
         return "console: printed"
 
@@ -90,12 +96,11 @@ class SmtpTransport:
             raise ServerUnavailable(f"{type(exc).__name__}: {exc}"[:500]) from exc
         return smtp
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, message: Message, sender: str, recipient: str) -> str:
         if self._smtp is None:
             self._smtp = self._connect()
         smtp = self._smtp
-        sender = message["Return-Path"] or message["From"].addresses[0].addr_spec
-        recipients = [a.addr_spec for a in message["To"].addresses]
+        recipients = [recipient]
         try:
             code, reply = smtp.mail(sender)
             if code != 250:
@@ -106,7 +111,7 @@ class SmtpTransport:
                 if code not in (250, 251):
                     self._reset()
                     raise (PermanentFailure if code >= 500 else TemporaryFailure)(_reply(code, reply))
-            code, reply = smtp.data(message.as_bytes())
+            code, reply = smtp.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))  # SMTP wants CRLF
             if code != 250:
                 raise (PermanentFailure if code >= 500 else TemporaryFailure)(_reply(code, reply))
             return _reply(code, reply)
