@@ -5,24 +5,34 @@ or a dict/list of strings (see ``catalog``)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from assina.core.money import Money
-from assina.i18n import format_money
 
 from .rendering import branding, message_locale
 
 
-def babel_locale(locale: str) -> str:
-    return "pt_BR" if message_locale(locale) == "pt-BR" else "en"
+@lru_cache(maxsize=8)
+def _babel(code: str):
+    from babel import Locale
+
+    return Locale.parse(code)
+
+
+def babel_locale(locale: str):
+    """The Babel locale of a message language, parsed once (parsing costs more than formatting)."""
+    return _babel("pt_BR" if message_locale(locale) == "pt-BR" else "en")
 
 
 def money(amount: int, currency: str, locale: str) -> str:
-    """``R$ 49,90`` for pt-BR, ``R$49.90`` for en (Babel's CLDR patterns)."""
-    return format_money(Money(amount, currency), babel_locale(locale))
+    """``R$ 49,90`` for pt-BR, ``R$49.90`` for en (Babel's CLDR patterns, as ``assina.i18n.format_money``)."""
+    from babel.numbers import format_currency
+
+    return format_currency(Money(amount, currency).to_decimal(), currency, locale=babel_locale(locale))
 
 
 def local_date(value: datetime | date | None, locale: str, tz: str = "UTC") -> str:
