@@ -10,7 +10,8 @@ Calendar arithmetic happens on local wall-clock time so a 10:00 renewal stays at
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from calendar import monthrange
+from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -106,6 +107,7 @@ def validate_interval(interval: str | Interval, count: int) -> Interval:
 
 
 def _offset(interval: Interval, steps: int) -> relativedelta:
+    """The calendar step as dateutil spells it: the reference ``_shift`` is tested against."""
     if interval is Interval.MONTH:
         return relativedelta(months=steps)
     if interval is Interval.YEAR:
@@ -114,6 +116,19 @@ def _offset(interval: Interval, steps: int) -> relativedelta:
     if interval is Interval.WEEK:
         return relativedelta(days=7 * steps)
     return relativedelta(days=steps)
+
+
+def _shift(wall: datetime, interval: Interval, steps: int) -> datetime:
+    """``wall + _offset(interval, steps)`` without building a relativedelta (the billing run's
+    hot path): months clamp to the last day of the target month (Jan 31 + 1 month = Feb 28),
+    years are 12 months, weeks 7 days. Out of the calendar: ValueError or OverflowError."""
+    if interval is Interval.MONTH or interval is Interval.YEAR:
+        total = wall.month - 1 + (12 * steps if interval is Interval.YEAR else steps)
+        year, month = wall.year + total // 12, total % 12 + 1
+        if not MINYEAR <= year <= MAXYEAR:
+            raise ValueError(f"year {year} is out of range")
+        return wall.replace(year=year, month=month, day=min(wall.day, monthrange(year, month)[1]))
+    return wall + timedelta(days=7 * steps if interval is Interval.WEEK else steps)
 
 
 def boundary(
@@ -130,7 +145,7 @@ def boundary(
     local_zone = zone(tz)
     wall = anchor.astimezone(local_zone).replace(tzinfo=None, fold=0)
     try:
-        shifted = wall + _offset(unit, n * count)
+        shifted = _shift(wall, unit, n * count)
     except (OverflowError, ValueError):
         raise ValueError("billing period is beyond the supported calendar") from None
     # fold=0: a wall time that happens twice (DST end) resolves to the first instant;
@@ -181,7 +196,7 @@ def period_starting_at(
         if n == 0:
             return anchor
         try:
-            shifted = wall + _offset(unit, n * count)
+            shifted = _shift(wall, unit, n * count)
         except (OverflowError, ValueError):
             raise ValueError("billing period is beyond the supported calendar") from None
         return shifted.replace(tzinfo=local_zone, fold=0).astimezone(UTC)

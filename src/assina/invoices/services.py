@@ -21,7 +21,7 @@ from assina.core.invoicing import DraftLine, LineKind
 from assina.customers.models import BalanceTransaction, Customer
 from assina.events.models import Event
 from assina.events.services import record
-from assina.i18n import CustomerTexts, status_word
+from assina.i18n import CustomerTexts, is_english, status_word
 
 from .models import CreditNote, Invoice, InvoiceLine, PendingItem
 from .numbering import business_year, take_numbers
@@ -144,6 +144,7 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None) -> list[
     balance_rows: list[BalanceTransaction] = []
     used_credit: dict[int, int] = defaultdict(int)
     pending_links: list[tuple[list[int], int]] = []
+    languages: dict[str | None, bool] = {}
     for index, (draft, invoice_id) in enumerate(zip(drafts, invoice_ids)):
         subtotal = discount = 0
         for l in draft.lines:
@@ -178,7 +179,10 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None) -> list[
         invoice_rows.append(tuple(map(values.__getitem__, names)))
 
         locale = draft.locale if draft.locale is not None else locales.get(customer_id)
-        for l in texts.lines(locale, draft.lines):
+        english = languages.get(locale)
+        if english is None:
+            english = languages[locale] = is_english(locale)
+        for l in (draft.lines if english else texts.lines(locale, draft.lines)):
             lines.append((invoice_id, l.kind, l.description[:300], l.item_code, l.quantity, l.unit_amount, l.amount,
                           l.period_start, l.period_end))
         if credit:

@@ -16,14 +16,14 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from assina.clock.services import now as clock_now
 from assina.core.invoicing import DraftLine, draft_for_period
 from assina.core.periods import Interval, Period, period_starting_at
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
-from assina.db import fetch_values, insert_rows, update_rows
+from assina.db import Many, fetch_values, insert_rows, update_rows
 from assina.events.models import Event
 from assina.invoices.models import Invoice, PendingItem
 from assina.invoices.services import EVENT_FIELDS, InvoiceDraft, carried_line, issue_invoices
@@ -86,29 +86,48 @@ def process_due_work(until: datetime | None = None, *, batch_size: int | None = 
     summary: Counter = Counter()
     summary["reconciled_attempts"] += reconcile_pending(None if at_due_time else until)
     stuck_guard: tuple | None = None
+    # SQLite has one writer at a time (transactions begin IMMEDIATE): the batch can read its due
+    # rows inside its own transaction in one query. PostgreSQL workers run side by side: the
+    # due rows are listed first and then claimed with SKIP LOCKED, so a worker that finds the
+    # head of the queue claimed by another stops instead of billing later dates first.
+    one_writer = connection.vendor == "sqlite"
     while True:
         done_before = sum(summary.values())
-        due = tuple(fetch_values(
-            Subscription.objects.filter(next_action_at__lte=until).order_by("next_action_at", "id")[:batch_size],
-            ("id", "next_action_at"),
-        ))
-        if not due:
-            break
-        if due == stuck_guard:
-            # The same rows are due again and the last pass did nothing: a bug, not an endless loop.
-            raise RuntimeError(f"due work made no progress on subscriptions {[i for i, _ in due][:10]}")
-        charges, claimed = _process_batch([i for i, _ in due], until, None if at_due_time else until, summary)
+        due = None
+        if not one_writer:
+            due = tuple(fetch_values(
+                Subscription.objects.filter(next_action_at__lte=until).order_by("next_action_at", "id")[:batch_size],
+                ("id", "next_action_at"),
+            ))
+            if not due:
+                break
+        charges, claimed = _claim_and_process(None if due is None else [i for i, _ in due], until,
+                                              None if at_due_time else until, summary, batch_size)
         collect(charges)
         if not claimed:
-            # Every due row is locked by other workers (PostgreSQL SKIP LOCKED): they own this work.
+            # Nothing due, or every due row is locked by other workers (SKIP LOCKED): they own this work.
             break
-        stuck_guard = due if sum(summary.values()) == done_before else None
+        if sum(summary.values()) != done_before:
+            stuck_guard = None
+        elif claimed == stuck_guard:
+            # The same rows were due twice and neither pass did anything: a bug, not an endless loop.
+            raise RuntimeError(f"due work made no progress on subscriptions {[i for i, _ in claimed][:10]}")
+        else:
+            stuck_guard = claimed
     return dict(summary)
 
 
 def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None,
                    summary: Counter) -> tuple[list[PendingCharge], int]:
-    """One transaction: claim the rows, then work through them in time order.
+    """Claim the subscriptions ``ids`` that are still due and process them (one transaction)."""
+    charges, claimed = _claim_and_process(ids, until, fixed_at, summary, len(ids))
+    return charges, len(claimed)
+
+
+def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetime | None, summary: Counter,
+                       limit: int) -> tuple[list[PendingCharge], tuple[tuple[int, datetime], ...]]:
+    """One transaction: claim the rows (``ids``, or the first ``limit`` due), then work through
+    them in time order. Returns the pending charges and the (id, due time) of the claimed rows.
 
     The batch stops before any row due later than the earliest next action it has just
     created (a weekly renewal billed now may be due again before a monthly one further down
@@ -116,14 +135,19 @@ def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None,
     """
     charges: list[PendingCharge] = []
     with transaction.atomic():
-        rows = sorted(
-            (DueRow(*row) for row in fetch_values(
-                Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(pk__in_list=ids, next_action_at__lte=until).order_by("pk"), DUE_FIELDS)),
-            key=lambda r: (r.next_action_at, r.pk),
-        )
+        if ids is None:
+            rows = [DueRow(*row) for row in fetch_values(
+                Subscription.objects.filter(next_action_at__lte=until).order_by("next_action_at", "id")[:limit],
+                DUE_FIELDS)]
+        else:
+            rows = sorted(
+                (DueRow(*row) for row in fetch_values(
+                    Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+                    .filter(pk__in_list=Many(ids), next_action_at__lte=until).order_by("pk"), DUE_FIELDS)),
+                key=lambda r: (r.next_action_at, r.pk),
+            )
         changes: dict[int, list[ScheduledChange]] = defaultdict(list)
-        for change in ScheduledChange.objects.filter(subscription_id__in_list=[r.pk for r in rows], status=ScheduledChange.Status.PENDING).order_by("effective_at", "pk"):
+        for change in ScheduledChange.objects.filter(subscription_id__in_list=Many(r.pk for r in rows), status=ScheduledChange.Status.PENDING).order_by("effective_at", "pk"):
             changes[change.subscription_id].append(change)
         changes = dict(changes)
         tz = settings.TIME_ZONE
@@ -157,7 +181,7 @@ def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None,
             if following is not None:
                 horizon = following if horizon is None else min(horizon, following)
         charges += _renew(renewals, changes, fixed_at, summary)
-    return charges, len(rows)
+    return charges, tuple((r.pk, r.next_action_at) for r in rows)
 
 
 def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datetime | None, summary: Counter) -> list[PendingCharge]:
@@ -194,19 +218,19 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
     loader.load(rows)
     ids = [r.pk for r in rows]
     earliest = min(r.current_period_end for r in rows)
-    billed = set(fetch_values(Invoice.objects.filter(subscription_id__in_list=ids, period_start__gte=earliest),
+    billed = set(fetch_values(Invoice.objects.filter(subscription_id__in_list=Many(ids), period_start__gte=earliest),
                               ("subscription_id", "period_start")))
     carried: dict[int, list[PendingItem]] = defaultdict(list)
-    for item in PendingItem.objects.filter(subscription_id__in_list=ids, invoice__isnull=True).order_by("pk"):
+    for item in PendingItem.objects.filter(subscription_id__in_list=Many(ids), invoice__isnull=True).order_by("pk"):
         carried[item.subscription_id].append(item)
     customers = {pk: (balance, method, locale) for pk, balance, method, locale in fetch_values(
                  # Locked: two workers billing one customer must not both spend its credit.
-                 Customer.objects.select_for_update().filter(pk__in_list=list({r.customer_id for r in rows})).order_by("pk"),
+                 Customer.objects.select_for_update().filter(pk__in_list=Many({r.customer_id for r in rows})).order_by("pk"),
                  ("pk", "credit_balance", "default_payment_method_id", "locale"))}
     balances = {pk: balance for pk, (balance, _, _) in customers.items() if balance > 0}
     method_ids = {r.pk: r.payment_method_id or customers[r.customer_id][1] for r in rows}
     methods_by_id = {pk: MethodRef(pk, gateway, token) for pk, gateway, token in fetch_values(
-                     PaymentMethod.objects.filter(pk__in_list=list({m for m in method_ids.values() if m})),
+                     PaymentMethod.objects.filter(pk__in_list=Many({m for m in method_ids.values() if m})),
                      ("pk", "gateway", "token"))}
 
     # Metered usage of the period that is closing (billed in arrears on this renewal's invoice).

@@ -12,6 +12,7 @@ from typing import Iterable
 from django.conf import settings
 
 from assina.catalog.models import Coupon, PlanVersion
+from assina.db import Many, fetch_values
 from assina.core.discounts import Coupon as CoreCoupon
 from assina.core.invoicing import DiscountTerms, ItemTerms, LineKind, SubscriptionTerms
 from assina.core.periods import Interval, first_index_starting_at_or_after
@@ -34,8 +35,9 @@ class TermsLoader:
         subs = list(subs)
         ids = [s.pk for s in subs]
         items: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for sub_id, version_id, quantity in (
-            SubscriptionItem.objects.filter(subscription_id__in_list=ids).order_by("id").values_list("subscription_id", "plan_version_id", "quantity")
+        for sub_id, version_id, quantity in fetch_values(
+            SubscriptionItem.objects.filter(subscription_id__in_list=Many(ids)).order_by("id"),
+            ("subscription_id", "plan_version_id", "quantity"),
         ):
             items[sub_id].append((version_id, quantity))
         self._items.update(items)
