@@ -15,6 +15,9 @@ from schemathesis import checks as st_checks
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi import checks as oa_checks
 
+from django.core import signals
+from django.db import close_old_connections
+
 from assina.wsgi import application
 
 # The coverage phase (hundreds of boundary cases per operation) runs in bench/api_fuzz.py; here:
@@ -37,7 +40,13 @@ def bearer(db, settings):
 
     make_plan("pro", 4990)
     subscribe(make_customer(), "pro")
-    return {"Authorization": f"Bearer {new_key('write')}"}
+    # Requests go straight to the WSGI app: like Django's test client, keep Django from closing
+    # the test's database connection (and its transaction) at the end of each request.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield {"Authorization": f"Bearer {new_key('write')}"}
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
