@@ -6,6 +6,7 @@ import csv
 from importlib.util import find_spec
 from pathlib import Path
 
+from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
@@ -54,6 +55,8 @@ def dashboard(request):
         head, rows = show.TABLES[key](data, events, False)
         tables.append({"key": key, "title": title, "head": head, "rows": rows})
     context = {
+        **admin.site.each_context(request),  # the admin's header, user links and language switcher
+        "is_nav_sidebar_enabled": False,  # the charts need the width
         "title": _("Revenue dashboard"), "report": data, "error": error, "kpis": show.kpis(data), "tables": tables,
         "charts": show.chart_data(data), "options": options(), "selected": request.GET, "ranges": RANGES,
         "query": query, "summary": data["summary"],
