@@ -42,6 +42,12 @@ def day_end(at: datetime) -> datetime:
     return datetime.combine(at.astimezone(zone).date() + timedelta(days=1), time(), tzinfo=zone)
 
 
+def _days_between(start: datetime, end: datetime) -> int:
+    """Calendar days from ``start`` to ``end`` in the business time zone (at least 1)."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    return max(1, (end.astimezone(zone).date() - start.astimezone(zone).date()).days)
+
+
 def _subscriptions():
     from assina.subscriptions.models import Subscription
 
@@ -61,10 +67,11 @@ def trial_ending(until: datetime, at_due_time: bool) -> list[Draft]:
         for sub in _subscriptions().filter(status="trialing", trial_end__gt=until, trial_end__lt=day_end(until) + lead):
             card, has_card = _card(sub)
             customer = sub.customer
+            due = max(day_start(sub.trial_end - lead), sub.created_at) if at_due_time else until
             drafts.append(Draft(key=f"trial_ending:sub:{sub.pk}:{sub.trial_end.isoformat()}", template="trial_ending",
-                                customer=customer, due_at=day_start(sub.trial_end - lead) if at_due_time else until, context={
+                                customer=customer, due_at=due, context={
                                     "subscription": subscription_vars(sub, customer), "card": card, "has_card": has_card,
-                                    "days_left": days}))
+                                    "days_left": _days_between(due, sub.trial_end)}))
     return drafts
 
 
@@ -82,10 +89,11 @@ def renewal_upcoming(until: datetime, at_due_time: bool) -> list[Draft]:
             for sub in query:
                 card, has_card = _card(sub)
                 customer = sub.customer
+                due = max(day_start(sub.current_period_end - lead), sub.current_period_start) if at_due_time else until
                 drafts.append(Draft(key=f"renewal:sub:{sub.pk}:{sub.current_period_end.isoformat()}:{days}",
-                                    template="renewal_upcoming", customer=customer,
-                                    due_at=day_start(sub.current_period_end - lead) if at_due_time else until, context={
-                                        "subscription": subscription_vars(sub, customer), "days_before": days,
+                                    template="renewal_upcoming", customer=customer, due_at=due, context={
+                                        "subscription": subscription_vars(sub, customer),
+                                        "days_before": _days_between(due, sub.current_period_end),
                                         "card": card, "has_card": has_card}))
     return drafts
 
