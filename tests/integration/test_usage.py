@@ -141,3 +141,28 @@ def test_trial_usage_is_counted_but_free():
     advance(utc(2027, 1, 15))
     first = invoices_of(sub)[0]
     assert _lines(first)[1][:3] == ("calls", 10, 0)
+
+
+def test_billing_a_batch_costs_the_same_few_statements_whatever_its_size():
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from assina.usage.billing import metered_lines
+
+    start_clock(utc(2027, 1, 1))
+    _metered_plan(unit_amount=5)
+    subs = []
+    for i in range(12):
+        customer = make_customer()
+        subs.append(subscribe(customer, "api"))
+    advance(utc(2027, 1, 20))
+    send(*[usage(f"e{i}-{j}", s.customer, "calls", 1, utc(2027, 1, 10)) for i, s in enumerate(subs) for j in range(3)])
+
+    def statements(batch):
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            lines = metered_lines([(s.pk, utc(2027, 1, 1), utc(2027, 2, 1)) for s in batch])
+            transaction.set_rollback(True)
+        assert all(l[0].quantity == 3 for l in lines.values()) and len(lines) == len(batch)
+        return len(queries)
+
+    assert statements(subs[:2]) == statements(subs) <= 8  # items, prices, billed, mark, sum, charges, late
