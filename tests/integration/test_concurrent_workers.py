@@ -80,10 +80,23 @@ def test_four_workers_share_renewals_and_payment_retries_without_doubling_any():
     errors: list[BaseException] = []
     start = threading.Barrier(4)
 
+    deadlocks: list[str] = []
+
     def worker():
+        from django.db import OperationalError
+
         try:
             start.wait()
-            run_jobs(until, at_due_time=True)
+            for _ in range(5):
+                try:
+                    run_jobs(until, at_due_time=True)
+                    break
+                except OperationalError as exc:
+                    # PostgreSQL aborts one of two deadlocked transactions (nothing of it is kept);
+                    # `assina worker` runs again at its next poll, as here. Anything else fails.
+                    if "deadlock detected" not in str(exc):
+                        raise
+                    deadlocks.append(str(exc))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:
