@@ -16,7 +16,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.conf import settings
@@ -154,7 +155,9 @@ def _wall(at: datetime) -> int:
 
 
 def _iso(seconds: int) -> str:
-    return str(np.datetime64(int(seconds), "s"))
+    """Wall-clock seconds of the business time zone -> ISO 8601 in UTC (as the API writes times)."""
+    local = datetime.fromtimestamp(int(seconds), UTC).replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+    return local.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def build_query(*, as_of: str | None = None, since: str | None = None, until: str | None = None, months: int | None = None,
