@@ -28,10 +28,11 @@ def post_worker_init(worker):
 
     The settings open a connection per request (right for ``assina serve`` and the CLI); a
     gunicorn worker serving hundreds of requests a second would spend more time connecting to
-    PostgreSQL than answering. Django checks a kept connection before reusing it.
+    PostgreSQL than answering. No health check query before each request (a round trip per
+    request): a connection that failed is closed by Django at the end of that request.
     """
     from django.db import connections
 
     config = connections.settings["default"]
     config["CONN_MAX_AGE"] = int(os.environ.get("ASSINA_API_CONN_MAX_AGE", "600"))
-    config["CONN_HEALTH_CHECKS"] = True
+    config["CONN_HEALTH_CHECKS"] = False
