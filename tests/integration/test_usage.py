@@ -166,3 +166,42 @@ def test_billing_a_batch_costs_the_same_few_statements_whatever_its_size():
         return len(queries)
 
     assert statements(subs[:2]) == statements(subs) <= 8  # items, prices, billed, mark, sum, charges, late
+
+
+def test_a_subscription_canceled_at_period_end_bills_its_last_periods_usage():
+    from assina.subscriptions.services import cancel_at_period_end
+
+    start_clock(utc(2027, 1, 1))
+    _metered_plan(unit_amount=5)
+    customer = make_customer()
+    sub = subscribe(customer, "api")
+    advance(utc(2027, 1, 20))
+    cancel_at_period_end(sub.pk)
+    send(usage("a", customer, "calls", 4, utc(2027, 1, 19)))
+    advance(utc(2027, 2, 2))
+    assert reload(sub).status == "canceled"
+    final = invoices_of(sub)[-1]
+    assert (final.billing_reason, _lines(final)) == ("subscription_cycle", [("calls", 4, 20, "API calls usage")])
+    assert reload(final).status == "paid"  # charged after the commit, or by the next run's reconciliation
+    assert_all_invoices_sum()
+
+
+def test_pausing_bills_the_usage_so_far_and_usage_during_the_pause_comes_later_as_late_usage():
+    from assina.subscriptions.services import pause, resume
+
+    start_clock(utc(2027, 1, 1))
+    _metered_plan(unit_amount=5)
+    customer = make_customer()
+    sub = subscribe(customer, "api")
+    advance(utc(2027, 1, 10))
+    send(usage("a", customer, "calls", 2, utc(2027, 1, 5)))
+    pause(sub.pk)
+    assert [l[:3] for l in _lines(invoices_of(sub)[-1])] == [("calls", 2, 10)]
+    advance(utc(2027, 1, 15))
+    send(usage("b", customer, "calls", 3, utc(2027, 1, 12)))  # during the pause
+    resume(sub.pk)
+    advance(utc(2027, 2, 16))
+    renewal = invoices_of(sub)[-1]
+    assert [l[:3] for l in _lines(renewal)[1:]] == [("calls", 0, 0), ("calls", 3, 15)]
+    assert Event.objects.filter(type="usage.late", subject_id=sub.pk).count() == 1
+    assert_all_invoices_sum()
