@@ -15,7 +15,9 @@ from assina.usage.ingest import BatchTooLarge, UsageError
 from assina.usage.models import UsageCharge, UsageEvent
 from assina.usage.services import add_metered_price, create_metric
 
+# Billing commits before it charges (the payment flow): real transactions, except where noted.
 pytestmark = real_transactions
+plain_db = pytest.mark.django_db
 
 
 def _lines(invoice):
@@ -30,6 +32,7 @@ def _metered_plan(code="api", aggregation="sum", **price):
     add_metered_price(plan_code=code, metric_code="calls", **(price or {"unit_amount": 5}))
 
 
+@plain_db
 def test_resending_a_batch_stores_each_event_once_and_reports_the_duplicates():
     start_clock(utc(2027, 1, 1))
     create_metric(code="calls", name="API calls")
@@ -45,6 +48,7 @@ def test_resending_a_batch_stores_each_event_once_and_reports_the_duplicates():
     assert (inside.stored, inside.duplicates) == (1, ["e9"])
 
 
+@plain_db
 def test_a_batch_with_one_bad_event_or_too_many_events_stores_nothing():
     start_clock(utc(2027, 1, 1))
     create_metric(code="calls", name="API calls")
