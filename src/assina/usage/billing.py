@@ -27,7 +27,7 @@ from django.utils.translation import gettext_noop as N_
 
 from assina.catalog.models import MeteredPrice, Metric
 from assina.core.invoicing import DraftLine, LineKind
-from assina.core.pricing import PriceSpec, display_unit_amount, price_amount
+from assina.core.pricing import display_unit_amount, price_amount
 from assina.db import _sqlite_datetime, insert_rows
 from assina.events.models import Event
 from assina.subscriptions.models import SubscriptionItem
