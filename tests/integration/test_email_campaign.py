@@ -71,6 +71,7 @@ def test_campaign_with_one_click_unsubscribe_end_to_end(smtp, client):
     # A GET (a link scanner, a preview) only shows a confirmation page.
     page = client.get(path_of(unsubscribe))
     assert page.status_code == 200 and b"<form method=\"post\"" in page.content
+    assert "Parar as mensagens de marketing para ana@example.com?" in page.content.decode()  # in her language
     assert not MarketingConsent.objects.exists()
     # The mail client's one-click POST (RFC 8058) unsubscribes, with no CSRF token.
     response = client.post(path_of(unsubscribe), "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
