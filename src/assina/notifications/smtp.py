@@ -1,6 +1,6 @@
 """Where mail goes: ``ASSINA_SMTP_URL``.
 
-- ``console`` (default): messages are printed (development).
+- ``console`` (default): messages are printed on standard error (development).
 - ``smtp://user:pass@host:587``: SMTP with STARTTLS (required when a password is given, so it
   never crosses the network in clear; ``?starttls=off`` for a local relay without TLS).
 - ``smtps://user:pass@host:465``: implicit TLS.
@@ -43,8 +43,11 @@ def _decoded(value) -> str:
 
 
 class ConsoleTransport:
+    """Prints messages on standard error: standard output belongs to the command that runs the job
+    (``assina clock advance --json`` prints its result there)."""
+
     def __init__(self, stream=None):
-        self.stream = stream or sys.stdout
+        self.stream = stream or sys.stderr
 
     def send(self, message: Message, sender: str, recipient: str) -> str:
         # The headers and the plain-text part: readable in a terminal (the HTML is in the admin).
