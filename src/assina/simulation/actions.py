@@ -51,6 +51,10 @@ class CustomerActions:
     """
 
     rng: random.Random
+    # The extras (segments, win-backs, second locations, and everything the subscriptions they
+    # create do) draw from their own generator, so a seed's main history stays what it was.
+    extra: random.Random
+    _extra_subs: set[int]
     people: People
     clock: datetime
     counts: Counter
@@ -75,7 +79,7 @@ class CustomerActions:
         trial = plan == biz.PRO
         draw = rng.random()
         card = GOOD_CARD if draw < (0.70 if trial else 0.96) else FAILING_CARD if draw < (0.74 if trial else 1) else None
-        segment = rng.choices([s for s, _ in SEGMENTS], weights=[w for _, w in SEGMENTS])[0]
+        segment = self.extra.choices([s for s, _ in SEGMENTS], weights=[w for _, w in SEGMENTS])[0]
         details = {"email": person.email, "name": person.name, "locale": person.locale, "country": person.country,
                    "time_zone": person.time_zone, "currency": biz.CURRENCY, "metadata": {"segment": segment}}
         if card and rng.random() < 0.03:
@@ -151,8 +155,8 @@ class CustomerActions:
 
     def _maybe_win_back(self, sub: Subscription, ends: datetime) -> None:
         """Some paying customers who leave come back weeks or months later (a reactivation)."""
-        if self.rng.random() < WIN_BACK_SHARE:
-            self._at(ends + timedelta(days=self.rng.uniform(*WIN_BACK_DAYS)), "win_back", sub.customer_id)
+        if self.extra.random() < WIN_BACK_SHARE:
+            self._at(ends + timedelta(days=self.extra.uniform(*WIN_BACK_DAYS)), "win_back", sub.customer_id)
 
     def _win_back(self, customer_id: int) -> None:
         if Subscription.objects.filter(customer_id=customer_id).exclude(status=S.CANCELED.value).exists():
@@ -161,9 +165,10 @@ class CustomerActions:
         customer = get_customer(customer_id)
         if customer.default_payment_method_id is None:
             attach_card(customer, GOOD_CARD, self.clock)
-        plan = self.rng.choice((biz.BASIC, biz.PRO, biz.BUSINESS))
-        quantity = self.rng.choice((2, 3)) if plan == biz.BUSINESS else 1
-        subs.create_subscription(customer=customer, plan_code=plan, quantity=quantity, trial_days=0)
+        plan = self.extra.choice((biz.BASIC, biz.PRO, biz.BUSINESS))
+        quantity = self.extra.choice((2, 3)) if plan == biz.BUSINESS else 1
+        sub = subs.create_subscription(customer=customer, plan_code=plan, quantity=quantity, trial_days=0)
+        self._extra_subs.add(sub.pk)
         self.counts["won_back"] += 1
 
     def _add_location(self, pk: int) -> None:
@@ -171,7 +176,8 @@ class CustomerActions:
         sub = self._live(pk, S.ACTIVE)
         if sub is None:
             return
-        subs.create_subscription(customer=sub.customer, plan_code=biz.BASIC)
+        second = subs.create_subscription(customer=sub.customer, plan_code=biz.BASIC)
+        self._extra_subs.add(second.pk)
         self.counts["second_subscriptions"] += 1
 
     def _cancel_at_period_end(self, pk: int) -> None:

@@ -41,7 +41,9 @@ GROWTH = 3.0
 WEEKEND_SIGNUPS = 0.6
 # What an active subscription does, per month (each day draws once against these / 30).
 MONTHLY_RATES = {"cancel_at_period_end": 0.03, "cancel_now": 0.004, "pause": 0.005, "change_plan": 0.025,
-                 "change_seats": 0.08, "go_annual": 0.012, "add_location": 0.01}
+                 "change_seats": 0.08, "go_annual": 0.012}
+# A Business customer opens a second location (a second subscription), per month.
+ADD_LOCATION_RATE = 0.01
 TRIAL_CANCEL_PER_DAY = 0.0075  # about 10% of trials with a card cancel before converting
 
 
@@ -95,6 +97,8 @@ class Simulation(CustomerActions):
         self.start_day, self.end_day, self.tz = start_day, end_day, tz
         self.start, self.end = _midnight(start_day, tz), _midnight(end_day, tz)
         self.rng = random.Random(seed)
+        self.extra = random.Random(f"extra-{seed}")
+        self._extra_subs: set[int] = set()
         self.people = People(self.rng)
         self.progress = progress
         self.clock = self.start
@@ -121,7 +125,7 @@ class Simulation(CustomerActions):
             while self._queue and self._queue[0][0] < day_end:
                 when, _order, action, args = heapq.heappop(self._queue)
                 self._move_to(when)
-                getattr(self, f"_{action}")(*args)
+                self._act(action, args)
             if next_day.day == 1 or next_day == self.end_day:
                 # Between actions the clock only moves when the next one happens (one billing
                 # batch instead of two); month ends are reached exactly, for the progress line.
@@ -130,6 +134,16 @@ class Simulation(CustomerActions):
                     print(month_line(day.strftime("%Y-%m"), month_start, day_end, biz.CURRENCY), flush=True)
                 month_start = day_end
             day = next_day
+
+    def _act(self, action: str, args: tuple) -> None:
+        """Run an action; one on a subscription the extras created draws from their generator."""
+        main = self.rng
+        if args and action not in ("win_back", "fix_payment", "add_card") and args[0] in self._extra_subs:
+            self.rng = self.extra
+        try:
+            getattr(self, f"_{action}")(*args)
+        finally:
+            self.rng = main
 
     def _at(self, when: datetime, action: str, *args) -> None:
         heapq.heappush(self._queue, (max(when, self.clock), next(self._order), action, args))
@@ -155,31 +169,45 @@ class Simulation(CustomerActions):
         """Decide what the living subscriptions do today (one draw each, in id order)."""
         rows = (Subscription.objects.exclude(status=S.CANCELED.value).order_by("pk")
                 .values_list("pk", "customer_id", "status", "plan_id", "cancel_at_period_end"))
+        main = self.rng
         for pk, customer_id, status, plan_id, leaving in rows:
-            if status == S.PAST_DUE.value:
-                if pk not in self._past_due_seen:
-                    self._past_due_seen.add(pk)
-                    self._on_past_due(pk, customer_id, day_start)
-                continue
-            if leaving:
-                continue
-            if status == S.TRIALING.value:
-                if self.rng.random() < TRIAL_CANCEL_PER_DAY:
-                    self._at(self._daytime(day_start), "cancel_trial", pk)
-                continue
-            if status != S.ACTIVE.value:
-                continue
-            draw = self.rng.random() * 30
-            for action in self._choices(pk, self._plan_codes[plan_id]):
-                draw -= MONTHLY_RATES[action]
-                if draw < 0:
-                    self._at(self._daytime(day_start), action, pk)
-                    break
+            extra = pk in self._extra_subs
+            self.rng = self.extra if extra else main
+            try:
+                self._plan_subscription(pk, customer_id, status, self._plan_codes[plan_id], leaving, day_start)
+            finally:
+                self.rng = main
+            if not extra and status == S.ACTIVE.value and not leaving and self._plan_codes[plan_id] == biz.BUSINESS \
+                    and self.extra.random() * 30 < ADD_LOCATION_RATE:
+                when = day_start + timedelta(seconds=self.extra.randrange(7 * 3600, 23 * 3600))
+                self._at(when, "add_location", pk)
+
+    def _plan_subscription(self, pk: int, customer_id: int, status: str, plan: str, leaving: bool,
+                           day_start: datetime) -> None:
+        if status == S.PAST_DUE.value:
+            if pk not in self._past_due_seen:
+                self._past_due_seen.add(pk)
+                self._on_past_due(pk, customer_id, day_start)
+            return
+        if leaving:
+            return
+        if status == S.TRIALING.value:
+            if self.rng.random() < TRIAL_CANCEL_PER_DAY:
+                self._at(self._daytime(day_start), "cancel_trial", pk)
+            return
+        if status != S.ACTIVE.value:
+            return
+        draw = self.rng.random() * 30
+        for action in self._choices(pk, plan):
+            draw -= MONTHLY_RATES[action]
+            if draw < 0:
+                self._at(self._daytime(day_start), action, pk)
+                break
 
     def _choices(self, pk: int, plan: str) -> list[str]:
         actions = ["cancel_at_period_end", "cancel_now", "pause", "change_plan"]
         if plan == biz.BUSINESS:
-            actions += ["change_seats", "add_location"]
+            actions.append("change_seats")
         if plan in (biz.BASIC, biz.PRO) and pk not in self._with_addon:
             actions.append("go_annual")
         return actions
