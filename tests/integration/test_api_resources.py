@@ -223,3 +223,15 @@ def test_the_fast_subscription_read_equals_the_orm_rendering(api, clock):
     orm = SubscriptionOut.model_validate(render_many([SUBSCRIPTIONS.get(pk=pk)])[0]).model_dump(mode="json")
     assert fast == orm and render(pk)["id"] == sub["id"]
     assert fast["scheduled_change"]["quantity"] == 2 and len(fast["items"]) == 2 and fast["metadata"] == {"crm": "7"}
+
+
+def test_pausing_and_resuming_at_the_same_instant_never_answers_5xx(api, clock):
+    # Found by bench/api_fuzz.py: the services try to bill the same period twice and the
+    # database's unique constraint refuses it; the API answers a problem, nothing changes.
+    _plan(api)
+    sub = api.ok("POST", "/subscriptions", {"customer": _customer(api)["id"], "plan": "pro"})
+    api.ok("POST", f"/subscriptions/{sub['id']}/pause", {})
+    response = api.post(f"/subscriptions/{sub['id']}/resume")
+    if response.status_code != 200:
+        problem(response, 409, "conflict")
+        assert api.ok("GET", f"/subscriptions/{sub['id']}")["status"] == "paused"

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -149,6 +150,12 @@ def install(api) -> None:
     def on_too_big(request, exc: RequestDataTooBig):
         return problem_response(request, 413, "request_too_large", _("the request body is too large"))
 
+    def on_integrity(request, exc: IntegrityError):
+        # A database constraint (one invoice per period, unique codes...) refused a write the
+        # services did not foresee: nothing was written; logged because it is a missing check.
+        log.exception("constraint refused %s %s", request.method, request.path)
+        return problem_response(request, 409, "conflict", _("this conflicts with existing data; nothing was changed"))
+
     def on_unexpected(request, exc: Exception):
         log.exception("unexpected error in %s %s", request.method, request.path)
         return problem_response(request, 500, "internal_error", _("an unexpected error happened; it has been logged"))
@@ -162,4 +169,5 @@ def install(api) -> None:
     api.add_exception_handler(DjangoValidationError, on_django_validation)
     api.add_exception_handler(ObjectDoesNotExist, on_missing)
     api.add_exception_handler(RequestDataTooBig, on_too_big)
+    api.add_exception_handler(IntegrityError, on_integrity)
     api.add_exception_handler(Exception, on_unexpected)
