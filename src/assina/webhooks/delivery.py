@@ -110,10 +110,14 @@ def send_due(until: datetime, *, at_due_time: bool, budget: int | None = None) -
     counts: Counter = Counter()
     budget = budget or int(_setting("ASSINA_WEBHOOK_ATTEMPTS_PER_RUN", 1000))
     finished: dict[int, datetime] = {}  # endpoint -> when its previous delivery finished (test clock)
-    with httpx.Client(timeout=_timeout(), follow_redirects=False) as client:
+    client: httpx.Client | None = None  # built only when something is due (it costs an SSL context)
+    try:
         while budget > 0:
             progressed = False
-            for delivery_id, endpoint_id, due in _due_heads(until):
+            heads = list(_due_heads(until))
+            if heads and client is None:
+                client = httpx.Client(timeout=_timeout(), follow_redirects=False)
+            for delivery_id, endpoint_id, due in heads:
                 at = max(due, finished.get(endpoint_id, due)) if at_due_time else until
                 if at > until or budget <= 0 or not claim(delivery_id):
                     continue
@@ -125,6 +129,9 @@ def send_due(until: datetime, *, at_due_time: bool, budget: int | None = None) -
                 progressed = True
             if not progressed:
                 break
+    finally:
+        if client is not None:
+            client.close()
     return counts
 
 
