@@ -39,12 +39,14 @@ def server(assina):
     proc = subprocess.Popen([str(GUNICORN), "-c", "python:assina.api.gunicorn_conf", "assina.wsgi"], env=env,
                             cwd=assina.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/api/v1"
-    for _ in range(200):
+    # Generous: on a loaded 2-core machine two gunicorn workers importing Django take a while.
+    deadline = time.monotonic() + 90
+    while proc.poll() is None and time.monotonic() < deadline:
         try:
-            httpx.get(f"{base}/openapi.json", timeout=1)
+            httpx.get(f"{base}/openapi.json", timeout=2)
             break
         except httpx.HTTPError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     else:
         proc.kill()
         pytest.fail("gunicorn did not start: " + proc.stderr.read().decode())
