@@ -48,11 +48,29 @@ def _days_between(start: datetime, end: datetime) -> int:
     return max(1, (end.astimezone(zone).date() - start.astimezone(zone).date()).days)
 
 
+def _plain_subscriptions():
+    from assina.subscriptions.models import Subscription
+
+    return Subscription.objects.all()
+
+
 def _subscriptions():
     from assina.subscriptions.models import Subscription
 
     return Subscription.objects.select_related("customer", "plan", "payment_method",
                                                "customer__default_payment_method").prefetch_related("items__plan_version")
+
+
+def _not_queued(keys: dict[str, int]) -> list[int]:
+    """The ids among ``keys`` (message key -> id) whose message is not in the outbox yet.
+
+    The finders look over a window of days on every pass; checking the keys with one light
+    query first means only new reminders load their subscription and build a context.
+    """
+    if not keys:
+        return []
+    queued = set(Message.objects.filter(key__in=list(keys)).values_list("key", flat=True))
+    return [pk for key, pk in keys.items() if key not in queued]
 
 
 def _card(sub):
@@ -64,7 +82,10 @@ def trial_ending(until: datetime, at_due_time: bool) -> list[Draft]:
     drafts = []
     for days in settings.ASSINA_EMAIL_TRIAL_ENDING_DAYS:
         lead = timedelta(days=days)
-        for sub in _subscriptions().filter(status="trialing", trial_end__gt=until, trial_end__lt=day_end(until) + lead):
+        window = dict(status="trialing", trial_end__gt=until, trial_end__lt=day_end(until) + lead)
+        new = _not_queued({f"trial_ending:sub:{pk}:{end.isoformat()}": pk for pk, end in
+                           _plain_subscriptions().filter(**window).values_list("pk", "trial_end")})
+        for sub in _subscriptions().filter(pk__in=new, **window):
             card, has_card = _card(sub)
             customer = sub.customer
             due = max(day_start(sub.trial_end - lead), sub.created_at) if at_due_time else until
@@ -82,11 +103,13 @@ def renewal_upcoming(until: datetime, at_due_time: bool) -> list[Draft]:
             lead = timedelta(days=days)
             # Only the nearest reminder of a period: a worker back from a long stop sends one, not two.
             nearer = [d for d in days_list if d < days]
-            query = _subscriptions().filter(status__in=("active", "past_due"), interval=interval, cancel_at_period_end=False,
-                                            current_period_end__gt=until, current_period_end__lt=day_end(until) + lead)
+            query = _plain_subscriptions().filter(status__in=("active", "past_due"), interval=interval, cancel_at_period_end=False,
+                                                  current_period_end__gt=until, current_period_end__lt=day_end(until) + lead)
             if nearer:
                 query = query.filter(current_period_end__gte=day_end(until) + timedelta(days=max(nearer)))
-            for sub in query:
+            new = _not_queued({f"renewal:sub:{pk}:{end.isoformat()}:{days}": pk
+                               for pk, end in query.values_list("pk", "current_period_end")})
+            for sub in _subscriptions().filter(pk__in=new).order_by("pk"):
                 card, has_card = _card(sub)
                 customer = sub.customer
                 due = max(day_start(sub.current_period_end - lead), sub.current_period_start) if at_due_time else until
@@ -105,6 +128,8 @@ def onboarding(until: datetime, at_due_time: bool) -> list[Draft]:
         welcomes = Message.objects.filter(template="welcome", due_at__lt=day_end(until) - offset,
                                           due_at__gt=until - offset - GRACE)
         pairs = list(welcomes.values_list("customer_id", "due_at"))
+        new = set(_not_queued({f"onboarding_{step}:customer:{customer_id}": customer_id for customer_id, _ in pairs}))
+        pairs = [(customer_id, welcomed) for customer_id, welcomed in pairs if customer_id in new]
         if not pairs:
             continue
         done = _milestones_reached([c for c, _ in pairs])
@@ -169,8 +194,9 @@ def winback(until: datetime, at_due_time: bool) -> list[Draft]:
     from assina.subscriptions.models import Subscription
 
     delay = timedelta(days=settings.ASSINA_EMAIL_WINBACK_DAYS)
-    ended = list(_subscriptions().filter(status="canceled", ended_at__lt=day_end(until) - delay,
-                                         ended_at__gt=until - delay - GRACE))
+    window = dict(status="canceled", ended_at__lt=day_end(until) - delay, ended_at__gt=until - delay - GRACE)
+    new = _not_queued({f"winback:sub:{pk}": pk for pk in _plain_subscriptions().filter(**window).values_list("pk", flat=True)})
+    ended = list(_subscriptions().filter(pk__in=new, **window)) if new else []
     if not ended:
         return []
     back = set(Subscription.objects.filter(customer_id__in=[s.customer_id for s in ended], status__in=LIVE + ("paused",))
