@@ -33,6 +33,7 @@ STATUS_WORDS = {
     SubscriptionStatus.PAST_DUE.value: pgettext_lazy("status in a sentence", "past_due"),
     SubscriptionStatus.PAUSED.value: pgettext_lazy("status in a sentence", "paused"),
     SubscriptionStatus.CANCELED.value: pgettext_lazy("status in a sentence", "canceled"),
+    SubscriptionStatus.UNPAID.value: pgettext_lazy("status in a sentence", "unpaid"),
 }
 
 
