@@ -22,7 +22,8 @@ def test_a_failed_renewal_recovered_by_a_new_card_then_refunded_and_reported(ass
     assert (failed["customer"], failed["dunning"], failed["attempts"]) == ("ana@example.com", "retrying", 2)
     attempts = assina.ok("invoice", "attempts", failed["invoice"])["attempts"]
     assert [(a["status"], a["decline_code"]) for a in attempts] == [("failed", "insufficient_funds")] * 2
-    assert attempts[-1]["next_retry_at"] == "2027-03-02T10:00:00Z"
+    # First failure at the renewal on Feb 28; retry day 1 (Mar 1) failed too; next is day 3.
+    assert attempts[-1]["next_retry_at"] == "2027-03-03T10:00:00Z"
 
     card = assina.ok("customer", "card", "--customer", "ana@example.com", "--card", "5555555555554444")
     assert card["payment_method"]["last4"] == "4444" and card["open_invoices"] == []
