@@ -63,6 +63,61 @@ def create_customer(*, email: str, at: datetime, name: str = "", locale: str = "
     return customer
 
 
+# What an update may change: contact and billing details. Never the currency (its subscriptions
+# and invoices bill in it) nor the credit balance (a ledger moves it).
+UPDATABLE = ("email", "name", "locale", "time_zone", "country", "tax_id", "metadata")
+
+
+def _clean_changes(changes: dict) -> dict:
+    """Validate and normalize the fields of an update (None means "leave as it is")."""
+    unknown = sorted(set(changes) - set(UPDATABLE))
+    if unknown:  # a caller's mistake (the API's schema and the forms list the fields), not a customer's
+        raise TypeError(f"customer fields that cannot be changed: {', '.join(unknown)}")
+    clean = {k: v for k, v in changes.items() if v is not None}
+    if "email" in clean:
+        clean["email"] = str(clean["email"]).strip()
+        try:
+            validate_email(clean["email"])
+        except ValidationError:
+            raise CustomerError(_("%(email)s is not a valid email address") % {"email": repr(clean["email"])}) from None
+    if "locale" in clean:
+        clean["locale"] = normalize_locale(clean["locale"])
+    if "time_zone" in clean:
+        try:
+            ZoneInfo(clean["time_zone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CustomerError(_("unknown time zone %(zone)s") % {"zone": repr(clean["time_zone"])}) from None
+    if "country" in clean:
+        clean["country"] = clean["country"].strip().upper()
+    if "metadata" in clean and not isinstance(clean["metadata"], dict):
+        raise TypeError("metadata must be a dict")
+    return clean
+
+
+def update_customer(customer_id: int, changes: dict, *, at: datetime) -> Customer:
+    """Change a customer's contact and billing details.
+
+    Every value is checked before anything is written (a bad one changes nothing); the row is
+    locked, and the ``customer.updated`` event (with the names of the changed fields) is written
+    in the same transaction. Setting a field to its current value changes nothing and records
+    no event.
+    """
+    clean = _clean_changes(changes)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+        if customer is None:
+            raise CustomerError(_("unknown customer %(customer)s") % {"customer": repr(str(customer_id))})
+        if "email" in clean and Customer.objects.filter(email__iexact=clean["email"]).exclude(pk=customer.pk).exists():
+            raise CustomerError(_("a customer with email %(email)s already exists") % {"email": clean["email"]})
+        changed = {k: v for k, v in clean.items() if getattr(customer, k) != v}
+        if changed:
+            for field, value in changed.items():
+                setattr(customer, field, value)
+            customer.save(update_fields=list(changed))
+            record("customer.updated", customer, at, {"changed": sorted(changed)})
+    return customer
+
+
 def get_customer(email_or_id: str | int) -> Customer:
     value = str(email_or_id)
     query = Customer.objects.filter(pk=int(value)) if value.isdigit() else Customer.objects.filter(email__iexact=value)

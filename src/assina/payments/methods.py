@@ -22,16 +22,24 @@ from .models import PaymentMethod
 from .services import PaymentError, attach_card, attach_card_token
 
 
-def method_of(customer: Customer, method_id: int | str) -> PaymentMethod:
-    """The customer's attached method ``method_id`` (``pm_12`` or ``12``), else a clear error."""
+class PaymentMethodDetached(PaymentError):
+    """The card was already removed: nothing to do again (the API answers 409)."""
+
+    code = "payment_method_detached"
+    status = 409
+
+
+def method_of(customer: Customer, method_id: int | str, *, detached_ok: bool = False) -> PaymentMethod:
+    """The customer's attached method ``method_id`` (``pm_12`` or ``12``), else a clear error
+    (a removed one only with ``detached_ok``)."""
     value = str(method_id).removeprefix("pm_")
     method = PaymentMethod.objects.filter(pk=int(value)).first() if value.isdigit() else None
     if method is None:
         raise PaymentError(_("unknown payment method %(method)s") % {"method": repr(str(method_id))})
     if method.customer_id != customer.pk:
         raise PaymentError(_("payment method %(method)s belongs to another customer") % {"method": f"pm_{method.pk}"})
-    if method.detached_at is not None:
-        raise PaymentError(_("payment method %(method)s was removed") % {"method": f"pm_{method.pk}"})
+    if method.detached_at is not None and not detached_ok:
+        raise _already_detached(method)
     return method
 
 
@@ -65,11 +73,17 @@ def set_default(customer: Customer, method_id: int | str, at: datetime) -> Payme
 
 def remove(customer: Customer, method_id: int | str, at: datetime) -> PaymentMethod:
     """Detach a card. The default moves to the newest remaining card (or none); subscriptions
-    that used it fall back to the customer's default."""
-    method = method_of(customer, method_id)
-    get_gateway().detach_card(method.token)
+    that used it fall back to the customer's default. A card already removed is refused
+    (``PaymentMethodDetached``), also when two requests race: the second one changes nothing
+    and records no second event."""
+    method = method_of(customer, method_id, detached_ok=True)
+    if method.detached_at is not None:
+        raise _already_detached(method)
+    get_gateway().detach_card(method.token)  # the gateway forgets it; detaching twice there is harmless
     with transaction.atomic():
         method = PaymentMethod.objects.select_for_update().get(pk=method.pk)
+        if method.detached_at is not None:  # another request detached it meanwhile
+            raise _already_detached(method)
         method.detached_at = at
         method.save(update_fields=["detached_at"])
         Subscription.objects.filter(payment_method=method).update(payment_method=None)
@@ -80,6 +94,10 @@ def remove(customer: Customer, method_id: int | str, at: datetime) -> PaymentMet
             customer.default_payment_method = replacement
         record("payment_method.detached", method, at, {"brand": method.brand, "last4": method.last4})
     return method
+
+
+def _already_detached(method: PaymentMethod) -> PaymentMethodDetached:
+    return PaymentMethodDetached(_("payment method %(method)s was removed") % {"method": f"pm_{method.pk}"})
 
 
 def replace(customer: Customer, old_id: int | str, at: datetime, *, number: str | None = None, token: str | None = None,

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.db import transaction
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from assina.clock.services import now
 from assina.customers.models import Customer
-from assina.customers.services import CustomerError, create_customer, normalize_locale
-from assina.events.services import record
+from assina.customers.services import create_customer, update_customer
 
 from ..pagination import object_pk, paginate
 from ..schemas import Amount, Currency, ListQuery, Metadata, Page, Timestamp
@@ -103,37 +97,5 @@ def get(request, customer_id: str):
 
 @router.post("/{customer_id}", response=CustomerOut, summary="Update a customer")
 def update(request, customer_id: str, body: CustomerUpdate):
-    changes = body.model_dump(exclude_unset=True)
-    return customer_out(update_customer(customer_id, changes))
-
-
-def update_customer(customer_id: str, changes: dict) -> Customer:
-    """Change a customer's contact and billing details (never the currency: its subscriptions bill in it)."""
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if "email" in changes:
-        changes["email"] = changes["email"].strip()
-        try:
-            validate_email(changes["email"])
-        except ValidationError:
-            raise CustomerError(_("%(email)s is not a valid email address") % {"email": repr(changes["email"])}) from None
-    if "locale" in changes:
-        changes["locale"] = normalize_locale(changes["locale"])
-    if "time_zone" in changes:
-        try:
-            ZoneInfo(changes["time_zone"])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise CustomerError(_("unknown time zone %(zone)s") % {"zone": repr(changes["time_zone"])}) from None
-    if "country" in changes:
-        changes["country"] = changes["country"].upper()
-    at = now()
-    with transaction.atomic():
-        customer = load_customer(customer_id, lock=True)
-        if "email" in changes and Customer.objects.filter(email__iexact=changes["email"]).exclude(pk=customer.pk).exists():
-            raise CustomerError(_("a customer with email %(email)s already exists") % {"email": changes["email"]})
-        changed = {k: v for k, v in changes.items() if getattr(customer, k) != v}
-        if changed:
-            for field, value in changed.items():
-                setattr(customer, field, value)
-            customer.save(update_fields=list(changed))
-            record("customer.updated", customer, at, {"changed": sorted(changed)})
-    return customer
+    customer = load_customer(customer_id)
+    return customer_out(update_customer(customer.pk, body.model_dump(exclude_unset=True), at=now()))

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from assina.clock.services import now
-from assina.customers.models import Customer
-from assina.events.services import record
+from assina.payments import methods
 from assina.payments import services as payments
 from assina.payments.models import PaymentMethod
 
-from ..errors import ApiProblem
 from ..pagination import object_pk, paginate
 from ..schemas import ListQuery, Page, Timestamp
 from .common import Input, ident, load
@@ -75,27 +72,12 @@ def list_methods(request, customer_id: str, query: Query[MethodFilters]):
 
 
 @router.post("/{customer_id}/payment_methods/{payment_method_id}/detach", response=PaymentMethodOut,
-             summary="Detach a card", description="The card is no longer charged; invoices fall back to the default card.")
+             summary="Detach a card", description=(
+                 "The card is no longer charged: subscriptions that used it fall back to the customer's default card; "
+                 "when it was the default, the newest remaining card becomes the default. Detaching it again: 409."))
 def detach(request, customer_id: str, payment_method_id: str):
     customer = load_customer(customer_id)
     method = load(PaymentMethod.objects.filter(customer=customer), PREFIX, payment_method_id, _("payment method"))
-    service = getattr(payments, "detach_payment_method", None)
-    if service is not None:
-        service(method.pk, now())
-    else:
-        _detach(customer, method)
-    method.refresh_from_db()
+    method = methods.remove(customer, method.pk, now())  # already detached: 409 payment_method_detached
     customer.refresh_from_db(fields=["default_payment_method"])
     return method_out(method, customer.default_payment_method_id)
-
-
-def _detach(customer: Customer, method: PaymentMethod) -> None:
-    at = now()
-    with transaction.atomic():
-        method = PaymentMethod.objects.select_for_update().get(pk=method.pk)
-        if method.detached_at is not None:
-            raise ApiProblem(409, "payment_method_detached", _("this payment method is already detached"))
-        method.detached_at = at
-        method.save(update_fields=["detached_at"])
-        Customer.objects.filter(pk=customer.pk, default_payment_method=method).update(default_payment_method=None)
-        record("payment_method.detached", method, at, {"brand": method.brand, "last4": method.last4})
