@@ -80,6 +80,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /api/v1/ requests take a short chain of their own (no sessions, CSRF, auth, messages):
+    # see assina.api.guard.ApiMiddleware. Everything else goes through the list below.
+    "assina.api.guard.ApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
