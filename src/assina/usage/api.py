@@ -1,17 +1,19 @@
 """/usage: record usage events (one, or a batch of up to 1,000) and list what was received.
 
-Mounted by ``assina.api`` at /api/v1/usage. The batch endpoint is the fast path: a light schema,
-then ``assina.usage.ingest`` (a few statements per batch, whatever its size).
+Mounted by ``assina.api`` at /api/v1/usage. The batch endpoint is the fast path: the body is
+read by ``assina.usage.wire`` (msgspec, with the strict pydantic schemas below as the contract
+and the judge of what it refuses), then ``assina.usage.ingest`` (a few statements per batch,
+whatever its size).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.errors import ValidationError as NinjaValidationError
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from assina.api.errors import ApiProblem
@@ -20,6 +22,7 @@ from assina.api.schemas import ListQuery, Page, Timestamp
 from assina.catalog.models import Metric
 from assina.core.errors import DomainError
 
+from . import wire
 from .ingest import max_batch
 from .models import UsageEvent
 from .services import record_usage
@@ -30,10 +33,11 @@ PropertyValue = str | int | float | bool | None
 
 
 class UsageEventIn(BaseModel):
-    # Plain pydantic models, not ninja Schemas: a Schema runs a Python root validator per object,
-    # which costs more than storing the event; these validate in pydantic's compiled core.
+    # The contract of a usage event (OpenAPI schema, error messages). Bodies are read by
+    # assina.usage.wire, which only calls this model for what msgspec refuses: keep the two in
+    # step. strict: JSON types as declared (no "3" for 3, no true for 1, no 3.0 for 3).
     # NaN and infinities are not JSON: refused here, not by the database.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     id: str = Field(min_length=1, max_length=128, description="your id of this event: re-sending the same id "
                     "for the same customer stores nothing (it is reported as a duplicate)", examples=["evt_2027_0001"])
@@ -50,7 +54,7 @@ class UsageEventIn(BaseModel):
 
 
 class UsageBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     events: list[UsageEventIn] = Field(description="up to 1,000 events; a batch is stored all or nothing")
 
@@ -83,11 +87,21 @@ class UsageEventOut(Schema):
     late: bool = Field(description="arrived after its period was billed: billed on a later invoice as late usage")
 
 
+def _true_or_false(value: Any) -> Any:
+    """Only true or false: pydantic would also read 1/0, yes/no, on/off and t/f as booleans."""
+    if isinstance(value, str) and value not in ("true", "false"):
+        raise ValueError("a boolean is true or false")
+    return value
+
+
+QueryBool = Annotated[bool | None, BeforeValidator(_true_or_false)]
+
+
 class UsageListQuery(ListQuery):
     customer: str | None = Field(None, max_length=40)
     metric: str | None = Field(None, max_length=64)
-    late: bool | None = Field(None, description="only late events (true) or only on-time ones (false)")
-    billed: bool | None = None
+    late: QueryBool = Field(None, description="only late events (true) or only on-time ones (false)")
+    billed: QueryBool = Field(None, description="only billed events (true) or only unbilled ones (false)")
 
 
 class MetricOut(Schema):
@@ -105,42 +119,56 @@ def refuse_nul(*values: str | None) -> None:
         raise ApiProblem(422, "validation_error", _("text cannot contain the NUL character"))
 
 
-def _record(events: list[UsageEventIn]):
+def _record(events: list, body: bytes):
     try:
-        return record_usage(events)
+        return record_usage(events, nul_possible=wire.may_contain_nul(body))
     except DomainError as exc:
         raise ApiProblem(getattr(exc, "status", 422), exc.code, exc.message, errors=getattr(exc, "errors", None)) from exc
 
 
-@router.post("", response={200: UsageRecorded}, summary="Record one usage event", operation_id="create_usage_event")
-def create_usage_event(request, payload: UsageEventIn):
-    result = _record([payload])
-    return {"id": payload.id, "duplicate": bool(result.duplicates)}
+def _validator(model: type[BaseModel]):
+    """The pydantic model's own validation of a JSON body, its errors as ninja's (a 422 or a 400 problem)."""
+    def validate(body: bytes):
+        try:
+            return model.model_validate_json(body)
+        except PydanticValidationError as exc:
+            raise NinjaValidationError([{**e, "loc": ("body", *e["loc"])} for e in
+                                        exc.errors(include_url=False, include_context=False, include_input=False)]) from None
+    return validate
 
 
-def _batch_schema() -> dict:
-    """The batch body's JSON schema with the event schema inlined (the spec has no $defs)."""
-    schema = UsageBatchIn.model_json_schema()
-    event = schema.pop("$defs")["UsageEventIn"]
-    schema["properties"]["events"]["items"] = event
-    return schema
+_validate_event = _validator(UsageEventIn)
+_validate_batch = _validator(UsageBatchIn)
+
+
+def _inline_schema(model: type[BaseModel]) -> dict:
+    """A body's JSON schema with the event schema inlined (the spec has no $defs)."""
+    schema = model.model_json_schema()
+    event = schema.pop("$defs", {}).get("UsageEventIn")
+    if event is not None:
+        schema["properties"]["events"]["items"] = event
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+# Both bodies are read by assina.usage.wire, not by ninja: the schemas are given to the spec here.
+@router.post("", response={200: UsageRecorded}, summary="Record one usage event", operation_id="create_usage_event",
+             openapi_extra=_inline_schema(UsageEventIn))
+def create_usage_event(request):
+    body = request.body or b""
+    event = wire.decode_event(body, _validate_event)
+    result = _record([event], body)
+    return {"id": event.id, "duplicate": bool(result.duplicates)}
 
 
 @router.post("/batch", response={200: UsageBatchRecorded}, summary="Record up to 1,000 usage events",
-             operation_id="create_usage_batch",
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _batch_schema()}}}})
+             operation_id="create_usage_batch", openapi_extra=_inline_schema(UsageBatchIn))
 def create_usage_batch(request):
-    # The body is parsed and validated in one pass by pydantic's compiled core (no json.loads
-    # then a second walk over 1,000 dicts): the hot path of usage ingestion.
-    try:
-        payload = UsageBatchIn.model_validate_json(request.body or b"")
-    except PydanticValidationError as exc:
-        raise NinjaValidationError([{**e, "loc": ("body", *e["loc"])} for e in
-                                    exc.errors(include_url=False, include_context=False, include_input=False)]) from None
-    if len(payload.events) > max_batch():
+    body = request.body or b""
+    events = wire.decode_batch(body, _validate_batch)
+    if len(events) > max_batch():
         raise ApiProblem(413, "batch_too_large", _("a batch holds at most %(max)d events; this one has %(count)d")
-                         % {"max": max_batch(), "count": len(payload.events)})
-    result = _record(payload.events)
+                         % {"max": max_batch(), "count": len(events)})
+    result = _record(events, body)
     return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
 
 

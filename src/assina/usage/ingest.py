@@ -1,23 +1,25 @@
 """Storing usage events in bulk: the hot path of ``POST /api/v1/usage/batch``.
 
 One batch costs a handful of statements whatever its size: one read of the customers it names,
-one of its metrics, one INSERT of every event. No model instance is built per event. The INSERT
-skips events already stored (``ON CONFLICT (customer, event_id) DO NOTHING``) and returns the
-ids it stored, so a re-sent batch stores nothing and says which events were duplicates:
-- SQLite: ``INSERT … SELECT … FROM json_each(?)`` (the whole batch is one JSON parameter,
-  unpacked by SQLite's C code) with ``RETURNING``;
-- PostgreSQL: ``INSERT … SELECT … FROM unnest(arrays)`` with ``RETURNING`` (one typed array per
-  column; COPY is not used because it cannot skip conflicting rows).
+one of its metrics, one INSERT of every event. No model instance is built and no Python loop
+formats values per event: the checks work on sets (distinct customers, distinct metrics, the
+latest timestamp) and go event by event only to say which events are wrong. The rows travel as
+one JSON text (encoded by msgspec in C) that the database unpacks itself:
+- SQLite: ``INSERT … SELECT … FROM json_each(?)``;
+- PostgreSQL: ``INSERT … SELECT … FROM json_to_recordset(?)`` (typed columns, one C pass).
+The INSERT skips events already stored (``ON CONFLICT (customer, event_id) DO NOTHING``) and
+returns the ids it stored (``RETURNING``), so a re-sent batch stores nothing and says which
+events were duplicates (COPY is not used: it cannot skip conflicting rows).
 A batch is all or nothing: one bad event refuses the batch and stores nothing.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
+import msgspec
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.functions import Lower
@@ -31,6 +33,8 @@ from assina.db import _sqlite_datetime
 from .models import UsageEvent
 
 CUSTOMER_PREFIX = "cus_"
+UTC = timezone.utc
+_encode = msgspec.json.Encoder().encode
 
 
 class UsageError(DomainError):
@@ -70,6 +74,7 @@ def max_batch() -> int:
     return int(getattr(settings, "ASSINA_USAGE_MAX_BATCH", 1000))
 
 
+
 def _customer_pk(ref: Any) -> int | None:
     text = str(ref).removeprefix(CUSTOMER_PREFIX)
     return int(text) if text.isdigit() and len(text) < 19 else None
@@ -85,16 +90,61 @@ def _has_nul(e: EventIn) -> bool:
     return any("\x00" in text for text in texts)
 
 
+def _utc_times(events: list[EventIn], problems: list[dict]) -> list[datetime | None]:
+    """Each event's timestamp in UTC (what is stored); None where it has no UTC equivalent."""
+    times = [e.timestamp for e in events]
+    if all(t.tzinfo is UTC for t in times):
+        return times  # the common case: sent with Z
+    result: list[datetime | None] = []
+    for index, t in enumerate(times):
+        if t.utcoffset() is None:
+            raise ValueError(f"naive datetime {t!r} cannot be stored: times are always aware")
+        try:
+            result.append(t if t.tzinfo is UTC else t.astimezone(UTC))
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+            problems.append({"loc": ["events", index, "timestamp"],
+                             "message": _("%(at)s is out of range") % {"at": t.isoformat()}})
+            result.append(None)
+    return result
+
+
+def _check_texts_and_times(events: list[EventIn], times: list[datetime | None], latest: datetime,
+                           problems: list[dict], nul_possible: bool) -> None:
+    """NUL characters and timestamps in the future; event by event only when one is there."""
+    nul = nul_possible and any(map(_has_nul, events))
+    present = [t for t in times if t is not None] if problems else times  # None only with a problem
+    if not nul and (not present or max(present) <= latest):
+        return
+    for index, (e, t) in enumerate(zip(events, times)):
+        if nul and _has_nul(e):
+            problems.append({"loc": ["events", index], "message": _("text cannot contain the NUL character")})
+        if t is not None and t > latest:
+            problems.append({"loc": ["events", index, "timestamp"],
+                             "message": _("%(at)s is in the future") % {"at": e.timestamp.isoformat()}})
+
+
+def _known_customers(pks: set[int]) -> set[int]:
+    if not pks:
+        return set()
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[])", [list(pks)])
+        else:  # one JSON parameter rather than 1,000 placeholders
+            cursor.execute(f"SELECT id FROM {table} WHERE id IN (SELECT value FROM json_each(%s))",
+                           [_encode(list(pks)).decode()])
+        return {row[0] for row in cursor.fetchall()}
+
+
 def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int | None]:
-    """The customer id of each event (by ``customer`` id or ``customer_email``): two queries."""
-    refs = {e.customer for e in events if e.customer is not None}
-    pks = {ref: _customer_pk(ref) for ref in refs}
-    by_id = {pk for pk in pks.values() if pk is not None}
-    emails: set[str] = set()
-    for e in events:
-        if e.customer is None and e.customer_email:
-            emails.add(e.customer_email.strip().lower())
-    known = set(Customer.objects.filter(pk__in_list=sorted(by_id)).values_list("pk", flat=True)) if by_id else set()
+    """The customer id of each event (by ``customer`` id or ``customer_email``): one or two queries."""
+    refs = {e.customer for e in events}
+    emails = {e.customer_email for e in events}
+    pks = {ref: _customer_pk(ref) for ref in refs if ref is not None}
+    known = _known_customers({pk for pk in pks.values() if pk is not None})
+    if None not in refs and emails == {None} and all(pk in known for pk in pks.values()):
+        return [pks[e.customer] for e in events]  # the common case: every event names a known customer id
+    emails = {e.customer_email.strip().lower() for e in events if e.customer is None and e.customer_email}
     email_ids = {}
     if emails:
         for pk, email in Customer.objects.filter(email__in_list=sorted(emails)).values_list("pk", "email"):
@@ -131,6 +181,8 @@ def _check_metrics(events: list[EventIn], problems: list[dict]) -> None:
     codes = {e.metric for e in events}
     metrics = {code: (aggregation, prop) for code, aggregation, prop in
                Metric.objects.filter(code__in_list=sorted(codes)).values_list("code", "aggregation", "unique_property")}
+    if metrics.keys() == codes and all(a != Metric.Aggregation.UNIQUE_COUNT for a, _p in metrics.values()):
+        return  # every metric exists and none needs a property on each event
     for index, e in enumerate(events):
         metric = metrics.get(e.metric)
         if metric is None:
@@ -141,8 +193,12 @@ def _check_metrics(events: list[EventIn], problems: list[dict]) -> None:
                              % {"code": e.metric, "property": repr(metric[1])}})
 
 
-def ingest(events: list[EventIn], received_at: datetime) -> IngestResult:
-    """Store a batch of usage events (all or nothing); duplicates are reported, not stored."""
+def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool = True) -> IngestResult:
+    """Store a batch of usage events (all or nothing); duplicates are reported, not stored.
+
+    ``nul_possible=False`` skips looking for NUL characters event by event: the caller knows
+    none can be there (``assina.usage.wire.may_contain_nul`` of the request body).
+    """
     if len(events) > max_batch():
         raise BatchTooLarge(_("a batch holds at most %(max)d events; this one has %(count)d")
                             % {"max": max_batch(), "count": len(events)})
@@ -150,21 +206,20 @@ def ingest(events: list[EventIn], received_at: datetime) -> IngestResult:
         return IngestResult(0, 0)
     problems: list[dict] = []
     latest = received_at + timedelta(seconds=int(getattr(settings, "ASSINA_USAGE_FUTURE_TOLERANCE", 3600)))
-    for index, e in enumerate(events):
-        if _has_nul(e):
-            problems.append({"loc": ["events", index], "message": _("text cannot contain the NUL character")})
-        if e.timestamp > latest:
-            problems.append({"loc": ["events", index, "timestamp"],
-                             "message": _("%(at)s is in the future") % {"at": e.timestamp.isoformat()}})
+    times = _utc_times(events, problems)
+    _check_texts_and_times(events, times, latest, problems, nul_possible)
     if any(len(p["loc"]) == 2 for p in problems):
         _refuse(problems, len(events))  # a NUL would break the lookups below on PostgreSQL
     customers = _resolve_customers(events, problems)
     _check_metrics(events, problems)
     if problems:
         _refuse(problems, len(events))
-    rows = [(pk, e.metric, e.id, e.value, e.timestamp, e.properties) for pk, e in zip(customers, events)]
+    rows = _encode([[pk, e.metric, e.id, e.value, t, e.properties]
+                    for pk, e, t in zip(customers, events, times)]).decode()
     with transaction.atomic():
         stored = _insert(rows, received_at)
+    if len(stored) == len(events):
+        return IngestResult(len(events), len(events), [])
     duplicates = []
     for pk, e in zip(customers, events):
         key = (pk, e.id)
@@ -180,29 +235,29 @@ def _refuse(problems: list[dict], total: int) -> None:
                      % {"count": len({tuple(p["loc"][:2]) for p in problems}), "total": total}, problems[:100])
 
 
-def _insert(rows: list[tuple], received_at: datetime) -> set[tuple[int, str]]:
-    """INSERT the rows, skipping (customer, event_id) pairs already stored; the pairs stored."""
+def _insert(rows: str, received_at: datetime) -> set[tuple[int, str]]:
+    """INSERT the rows (a JSON array of [customer, metric, id, value, UTC timestamp as RFC 3339
+    with Z, properties]), skipping (customer, event_id) pairs already stored; the pairs stored."""
     table = connection.ops.quote_name(UsageEvent._meta.db_table)
     columns = "customer_id, metric_code, event_id, value, timestamp, properties, received_at, late"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) "
-                "SELECT c, m, i, v, t, p::jsonb, %s, false FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], "
-                "%s::bigint[], %s::timestamptz[], %s::text[]) AS u(c, m, i, v, t, p) "
+                "SELECT (r->>0)::bigint, r->>1, r->>2, (r->>3)::bigint, (r->>4)::timestamptz, (r->5)::jsonb, %s, false "
+                "FROM json_array_elements(%s::json) AS r "
                 "ON CONFLICT (customer_id, event_id) DO NOTHING RETURNING customer_id, event_id",
-                [received_at, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-                 [r[4] for r in rows], [json.dumps(r[5], separators=(",", ":")) for r in rows]],
+                [received_at, rows],
             )
         else:
-            payload = json.dumps([[r[0], r[1], r[2], r[3], _sqlite_datetime(r[4]), r[5]] for r in rows],
-                                 separators=(",", ":"))
-            # "WHERE true" tells SQLite's parser the ON CONFLICT belongs to the INSERT.
+            # What Django stores for an aware datetime is naive UTC text ("2027-01-31 10:00:00[.123456]"):
+            # the RFC 3339 text without its T and Z. "WHERE true" tells SQLite's parser the ON
+            # CONFLICT belongs to the INSERT.
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) "
-                "SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->'$[5]', %s, 0 "
-                "FROM json_each(%s) WHERE true "
+                "SELECT value->>0, value->>1, value->>2, value->>3, replace(rtrim(value->>4, 'Z'), 'T', ' '), "
+                "value->'$[5]', %s, 0 FROM json_each(%s) WHERE true "
                 "ON CONFLICT (customer_id, event_id) DO NOTHING RETURNING customer_id, event_id",
-                [_sqlite_datetime(received_at), payload],
+                [_sqlite_datetime(received_at), rows],
             )
         return {(pk, event_id) for pk, event_id in cursor.fetchall()}

@@ -81,6 +81,9 @@ def add_metered_price(*, plan_code: str, metric_code: str, pricing_model: str = 
     return price
 
 
-def record_usage(events: list[EventIn], at: datetime | None = None) -> IngestResult:
-    """Store usage events (all or nothing); ``at`` is when they were received (default: now)."""
-    return ingest(events, at or clock_now())
+def record_usage(events: list[EventIn], at: datetime | None = None, *, nul_possible: bool = True) -> IngestResult:
+    """Store usage events (all or nothing); ``at`` is when they were received (default: now).
+
+    ``nul_possible=False``: the caller knows no text holds a NUL character (see ``ingest``).
+    """
+    return ingest(events, at or clock_now(), nul_possible=nul_possible)
