@@ -87,16 +87,18 @@ class IssuedInvoice:
         return invoice
 
 
-# The columns issuing decides; every other column of Invoice gets its model default.
-_ISSUED_COLUMNS = frozenset({
+# The columns issuing decides (in the order ``_issue`` fills them); every other column of
+# Invoice gets its model default.
+_ISSUED_ORDER = (
     "id", "number", "customer_id", "subscription_id", "status", "billing_reason", "currency", "period_start",
     "period_end", "subtotal", "discount", "total", "credit_applied", "amount_due", "amount_paid", "created_at",
     "finalized_at", "paid_at",
-})
+)
+_ISSUED_COLUMNS = frozenset(_ISSUED_ORDER)
 
 
 def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None = None, *,
-                   as_rows: bool = False) -> list[Invoice] | list[IssuedInvoice]:
+                   as_rows: bool = False, first_attempt: bool = False) -> list[Invoice] | list[IssuedInvoice]:
     """Create, number and finalize invoices in bulk; use customers' credit balance first.
 
     ``balances`` maps customer id -> credit balance for customers that have one (others are
@@ -106,12 +108,16 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
 
     A few statements per batch: ids come from the table's own sequence before the insert
     (``reserve_ids``), so invoices, lines and events are written without reading anything back.
+
+    ``first_attempt``: the caller writes a payment attempt for every invoice left open at once
+    (``start_attempts(..., counted=True)``); the invoices are written with ``attempt_count`` 1
+    instead of being updated right after.
     """
-    rows = _issue(drafts, balances)
+    rows = _issue(drafts, balances, first_attempt)
     return rows if as_rows else [row.to_model() for row in rows]
 
 
-def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None) -> list[IssuedInvoice]:
+def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None, first_attempt: bool = False) -> list[IssuedInvoice]:
     if not drafts:
         return []
     if balances is None:
@@ -124,8 +130,12 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None) -> list[
     locales = dict(Customer.objects.filter(pk__in=unknown).values_list("pk", "locale")) if unknown else {}
     texts = CustomerTexts()
     by_year: dict[int, list[int]] = defaultdict(list)
+    years: dict[datetime, int] = {}  # a batch shares a few instants
     for index, draft in enumerate(drafts):
-        by_year[business_year(draft.at)].append(index)
+        year = years.get(draft.at)
+        if year is None:
+            year = years[draft.at] = business_year(draft.at)
+        by_year[year].append(index)
     numbers: dict[int, str] = {}
     for year in sorted(by_year):
         for index, number in zip(by_year[year], take_numbers("invoice", year, len(by_year[year]))):
@@ -135,6 +145,11 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None) -> list[
     fields = [f for f in Invoice._meta.concrete_fields]
     names = [f.attname for f in fields]
     defaults = {f.attname: f.get_default() for f in fields if f.attname not in _ISSUED_COLUMNS}
+    # Each row is built positionally from a template (the model defaults), not as a dict.
+    template = [defaults.get(name) for name in names]
+    position = {name: i for i, name in enumerate(names)}
+    issued_positions = [position[name] for name in _ISSUED_ORDER]
+    attempt_count_at = position["attempt_count"]
     paid_status, open_status = InvoiceStatus.PAID.value, InvoiceStatus.OPEN.value
     discount_kind = LineKind.DISCOUNT
     invoices: list[IssuedInvoice] = []
@@ -167,16 +182,17 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None) -> list[
         amount_due = max(total - credit, 0)
         paid = amount_due == 0
         at = draft.at
-        values = dict(
-            defaults, id=invoice_id, number=numbers[index], customer_id=customer_id,
-            subscription_id=draft.subscription_id, status=paid_status if paid else open_status,
-            billing_reason=draft.billing_reason, currency=draft.currency, period_start=draft.period_start,
-            period_end=draft.period_end, subtotal=subtotal, discount=discount, total=total, credit_applied=credit,
-            amount_due=amount_due, amount_paid=0, created_at=at, finalized_at=at, paid_at=at if paid else None,
-        )
-        invoice = IssuedInvoice(values)
+        row = template.copy()
+        for i, value in zip(issued_positions, (
+                invoice_id, numbers[index], customer_id, draft.subscription_id, paid_status if paid else open_status,
+                draft.billing_reason, draft.currency, draft.period_start, draft.period_end, subtotal, discount, total,
+                credit, amount_due, 0, at, at, at if paid else None)):
+            row[i] = value
+        if first_attempt and not paid:
+            row[attempt_count_at] = 1
+        invoice = IssuedInvoice(dict(zip(names, row)))
         invoices.append(invoice)
-        invoice_rows.append(tuple(map(values.__getitem__, names)))
+        invoice_rows.append(row)
 
         locale = draft.locale if draft.locale is not None else locales.get(customer_id)
         english = languages.get(locale)

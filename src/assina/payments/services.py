@@ -22,7 +22,7 @@ from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
-from assina.db import fetch_values, insert_rows, update_many, update_rows
+from assina.db import Many, fetch_values, insert_rows, update_rows
 from assina.events.models import Event
 from assina.events.services import record
 from assina.i18n import status_word
@@ -37,9 +37,12 @@ from .models import GatewayCustomer, PaymentAttempt, PaymentMethod
 NO_PAYMENT_METHOD = "no_payment_method"
 EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
 INVOICE_FIELDS = ("id", "status", "subscription_id", "customer_id", "billing_reason", "number", "total", "amount_due",
-                  "amount_paid", "currency", "period_start", "dunning_started_at")
+                  "amount_paid", "currency", "period_start", "dunning_started_at", "next_payment_attempt")
 (I_ID, I_STATUS, I_SUB, I_CUSTOMER, I_REASON, I_NUMBER, I_TOTAL, I_DUE, I_PAID, I_CURRENCY, I_PERIOD,
- I_DSTART) = range(len(INVOICE_FIELDS))
+ I_DSTART, I_NEXT) = range(len(INVOICE_FIELDS))
+# Plain values, looked up once (the loop in apply_results runs once per renewal).
+_OPEN, _PAID, _UNCOLLECTIBLE = InvoiceStatus.OPEN.value, InvoiceStatus.PAID.value, InvoiceStatus.UNCOLLECTIBLE.value
+_SUCCEEDED, _FAILED = PaymentAttempt.Status.SUCCEEDED.value, PaymentAttempt.Status.FAILED.value
 SUBSCRIPTION_FIELDS = ("id", "status", "customer_id", "current_period_end", "resumes_at", "created_at", "next_action_at",
                        "grace_until")
 
@@ -122,7 +125,8 @@ ATTEMPT_INSERT_FIELDS = ("invoice_id", "number", "idempotency_key", "payment_met
 
 def start_attempts(invoices: Iterable[Invoice], methods: dict[int, PaymentMethod | None], at: datetime | None = None,
                    *, times: dict[int, datetime] | None = None,
-                   by_invoice: dict[int, PaymentMethod | None] | None = None) -> list[PendingCharge]:
+                   by_invoice: dict[int, PaymentMethod | None] | None = None,
+                   counted: bool = False) -> list[PendingCharge]:
     """Step 1 (inside the caller's transaction): write one pending attempt per open invoice.
 
     ``methods`` maps customer id -> payment method to charge. An invoice whose customer has no
@@ -130,25 +134,36 @@ def start_attempts(invoices: Iterable[Invoice], methods: dict[int, PaymentMethod
     failure is recorded like any other and dunning takes over. ``by_invoice`` (invoice id ->
     method) overrides ``methods`` (retries: a subscription may have its own card). The attempt's time is ``at``,
     else ``times[invoice id]`` (retries due at different moments), else the invoice's creation.
+
+    ``counted``: the invoices were just issued with ``attempt_count`` already counting this
+    first attempt (``issue_invoices(..., first_attempt=True)``), so no UPDATE of the invoices.
     """
     rows, counts, charges = [], [], []
     invoices = list(invoices)
     remote = _remote_customers(invoices, methods if by_invoice is None else
                                {i.customer_id: by_invoice.get(i.pk) for i in invoices})
+    open_status, pending = InvoiceStatus.OPEN.value, PaymentAttempt.Status.PENDING.value
     for invoice in invoices:
-        if invoice.status != InvoiceStatus.OPEN.value or invoice.amount_due <= 0:
+        if invoice.status != open_status or invoice.amount_due <= 0:
             continue
-        number = invoice.attempt_count + 1
-        invoice.attempt_count = number
-        method = by_invoice.get(invoice.pk) if by_invoice is not None else methods.get(invoice.customer_id)
-        key = idempotency_key(invoice.pk, number)
-        created = at or (times.get(invoice.pk) if times else None) or invoice.created_at
-        method_id = method.pk if method else None
-        rows.append((invoice.pk, number, key, method_id, method.gateway if method else "", invoice.amount_due,
-                     invoice.currency, PaymentAttempt.Status.PENDING.value, "", "", "", created, None))
-        counts.append((number, invoice.pk))
-        charges.append(PendingCharge(key, invoice.number or "", method_id, method.token if method else "",
-                                     invoice.amount_due, invoice.currency, created, remote.get(invoice.customer_id, "")))
+        invoice_id = invoice.pk
+        if counted:
+            number = invoice.attempt_count
+        else:
+            number = invoice.attempt_count = invoice.attempt_count + 1
+            counts.append((number, invoice_id))
+        method = by_invoice.get(invoice_id) if by_invoice is not None else methods.get(invoice.customer_id)
+        key = f"assina_inv_{invoice_id}_attempt_{number}"  # idempotency_key(), inlined: once per renewal
+        created = at or (times.get(invoice_id) if times else None) or invoice.created_at
+        if method is None:
+            method_id, gateway, token = None, "", ""
+        else:
+            method_id, gateway, token = method.pk, method.gateway, method.token
+        rows.append((invoice_id, number, key, method_id, gateway, invoice.amount_due,
+                     invoice.currency, pending, "", "", "", created, None))
+        charges.append(PendingCharge(key, invoice.number or "", method_id, token,
+                                     invoice.amount_due, invoice.currency, created,
+                                     remote.get(invoice.customer_id, "") if remote else ""))
     insert_rows(PaymentAttempt, ATTEMPT_INSERT_FIELDS, rows)
     update_rows(Invoice, ["attempt_count"], counts)
     return charges
@@ -198,41 +213,48 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
     """
     with transaction.atomic():
         attempts = fetch_values(
-            PaymentAttempt.objects.select_for_update().filter(idempotency_key__in_list=keys, status=PaymentAttempt.Status.PENDING)
+            PaymentAttempt.objects.select_for_update().filter(idempotency_key__in_list=Many(keys), status=PaymentAttempt.Status.PENDING)
             .order_by("pk"), ("pk", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at")
         )
         if not attempts:
             return
         invoices = {
             row[0]: list(row) for row in fetch_values(
-                Invoice.objects.select_for_update().filter(pk__in_list=[a[2] for a in attempts]).order_by("pk"), INVOICE_FIELDS)
+                Invoice.objects.select_for_update().filter(pk__in_list=Many(a[2] for a in attempts)).order_by("pk"), INVOICE_FIELDS)
         }
         # Only subscriptions whose status may change are loaded: a renewal paid by an active
         # subscription (the common case) touches no subscription row.
         failed_subs = {invoices[a[2]][I_SUB] for a in attempts if not getattr(results.get(a[1]), "succeeded", True)}
         paid_subs = {i[I_SUB] for i in invoices.values()} - failed_subs
         subs = {s.pk: s for s in Subscription.objects.select_for_update()
-                .filter(Q(pk__in_list=list(failed_subs - {None})) | (Q(pk__in_list=list(paid_subs - {None})) & ~Q(status=SubscriptionStatus.ACTIVE.value)))
+                .filter(Q(pk__in_list=Many(failed_subs - {None})) | (Q(pk__in_list=Many(paid_subs - {None})) & ~Q(status=SubscriptionStatus.ACTIVE.value)))
                 .only(*SUBSCRIPTION_FIELDS).order_by("pk")}
         policy = current_policy() if failed_subs else None
         events: list[tuple] = []
         attempt_rows, invoice_rows, dunning_rows, changed_subs = [], [], [], {}
+        # Paid invoices with no retry scheduled (every renewal paid at once) leave the indexed
+        # next_payment_attempt out of their UPDATE: SQLite rewrites an index entry for every
+        # indexed column set, even to the value it already has.
+        paid_rows = []
         for pk, key, invoice_id, number, amount, currency, created_at in attempts:
             result = results.get(key)
             if result is None:
                 continue
             at = when or created_at
             invoice = invoices[invoice_id]
-            status = PaymentAttempt.Status.SUCCEEDED if result.succeeded else PaymentAttempt.Status.FAILED
+            status = _SUCCEEDED if result.succeeded else _FAILED
             payment = {"attempt": number, "amount": amount, "currency": currency,
                        "decline_code": result.decline_code, "charge": result.charge_id}
             sub = subs.get(invoice[I_SUB])
             next_retry = None
             if result.succeeded:
-                if invoice[I_STATUS] in (InvoiceStatus.OPEN.value, InvoiceStatus.UNCOLLECTIBLE.value):
-                    invoice[I_STATUS] = InvoiceStatus.PAID.value
+                if invoice[I_STATUS] in (_OPEN, _UNCOLLECTIBLE):
+                    invoice[I_STATUS] = _PAID
                     invoice[I_PAID] += amount
-                    invoice_rows.append((InvoiceStatus.PAID.value, invoice[I_PAID], at, None, invoice_id))
+                    if invoice[I_NEXT] is None:
+                        paid_rows.append((_PAID, invoice[I_PAID], at, invoice_id))
+                    else:
+                        invoice_rows.append((_PAID, invoice[I_PAID], at, None, invoice_id))
                     events.append(("invoice.paid", at, invoice[I_CUSTOMER], "invoice", invoice_id,
                                    {**_invoice_row_data(invoice), "payment": payment}))
                     if invoice[I_DSTART] is not None:
@@ -287,15 +309,38 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
             attempt_rows.append((status, result.decline_code, result.message[:300], result.charge_id, at, next_retry, pk))
         update_rows(PaymentAttempt, ["status", "decline_code", "message", "gateway_charge_id", "completed_at", "next_retry_at"],
                     attempt_rows)
+        update_rows(Invoice, ["status", "amount_paid", "paid_at"], paid_rows)
         update_rows(Invoice, ["status", "amount_paid", "paid_at", "next_payment_attempt"], invoice_rows)
         update_rows(Invoice, ["next_payment_attempt", "dunning_status", "dunning_started_at", "dunning_final_at"], dunning_rows)
         if changed_subs:
-            from assina.subscriptions.lifecycle import next_action_at
-
-            for sub in changed_subs.values():
-                sub.next_action_at = next_action_at(sub)
-            update_many(changed_subs.values(), ["status", "next_action_at", "grace_until"])
+            _set_next_action_times(list(changed_subs.values()))
+            update_rows(Subscription, ["status", "next_action_at", "grace_until"],
+                        [(s.status, s.next_action_at, s.grace_until, s.pk) for s in changed_subs.values()])
         insert_rows(Event, EVENT_FIELDS, events)
+
+
+def _set_next_action_times(subs: list[Subscription]) -> None:
+    """``lifecycle.next_action_at`` for many subscriptions at once (a batch with many declines
+    would otherwise read the scheduled changes one subscription at a time): one query finds
+    which have a pending change. Those, and the rare statuses, are asked one by one; for the
+    others ``next_action_at`` is the end of the current period (nothing earlier is scheduled).
+    """
+    from assina.subscriptions.lifecycle import next_action_at
+    from assina.subscriptions.models import ScheduledChange
+
+    with_changes = set(ScheduledChange.objects.filter(subscription_id__in_list=Many(s.pk for s in subs),
+                                                      status=ScheduledChange.Status.PENDING)
+                       .values_list("subscription_id", flat=True))
+    for sub in subs:
+        if sub.status in _PERIOD_END_STATUSES and sub.pk not in with_changes:
+            sub.next_action_at = sub.current_period_end
+        else:
+            sub.next_action_at = next_action_at(sub)
+
+
+# Statuses whose next action is the end of the current period unless a change comes first.
+_PERIOD_END_STATUSES = frozenset({SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAST_DUE.value,
+                                  SubscriptionStatus.TRIALING.value})
 
 
 def _invoice_row_data(invoice: list) -> dict:

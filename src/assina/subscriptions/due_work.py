@@ -195,8 +195,10 @@ def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datet
         expire_incomplete(sub, at)
         summary["expired_incomplete"] += 1
     elif sub.cancel_at_period_end and sub.current_period_end <= sub.next_action_at:
-        end_at_period_end(sub, sub.current_period_end if fixed_at is None else at)
+        # The final usage invoice's attempts are charged after this batch commits, like renewals.
+        charges = end_at_period_end(sub, sub.current_period_end if fixed_at is None else at)
         summary["canceled_at_period_end"] += 1
+        return charges
     elif due_change is not None:
         apply_scheduled_change(sub, due_change, at)
         sub.next_action_at = next_action_at(sub)
@@ -274,11 +276,12 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
             status_updates.append((status, start, period.end, following, row.pk))
         else:
             updates.append((start, period.end, following, row.pk))
-    invoices = issue_invoices(drafts, balances, as_rows=True)
+    # Every open invoice gets its first attempt below: written with attempt_count 1 at once.
+    invoices = issue_invoices(drafts, balances, as_rows=True, first_attempt=True)
     # Most renewals keep their status: leaving it out of the UPDATE spares its index.
     update_rows(Subscription, ["current_period_start", "current_period_end", "next_action_at"], updates)
     update_rows(Subscription, ["status", "current_period_start", "current_period_end", "next_action_at"], status_updates)
     insert_rows(Event, EVENT_FIELDS, events)
     summary["renewals"] += len(invoices)
     methods = {r.customer_id: methods_by_id.get(method_ids[r.pk]) for r in rows}
-    return start_attempts(invoices, methods)
+    return start_attempts(invoices, methods, counted=True)
