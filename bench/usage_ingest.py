@@ -3,18 +3,26 @@
     python bench/usage_ingest.py [--database URL] [--events 300000] [--batch 1000] [--workers 2] [--clients 4]
 
 Creates a fresh database (a temporary SQLite file by default, or the PostgreSQL database in
---database, dropped and recreated), a metric, 1,000 customers and an API key; starts the
-production server (``gunicorn assina.wsgi -w WORKERS``) on 127.0.0.1 and sends the events in
-batches from CLIENTS threads of this process (keep-alive connections, bodies built before the
-clock starts). Then, in the same run, the same number of rows is written straight into the usage
-table with ``assina.db.insert_rows`` (COPY on PostgreSQL, executemany on SQLite) in batches of
-the same size: the raw-insert peer figure, i.e. what storage alone allows on this machine.
-Prints JSON: events_per_second, batch p50/p99 (ms), raw_rows_per_second and ratio.
+--database, dropped and recreated), a metric, CUSTOMERS customers and an API key; starts the
+production server (``gunicorn -c python:assina.api.gunicorn_conf assina.wsgi``, WORKERS
+processes) on 127.0.0.1 and sends the events in batches from CLIENTS threads of this process: a
+lean load generator (``http.client`` keep-alive connections, bodies encoded before the clock
+starts), so the client is not the bottleneck. Event i belongs to customer i % CUSTOMERS: with
+the default 1,000 customers every batch touches every customer (the worst case for the
+indexes, which are ordered by customer).
+
+Then, in the same run, the storage limit: the same number of rows written by plain SQL into an
+empty table with the same columns, indexes and foreign key (``executemany`` of prepared tuples
+on SQLite, ``COPY`` on PostgreSQL), in transactions of BATCH rows, from one connection.
+Prints JSON: events_per_second, batch p50/p99 (ms), server CPU µs per event (gunicorn workers,
+and the PostgreSQL backends serving them), storage_rows_per_second, storage CPU µs per row,
+ratio (HTTP / storage) and the load average (the machine may be shared).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import socket
@@ -75,48 +83,55 @@ def free_port() -> int:
 
 
 def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
-    env = {**os.environ, "ASSINA_DATABASE_URL": url, "PYTHONPATH": str(ROOT / "src"),
-           "ASSINA_API_RATE_LIMIT": "1000000", "DJANGO_SETTINGS_MODULE": "assina.settings"}
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "assina.wsgi", "-w", str(workers), "-b",
-                               f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30"], env=env, cwd=str(ROOT))
-    import httpx
-
-    for _ in range(200):
+    env = {**os.environ, "ASSINA_DATABASE_URL": url, "PYTHONPATH": str(ROOT / "src"), "ASSINA_API_RATE_LIMIT": "0",
+           "DJANGO_SETTINGS_MODULE": "assina.settings", "ASSINA_API_BIND": f"127.0.0.1:{port}",
+           "ASSINA_API_WORKERS": str(workers)}
+    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "python:assina.api.gunicorn_conf",
+                               "assina.wsgi"], env=env, cwd=str(ROOT))
+    for _ in range(300):
         try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=1)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/api/v1/openapi.json")
+            conn.getresponse().read()
+            conn.close()
             return server
-        except httpx.HTTPError:
+        except OSError:
             time.sleep(0.1)
     server.kill()
     raise SystemExit("gunicorn did not start")
 
 
 def load(port: int, secret: str, batches: list[bytes], clients: int) -> tuple[float, list[float], int]:
-    import httpx
-
+    """Send every body from CLIENTS keep-alive connections; (seconds, latencies, events stored)."""
     latencies: list[float] = []
     stored = [0]
     lock = threading.Lock()
     queue = list(reversed(batches))
     errors: list[str] = []
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
 
     def worker():
-        headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as client:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        try:
             while True:
                 with lock:
-                    if not queue:
+                    if not queue or errors:
                         return
                     body = queue.pop()
                 started = time.perf_counter()
-                response = client.post("/api/v1/usage/batch", content=body)
+                conn.request("POST", "/api/v1/usage/batch", body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
                 elapsed = time.perf_counter() - started
-                if response.status_code != 200:
-                    errors.append(response.text[:300])
+                if response.status != 200:
+                    errors.append(f"{response.status} {data[:300]!r}")
                     return
+                count = json.loads(data)["stored"]
                 with lock:
                     latencies.append(elapsed)
-                    stored[0] += response.json()["stored"]
+                    stored[0] += count
+        finally:
+            conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     started = time.perf_counter()
@@ -129,22 +144,57 @@ def load(port: int, secret: str, batches: list[bytes], clients: int) -> tuple[fl
     return time.perf_counter() - started, latencies, stored[0]
 
 
-def raw_insert(n: int, batch: int, customer_ids: list[int]) -> float:
-    """The same rows written straight into the table: the storage limit of this machine."""
-    from django.db import transaction
-
-    from assina.db import insert_rows
+def storage_limit(url: str, n: int, batch: int, customer_ids: list[int]) -> tuple[float, float]:
+    """The same rows written by plain SQL into an empty copy of the usage table: (seconds, CPU seconds
+    of this process and of the database server process)."""
     from assina.usage.models import UsageEvent
 
+    table = UsageEvent._meta.db_table
+    columns = "customer_id, metric_code, event_id, value, timestamp, properties, received_at, late"
     now = datetime.now(timezone.utc)
-    fields = ("customer", "metric_code", "event_id", "value", "timestamp", "properties", "received_at", "late")
     rows = [(customer_ids[i % len(customer_ids)], "api_calls", f"raw{i}", 1 + i % 7, now + timedelta(microseconds=i),
-             {"region": "br"}, now, False) for i in range(n)]
-    started = time.perf_counter()
+             '{"region":"br"}', now, False) for i in range(n)]
+    if url.startswith("postgres"):
+        import psycopg
+
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS usage_storage_peer")
+            conn.execute(f"CREATE TABLE usage_storage_peer (LIKE {table} INCLUDING ALL)")
+            conn.execute("ALTER TABLE usage_storage_peer ADD FOREIGN KEY (customer_id) REFERENCES customers_customer (id) "
+                         "DEFERRABLE INITIALLY DEFERRED")
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            # COPY text prepared before the clock starts: what is measured is the database's work.
+            blocks = []
+            for offset in range(0, n, batch):
+                blocks.append("".join(f"{c}\t{m}\t{e}\t{v}\t{t.isoformat()}\t{p}\t{r.isoformat()}\tf\n"
+                                      for c, m, e, v, t, p, r, _late in rows[offset:offset + batch]).encode())
+            cpu, started = time.process_time() + cpu_seconds([backend]), time.perf_counter()
+            for block in blocks:
+                with conn.transaction(), conn.cursor().copy(f"COPY usage_storage_peer ({columns}) FROM STDIN") as copy:
+                    copy.write(block)
+            seconds, cpu = time.perf_counter() - started, time.process_time() + cpu_seconds([backend]) - cpu
+            conn.execute("DROP TABLE usage_storage_peer")
+        return seconds, cpu
+    import sqlite3
+
+    path = url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+    ddl = [sql for (sql,) in conn.execute("SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL", [table])]
+    conn.execute("DROP TABLE IF EXISTS usage_storage_peer")
+    for sql in ddl:  # the table, then its indexes, renamed
+        conn.execute(sql.replace(f'"{table}"', '"usage_storage_peer"').replace('INDEX "', 'INDEX "peer_'))
+    text = [(c, m, e, v, t.isoformat(" ")[:26], p, r.isoformat(" ")[:26], late) for c, m, e, v, t, p, r, late in rows]
+    sql = f"INSERT INTO usage_storage_peer ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    cpu, started = time.process_time(), time.perf_counter()
     for offset in range(0, n, batch):
-        with transaction.atomic():
-            insert_rows(UsageEvent, fields, rows[offset:offset + batch])
-    return time.perf_counter() - started
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(sql, text[offset:offset + batch])
+        conn.execute("COMMIT")
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    conn.execute("DROP TABLE usage_storage_peer")
+    conn.close()
+    return seconds, cpu
 
 
 def _processes(server_pid: int, database: str) -> list[int]:
@@ -198,35 +248,41 @@ def main() -> None:
     django.setup()
     from django.db import connection
 
+    vendor = connection.vendor
     secret, customer_ids = setup(args.customers)
     batches = bodies(args.events, args.batch, customer_ids, "ev")
     warmup = bodies(args.batch * 10, args.batch, customer_ids, "warm")
     connection.close()
     port = free_port()
+    load_before = os.getloadavg()[0]
     server = start_server(url, args.workers, port)
     try:
         load(port, secret, warmup, args.clients)
         pids = _processes(server.pid, url.rsplit("/", 1)[1] if url.startswith("postgres") else "")
-        server_cpu, client_cpu = cpu_seconds(pids), time.process_time()
+        app_pids = [pid for pid in pids if pid in _processes(server.pid, "")]
+        db_pids = [pid for pid in pids if pid not in app_pids]
+        app_cpu, db_cpu, client_cpu = cpu_seconds(app_pids), cpu_seconds(db_pids), time.process_time()
         seconds, latencies, stored = load(port, secret, batches, args.clients)
-        server_cpu, client_cpu = cpu_seconds(pids) - server_cpu, time.process_time() - client_cpu
+        app_cpu, db_cpu = cpu_seconds(app_pids) - app_cpu, cpu_seconds(db_pids) - db_cpu
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = app_cpu + db_cpu
+        load_during = os.getloadavg()[0]
     finally:
         server.terminate()
         server.wait(10)
     if stored != args.events:
         raise SystemExit(f"stored {stored} of {args.events} events")
-    raw_cpu = time.process_time()
-    raw_seconds = raw_insert(args.events, args.batch, customer_ids)
-    raw_cpu = time.process_time() - raw_cpu
+    storage_seconds, storage_cpu = storage_limit(url, args.events, args.batch, customer_ids)
     events_per_second = args.events / seconds
-    raw_per_second = args.events / raw_seconds
+    storage_per_second = args.events / storage_seconds
     print(json.dumps({
         "benchmark": "usage_ingest",
-        "database": connection.vendor,
-        "server": f"gunicorn -w {args.workers}",
+        "database": vendor,
+        "server": f"gunicorn -c python:assina.api.gunicorn_conf ({args.workers} workers)",
         "clients": args.clients,
         "events": args.events,
         "batch_size": args.batch,
+        "customers": args.customers,
         "seconds": round(seconds, 3),
         "events_per_second": round(events_per_second),
         "batch_ms_p50": round(percentile(latencies, 50) * 1000, 2),
@@ -234,12 +290,16 @@ def main() -> None:
         # The machine is shared: CPU time says what the work costs whatever else runs. On 2 cores
         # the server side could take at most 2 CPU-seconds per second.
         "server_cpu_us_per_event": round(server_cpu / args.events * 1e6, 1),
+        "app_cpu_us_per_event": round(app_cpu / args.events * 1e6, 1),
+        "database_server_cpu_us_per_event": round(db_cpu / args.events * 1e6, 1),
         "client_cpu_us_per_event": round(client_cpu / args.events * 1e6, 1),
         "events_per_server_cpu_second": round(args.events / server_cpu) if server_cpu else None,
-        "load_average_1m": round(os.getloadavg()[0], 2),
-        "raw_rows_per_second": round(raw_per_second),
-        "raw_cpu_us_per_row": round(raw_cpu / args.events * 1e6, 1),
-        "ratio": round(events_per_second / raw_per_second, 3),
+        "storage_peer": "COPY" if vendor == "postgresql" else "executemany",
+        "storage_rows_per_second": round(storage_per_second),
+        "storage_cpu_us_per_row": round(storage_cpu / args.events * 1e6, 1),
+        "ratio": round(events_per_second / storage_per_second, 3),
+        "load_average_1m_before": round(load_before, 2),
+        "load_average_1m_during": round(load_during, 2),
     }, indent=2))
 
 

@@ -75,9 +75,13 @@ def max_batch() -> int:
 
 
 
-def _customer_pk(ref: Any) -> int | None:
-    text = str(ref).removeprefix(CUSTOMER_PREFIX)
-    return int(text) if text.isdigit() and len(text) < 19 else None
+def _customer_pks(refs: set) -> dict[Any, int | None]:
+    """The customer id in each reference (``cus_12`` or ``12``; None if it cannot be one)."""
+    pks = {}
+    for ref in refs:
+        text = ref.removeprefix(CUSTOMER_PREFIX) if type(ref) is str else str(ref).removeprefix(CUSTOMER_PREFIX)
+        pks[ref] = int(text) if text.isdigit() and len(text) < 19 else None
+    return pks
 
 
 def _has_nul(e: EventIn) -> bool:
@@ -140,7 +144,7 @@ def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int 
     """The customer id of each event (by ``customer`` id or ``customer_email``): one or two queries."""
     refs = {e.customer for e in events}
     emails = {e.customer_email for e in events}
-    pks = {ref: _customer_pk(ref) for ref in refs if ref is not None}
+    pks = _customer_pks(refs - {None})
     known = _known_customers({pk for pk in pks.values() if pk is not None})
     if None not in refs and emails == {None} and all(pk in known for pk in pks.values()):
         return [pks[e.customer] for e in events]  # the common case: every event names a known customer id
@@ -177,10 +181,19 @@ def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int 
     return result
 
 
+def _metrics(codes: set[str]) -> dict[str, tuple[str, str]]:
+    """(aggregation, counted property) of each existing metric among ``codes``: one plain query."""
+    table = connection.ops.quote_name(Metric._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(codes))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT code, aggregation, unique_property FROM {table} WHERE code IN ({placeholders})",
+                       sorted(codes))
+        return {code: (aggregation, prop) for code, aggregation, prop in cursor.fetchall()}
+
+
 def _check_metrics(events: list[EventIn], problems: list[dict]) -> None:
     codes = {e.metric for e in events}
-    metrics = {code: (aggregation, prop) for code, aggregation, prop in
-               Metric.objects.filter(code__in_list=sorted(codes)).values_list("code", "aggregation", "unique_property")}
+    metrics = _metrics(codes)
     if metrics.keys() == codes and all(a != Metric.Aggregation.UNIQUE_COUNT for a, _p in metrics.values()):
         return  # every metric exists and none needs a property on each event
     for index, e in enumerate(events):
