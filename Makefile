@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DB := demo/assina-demo.sqlite3
+# The demo's mail goes to files (thousands of messages; open any .eml in a mail client).
+DEMO_ENV := ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) ASSINA_SMTP_URL=file:demo/mail
 PORT ?= 8000
 # Run the tests on as many cores as the machine has.
 PYTEST_WORKERS ?= auto
@@ -17,14 +19,16 @@ $(BIN)/.installed: pyproject.toml
 
 demo: $(BIN)/.installed
 	mkdir -p demo
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina migrate
-	ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina simulate --customers 500 --months 24 --seed 7
-	@ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina createadmin --username admin --password assina-demo >/dev/null
+	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm demo/mail
+	$(DEMO_ENV) $(BIN)/assina migrate
+	$(DEMO_ENV) $(BIN)/assina simulate --customers 500 --months 24 --seed 7
+	@$(DEMO_ENV) $(BIN)/assina createadmin --username admin --password assina-demo >/dev/null
 	@echo ""
 	@echo "  Admin: http://127.0.0.1:$(PORT)/dashboard/   login: admin   password: assina-demo"
 	@echo ""
-	ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/assina serve --port $(PORT)
+	@echo "  Mail the simulated customers received: demo/mail/*.eml"
+	@echo ""
+	$(DEMO_ENV) $(BIN)/assina serve --port $(PORT)
 
 # The dashboard tests drive a real headless Chromium: Debian's package, installed where missing.
 browser:

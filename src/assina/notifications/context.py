@@ -63,9 +63,10 @@ def number(value, locale: str) -> str:
 
 
 def interval_word(interval: str, count: int, locale: str) -> str:
-    words = {"day": (_("day"), _("days")), "week": (_("week"), _("weeks")),
-             "month": (_("month"), _("months")), "year": (_("year"), _("years"))}
+    # Translated inside the override: the words are in the customer's language, not the caller's.
     with translation.override("pt-br" if message_locale(locale) == "pt-BR" else "en"):
+        words = {"day": (_("day"), _("days")), "week": (_("week"), _("weeks")),
+                 "month": (_("month"), _("months")), "year": (_("year"), _("years"))}
         singular, plural = words.get(interval, (interval, interval))
         return str(singular) if count == 1 else f"{count} {plural}"
 

@@ -88,6 +88,9 @@ class ProducerState(models.Model):
     floor_candidate = models.BigIntegerField(default=0)
     floor_candidate_seen = models.DateTimeField(null=True, blank=True)
     reminders_until = models.DateTimeField(null=True, blank=True)
+    # The highest event id when reminders were last looked for: a later event about a
+    # subscription may make a reminder due the same day (a short trial), so it calls for a pass.
+    reminders_event_id = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("mail job state")

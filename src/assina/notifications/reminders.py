@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Max, Min, Q
 
 from assina.customers.models import Customer
 from assina.events.models import Event
@@ -78,13 +78,18 @@ def _card(sub):
     return card_vars(method), method is not None
 
 
-def trial_ending(until: datetime, at_due_time: bool) -> list[Draft]:
+def trial_ending(until: datetime, at_due_time: bool, only: list[int] | None = None) -> list[Draft]:
     drafts = []
     for days in settings.ASSINA_EMAIL_TRIAL_ENDING_DAYS:
         lead = timedelta(days=days)
         window = dict(status="trialing", trial_end__gt=until, trial_end__lt=day_end(until) + lead)
+        candidates = _plain_subscriptions().filter(**window)
+        if only is not None:
+            candidates = candidates.filter(pk__in=only)
         new = _not_queued({f"trial_ending:sub:{pk}:{end.isoformat()}": pk for pk, end in
-                           _plain_subscriptions().filter(**window).values_list("pk", "trial_end")})
+                           candidates.values_list("pk", "trial_end")})
+        if not new:
+            continue
         for sub in _subscriptions().filter(pk__in=new, **window):
             card, has_card = _card(sub)
             customer = sub.customer
@@ -96,7 +101,7 @@ def trial_ending(until: datetime, at_due_time: bool) -> list[Draft]:
     return drafts
 
 
-def renewal_upcoming(until: datetime, at_due_time: bool) -> list[Draft]:
+def renewal_upcoming(until: datetime, at_due_time: bool, only: list[int] | None = None) -> list[Draft]:
     drafts = []
     for interval, days_list in settings.ASSINA_EMAIL_RENEWAL_DAYS.items():
         for days in days_list:
@@ -107,8 +112,12 @@ def renewal_upcoming(until: datetime, at_due_time: bool) -> list[Draft]:
                                                   current_period_end__gt=until, current_period_end__lt=day_end(until) + lead)
             if nearer:
                 query = query.filter(current_period_end__gte=day_end(until) + timedelta(days=max(nearer)))
+            if only is not None:
+                query = query.filter(pk__in=only)
             new = _not_queued({f"renewal:sub:{pk}:{end.isoformat()}:{days}": pk
                                for pk, end in query.values_list("pk", "current_period_end")})
+            if not new:
+                continue
             for sub in _subscriptions().filter(pk__in=new).order_by("pk"):
                 card, has_card = _card(sub)
                 customer = sub.customer
@@ -258,18 +267,59 @@ def _metric_names() -> dict[str, str]:
 FINDERS = (trial_ending, renewal_upcoming, onboarding, winback, value_report)
 
 
+# Reminders whose time can come within the day a subscription changes (a short trial, a period
+# that now ends within the lead time); the others fall due on a later day than what starts them.
+SAME_DAY_FINDERS = (trial_ending, renewal_upcoming)
+
+
 def produce_reminders(until: datetime, *, at_due_time: bool) -> Counter:
+    """Queue every reminder due by ``until``. The first pass of a day runs every finder; a later
+    pass the same day only looks at the subscriptions changed since the last pass (see
+    ``has_work``), which is all that can have become due meanwhile."""
     counts: Counter = Counter()
     with transaction.atomic():
-        for finder in FINDERS:
-            counts["emails_queued"] += queue(finder(until, at_due_time), until)
+        # Read before the finders: an event written while they run calls for another pass.
+        seen = Event.objects.aggregate(top=Max("id"))["top"] or 0
+        state = ProducerState.objects.filter(pk=1).values_list("reminders_until", "reminders_event_id").first()
+        if state is None or state[0] is None or day_start(until) > day_start(state[0]):
+            for finder in FINDERS:
+                counts["emails_queued"] += queue(finder(until, at_due_time), until)
+        else:
+            changed = list(Event.objects.filter(id__gt=state[1], id__lte=seen, subject_type="subscription")
+                           .values_list("subject_id", flat=True).distinct())
+            if changed:
+                for finder in SAME_DAY_FINDERS:
+                    counts["emails_queued"] += queue(finder(until, at_due_time, only=changed), until)
         ProducerState.objects.get_or_create(pk=1)
         ProducerState.objects.filter(pk=1).exclude(reminders_until__gte=until).update(reminders_until=until)
+        ProducerState.objects.filter(pk=1, reminders_event_id__lt=seen).update(reminders_event_id=seen)
     return counts
 
 
-def next_due() -> datetime | None:
-    """The earliest moment after the last pass at which a reminder falls due (for the clock)."""
+def has_work(until: datetime) -> bool:
+    """Whether a pass up to ``until`` could find a reminder (a cheap check for the job runner).
+
+    Reminders fall due at the start of a day, so a pass is needed once a new day has begun
+    since the last one. Within a day only a change to a subscription (a new short trial, a
+    period that now ends within the lead time) can make one due at once, and every such change
+    writes an event about the subscription.
+    """
+    state = ProducerState.objects.filter(pk=1).values_list("reminders_until", "reminders_event_id").first()
+    if state is None or state[0] is None or day_start(until) > day_start(state[0]):
+        return True
+    return Event.objects.filter(id__gt=state[1], subject_type="subscription").exists()
+
+
+def next_due() -> Due | None:
+    """The earliest moment after the last pass at which a reminder falls due (for the clock),
+    and until when it may wait for a later stop of the clock, stamped with its own time: a day,
+    and a trial or renewal reminder never past the moment it announces (billing then moves the
+    row on).
+
+    Two queries (one over subscriptions with a minimum per kind of reminder, one over welcome
+    messages): the clock asks at every stop.
+    """
+    from assina.jobs import Due
     from assina.subscriptions.models import Subscription
 
     after = ProducerState.objects.filter(pk=1).values_list("reminders_until", flat=True).first()
@@ -277,35 +327,43 @@ def next_due() -> datetime | None:
         from assina.clock.services import now
 
         after = now()  # no pass yet: from the clock's time before it moves
-    candidates: list[datetime] = []
     tomorrow = day_end(after)  # the first day whose reminders are not looked for yet
+    leads: dict[str, timedelta] = {}
+    minimums: dict[str, Min] = {}
     for days in settings.ASSINA_EMAIL_TRIAL_ENDING_DAYS:
-        first = (Subscription.objects.filter(status="trialing", trial_end__gte=tomorrow + timedelta(days=days))
-                 .aggregate(t=Min("trial_end"))["t"])
-        if first:
-            candidates.append(day_start(first - timedelta(days=days)))
+        leads[f"trial_{days}"] = lead = timedelta(days=days)
+        minimums[f"trial_{days}"] = Min("trial_end", filter=Q(status="trialing", trial_end__gte=tomorrow + lead))
     for interval, days_list in settings.ASSINA_EMAIL_RENEWAL_DAYS.items():
         for days in days_list:
-            first = (Subscription.objects.filter(status__in=("active", "past_due"), interval=interval, cancel_at_period_end=False,
-                                                 current_period_end__gte=tomorrow + timedelta(days=days))
-                     .aggregate(t=Min("current_period_end"))["t"])
-            if first:
-                candidates.append(day_start(first - timedelta(days=days)))
-    for day in settings.ASSINA_EMAIL_ONBOARDING_DAYS[1:]:
-        first = (Message.objects.filter(template="welcome", due_at__gte=tomorrow - timedelta(days=day))
-                 .aggregate(t=Min("due_at"))["t"])
-        if first:
-            candidates.append(day_start(first + timedelta(days=day)))
+            leads[f"renewal_{interval}_{days}"] = lead = timedelta(days=days)
+            minimums[f"renewal_{interval}_{days}"] = Min("current_period_end", filter=Q(
+                status__in=("active", "past_due"), interval=interval, cancel_at_period_end=False,
+                current_period_end__gte=tomorrow + lead))
     delay = timedelta(days=settings.ASSINA_EMAIL_WINBACK_DAYS)
-    first = Subscription.objects.filter(status="canceled", ended_at__gte=tomorrow - delay).aggregate(t=Min("ended_at"))["t"]
-    if first:
-        candidates.append(day_start(first + delay))
+    minimums["winback"] = Min("ended_at", filter=Q(status="canceled", ended_at__gte=tomorrow - delay))
+    firsts = Subscription.objects.aggregate(**minimums)
+    first_ended = firsts.pop("winback")
+    wait = timedelta(days=1)
+    candidates: list[tuple[datetime, datetime]] = []  # (due, latest)
+    for name, first in firsts.items():
+        if first is not None:
+            due = day_start(first - leads[name])
+            candidates.append((due, min(first, due + wait)))
+    if first_ended:
+        due = day_start(first_ended + delay)
+        candidates.append((due, due + wait))
+    onboarding_days = settings.ASSINA_EMAIL_ONBOARDING_DAYS[1:]
+    if onboarding_days:
+        welcomes = Message.objects.filter(template="welcome").aggregate(**{
+            f"day_{day}": Min("due_at", filter=Q(due_at__gte=tomorrow - timedelta(days=day))) for day in onboarding_days})
+        for name, first in welcomes.items():
+            if first:
+                due = day_start(first + timedelta(days=int(name[4:])))
+                candidates.append((due, due + wait))
     if _usage_model() is not None:
-        candidates.append(_next_month_start(after))
-    from .campaigns import next_scheduled
-
-    scheduled = next_scheduled(after)
-    if scheduled:
-        candidates.append(scheduled)
-    later = [c for c in candidates if c > after]
-    return min(later) if later else None
+        due = _next_month_start(after)
+        candidates.append((due, due + wait))
+    candidates = [(due, latest) for due, latest in candidates if due > after]
+    if not candidates:
+        return None
+    return Due(min(due for due, _ in candidates), min(latest for _, latest in candidates))

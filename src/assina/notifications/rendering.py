@@ -276,6 +276,13 @@ def load_source(key: str, locale: str) -> Source:
     return Source(*row) if row else default_source(key, locale)
 
 
+@lru_cache(maxsize=256)
+def compiled(source: Source) -> CompiledTemplate:
+    """Parsing is the costly part of a template, and a source's parse never changes: keyed by
+    the text itself, an edited template is parsed anew while the others are reused."""
+    return CompiledTemplate(source)
+
+
 class TemplateCache:
     """Compiled templates for one producing pass (a pass reads each template once)."""
 
@@ -286,7 +293,7 @@ class TemplateCache:
         locale = message_locale(locale)
         found = self._compiled.get((key, locale))
         if found is None:
-            found = self._compiled[(key, locale)] = CompiledTemplate(load_source(key, locale))
+            found = self._compiled[(key, locale)] = compiled(load_source(key, locale))
         return found
 
 

@@ -4,6 +4,9 @@
 - ``smtp://user:pass@host:587``: SMTP with STARTTLS (required when a password is given, so it
   never crosses the network in clear; ``?starttls=off`` for a local relay without TLS).
 - ``smtps://user:pass@host:465``: implicit TLS.
+- ``file:DIRECTORY`` (or ``file:///absolute/dir``): each message is written to the directory as
+  an ``.eml`` file any mail client opens (the demo uses it: a simulated business sends
+  thousands of messages, too many for a terminal).
 
 Failures are sorted into what the sender does next: ``PermanentFailure`` (a 5xx about this
 message: mark it failed), ``TemporaryFailure`` (a 4xx about this message: retry it later) and
@@ -16,6 +19,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 import sys
+from pathlib import Path
 from email.header import decode_header, make_header
 from email.message import Message
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -40,6 +44,30 @@ def _reply(code: int, message) -> str:
 
 def _decoded(value) -> str:
     return str(make_header(decode_header(str(value))))
+
+
+class FileTransport:
+    """Writes each message to ``directory`` as ``<Message-ID>.eml``. A message sent again (after
+    a crash) has the same Message-ID and overwrites its own file: one file per message."""
+
+    def __init__(self, directory: str):
+        self.directory = Path(directory)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServerUnavailable(f"cannot create the mail directory {directory}: {exc}") from exc
+
+    def send(self, message: Message, sender: str, recipient: str) -> str:
+        name = (message.get("Message-ID") or "").strip("<>").split("@")[0] or "message"
+        path = self.directory / f"{name}.eml"
+        try:
+            path.write_bytes(message.as_bytes())
+        except OSError as exc:
+            raise ServerUnavailable(f"cannot write {path}: {exc}") from exc
+        return f"file: {path}"
+
+    def close(self) -> None:
+        pass
 
 
 class ConsoleTransport:
@@ -149,6 +177,11 @@ def open_transport(url: str | None = None):
     url = url or settings.ASSINA_SMTP_URL
     if url == "console":
         return ConsoleTransport()
+    if url.startswith("file:"):
+        directory = urlsplit(url).path if url.startswith("file://") else url[len("file:"):]
+        if not directory:
+            raise ServerUnavailable("ASSINA_SMTP_URL file: needs a directory, e.g. file:mail or file:///var/mail/assina")
+        return FileTransport(unquote(directory))
     if url.startswith(("smtp://", "smtps://")):
         return SmtpTransport(url)
-    raise ServerUnavailable(f"ASSINA_SMTP_URL must be 'console', smtp://... or smtps://..., not {url!r}")
+    raise ServerUnavailable(f"ASSINA_SMTP_URL must be 'console', file:DIRECTORY, smtp://... or smtps://..., not {url!r}")

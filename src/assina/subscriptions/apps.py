@@ -10,7 +10,9 @@ class SubscriptionsConfig(AppConfig):
     def ready(self):
         from assina.jobs import register_job
 
+        from .due_times import has_work
         from .due_work import process_due_work
 
         # Billing orders its own work by due time, so it needs no clock stops of its own.
-        register_job("billing", lambda until, *, at_due_time: process_due_work(until, at_due_time=at_due_time), order=0)
+        register_job("billing", lambda until, *, at_due_time: process_due_work(until, at_due_time=at_due_time),
+                     has_work=has_work, order=0)

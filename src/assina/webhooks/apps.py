@@ -10,7 +10,7 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from assina.jobs import register_job
 
-        from .delivery import run
+        from .delivery import has_work, run
 
         # After billing and the other producers of events at each stop of the clock.
-        register_job("webhook_deliveries", run, order=900)
+        register_job("webhook_deliveries", run, has_work=has_work, order=900)

@@ -209,6 +209,13 @@ def _note_failure(endpoint: WebhookEndpoint, at: datetime) -> None:
             "reason": endpoint.disabled_reason})
 
 
+def has_work(until: datetime) -> bool:
+    """The job runner's check: events may need fanning out only while an endpoint is enabled,
+    and deliveries wait only while one is pending or held by a sender (perhaps a dead one)."""
+    return (WebhookEndpoint.objects.filter(enabled=True).exists()
+            or WebhookDelivery.objects.filter(status__in=[S.PENDING, S.SENDING]).exists())
+
+
 def run(until: datetime, *, at_due_time: bool) -> dict:
     """The worker job: fan out new events, free claims of dead workers, send what is due."""
     counts: Counter = Counter()
