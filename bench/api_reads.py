@@ -197,6 +197,7 @@ def load(port: int, requests: list[bytes], seconds: float, connections: int, pro
         receive, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_client, args=(port, requests, mine, seconds, i, send))
         proc.start()
+        send.close()  # the child's end: a child that dies then shows as EOF here, not as a hang
         pipes.append(receive)
         procs.append(proc)
     latencies = array.array("d")

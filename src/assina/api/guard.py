@@ -39,7 +39,8 @@ _REFUSALS = {
 
 
 def _bearer(request: HttpRequest) -> str | None:
-    header = request.headers.get("Authorization", "")
+    # META, not request.headers: that builds a dict of every header on first use.
+    header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None

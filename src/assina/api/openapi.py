@@ -51,6 +51,10 @@ IDEMPOTENCY_PARAMETER = {
 class ApiKeyBearer(HttpBearer):
     """Documents the bearer scheme; the key itself was checked by ``assina.api.guard``."""
 
+    def __call__(self, request):
+        # The guard has parsed the header and checked the key already: no second parse.
+        return getattr(request, "api_key", None)
+
     def authenticate(self, request, token):
         return getattr(request, "api_key", None)
 

@@ -48,8 +48,11 @@ ORDER BY i.id"""
 def _time(value) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        value = parse_datetime(value)
+    if isinstance(value, str):  # fromisoformat is C; parse_datetime, a regex, only for what it refuses
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            value = parse_datetime(value)
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
