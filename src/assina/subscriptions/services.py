@@ -352,6 +352,8 @@ def resume(sub_id: int | str, at: datetime | None = None) -> Subscription:
 
 
 def resume_locked(sub: Subscription, at: datetime) -> list:
+    if _paused_at_a_billed_period_start(sub, at):
+        return _continue_period(sub, at)
     set_status(sub, S.ACTIVE, at, "resumed")
     sub.billing_anchor = at
     sub.billing_starts_at = at
@@ -365,6 +367,53 @@ def resume_locked(sub: Subscription, at: datetime) -> list:
     sub.next_action_at = next_action_at(sub)
     sub.save(update_fields=["next_action_at"])
     return attempts
+
+
+def _paused_at_a_billed_period_start(sub: Subscription, at: datetime) -> bool:
+    """Whether the pause came at the very start of a period that is already invoiced, and the
+    resume at that same instant: a new period from now would bill that period a second time
+    (the database refuses a second invoice for it)."""
+    return sub.current_period_start == at and Invoice.objects.filter(subscription=sub, period_start=at).exists()
+
+
+def _continue_period(sub: Subscription, at: datetime) -> list:
+    """Resume by continuing the period the pause interrupted at its start (same anchor, same
+    end), as if the pause had not happened: the pause credited that period's unused time
+    (all of it), so it is charged back on a change invoice, which the credit pays first.
+    Nothing is billed twice (the period's invoice stays the only one for it) and nothing is
+    lost (credit and charge-back are the same amount at the same terms)."""
+    set_status(sub, S.ACTIVE, at, "resumed")
+    sub.paused_at = None
+    sub.resumes_at = None
+    terms = terms_for(sub)  # the pause left the anchor as it was
+    period = terms.period(index_of_period_starting(terms, at))
+    sub.current_period_start, sub.current_period_end = period.start, period.end
+    sub.save()
+    record("subscription.resumed", sub, at, {"continued_period": True})
+    attempts = []
+    amount = _unused_amount(sub, at)  # what the pause credited, computed the same way
+    if amount > 0:
+        from .changes import PRORATION_TEXTS
+
+        draft = draft_for_period(terms, index_of_period_starting(terms, at), period)
+        kinds = {line.kind for line in draft.lines}
+        template = PRORATION_TEXTS[("remaining", LineKind.ADDON in kinds, LineKind.DISCOUNT in kinds)]
+        params = {"plan": sub.plan.name, "quantity": _base_quantity(sub)}
+        line = DraftLine(kind=LineKind.PRORATION, description=template % params, amount=amount, period_start=at,
+                         period_end=period.end, item_code=sub.plan.code, description_template=template,
+                         description_params=params)
+        invoices = issue_invoices([InvoiceDraft(customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency,
+                                                billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at, lines=[line],
+                                                locale=sub.customer.locale)])
+        attempts = start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
+    sub.next_action_at = next_action_at(sub)
+    sub.save(update_fields=["next_action_at"])
+    return attempts
+
+
+def _base_quantity(sub: Subscription) -> int:
+    item = sub.items.select_related("plan_version__plan").filter(plan_version__plan__kind=Plan.Kind.BASE).first()
+    return item.quantity if item else 1
 
 
 def expire_incomplete(sub: Subscription, at: datetime) -> None:
