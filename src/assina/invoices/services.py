@@ -122,7 +122,9 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None, first_at
         return []
     if balances is None:
         ids = {d.customer_id for d in drafts}
-        balances = dict(Customer.objects.select_for_update().filter(pk__in=ids, credit_balance__gt=0)
+        # FOR NO KEY UPDATE (only the balance changes): FOREIGN KEY checks of other
+        # transactions on these customers do not wait for it.
+        balances = dict(Customer.objects.select_for_update(no_key=True).filter(pk__in=ids, credit_balance__gt=0)
                         .order_by("pk").values_list("pk", "credit_balance"))
     else:
         balances = dict(balances)

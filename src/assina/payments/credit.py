@@ -26,7 +26,9 @@ def apply_credit_balance(invoice: Invoice, at: datetime) -> bool:
     # against the billing run (which locks subscriptions, then customers) for nothing.
     if not Customer.objects.filter(pk=invoice.customer_id, credit_balance__gt=0).exists():
         return False
-    customer = Customer.objects.select_for_update().get(pk=invoice.customer_id)
+    # FOR NO KEY UPDATE: enough to keep two spenders of the credit apart, and it does not make
+    # other transactions' FOREIGN KEY checks on this customer wait (see due_work).
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=invoice.customer_id)
     if customer.credit_balance <= 0 or customer.currency != invoice.currency:
         return False
     used = min(customer.credit_balance, invoice.amount_due)

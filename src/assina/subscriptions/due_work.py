@@ -140,6 +140,13 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
                 Subscription.objects.filter(next_action_at__lte=until).order_by("next_action_at", "id")[:limit],
                 DUE_FIELDS)]
         else:
+            # Lock order (PostgreSQL): the customers of the listed subscriptions first, in id
+            # order, and only then the subscriptions, claimed without waiting (SKIP LOCKED).
+            # A transaction that holds a customer and then waits for one of its subscriptions
+            # (a retry paid by credit reactivating it) then never waits in a circle with a
+            # batch: a batch never holds a subscription while it waits for a customer.
+            _lock_customers(Customer.objects.filter(pk__in=Subscription.objects.filter(pk__in_list=Many(ids))
+                                                    .values("customer_id")))
             rows = sorted(
                 (DueRow(*row) for row in fetch_values(
                     Subscription.objects.select_for_update(skip_locked=True, of=("self",))
@@ -184,6 +191,19 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
     return charges, tuple((r.pk, r.next_action_at) for r in rows)
 
 
+def _lock_customers(customers) -> list[tuple]:
+    """Lock ``customers`` in id order; returns (pk, credit_balance, default_payment_method_id, locale).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: it keeps two spenders of a customer's credit apart, and
+    unlike FOR UPDATE it does not block the FOREIGN KEY checks (FOR KEY SHARE) that other
+    transactions make at commit on rows pointing at these customers (a retry's, an email's).
+    A batch holding FOR UPDATE on a customer while waiting for the invoice numbers, against a
+    transaction waiting at commit for that customer, was a deadlock on PostgreSQL.
+    """
+    return fetch_values(customers.select_for_update(no_key=True).order_by("pk"),
+                        ("pk", "credit_balance", "default_payment_method_id", "locale"))
+
+
 def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datetime | None, summary: Counter) -> list[PendingCharge]:
     """The rare cases, one subscription at a time (the row is already locked)."""
     sub = Subscription.objects.select_related("customer__default_payment_method", "plan", "payment_method").get(pk=row.pk)
@@ -225,10 +245,11 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
     carried: dict[int, list[PendingItem]] = defaultdict(list)
     for item in PendingItem.objects.filter(subscription_id__in_list=Many(ids), invoice__isnull=True).order_by("pk"):
         carried[item.subscription_id].append(item)
-    customers = {pk: (balance, method, locale) for pk, balance, method, locale in fetch_values(
-                 # Locked: two workers billing one customer must not both spend its credit.
-                 Customer.objects.select_for_update().filter(pk__in_list=Many({r.customer_id for r in rows})).order_by("pk"),
-                 ("pk", "credit_balance", "default_payment_method_id", "locale"))}
+    # Locked: two workers billing one customer must not both spend its credit. On PostgreSQL
+    # the batch already holds these locks (taken before its claim); read again, as a rare case
+    # handled earlier in the batch may have changed a balance.
+    customers = {pk: (balance, method, locale) for pk, balance, method, locale in
+                 _lock_customers(Customer.objects.filter(pk__in_list=Many({r.customer_id for r in rows})))}
     balances = {pk: balance for pk, (balance, _, _) in customers.items() if balance > 0}
     method_ids = {r.pk: r.payment_method_id or customers[r.customer_id][1] for r in rows}
     methods_by_id = {pk: MethodRef(pk, gateway, token) for pk, gateway, token in fetch_values(
