@@ -94,3 +94,17 @@ def test_the_c_encoder_writes_what_the_standard_library_writes():
 def test_what_orjson_refuses_goes_through_the_standard_library():
     huge = {"amount": 2**70}
     assert renderers.render_json(huge) == b'{"amount":1180591620717411303424}'
+
+
+def test_the_hot_read_route_gives_what_the_url_resolver_gives(api):
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    middleware = ApiMiddleware(lambda request: None)
+    for path in ("/api/v1/subscriptions/sub_42", "/api/v1/subscriptions/anything.json"):
+        hot, expected = middleware._match(RequestFactory().get(path)), resolve(path)
+        assert (hot.func, hot.args, hot.kwargs, hot.url_name, hot.route, hot.namespaces) == (
+            expected.func, expected.args, expected.kwargs, expected.url_name, expected.route, expected.namespaces)
+    assert middleware._match(RequestFactory().get("/api/v1/customers")).func == resolve("/api/v1/customers").func
+    problem(api.get("/subscriptions/sub_999"), 404, "resource_missing")
+    problem(api.get("/subscriptions/sub_999/change_preview", {"quantity": 2}), 404, "resource_missing")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
@@ -20,7 +21,7 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.locale import LocaleMiddleware
 from django.middleware.security import SecurityMiddleware
-from django.urls import get_resolver, get_urlconf
+from django.urls import ResolverMatch, get_resolver, get_urlconf
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -105,6 +106,12 @@ def guard(run):
 
 
 API_PREFIX = "/api/v1/"
+# /api/v1/subscriptions/<id>: what a developer's site asks on every page view. Django's resolver
+# walks three levels of includes and a dozen patterns to find it (a tenth of the read's CPU); this
+# is the same route (one path segment, as ninja's "{subscription_id}" matches), and the view is
+# the one the resolver gives for it, looked up once (see ApiMiddleware._hot_route).
+HOT_ROUTE = re.compile(r"/api/v1/subscriptions/(?P<subscription_id>[^/]+)\Z")
+HOT_SAMPLE = "/api/v1/subscriptions/sub_1"
 
 
 class ApiLocaleMiddleware(LocaleMiddleware):
@@ -150,11 +157,30 @@ class ApiMiddleware:
             return self.api_chain(request)
         return self.get_response(request)
 
-    @staticmethod
-    def _view(request: HttpRequest) -> HttpResponse:
+    _hot: ResolverMatch | None | bool = False  # False: not looked up yet; None: the URLconf differs
+
+    def _hot_route(self) -> ResolverMatch | None:
+        """The resolver's answer for the hot route, if the URLconf still routes it as HOT_ROUTE says."""
+        if self._hot is False:
+            try:
+                match = get_resolver(get_urlconf()).resolve(HOT_SAMPLE)
+            except Exception:  # noqa: BLE001 - no such route: every request takes the resolver
+                match = None
+            expected = HOT_ROUTE.match(HOT_SAMPLE).groupdict()
+            self._hot = match if match is not None and match.kwargs == expected and not match.args else None
+        return self._hot
+
+    def _match(self, request: HttpRequest) -> ResolverMatch:
+        hot = HOT_ROUTE.match(request.path_info)
+        sample = self._hot_route() if hot is not None else None
+        if sample is not None:  # the same view and arguments the resolver would give
+            return ResolverMatch(sample.func, (), hot.groupdict(), sample.url_name, sample.app_names,
+                                 sample.namespaces, sample.route, captured_kwargs=hot.groupdict())
+        return get_resolver(get_urlconf()).resolve(request.path_info)
+
+    def _view(self, request: HttpRequest) -> HttpResponse:
         """What ``BaseHandler._get_response`` does, less the hooks no API middleware has."""
-        match = get_resolver(get_urlconf()).resolve(request.path_info)
-        request.resolver_match = match
+        match = request.resolver_match = self._match(request)
         response = match.func(request, *match.args, **match.kwargs)
         if response is None:
             raise ValueError(f"the view {match.func!r} returned None")
