@@ -1,4 +1,8 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -76,15 +80,15 @@ class InvoiceAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("customer", "subscription__plan")
     fieldsets = (
-        (None, {"fields": ("number", "customer_link", "subscription_link", "status", "billing_reason", "currency",
-                           "period_start", "period_end")}),
+        (None, {"fields": ("number", "pdf_link", "customer_link", "subscription_link", "status", "billing_reason",
+                           "currency", "period_start", "period_end")}),
         (_("Amounts"), {"fields": ("subtotal_display", "discount_display", "total_display", "credit_applied_display",
                                    "amount_due_display", "amount_paid_display")}),
         (_("Dates"), {"fields": ("created_at", "finalized_at", "paid_at", "voided_at")}),
         (_("Dunning"), {"fields": ("dunning_display", "dunning_started_at", "attempt_count", "last_decline",
                                    "next_payment_attempt", "dunning_final_at")}),
     )
-    readonly_fields = ("customer_link", "subscription_link", "subtotal_display", "discount_display", "total_display",
+    readonly_fields = ("pdf_link", "customer_link", "subscription_link", "subtotal_display", "discount_display", "total_display",
                        "credit_applied_display", "amount_due_display", "amount_paid_display", "dunning_display",
                        "last_decline")
     inlines = (InvoiceLineInline, PaymentAttemptInline, RefundInline, CreditNoteInline)
@@ -108,6 +112,32 @@ class InvoiceAdmin(ReadOnlyAdmin):
                        lambda invoice: refund_invoice(invoice.pk, clock_now()),
                        ngettext_lazy("%(count)d invoice refunded.", "%(count)d invoices refunded.", "count")),
     )
+
+    def get_urls(self):
+        pdf_view = self.admin_site.admin_view(self.pdf_view)
+        return [path("<int:invoice_id>/pdf/", pdf_view, name="invoices_invoice_pdf"), *super().get_urls()]
+
+    def pdf_view(self, request, invoice_id: int):
+        """The invoice as the customer gets it (GET /api/v1/invoices/{id}/pdf), for staff who may view it."""
+        from .pdf import pdf_filename, render_invoice_pdf
+
+        invoice = Invoice.objects.filter(pk=invoice_id).first()
+        if invoice is None:
+            raise Http404
+        if not self.has_view_permission(request, invoice):
+            raise PermissionDenied
+        response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{pdf_filename(invoice)}"'
+        return response
+
+    @admin.display(description="PDF")
+    def pdf_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        from .pdf import pdf_filename
+
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>',
+                           reverse("admin:invoices_invoice_pdf", args=[obj.pk]), pdf_filename(obj))
 
     @admin.display(description=_("dunning"))
     def dunning_display(self, obj):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
@@ -127,3 +128,20 @@ def void(request, invoice_id: str):
     invoice = _load(invoice_id)
     void_invoice(invoice.pk, now())
     return invoice_out(_load(invoice_id))
+
+
+PDF_RESPONSE = {"200": {"description": "the invoice as a PDF, in the customer's language and currency",
+                        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get("/{invoice_id}/pdf", response={200: None}, summary="Download an invoice as a PDF",
+            description="Number, dates, customer, every line with its period, discounts and totals, written in the "
+                        "customer's language (en or pt-BR) with amounts in the invoice's currency. A draft says so.",
+            openapi_extra={"responses": PDF_RESPONSE})
+def pdf(request, invoice_id: str):
+    from assina.invoices.pdf import pdf_filename, render_invoice_pdf
+
+    invoice = _load(invoice_id)
+    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{pdf_filename(invoice)}"'
+    return response
