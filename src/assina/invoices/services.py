@@ -59,12 +59,24 @@ def customer_locale(customer_id: int) -> str:
     return Customer.objects.filter(pk=customer_id).values_list("locale", flat=True).first() or "en"
 
 
-def invoice_event_data(invoice: Invoice | IssuedInvoice) -> dict:
+def invoice_event_data(invoice: Invoice | IssuedInvoice, period_texts: dict | None = None) -> dict:
+    """What events about an invoice carry. ``period_texts`` caches the ISO texts of period
+    starts across a batch."""
+    start = invoice.period_start
+    if start is None:
+        text = None
+    elif period_texts is None:
+        text = start.isoformat()
+    else:
+        # Keyed with the time zone too: equal instants in two zones read differently.
+        key = (start, start.tzinfo)
+        text = period_texts.get(key)
+        if text is None:
+            text = period_texts[key] = start.isoformat()
     return {
         "invoice": invoice.pk, "number": invoice.number, "subscription": invoice.subscription_id,
         "total": invoice.total, "amount_due": invoice.amount_due, "currency": invoice.currency,
-        "billing_reason": invoice.billing_reason,
-        "period_start": invoice.period_start.isoformat() if invoice.period_start else None,
+        "billing_reason": invoice.billing_reason, "period_start": text,
     }
 
 
@@ -162,13 +174,22 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None, first_at
     used_credit: dict[int, int] = defaultdict(int)
     pending_links: list[tuple[list[int], int]] = []
     languages: dict[str | None, bool] = {}
+    period_texts: dict = {}  # a batch shares a few period starts
+    # The billing run hands many drafts the same (immutable) lines: their sums and their row
+    # values are computed once per object. Keyed by id(): the drafts keep the objects alive.
+    sums: dict[int, tuple[int, int]] = {}
+    line_values: dict[int, tuple] = {}
     for index, (draft, invoice_id) in enumerate(zip(drafts, invoice_ids)):
-        subtotal = discount = 0
-        for l in draft.lines:
-            if l.kind == discount_kind:
-                discount += l.amount
-            else:
-                subtotal += l.amount
+        found = sums.get(id(draft.lines))
+        if found is None:
+            subtotal = discount = 0
+            for l in draft.lines:
+                if l.kind == discount_kind:
+                    discount += l.amount
+                else:
+                    subtotal += l.amount
+            found = sums[id(draft.lines)] = (subtotal, discount)
+        subtotal, discount = found
         total = subtotal + discount
         credit = 0
         customer_id = draft.customer_id
@@ -200,9 +221,14 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None, first_at
         english = languages.get(locale)
         if english is None:
             english = languages[locale] = is_english(locale)
-        for l in (draft.lines if english else texts.lines(locale, draft.lines)):
-            lines.append((invoice_id, l.kind, l.description[:300], l.item_code, l.quantity, l.unit_amount, l.amount,
-                          l.period_start, l.period_end))
+        if english:
+            for l in draft.lines:
+                values = line_values.get(id(l))
+                if values is None:
+                    values = line_values[id(l)] = _line_values(l)
+                lines.append((invoice_id, *values))
+        else:
+            lines += [(invoice_id, *_line_values(l)) for l in texts.lines(locale, draft.lines)]
         if credit:
             balance_rows.append(BalanceTransaction(
                 customer_id=customer_id, kind=BalanceTransaction.Kind.APPLIED_TO_INVOICE,
@@ -217,7 +243,7 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None, first_at
                 description=texts.text(locale, N_("Credit from invoice %(number)s"), {"number": invoice.number}),
                 created_at=at,
             ))
-        data = invoice_event_data(invoice)
+        data = invoice_event_data(invoice, period_texts)
         events.append(("invoice.created", at, customer_id, "invoice", invoice_id, data))
         if paid:
             events.append(("invoice.paid", at, customer_id, "invoice", invoice_id, data))
@@ -235,6 +261,11 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None, first_at
             raise InvoiceError(_("a carried-over item was already billed on another invoice"))
     insert_rows(Event, EVENT_FIELDS, events)
     return invoices
+
+
+def _line_values(l: DraftLine) -> tuple:
+    """The columns of an invoice line after ``invoice_id`` (``LINE_FIELDS`` order)."""
+    return (l.kind, l.description[:300], l.item_code, l.quantity, l.unit_amount, l.amount, l.period_start, l.period_end)
 
 
 def pending_lines(subscription_id: int) -> tuple[list[DraftLine], list[int]]:

@@ -275,12 +275,10 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
             lines = drafted.get(key)
             if lines is None:
                 lines = drafted[key] = draft_for_period(loader.terms(row), index, period).lines
-            lines = list(lines)
-            if row.pk in metered:
-                lines += metered[row.pk]
             items = carried.get(row.pk, ())
-            if items:
-                lines += [carried_line(i) for i in items]
+            if row.pk in metered or items:
+                lines = [*lines, *metered.get(row.pk, ()), *(carried_line(i) for i in items)]
+            # else: the shared tuple itself (issuing sums and writes a shared tuple's lines once)
             drafts.append(InvoiceDraft(customer_id=row.customer_id, subscription_id=row.pk, currency=row.currency,
                                        billing_reason=cycle, at=at, lines=lines,
                                        period_start=start, period_end=period.end,
