@@ -59,3 +59,16 @@ def test_detach_moves_the_default_and_a_second_detach_is_a_conflict(api, clock):
     assert Event.objects.filter(type="payment_method.detached").count() == 1
     bia = _customer(api, email="bia@example.com")
     problem(api.post(f"/customers/{bia['id']}/payment_methods/{second['id']}/detach"), 404, "resource_missing")
+
+
+def test_refusals_from_the_services_are_in_the_callers_language(api, clock):
+    from api_support import ApiClient, new_key
+
+    ana = _customer(api)
+    card = ana["default_payment_method"]
+    portuguese = ApiClient(new_key("write"), language="pt-BR")
+    body = problem(portuguese.post(f"/customers/{ana['id']}", {"email": "nope"}), 422, "customer_error")
+    assert body["detail"] == "'nope' não é um endereço de e-mail válido"
+    portuguese.ok("POST", f"/customers/{ana['id']}/payment_methods/{card}/detach")
+    body = problem(portuguese.post(f"/customers/{ana['id']}/payment_methods/{card}/detach"), 409, "payment_method_detached")
+    assert body["detail"] == f"o meio de pagamento {card} foi removido"
