@@ -72,3 +72,17 @@ def test_refusals_from_the_services_are_in_the_callers_language(api, clock):
     portuguese.ok("POST", f"/customers/{ana['id']}/payment_methods/{card}/detach")
     body = problem(portuguese.post(f"/customers/{ana['id']}/payment_methods/{card}/detach"), 409, "payment_method_detached")
     assert body["detail"] == f"o meio de pagamento {card} foi removido"
+
+
+def test_pause_and_resume_at_the_same_instant_through_the_api(api, clock):
+    """Was a 409 conflict (a second invoice for the same period); now the period continues."""
+    ana = _customer(api)
+    api.ok("POST", "/plans", {"code": "pro", "name": "Pro", "amount": 4990, "currency": "BRL", "interval": "month"})
+    sub = api.ok("POST", "/subscriptions", {"customer": ana["id"], "plan": "pro"})
+    assert api.ok("POST", f"/subscriptions/{sub['id']}/pause", {})["status"] == "paused"
+    resumed = api.ok("POST", f"/subscriptions/{sub['id']}/resume")
+    assert (resumed["status"], resumed["current_period_start"], resumed["current_period_end"]) == (
+        "active", sub["current_period_start"], sub["current_period_end"])
+    invoices = api.ok("GET", "/invoices", {"subscription": sub["id"]})["data"]
+    assert [(i["period_start"], i["total"], i["amount_paid"]) for i in invoices] == [
+        (sub["current_period_start"], 4990, 4990), (None, 4990, 0)]  # the charge-back is paid by the pause's credit
