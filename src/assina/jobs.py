@@ -19,6 +19,11 @@ check says no, so a clock that stops a thousand times, or a worker that polls ev
 seconds, costs a few light queries per idle job instead of each job's whole search. The check
 must never say no when there is work; saying yes when there is none only costs a pass.
 
+A job that only follows what others did (mail made from events, sending what is queued) says
+``follows=True``: ``advance_clock(to, followers=False)`` leaves it for a later advance, which
+does its work stamped with the time it fell due. The demo simulation uses that to send a
+simulated day's mail once, at the start of the next day, instead of after every action.
+
 A job must do its work at the time the work fell due when ``at_due_time`` is true (the test
 clock), and at ``until`` otherwise (a worker catching up after downtime). It must never read the
 clock itself: the caller passes the time.
@@ -54,6 +59,7 @@ class Job:
     next_due: NextDue | None = None
     order: int = 100
     has_work: Callable[[datetime], bool] | None = None
+    follows: bool = False
 
     def wanted(self, until: datetime) -> bool:
         return self.has_work is None or self.has_work(until)
@@ -63,16 +69,17 @@ _JOBS: dict[str, Job] = {}
 
 
 def register_job(name: str, run: RunJob, *, next_due: NextDue | None = None,
-                 order: int = 100, has_work: Callable[[datetime], bool] | None = None) -> None:
+                 order: int = 100, has_work: Callable[[datetime], bool] | None = None,
+                 follows: bool = False) -> None:
     """Register (or replace) the job ``name``. Lower ``order`` runs first at each stop."""
-    _JOBS[name] = Job(name, run, next_due, order, has_work)
+    _JOBS[name] = Job(name, run, next_due, order, has_work, follows)
 
 
 def registered_jobs() -> list[Job]:
     return sorted(_JOBS.values(), key=lambda job: (job.order, job.name))
 
 
-def run_jobs(until: datetime, *, at_due_time: bool) -> dict:
+def run_jobs(until: datetime, *, at_due_time: bool, followers: bool = True) -> dict:
     """One pass of every job with work up to ``until``. Returns the jobs' counts added together.
 
     Each job's check runs right before the job, after the jobs ordered before it: billing's
@@ -80,13 +87,14 @@ def run_jobs(until: datetime, *, at_due_time: bool) -> dict:
     """
     summary: Counter = Counter()
     for job in registered_jobs():
-        if job.wanted(until):
+        if (followers or not job.follows) and job.wanted(until):
             summary.update(job.run(until, at_due_time=at_due_time))
     return dict(summary)
 
 
-def run_jobs_until(to: datetime) -> dict:
-    """Everything due up to ``to``, in time order (the test clock)."""
+def run_jobs_until(to: datetime, *, followers: bool = True) -> dict:
+    """Everything due up to ``to``, in time order (the test clock); without ``followers``, the
+    jobs that only follow others are left for a later call."""
     summary: Counter = Counter()
     guard = None
     reached = False
@@ -99,7 +107,7 @@ def run_jobs_until(to: datetime) -> dict:
         forced = [due.at for due in dues if due is not None and due.at <= to and (due.latest is None or due.latest <= to)]
         stop = min(forced) if forced else to
         before = sum(summary.values())
-        summary.update(run_jobs(stop, at_due_time=True))
+        summary.update(run_jobs(stop, at_due_time=True, followers=followers))
         reached = stop == to
         progressed = sum(summary.values()) != before
         if not progressed and guard == (stop, tuple(pending)):

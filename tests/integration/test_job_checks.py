@@ -123,3 +123,31 @@ def test_interval_words_are_in_the_customers_language_whatever_the_callers():
         assert interval_word("month", 3, "pt-BR") == "3 meses"
     with translation.override("pt-br"):
         assert interval_word("year", 1, "en") == "year"
+
+
+def test_an_advance_without_followers_leaves_mail_for_the_next_dated_when_it_fell_due(settings, tmp_path):
+    from assina.clock.services import advance_clock
+
+    settings.ASSINA_SMTP_URL = f"file:{tmp_path / 'mail'}"
+    start_clock(T0)
+    make_plan("pro", 4990)
+    subscribe(make_customer(), "pro")
+    advance_clock(T0 + timedelta(hours=2), followers=False)
+    assert not Message.objects.exists()  # the welcome and receipt wait for a follower pass
+    advance_clock(T0 + timedelta(hours=5))
+    sent = Message.objects.filter(status=Message.Status.SENT)
+    assert sorted(sent.values_list("template", flat=True)) == ["receipt", "welcome"]
+    assert set(sent.values_list("sent_at", flat=True)) == {T0}  # dated when they fell due
+
+
+def test_the_next_reminder_is_found_with_the_time_it_may_wait_until():
+    start_clock(T0)
+    make_plan("pro", 4990)
+    sub = subscribe(make_customer(), "pro", trial_days=14)
+    reminders.produce_reminders(T0, at_due_time=True)
+    due = reminders.next_due()
+    # The onboarding step of day 3 comes first only once the welcome exists; here the trial's
+    # 3-day reminder and the monthly usage report compete: the earliest wins.
+    trial_reminder = reminders.day_start(sub.trial_end - timedelta(days=3))
+    assert due.at == min(trial_reminder, utc(2027, 4, 1))
+    assert due.latest == min(due.at + timedelta(days=1), sub.trial_end)

@@ -66,10 +66,12 @@ def set_frozen_time(at: datetime) -> None:
         ClockState.objects.create(pk=1, frozen_at=at)
 
 
-def advance_clock(to: datetime, *, batch_size: int | None = None) -> dict:
+def advance_clock(to: datetime, *, batch_size: int | None = None, followers: bool = True) -> dict:
     """Move the sandbox clock to ``to``, processing every piece of due work on the way, in time order.
 
-    Idempotent: advancing again to the same time finds nothing due and creates nothing.
+    Idempotent: advancing again to the same time finds nothing due and creates nothing. With
+    ``followers=False`` the jobs that only follow others (mail and webhook sending, see
+    ``assina.jobs``) wait for the next advance that runs them.
     """
     _require_sandbox()
     _require_aware(to)
@@ -82,7 +84,7 @@ def advance_clock(to: datetime, *, batch_size: int | None = None) -> dict:
 
     if batch_size is not None:  # the benchmark measures other batch sizes
         due_work.BATCH_SIZE = batch_size
-    summary = run_jobs_until(to)
+    summary = run_jobs_until(to, followers=followers)
     with transaction.atomic():
         set_frozen_time(to)
     summary["clock"] = to.isoformat()

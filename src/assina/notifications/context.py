@@ -30,15 +30,27 @@ def babel_locale(locale: str):
 
 def money(amount: int, currency: str, locale: str) -> str:
     """``R$ 49,90`` for pt-BR, ``R$49.90`` for en (Babel's CLDR patterns, as ``assina.i18n.format_money``)."""
+    return _money(amount, currency, message_locale(locale))
+
+
+# Formatting is a pure function of its arguments and a business bills the same few prices over
+# and over: thousands of receipts format a handful of distinct amounts and dates.
+@lru_cache(maxsize=4096)
+def _money(amount: int, currency: str, language: str) -> str:
     from babel.numbers import format_currency
 
-    return format_currency(Money(amount, currency).to_decimal(), currency, locale=babel_locale(locale))
+    return format_currency(Money(amount, currency).to_decimal(), currency, locale=babel_locale(language))
+
+
+@lru_cache(maxsize=4096)
+def _long_date(value: date, language: str) -> str:
+    from babel.dates import format_date
+
+    return format_date(value, "long", locale=babel_locale(language))
 
 
 def local_date(value: datetime | date | None, locale: str, tz: str = "UTC") -> str:
     """``21 de novembro de 2026`` / ``November 21, 2026`` in the customer's time zone."""
-    from babel.dates import format_date
-
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -47,7 +59,7 @@ def local_date(value: datetime | date | None, locale: str, tz: str = "UTC") -> s
         except (KeyError, ValueError):
             value = value.astimezone(ZoneInfo("UTC"))
         value = value.date()
-    return format_date(value, "long", locale=babel_locale(locale))
+    return _long_date(value, message_locale(locale))
 
 
 def month_label(value: date, locale: str) -> str:
@@ -63,6 +75,11 @@ def number(value, locale: str) -> str:
 
 
 def interval_word(interval: str, count: int, locale: str) -> str:
+    return _interval_word(interval, count, message_locale(locale))
+
+
+@lru_cache(maxsize=64)
+def _interval_word(interval: str, count: int, locale: str) -> str:
     # Translated inside the override: the words are in the customer's language, not the caller's.
     with translation.override("pt-br" if message_locale(locale) == "pt-BR" else "en"):
         words = {"day": (_("day"), _("days")), "week": (_("week"), _("weeks")),

@@ -67,7 +67,7 @@ def _worked(counts: Counter) -> dict:
 def register() -> None:
     from assina.jobs import register_job
 
-    register_job("email_from_events", produce_events, has_work=has_unprocessed, order=900)
+    register_job("email_from_events", produce_events, has_work=has_unprocessed, order=900, follows=True)
     register_job("email_reminders", produce_reminders, next_due=reminders.next_due, has_work=reminders.has_work, order=901)
     register_job("email_campaigns", campaigns, next_due=next_campaign, has_work=campaign_due, order=902)
-    register_job("email_sending", sending, has_work=message_due, order=910)
+    register_job("email_sending", sending, has_work=message_due, order=910, follows=True)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max, Min, Q
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils.dateparse import parse_datetime
 
 from assina.customers.models import Customer
 from assina.events.models import Event
@@ -316,8 +318,9 @@ def next_due() -> Due | None:
     and a trial or renewal reminder never past the moment it announces (billing then moves the
     row on).
 
-    Two queries (one over subscriptions with a minimum per kind of reminder, one over welcome
-    messages): the clock asks at every stop.
+    The clock asks at every stop, so this is two plain SQL statements (a minimum per kind of
+    reminder over subscriptions, and over welcome messages) rather than ORM aggregates, whose
+    building cost several times their running.
     """
     from assina.jobs import Due
     from assina.subscriptions.models import Subscription
@@ -328,37 +331,45 @@ def next_due() -> Due | None:
 
         after = now()  # no pass yet: from the clock's time before it moves
     tomorrow = day_end(after)  # the first day whose reminders are not looked for yet
-    leads: dict[str, timedelta] = {}
-    minimums: dict[str, Min] = {}
+    col = _columns(Subscription)
+    leads: list[timedelta] = []
+    minimums: list[str] = []
+    params: list = []
     for days in settings.ASSINA_EMAIL_TRIAL_ENDING_DAYS:
-        leads[f"trial_{days}"] = lead = timedelta(days=days)
-        minimums[f"trial_{days}"] = Min("trial_end", filter=Q(status="trialing", trial_end__gte=tomorrow + lead))
+        leads.append(timedelta(days=days))
+        minimums.append(f"MIN(CASE WHEN {col['status']} = %s AND {col['trial_end']} >= %s THEN {col['trial_end']} END)")
+        params += ["trialing", _db_time(tomorrow + leads[-1])]
     for interval, days_list in settings.ASSINA_EMAIL_RENEWAL_DAYS.items():
         for days in days_list:
-            leads[f"renewal_{interval}_{days}"] = lead = timedelta(days=days)
-            minimums[f"renewal_{interval}_{days}"] = Min("current_period_end", filter=Q(
-                status__in=("active", "past_due"), interval=interval, cancel_at_period_end=False,
-                current_period_end__gte=tomorrow + lead))
+            leads.append(timedelta(days=days))
+            minimums.append(f"MIN(CASE WHEN {col['status']} IN (%s, %s) AND {col['interval']} = %s "
+                            f"AND {col['cancel_at_period_end']} = %s AND {col['current_period_end']} >= %s "
+                            f"THEN {col['current_period_end']} END)")
+            params += ["active", "past_due", interval, False, _db_time(tomorrow + leads[-1])]
     delay = timedelta(days=settings.ASSINA_EMAIL_WINBACK_DAYS)
-    minimums["winback"] = Min("ended_at", filter=Q(status="canceled", ended_at__gte=tomorrow - delay))
-    firsts = Subscription.objects.aggregate(**minimums)
-    first_ended = firsts.pop("winback")
+    minimums.append(f"MIN(CASE WHEN {col['status']} = %s AND {col['ended_at']} >= %s THEN {col['ended_at']} END)")
+    params += ["canceled", _db_time(tomorrow - delay)]
+    *firsts, first_ended = _select_times(f"SELECT {', '.join(minimums)} FROM {_table(Subscription)}", params)
     wait = timedelta(days=1)
     candidates: list[tuple[datetime, datetime]] = []  # (due, latest)
-    for name, first in firsts.items():
+    for lead, first in zip(leads, firsts):
         if first is not None:
-            due = day_start(first - leads[name])
+            due = day_start(first - lead)
             candidates.append((due, min(first, due + wait)))
     if first_ended:
         due = day_start(first_ended + delay)
         candidates.append((due, due + wait))
     onboarding_days = settings.ASSINA_EMAIL_ONBOARDING_DAYS[1:]
     if onboarding_days:
-        welcomes = Message.objects.filter(template="welcome").aggregate(**{
-            f"day_{day}": Min("due_at", filter=Q(due_at__gte=tomorrow - timedelta(days=day))) for day in onboarding_days})
-        for name, first in welcomes.items():
+        mcol = _columns(Message)
+        due_at = mcol["due_at"]
+        columns = ", ".join(f"MIN(CASE WHEN {due_at} >= %s THEN {due_at} END)" for _ in onboarding_days)
+        welcomes = _select_times(
+            f"SELECT {columns} FROM {_table(Message)} WHERE {mcol['template']} = %s",
+            [_db_time(tomorrow - timedelta(days=day)) for day in onboarding_days] + ["welcome"])
+        for day, first in zip(onboarding_days, welcomes):
             if first:
-                due = day_start(first + timedelta(days=int(name[4:])))
+                due = day_start(first + timedelta(days=day))
                 candidates.append((due, due + wait))
     if _usage_model() is not None:
         due = _next_month_start(after)
@@ -367,3 +378,30 @@ def next_due() -> Due | None:
     if not candidates:
         return None
     return Due(min(due for due, _ in candidates), min(latest for _, latest in candidates))
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _columns(model) -> dict[str, str]:
+    return {field.name: connection.ops.quote_name(field.column) for field in model._meta.concrete_fields}
+
+
+def _db_time(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _select_times(sql: str, params: list) -> list[datetime | None]:
+    """One row of timestamps (SQLite returns text; PostgreSQL aware datetimes)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return [_aware(value) for value in row]
+
+
+def _aware(value) -> datetime | None:
+    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    parsed = parse_datetime(value) if isinstance(value, str) else value
+    return parsed.replace(tzinfo=dt_timezone.utc)

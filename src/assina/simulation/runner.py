@@ -108,6 +108,7 @@ class Simulation(CustomerActions):
         self._plan_codes: dict[int, str] = {}
         self._with_addon: set[int] = set()
         self._past_due_seen: set[int] = set()
+        self._followed_day = None
 
     # --- the walk -------------------------------------------------------------------------
     def run(self) -> None:
@@ -150,7 +151,14 @@ class Simulation(CustomerActions):
 
     def _move_to(self, when: datetime) -> None:
         if when > self.clock:
-            advance_clock(when)
+            # Mail (and webhooks) follow once per simulated day, at its first stop, dated when
+            # each message fell due: a worker polling all day sends the same messages, and the
+            # demo is not slowed by a mail pass after every action.
+            day = when.astimezone(self.tz).date()
+            followers = day != self._followed_day
+            advance_clock(when, followers=followers)
+            if followers:
+                self._followed_day = day
             self.clock = when
 
     def _daytime(self, day_start: datetime) -> datetime:

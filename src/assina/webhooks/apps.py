@@ -13,4 +13,4 @@ class WebhooksConfig(AppConfig):
         from .delivery import has_work, run
 
         # After billing and the other producers of events at each stop of the clock.
-        register_job("webhook_deliveries", run, has_work=has_work, order=900)
+        register_job("webhook_deliveries", run, has_work=has_work, order=900, follows=True)
