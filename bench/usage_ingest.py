@@ -1,6 +1,7 @@
 """Benchmark: usage events through POST /api/v1/usage/batch, end to end over HTTP.
 
     python bench/usage_ingest.py [--database URL] [--events 300000] [--batch 1000] [--workers 2] [--clients 4]
+                                 [--customers 1000] [--random-ids]
 
 Creates a fresh database (a temporary SQLite file by default, or the PostgreSQL database in
 --database, dropped and recreated), a metric, CUSTOMERS customers and an API key; starts the
@@ -65,11 +66,14 @@ def setup(customers: int) -> tuple[str, list[int]]:
     return create_key(scope="write", name="bench").secret, ids
 
 
-def bodies(n_events: int, batch: int, customer_ids: list[int], prefix: str) -> list[bytes]:
+def bodies(n_events: int, batch: int, customer_ids: list[int], prefix: str, random_ids: bool = False) -> list[bytes]:
+    """Request bodies; event ids count up (``ev0``, ``ev1``...) or are random UUIDs (``random_ids``)."""
+    import uuid
+
     base = datetime.now(timezone.utc) - timedelta(minutes=5)
     out = []
     for b in range(0, n_events, batch):
-        events = [{"id": f"{prefix}{i}", "customer": f"cus_{customer_ids[i % len(customer_ids)]}", "metric": "api_calls",
+        events = [{"id": str(uuid.uuid4()) if random_ids else f"{prefix}{i}", "customer": f"cus_{customer_ids[i % len(customer_ids)]}", "metric": "api_calls",
                    "value": 1 + i % 7, "timestamp": (base + timedelta(microseconds=i)).isoformat().replace("+00:00", "Z"),
                    "properties": {"region": "br"}} for i in range(b, min(b + batch, n_events))]
         out.append(json.dumps({"events": events}).encode())
@@ -144,7 +148,7 @@ def load(port: int, secret: str, batches: list[bytes], clients: int) -> tuple[fl
     return time.perf_counter() - started, latencies, stored[0]
 
 
-def storage_limit(url: str, n: int, batch: int, customer_ids: list[int]) -> tuple[float, float]:
+def storage_limit(url: str, n: int, batch: int, customer_ids: list[int], random_ids: bool) -> tuple[float, float]:
     """The same rows written by plain SQL into an empty copy of the usage table: (seconds, CPU seconds
     of this process and of the database server process)."""
     from assina.usage.models import UsageEvent
@@ -152,7 +156,9 @@ def storage_limit(url: str, n: int, batch: int, customer_ids: list[int]) -> tupl
     table = UsageEvent._meta.db_table
     columns = "customer_id, metric_code, event_id, value, timestamp, properties, received_at, late"
     now = datetime.now(timezone.utc)
-    rows = [(customer_ids[i % len(customer_ids)], "api_calls", f"raw{i}", 1 + i % 7, now + timedelta(microseconds=i),
+    import uuid
+
+    rows = [(customer_ids[i % len(customer_ids)], "api_calls", str(uuid.uuid4()) if random_ids else f"raw{i}", 1 + i % 7, now + timedelta(microseconds=i),
              '{"region":"br"}', now, False) for i in range(n)]
     if url.startswith("postgres"):
         import psycopg
@@ -237,7 +243,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client connections")
-    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--customers", type=int, default=1000, help="event i belongs to customer i %% CUSTOMERS")
+    parser.add_argument("--random-ids", action="store_true", help="random UUIDs as event ids (default: a counter)")
     args = parser.parse_args()
 
     url = prepare_database(args.database)
@@ -250,8 +257,8 @@ def main() -> None:
 
     vendor = connection.vendor
     secret, customer_ids = setup(args.customers)
-    batches = bodies(args.events, args.batch, customer_ids, "ev")
-    warmup = bodies(args.batch * 10, args.batch, customer_ids, "warm")
+    batches = bodies(args.events, args.batch, customer_ids, "ev", args.random_ids)
+    warmup = bodies(args.batch * 10, args.batch, customer_ids, "warm", args.random_ids)
     connection.close()
     port = free_port()
     load_before = os.getloadavg()[0]
@@ -272,7 +279,7 @@ def main() -> None:
         server.wait(10)
     if stored != args.events:
         raise SystemExit(f"stored {stored} of {args.events} events")
-    storage_seconds, storage_cpu = storage_limit(url, args.events, args.batch, customer_ids)
+    storage_seconds, storage_cpu = storage_limit(url, args.events, args.batch, customer_ids, args.random_ids)
     events_per_second = args.events / seconds
     storage_per_second = args.events / storage_seconds
     print(json.dumps({
@@ -283,6 +290,7 @@ def main() -> None:
         "events": args.events,
         "batch_size": args.batch,
         "customers": args.customers,
+        "event_ids": "random UUIDs" if args.random_ids else "counter",
         "seconds": round(seconds, 3),
         "events_per_second": round(events_per_second),
         "batch_ms_p50": round(percentile(latencies, 50) * 1000, 2),
