@@ -14,7 +14,8 @@ answers the same bytes without Django (``api_reads:peer_app``) -- the raw limit 
 (gunicorn's HTTP handling and the client), which no Django view can beat.
 
 Prints JSON: requests/s, latency p50/p90/p99 (ms), errors, the server's CPU time per request
-(steadier than wall figures on a shared machine), the client's, and the load average.
+(gunicorn's processes; steadier than wall figures on a shared machine), PostgreSQL's backends'
+CPU per request, the client's, and the load average before and after.
 Targets (issue 4): >= 1,000 requests/s with p99 < 50 ms on a 2-core machine.
 """
 
@@ -242,12 +243,40 @@ def _cpu_seconds(root_pid: int) -> float:
     return total
 
 
-def measure(server: subprocess.Popen, port: int, requests: list[bytes], args) -> dict:
+def _database_pids(database: str | None) -> list[int]:
+    """PostgreSQL's backend processes serving the benchmark's database (their CPU is the server's too)."""
+    if not database:
+        return []
+    import psycopg
+
+    with psycopg.connect(database, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND pid <> pg_backend_pid()").fetchall()
+    return [pid for (pid,) in rows]
+
+
+def _pids_cpu(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(stat[11]) + int(stat[12])) / ticks
+    return total
+
+
+def measure(server: subprocess.Popen, port: int, requests: list[bytes], args, database: str | None = None) -> dict:
     load(port, requests, args.warmup, args.connections, args.client_processes)  # imports, caches, connections
-    cpu_before = _cpu_seconds(server.pid)
+    backends = _database_pids(database)  # the workers keep their connections: the same processes throughout
+    cpu_before, db_before = _cpu_seconds(server.pid), _pids_cpu(backends)
     load_before = os.getloadavg()[0]
     result = load(port, requests, args.seconds, args.connections, args.client_processes)
     server_cpu = _cpu_seconds(server.pid) - cpu_before
+    if database:
+        result["database_cpu_ms_per_request"] = round((_pids_cpu(backends) - db_before) * 1000
+                                                      / max(1, result["requests"]), 3)
     # What the server spends per request, whatever else the machine is running: on an idle
     # machine its cores divided by this is the most the server can answer (the load
     # generator shares the same cores, so a measured figure stays below it).
@@ -296,7 +325,7 @@ def main() -> None:
 
             sample = httpx.get(f"http://127.0.0.1:{args.port}/api/v1/subscriptions/sub_{ids[0]}",
                                headers={"Authorization": f"Bearer {secret}"}).content
-            result = measure(server, args.port, requests, args)
+            result = measure(server, args.port, requests, args, args.database)
         finally:
             stop_server(server)
         peer = None

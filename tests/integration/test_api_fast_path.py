@@ -13,13 +13,14 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from api_support import api, problem  # noqa: F401
+from api_support import ApiClient, api, new_key, problem  # noqa: F401
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils.translation import gettext_lazy
 
 from assina.api import renderers
 from assina.api.guard import ApiMiddleware
+from assina.api.keys import revoke_key
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +109,29 @@ def test_the_hot_read_route_gives_what_the_url_resolver_gives(api):
     assert middleware._match(RequestFactory().get("/api/v1/customers")).func == resolve("/api/v1/customers").func
     problem(api.get("/subscriptions/sub_999"), 404, "resource_missing")
     problem(api.get("/subscriptions/sub_999/change_preview", {"quantity": 2}), 404, "resource_missing")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_prepares_the_hot_statements_and_survives_their_deallocation():
+    from django.db import connection, transaction
+    from factories import make_customer, make_plan, subscribe
+
+    from assina.api.ratelimit import reset
+
+    reset()
+    make_plan("pro", 4990)
+    sub = subscribe(make_customer(), "pro")
+    client = ApiClient(new_key("read"))
+    assert client.get(f"/subscriptions/sub_{sub.pk}").json()["id"] == f"sub_{sub.pk}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = " ".join(row[0] for row in cursor.fetchall())
+    assert "FROM api_apikey WHERE key_hash = $1" in prepared and "FROM subscriptions_subscription s" in prepared
+    assert connection.connection.prepare_threshold is None  # the ORM's statements are not prepared
+    with pytest.raises(RuntimeError), transaction.atomic():  # a rollback: psycopg deallocates them all
+        client.get(f"/subscriptions/sub_{sub.pk}")
+        raise RuntimeError
+    assert client.get(f"/subscriptions/sub_{sub.pk}").json()["id"] == f"sub_{sub.pk}"
+    revoke_key(client.secret)
+    problem(client.get(f"/subscriptions/sub_{sub.pk}"), 401, "api_key_revoked")

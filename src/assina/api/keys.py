@@ -14,18 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
 
+from .fixed_sql import fetch_all
 from .models import ApiKey
 
 MODES = ("sandbox", "live")
 # last_used_at is written at most this often per key and process: a read must not cost a write.
 LAST_USED_RESOLUTION = 60.0
 _last_used_written: dict[str, float] = {}  # by key hash
+KEY_SQL = f"SELECT id, scope, revoked_at FROM {ApiKey._meta.db_table} WHERE key_hash = %s"
 
 
 class ApiKeyError(DomainError):
@@ -101,13 +102,13 @@ def authenticate(secret: str) -> Authenticated | str:
     if mode != settings.ASSINA_MODE:
         return "wrong_mode_key"
     digest = hash_secret(secret)
-    # Every request runs this: a fixed statement skips the ORM's query compilation.
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, scope, revoked_at FROM {ApiKey._meta.db_table} WHERE key_hash = %s", [digest])
-        row = cursor.fetchone()
-    if row is None:
+    # Every request runs this: a fixed statement (prepared on PostgreSQL) skips the ORM's query
+    # compilation. The row is read on every request, so a revoked key is refused at once, by
+    # every process.
+    rows = fetch_all(KEY_SQL, [digest])
+    if not rows:
         return "invalid_api_key"
-    pk, scope, revoked_at = row
+    pk, scope, revoked_at = rows[0]
     if revoked_at is not None:
         return "api_key_revoked"
     _touch(pk, digest)
