@@ -236,6 +236,7 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
         # next_payment_attempt out of their UPDATE: SQLite rewrites an index entry for every
         # indexed column set, even to the value it already has.
         paid_rows = []
+        period_texts: dict = {}  # a batch shares a few period starts
         for pk, key, invoice_id, number, amount, currency, created_at in attempts:
             result = results.get(key)
             if result is None:
@@ -256,7 +257,7 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
                     else:
                         invoice_rows.append((_PAID, invoice[I_PAID], at, None, invoice_id))
                     events.append(("invoice.paid", at, invoice[I_CUSTOMER], "invoice", invoice_id,
-                                   {**_invoice_row_data(invoice), "payment": payment}))
+                                   {**_invoice_row_data(invoice, period_texts), "payment": payment}))
                     if invoice[I_DSTART] is not None:
                         dunning_rows.append((None, RECOVERED, invoice[I_DSTART], None, invoice_id))
                         events.append(("invoice.recovered", at, invoice[I_CUSTOMER], "invoice", invoice_id,
@@ -343,11 +344,21 @@ _PERIOD_END_STATUSES = frozenset({SubscriptionStatus.ACTIVE.value, SubscriptionS
                                   SubscriptionStatus.TRIALING.value})
 
 
-def _invoice_row_data(invoice: list) -> dict:
+def _invoice_row_data(invoice: list, period_texts: dict | None = None) -> dict:
+    start = invoice[I_PERIOD]
+    if start is None:
+        text = None
+    elif period_texts is None:
+        text = start.isoformat()
+    else:
+        # Keyed with the time zone too: equal instants in two zones read differently.
+        text = period_texts.get((start, start.tzinfo))
+        if text is None:
+            text = period_texts[(start, start.tzinfo)] = start.isoformat()
     return {
         "invoice": invoice[I_ID], "number": invoice[I_NUMBER], "subscription": invoice[I_SUB], "total": invoice[I_TOTAL],
         "amount_due": invoice[I_DUE], "currency": invoice[I_CURRENCY], "billing_reason": invoice[I_REASON],
-        "period_start": invoice[I_PERIOD].isoformat() if invoice[I_PERIOD] else None,
+        "period_start": text,
     }
 
 
