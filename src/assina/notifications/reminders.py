@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.utils.dateparse import parse_datetime
 
 from assina.customers.models import Customer
+from assina.db import Many
 from assina.events.models import Event
 
 from .context import card_vars, month_label, number, subscription_vars
@@ -71,7 +72,7 @@ def _not_queued(keys: dict[str, int]) -> list[int]:
     """
     if not keys:
         return []
-    queued = set(Message.objects.filter(key__in=list(keys)).values_list("key", flat=True))
+    queued = set(Message.objects.filter(key__in_list=Many(keys)).values_list("key", flat=True))
     return [pk for key, pk in keys.items() if key not in queued]
 
 
