@@ -76,6 +76,11 @@ def test_what_only_the_documented_schema_accepts_is_still_accepted(api):
     assert stored == {"e1": utc(2027, 1, 9, 10), "e2": datetime(2027, 1, 9, 23, 59, 59, 999999, tzinfo=timezone.utc)}
 
 
+def test_only_times_past_the_microsecond_leave_the_fast_path():
+    assert wire._SUB_MICROSECOND.search(b'{"timestamp": "2027-01-09T23:59:59.9999999Z"}')
+    assert not wire._SUB_MICROSECOND.search(b'{"timestamp": "2027-01-09T23:59:59.999999Z", "properties": {"x":12.1234567}}')
+
+
 def test_timestamps_are_stored_in_utc_to_the_microsecond(api):
     customer = make_customer()
     events = [_event(1, customer, timestamp="2027-01-09T07:00:00.000001-03:00"),

@@ -48,9 +48,10 @@ class UsageBatchStruct(msgspec.Struct, forbid_unknown_fields=True):
 _batch = msgspec.json.Decoder(UsageBatchStruct)
 _event = msgspec.json.Decoder(UsageEventStruct)
 
-# msgspec rounds fractions of a second past microseconds, pydantic truncates them: a body with
-# 7 or more fraction digits anywhere is left to pydantic so both read the same instant.
-_SUB_MICROSECOND = re.compile(rb"\.[0-9]{7}")
+# msgspec rounds fractions of a second past microseconds, pydantic truncates them: a body with a
+# time of 7 or more fraction digits ("10:00:00.1234567") is left to pydantic so both read the
+# same instant. A digit before the colon: JSON syntax never has one (":12.1234567" is a number).
+_SUB_MICROSECOND = re.compile(rb"[0-9]:[0-9]{2}\.[0-9]{7}")
 
 T = TypeVar("T")
 
