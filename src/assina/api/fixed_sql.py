@@ -5,8 +5,8 @@ parses and plans it each time: for the subscription read that is 0.4 ms of plann
 0.1 ms of execution, on every request. These statements never change, so they run as prepared
 statements instead (psycopg keeps one per connection and statement; with the persistent
 connections of gunicorn's workers they are planned once). Errors still become Django's database
-errors and mark the connection, as Django's own cursor does. SQLite has no planning cost worth
-this: it takes Django's cursor.
+errors and mark the connection, as Django's own cursor does. On SQLite they go to sqlite3's
+cursor directly (same connection, same type converters).
 
 A pooler in transaction mode (PgBouncer < 1.21) does not keep prepared statements: set
 ``ASSINA_API_PREPARED_STATEMENTS=0`` there.
@@ -14,6 +14,7 @@ A pooler in transaction mode (PgBouncer < 1.21) does not keep prepared statement
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -39,6 +40,18 @@ def fetch_all(sql: str, params: Sequence) -> list[tuple]:
                 return cursor.fetchall()
         finally:
             pg.prepare_threshold = threshold
+    if connection.vendor == "sqlite":
+        # sqlite3's own cursor with the statement already in its "?" style: Django's cursor
+        # would rewrite the placeholders with a regex on every call.
+        connection.ensure_connection()
+        connection.validate_no_broken_transaction()
+        with connection.wrap_database_errors:
+            return connection.connection.execute(_qmark(sql), params).fetchall()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+@functools.cache
+def _qmark(sql: str) -> str:
+    return sql.replace("%s", "?")
