@@ -235,3 +235,10 @@ def test_pausing_and_resuming_at_the_same_instant_never_answers_5xx(api, clock):
     if response.status_code != 200:
         problem(response, 409, "conflict")
         assert api.ok("GET", f"/subscriptions/{sub['id']}")["status"] == "paused"
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:09:09+08:36", "9999-12-31T23:59:59-01:00"])
+def test_a_time_outside_the_years_utc_can_hold_is_a_422_not_a_500(api, clock, moment):
+    response = api.get("/customers", {"created[gt]": moment})
+    body = problem(response, 422, "validation_error")
+    assert "9999" in str(body)

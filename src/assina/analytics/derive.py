@@ -19,6 +19,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.db.models.fields.json import KT
 
 from assina.catalog.models import Coupon, Plan, PlanVersion
 from assina.core.discounts import discount_amount
@@ -108,8 +109,10 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def _events() -> pd.DataFrame:
+    # KT: the plan code as text. A key lookup decodes the value as JSON on SQLite, so a plan
+    # coded "0", "true" or "NaN" would come back as a number, a boolean or a float NaN.
     rows = (Event.objects.filter(subject_type="subscription", type__in=STATUS_EVENTS)
-            .values_list("subject_id", "occurred_at", "id", "type", "data__status", "data__plan", "data__quantity"))
+            .values_list("subject_id", "occurred_at", "id", "type", "data__status", KT("data__plan"), "data__quantity"))
     ev = pd.DataFrame(list(rows), columns=["sub", "at", "order", "type", "status", "plan", "quantity"])
     ev.loc[ev["type"] == "subscription.canceled", "status"] = "canceled"
     return ev.drop(columns="type")
@@ -292,7 +295,7 @@ def _facts(subs: pd.DataFrame, table: ChangeTable, plan_index: dict) -> Subscrip
 
 
 def _customers(currencies: list[str]) -> Customers:
-    frame = pd.DataFrame(list(Customer.objects.values_list("id", "country", "metadata__segment", "currency")),
+    frame = pd.DataFrame(list(Customer.objects.values_list("id", "country", KT("metadata__segment"), "currency")),
                          columns=["id", "country", "segment", "currency"])
     country, countries = _codes(frame["country"])
     segment, segments = _codes(frame["segment"])

@@ -30,7 +30,10 @@ def _iso_only(value):
 def _require_zone(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("a time must include its zone, e.g. 2027-01-31T10:00:00Z")
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC: a 422, not a 500
+        raise ValueError("a time must fall between the years 1 and 9999 in UTC") from None
 
 
 # Out: ISO 8601 in UTC with a Z. In: ISO 8601 with a zone (any zone; converted to UTC).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
@@ -22,10 +22,26 @@ class DatabaseClock:
 
     def now(self) -> datetime:
         if settings.ASSINA_MODE == "sandbox":
-            frozen = ClockState.objects.filter(pk=1).values_list("frozen_at", flat=True).first()
+            frozen = _frozen_at()
             if frozen is not None:
                 return frozen
         return datetime.now(timezone.utc)
+
+
+def _frozen_at() -> datetime | None:
+    """The test clock's time. Every service and API request reads it, so it is one plain
+    statement rather than an ORM query (whose building cost more than the lookup)."""
+    table = connection.ops.quote_name(ClockState._meta.db_table)
+    column = connection.ops.quote_name(ClockState._meta.get_field("frozen_at").column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = 1")
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        return None
+    value = row[0]
+    if isinstance(value, str):  # SQLite keeps UTC text
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 _clock = DatabaseClock()
