@@ -28,7 +28,7 @@ from django.utils.translation import gettext_noop as N_
 from assina.catalog.models import MeteredPrice, Metric
 from assina.core.invoicing import DraftLine, LineKind
 from assina.core.pricing import display_unit_amount, price_amount
-from assina.db import _sqlite_datetime, insert_rows
+from assina.db import Many, _sqlite_datetime, insert_rows
 from assina.events.models import Event
 from assina.subscriptions.models import SubscriptionItem
 
@@ -69,13 +69,13 @@ def metered_lines(renewals: list[tuple[int, datetime, datetime]]) -> dict[int, l
     if not renewals:
         return {}
     periods = {sub: (start, end) for sub, start, end in renewals}
-    items = list(SubscriptionItem.objects.filter(subscription_id__in_list=list(periods), plan_version__metered_prices__isnull=False)
+    items = list(SubscriptionItem.objects.filter(subscription_id__in_list=Many(periods), plan_version__metered_prices__isnull=False)
                  .values_list("subscription_id", "subscription__customer_id", "subscription__status", "plan_version__metered_prices"))
     if not items:
         return {}
     prices = MeteredPrice.objects.select_related("metric", "plan_version").in_bulk([p for *_, p in items])
     min_start = min(start for start, _ in periods.values())
-    done = set(UsageCharge.objects.filter(subscription_id__in_list=list(periods), period_start__gte=min_start)
+    done = set(UsageCharge.objects.filter(subscription_id__in_list=Many(periods), period_start__gte=min_start)
                .values_list("subscription_id", "period_start"))
     targets: dict[tuple[int, str], Target] = {}
     for sub, customer, status, price_id in sorted(items):
