@@ -19,6 +19,7 @@ All in BRL (minor units), business time zone UTC, range January-March 2027:
 
 from __future__ import annotations
 
+import pytest
 from factories import FAILING_CARD, GOOD_CARD, advance, make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.catalog.services import create_coupon
@@ -100,3 +101,18 @@ RATES = {
                 "gross_revenue_retention": 47400 / 50400, "quick_ratio": 3600 / 3000, "arpa": 51000 / 7},
 }
 PLANS = {"basic": (9000, 3, 3), "pro": (10000, 1, 1), "trial-pro": (10000, 1, 1), "team": (12000, 1, 1), "annual": (10000, 1, 1)}
+
+
+@pytest.fixture
+def metrics_api():
+    """A read-scope API client, the clock at 2027-03-10 12:00 and no kept metrics snapshot."""
+    from api_support import ApiClient, new_key
+
+    from assina.analytics import service
+    from assina.api import ratelimit
+
+    ratelimit.reset()
+    service.forget()
+    start_clock(utc(2027, 3, 10, 12))
+    yield ApiClient(new_key("read"))
+    service.forget()

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from types import SimpleNamespace
 
+import pytest
+from factories import start_clock, utc
+
 from assina.usage.services import record_usage
 
 
@@ -46,3 +49,21 @@ def problem(response, status: int, code: str) -> dict:
     body = response.json()
     assert body["code"] == code, body
     return body
+
+
+@pytest.fixture
+def usage_api() -> "Api":
+    """An API client with a fresh rate limit, the clock at 2027-01-10 and a ``calls`` metric."""
+    from assina.api import ratelimit
+    from assina.usage.services import create_metric
+
+    ratelimit.reset()
+    start_clock(utc(2027, 1, 10))
+    create_metric(code="calls", name="API calls")
+    return Api()
+
+
+def calls_event(i, who, **extra) -> dict:
+    """The JSON of usage event ``e<i>`` of ``who``: 2 ``calls`` the day before the clock."""
+    return {"id": f"e{i}", "customer": f"cus_{who.pk}", "metric": "calls", "value": 2,
+            "timestamp": "2027-01-09T10:00:00Z", **extra}

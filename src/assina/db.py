@@ -265,6 +265,14 @@ def _parse_sqlite_datetime(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
+def aware_datetime(value: datetime | str | None) -> datetime | None:
+    """A timestamp read by plain SQL as an aware UTC datetime: SQLite gives its stored UTC
+    text, PostgreSQL an aware datetime already."""
+    if value is None or isinstance(value, str):
+        return _parse_sqlite_datetime(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
 class Many:
     """Values for ``__in_list`` that Django passes through untouched.
 

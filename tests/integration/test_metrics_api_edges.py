@@ -4,10 +4,10 @@ clear 422 problem or a correct (possibly empty) answer. Found by bench/api_fuzz.
 from __future__ import annotations
 
 import pytest
-from api_support import ApiClient, new_key, problem
-from factories import make_customer, make_plan, start_clock, subscribe, utc
+from api_support import problem
+from factories import make_customer, make_plan, subscribe, utc
+from metrics_support import metrics_api  # noqa: F401
 
-from assina.analytics import service
 
 pytestmark = pytest.mark.django_db
 
@@ -15,14 +15,8 @@ PATHS = ("", "/summary", "/movements", "/plans", "/cohorts", "/cancellations")
 
 
 @pytest.fixture
-def api():
-    from assina.api import ratelimit
-
-    ratelimit.reset()
-    service.forget()
-    start_clock(utc(2027, 3, 10, 12))
-    yield ApiClient(new_key("read"))
-    service.forget()
+def api(metrics_api):
+    return metrics_api
 
 
 def _data():

@@ -5,23 +5,16 @@
 from __future__ import annotations
 
 import pytest
-from api_support import ApiClient, new_key
-from factories import make_customer, make_plan, start_clock, subscribe, utc
+from factories import make_customer, make_plan, subscribe, utc
+from metrics_support import metrics_api  # noqa: F401
 
-from assina.analytics import service
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api():
-    from assina.api import ratelimit
-
-    ratelimit.reset()
-    service.forget()
-    start_clock(utc(2027, 3, 10, 12))
-    yield ApiClient(new_key("read"))
-    service.forget()
+def api(metrics_api):
+    return metrics_api
 
 
 def test_codes_that_look_like_json_values_stay_text(api):

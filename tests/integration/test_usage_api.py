@@ -2,28 +2,20 @@
 refused whole with problem+json, late events listed."""
 
 import pytest
-from factories import make_customer, start_clock, utc
-from usage_support import Api, problem
+from factories import make_customer
+from usage_support import calls_event, problem, usage_api  # noqa: F401
 
 from assina.usage.models import UsageEvent
-from assina.usage.services import create_metric
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api():
-    from assina.api import ratelimit
-
-    ratelimit.reset()
-    start_clock(utc(2027, 1, 10))
-    create_metric(code="calls", name="API calls")
-    return Api()
+def api(usage_api):
+    return usage_api
 
 
-def _event(i, who, **extra):
-    return {"id": f"e{i}", "customer": f"cus_{who.pk}", "metric": "calls", "value": 2,
-            "timestamp": "2027-01-09T10:00:00Z", **extra}
+_event = calls_event
 
 
 def test_single_and_batch_events_are_stored_once(api):

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
+from assina.db import aware_datetime
 
 from .models import ClockState
 
@@ -36,12 +37,7 @@ def _frozen_at() -> datetime | None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {column} FROM {table} WHERE id = 1")
         row = cursor.fetchone()
-    if row is None or row[0] is None:
-        return None
-    value = row[0]
-    if isinstance(value, str):  # SQLite keeps UTC text
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return aware_datetime(row[0]) if row is not None else None
 
 
 _clock = DatabaseClock()

@@ -17,8 +17,7 @@ from django.db.models import Min, Q
 from . import reminders
 from .campaigns import send_scheduled
 from .models import Campaign, Message
-from .producing import has_unprocessed, produce_from_events
-from .producing import wall_now
+from .producing import has_unprocessed, produce_from_events, wall_now
 from .sending import send_due
 
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
-from django.utils.dateparse import parse_datetime
+from django.db.models import F, Max, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from assina.customers.models import Customer
-from assina.db import Many
+from assina.db import Many, aware_datetime
 from assina.events.models import Event
 
 from .context import card_vars, month_label, number, subscription_vars
@@ -283,19 +282,20 @@ def produce_reminders(until: datetime, *, at_due_time: bool) -> Counter:
     with transaction.atomic():
         # Read before the finders: an event written while they run calls for another pass.
         seen = Event.objects.aggregate(top=Max("id"))["top"] or 0
-        state = ProducerState.objects.filter(pk=1).values_list("reminders_until", "reminders_event_id").first()
-        if state is None or state[0] is None or day_start(until) > day_start(state[0]):
+        last_until, last_event_id = _last_pass()
+        if _new_day(until, last_until):
             for finder in FINDERS:
                 counts["emails_queued"] += queue(finder(until, at_due_time), until)
         else:
-            changed = list(Event.objects.filter(id__gt=state[1], id__lte=seen, subject_type="subscription")
+            changed = list(_subscription_events(last_event_id).filter(id__lte=seen)
                            .values_list("subject_id", flat=True).distinct())
             if changed:
                 for finder in SAME_DAY_FINDERS:
                     counts["emails_queued"] += queue(finder(until, at_due_time, only=changed), until)
         ProducerState.objects.get_or_create(pk=1)
-        ProducerState.objects.filter(pk=1).exclude(reminders_until__gte=until).update(reminders_until=until)
-        ProducerState.objects.filter(pk=1, reminders_event_id__lt=seen).update(reminders_event_id=seen)
+        ProducerState.objects.filter(pk=1).update(
+            reminders_until=Greatest(Coalesce(F("reminders_until"), Value(until)), Value(until)),
+            reminders_event_id=Greatest(F("reminders_event_id"), Value(seen)))
     return counts
 
 
@@ -307,10 +307,22 @@ def has_work(until: datetime) -> bool:
     period that now ends within the lead time) can make one due at once, and every such change
     writes an event about the subscription.
     """
+    last_until, last_event_id = _last_pass()
+    return _new_day(until, last_until) or _subscription_events(last_event_id).exists()
+
+
+def _last_pass() -> tuple[datetime | None, int]:
+    """Up to when the last pass looked, and the highest event id it had seen."""
     state = ProducerState.objects.filter(pk=1).values_list("reminders_until", "reminders_event_id").first()
-    if state is None or state[0] is None or day_start(until) > day_start(state[0]):
-        return True
-    return Event.objects.filter(id__gt=state[1], subject_type="subscription").exists()
+    return state if state is not None else (None, 0)
+
+
+def _new_day(until: datetime, last_until: datetime | None) -> bool:
+    return last_until is None or day_start(until) > day_start(last_until)
+
+
+def _subscription_events(after_id: int):
+    return Event.objects.filter(id__gt=after_id, subject_type="subscription")
 
 
 def next_due() -> Due | None:
@@ -398,11 +410,4 @@ def _select_times(sql: str, params: list) -> list[datetime | None]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return [_aware(value) for value in row]
-
-
-def _aware(value) -> datetime | None:
-    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
-        return value
-    parsed = parse_datetime(value) if isinstance(value, str) else value
-    return parsed.replace(tzinfo=dt_timezone.utc)
+    return [aware_datetime(value) for value in row]
