@@ -314,34 +314,14 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
         update_rows(Invoice, ["status", "amount_paid", "paid_at", "next_payment_attempt"], invoice_rows)
         update_rows(Invoice, ["next_payment_attempt", "dunning_status", "dunning_started_at", "dunning_final_at"], dunning_rows)
         if changed_subs:
-            _set_next_action_times(list(changed_subs.values()))
+            from assina.subscriptions.lifecycle import next_action_times
+
+            times = next_action_times(list(changed_subs.values()))
+            for sub in changed_subs.values():
+                sub.next_action_at = times[sub.pk]
             update_rows(Subscription, ["status", "next_action_at", "grace_until"],
                         [(s.status, s.next_action_at, s.grace_until, s.pk) for s in changed_subs.values()])
         insert_rows(Event, EVENT_FIELDS, events)
-
-
-def _set_next_action_times(subs: list[Subscription]) -> None:
-    """``lifecycle.next_action_at`` for many subscriptions at once (a batch with many declines
-    would otherwise read the scheduled changes one subscription at a time): one query finds
-    which have a pending change. Those, and the rare statuses, are asked one by one; for the
-    others ``next_action_at`` is the end of the current period (nothing earlier is scheduled).
-    """
-    from assina.subscriptions.lifecycle import next_action_at
-    from assina.subscriptions.models import ScheduledChange
-
-    with_changes = set(ScheduledChange.objects.filter(subscription_id__in_list=Many(s.pk for s in subs),
-                                                      status=ScheduledChange.Status.PENDING)
-                       .values_list("subscription_id", flat=True))
-    for sub in subs:
-        if sub.status in _PERIOD_END_STATUSES and sub.pk not in with_changes:
-            sub.next_action_at = sub.current_period_end
-        else:
-            sub.next_action_at = next_action_at(sub)
-
-
-# Statuses whose next action is the end of the current period unless a change comes first.
-_PERIOD_END_STATUSES = frozenset({SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAST_DUE.value,
-                                  SubscriptionStatus.TRIALING.value})
 
 
 def _invoice_row_data(invoice: list, period_texts: dict | None = None) -> dict:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.db.models import Min
+
 from assina.core.invoicing import DraftLine, draft_for_period
 from assina.core.states import SubscriptionStatus, transition
+from assina.db import Many
 from assina.events.services import record
 from assina.invoices.models import Invoice
 from assina.invoices.services import InvoiceDraft, issue_invoices, pending_lines
@@ -21,6 +24,25 @@ INCOMPLETE_EXPIRES_AFTER_HOURS = 23
 
 def next_action_at(sub: Subscription) -> datetime | None:
     """When the worker must next look at this subscription (None: never again)."""
+    return next_action_times([sub])[sub.pk]
+
+
+# Statuses whose next action is the end of the current period unless a change comes first.
+_PERIOD_END_STATUSES = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.TRIALING})
+
+
+def next_action_times(subs: list[Subscription]) -> dict[int, datetime | None]:
+    """``next_action_at`` of many subscriptions, with one query for their pending changes (a
+    billing batch with many declines would otherwise ask one subscription at a time)."""
+    running = [s.pk for s in subs if SubscriptionStatus(s.status) in _PERIOD_END_STATUSES]
+    first_change = dict(
+        ScheduledChange.objects.filter(subscription_id__in_list=Many(running), status=ScheduledChange.Status.PENDING)
+        .values("subscription_id").annotate(first=Min("effective_at")).values_list("subscription_id", "first")
+    ) if running else {}
+    return {s.pk: _next_action(s, first_change.get(s.pk)) for s in subs}
+
+
+def _next_action(sub: Subscription, change_at: datetime | None) -> datetime | None:
     status = SubscriptionStatus(sub.status)
     if status in (SubscriptionStatus.CANCELED, SubscriptionStatus.UNPAID):
         # Unpaid: no new periods until the open invoice is paid (then billing goes on from the
@@ -30,14 +52,7 @@ def next_action_at(sub: Subscription) -> datetime | None:
         return sub.resumes_at
     if status is SubscriptionStatus.INCOMPLETE:
         return sub.created_at + timedelta(hours=INCOMPLETE_EXPIRES_AFTER_HOURS)
-    times = [sub.current_period_end]
-    change_at = (
-        ScheduledChange.objects.filter(subscription_id=sub.pk, status=ScheduledChange.Status.PENDING)
-        .order_by("effective_at").values_list("effective_at", flat=True).first()
-    )
-    if change_at is not None:
-        times.append(change_at)
-    return min(times)
+    return sub.current_period_end if change_at is None else min(sub.current_period_end, change_at)
 
 
 def set_status(sub: Subscription, target: SubscriptionStatus, at: datetime, reason: str) -> None:
