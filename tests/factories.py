@@ -8,6 +8,7 @@ that passes here passes for an operator too.
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -142,3 +143,29 @@ def assert_all_invoices_sum() -> None:
     for invoice in Invoice.objects.exclude(number=None):
         assert_invoice_sums(invoice)
 
+
+
+def run_together(work, workers: int = 4) -> list[BaseException]:
+    """Run ``work`` in ``workers`` threads released at the same moment, each with its own
+    database connection (closed at the end), like that many worker processes. Returns what
+    they raised, for the test to assert on."""
+    from django.db import connection
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(workers)
+
+    def worker():
+        try:
+            start.wait()
+            work()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from django.db import connection
-from factories import make_customer, make_plan, real_transactions, start_clock, subscribe, utc
+from factories import make_customer, make_plan, real_transactions, run_together, start_clock, subscribe, utc
 
 pytestmark = [real_transactions, pytest.mark.postgres_only]
 
@@ -29,23 +29,7 @@ def test_four_workers_running_every_job_never_deadlock():
     advance_clock(utc(2027, 2, 10, 9, 30))
     until = utc(2027, 3, 10, 9)
     set_frozen_time(until)
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
-
-    def worker():
-        try:
-            start.wait()
-            run_jobs(until, at_due_time=True)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_together(lambda: run_jobs(until, at_due_time=True))
 
     assert [str(e) for e in errors] == []
     result = run_checks()

@@ -1,11 +1,8 @@
 """Several workers on PostgreSQL share the due work through row claims (SKIP LOCKED): every
 renewal is billed and charged exactly once, and invoice numbers stay gapless."""
 
-import threading
-
 import pytest
-from django.db import connection
-from factories import make_customer, make_plan, real_transactions, start_clock, subscribe, utc
+from factories import make_customer, make_plan, real_transactions, run_together, start_clock, subscribe, utc
 
 from assina.invoices.models import Invoice
 from assina.payments.models import PaymentAttempt, SandboxCharge
@@ -24,23 +21,7 @@ def test_four_workers_renew_every_subscription_exactly_once():
     from assina.clock.services import set_frozen_time
 
     set_frozen_time(until)
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
-
-    def worker():
-        try:
-            start.wait()
-            process_due_work(until, batch_size=15)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_together(lambda: process_due_work(until, batch_size=15))
 
     assert errors == []
     renewals = Invoice.objects.filter(billing_reason="subscription_cycle")
@@ -77,36 +58,23 @@ def test_four_workers_share_renewals_and_payment_retries_without_doubling_any():
     from assina.clock.services import set_frozen_time
 
     set_frozen_time(until)
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
-
     deadlocks: list[str] = []
 
     def worker():
         from django.db import OperationalError
 
-        try:
-            start.wait()
-            for _ in range(5):
-                try:
-                    run_jobs(until, at_due_time=True)
-                    break
-                except OperationalError as exc:
-                    # PostgreSQL aborts one of two deadlocked transactions (nothing of it is kept);
-                    # `assina worker` runs again at its next poll, as here. Anything else fails.
-                    if "deadlock detected" not in str(exc):
-                        raise
-                    deadlocks.append(str(exc))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for _ in range(5):
+            try:
+                run_jobs(until, at_due_time=True)
+                break
+            except OperationalError as exc:
+                # PostgreSQL aborts one of two deadlocked transactions (nothing of it is kept);
+                # `assina worker` runs again at its next poll, as here. Anything else fails.
+                if "deadlock detected" not in str(exc):
+                    raise
+                deadlocks.append(str(exc))
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_together(worker)
 
     assert errors == []
     renewals = Invoice.objects.filter(period_start=utc(2027, 2, 10, 9))
