@@ -97,3 +97,28 @@ def test_racing_retries_with_one_idempotency_key_create_one_customer(assina, ser
     assert final.status_code == 201 and final.headers["idempotent-replayed"] == "true"
     listed = httpx.get(f"{server}/customers", headers={"Authorization": f"Bearer {secret}"}).json()["data"]
     assert [c["email"] for c in listed] == ["race@example.com"]
+
+
+@pytest.mark.parametrize("url_bytes", [8100, 20000])
+def test_an_over_long_url_gets_the_api_414_problem_from_gunicorn_too(assina, server, url_bytes):
+    """8,100 bytes pass gunicorn (limit_request_line 8,190) and the API refuses them; 20,000
+    bytes never reach Django and the worker answers with the same problem, not an HTML page."""
+    secret = assina.ok("apikey", "create", "--scope", "read")["secret"]
+    url = f"{server}/customers?email=" + "a" * (url_bytes - len("/api/v1/customers?email="))
+    response = httpx.get(url, headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 414
+    assert response.headers["content-type"] == "application/problem+json; charset=utf-8"
+    body = response.json()
+    assert body["code"] == "uri_too_long" and body["status"] == 414 and body["type"] == "urn:assina:problem:uri_too_long"
+    assert "8000 bytes" in body["detail"] and body["title"]
+    # A URL under the limit is read as usual.
+    ok = httpx.get(f"{server}/customers?pad=" + "a" * 7000, headers={"Authorization": f"Bearer {secret}"})
+    assert ok.status_code == 200, ok.text
+
+
+def test_a_method_a_route_does_not_have_is_a_405_problem(assina, server):
+    secret = assina.ok("apikey", "create", "--scope", "write")["secret"]
+    response = httpx.delete(f"{server}/customers", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 405 and sorted(response.headers["allow"].split(", ")) == ["GET", "POST"]
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "method_not_allowed"

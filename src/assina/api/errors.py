@@ -36,6 +36,7 @@ TITLES = {
     405: gettext_lazy("Method not allowed"),
     409: gettext_lazy("Conflict"),
     413: gettext_lazy("Request too large"),
+    414: gettext_lazy("URL too long"),
     422: gettext_lazy("Unprocessable request"),
     429: gettext_lazy("Too many requests"),
     500: gettext_lazy("Internal error"),
@@ -59,8 +60,8 @@ def not_found(kind: str, ident: Any) -> ApiProblem:
     return ApiProblem(404, "resource_missing", _("no %(kind)s with id %(id)s") % {"kind": kind, "id": repr(str(ident))})
 
 
-def problem_response(request: HttpRequest | None, status: int, code: str, detail: str, *,
-                     headers: dict[str, str] | None = None, errors: list[dict] | None = None) -> HttpResponse:
+def problem_body(status: int, code: str, detail: str, *, instance: str | None = None,
+                 errors: list[dict] | None = None) -> bytes:
     body: dict[str, Any] = {
         "type": f"urn:assina:problem:{code}",
         "title": str(TITLES.get(status, TITLES[400 if status < 500 else 500])),
@@ -68,12 +69,17 @@ def problem_response(request: HttpRequest | None, status: int, code: str, detail
         "detail": detail,
         "code": code,
     }
-    if request is not None:
-        body["instance"] = request.path
+    if instance is not None:
+        body["instance"] = instance
     if errors:
         body["errors"] = errors
-    response = HttpResponse(json.dumps(body, ensure_ascii=False), status=status,
-                            content_type=f"{PROBLEM_CONTENT_TYPE}; charset=utf-8")
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def problem_response(request: HttpRequest | None, status: int, code: str, detail: str, *,
+                     headers: dict[str, str] | None = None, errors: list[dict] | None = None) -> HttpResponse:
+    body = problem_body(status, code, detail, instance=request.path if request is not None else None, errors=errors)
+    response = HttpResponse(body, status=status, content_type=f"{PROBLEM_CONTENT_TYPE}; charset=utf-8")
     for name, value in (headers or {}).items():
         response[name] = value
     return response

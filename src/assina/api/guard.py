@@ -16,7 +16,7 @@ from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.exception import convert_exception_to_response
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.locale import LocaleMiddleware
@@ -26,7 +26,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
-from . import idempotency, ratelimit
+from . import http_limits, idempotency, ratelimit
 from .errors import ApiProblem, problem_response
 from .keys import Authenticated, authenticate
 
@@ -180,10 +180,18 @@ class ApiMiddleware:
 
     def _view(self, request: HttpRequest) -> HttpResponse:
         """What ``BaseHandler._get_response`` does, less the hooks no API middleware has."""
+        if http_limits.url_too_long(request):
+            return http_limits.uri_too_long_response()
         match = request.resolver_match = self._match(request)
         response = match.func(request, *match.args, **match.kwargs)
         if response is None:
             raise ValueError(f"the view {match.func!r} returned None")
         if hasattr(response, "render") and callable(response.render):
             response = response.render()
+        if isinstance(response, HttpResponseNotAllowed):
+            # django-ninja answers a method a path does not have with a plain-text page.
+            return problem_response(request, 405, "method_not_allowed",
+                                    _("%(method)s is not allowed here; allowed: %(allowed)s")
+                                    % {"method": request.method, "allowed": response["Allow"]},
+                                    headers={"Allow": response["Allow"]})
         return response

@@ -19,6 +19,12 @@ workers = int(os.environ.get("ASSINA_API_WORKERS", str(os.cpu_count() or 2)))
 worker_class = os.environ.get("ASSINA_API_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("ASSINA_API_THREADS", "1"))
 keepalive = 30
+# Request lines up to gunicorn's maximum, so that the API itself answers a URL over its limit
+# with a 414 problem (assina.api.http_limits); headers keep gunicorn's caps (100 fields of at
+# most 8,190 bytes each).
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
 accesslog = os.environ.get("ASSINA_API_ACCESS_LOG") or None
 loglevel = os.environ.get("ASSINA_LOG_LEVEL", "warning").lower()
 
@@ -36,3 +42,7 @@ def post_worker_init(worker):
     config = connections.settings["default"]
     config["CONN_MAX_AGE"] = int(os.environ.get("ASSINA_API_CONN_MAX_AGE", "600"))
     config["CONN_HEALTH_CHECKS"] = False
+
+    from assina.api.http_limits import install_in_gunicorn
+
+    install_in_gunicorn(worker)

@@ -39,7 +39,7 @@ PROBLEM_SCHEMA = {
 }
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "string"}}}
 # The problems any operation can answer, and those only writes can.
-ALL_PROBLEMS = (400, 401, 404, 422, 429)
+ALL_PROBLEMS = (400, 401, 404, 414, 422, 429)
 WRITE_PROBLEMS = (402, 403, 409, 413)
 IDEMPOTENCY_PARAMETER = {
     "name": "Idempotency-Key", "in": "header", "required": False,
