@@ -1,6 +1,8 @@
 """POST /api/v1/usage and /usage/batch through the real API: duplicates reported, bad batches
 refused whole with problem+json, late events listed."""
 
+from datetime import datetime, timezone
+
 import pytest
 from factories import make_customer
 from usage_support import calls_event, problem, usage_api  # noqa: F401
@@ -58,3 +60,27 @@ def test_text_the_database_cannot_store_is_refused_not_a_500(api):
                      b'"timestamp": "2027-01-09T10:00:00Z", "properties": {"f": NaN}}]}'), 422, "validation_error")
     problem(api.get("/usage", {"metric": "a\x00"}), 422, "validation_error")
     assert not UsageEvent.objects.exists()
+
+
+def test_a_batch_the_fast_insert_cannot_store_whole_takes_the_exact_path(api):
+    # Every event names a customer by id with a UTC time: the batch goes to the INSERT that checks
+    # customers as it stores. An unknown customer, a duplicate, or an id repeated in the batch
+    # makes it store fewer events than sent: rolled back, then answered as before.
+    alice, bob = make_customer(), make_customer()
+    missing = bob.pk + 1000
+    refused = problem(api.post("/usage/batch", {"events": [_event(1, alice), _event(2, bob, customer=str(missing))]}),
+                      422, "usage_invalid")
+    assert [e["loc"] for e in refused["errors"]] == [["events", 1, "customer"]]
+    assert not UsageEvent.objects.exists()
+    batch = {"events": [_event(1, alice), _event(1, bob, customer=str(bob.pk)), _event(2, alice, customer=f"cus_00{alice.pk}"),
+                        _event(3, alice, properties={"region": "br", "n": 1.5})]}
+    assert api.post("/usage/batch", batch).json() == {"object": "usage_batch_receipt", "received": 4, "stored": 4,
+                                                      "duplicates": []}
+    assert api.post("/usage/batch", batch).json()["duplicates"] == ["e1", "e1", "e2", "e3"]
+    twice = api.post("/usage/batch", {"events": [_event(7, bob), _event(7, bob)]}).json()
+    assert (twice["stored"], twice["duplicates"]) == (1, ["e7"])
+    stored = {(e.customer_id, e.event_id): e for e in UsageEvent.objects.all()}
+    assert sorted(stored) == sorted([(alice.pk, "e1"), (bob.pk, "e1"), (alice.pk, "e2"), (alice.pk, "e3"), (bob.pk, "e7")])
+    e3 = stored[(alice.pk, "e3")]
+    assert (e3.metric_code, e3.value, e3.properties, e3.late) == ("calls", 2, {"region": "br", "n": 1.5}, False)
+    assert e3.timestamp == datetime(2027, 1, 9, 10, tzinfo=timezone.utc)

@@ -52,12 +52,24 @@ _event = msgspec.json.Decoder(UsageEventStruct)
 # time of 7 or more fraction digits ("10:00:00.1234567") is left to pydantic so both read the
 # same instant. A digit before the colon: JSON syntax never has one (":12.1234567" is a number).
 _SUB_MICROSECOND = re.compile(rb"[0-9]:[0-9]{2}\.[0-9]{7}")
+# Searching for that pattern walks a 150 kB body in 1.5 ms (it starts with a digit, and most
+# bytes are); its literal part, the dot, is found six times faster. Each dot followed by 7 digits
+# (a time's fraction, or a number in the properties) is then checked in place.
+_SEVEN_DECIMALS = re.compile(rb"\.[0-9]{7}")
+
+
+def _sub_microsecond(body: bytes) -> bool:
+    for found in _SEVEN_DECIMALS.finditer(body):
+        start = found.start() - 4
+        if start >= 0 and _SUB_MICROSECOND.match(body, start):
+            return True
+    return False
 
 T = TypeVar("T")
 
 
 def _decode(body: bytes, fast: Callable[[bytes], T], slow: Callable[[bytes], T]) -> T:
-    if _SUB_MICROSECOND.search(body) is None:
+    if not _sub_microsecond(body):
         try:
             return fast(body)
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
