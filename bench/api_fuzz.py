@@ -13,8 +13,8 @@ which reaches code an almost empty database does not.
     .venv/bin/python bench/api_fuzz.py --examples 100 --database postgres://postgres@127.0.0.1:5432/assina_fuzz
 
 Checks: no 5xx, and status codes, content types, headers and bodies as the spec declares.
-Prints JSON: the outcome, operations tested, failures, seconds; the schemathesis JSON report is
-kept when something fails. Exit code 1 when a check failed.
+Prints JSON: the outcome, operations tested, failures, seconds; the schemathesis output and JSON
+report are kept (/tmp/assina-api-fuzz-<engine>-<port>.txt/.json) when something fails. Exit code 1 when a check failed.
 """
 
 from __future__ import annotations
@@ -90,10 +90,12 @@ def main() -> None:
     summary_lines = [line for line in proc.stdout.splitlines() if line.strip()][-12:]
     kept = None
     if proc.returncode != 0 or args.keep_report:
-        kept = Path(tempfile.gettempdir()) / "assina-api-fuzz-report.txt"
+        # Named by engine and port: two runs (SQLite and PostgreSQL) may go at once.
+        stem = f"assina-api-fuzz-{'postgresql' if args.database else 'sqlite'}-{args.port}"
+        kept = Path(tempfile.gettempdir()) / f"{stem}.txt"
         kept.write_text(proc.stdout + proc.stderr)
         if report.exists():  # the structured report: every failing case with its curl command
-            shutil.copy(report, Path(tempfile.gettempdir()) / "assina-api-fuzz-report.json")
+            shutil.copy(report, Path(tempfile.gettempdir()) / f"{stem}.json")
     shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps({"benchmark": "api_fuzz", "passed": proc.returncode == 0, "examples_per_operation": args.examples,
                       "engine": "postgresql" if args.database else "sqlite", "load_average": os.getloadavg(),
