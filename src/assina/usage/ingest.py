@@ -37,6 +37,7 @@ from assina.core.errors import DomainError
 from assina.customers.models import Customer
 from assina.db import _sqlite_datetime
 
+from . import sqlite_wal
 from .models import UsageEvent
 from .wire import UsageEventStruct
 
@@ -238,6 +239,7 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
                     stored_count = _insert_fast(_encode(events).decode(), received_at)
                     if stored_count != len(events):
                         raise _NotEveryEvent  # rolls this INSERT back: the exact path below decides
+                sqlite_wal.keep_short()
                 return IngestResult(len(events), len(events), [])
             except _NotEveryEvent:
                 pass
@@ -249,6 +251,7 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
                     for pk, e, t in zip(customers, events, times)]).decode()
     with transaction.atomic():
         stored = _insert(rows, received_at)
+    sqlite_wal.keep_short()
     if len(stored) == len(events):
         return IngestResult(len(events), len(events), [])
     duplicates = []
