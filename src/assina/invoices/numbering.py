@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from .models import NumberSequence
 
@@ -24,14 +24,25 @@ def take_numbers(prefix: str, year: int, count: int) -> list[str]:
     if count <= 0:
         return []
     key = f"{prefix}-{year}"
-    row = NumberSequence.objects.select_for_update().filter(key=key).first()
-    if row is None:  # the first number of the year
+    first = _advance(key, count)
+    if first is None:  # the first number of the year
         try:
             with transaction.atomic():
                 NumberSequence.objects.create(key=key)
         except IntegrityError:
-            pass  # created by a concurrent transaction; lock it below
-        row = NumberSequence.objects.select_for_update().get(key=key)
-    first = row.next_value
-    NumberSequence.objects.filter(pk=row.pk).update(next_value=first + count)
+            pass  # created by a concurrent transaction; it is taken below
+        first = _advance(key, count)
     return [f"{year}-{n:06d}" if prefix == "invoice" else f"CN-{year}-{n:06d}" for n in range(first, first + count)]
+
+
+def _advance(key: str, count: int) -> int | None:
+    """Move the sequence ``key`` past ``count`` numbers; returns the first one taken (None: no
+    such sequence yet). One statement: the UPDATE locks the row until the transaction ends
+    (what a SELECT … FOR UPDATE then UPDATE did in two round trips)."""
+    table = connection.ops.quote_name(NumberSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        column = connection.ops.quote_name("key")
+        cursor.execute(f"UPDATE {table} SET next_value = next_value + %s WHERE {column} = %s RETURNING next_value",
+                       [count, key])
+        row = cursor.fetchone()
+    return None if row is None else row[0] - count

@@ -110,7 +110,8 @@ _ISSUED_COLUMNS = frozenset(_ISSUED_ORDER)
 
 
 def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None = None, *,
-                   as_rows: bool = False, first_attempt: bool = False) -> list[Invoice] | list[IssuedInvoice]:
+                   as_rows: bool = False, first_attempt: bool = False,
+                   more_events: list[tuple] | None = None) -> list[Invoice] | list[IssuedInvoice]:
     """Create, number and finalize invoices in bulk; use customers' credit balance first.
 
     ``balances`` maps customer id -> credit balance for customers that have one (others are
@@ -124,13 +125,18 @@ def issue_invoices(drafts: list[InvoiceDraft], balances: dict[int, int] | None =
     ``first_attempt``: the caller writes a payment attempt for every invoice left open at once
     (``start_attempts(..., counted=True)``); the invoices are written with ``attempt_count`` 1
     instead of being updated right after.
+
+    ``more_events`` (rows in EVENT_FIELDS order, e.g. the batch's trial ends) are written after
+    the invoices' events, in the same statement.
     """
-    rows = _issue(drafts, balances, first_attempt)
+    rows = _issue(drafts, balances, first_attempt, more_events or [])
     return rows if as_rows else [row.to_model() for row in rows]
 
 
-def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None, first_attempt: bool = False) -> list[IssuedInvoice]:
+def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None, first_attempt: bool = False,
+           more_events: list[tuple] = ()) -> list[IssuedInvoice]:
     if not drafts:
+        insert_rows(Event, EVENT_FIELDS, more_events)
         return []
     if balances is None:
         ids = {d.customer_id for d in drafts}
@@ -259,7 +265,7 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None, first_at
         claimed = PendingItem.objects.filter(pk__in=item_ids, invoice__isnull=True).update(invoice_id=invoice_id)
         if claimed != len(item_ids):
             raise InvoiceError(_("a carried-over item was already billed on another invoice"))
-    insert_rows(Event, EVENT_FIELDS, events)
+    insert_rows(Event, EVENT_FIELDS, events + more_events if more_events else events)
     return invoices
 
 

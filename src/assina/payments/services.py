@@ -10,7 +10,7 @@ A restart finds attempts still pending and asks the gateway by key (``reconcile_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Iterable
 
 from django.db import transaction
@@ -117,6 +117,13 @@ class PendingCharge:
     currency: str
     created_at: datetime
     customer_ref: str = ""  # the customer's id at the gateway, for gateways that need it
+    # The attempt's number and its invoice as the attempt's transaction wrote it (a row in
+    # INVOICE_FIELDS order), when that transaction also issued the invoice (the billing run).
+    # An invoice cannot change while it has a pending attempt (voiding, crediting, paying,
+    # retrying and final actions all refuse or skip it), so applying the result needs no
+    # re-read of it as long as the attempt is still pending.
+    number: int = 0
+    invoice: tuple | None = None
 
 
 ATTEMPT_INSERT_FIELDS = ("invoice_id", "number", "idempotency_key", "payment_method_id", "gateway", "amount", "currency",
@@ -136,7 +143,9 @@ def start_attempts(invoices: Iterable[Invoice], methods: dict[int, PaymentMethod
     else ``times[invoice id]`` (retries due at different moments), else the invoice's creation.
 
     ``counted``: the invoices were just issued with ``attempt_count`` already counting this
-    first attempt (``issue_invoices(..., first_attempt=True)``), so no UPDATE of the invoices.
+    first attempt (``issue_invoices(..., first_attempt=True)``), so no UPDATE of the invoices;
+    the charges then carry the invoice as written (``PendingCharge.invoice``), which spares
+    ``apply_results`` reading it back.
     """
     rows, counts, charges = [], [], []
     invoices = list(invoices)
@@ -161,9 +170,12 @@ def start_attempts(invoices: Iterable[Invoice], methods: dict[int, PaymentMethod
             method_id, gateway, token = method.pk, method.gateway, method.token
         rows.append((invoice_id, number, key, method_id, gateway, invoice.amount_due,
                      invoice.currency, pending, "", "", "", created, None))
+        snapshot = (invoice_id, invoice.status, invoice.subscription_id, invoice.customer_id, invoice.billing_reason,
+                    invoice.number, invoice.total, invoice.amount_due, invoice.amount_paid, invoice.currency,
+                    invoice.period_start, invoice.dunning_started_at, invoice.next_payment_attempt) if counted else None
         charges.append(PendingCharge(key, invoice.number or "", method_id, token,
                                      invoice.amount_due, invoice.currency, created,
-                                     remote.get(invoice.customer_id, "") if remote else ""))
+                                     remote.get(invoice.customer_id, "") if remote else "", number, snapshot))
     insert_rows(PaymentAttempt, ATTEMPT_INSERT_FIELDS, rows)
     update_rows(Invoice, ["attempt_count"], counts)
     return charges
@@ -201,27 +213,23 @@ def collect(charges: list[PendingCharge], at: datetime | None = None) -> None:
             results[c.idempotency_key] = ChargeResult(
                 idempotency_key=c.idempotency_key, succeeded=False, decline_code=NO_PAYMENT_METHOD,
                 message=N_("The customer has no payment method."))  # stored in English, shown translated
-    apply_results(list(results), results, at)
+    apply_results(list(results), results, at, {c.idempotency_key: c for c in charges if c.invoice is not None})
 
 
-def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datetime | None = None) -> None:
+def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datetime | None = None,
+                  written: dict[str, PendingCharge] | None = None) -> None:
     """Step 3: apply gateway results to the pending attempts with these idempotency keys, and
     schedule dunning for the failures (next retry, or the wait for a new card, or the final action).
 
     Attempts no longer pending (resolved by another worker) are skipped. Plain rows, not model
-    instances: this runs once per renewal in the billing run.
+    instances: this runs once per renewal in the billing run. ``written``: charges (by key) that
+    carry their attempt and invoice as written; only the ids of their attempts are read back
+    (locked, to see which are still pending), not the rows.
     """
     with transaction.atomic():
-        attempts = fetch_values(
-            PaymentAttempt.objects.select_for_update().filter(idempotency_key__in_list=Many(keys), status=PaymentAttempt.Status.PENDING)
-            .order_by("pk"), ("pk", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at")
-        )
+        attempts, invoices = _pending_attempts(keys, written or {})
         if not attempts:
             return
-        invoices = {
-            row[0]: list(row) for row in fetch_values(
-                Invoice.objects.select_for_update().filter(pk__in_list=Many(a[2] for a in attempts)).order_by("pk"), INVOICE_FIELDS)
-        }
         # Only subscriptions whose status may change are loaded: a renewal paid by an active
         # subscription (the common case) touches no subscription row.
         failed_subs = {invoices[a[2]][I_SUB] for a in attempts if not getattr(results.get(a[1]), "succeeded", True)}
@@ -322,6 +330,56 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
             update_rows(Subscription, ["status", "next_action_at", "grace_until"],
                         [(s.status, s.next_action_at, s.grace_until, s.pk) for s in changed_subs.values()])
         insert_rows(Event, EVENT_FIELDS, events)
+
+
+def _pending_attempts(keys: list[str], written: dict[str, PendingCharge]) -> tuple[list[tuple], dict[int, list]]:
+    """The attempts among ``keys`` still pending, locked in id order, as (pk, key, invoice id,
+    number, amount, currency, created_at), and their invoices (id -> row in INVOICE_FIELDS
+    order, locked too)."""
+    pending = PaymentAttempt.objects.select_for_update().filter(idempotency_key__in_list=Many(keys),
+                                                                 status=PaymentAttempt.Status.PENDING).order_by("pk")
+    if written and all(key in written for key in keys):
+        # Times as a read would give them (UTC): they end up in event texts.
+        utc = _to_utc_cache()
+        attempts = []
+        invoices: dict[int, list] = {}
+        for pk, key in fetch_values(pending, ("pk", "idempotency_key")):
+            charge = written[key]
+            row = list(charge.invoice)
+            start, created = row[I_PERIOD], charge.created_at
+            if start is not None and start.tzinfo is not timezone.utc:
+                row[I_PERIOD] = utc(start)
+            if created.tzinfo is not timezone.utc:
+                created = utc(created)
+            invoices[row[I_ID]] = row
+            attempts.append((pk, key, row[I_ID], charge.number, charge.amount, charge.currency, created))
+        # Not read nor locked here: while their attempts are pending (and now locked) nothing
+        # else changes these invoices, so they hold what the attempts' transaction wrote; the
+        # UPDATE that applies the results locks them.
+        return attempts, invoices
+    attempts = fetch_values(pending, ("pk", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at"))
+    if not attempts:
+        return attempts, {}
+    invoices = {
+        row[0]: list(row) for row in fetch_values(
+            Invoice.objects.select_for_update().filter(pk__in_list=Many(a[2] for a in attempts)).order_by("pk"), INVOICE_FIELDS)
+    }
+    return attempts, invoices
+
+
+def _to_utc_cache():
+    """A converter of aware datetimes to UTC that converts each distinct value once."""
+    seen: dict = {}
+
+    def to_utc(value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        key = (value, value.tzinfo)
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = value.astimezone(timezone.utc)
+        return found
+    return to_utc
 
 
 def _invoice_row_data(invoice: list, period_texts: dict | None = None) -> dict:

@@ -16,17 +16,18 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Cast
 
 from assina.clock.services import now as clock_now
 from assina.core.invoicing import DraftLine, draft_for_period
 from assina.core.periods import Interval, Period, period_starting_at
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
-from assina.db import Many, fetch_values, insert_rows, update_rows
-from assina.events.models import Event
+from assina.db import Many, aware_datetime, fetch_values, update_rows
 from assina.invoices.models import Invoice, PendingItem
-from assina.invoices.services import EVENT_FIELDS, InvoiceDraft, carried_line, issue_invoices
+from assina.invoices.services import InvoiceDraft, carried_line, issue_invoices
 from assina.payments.models import PaymentMethod
 from assina.payments.services import PendingCharge, collect, reconcile_pending, start_attempts
 from assina.usage.billing import metered_lines
@@ -103,11 +104,15 @@ def process_due_work(until: datetime | None = None, *, batch_size: int | None = 
             ))
             if not due:
                 break
-        charges, claimed = _claim_and_process(None if due is None else [i for i, _ in due], until,
-                                              None if at_due_time else until, summary, batch_size)
+        charges, claimed, settled = _claim_and_process(None if due is None else [i for i, _ in due], until,
+                                                       None if at_due_time else until, summary, batch_size)
         collect(charges)
         if not claimed:
             # Nothing due, or every due row is locked by other workers (SKIP LOCKED): they own this work.
+            break
+        if settled and len(claimed) < batch_size and (due is None or len(claimed) == len(due)):
+            # The batch held every due row and left none due again by ``until``: asking once
+            # more would find nothing (a pass of the test clock usually renews a few rows).
             break
         if sum(summary.values()) != done_before:
             stuck_guard = None
@@ -122,25 +127,31 @@ def process_due_work(until: datetime | None = None, *, batch_size: int | None = 
 def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None,
                    summary: Counter) -> tuple[list[PendingCharge], int]:
     """Claim the subscriptions ``ids`` that are still due and process them (one transaction)."""
-    charges, claimed = _claim_and_process(ids, until, fixed_at, summary, len(ids))
+    charges, claimed, _ = _claim_and_process(ids, until, fixed_at, summary, len(ids))
     return charges, len(claimed)
 
 
 def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetime | None, summary: Counter,
-                       limit: int) -> tuple[list[PendingCharge], tuple[tuple[int, datetime], ...]]:
+                       limit: int) -> tuple[list[PendingCharge], tuple[tuple[int, datetime], ...], bool]:
     """One transaction: claim the rows (``ids``, or the first ``limit`` due), then work through
-    them in time order. Returns the pending charges and the (id, due time) of the claimed rows.
+    them in time order. Returns the pending charges, the (id, due time) of the claimed rows,
+    and whether every claimed row was renewed to a next action after ``until`` (then nothing
+    the batch touched is due again).
 
     The batch stops before any row due later than the earliest next action it has just
     created (a weekly renewal billed now may be due again before a monthly one further down
     the list), so invoices are issued — and numbered — in the order their dates say.
     """
     charges: list[PendingCharge] = []
+    # Per row (SQLite): whether it has pending changes, its next period is already billed, it
+    # has carried-over items. None: not known, asked with one query per batch for each.
+    flags: dict[int, tuple] | None = None
+    settled = True
     with transaction.atomic():
         if ids is None:
-            rows = [DueRow(*row) for row in fetch_values(
-                Subscription.objects.filter(next_action_at__lte=until).order_by("next_action_at", "id")[:limit],
-                DUE_FIELDS)]
+            # One writer (SQLite): nothing changes between this read and the batch's writes,
+            # so what the batch needs to know of other tables is read along with the rows.
+            rows, flags = _read_due(until, limit)
         else:
             # Lock order (PostgreSQL): the customers of the listed subscriptions first, in id
             # order, and only then the subscriptions, claimed without waiting (SKIP LOCKED).
@@ -156,8 +167,10 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
                 key=lambda r: (r.next_action_at, r.pk),
             )
         changes: dict[int, list[ScheduledChange]] = defaultdict(list)
-        for change in ScheduledChange.objects.filter(subscription_id__in_list=Many(r.pk for r in rows), status=ScheduledChange.Status.PENDING).order_by("effective_at", "pk"):
-            changes[change.subscription_id].append(change)
+        changing = [r.pk for r in rows] if flags is None else [pk for pk, (changed, _, _) in flags.items() if changed]
+        if changing:
+            for change in ScheduledChange.objects.filter(subscription_id__in_list=Many(changing), status=ScheduledChange.Status.PENDING).order_by("effective_at", "pk"):
+                changes[change.subscription_id].append(change)
         changes = dict(changes)
         tz = settings.TIME_ZONE
         # Subscriptions sharing an anchor, interval and period end share their next period.
@@ -166,6 +179,7 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
         renewals: list[tuple[DueRow, int, Period]] = []
         for row in rows:
             if horizon is not None and row.next_action_at > horizon:
+                settled = False
                 break
             pending = changes.get(row.pk, ())
             due_change = next((c for c in pending if c.effective_at <= row.next_action_at), None)
@@ -183,14 +197,58 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
                     following = min([following, *(c.effective_at for c in pending if c.effective_at > period.start)])
             else:
                 # Issue the renewals before this row first, so numbers keep following dates.
-                charges += _renew(renewals, changes, fixed_at, summary)
+                charges += _renew(renewals, changes, fixed_at, summary, flags)
                 renewals = []
                 charges += _handle_one(row, due_change, fixed_at, summary)
                 following = Subscription.objects.filter(pk=row.pk).values_list("next_action_at", flat=True).first()
+                settled = False  # the rare cases may touch more than their own row
             if following is not None:
                 horizon = following if horizon is None else min(horizon, following)
-        charges += _renew(renewals, changes, fixed_at, summary)
-    return charges, tuple((r.pk, r.next_action_at) for r in rows)
+                if following <= until:
+                    settled = False
+        charges += _renew(renewals, changes, fixed_at, summary, flags)
+    return charges, tuple((r.pk, r.next_action_at) for r in rows), settled
+
+
+# The DueRow fields that are times (read as text on SQLite and parsed once per distinct value).
+_DUE_TIMES = frozenset(i for i, name in enumerate(DUE_FIELDS) if isinstance(Subscription._meta.get_field(name), models.DateTimeField))
+
+
+def _read_due(until: datetime, limit: int) -> tuple[list[DueRow], dict[int, tuple]]:
+    """The first ``limit`` due rows and, per row, (has pending changes, next period already
+    billed, has carried-over items): one query instead of one per question and batch."""
+    pending = ScheduledChange.Status.PENDING
+    queryset = Subscription.objects.filter(next_action_at__lte=until).order_by("next_action_at", "id").annotate(
+        _changes=Exists(ScheduledChange.objects.filter(subscription_id=OuterRef("pk"), status=pending)),
+        # The period a renewal bills starts where the current one ends.
+        _billed=Exists(Invoice.objects.filter(subscription_id=OuterRef("pk"), period_start=OuterRef("current_period_end"))),
+        _items=Exists(PendingItem.objects.filter(subscription_id=OuterRef("pk"), invoice__isnull=True)),
+    )
+    names = list(DUE_FIELDS)
+    text = connection.vendor == "sqlite"
+    if text:
+        # Read as text (a CAST has no declared type, so no converter runs): parsed below.
+        queryset = queryset.annotate(**{f"_text_{i}": Cast(names[i], models.TextField()) for i in _DUE_TIMES})
+        for i in _DUE_TIMES:
+            names[i] = f"_text_{i}"
+    sql, params = queryset[:limit].values_list(*names, "_changes", "_billed", "_items").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    if not found:
+        return [], {}
+    # Column by column: each distinct time text is parsed once (a batch shares a few instants).
+    columns = list(zip(*found))
+    if text:
+        for i in _DUE_TIMES:
+            column = columns[i]
+            parsed = {value: aware_datetime(value) for value in set(column)}
+            columns[i] = list(map(parsed.__getitem__, column))
+    width = len(DUE_FIELDS)
+    rows = list(map(DueRow._make, zip(*columns[:width])))
+    # The flags as the engine gives them (0/1 on SQLite): only their truth is used.
+    flags = dict(zip(columns[0], zip(*columns[width:])))
+    return rows, flags
 
 
 def _lock_customers(customers) -> list[tuple]:
@@ -204,6 +262,20 @@ def _lock_customers(customers) -> list[tuple]:
     """
     return fetch_values(customers.select_for_update(no_key=True).order_by("pk"),
                         ("pk", "credit_balance", "default_payment_method_id", "locale"))
+
+
+def _customers_with_cards(ids: set[int]) -> list[tuple]:
+    """Lock the customers ``ids`` (as ``_lock_customers``) and read (pk, credit_balance,
+    default_payment_method_id, locale, gateway, token) with their default card, in one query.
+    Only the customers are locked (a card is not)."""
+    queryset = (Customer.objects.filter(pk__in_list=Many(ids)).select_for_update(no_key=True, of=("self",))
+                .order_by("pk").values_list("pk", "credit_balance", "default_payment_method_id", "locale",
+                                            "default_payment_method__gateway", "default_payment_method__token"))
+    # Integers and texts only: the rows as the driver gives them, without Django's converters.
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datetime | None, summary: Counter) -> list[PendingCharge]:
@@ -233,30 +305,47 @@ def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datet
 
 
 def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[ScheduledChange]],
-           fixed_at: datetime | None, summary: Counter) -> list[PendingCharge]:
-    """Bill period ``index`` of every subscription in ``batch`` (in order) with bulk statements."""
+           fixed_at: datetime | None, summary: Counter, flags: dict[int, tuple] | None = None) -> list[PendingCharge]:
+    """Bill period ``index`` of every subscription in ``batch`` (in order) with bulk statements.
+
+    ``flags`` (row id -> (changes, billed, carried items), read with the rows) spares the
+    queries whose answer is known to be empty."""
     if not batch:
         return []
     rows = [row for row, _, _ in batch]
     loader = TermsLoader()
     loader.load(rows)
     ids = [r.pk for r in rows]
-    earliest = min(r.current_period_end for r in rows)
-    billed = set(fetch_values(Invoice.objects.filter(subscription_id__in_list=Many(ids), period_start__gte=earliest),
-                              ("subscription_id", "period_start")))
+    if flags is None:
+        earliest = min(r.current_period_end for r in rows)
+        billed = set(fetch_values(Invoice.objects.filter(subscription_id__in_list=Many(ids), period_start__gte=earliest),
+                                  ("subscription_id", "period_start")))
+        with_items = ids
+    else:
+        # The flag asks for an invoice starting at the end of the current period: the start of
+        # the period each row bills (``period_starting_at`` starts it exactly there).
+        billed = {(r.pk, r.current_period_end) for r in rows if flags[r.pk][1]}
+        with_items = [pk for pk in ids if flags[pk][2]]
     carried: dict[int, list[PendingItem]] = defaultdict(list)
-    for item in PendingItem.objects.filter(subscription_id__in_list=Many(ids), invoice__isnull=True).order_by("pk"):
-        carried[item.subscription_id].append(item)
+    if with_items:
+        for item in PendingItem.objects.filter(subscription_id__in_list=Many(with_items), invoice__isnull=True).order_by("pk"):
+            carried[item.subscription_id].append(item)
     # Locked: two workers billing one customer must not both spend its credit. On PostgreSQL
     # the batch already holds these locks (taken before its claim); read again, as a rare case
-    # handled earlier in the batch may have changed a balance.
-    customers = {pk: (balance, method, locale) for pk, balance, method, locale in
-                 _lock_customers(Customer.objects.filter(pk__in_list=Many({r.customer_id for r in rows})))}
+    # handled earlier in the batch may have changed a balance. Their default cards come along.
+    customers: dict[int, tuple] = {}
+    methods_by_id: dict[int, MethodRef] = {}
+    for pk, balance, method, locale, gateway, token in _customers_with_cards({r.customer_id for r in rows}):
+        customers[pk] = (balance, method, locale)
+        if method is not None:
+            methods_by_id[method] = MethodRef(method, gateway, token)
     balances = {pk: balance for pk, (balance, _, _) in customers.items() if balance > 0}
     method_ids = {r.pk: r.payment_method_id or customers[r.customer_id][1] for r in rows}
-    methods_by_id = {pk: MethodRef(pk, gateway, token) for pk, gateway, token in fetch_values(
-                     PaymentMethod.objects.filter(pk__in_list=Many({m for m in method_ids.values() if m})),
-                     ("pk", "gateway", "token"))}
+    # A subscription's own card (rare) is read apart.
+    own = {m for m in method_ids.values() if m and m not in methods_by_id}
+    if own:
+        methods_by_id.update((pk, MethodRef(pk, gateway, token)) for pk, gateway, token in fetch_values(
+            PaymentMethod.objects.filter(pk__in_list=Many(own)), ("pk", "gateway", "token")))
 
     # Metered usage of the period that is closing (billed in arrears on this renewal's invoice).
     metered = metered_lines([(row.pk, row.current_period_start, row.current_period_end) for row in rows])
@@ -298,11 +387,11 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
         else:
             updates.append((start, period.end, following, row.pk))
     # Every open invoice gets its first attempt below: written with attempt_count 1 at once.
-    invoices = issue_invoices(drafts, balances, as_rows=True, first_attempt=True)
+    # The trial ends' events go with the invoices' (one INSERT; same order as before).
+    invoices = issue_invoices(drafts, balances, as_rows=True, first_attempt=True, more_events=events)
     # Most renewals keep their status: leaving it out of the UPDATE spares its index.
     update_rows(Subscription, ["current_period_start", "current_period_end", "next_action_at"], updates)
     update_rows(Subscription, ["status", "current_period_start", "current_period_end", "next_action_at"], status_updates)
-    insert_rows(Event, EVENT_FIELDS, events)
     summary["renewals"] += len(invoices)
     methods = {r.customer_id: methods_by_id.get(method_ids[r.pk]) for r in rows}
     return start_attempts(invoices, methods, counted=True)
