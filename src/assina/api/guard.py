@@ -26,7 +26,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
-from . import http_limits, idempotency, ratelimit
+from . import http_limits, idempotency, nul_characters, ratelimit
 from .errors import ApiProblem, problem_response
 from .keys import Authenticated, authenticate
 
@@ -78,11 +78,16 @@ def guard(run):
                 raise ApiProblem(429, "rate_limited", _("too many requests for this API key; retry in %(seconds)d s")
                                  % {"seconds": seconds}, headers={"Retry-After": str(seconds)})
             claim = None
-            if request.method == "POST" and idempotency.HEADER in request.headers:
+            body = None
+            if request.method == "POST":
                 try:
-                    request.body  # noqa: B018 - read it now, where a too large body can be answered
+                    body = request.body  # read it now, where a too large body can be answered
                 except RequestDataTooBig:
                     raise ApiProblem(413, "request_too_large", _("the request body is too large")) from None
+            place = nul_characters.where_nul(request, body)
+            if place is not None:
+                raise nul_characters.nul_problem(place)
+            if request.method == "POST" and idempotency.HEADER in request.headers:
                 outcome = idempotency.begin(request, key.id, request.headers[idempotency.HEADER])
                 if isinstance(outcome, HttpResponse):
                     return outcome
