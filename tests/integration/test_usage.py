@@ -63,6 +63,18 @@ def test_a_batch_with_one_bad_event_or_too_many_events_stores_nothing():
     assert (UsageEvent.objects.count(), counts()) == before
 
 
+@plain_db
+def test_text_with_a_nul_character_is_refused_by_the_service_too():
+    # The API refuses it earlier; record_usage has other callers, and PostgreSQL cannot store it.
+    start_clock(utc(2027, 1, 1))
+    create_metric(code="calls", name="API calls")
+    alice = make_customer()
+    with pytest.raises(UsageError) as refused:
+        send(usage("ok", alice, "calls", 1, utc(2027, 1, 1)), usage("a\x00", alice, "calls", 1, utc(2027, 1, 1)),
+             usage("p", alice, "calls", 1, utc(2027, 1, 1), k="v\x00"))
+    assert [e["loc"] for e in refused.value.errors] == [["events", 1], ["events", 2]]
+    assert not UsageEvent.objects.exists()
+
 def test_metered_usage_is_billed_in_arrears_on_the_renewal_invoice():
     start_clock(utc(2027, 1, 1))
     _metered_plan(unit_amount=5)

@@ -51,11 +51,11 @@ def test_bad_batches_are_refused_whole(api):
 
 
 def test_text_the_database_cannot_store_is_refused_not_a_500(api):
+    # The API refuses a NUL anywhere in a body before the operation runs (assina.api.nul_characters).
     customer = make_customer()
-    problem(api.post("/usage", _event(1, customer, id="a\x00b")), 422, "usage_invalid")
-    problem(api.post("/usage", _event(1, customer, properties={"k": "a\x00"})), 422, "usage_invalid")
-    problem(api.post("/usage", {"id": "x", "customer_email": "a\x00@example.com", "metric": "calls",
-                                "timestamp": "2027-01-09T10:00:00Z"}), 422, "usage_invalid")
+    for body in (_event(1, customer, id="a\x00b"), _event(1, customer, properties={"k": "a\x00"}),
+                 {"id": "x", "customer_email": "a\x00@example.com", "metric": "calls", "timestamp": "2027-01-09T10:00:00Z"}):
+        assert problem(api.post("/usage", body), 422, "validation_error")["errors"][0]["type"] == "nul_character"
     problem(api.post("/usage/batch", b'{"events": [{"id": "x", "customer": "cus_1", "metric": "calls", '
                      b'"timestamp": "2027-01-09T10:00:00Z", "properties": {"f": NaN}}]}'), 422, "validation_error")
     problem(api.get("/usage", {"metric": "a\x00"}), 422, "validation_error")

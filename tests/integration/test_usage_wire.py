@@ -99,8 +99,9 @@ def test_a_timestamp_without_a_utc_equivalent_is_a_problem_not_a_500(api):
 def test_a_nul_character_is_found_however_the_body_spells_it(api):
     customer = make_customer()
     assert wire.may_contain_nul(b'{"id": "a\\u0000"}') and not wire.may_contain_nul(b'{"id": "a\\\\u0001"}')
-    problem(api.post("/usage/batch", b'{"events": [{"id": "x\\u0000", "customer": "cus_%d", "metric": "calls", '
-                     b'"timestamp": "2027-01-09T10:00:00Z"}]}' % customer.pk), 422, "usage_invalid")
+    refused = problem(api.post("/usage/batch", b'{"events": [{"id": "x\\u0000", "customer": "cus_%d", "metric": "calls", '
+                               b'"timestamp": "2027-01-09T10:00:00Z"}]}' % customer.pk), 422, "validation_error")
+    assert refused["errors"][0]["type"] == "nul_character"  # found by the API before the operation runs
     # An escaped backslash before u0000 is no NUL: stored as written.
     ok = b'{"events": [{"id": "x\\\\u0000", "customer": "cus_%d", "metric": "calls", "timestamp": "2027-01-09T10:00:00Z"}]}'
     assert api.post("/usage/batch", ok % customer.pk).json()["stored"] == 1
