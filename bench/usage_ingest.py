@@ -277,9 +277,15 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
-    if stored != args.events:
-        raise SystemExit(f"stored {stored} of {args.events} events")
-    storage_seconds, storage_cpu = storage_limit(url, args.events, args.batch, customer_ids, args.random_ids)
+    try:
+        if stored != args.events:
+            raise SystemExit(f"stored {stored} of {args.events} events")
+        storage_seconds, storage_cpu = storage_limit(url, args.events, args.batch, customer_ids, args.random_ids)
+    finally:
+        if url.startswith("sqlite:///"):  # the temporary database (hundreds of MB) goes with the run
+            import shutil
+
+            shutil.rmtree(Path(url.removeprefix("sqlite:///")).parent, ignore_errors=True)
     events_per_second = args.events / seconds
     storage_per_second = args.events / storage_seconds
     print(json.dumps({

@@ -40,6 +40,7 @@ from assina.db import _sqlite_datetime
 from . import sqlite_wal
 from .models import UsageEvent
 from .wire import UsageEventStruct
+from .writer_turns import writer_turn
 
 CUSTOMER_PREFIX = "cus_"
 UTC = timezone.utc
@@ -235,7 +236,7 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
     if not problems and _fast_path(events):
         if _metrics_fine(events):
             try:
-                with transaction.atomic():
+                with writer_turn(), transaction.atomic():
                     stored_count = _insert_fast(_encode(events).decode(), received_at)
                     if stored_count != len(events):
                         raise _NotEveryEvent  # rolls this INSERT back: the exact path below decides
@@ -249,7 +250,7 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
         _refuse(problems, len(events))
     rows = _encode([[pk, e.metric, e.id, e.value, t, e.properties]
                     for pk, e, t in zip(customers, events, times)]).decode()
-    with transaction.atomic():
+    with writer_turn(), transaction.atomic():
         stored = _insert(rows, received_at)
     sqlite_wal.keep_short()
     if len(stored) == len(events):
