@@ -9,9 +9,8 @@ A restart finds attempts still pending and asks the gateway by key (``reconcile_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from django.db import transaction
 from django.db.models import Q
@@ -105,9 +104,9 @@ def idempotency_key(invoice_id: int, number: int) -> str:
     return f"assina_inv_{invoice_id}_attempt_{number}"
 
 
-@dataclass(frozen=True, slots=True)
-class PendingCharge:
-    """A payment attempt written as pending, as the gateway call needs it."""
+class PendingCharge(NamedTuple):
+    """A payment attempt written as pending, as the gateway call needs it (a named tuple: the
+    billing run makes one per renewal, and a frozen dataclass costs several times more to build)."""
 
     idempotency_key: str
     invoice_number: str
