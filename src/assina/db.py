@@ -319,3 +319,27 @@ class InList(models.Lookup):
 
 # Foreign keys keep their own lookup table; ids of related rows are the common case.
 models.ForeignObject.register_lookup(InList)
+
+
+# --- plain statements for checks made at every stop of the clock ------------------------------
+# Building an ORM query costs several times running a small indexed one; the job runner's checks
+# run thousands of times in a simulation, so they are written as fixed SQL with these names.
+
+def sql_table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def sql_columns(model: type[models.Model]) -> dict[str, str]:
+    """Each concrete field's quoted column, by field name."""
+    return {field.name: connection.ops.quote_name(field.column) for field in model._meta.concrete_fields}
+
+
+def sql_time(value: datetime) -> Any:
+    """A datetime as the database stores it (SQLite: UTC text)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def select_row(sql: str, params: Sequence[Any] = ()) -> tuple:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()

@@ -79,14 +79,17 @@ def registered_jobs() -> list[Job]:
     return sorted(_JOBS.values(), key=lambda job: (job.order, job.name))
 
 
-def run_jobs(until: datetime, *, at_due_time: bool, followers: bool = True) -> dict:
+def run_jobs(until: datetime, *, at_due_time: bool, followers: bool = True, only_followers: bool = False) -> dict:
     """One pass of every job with work up to ``until``. Returns the jobs' counts added together.
 
     Each job's check runs right before the job, after the jobs ordered before it: billing's
-    events are what the email and webhook jobs then look for.
+    events are what the email and webhook jobs then look for. ``only_followers`` runs just the
+    jobs that follow others (a second process sending mail while the clock moves).
     """
     summary: Counter = Counter()
     for job in registered_jobs():
+        if only_followers and not job.follows:
+            continue
         if (followers or not job.follows) and job.wanted(until):
             summary.update(job.run(until, at_due_time=at_due_time))
     return dict(summary)
@@ -119,3 +122,34 @@ def run_jobs_until(to: datetime, *, followers: bool = True) -> dict:
 
 def _as_due(value: datetime | Due | None) -> Due | None:
     return value if value is None or isinstance(value, Due) else Due(value)
+
+
+# How long a follower process waits before looking again when a pass found nothing (seconds).
+FOLLOW_POLL = 0.05
+
+
+def follow_in_child(database_name: str, stop) -> None:
+    """The body of a child process that runs only the follower jobs, up to the test clock's
+    time, until ``stop`` (a multiprocessing Event) is set: the simulation sends its mail from
+    there while it moves the clock (``assina.simulation.followers``).
+
+    It lives in this light module because a spawned child imports its target before Django is
+    set up; everything Django is imported here after ``django.setup()``."""
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assina.settings")
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    # The parent's database (under tests, the test database rather than the configured one).
+    connections["default"].settings_dict["NAME"] = database_name
+    from assina.clock.services import now
+
+    try:
+        while not stop.is_set():
+            if not run_jobs(now(), at_due_time=True, only_followers=True):
+                stop.wait(FOLLOW_POLL)
+    finally:
+        connections.close_all()

@@ -59,7 +59,9 @@ class Message(models.Model):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due_idx")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due_idx"),
+                   # Onboarding steps follow the welcome message by days (reminders.next_due).
+                   models.Index(fields=["template", "due_at"], name="message_template_due_idx")]
 
     def __str__(self) -> str:
         return f"{self.template} → {self.to_email}"

@@ -31,6 +31,7 @@ from assina.subscriptions.models import Subscription
 
 from . import business as biz
 from .actions import CustomerActions
+from .followers import FollowerProcess, can_follow_in_parallel
 from .people import People
 from .summary import month_line, summarize
 
@@ -56,11 +57,13 @@ def _midnight(day: date, tz: ZoneInfo) -> datetime:
 
 
 def simulate(*, customers: int = 500, months: int = 18, seed: int = 1, progress: bool = False,
-             end: datetime | None = None) -> dict:
+             end: datetime | None = None, parallel_mail: bool | None = None) -> dict:
     """Fill a fresh sandbox database with ``months`` of a business that gains ``customers`` customers.
 
     The simulated time ends at the start of the current day in the business time zone (or of
     the day of ``end``) and starts ``months`` earlier. Returns a summary of what exists then.
+    ``parallel_mail`` sends the mail (and webhooks) from a second process while the clock moves
+    (see ``followers``); by default it does wherever a second process can see the database.
     """
     started = wall_clock.perf_counter()
     if not isinstance(customers, int) or customers < 1:
@@ -71,7 +74,10 @@ def simulate(*, customers: int = 500, months: int = 18, seed: int = 1, progress:
     tz = ZoneInfo(settings.TIME_ZONE)
     end_day = (end or datetime.now(UTC)).astimezone(tz).date()
     start_day = end_day - relativedelta(months=months)
-    run = Simulation(customers=customers, start_day=start_day, end_day=end_day, seed=seed, tz=tz, progress=progress)
+    if parallel_mail is None:
+        parallel_mail = can_follow_in_parallel()
+    run = Simulation(customers=customers, start_day=start_day, end_day=end_day, seed=seed, tz=tz, progress=progress,
+                     parallel_followers=parallel_mail)
     run.run()
     return summarize(start=run.start, end=run.end, actions=run.counts, seconds=wall_clock.perf_counter() - started)
 
@@ -92,7 +98,8 @@ def _require_fresh_sandbox() -> None:
 class Simulation(CustomerActions):
     """The walk over the simulated days; the actions themselves live in ``CustomerActions``."""
 
-    def __init__(self, *, customers: int, start_day: date, end_day: date, seed: int, tz: ZoneInfo, progress: bool) -> None:
+    def __init__(self, *, customers: int, start_day: date, end_day: date, seed: int, tz: ZoneInfo, progress: bool,
+                 parallel_followers: bool = False) -> None:
         self.customers = customers
         self.start_day, self.end_day, self.tz = start_day, end_day, tz
         self.start, self.end = _midnight(start_day, tz), _midnight(end_day, tz)
@@ -109,9 +116,19 @@ class Simulation(CustomerActions):
         self._with_addon: set[int] = set()
         self._past_due_seen: set[int] = set()
         self._followed_day = None
+        self.parallel_followers = parallel_followers
 
     # --- the walk -------------------------------------------------------------------------
     def run(self) -> None:
+        if self.parallel_followers:
+            with FollowerProcess() as self._followers:
+                self._walk()
+            # What the child had not reached yet: the last mail, dated when each fell due.
+            advance_clock(self.end)
+        else:
+            self._walk()
+
+    def _walk(self) -> None:
         freeze_clock(self.start)
         biz.create_catalog(self.start)
         self._plan_codes = dict(Plan.objects.values_list("pk", "code"))
@@ -155,9 +172,12 @@ class Simulation(CustomerActions):
             # each message fell due: a worker polling all day sends the same messages, and the
             # demo is not slowed by a mail pass after every action.
             day = when.astimezone(self.tz).date()
-            followers = day != self._followed_day
-            advance_clock(when, followers=followers)
-            if followers:
+            new_day = day != self._followed_day
+            if new_day and self.parallel_followers:
+                # Today's reminders read what the mail of yesterday's events wrote (see followers).
+                self._followers.caught_up(_midnight(day, self.tz))
+            advance_clock(when, followers=new_day and not self.parallel_followers)
+            if new_day:
                 self._followed_day = day
             self.clock = when
 

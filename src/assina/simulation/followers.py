@@ -1,0 +1,68 @@
+"""The simulated business's mail and webhooks, sent by a second process while the clock moves.
+
+An installation runs the clock's work and a worker side by side; so does the simulation. The
+main process moves the test clock (billing, retries, reminders: work whose order matters) and
+leaves the jobs that only follow what happened (``follows=True``: mail made from events,
+sending, webhook deliveries) to a child process that runs them up to the clock's current time,
+over and over. Each message is still dated when it fell due; on a machine with two cores the
+simulation takes about half the time.
+
+The mail must be the same as if one process had done everything, and some of what the main
+process does reads what the child wrote: the onboarding reminders follow the welcome message
+by days. A single process makes the mail of a day's events at the first stop of the next day,
+before that day's reminders; so at each new day the main process waits until the child has
+made the messages of every event before it (``caught_up``; the child keeps up, so this is
+rarely a wait). When the walk ends, the child stops and the main process runs the followers
+one last time up to the end, so nothing the child had not reached yet is left behind.
+
+The child needs its own connection to the same database: it is not used for an in-memory
+SQLite database or inside a transaction (a test's), which a second process cannot see.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from datetime import datetime, timedelta
+
+from django.db import connection
+
+from assina.jobs import follow_in_child
+
+CATCH_UP_POLL = 0.002
+
+
+def can_follow_in_parallel() -> bool:
+    return not connection.in_atomic_block and not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+class FollowerProcess:
+    """``with FollowerProcess():`` runs the follower jobs in a child process for the block's
+    duration. Raises if the child failed (its work is then done by the caller's last pass,
+    but a failure must not go unnoticed)."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self._process = context.Process(target=follow_in_child, args=(connection.settings_dict["NAME"], self._stop),
+                                        name="assina-simulation-followers", daemon=True)
+
+    def __enter__(self) -> "FollowerProcess":
+        self._process.start()
+        return self
+
+    def caught_up(self, before: datetime) -> None:
+        """Wait until every event that happened before ``before`` has its messages."""
+        from assina.notifications.producing import has_unprocessed
+
+        until = before - timedelta(microseconds=1)
+        while has_unprocessed(until):
+            if not self._process.is_alive():
+                raise RuntimeError(f"the process sending the simulation's mail stopped (exit code {self._process.exitcode})")
+            time.sleep(CATCH_UP_POLL)
+
+    def __exit__(self, kind, error, traceback) -> None:
+        self._stop.set()
+        self._process.join()
+        if error is None and self._process.exitcode != 0:
+            raise RuntimeError(f"the process sending the simulation's mail failed (exit code {self._process.exitcode})")
