@@ -114,8 +114,16 @@ def build_row(draft: Draft, compiled: CompiledTemplate, now: datetime, *, suppre
 
 def queue(drafts: list[Draft], now: datetime, templates: TemplateCache | None = None) -> int:
     """Render and store ``drafts`` (inside the caller's transaction). Returns rows written."""
+    return store(render_new(drafts, now, templates))
+
+
+def render_new(drafts: list[Draft], now: datetime, templates: TemplateCache | None = None) -> list[Message]:
+    """The unsaved outbox rows of the drafts whose key is not in the outbox yet.
+
+    Only reads: the jobs render before they open their write transaction, so on SQLite (one
+    writer at a time) the write lock is held for the inserts, not for the rendering."""
     if not drafts:
-        return 0
+        return []
     templates = templates or TemplateCache()
     existing = set(Message.objects.filter(key__in=[d.key for d in drafts]).values_list("key", flat=True))
     fresh, seen = [], set()
@@ -128,6 +136,11 @@ def queue(drafts: list[Draft], now: datetime, templates: TemplateCache | None = 
     rows = [build_row(d, templates.get(d.template, d.locale or (d.customer.locale if d.customer else "en")), now,
                       suppressed=d.customer is not None and d.customer.pk in revoked
                       and (d.kind or kind_of(d.template)) == MARKETING) for d in fresh]
+    return rows
+
+
+def store(rows: list[Message]) -> int:
+    """Write rendered rows (inside the caller's transaction). Returns rows written."""
     # ignore_conflicts: a concurrent producer that wrote the same key first wins; nothing is doubled.
     Message.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
     return len(rows)

@@ -26,7 +26,7 @@ from assina.i18n import gateway_message
 from . import links
 from .context import card_vars, invoice_vars, local_date, money, subscription_vars
 from .models import EventReceipt, ProducerState
-from .outbox import Draft, queue
+from .outbox import Draft, render_new, store
 from .rendering import message_locale
 
 CONSUMED = (
@@ -62,16 +62,18 @@ def produce_from_events(until: datetime, *, at_due_time: bool) -> Counter:
     counts: Counter = Counter()
     floor = state().scan_floor
     while True:
+        events = list(_unprocessed(floor).filter(occurred_at__lte=until).order_by("id")[:CHUNK])
+        if not events:
+            break
+        # Rendered before the write transaction (on SQLite the write lock is then held for the
+        # inserts only); the messages' unique keys and the receipts make a second producer's
+        # copy of the same work a no-op.
+        rows = render_new(_drafts_for(events), until)
         with transaction.atomic():
-            events = list(_unprocessed(floor).filter(occurred_at__lte=until).order_by("id")[:CHUNK])
-            if not events:
-                break
-            drafts = _drafts_for(events)
-            counts["emails_queued"] += queue(drafts, until)
-            now = until
-            EventReceipt.objects.bulk_create([EventReceipt(event_id=e.pk, processed_at=now) for e in events],
+            counts["emails_queued"] += store(rows)
+            EventReceipt.objects.bulk_create([EventReceipt(event_id=e.pk, processed_at=until) for e in events],
                                              ignore_conflicts=True)
-            counts["events_processed"] += len(events)
+        counts["events_processed"] += len(events)
     _advance_floor(floor)
     return counts
 

@@ -24,7 +24,7 @@ from assina.events.models import Event
 
 from .context import card_vars, month_label, number, subscription_vars
 from .models import Message, ProducerState
-from .outbox import Draft, queue
+from .outbox import Draft, render_new, store
 
 # A reminder found later than this after its time (the worker was stopped) is no longer sent.
 GRACE = timedelta(days=7)
@@ -278,21 +278,22 @@ def produce_reminders(until: datetime, *, at_due_time: bool) -> Counter:
     """Queue every reminder due by ``until``. The first pass of a day runs every finder; a later
     pass the same day only looks at the subscriptions changed since the last pass (see
     ``has_work``), which is all that can have become due meanwhile."""
-    counts: Counter = Counter()
+    # Find and render first, then write in one short transaction: on SQLite the write lock is
+    # then held for the inserts only. A message's unique key keeps a pass that runs twice (or on
+    # two workers) from doubling anything, and the pass is recorded after its messages.
+    # The top event id is read before the finders: an event written while they run calls for
+    # another pass.
+    last_until, last_event_id, seen = _last_pass(with_top_event=True)
+    if _new_day(until, last_until):
+        drafts = [draft for finder in FINDERS for draft in finder(until, at_due_time)]
+    else:
+        changed = _changed_within_lead(last_event_id, seen, until)
+        drafts = [draft for finder in SAME_DAY_FINDERS for draft in finder(until, at_due_time, only=changed)] if changed else []
+    rows = render_new(drafts, until)
     with transaction.atomic():
-        # The top event id is read before the finders: an event written while they run calls
-        # for another pass.
-        last_until, last_event_id, seen = _last_pass(with_top_event=True)
-        if _new_day(until, last_until):
-            for finder in FINDERS:
-                counts["emails_queued"] += queue(finder(until, at_due_time), until)
-        else:
-            changed = _changed_within_lead(last_event_id, seen, until)
-            if changed:
-                for finder in SAME_DAY_FINDERS:
-                    counts["emails_queued"] += queue(finder(until, at_due_time, only=changed), until)
+        queued = store(rows)
         _record_pass(until, seen)
-    return counts
+    return Counter({"emails_queued": queued})
 
 
 def _changed_within_lead(after_id: int, up_to_id: int, until: datetime) -> list[int]:
