@@ -151,3 +151,20 @@ def test_the_next_reminder_is_found_with_the_time_it_may_wait_until():
     trial_reminder = reminders.day_start(sub.trial_end - timedelta(days=3))
     assert due.at == min(trial_reminder, utc(2027, 4, 1))
     assert due.latest == min(due.at + timedelta(days=1), sub.trial_end)
+
+
+def test_a_days_first_reminders_pass_runs_only_the_finders_with_something_due():
+    start_clock(T0)
+    make_plan("pro", 4990)
+    sub = subscribe(make_customer(), "pro")  # monthly, renews on 2027-04-10 12:00
+    reminders.produce_reminders(T0, at_due_time=True)
+    renewal_day = reminders.day_start(sub.current_period_end - timedelta(days=3))
+    # Days before the 3-day renewal reminder: nothing due (the welcome's onboarding steps aside).
+    quiet = reminders._due_by(T0, renewal_day - timedelta(hours=1))
+    assert reminders.renewal_upcoming not in quiet and reminders.trial_ending not in quiet
+    due = reminders._due_by(T0, renewal_day)
+    assert due[reminders.renewal_upcoming] == {("month", 3)}
+    assert reminders.trial_ending not in due and reminders.winback not in due
+    counts = reminders.produce_reminders(renewal_day, at_due_time=True)
+    assert counts["emails_queued"] == 1
+    assert Message.objects.filter(template="renewal_upcoming").count() == 1

@@ -80,9 +80,12 @@ def _card(sub):
     return card_vars(method), method is not None
 
 
-def trial_ending(until: datetime, at_due_time: bool, only: list[int] | None = None) -> list[Draft]:
+def trial_ending(until: datetime, at_due_time: bool, only: list[int] | None = None,
+                 leads: set | None = None) -> list[Draft]:
     drafts = []
     for days in settings.ASSINA_EMAIL_TRIAL_ENDING_DAYS:
+        if leads is not None and days not in leads:
+            continue
         lead = timedelta(days=days)
         window = dict(status="trialing", trial_end__gt=until, trial_end__lt=day_end(until) + lead)
         candidates = _plain_subscriptions().filter(**window)
@@ -103,10 +106,13 @@ def trial_ending(until: datetime, at_due_time: bool, only: list[int] | None = No
     return drafts
 
 
-def renewal_upcoming(until: datetime, at_due_time: bool, only: list[int] | None = None) -> list[Draft]:
+def renewal_upcoming(until: datetime, at_due_time: bool, only: list[int] | None = None,
+                     leads: set | None = None) -> list[Draft]:
     drafts = []
     for interval, days_list in settings.ASSINA_EMAIL_RENEWAL_DAYS.items():
         for days in days_list:
+            if leads is not None and (interval, days) not in leads:
+                continue
             lead = timedelta(days=days)
             # Only the nearest reminder of a period: a worker back from a long stop sends one, not two.
             nearer = [d for d in days_list if d < days]
@@ -132,9 +138,11 @@ def renewal_upcoming(until: datetime, at_due_time: bool, only: list[int] | None 
     return drafts
 
 
-def onboarding(until: datetime, at_due_time: bool) -> list[Draft]:
+def onboarding(until: datetime, at_due_time: bool, leads: set | None = None) -> list[Draft]:
     drafts = []
     for step, day in enumerate(settings.ASSINA_EMAIL_ONBOARDING_DAYS[1:], start=1):
+        if leads is not None and day not in leads:
+            continue
         offset = timedelta(days=day)
         welcomes = Message.objects.filter(template="welcome", due_at__lt=day_end(until) - offset,
                                           due_at__gt=until - offset - GRACE)
@@ -201,7 +209,7 @@ def _metric_field(model) -> str:
     return "metric_code" if "metric_code" in names else "metric"
 
 
-def winback(until: datetime, at_due_time: bool) -> list[Draft]:
+def winback(until: datetime, at_due_time: bool, leads: set | None = None) -> list[Draft]:
     from assina.subscriptions.models import Subscription
 
     delay = timedelta(days=settings.ASSINA_EMAIL_WINBACK_DAYS)
@@ -229,7 +237,7 @@ def _next_month_start(at: datetime) -> datetime:
     return datetime.combine(date(start.year + start.month // 12, start.month % 12 + 1, 1), time(), tzinfo=start.tzinfo)
 
 
-def value_report(until: datetime, at_due_time: bool) -> list[Draft]:
+def value_report(until: datetime, at_due_time: bool, leads: set | None = None) -> list[Draft]:
     """On the first of each month: what each customer did last month, from their usage."""
     model = _usage_model()
     this_month = _month_start(until)
@@ -285,7 +293,9 @@ def produce_reminders(until: datetime, *, at_due_time: bool) -> Counter:
     # another pass.
     last_until, last_event_id, seen = _last_pass(with_top_event=True)
     if _new_day(until, last_until):
-        drafts = [draft for finder in FINDERS for draft in finder(until, at_due_time)]
+        due = _due_by(last_until, until) if last_until is not None else None
+        drafts = [draft for finder in FINDERS if due is None or finder in due
+                  for draft in finder(until, at_due_time, leads=None if due is None else due[finder])]
     else:
         changed = _changed_within_lead(last_event_id, seen, until)
         drafts = [draft for finder in SAME_DAY_FINDERS for draft in finder(until, at_due_time, only=changed)] if changed else []
@@ -382,49 +392,69 @@ def next_due() -> Due | None:
     """The earliest moment after the last pass at which a reminder falls due (for the clock),
     and until when it may wait for a later stop of the clock, stamped with its own time: a day,
     and a trial or renewal reminder never past the moment it announces (billing then moves the
-    row on).
+    row on)."""
+    from assina.jobs import Due
+
+    after, _event_id = _last_pass()
+    if after is None:
+        from assina.clock.services import now
+
+        after = now()  # no pass yet: from the clock's time before it moves
+    upcoming = [(due, latest) for _finder, _lead, due, latest in _upcoming(after) if due > after]
+    if not upcoming:
+        return None
+    return Due(min(due for due, _ in upcoming), min(latest for _, latest in upcoming))
+
+
+def _due_by(after: datetime, until: datetime) -> dict:
+    """The finders (and their leads) with a reminder due after the pass at ``after`` and by
+    ``until``: a day's first pass runs only those (most days only some renewals fall due)."""
+    due: dict = {}
+    for finder, lead, at, _latest in _upcoming(after):
+        if after < at <= until:
+            due.setdefault(finder, set()).add(lead)
+    return due
+
+
+def _upcoming(after: datetime) -> list[tuple]:
+    """For each finder and lead, the first day after the pass at ``after`` on which it finds a
+    reminder, and until when that may wait: ``(finder, lead, due, latest)``.
 
     The clock asks at every stop, so this is two plain SQL statements (a minimum per kind of
     reminder over subscriptions, and over welcome messages) rather than ORM aggregates, whose
     building cost several times their running.
     """
-    from assina.jobs import Due
     from assina.subscriptions.models import Subscription
 
-    after = ProducerState.objects.filter(pk=1).values_list("reminders_until", flat=True).first()
-    if after is None:
-        from assina.clock.services import now
-
-        after = now()  # no pass yet: from the clock's time before it moves
     tomorrow = day_end(after)  # the first day whose reminders are not looked for yet
     col = sql_columns(Subscription)
-    leads: list[timedelta] = []
+    leads: list[tuple] = []  # (finder, lead key, lead)
     minimums: list[str] = []
     params: list = []
     for days in settings.ASSINA_EMAIL_TRIAL_ENDING_DAYS:
-        leads.append(timedelta(days=days))
+        leads.append((trial_ending, days, timedelta(days=days)))
         minimums.append(f"MIN(CASE WHEN {col['status']} = %s AND {col['trial_end']} >= %s THEN {col['trial_end']} END)")
-        params += ["trialing", sql_time(tomorrow + leads[-1])]
+        params += ["trialing", sql_time(tomorrow + leads[-1][2])]
     for interval, days_list in settings.ASSINA_EMAIL_RENEWAL_DAYS.items():
         for days in days_list:
-            leads.append(timedelta(days=days))
+            leads.append((renewal_upcoming, (interval, days), timedelta(days=days)))
             minimums.append(f"MIN(CASE WHEN {col['status']} IN (%s, %s) AND {col['interval']} = %s "
                             f"AND {col['cancel_at_period_end']} = %s AND {col['current_period_end']} >= %s "
                             f"THEN {col['current_period_end']} END)")
-            params += ["active", "past_due", interval, False, sql_time(tomorrow + leads[-1])]
+            params += ["active", "past_due", interval, False, sql_time(tomorrow + leads[-1][2])]
     delay = timedelta(days=settings.ASSINA_EMAIL_WINBACK_DAYS)
     minimums.append(f"MIN(CASE WHEN {col['status']} = %s AND {col['ended_at']} >= %s THEN {col['ended_at']} END)")
     params += ["canceled", sql_time(tomorrow - delay)]
     *firsts, first_ended = _select_times(f"SELECT {', '.join(minimums)} FROM {sql_table(Subscription)}", params)
     wait = timedelta(days=1)
-    candidates: list[tuple[datetime, datetime]] = []  # (due, latest)
-    for lead, first in zip(leads, firsts):
+    upcoming: list[tuple] = []
+    for (finder, key, lead), first in zip(leads, firsts):
         if first is not None:
             due = day_start(first - lead)
-            candidates.append((due, min(first, due + wait)))
+            upcoming.append((finder, key, due, min(first, due + wait)))
     if first_ended:
         due = day_start(first_ended + delay)
-        candidates.append((due, due + wait))
+        upcoming.append((winback, None, due, due + wait))
     onboarding_days = settings.ASSINA_EMAIL_ONBOARDING_DAYS[1:]
     if onboarding_days:
         mcol = sql_columns(Message)
@@ -437,14 +467,11 @@ def next_due() -> Due | None:
         for day, first in zip(onboarding_days, welcomes):
             if first:
                 due = day_start(first + timedelta(days=day))
-                candidates.append((due, due + wait))
+                upcoming.append((onboarding, day, due, due + wait))
     if _usage_model() is not None:
         due = _next_month_start(after)
-        candidates.append((due, due + wait))
-    candidates = [(due, latest) for due, latest in candidates if due > after]
-    if not candidates:
-        return None
-    return Due(min(due for due, _ in candidates), min(latest for _, latest in candidates))
+        upcoming.append((value_report, None, due, due + wait))
+    return upcoming
 
 
 def _select_times(sql: str, params: list) -> list[datetime | None]:
