@@ -10,10 +10,11 @@ simulation takes about half the time.
 The mail must be the same as if one process had done everything, and some of what the main
 process does reads what the child wrote: the onboarding reminders follow the welcome message
 by days. A single process makes the mail of a day's events at the first stop of the next day,
-before that day's reminders; so at each new day the main process waits until the child has
-made the messages of every event before it (``caught_up``; the child keeps up, so this is
-rarely a wait). When the walk ends, the child stops and the main process runs the followers
-one last time up to the end, so nothing the child had not reached yet is left behind.
+before that day's reminders; so at each new day the main process makes the messages of any
+event before it that the child has not reached yet (``catch_up``: usually the day's last
+action or none; the messages' unique keys and the events' receipts make it harmless when both
+processes make the same one). When the walk ends, the child stops and the main process runs the
+followers one last time up to the end, so nothing the child had not reached yet is left behind.
 
 The child needs its own connection to the same database: it is not used for an in-memory
 SQLite database or inside a transaction (a test's), which a second process cannot see.
@@ -22,14 +23,11 @@ SQLite database or inside a transaction (a test's), which a second process canno
 from __future__ import annotations
 
 import multiprocessing
-import time
 from datetime import datetime, timedelta
 
 from django.db import connection
 
 from assina.jobs import follow_in_child
-
-CATCH_UP_POLL = 0.002
 
 
 def can_follow_in_parallel() -> bool:
@@ -51,15 +49,16 @@ class FollowerProcess:
         self._process.start()
         return self
 
-    def caught_up(self, before: datetime) -> None:
-        """Wait until every event that happened before ``before`` has its messages."""
-        from assina.notifications.producing import has_unprocessed
+    def catch_up(self, before: datetime) -> None:
+        """Make the messages of every event that happened before ``before`` the child has not
+        made yet (rather than wait for it: the child polls, and sends between its passes)."""
+        from assina.notifications.producing import has_unprocessed, produce_from_events
 
+        if not self._process.is_alive():
+            raise RuntimeError(f"the process sending the simulation's mail stopped (exit code {self._process.exitcode})")
         until = before - timedelta(microseconds=1)
-        while has_unprocessed(until):
-            if not self._process.is_alive():
-                raise RuntimeError(f"the process sending the simulation's mail stopped (exit code {self._process.exitcode})")
-            time.sleep(CATCH_UP_POLL)
+        if has_unprocessed(until):
+            produce_from_events(until, at_due_time=True)
 
     def __exit__(self, kind, error, traceback) -> None:
         self._stop.set()

@@ -175,7 +175,7 @@ class Simulation(CustomerActions):
             new_day = day != self._followed_day
             if new_day and self.parallel_followers:
                 # Today's reminders read what the mail of yesterday's events wrote (see followers).
-                self._followers.caught_up(_midnight(day, self.tz))
+                self._followers.catch_up(_midnight(day, self.tz))
             advance_clock(when, followers=new_day and not self.parallel_followers)
             if new_day:
                 self._followed_day = day
