@@ -128,10 +128,11 @@ def _as_due(value: datetime | Due | None) -> Due | None:
 FOLLOW_POLL = 0.05
 
 
-def follow_in_child(database_name: str, stop) -> None:
+def follow_in_child(database_name: str, stop, wake) -> None:
     """The body of a child process that runs only the follower jobs, up to the test clock's
     time, until ``stop`` (a multiprocessing Event) is set: the simulation sends its mail from
-    there while it moves the clock (``assina.simulation.followers``).
+    there while it moves the clock (``assina.simulation.followers``). An idle child looks
+    again when ``wake`` is set (the clock moved) or after ``FOLLOW_POLL`` seconds.
 
     It lives in this light module because a spawned child imports its target before Django is
     set up; everything Django is imported here after ``django.setup()``."""
@@ -149,7 +150,8 @@ def follow_in_child(database_name: str, stop) -> None:
 
     try:
         while not stop.is_set():
+            wake.clear()  # a move of the clock during this pass calls for another one
             if not run_jobs(now(), at_due_time=True, only_followers=True):
-                stop.wait(FOLLOW_POLL)
+                wake.wait(FOLLOW_POLL)
     finally:
         connections.close_all()

@@ -41,13 +41,18 @@ class FollowerProcess:
 
     def __init__(self) -> None:
         context = multiprocessing.get_context("spawn")
-        self._stop = context.Event()
-        self._process = context.Process(target=follow_in_child, args=(connection.settings_dict["NAME"], self._stop),
+        self._stop, self._wake = context.Event(), context.Event()
+        self._process = context.Process(target=follow_in_child,
+                                        args=(connection.settings_dict["NAME"], self._stop, self._wake),
                                         name="assina-simulation-followers", daemon=True)
 
     def __enter__(self) -> "FollowerProcess":
         self._process.start()
         return self
+
+    def clock_moved(self) -> None:
+        """Wake the child: the clock's new time may have made mail due."""
+        self._wake.set()
 
     def catch_up(self, before: datetime) -> None:
         """Make the messages of every event that happened before ``before`` the child has not
@@ -62,6 +67,7 @@ class FollowerProcess:
 
     def __exit__(self, kind, error, traceback) -> None:
         self._stop.set()
+        self._wake.set()
         self._process.join()
         if error is None and self._process.exitcode != 0:
             raise RuntimeError(f"the process sending the simulation's mail failed (exit code {self._process.exitcode})")

@@ -177,6 +177,8 @@ class Simulation(CustomerActions):
                 # Today's reminders read what the mail of yesterday's events wrote (see followers).
                 self._followers.catch_up(_midnight(day, self.tz))
             advance_clock(when, followers=new_day and not self.parallel_followers)
+            if self.parallel_followers:
+                self._followers.clock_moved()
             if new_day:
                 self._followed_day = day
             self.clock = when
