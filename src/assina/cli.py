@@ -455,6 +455,7 @@ EXTENSIONS = (
     "assina.api.cli",
     "assina.notifications.cli",
     "assina.analytics.cli",
+    "assina.usage.cli",
 )
 
 
