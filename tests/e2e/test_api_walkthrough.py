@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -27,11 +26,6 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from conftest import ASSINA
 
 # The README's one-liner that defines the metric and its metered price (see docs/usage.md).
-METRIC_SNIPPET = ("import django; django.setup(); from assina.usage.services import create_metric, add_metered_price; "
-                  'create_metric(code="api_calls", name="API calls"); '
-                  'add_metered_price(plan_code="pro", metric_code="api_calls", unit_amount=2)')
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -111,9 +105,11 @@ def _walk(cli, api: str, receiver: Receiver) -> None:
 
     plan = post("/plans", "plan-pro", {"code": "pro", "name": "Pro", "amount": 4990, "currency": "BRL", "interval": "month"})
     assert plan["id"] == "pro"
-    metric = subprocess.run([sys.executable, "-c", METRIC_SNIPPET], cwd=cli.cwd, capture_output=True, text=True,
-                            env={**cli.env, "DJANGO_SETTINGS_MODULE": "assina.settings"}, check=False)
-    assert metric.returncode == 0, metric.stderr
+    # The README's two commands, as written (plain output, not --json).
+    for command in (("metric", "create", "--code", "api_calls", "--name", "API calls"),
+                    ("plan", "meter", "--plan", "pro", "--metric", "api_calls", "--unit-amount", "0.02")):
+        result = cli.run(*command, json_output=False)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, str(result)
     customer = post("/customers", "signup-ana",
                     {"email": "ana@example.com", "name": "Ana", "payment_method_token": "4242424242424242"})
     assert customer["id"] == "cus_1" and customer["default_payment_method"] == "pm_1"
