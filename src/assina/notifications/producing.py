@@ -52,10 +52,15 @@ def _unprocessed(floor: int):
             .exclude(Exists(EventReceipt.objects.filter(event_id=OuterRef("pk")))))
 
 
-def has_unprocessed(until: datetime) -> bool:
-    """Whether an event up to ``until`` still waits for its messages (the job runner's check)."""
+def has_unprocessed(until: datetime, after: datetime | None = None) -> bool:
+    """Whether an event up to ``until`` (and after ``after``, when the caller knows the earlier
+    ones are handled: an index range instead of a scan) still waits for its messages (the job
+    runner's check)."""
     floor = ProducerState.objects.filter(pk=1).values_list("scan_floor", flat=True).first() or 0
-    return _unprocessed(floor).filter(occurred_at__lte=until).exists()
+    waiting = _unprocessed(floor).filter(occurred_at__lte=until)
+    if after is not None:
+        waiting = waiting.filter(occurred_at__gt=after)
+    return waiting.exists()
 
 
 def produce_from_events(until: datetime, *, at_due_time: bool) -> Counter:

@@ -9,11 +9,12 @@ simulation takes about half the time.
 
 The mail must be the same as if one process had done everything, and some of what the main
 process does reads what the child wrote: the onboarding reminders follow the welcome message
-by days. A single process makes the mail of a day's events at the first stop of the next day,
-before that day's reminders; so at each new day the main process makes the messages of any
-event before it that the child has not reached yet (``catch_up``: usually the day's last
-action or none; the messages' unique keys and the events' receipts make it harmless when both
-processes make the same one). When the walk ends, the child stops and the main process runs the
+by days (3 by default). A single process makes the mail of a day's events at the first stop of
+the next day, before that day's reminders; so at each new day the main process makes the
+messages of the events the onboarding can already need that the child has not reached yet
+(``catch_up``: events older than the first onboarding step less a day, which the child has
+almost always done; the messages' unique keys and the events' receipts make it harmless when
+both processes make the same one). When the walk ends, the child stops and the main process runs the
 followers one last time up to the end, so nothing the child had not reached yet is left behind.
 
 The child needs its own connection to the same database: it is not used for an in-memory
@@ -45,6 +46,7 @@ class FollowerProcess:
         self._process = context.Process(target=follow_in_child,
                                         args=(connection.settings_dict["NAME"], self._stop, self._wake),
                                         name="assina-simulation-followers", daemon=True)
+        self._caught_up_to: datetime | None = None
 
     def __enter__(self) -> "FollowerProcess":
         self._process.start()
@@ -54,16 +56,26 @@ class FollowerProcess:
         """Wake the child: the clock's new time may have made mail due."""
         self._wake.set()
 
-    def catch_up(self, before: datetime) -> None:
-        """Make the messages of every event that happened before ``before`` the child has not
-        made yet (rather than wait for it: the child polls, and sends between its passes)."""
+    def catch_up(self, day_start: datetime) -> None:
+        """Before the first stop of the day starting at ``day_start``: make the messages the
+        day's reminders can read (welcomes followed by an onboarding step due today or later)
+        that the child has not made yet, rather than wait for it."""
+        from django.conf import settings
+
         from assina.notifications.producing import has_unprocessed, produce_from_events
 
         if not self._process.is_alive():
             raise RuntimeError(f"the process sending the simulation's mail stopped (exit code {self._process.exitcode})")
-        until = before - timedelta(microseconds=1)
-        if has_unprocessed(until):
+        steps = settings.ASSINA_EMAIL_ONBOARDING_DAYS[1:]
+        if not steps:
+            return  # nothing the main process does reads the mail
+        # A welcome of day D is read by the onboarding step due on day D + step; the days
+        # between are the child's.
+        until = day_start - timedelta(days=max(min(steps) - 1, 0), microseconds=1)
+        # Only the events since the last catch-up: the earlier ones all have their messages.
+        if has_unprocessed(until, after=self._caught_up_to):
             produce_from_events(until, at_due_time=True)
+        self._caught_up_to = until
 
     def __exit__(self, kind, error, traceback) -> None:
         self._stop.set()
