@@ -30,6 +30,8 @@ from pathlib import Path
 
 from api_reads import ROOT, prepare, start_server
 
+from fresh_database import recreate_postgres
+
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,"
           "response_schema_conformance")
 
@@ -51,13 +53,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="assina-api-fuzz-"))
     if args.database:
-        import psycopg
-
-        base, name = args.database.rsplit("/", 1)
-        with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = args.database
+        url = recreate_postgres(args.database)
     else:
         url = f"sqlite:///{tmp / 'fuzz.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSINA_", "DJANGO_"))}

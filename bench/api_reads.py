@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from fresh_database import recreate_postgres
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSINA = ROOT / ".venv" / "bin" / "assina"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -304,13 +306,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="assina-api-reads-"))
     if args.database:
-        import psycopg
-
-        base, name = args.database.rsplit("/", 1)
-        with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = args.database
+        url = recreate_postgres(args.database)
     else:
         url = f"sqlite:///{tmp / 'bench.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSINA_", "DJANGO_"))}

@@ -27,18 +27,14 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
+from fresh_database import is_postgres, recreate_postgres
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 
 def prepare_database(url: str | None) -> str:
-    if url and url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        base, name = url.rsplit("/", 1)
-        with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return url
+    if is_postgres(url):
+        return recreate_postgres(url)
     if url:
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm"):

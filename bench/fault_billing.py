@@ -26,6 +26,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from fresh_database import is_postgres, recreate_postgres
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSINA = Path(sys.executable).with_name("assina")
 START = datetime(2027, 1, 4, 9, tzinfo=timezone.utc)
@@ -87,13 +89,8 @@ def main() -> int:
     started = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="assina-fault-")
     url = args.database or f"sqlite:///{tmp}/fault.sqlite3"
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        base, name = url.rsplit("/", 1)
-        with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
+    if is_postgres(url):
+        recreate_postgres(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSINA_", "DJANGO_"))}
     env.update(ASSINA_DATABASE_URL=url, ASSINA_MODE="sandbox", ASSINA_TIME_ZONE="UTC", ASSINA_DEFAULT_CURRENCY="BRL",
                PYTHONPATH=str(ROOT / "src"))

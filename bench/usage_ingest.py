@@ -35,19 +35,15 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from fresh_database import is_postgres, recreate_postgres
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 
 def prepare_database(url: str | None) -> str:
-    if url and url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        base, name = url.rsplit("/", 1)
-        with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return url
+    if is_postgres(url):
+        return recreate_postgres(url)
     return "sqlite:///" + str(Path(tempfile.mkdtemp(prefix="assina-usage-bench-")) / "bench.sqlite3")
 
 

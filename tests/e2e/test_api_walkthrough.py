@@ -11,7 +11,6 @@ to the receiver, and each is verified with the ``standardwebhooks`` package, as 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -23,12 +22,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from conftest import ASSINA
-
-# The README's one-liner that defines the metric and its metered price (see docs/usage.md).
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from email_support import free_port
 
 
 class Receiver:
@@ -70,7 +64,7 @@ def fresh(scratch_assina, tmp_path):
 
 def test_the_readme_api_walkthrough_works_as_written(fresh):
     assert fresh.ok("migrate") == {"migrated": True}
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([str(ASSINA), "serve", "--port", str(port)], cwd=fresh.cwd, env=fresh.env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     api = f"http://127.0.0.1:{port}/api/v1"
