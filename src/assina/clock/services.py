@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
-from assina.db import aware_datetime
+from assina.db import aware_datetime, select_row, sql_columns, sql_table
 
 from .models import ClockState
 
@@ -32,11 +32,7 @@ class DatabaseClock:
 def _frozen_at() -> datetime | None:
     """The test clock's time. Every service and API request reads it, so it is one plain
     statement rather than an ORM query (whose building cost more than the lookup)."""
-    table = connection.ops.quote_name(ClockState._meta.db_table)
-    column = connection.ops.quote_name(ClockState._meta.get_field("frozen_at").column)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM {table} WHERE id = 1")
-        row = cursor.fetchone()
+    row = select_row(f"SELECT {sql_columns(ClockState)['frozen_at']} FROM {sql_table(ClockState)} WHERE id = 1")
     return aware_datetime(row[0]) if row is not None else None
 
 

@@ -1,8 +1,8 @@
 """Cheap checks the job runner makes before the payment jobs (see ``assina.jobs``).
 
 The clock asks them at every stop (a simulated year makes hundreds), so each is one fixed
-statement instead of ORM queries, whose building costs more than their running. They say the
-same as ``retries.next_due`` and ``expiring.expiring_methods``, which the jobs themselves use.
+statement instead of ORM queries, whose building costs more than their running.
+``expiring_cards_have_work`` says the same as ``expiring.expiring_methods``, which the job uses.
 """
 
 from __future__ import annotations

@@ -34,16 +34,6 @@ BATCH_SIZE = 500
 OPEN = InvoiceStatus.OPEN.value
 
 
-def next_due() -> datetime | None:
-    """The earliest retry or final action due (the test clock stops there)."""
-    retry = (Invoice.objects.filter(next_payment_attempt__isnull=False, status=OPEN)
-             .order_by("next_payment_attempt").values_list("next_payment_attempt", flat=True).first())
-    final = (Invoice.objects.filter(dunning_final_at__isnull=False, status=OPEN)
-             .order_by("dunning_final_at").values_list("dunning_final_at", flat=True).first())
-    times = [t for t in (retry, final) if t is not None]
-    return min(times) if times else None
-
-
 def run(until: datetime, *, at_due_time: bool) -> dict:
     """Every retry and final action due up to ``until``, earliest first (and refunds a crash
     left pending, sent again with their key)."""
