@@ -32,7 +32,8 @@ def created_filter(query: ListQuery, field: str = "created_at") -> dict:
 
 
 def paginate(queryset: QuerySet, query: ListQuery, *, cursor_pk: Callable[[str], int | None],
-             serialize: Callable, ident: Callable, created_field: str = "created_at") -> dict:
+             serialize: Callable, ident: Callable, created_field: str = "created_at", many: bool = False) -> dict:
+    """One page; with ``many`` the whole page goes to ``serialize`` at once (a list in, a list out)."""
     queryset = queryset.filter(**created_filter(query, created_field)).order_by("pk")
     if query.starting_after:
         pk = cursor_pk(query.starting_after)
@@ -43,5 +44,6 @@ def paginate(queryset: QuerySet, query: ListQuery, *, cursor_pk: Callable[[str],
     rows = list(queryset[: query.limit + 1])
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
-    return {"object": "list", "data": [serialize(r) for r in rows], "has_more": has_more,
+    data = serialize(rows) if many else [serialize(r) for r in rows]
+    return {"object": "list", "data": data, "has_more": has_more,
             "next_cursor": ident(rows[-1]) if has_more else None}

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop as N_
 
 from assina.events.models import Event
+from assina.events.public import public_event
 from assina.events.services import record
 
 from . import signing
@@ -61,11 +62,24 @@ def _claim_timeout() -> timedelta:
 
 
 def payload(event: Event) -> bytes:
-    """The body: the event in Standard Webhooks' shape (type, timestamp, data)."""
-    data = {"object": event.subject_type, "object_id": event.subject_id,
-            "customer": f"cus_{event.customer_id}" if event.customer_id else None, **event.data}
-    body = {"id": f"evt_{event.pk}", "type": event.type,
-            "timestamp": event.occurred_at.isoformat().replace("+00:00", "Z"), "data": data}
+    """The body, in Standard Webhooks' shape (id, type, timestamp, data).
+
+    Built from the event as ``GET /api/v1/events/{id}`` shows it (``assina.events.public``): ``data``
+    is that event's ``data`` (prefixed ids, times in UTC with a Z) plus ``object`` and
+    ``object_id`` (its subject) and ``customer``. docs/webhooks.md documents the shape.
+    """
+    return body_bytes(webhook_body(public_event(event)))
+
+
+def webhook_body(event: dict) -> dict:
+    """The webhook body of an event in its public shape (``assina.events.public.public_events``)."""
+    # The envelope's keys last: no event's data may pass for another object or customer.
+    data = {**event["data"], "object": event["subject"]["type"], "object_id": event["subject"]["id"],
+            "customer": event["customer"]}
+    return {"id": event["id"], "type": event["type"], "timestamp": event["occurred_at"], "data": data}
+
+
+def body_bytes(body: dict) -> bytes:
     return json.dumps(body, separators=(",", ":"), sort_keys=True, default=str).encode()
 
 

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from assina.events.models import Event
+from assina.events.public import EVENT_PREFIX as PREFIX
+from assina.events.public import public_event, public_events
 
 from ..pagination import object_pk, paginate
 from ..schemas import ListQuery, Page, Timestamp
 from .common import ident, load
 
 router = Router(tags=["events"])
-PREFIX = "evt_"
-# Subjects whose API ids have a prefix; others are shown by their number.
-SUBJECT_PREFIXES = {"customer": "cus_", "subscription": "sub_", "invoice": "in_", "paymentmethod": "pm_",
-                    "promotioncode": "promo_"}
 
 
 class EventSubject(Schema):
-    type: str
-    id: str
+    type: str = Field(description="the API's object name: customer, subscription, invoice, payment_method, plan, "
+                                  "coupon, promotion_code, webhook_endpoint, refund, payment_attempt…",
+                      examples=["subscription"])
+    id: str = Field(description="the object's id as the API writes it (sub_7, in_31, pm_4; plans, products, "
+                                "coupons and metrics by their code)", examples=["sub_7"])
 
 
 class EventObject(Schema):
@@ -28,21 +31,20 @@ class EventObject(Schema):
     object: str = "event"
     type: str = Field(examples=["subscription.created"])
     occurred_at: Timestamp
-    customer: str | None
+    customer: str | None = Field(description="the customer it concerns (cus_12), if any")
     subject: EventSubject
-    data: dict
+    data: dict[str, Any] = Field(description="what the event says, by type (docs/webhooks.md): ids carry their "
+                                             "prefix (\"invoice\": \"in_31\"), times are ISO 8601 UTC with a Z, "
+                                             "amounts are minor units next to their currency",
+                                 examples=[{"invoice": "in_31", "number": "2027-000031", "subscription": "sub_7",
+                                            "total": 4990, "amount_due": 4990, "currency": "BRL",
+                                            "billing_reason": "subscription_cycle",
+                                            "period_start": "2027-01-31T10:00:00Z"}])
 
 
 class EventFilters(ListQuery):
     type: str | None = Field(None, max_length=64, description="an event type, or a prefix ending in * (subscription.*)")
     customer: str | None = Field(None, max_length=40)
-
-
-def event_out(e: Event) -> dict:
-    prefix = SUBJECT_PREFIXES.get(e.subject_type, "")
-    return {"id": ident(PREFIX, e.pk), "type": e.type, "occurred_at": e.occurred_at,
-            "customer": ident("cus_", e.customer_id), "subject": {"type": e.subject_type, "id": f"{prefix}{e.subject_id}"},
-            "data": e.data}
 
 
 @router.get("", response=Page[EventObject], summary="List events",
@@ -53,10 +55,10 @@ def list_events(request, query: Query[EventFilters]):
         rows = rows.filter(type__startswith=query.type[:-1]) if query.type.endswith("*") else rows.filter(type=query.type)
     if query.customer:
         rows = rows.filter(customer_id=object_pk("cus_", query.customer) or 0)
-    return paginate(rows, query, cursor_pk=lambda c: object_pk(PREFIX, c), serialize=event_out,
+    return paginate(rows, query, cursor_pk=lambda c: object_pk(PREFIX, c), serialize=public_events, many=True,
                     ident=lambda e: ident(PREFIX, e.pk), created_field="occurred_at")
 
 
 @router.get("/{event_id}", response=EventObject, summary="Get an event")
 def get(request, event_id: str):
-    return event_out(load(Event.objects.all(), PREFIX, event_id, _("event")))
+    return public_event(load(Event.objects.all(), PREFIX, event_id, _("event")))
