@@ -40,10 +40,10 @@ def test_the_414_problem_follows_accept_language(db):
 def test_a_method_the_route_does_not_have_is_a_405_problem_with_allow(api):
     response = api.client.delete("/api/v1/customers")
     body = problem(response, 405, "method_not_allowed")
-    assert sorted(response["Allow"].split(", ")) == ["GET", "POST"] and "DELETE" in body["detail"]
+    assert sorted(response["Allow"].split(", ")) == ["GET", "HEAD", "POST"] and "DELETE" in body["detail"]
     response = api.client.patch("/api/v1/subscriptions/sub_1")
     problem(response, 405, "method_not_allowed")
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"  # HEAD is answered wherever GET is
 
 
 def test_a_path_the_api_does_not_have_is_a_404_problem_for_any_method(api):

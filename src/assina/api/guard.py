@@ -9,12 +9,13 @@ scope for anything but reads, the per-key rate limit, and ``Idempotency-Key`` on
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 
 from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -136,6 +137,41 @@ class ApiLocaleMiddleware(LocaleMiddleware):
         return response
 
 
+class ApiHostMiddleware:
+    """A Host header outside ALLOWED_HOSTS: the API's ``400 bad_host`` problem.
+
+    Django would answer its HTML 400 page (CommonMiddleware asks for the host first). Placed
+    after the language middleware, so the problem speaks the request's language, and before
+    CommonMiddleware. Logged as Django logs it (``django.security.DisallowedHost``).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            request.get_host()
+        except DisallowedHost as exc:
+            logging.getLogger("django.security.DisallowedHost").error(str(exc), extra={"status_code": 400, "request": request})
+            return problem_response(request, 400, "bad_host",
+                                    _("this server does not answer to the host in the Host header"))
+        return self.get_response(request)
+
+
+def _without_body(response: HttpResponse) -> HttpResponse:
+    """A HEAD answer: the GET answer's status and headers (Content-Length included), no body.
+
+    Not left to the server: Django's WSGI handler sends a body as it is, whatever the method.
+    """
+    if response.streaming:
+        response.streaming_content = []  # the headers (a file's Content-Length) stay
+    else:
+        if not response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        response.content = b""
+    return response
+
+
 class ApiMiddleware:
     """/api/v1/ requests skip the middleware that only browser pages use.
 
@@ -153,13 +189,15 @@ class ApiMiddleware:
         # The short LocaleMiddleware is only right while no URL carries a language prefix.
         locale = ApiLocaleMiddleware if not is_language_prefix_patterns_used(settings.ROOT_URLCONF)[0] else LocaleMiddleware
         chain = convert_exception_to_response(self._view)
-        for middleware in reversed((SecurityMiddleware, locale, CommonMiddleware, XFrameOptionsMiddleware)):
+        for middleware in reversed((SecurityMiddleware, locale, ApiHostMiddleware, CommonMiddleware, XFrameOptionsMiddleware)):
             chain = convert_exception_to_response(middleware(chain))
         self.api_chain = chain
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith(API_PREFIX):
-            return self.api_chain(request)
+            response = self.api_chain(request)
+            # HEAD: whatever GET would answer (problems included), without the body.
+            return _without_body(response) if request.method == "HEAD" else response
         return self.get_response(request)
 
     _hot: ResolverMatch | None | bool = False  # False: not looked up yet; None: the URLconf differs
@@ -184,19 +222,37 @@ class ApiMiddleware:
         return get_resolver(get_urlconf()).resolve(request.path_info)
 
     def _view(self, request: HttpRequest) -> HttpResponse:
-        """What ``BaseHandler._get_response`` does, less the hooks no API middleware has."""
+        """What ``BaseHandler._get_response`` does, less the hooks no API middleware has.
+
+        HEAD is answered as GET (RFC 9110 §9.3.2): the operations declare GET only, so the view
+        runs as a GET; ``__call__`` drops the body.
+        """
         if http_limits.url_too_long(request):
             return http_limits.uri_too_long_response()
+        head = request.method == "HEAD"
+        if head:
+            request.method = "GET"
+        try:
+            response = self._respond(request)
+        finally:
+            if head:
+                request.method = "HEAD"
+        if isinstance(response, HttpResponseNotAllowed):
+            # django-ninja answers a method a path does not have with a plain-text page.
+            allowed = [m.strip() for m in response["Allow"].split(",") if m.strip()]
+            if "GET" in allowed and "HEAD" not in allowed:
+                allowed.insert(allowed.index("GET") + 1, "HEAD")
+            response = problem_response(request, 405, "method_not_allowed",
+                                        _("%(method)s is not allowed here; allowed: %(allowed)s")
+                                        % {"method": request.method, "allowed": ", ".join(allowed)},
+                                        headers={"Allow": ", ".join(allowed)})
+        return response
+
+    def _respond(self, request: HttpRequest) -> HttpResponse:
         match = request.resolver_match = self._match(request)
         response = match.func(request, *match.args, **match.kwargs)
         if response is None:
             raise ValueError(f"the view {match.func!r} returned None")
         if hasattr(response, "render") and callable(response.render):
             response = response.render()
-        if isinstance(response, HttpResponseNotAllowed):
-            # django-ninja answers a method a path does not have with a plain-text page.
-            return problem_response(request, 405, "method_not_allowed",
-                                    _("%(method)s is not allowed here; allowed: %(allowed)s")
-                                    % {"method": request.method, "allowed": response["Allow"]},
-                                    headers={"Allow": response["Allow"]})
         return response
