@@ -61,7 +61,7 @@ def test_every_event_is_delivered_once_in_order_after_the_receiver_recovers(rece
     assert [d.status for d in deliveries] == ["succeeded"] * len(expected)
     assert [d.delivered_sequence for d in deliveries] == list(range(1, len(expected) + 1))
     assert receiver.received[0]["body"]["type"] == "subscription.created"
-    assert receiver.received[0]["body"]["data"]["object_id"] == sub.pk
+    assert receiver.received[0]["body"]["data"]["object_id"] == f"sub_{sub.pk}"  # the API's id
     # Nothing more to send: moving on sends nothing again.
     advance(utc(2027, 2, 1, 2))
     assert len(receiver.received) == len(expected)
