@@ -119,6 +119,31 @@ def test_an_over_long_url_gets_the_api_414_problem_from_gunicorn_too(assina, ser
 def test_a_method_a_route_does_not_have_is_a_405_problem(assina, server):
     secret = assina.ok("apikey", "create", "--scope", "write")["secret"]
     response = httpx.delete(f"{server}/customers", headers={"Authorization": f"Bearer {secret}"})
-    assert response.status_code == 405 and sorted(response.headers["allow"].split(", ")) == ["GET", "POST"]
+    assert response.status_code == 405 and sorted(response.headers["allow"].split(", ")) == ["GET", "HEAD", "POST"]
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "method_not_allowed"
+
+
+def test_head_answers_like_get_and_a_bad_host_is_a_problem_through_gunicorn(assina, server):
+    import socket
+    from urllib.parse import urlsplit
+
+    secret = assina.ok("apikey", "create", "--scope", "read")["secret"]
+    auth = {"Authorization": f"Bearer {secret}"}
+    got = httpx.get(f"{server}/customers", headers=auth)
+    address = urlsplit(server)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(f"HEAD /api/v1/customers HTTP/1.1\r\nHost: {address.netloc}\r\nAuthorization: Bearer {secret}\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    head, _sep, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _s, v in (line.partition(":") for line in lines[1:])}
+    assert lines[0].startswith("HTTP/1.1 200") and body == b""
+    assert headers["content-length"] == str(len(got.content)) and headers["content-type"] == got.headers["content-type"]
+
+    bad = httpx.get(f"{server}/customers", headers={**auth, "Host": "evil.example.com", "Accept-Language": "pt-BR"})
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
+    assert bad.json()["code"] == "bad_host" and bad.json()["title"] == "Requisição inválida"

@@ -63,3 +63,30 @@ def test_the_docs_page_needs_no_internet():
         response = Client().get(url)
         assert response.status_code == 200 and b"".join(response.streaming_content)
     assert Client().get("/api/v1/docs/assets/../../settings.py").status_code == 404
+
+
+def test_the_spec_documents_the_webhook_body_and_real_bodies_match_it(spec):
+    import json
+
+    import jsonschema_rs  # schemathesis's validator
+    from factories import make_customer, make_plan, start_clock, subscribe, utc
+
+    from assina.events.models import Event
+    from assina.webhooks.delivery import payload
+
+    operation = spec["webhooks"]["event"]["post"]
+    assert {p["name"] for p in operation["parameters"]} == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    schema = {**spec["components"]["schemas"]["WebhookEvent"], "$schema": "https://json-schema.org/draft/2020-12/schema"}
+    validator = jsonschema_rs.validator_for(schema)
+    start_clock(utc(2027, 1, 1))
+    make_plan("basic", 1000)
+    subscribe(make_customer(), "basic")
+    events = list(Event.objects.all())
+    assert {"plan.created", "customer.created", "subscription.created", "invoice.paid"} <= {e.type for e in events}
+    for event in events:
+        body = json.loads(payload(event))
+        errors = [str(e) for e in validator.iter_errors(body)]
+        assert errors == [], (event.type, errors)
+    # and the schema does say no to a body of the old shape (numeric ids)
+    assert not validator.is_valid({"id": "evt_1", "type": "x", "timestamp": "2027-01-01T00:00:00Z",
+                                   "data": {"object": "invoice", "object_id": 981, "customer": None}})

@@ -37,6 +37,46 @@ PROBLEM_SCHEMA = {
         },
     },
 }
+# What an endpoint receives (OpenAPI 3.1 ``webhooks``): the body built by assina.webhooks.delivery
+# from the event's public shape (assina.events.public), signed per Standard Webhooks.
+WEBHOOK_EVENT_SCHEMA = {
+    "title": "WebhookEvent",
+    "description": "An event as a webhook body. `data` is the event's `data` as `GET /events/{id}` shows it, plus "
+                   "`object`, `object_id` (the event's subject) and `customer`. Ids carry their prefix, times are "
+                   "ISO 8601 UTC with a Z, amounts are minor units next to their currency (docs/webhooks.md).",
+    "type": "object",
+    "required": ["id", "type", "timestamp", "data"],
+    "properties": {
+        "id": {"type": "string", "description": "the event's id, also the webhook-id header", "examples": ["evt_1234"]},
+        "type": {"type": "string", "examples": ["invoice.paid"]},
+        "timestamp": {"type": "string", "format": "date-time", "description": "when the event happened (business clock)"},
+        "data": {
+            "type": "object",
+            "required": ["object", "object_id", "customer"],
+            "properties": {
+                "object": {"type": "string", "description": "the subject's kind, as the API names it", "examples": ["invoice"]},
+                "object_id": {"type": "string", "description": "the subject's id, as the API writes it", "examples": ["in_981"]},
+                "customer": {"type": ["string", "null"], "description": "the customer it concerns", "examples": ["cus_42"]},
+            },
+            "additionalProperties": True,
+        },
+    },
+}
+WEBHOOK_HEADERS = [
+    {"name": "webhook-id", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "the event's id: the same on every retry (deduplicate on it)"},
+    {"name": "webhook-timestamp", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "Unix seconds of sending"},
+    {"name": "webhook-signature", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "v1,<base64 HMAC-SHA256>; two, space-separated, while a rotated secret still signs"},
+]
+WEBHOOKS = {"event": {"post": {
+    "summary": "An event, sent to each webhook endpoint whose event_types match it",
+    "operationId": "webhook_event",
+    "parameters": WEBHOOK_HEADERS,
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookEvent"}}}},
+    "responses": {"2XX": {"description": "received; any other answer (or none within 15 s) is retried"}},
+}}}
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "string"}}}
 # The problems any operation can answer, and those only writes can.
 ALL_PROBLEMS = (400, 401, 404, 414, 422, 429)
@@ -102,6 +142,8 @@ class AssinaAPI(NinjaAPI):
     def get_openapi_schema(self, *args, **kwargs):
         schema = super().get_openapi_schema(*args, **kwargs)
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        schema["components"]["schemas"]["WebhookEvent"] = WEBHOOK_EVENT_SCHEMA
+        schema["webhooks"] = WEBHOOKS
         for path_item in schema.get("paths", {}).values():
             for method, operation in path_item.items():
                 if method not in ("get", "post", "put", "patch", "delete"):
