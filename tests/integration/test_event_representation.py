@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from api_support import api, problem  # noqa: F401 - fixture
@@ -17,7 +17,10 @@ from assina.customers.models import Customer
 from assina.events.models import Event
 from assina.events.public import ID_KEYS, PLAIN_KEYS, SUBJECTS, TIMESTAMP_KEYS, public_data, public_events
 from assina.invoices.models import Invoice
-from assina.payments.methods import replace
+from assina.customers.services import update_customer
+from assina.payments import expiring
+from assina.payments.dunning import save_policy
+from assina.payments.methods import add_card, replace
 from assina.payments.models import PaymentAttempt
 from assina.payments.refunds import refund_invoice
 from assina.subscriptions.models import Subscription
@@ -108,6 +111,12 @@ def _more_event_types(clock: datetime) -> None:
     resume(sub.pk)
     customer = Customer.objects.filter(default_payment_method__isnull=False).order_by("pk").first()
     replace(customer, customer.default_payment_method_id, clock, number=GOOD_CARD)
+    update_customer(customer.pk, {"name": "Ana Souza"}, at=clock)
+    other = Customer.objects.exclude(pk=customer.pk).order_by("pk").first()
+    add_card(other, GOOD_CARD, clock, exp_month=clock.month, exp_year=clock.year)  # expires this month
+    expiring.run(clock + timedelta(days=2), at_due_time=False)  # announced 30 days before its end
+    save_policy(retry_days="1,3", hard_codes="stolen_card", soft_codes="insufficient_funds", grace_days=5,
+                final_action="cancel", at=clock)
     create_metric(code="api_calls", name="API calls", at=clock)
     add_metered_price(plan_code=Invoice.objects.filter(subscription__isnull=False).first().subscription.plan.code,
                       metric_code="api_calls", unit_amount=2, at=clock)
@@ -127,7 +136,8 @@ def test_every_key_the_services_write_is_classified_and_shown_in_the_api_shape()
     types = {e.type for e in events}
     assert {"invoice.paid", "payment.failed", "subscription.updated", "refund.succeeded", "credit_note.created",
             "subscription.paused", "payment_method.replaced", "plan.metered_price_added",
-            "webhook_endpoint.secret_rotated"} <= types, sorted(types)
+            "webhook_endpoint.secret_rotated", "customer.updated", "payment_method.expiring",
+            "dunning_policy.updated"} <= types, sorted(types)
 
     known = set(ID_KEYS) | TIMESTAMP_KEYS | PLAIN_KEYS
     unclassified = {(e.type, path) for e in events for path, key in _keys(e.data) if key not in known}
