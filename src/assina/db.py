@@ -343,3 +343,17 @@ def select_row(sql: str, params: Sequence[Any] = ()) -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+def select_rows(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def sql_in_list(column: str, values: Iterable[int | str]) -> tuple[str, list]:
+    """``column`` among ``values`` (ints or strings) as one parameter: what ``__in_list`` writes."""
+    values = list(values)
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]

@@ -12,6 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from assina.core.money import Money
+from assina.core.pricing import price_amount
 
 from .rendering import branding, message_locale
 
@@ -101,16 +102,12 @@ def common(customer) -> dict:
 
 def subscription_vars(sub, customer) -> dict:
     """The subscription as a customer reads it (price = the items' current amount)."""
-    from assina.core.pricing import PriceSpec, PricingModel, Tier, price_amount
-
     locale, tz = customer.locale, customer.time_zone
-    total = 0
-    for item in sub.items.all():  # prefetched with items__plan_version by the callers
-        version = item.plan_version
-        spec = PriceSpec(model=PricingModel(version.pricing_model), currency=version.currency,
-                         unit_amount=version.unit_amount, tiers=tuple(Tier(**t) for t in version.tiers or []),
-                         package_size=version.package_size)
-        total += price_amount(spec, item.quantity)
+    # ``current_amount``: set by callers that loaded the prices in bulk (the reminders); else the
+    # items are prefetched with items__plan_version by the callers.
+    total = getattr(sub, "current_amount", None)
+    if total is None:
+        total = sum(price_amount(item.plan_version.price_spec(), item.quantity) for item in sub.items.all())
     return {
         "plan": sub.plan.name, "amount": money(total, sub.currency, locale),
         "interval": interval_word(sub.interval, sub.interval_count, locale),

@@ -59,8 +59,18 @@ def _plain_subscriptions():
 def _subscriptions():
     from assina.subscriptions.models import Subscription
 
-    return Subscription.objects.select_related("customer", "plan", "payment_method",
-                                               "customer__default_payment_method").prefetch_related("items__plan_version")
+    return Subscription.objects.select_related("customer", "plan", "payment_method", "customer__default_payment_method")
+
+
+def _priced(subscriptions) -> list:
+    """The subscriptions with the price a reminder quotes (``current_amount``), read in bulk."""
+    from assina.subscriptions.terms import current_amounts
+
+    subs = list(subscriptions)
+    amounts = current_amounts([sub.pk for sub in subs]) if subs else {}
+    for sub in subs:
+        sub.current_amount = amounts.get(sub.pk, 0)
+    return subs
 
 
 def _not_queued(keys: dict[str, int]) -> list[int]:
@@ -95,7 +105,7 @@ def trial_ending(until: datetime, at_due_time: bool, only: list[int] | None = No
                            candidates.values_list("pk", "trial_end")})
         if not new:
             continue
-        for sub in _subscriptions().filter(pk__in=new, **window):
+        for sub in _priced(_subscriptions().filter(pk__in=new, **window)):
             card, has_card = _card(sub)
             customer = sub.customer
             due = max(day_start(sub.trial_end - lead), sub.created_at) if at_due_time else until
@@ -126,7 +136,7 @@ def renewal_upcoming(until: datetime, at_due_time: bool, only: list[int] | None 
                                for pk, end in query.values_list("pk", "current_period_end")})
             if not new:
                 continue
-            for sub in _subscriptions().filter(pk__in=new).order_by("pk"):
+            for sub in _priced(_subscriptions().filter(pk__in=new).order_by("pk")):
                 card, has_card = _card(sub)
                 customer = sub.customer
                 due = max(day_start(sub.current_period_end - lead), sub.current_period_start) if at_due_time else until
@@ -156,6 +166,7 @@ def onboarding(until: datetime, at_due_time: bool, leads: set | None = None) -> 
         subs = {}
         for sub in _subscriptions().filter(customer_id__in=list(customers), status__in=LIVE).order_by("id"):
             subs.setdefault(sub.customer_id, sub)
+        _priced(subs.values())
         for customer_id, welcomed in pairs:
             sub = subs.get(customer_id)
             if sub is None:
@@ -215,7 +226,7 @@ def winback(until: datetime, at_due_time: bool, leads: set | None = None) -> lis
     delay = timedelta(days=settings.ASSINA_EMAIL_WINBACK_DAYS)
     window = dict(status="canceled", ended_at__lt=day_end(until) - delay, ended_at__gt=until - delay - GRACE)
     new = _not_queued({f"winback:sub:{pk}": pk for pk in _plain_subscriptions().filter(**window).values_list("pk", flat=True)})
-    ended = list(_subscriptions().filter(pk__in=new, **window)) if new else []
+    ended = _priced(_subscriptions().filter(pk__in=new, **window)) if new else []
     if not ended:
         return []
     back = set(Subscription.objects.filter(customer_id__in=[s.customer_id for s in ended], status__in=LIVE + ("paused",))

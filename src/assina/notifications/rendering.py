@@ -61,6 +61,13 @@ def default_source(key: str, locale: str) -> Source:
     """The template shipped with Assina: ``emails/<key>.<locale>.html`` whose first line is
     ``Subject: ...``; an optional ``.txt`` next to it is the hand-written plain text."""
     path = EMAILS_DIR / f"{key}.{locale}.html"
+    text_path = path.with_suffix(".txt")
+    return _shipped_source(path, path.stat().st_mtime_ns, text_path.stat().st_mtime_ns if text_path.exists() else None)
+
+
+@lru_cache(maxsize=128)
+def _shipped_source(path: Path, _html_mtime: int, _text_mtime: int | None) -> Source:
+    """Read once per version of the files (their modification times are part of the key)."""
     raw = path.read_text(encoding="utf-8")
     first, _sep, body = raw.partition("\n")
     if not first.startswith("Subject:"):
@@ -270,9 +277,14 @@ def _check_variable(variable: Variable, scope: dict, part: str, line: int | None
 
 def load_source(key: str, locale: str) -> Source:
     """The template in use: the database row when there is one, else the shipped file."""
+    from assina.db import select_row, sql_columns, sql_table
+
     from .models import MessageTemplate
 
-    row = MessageTemplate.objects.filter(key=key, locale=locale).values_list("subject", "html", "text").first()
+    # Fixed SQL: every producing pass reads its templates (thousands of passes in a simulation).
+    c = sql_columns(MessageTemplate)
+    row = select_row(f"SELECT {c['subject']}, {c['html']}, {c['text']} FROM {sql_table(MessageTemplate)} "
+                     f"WHERE {c['key']} = %s AND {c['locale']} = %s", [key, locale])
     return Source(*row) if row else default_source(key, locale)
 
 
