@@ -181,7 +181,7 @@ def test_billing_a_batch_costs_the_same_few_statements_whatever_its_size():
         assert all(l[0].quantity == 3 for l in lines.values()) and len(lines) == len(batch)
         return len(queries)
 
-    assert statements(subs[:2]) == statements(subs) <= 8  # items, prices, billed, mark, sum, charges, late
+    assert statements(subs[:2]) == statements(subs) <= 8  # items, prices, billed, settle, mark, sum, charges, late
 
 
 def test_a_subscription_canceled_at_period_end_bills_its_last_periods_usage():

@@ -22,7 +22,7 @@ from assina.api.schemas import ListQuery, Page, Timestamp
 from assina.catalog.models import Metric
 from assina.core.errors import DomainError
 
-from . import wire
+from . import settle, wire
 from .ingest import max_batch
 from .models import UsageEvent
 from .services import record_usage
@@ -184,7 +184,7 @@ def list_usage_events(request, query: Query[UsageListQuery]):
     refuse_nul(query.metric, query.customer)
     events = UsageEvent.objects.all()
     if query.customer is not None:
-        events = events.filter(customer_id=object_pk("cus_", query.customer) or 0)
+        events = events.filter(settle.of_customer(object_pk("cus_", query.customer) or 0))
     if query.metric is not None:
         events = events.filter(metric_code=query.metric)
     if query.late is not None:

@@ -32,6 +32,7 @@ from assina.db import Many, _sqlite_datetime, insert_rows
 from assina.events.models import Event
 from assina.subscriptions.models import SubscriptionItem
 
+from . import settle
 from .models import UsageCharge, UsageEvent
 
 EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
@@ -122,7 +123,13 @@ def _values_source(rows: list[tuple], types: list[str], names: list[str]) -> tup
 
 
 def _mark(targets) -> int:
-    """Mark every unbilled event of each target's customer and metric up to the period end."""
+    """Mark every unbilled event of each target's customer and metric up to the period end.
+
+    Pending events (recent SQLite batches, ``assina.usage.settle``) are settled first, in this
+    transaction, so that the window index finds every event: no batch can store more while this
+    transaction holds SQLite's write lock, and none is ever pending on PostgreSQL.
+    """
+    settle.settle()
     table = connection.ops.quote_name(UsageEvent._meta.db_table)
     rows = [(t.customer_id, t.metric.code, t.subscription_id, t.start, t.end) for t in targets]
     source, params = _values_source(rows, ["bigint", "varchar", "bigint", "timestamptz", "timestamptz"],
@@ -132,7 +139,8 @@ def _mark(targets) -> int:
             f"UPDATE {table} SET billed_subscription_id = v.sub, billed_period_start = v.pstart, "
             f"late = ({table}.timestamp < v.pstart) FROM {source} "
             f"WHERE {table}.customer_id = v.customer AND {table}.metric_code = v.metric "
-            f"AND {table}.timestamp < v.pend AND {table}.billed_subscription_id IS NULL", params)
+            f"AND {table}.timestamp < v.pend AND {table}.billed_subscription_id IS NULL "
+            f"AND NOT {table}.pending", params)  # the window index's condition: the planner may use it
         return cursor.rowcount
 
 
@@ -245,7 +253,8 @@ def _late_line(target: Target, charge: UsageCharge | None, group: list) -> tuple
         elif metric.aggregation == Metric.Aggregation.MAX:
             quantity = max(before, *values)
         else:  # distinct values of the whole period, late ones included
-            period_events = (UsageEvent.objects.filter(customer_id=target.customer_id, metric_code=metric.code,
+            # Billed events are settled (``_mark`` settles first): the window index finds them.
+            period_events = (UsageEvent.objects.filter(customer_id=target.customer_id, metric_code=metric.code, pending=False,
                                                        billed_subscription_id=target.subscription_id,
                                                        timestamp__gte=charge.period_start, timestamp__lt=charge.period_end)
                              .values_list("timestamp", "value", "properties"))

@@ -18,6 +18,9 @@ for an unknown one), then an INSERT that returns the ids it stored (``RETURNING`
 events were duplicates. Reading 1,000 returned rows and resolving 1,000 customers in Python
 cost a fifth of a batch's CPU; a retried batch pays it, a new one does not.
 A batch is all or nothing: one bad event refuses the batch and stores nothing.
+
+On SQLite the events are stored as pending: they reach the index by customer in bulk a few
+batches later, in the transaction of a later batch (``assina.usage.settle``).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from assina.core.errors import DomainError
 from assina.customers.models import Customer
 from assina.db import _sqlite_datetime
 
-from . import sqlite_wal
+from . import settle, sqlite_wal
 from .models import UsageEvent
 from .wire import UsageEventStruct
 from .writer_turns import writer_turn
@@ -237,9 +240,11 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
         if _metrics_fine(events):
             try:
                 with writer_turn(), transaction.atomic():
+                    settled = settle.settle_if_due()
                     stored_count = _insert_fast(_encode(events).decode(), received_at)
                     if stored_count != len(events):
                         raise _NotEveryEvent  # rolls this INSERT back: the exact path below decides
+                settle.stored(stored_count, settled)
                 sqlite_wal.keep_short()
                 return IngestResult(len(events), len(events), [])
             except _NotEveryEvent:
@@ -251,7 +256,9 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
     rows = _encode([[pk, e.metric, e.id, e.value, t, e.properties]
                     for pk, e, t in zip(customers, events, times)]).decode()
     with writer_turn(), transaction.atomic():
+        settled = settle.settle_if_due()
         stored = _insert(rows, received_at)
+    settle.stored(len(stored), settled)
     sqlite_wal.keep_short()
     if len(stored) == len(events):
         return IngestResult(len(events), len(events), [])
@@ -331,9 +338,9 @@ def _insert(rows: str, received_at: datetime) -> set[tuple[int, str]]:
             # the RFC 3339 text without its T and Z. "WHERE true" tells SQLite's parser the ON
             # CONFLICT belongs to the INSERT.
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) "
+                f"INSERT INTO {table} ({columns}, pending) "
                 "SELECT value->>0, value->>1, value->>2, value->>3, replace(rtrim(value->>4, 'Z'), 'T', ' '), "
-                "value->'$[5]', %s, 0 FROM json_each(%s) WHERE true "
+                "value->'$[5]', %s, 0, 1 FROM json_each(%s) WHERE true "
                 "ON CONFLICT (customer_id, event_id) DO NOTHING RETURNING customer_id, event_id",
                 [_sqlite_datetime(received_at), rows],
             )
@@ -364,9 +371,9 @@ def _insert_fast(events: str, received_at: datetime) -> int:
             [received_at, events],
         )
     return _row_count(
-        f"INSERT INTO {table} ({columns}) "
+        f"INSERT INTO {table} ({columns}, pending) "
         "SELECT c.id, j.value->>'metric', j.value->>'id', j.value->>'value', "
-        "replace(rtrim(j.value->>'timestamp', 'Z'), 'T', ' '), j.value->'properties', %s, 0 "
+        "replace(rtrim(j.value->>'timestamp', 'Z'), 'T', ' '), j.value->'properties', %s, 0, 1 "
         f"FROM json_each(%s) AS j JOIN {customers} AS c ON c.id = CAST(ltrim(j.value->>'customer', 'cus_') AS INTEGER) "
         "WHERE true ON CONFLICT (customer_id, event_id) DO NOTHING",
         [_sqlite_datetime(received_at), events],

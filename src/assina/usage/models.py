@@ -8,6 +8,9 @@ it (``billed_subscription_id``, ``billed_period_start``) in the same transaction
 An event that arrives after its period was billed is still unmarked at the next billing of the
 customer's subscription: it is then billed as late usage (``late``) and reported (``usage.late``).
 No cursor of "last event seen" is involved, so events committed out of order are never skipped.
+
+On SQLite a batch stores its events as ``pending``: outside the window index, which gets them in
+bulk a few batches later or when billing starts (``assina.usage.settle``).
 """
 
 from django.db import models
@@ -29,6 +32,9 @@ class UsageEvent(models.Model):
     billed_period_start = models.DateTimeField(_("billed with the period starting"), null=True, blank=True)
     late = models.BooleanField(_("late"), default=False,
                                help_text=_("Arrived after its period was billed: billed on a later invoice."))
+    # Stored by a batch on SQLite and not yet in the window index: see ``assina.usage.settle``.
+    pending = models.BooleanField(_("pending"), default=False, db_default=False,
+                                  help_text=_("Not yet in the index by customer: written there in bulk a few batches later."))
 
     class Meta:
         verbose_name = _("usage event")
@@ -40,8 +46,11 @@ class UsageEvent(models.Model):
         # customer use the window index below.
         constraints = [models.UniqueConstraint(fields=["event_id", "customer"], name="usage_event_unique_id")]
         indexes = [
-            # Marking a closing period's events: customer + metric + time range.
-            models.Index(fields=["customer", "metric_code", "timestamp"], name="usage_event_window_idx"),
+            # Marking a closing period's events: customer + metric + time range. Pending events
+            # (recent batches on SQLite) are not in it yet: they are found by the index below.
+            models.Index(fields=["customer", "metric_code", "timestamp"], name="usage_event_window_idx",
+                         condition=models.Q(pending=False)),
+            models.Index(fields=["id"], name="usage_event_pending_idx", condition=models.Q(pending=True)),
             # Aggregating what a period billed; unbilled rows (all new ones) stay out of it.
             models.Index(fields=["billed_subscription_id", "billed_period_start"], name="usage_event_billed_idx",
                          condition=models.Q(billed_subscription_id__isnull=False)),
