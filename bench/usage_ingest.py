@@ -14,7 +14,10 @@ indexes, which are ordered by customer).
 
 Then, in the same run, the storage limit: the same number of rows written by plain SQL into an
 empty table with the same columns, indexes and foreign key (``executemany`` of prepared tuples
-on SQLite, ``COPY`` on PostgreSQL), in transactions of BATCH rows, from one connection.
+on SQLite, ``COPY`` on PostgreSQL), in transactions of BATCH rows, from one connection. On
+SQLite the rows are written as the server writes them: pending, and settled into the index by
+customer every ``assina.usage.settle.ROWS`` rows in the next transaction (``--peer-indexed``:
+every row straight into that index instead, as before pending events).
 Prints JSON: events_per_second, batch p50/p99 (ms), server CPU µs per event (gunicorn workers,
 and the PostgreSQL backends serving them), storage_rows_per_second, storage CPU µs per row,
 ratio (HTTP / storage) and the load average (the machine may be shared).
@@ -144,7 +147,8 @@ def load(port: int, secret: str, batches: list[bytes], clients: int) -> tuple[fl
     return time.perf_counter() - started, latencies, stored[0]
 
 
-def storage_limit(url: str, n: int, batch: int, customer_ids: list[int], random_ids: bool) -> tuple[float, float]:
+def storage_limit(url: str, n: int, batch: int, customer_ids: list[int], random_ids: bool,
+                  indexed: bool = False) -> tuple[float, float]:
     """The same rows written by plain SQL into an empty copy of the usage table: (seconds, CPU seconds
     of this process and of the database server process)."""
     from assina.usage.models import UsageEvent
@@ -186,12 +190,20 @@ def storage_limit(url: str, n: int, batch: int, customer_ids: list[int], random_
     conn.execute("DROP TABLE IF EXISTS usage_storage_peer")
     for sql in ddl:  # the table, then its indexes, renamed
         conn.execute(sql.replace(f'"{table}"', '"usage_storage_peer"').replace('INDEX "', 'INDEX "peer_'))
-    text = [(c, m, e, v, t.isoformat(" ")[:26], p, r.isoformat(" ")[:26], late) for c, m, e, v, t, p, r, late in rows]
-    sql = f"INSERT INTO usage_storage_peer ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    from assina.usage import settle
+
+    pending = 0 if indexed else 1
+    text = [(c, m, e, v, t.isoformat(" ")[:26], p, r.isoformat(" ")[:26], late, pending) for c, m, e, v, t, p, r, late in rows]
+    sql = f"INSERT INTO usage_storage_peer ({columns}, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    unsettled = 0
     cpu, started = time.process_time(), time.perf_counter()
     for offset in range(0, n, batch):
         conn.execute("BEGIN IMMEDIATE")
+        if pending and unsettled >= settle.ROWS:  # what the server does before a batch's INSERT
+            conn.execute("UPDATE usage_storage_peer SET pending = 0 WHERE pending")
+            unsettled = 0
         conn.executemany(sql, text[offset:offset + batch])
+        unsettled += len(text[offset:offset + batch])
         conn.execute("COMMIT")
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     conn.execute("DROP TABLE usage_storage_peer")
@@ -241,6 +253,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent client connections")
     parser.add_argument("--customers", type=int, default=1000, help="event i belongs to customer i %% CUSTOMERS")
     parser.add_argument("--random-ids", action="store_true", help="random UUIDs as event ids (default: a counter)")
+    parser.add_argument("--peer-indexed", action="store_true",
+                        help="SQLite storage peer: every row straight into the index by customer (no pending rows)")
     args = parser.parse_args()
 
     url = prepare_database(args.database)
@@ -276,7 +290,7 @@ def main() -> None:
     try:
         if stored != args.events:
             raise SystemExit(f"stored {stored} of {args.events} events")
-        storage_seconds, storage_cpu = storage_limit(url, args.events, args.batch, customer_ids, args.random_ids)
+        storage_seconds, storage_cpu = storage_limit(url, args.events, args.batch, customer_ids, args.random_ids, args.peer_indexed)
     finally:
         if url.startswith("sqlite:///"):  # the temporary database (hundreds of MB) goes with the run
             import shutil
@@ -304,7 +318,8 @@ def main() -> None:
         "database_server_cpu_us_per_event": round(db_cpu / args.events * 1e6, 1),
         "client_cpu_us_per_event": round(client_cpu / args.events * 1e6, 1),
         "events_per_server_cpu_second": round(args.events / server_cpu) if server_cpu else None,
-        "storage_peer": "COPY" if vendor == "postgresql" else "executemany",
+        "storage_peer": "COPY" if vendor == "postgresql" else
+                        "executemany" + (", every row indexed" if args.peer_indexed else ", pending rows settled like the server's"),
         "storage_rows_per_second": round(storage_per_second),
         "storage_cpu_us_per_row": round(storage_cpu / args.events * 1e6, 1),
         "ratio": round(events_per_second / storage_per_second, 3),

@@ -240,11 +240,10 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
         if _metrics_fine(events):
             try:
                 with writer_turn(), transaction.atomic():
-                    settled = settle.settle_if_due()
+                    settle.settle_if_due()
                     stored_count = _insert_fast(_encode(events).decode(), received_at)
                     if stored_count != len(events):
                         raise _NotEveryEvent  # rolls this INSERT back: the exact path below decides
-                settle.stored(stored_count, settled)
                 sqlite_wal.keep_short()
                 return IngestResult(len(events), len(events), [])
             except _NotEveryEvent:
@@ -256,9 +255,8 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
     rows = _encode([[pk, e.metric, e.id, e.value, t, e.properties]
                     for pk, e, t in zip(customers, events, times)]).decode()
     with writer_turn(), transaction.atomic():
-        settled = settle.settle_if_due()
+        settle.settle_if_due()
         stored = _insert(rows, received_at)
-    settle.stored(len(stored), settled)
     sqlite_wal.keep_short()
     if len(stored) == len(events):
         return IngestResult(len(events), len(events), [])

@@ -6,11 +6,11 @@ index pages changed, and SQLite writes every changed page to its log at each com
 event, about 6 µs of a batch's CPU per event). So on SQLite a batch stores its events as
 *pending* (``pending = true``): they are in the table, in the unique index (deduplication is
 unchanged) and in a small index of pending events ordered by id, which a batch only appends to.
-Once this process has stored ``ROWS`` pending events, the next batch first settles every
-pending event (``UPDATE … SET pending = false``) in its own transaction, before its INSERT: the
-index by customer then gets about ten entries per page in one commit instead of one entry per
-page in each of ten commits. Billing settles before it marks (``assina.usage.billing``), so it
-always sees every event through the index; lookups by customer read the pending events apart.
+Once ``ROWS`` events may be pending (counted in the database), the next batch first settles
+every pending event (``UPDATE … SET pending = false``) in its transaction, before its INSERT:
+the index by customer gets about ten entries per page in one commit instead of one entry per page
+in each of ten commits. Billing settles before it marks (``assina.usage.billing``), so it always
+sees every event through the index; lookups by customer read the pending events apart.
 
 Durability is unchanged: a pending event is committed like any other before the answer, and
 settling only changes which index finds it. On PostgreSQL events are never pending (its log
@@ -24,11 +24,9 @@ from django.db.models import Q
 
 from .models import UsageEvent
 
-# About ten batches of 1,000 events per process between settlements: each costs about 30 ms,
-# and the pending events a lookup by customer reads apart stay few.
+# About ten batches of 1,000 events between settlements: each costs about 30 ms, and the pending
+# events a lookup by customer reads apart stay few.
 ROWS = 10_000
-
-_pending_here = [0]  # pending events this process stored since it last settled
 
 
 def pending_on_insert() -> bool:
@@ -46,18 +44,23 @@ def settle() -> int:
 
 
 def settle_if_due() -> bool:
-    """Before a batch's INSERT, in its transaction: settle once this process stored ``ROWS``
-    pending events. True when it did (the caller reports it with ``stored`` after the commit)."""
-    if not pending_on_insert() or _pending_here[0] < ROWS:
+    """Before a batch's INSERT, in its transaction: settle once ``ROWS`` events may be pending.
+
+    Counted in the database, not per process, so that short-lived writers (the CLI, restarted
+    workers) cannot leave more behind: the ids from the oldest pending event to the newest event
+    (two lookups at the ends of two indexes). Ids never come back, so this is at least the
+    number of pending events. True when it settled.
+    """
+    if not pending_on_insert():
+        return False
+    table = connection.ops.quote_name(UsageEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT (SELECT MAX(id) FROM {table}) - (SELECT MIN(id) FROM {table} WHERE pending) + 1")
+        span = cursor.fetchone()[0]
+    if span is None or span < ROWS:
         return False
     settle()
     return True
-
-
-def stored(count: int, settled: bool) -> None:
-    """After a batch's commit: ``count`` pending events stored, after a settlement or not."""
-    if pending_on_insert():
-        _pending_here[0] = count if settled else _pending_here[0] + count
 
 
 def of_customer(customer_id: int) -> Q:
