@@ -17,15 +17,13 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Exists, OuterRef
-from django.db.models.functions import Cast
 
 from assina.clock.services import now as clock_now
 from assina.core.invoicing import DraftLine, draft_for_period
 from assina.core.periods import Interval, Period, period_starting_at
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
-from assina.db import Many, aware_datetime, fetch_values, update_rows
+from assina.db import Many, aware_datetime, fetch_values, select_rows, sql_columns, sql_table, sql_time, update_rows
 from assina.invoices.models import Invoice, PendingItem
 from assina.invoices.services import InvoiceDraft, carried_line, issue_invoices
 from assina.payments.models import PaymentMethod
@@ -216,25 +214,29 @@ _DUE_TIMES = frozenset(i for i, name in enumerate(DUE_FIELDS) if isinstance(Subs
 
 def _read_due(until: datetime, limit: int) -> tuple[list[DueRow], dict[int, tuple]]:
     """The first ``limit`` due rows and, per row, (has pending changes, next period already
-    billed, has carried-over items): one query instead of one per question and batch."""
-    pending = ScheduledChange.Status.PENDING
-    queryset = Subscription.objects.filter(next_action_at__lte=until).order_by("next_action_at", "id").annotate(
-        _changes=Exists(ScheduledChange.objects.filter(subscription_id=OuterRef("pk"), status=pending)),
-        # The period a renewal bills starts where the current one ends.
-        _billed=Exists(Invoice.objects.filter(subscription_id=OuterRef("pk"), period_start=OuterRef("current_period_end"))),
-        _items=Exists(PendingItem.objects.filter(subscription_id=OuterRef("pk"), invoice__isnull=True)),
-    )
-    names = list(DUE_FIELDS)
+    billed, has carried-over items): one query instead of one per question and batch.
+
+    Fixed SQL: the clock runs this at nearly every stop, mostly for one or two renewals, and
+    building the ORM query (three EXISTS) cost several times running it."""
+    sub, change, invoice, item = (sql_columns(m) for m in (Subscription, ScheduledChange, Invoice, PendingItem))
     text = connection.vendor == "sqlite"
-    if text:
-        # Read as text (a CAST has no declared type, so no converter runs): parsed below.
-        queryset = queryset.annotate(**{f"_text_{i}": Cast(names[i], models.TextField()) for i in _DUE_TIMES})
-        for i in _DUE_TIMES:
-            names[i] = f"_text_{i}"
-    sql, params = queryset[:limit].values_list(*names, "_changes", "_billed", "_items").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
+    # On SQLite, times are read as text (a CAST has no declared type, so no converter runs): parsed below.
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"CAST(s.{column} AS TEXT)" if text and i in _DUE_TIMES else f"s.{column}"
+                        for i, column in enumerate(quote(Subscription._meta.get_field(name).column) for name in DUE_FIELDS))
+    sql = (
+        f"SELECT {columns}, "
+        f"EXISTS(SELECT 1 FROM {sql_table(ScheduledChange)} AS c WHERE c.{change['subscription']} = s.{sub['id']} "
+        f"AND c.{change['status']} = %s), "
+        # The period a renewal bills starts where the current one ends.
+        f"EXISTS(SELECT 1 FROM {sql_table(Invoice)} AS i WHERE i.{invoice['subscription']} = s.{sub['id']} "
+        f"AND i.{invoice['period_start']} = s.{sub['current_period_end']}), "
+        f"EXISTS(SELECT 1 FROM {sql_table(PendingItem)} AS p WHERE p.{item['subscription']} = s.{sub['id']} "
+        f"AND p.{item['invoice']} IS NULL) "
+        f"FROM {sql_table(Subscription)} AS s WHERE s.{sub['next_action_at']} <= %s "
+        f"ORDER BY s.{sub['next_action_at']}, s.{sub['id']} LIMIT %s"
+    )
+    found = select_rows(sql, [ScheduledChange.Status.PENDING.value, sql_time(until), limit])
     if not found:
         return [], {}
     # Column by column: each distinct time text is parsed once (a batch shares a few instants).
