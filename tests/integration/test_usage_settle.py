@@ -64,3 +64,22 @@ def test_pending_events_are_billed_at_the_period_end():
     lines = list(InvoiceLine.objects.filter(invoice=invoices_of(sub)[-1]).order_by("id").values_list("item_code", "quantity", "amount"))
     assert lines[1] == ("calls", 120, 600)
     assert set(UsageEvent.objects.values_list("billed_subscription_id", "pending")) == {(sub.pk, False)}
+
+
+@pytest.mark.django_db
+def test_customers_with_usage_counts_pending_and_settled_events(monkeypatch):
+    from assina.usage.services import customers_with_usage
+
+    start_clock(utc(2027, 1, 1))
+    create_metric(code="calls", name="API calls")
+    create_metric(code="seats", name="Seats")
+    alice, bob, carol, dave = (make_customer() for _ in range(4))
+    send(usage("a", alice, "calls", 1, utc(2027, 1, 1)), usage("c", carol, "seats", 1, utc(2027, 1, 1)))
+    monkeypatch.setattr(settle, "ROWS", 0)  # the next batch settles alice's and carol's events
+    send(usage("b", bob, "calls", 1, utc(2027, 1, 1)))
+    if settle.pending_on_insert():
+        assert _pending() == {"a": False, "c": False, "b": True}
+    everyone = [alice.pk, bob.pk, carol.pk, dave.pk]
+    assert customers_with_usage(everyone) == {alice.pk, bob.pk, carol.pk}
+    assert customers_with_usage(everyone, "calls") == {alice.pk, bob.pk}
+    assert customers_with_usage([dave.pk]) == set() == customers_with_usage([])

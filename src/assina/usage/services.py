@@ -87,3 +87,20 @@ def record_usage(events: list[EventIn], at: datetime | None = None, *, nul_possi
     ``nul_possible=False``: the caller knows no text holds a NUL character (see ``ingest``).
     """
     return ingest(events, at or clock_now(), nul_possible=nul_possible)
+
+
+def customers_with_usage(customer_ids: list[int], metric: str | None = None) -> set[int]:
+    """Which of these customers sent any usage (of ``metric``, if given), through an index.
+
+    The index by customer holds settled events only (``assina.usage.settle``): the pending ones
+    are read through their own index, in a second query of the same statement.
+    """
+    from .models import UsageEvent
+
+    if not customer_ids:
+        return set()
+    ids = sorted(set(customer_ids))
+    extra = {"metric_code": metric} if metric else {}
+    settled = UsageEvent.objects.filter(customer_id__in=ids, pending=False, **extra).order_by().values_list("customer_id")
+    pending = UsageEvent.objects.filter(pending=True, customer_id__in=ids, **extra).order_by().values_list("customer_id")
+    return {pk for (pk,) in settled.distinct().union(pending)}
