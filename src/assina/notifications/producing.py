@@ -47,27 +47,29 @@ def state() -> ProducerState:
     return found
 
 
-def _unprocessed(floor: int):
-    return (Event.objects.filter(type__in=CONSUMED, id__gt=floor)
+def _unprocessed(floor: int, types: tuple[str, ...] = CONSUMED):
+    return (Event.objects.filter(type__in=types, id__gt=floor)
             .exclude(Exists(EventReceipt.objects.filter(event_id=OuterRef("pk")))))
 
 
-def has_unprocessed(until: datetime, after: datetime | None = None) -> bool:
+def has_unprocessed(until: datetime, after: datetime | None = None, types: tuple[str, ...] = CONSUMED) -> bool:
     """Whether an event up to ``until`` (and after ``after``, when the caller knows the earlier
     ones are handled: an index range instead of a scan) still waits for its messages (the job
-    runner's check)."""
+    runner's check); only events of ``types`` when given."""
     floor = ProducerState.objects.filter(pk=1).values_list("scan_floor", flat=True).first() or 0
-    waiting = _unprocessed(floor).filter(occurred_at__lte=until)
+    waiting = _unprocessed(floor, types).filter(occurred_at__lte=until)
     if after is not None:
         waiting = waiting.filter(occurred_at__gt=after)
     return waiting.exists()
 
 
-def produce_from_events(until: datetime, *, at_due_time: bool) -> Counter:
+def produce_from_events(until: datetime, *, at_due_time: bool, types: tuple[str, ...] = CONSUMED) -> Counter:
+    """The messages of the events up to ``until`` not handled yet (of ``types`` only, when given:
+    the others wait for a later pass, which the receipts make exact)."""
     counts: Counter = Counter()
     floor = state().scan_floor
     while True:
-        events = list(_unprocessed(floor).filter(occurred_at__lte=until).order_by("id")[:CHUNK])
+        events = list(_unprocessed(floor, types).filter(occurred_at__lte=until).order_by("id")[:CHUNK])
         if not events:
             break
         # Rendered before the write transaction (on SQLite the write lock is then held for the
@@ -289,3 +291,6 @@ HANDLERS = {
     "payment_method.expiring": _card_expiring,
     "subscription.dunning_exhausted": _dunning_exhausted,
 }
+
+# The events whose messages other jobs read: the onboarding reminders follow the welcome.
+READ_BY_REMINDERS = tuple(event_type for event_type, handler in HANDLERS.items() if handler is _welcome)

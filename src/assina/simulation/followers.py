@@ -12,9 +12,9 @@ process does reads what the child wrote: the onboarding reminders follow the wel
 by days (3 by default). A single process makes the mail of a day's events at the first stop of
 the next day, before that day's reminders; so at each new day the main process makes the
 messages of the events the onboarding can already need that the child has not reached yet
-(``catch_up``: events older than the first onboarding step less a day, which the child has
-almost always done; the messages' unique keys and the events' receipts make it harmless when
-both processes make the same one). When the walk ends, the child stops and the main process runs the
+(``catch_up``: the welcomes' events older than the first onboarding step less a day, which the
+child has almost always done; the messages' unique keys and the events' receipts make it
+harmless when both processes make the same one). When the walk ends, the child stops and the main process runs the
 followers one last time up to the end, so nothing the child had not reached yet is left behind.
 
 The child needs its own connection to the same database: it is not used for an in-memory
@@ -62,7 +62,7 @@ class FollowerProcess:
         that the child has not made yet, rather than wait for it."""
         from django.conf import settings
 
-        from assina.notifications.producing import has_unprocessed, produce_from_events
+        from assina.notifications.producing import READ_BY_REMINDERS, has_unprocessed, produce_from_events
 
         if not self._process.is_alive():
             raise RuntimeError(f"the process sending the simulation's mail stopped (exit code {self._process.exitcode})")
@@ -72,9 +72,10 @@ class FollowerProcess:
         # A welcome of day D is read by the onboarding step due on day D + step; the days
         # between are the child's.
         until = day_start - timedelta(days=max(min(steps) - 1, 0), microseconds=1)
-        # Only the events since the last catch-up: the earlier ones all have their messages.
-        if has_unprocessed(until, after=self._caught_up_to):
-            produce_from_events(until, at_due_time=True)
+        # Only the events since the last catch-up (the earlier ones all have their messages), and
+        # only those whose messages the reminders read (the welcomes): the rest stays the child's.
+        if has_unprocessed(until, after=self._caught_up_to, types=READ_BY_REMINDERS):
+            produce_from_events(until, at_due_time=True, types=READ_BY_REMINDERS)
         self._caught_up_to = until
 
     def __exit__(self, kind, error, traceback) -> None:
