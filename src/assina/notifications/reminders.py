@@ -19,7 +19,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from assina.customers.models import Customer
-from assina.db import Many, aware_datetime, select_row, sql_columns, sql_table, sql_time
+from assina.db import Many, aware_datetime, select_row, select_rows, sql_columns, sql_in_list, sql_table, sql_time
 from assina.events.models import Event
 
 from .context import card_vars, month_label, number, subscription_vars
@@ -81,7 +81,9 @@ def _not_queued(keys: dict[str, int]) -> list[int]:
     """
     if not keys:
         return []
-    queued = set(Message.objects.filter(key__in_list=Many(keys)).values_list("key", flat=True))
+    key = sql_columns(Message)["key"]
+    where, params = sql_in_list(key, keys)
+    queued = {row[0] for row in select_rows(f"SELECT {key} FROM {sql_table(Message)} WHERE {where}", params)}
     return [pk for key, pk in keys.items() if key not in queued]
 
 
@@ -206,13 +208,11 @@ def _usage_model():
 
 
 def _usage_customers(customer_ids: list[int], metric: str) -> set[int]:
-    model = _usage_model()
-    if model is None:
+    if _usage_model() is None:
         return set()
-    query = model.objects.filter(customer_id__in=customer_ids)
-    if metric and metric != "*":
-        query = query.filter(**{_metric_field(model): metric})
-    return set(query.values_list("customer_id", flat=True).distinct())
+    from assina.usage.services import customers_with_usage
+
+    return customers_with_usage(customer_ids, metric if metric and metric != "*" else None)
 
 
 def _metric_field(model) -> str:
