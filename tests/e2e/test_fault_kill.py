@@ -15,8 +15,11 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "fault_billing.py"
 
 
 def test_sigkilled_worker_restarts_without_breaking_any_money_invariant(tmp_path):
+    # A kill lands only while a run is still going: ten weekly runs and delays of at most 1 s
+    # leave room for the five kills even when each run is quick (5 weeks and 1.5 s had left room
+    # for only 3 once the clock's runs got faster).
     args = [sys.executable, str(BENCH), "--subscriptions", "40", "--failing-share", "0.3", "--kills", "5",
-            "--weeks", "5", "--max-delay", "1.5", "--seed", "3"]
+            "--weeks", "10", "--max-delay", "1.0", "--seed", "3"]
     if ON_POSTGRES:
         base = os.environ["ASSINA_DATABASE_URL"].rsplit("/", 1)[0]
         args += ["--database", f"{base}/assina_pay_fault_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"]
