@@ -297,7 +297,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--client-processes", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rate-limit", type=float, default=20000,
                         help="per-key requests/s the server allows: above the load, so nothing is refused")
     parser.add_argument("--no-peer", action="store_true", help="skip the peer (the raw gunicorn limit)")
