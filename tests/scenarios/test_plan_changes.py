@@ -174,3 +174,36 @@ def test_downgrade_now_carried_to_a_renewal_that_goes_negative_becomes_credit_fo
     assert (mar.total, mar.credit_applied, mar.amount_due) == (BASIC, 1357, BASIC - 1357)
     assert reload(customer).credit_balance == 0
     assert_all_invoices_sum()
+
+
+def test_a_second_interval_change_at_the_same_frozen_moment_is_refused_clearly_and_changes_nothing():
+    """On a frozen test clock, a change of billing interval at the very moment a period started
+    would bill a second period starting then (one per start): a clear error, nothing changed."""
+    import pytest
+    from django.utils import translation
+
+    from assina.invoices.models import Invoice
+    from assina.subscriptions.services import SubscriptionError
+
+    start_clock(ANCHOR)
+    make_plan("basic", BASIC, name="Basic")
+    make_plan("basic-annual", 49900, name="Basic annual", interval="year")
+    sub = subscribe(make_customer(), "basic")
+
+    def state():
+        return list(Invoice.objects.order_by("pk").values_list("pk", "total", "status")), event_types()
+
+    before = state()
+    with pytest.raises(SubscriptionError, match="already started a billing period at 2027-01-31T10:00:00Z"):
+        change_subscription(sub.pk, plan_code="basic-annual")  # the first period started this very moment
+    assert state() == before
+    later = ANCHOR + (FEB_28 - ANCHOR) / 28  # a day on
+    advance(later)
+    change_subscription(sub.pk, plan_code="basic-annual")  # an ordinary change: a new annual period starts now
+    before = state()
+    with translation.override("pt-br"), pytest.raises(SubscriptionError, match="avance o relógio de teste"):
+        change_subscription(sub.pk, plan_code="basic")
+    assert state() == before
+    assert reload(sub).plan.code == "basic-annual" and reload(sub).interval == "year"
+    advance(later + (FEB_28 - ANCHOR) / 28)
+    assert change_subscription(sub.pk, plan_code="basic").interval == "month"

@@ -180,6 +180,13 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
             record("subscription.updated", sub, at, {"previous": previous, **change, "proration": 0})
             return sub
         preview = _proration_lines(sub, plan, version, new_quantity, at)
+        if preview.resets_period and Invoice.objects.filter(subscription=sub, period_start=at).exists():
+            # A period is billed once (unique subscription + period start): only a frozen test
+            # clock can ask for a second period starting at the very same moment.
+            raise SubscriptionError(
+                _("this subscription already started a billing period at %(at)s; a change of billing interval would "
+                  "start another one at the same moment. Make the change after that moment (on a sandbox, advance "
+                  "the test clock first)") % {"at": at.isoformat().replace("+00:00", "Z")})
         _swap_base_item(sub, plan, version, new_quantity)
         if preview.resets_period:
             # A new cycle starts now: a change scheduled for the old period's end no longer has one.
