@@ -93,6 +93,32 @@ def test_a_usage_writer_waits_for_the_other_ones_turn_and_never_inside_a_transac
     assert taker["nested_wait"] < 0.5
 
 
+TWO_THREADS = SETUP + """
+import threading
+from assina.usage.writer_turns import writer_turn
+spans = []
+def write(name):
+    with writer_turn():
+        start = time.time()
+        time.sleep(0.3)
+        spans.append((name, start, time.time()))
+threads = [threading.Thread(target=write, args=(n,)) for n in ("a", "b")]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(json.dumps(sorted(spans, key=lambda s: s[1])))
+"""
+
+
+def test_two_threads_of_one_process_take_turns_too(tmp_path):
+    """gunicorn runs two threads per worker: their turns must not overlap either."""
+    database = tmp_path / "threads.sqlite3"
+    database.touch()
+    (_a, _start_a, end_a), (_b, start_b, _end_b) = _run(TWO_THREADS, database)
+    assert start_b >= end_a - 0.01, "the second thread wrote inside the first one's turn"
+
+
 def test_a_long_write_ahead_log_is_emptied_after_a_batch_and_nothing_is_lost(tmp_path):
     result = _run(KEEP_SHORT, tmp_path / "wal.sqlite3")
     assert result["before"] > 1024

@@ -18,24 +18,30 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 
 from django.db import connection
 
-_files: dict[str, tuple[int, int]] = {}  # database path -> (process id, descriptor)
+# database path -> (process id, descriptor), per thread: a file lock belongs to the open file, so
+# two threads sharing one descriptor would not keep each other out (gunicorn runs two threads per
+# worker), and the first to leave would end the other's turn as well. A descriptor inherited
+# across fork shares its lock with the parent: opened again in a new process.
+_local = threading.local()
 
 
 def _descriptor(path: str) -> int | None:
+    files: dict[str, tuple[int, int]] = getattr(_local, "files", None) or {}
+    _local.files = files
     pid = os.getpid()
-    known = _files.get(path)
+    known = files.get(path)
     if known is not None and known[0] == pid:
         return known[1]
-    # A descriptor inherited across fork shares its lock with the parent: open one per process.
     try:
         fd = os.open(f"{path}-usage-writer", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         return None
-    _files[path] = (pid, fd)
+    files[path] = (pid, fd)
     return fd
 
 
