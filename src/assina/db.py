@@ -306,15 +306,10 @@ class InList(models.Lookup):
             raise TypeError("in_list takes ints or strings only")
         return values
 
-    def get_db_prep_lookup(self, value, connection):
-        return ("%s", [value if connection.vendor == "postgresql" else json.dumps(value)])
-
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        _, rhs_params = self.get_db_prep_lookup(self.rhs, connection)
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", [*lhs_params, *rhs_params]
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, *rhs_params]
+        sql, params = sql_in_list(lhs, self.rhs, connection.vendor)
+        return sql, [*lhs_params, *params]
 
 
 # Foreign keys keep their own lookup table; ids of related rows are the common case.
@@ -360,9 +355,10 @@ def select_rows(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return cursor.fetchall()
 
 
-def sql_in_list(column: str, values: Iterable[int | str]) -> tuple[str, list]:
-    """``column`` among ``values`` (ints or strings) as one parameter: what ``__in_list`` writes."""
+def sql_in_list(column: str, values: Iterable[int | str], vendor: str | None = None) -> tuple[str, list]:
+    """``column`` among ``values`` (ints or strings) as one parameter (also what ``__in_list``
+    writes): PostgreSQL gets ``= ANY(array)``, SQLite the list as JSON through ``json_each``."""
     values = list(values)
-    if connection.vendor == "postgresql":
+    if (vendor or connection.vendor) == "postgresql":
         return f"{column} = ANY(%s)", [values]
     return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]

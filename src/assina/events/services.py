@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from typing import Any
@@ -43,11 +44,8 @@ def record(type: str, subject: Any, at: datetime, data: dict | None = None, cust
     # One fixed statement instead of Model.save(): every change records an event or two, and
     # building the ORM's INSERT cost more than running it (the clock and the simulation make
     # thousands). The JSON text is what JSONField would write (json.dumps, no encoder).
-    c = sql_columns(Event)
-    columns = ", ".join(c[name] for name in _COLUMNS)
-    data_param = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     event.pk = select_row(
-        f"INSERT INTO {sql_table(Event)} ({columns}) VALUES (%s, %s, %s, %s, %s, {data_param}) RETURNING {c['id']}",
+        _insert_sql(connection.vendor),
         [event.type, sql_time(event.occurred_at), event.customer_id, event.subject_type, event.subject_id,
          json.dumps(event.data)],
     )[0]
@@ -56,4 +54,9 @@ def record(type: str, subject: Any, at: datetime, data: dict | None = None, cust
     return event
 
 
-_COLUMNS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
+@functools.cache
+def _insert_sql(vendor: str) -> str:
+    c = sql_columns(Event)
+    columns = ", ".join(c[name] for name in ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data"))
+    data_param = "%s::jsonb" if vendor == "postgresql" else "%s"
+    return f"INSERT INTO {sql_table(Event)} ({columns}) VALUES (%s, %s, %s, %s, %s, {data_param}) RETURNING {c['id']}"

@@ -19,12 +19,12 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from assina.customers.models import Customer
-from assina.db import Many, aware_datetime, select_row, select_rows, sql_columns, sql_in_list, sql_table, sql_time
+from assina.db import Many, aware_datetime, select_row, sql_columns, sql_table, sql_time
 from assina.events.models import Event
 
 from .context import card_vars, month_label, number, subscription_vars
 from .models import Message, ProducerState
-from .outbox import Draft, render_new, store
+from .outbox import Draft, queued_keys, render_new, store
 
 # A reminder found later than this after its time (the worker was stopped) is no longer sent.
 GRACE = timedelta(days=7)
@@ -79,11 +79,7 @@ def _not_queued(keys: dict[str, int]) -> list[int]:
     The finders look over a window of days on every pass; checking the keys with one light
     query first means only new reminders load their subscription and build a context.
     """
-    if not keys:
-        return []
-    key = sql_columns(Message)["key"]
-    where, params = sql_in_list(key, keys)
-    queued = {row[0] for row in select_rows(f"SELECT {key} FROM {sql_table(Message)} WHERE {where}", params)}
+    queued = queued_keys(keys)
     return [pk for key, pk in keys.items() if key not in queued]
 
 

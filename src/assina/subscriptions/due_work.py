@@ -11,6 +11,7 @@ they are read and written as plain rows, never one query per subscription.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from datetime import datetime
 from typing import NamedTuple
@@ -212,19 +213,16 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
 _DUE_TIMES = frozenset(i for i, name in enumerate(DUE_FIELDS) if isinstance(Subscription._meta.get_field(name), models.DateTimeField))
 
 
-def _read_due(until: datetime, limit: int) -> tuple[list[DueRow], dict[int, tuple]]:
-    """The first ``limit`` due rows and, per row, (has pending changes, next period already
-    billed, has carried-over items): one query instead of one per question and batch.
-
-    Fixed SQL: the clock runs this at nearly every stop, mostly for one or two renewals, and
-    building the ORM query (three EXISTS) cost several times running it."""
+@functools.cache
+def _due_sql(vendor: str) -> str:
+    """``_read_due``'s statement, written once per engine."""
     sub, change, invoice, item = (sql_columns(m) for m in (Subscription, ScheduledChange, Invoice, PendingItem))
-    text = connection.vendor == "sqlite"
+    text = vendor == "sqlite"
     # On SQLite, times are read as text (a CAST has no declared type, so no converter runs): parsed below.
     quote = connection.ops.quote_name
     columns = ", ".join(f"CAST(s.{column} AS TEXT)" if text and i in _DUE_TIMES else f"s.{column}"
                         for i, column in enumerate(quote(Subscription._meta.get_field(name).column) for name in DUE_FIELDS))
-    sql = (
+    return (
         f"SELECT {columns}, "
         f"EXISTS(SELECT 1 FROM {sql_table(ScheduledChange)} AS c WHERE c.{change['subscription']} = s.{sub['id']} "
         f"AND c.{change['status']} = %s), "
@@ -236,7 +234,16 @@ def _read_due(until: datetime, limit: int) -> tuple[list[DueRow], dict[int, tupl
         f"FROM {sql_table(Subscription)} AS s WHERE s.{sub['next_action_at']} <= %s "
         f"ORDER BY s.{sub['next_action_at']}, s.{sub['id']} LIMIT %s"
     )
-    found = select_rows(sql, [ScheduledChange.Status.PENDING.value, sql_time(until), limit])
+
+
+def _read_due(until: datetime, limit: int) -> tuple[list[DueRow], dict[int, tuple]]:
+    """The first ``limit`` due rows and, per row, (has pending changes, next period already
+    billed, has carried-over items): one query instead of one per question and batch.
+
+    Fixed SQL: the clock runs this at nearly every stop, mostly for one or two renewals, and
+    building the ORM query (three EXISTS) cost several times running it."""
+    text = connection.vendor == "sqlite"
+    found = select_rows(_due_sql(connection.vendor), [ScheduledChange.Status.PENDING.value, sql_time(until), limit])
     if not found:
         return [], {}
     # Column by column: each distinct time text is parsed once (a batch shares a few instants).

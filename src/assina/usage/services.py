@@ -95,12 +95,10 @@ def customers_with_usage(customer_ids: list[int], metric: str | None = None) -> 
     The index by customer holds settled events only (``assina.usage.settle``): the pending ones
     are read through their own index, in a second query of the same statement.
     """
-    from .models import UsageEvent
+    from .settle import settled_and_pending
 
     if not customer_ids:
         return set()
-    ids = sorted(set(customer_ids))
     extra = {"metric_code": metric} if metric else {}
-    settled = UsageEvent.objects.filter(customer_id__in=ids, pending=False, **extra).order_by().values_list("customer_id")
-    pending = UsageEvent.objects.filter(pending=True, customer_id__in=ids, **extra).order_by().values_list("customer_id")
-    return {pk for (pk,) in settled.distinct().union(pending)}
+    settled, pending = settled_and_pending(customer_id__in=sorted(set(customer_ids)), **extra)
+    return {pk for (pk,) in settled.values_list("customer_id").distinct().union(pending.values_list("customer_id"))}

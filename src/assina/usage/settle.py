@@ -63,13 +63,19 @@ def settle_if_due() -> bool:
     return True
 
 
-def of_customer(customer_id: int) -> Q:
-    """A filter on one customer's events that uses an index for settled and pending ones alike.
+def settled_and_pending(**filters):
+    """The events matching ``filters`` (on the customer, at least) as two querysets, settled and
+    pending, each of which an index serves.
 
     The window index holds settled events only, and ``customer = x AND (NOT pending OR pending)``
     can use neither partial index (PostgreSQL even factors the customer out of an OR of the two):
-    the ids come from one subquery per index instead.
+    callers combine the two with a UNION instead.
     """
-    settled = UsageEvent.objects.filter(customer_id=customer_id, pending=False).order_by().values("pk")
-    pending = UsageEvent.objects.filter(customer_id=customer_id, pending=True).order_by().values("pk")
-    return Q(pk__in=settled.union(pending, all=True))
+    events = UsageEvent.objects.filter(**filters).order_by()
+    return events.filter(pending=False), events.filter(pending=True)
+
+
+def of_customer(customer_id: int) -> Q:
+    """A filter on one customer's events that uses an index for settled and pending ones alike."""
+    settled, pending = settled_and_pending(customer_id=customer_id)
+    return Q(pk__in=settled.values("pk").union(pending.values("pk"), all=True))
