@@ -66,7 +66,7 @@ def prepare(env: dict, subscriptions: int) -> tuple[list[int], str]:
     script = f"""
 import os, django
 django.setup()
-from assina.clock.services import now
+from assina.time import now
 from assina.customers.services import create_customer
 from assina.subscriptions.services import create_subscription
 ids = []

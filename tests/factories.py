@@ -16,7 +16,9 @@ import pytest
 from django.conf import settings
 
 from assina.catalog import services as catalog
-from assina.clock.services import advance_clock, freeze_clock, now
+from assina.clock.services import freeze_clock
+from assina.scheduler import advance_clock
+from assina.time import now
 from assina.customers.models import BalanceTransaction, Customer
 from assina.customers.services import create_customer
 from assina.events.models import Event

@@ -23,7 +23,7 @@ import pytest
 from factories import FAILING_CARD, GOOD_CARD, advance, make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.catalog.services import create_coupon
-from assina.clock.services import now
+from assina.time import now
 from assina.payments.services import attach_card
 from assina.subscriptions import services as subs
 from assina.subscriptions.changes import change_subscription

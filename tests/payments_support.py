@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from assina.clock.services import now
+from assina.time import now
 from assina.customers.models import Customer
 from assina.payments.checks import run_checks
 from assina.payments.dunning import save_policy

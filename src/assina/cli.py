@@ -105,7 +105,7 @@ def cmd_migrate(args):
 @command("plan create")
 def cmd_plan_create(args):
     from assina.catalog.services import create_plan
-    from assina.clock.services import now
+    from assina.time import now
     from django.conf import settings
 
     from assina.core.money import parse_amount
@@ -124,7 +124,7 @@ def cmd_plan_create(args):
 @command("plan price")
 def cmd_plan_price(args):
     from assina.catalog.services import change_plan_price, get_plan
-    from assina.clock.services import now
+    from assina.time import now
     from assina.core.money import parse_amount
 
     plan = get_plan(args.code)
@@ -135,7 +135,7 @@ def cmd_plan_price(args):
 @command("coupon create")
 def cmd_coupon_create(args):
     from assina.catalog.services import create_coupon, create_promotion_code
-    from assina.clock.services import now
+    from assina.time import now
     from assina.core.money import parse_amount
 
     at = now()
@@ -152,7 +152,7 @@ def cmd_coupon_create(args):
 
 @command("customer create")
 def cmd_customer_create(args):
-    from assina.clock.services import now
+    from assina.time import now
     from assina.customers.services import create_customer
 
     c = create_customer(email=args.email, name=args.name or "", locale=args.locale, currency=args.currency,
@@ -252,7 +252,7 @@ def cmd_subscription_resume(args):
 
 @command("clock advance")
 def cmd_clock_advance(args):
-    from assina.clock.services import advance_clock
+    from assina.scheduler import advance_clock
 
     to = parse_time(args.to)
     return {**advance_clock(to), "clock": _iso(to)}
@@ -263,7 +263,7 @@ def cmd_clock_show(args):
     from django.conf import settings
 
     from assina.clock.models import ClockState
-    from assina.clock.services import now
+    from assina.time import now
 
     frozen = ClockState.objects.filter(pk=1).values_list("frozen_at", flat=True).first()
     return {"now": _iso(now()), "mode": settings.ASSINA_MODE, "frozen": frozen is not None}

@@ -1,6 +1,8 @@
 """The registry of due work: billing, payment retries, email, webhook deliveries...
 
-Each app registers its jobs in its ``AppConfig.ready()``. Two callers run them:
+Each app registers its jobs (from its ``jobs.py``) in its ``AppConfig.ready()``. This module only
+holds the registry and imports no app; running the jobs is ``assina.scheduler``'s. Two callers
+run them:
 
 - the worker (``assina worker``), which runs every job up to the current time, over and over;
 - the sandbox test clock (``assina clock advance``), which moves time forward in steps so that
@@ -31,7 +33,6 @@ clock itself: the caller passes the time.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, NamedTuple, Protocol
@@ -77,81 +78,3 @@ def register_job(name: str, run: RunJob, *, next_due: NextDue | None = None,
 
 def registered_jobs() -> list[Job]:
     return sorted(_JOBS.values(), key=lambda job: (job.order, job.name))
-
-
-def run_jobs(until: datetime, *, at_due_time: bool, followers: bool = True, only_followers: bool = False) -> dict:
-    """One pass of every job with work up to ``until``. Returns the jobs' counts added together.
-
-    Each job's check runs right before the job, after the jobs ordered before it: billing's
-    events are what the email and webhook jobs then look for. ``only_followers`` runs just the
-    jobs that follow others (a second process sending mail while the clock moves).
-    """
-    summary: Counter = Counter()
-    for job in registered_jobs():
-        if only_followers and not job.follows:
-            continue
-        if (followers or not job.follows) and job.wanted(until):
-            summary.update(job.run(until, at_due_time=at_due_time))
-    return dict(summary)
-
-
-def run_jobs_until(to: datetime, *, followers: bool = True) -> dict:
-    """Everything due up to ``to``, in time order (the test clock); without ``followers``, the
-    jobs that only follow others are left for a later call."""
-    summary: Counter = Counter()
-    guard = None
-    reached = False
-    while True:
-        dues = [_as_due(job.next_due()) for job in registered_jobs() if job.next_due]
-        pending = sorted(due.at for due in dues if due is not None and due.at <= to)
-        if reached and not pending:
-            break
-        # Work that may wait for a later stop waits for ``to`` when ``to`` comes early enough.
-        forced = [due.at for due in dues if due is not None and due.at <= to and (due.latest is None or due.latest <= to)]
-        stop = min(forced) if forced else to
-        before = sum(summary.values())
-        summary.update(run_jobs(stop, at_due_time=True, followers=followers))
-        reached = stop == to
-        progressed = sum(summary.values()) != before
-        if not progressed and guard == (stop, tuple(pending)):
-            # The same work is due again and the last pass did nothing: a bug, not an endless loop.
-            raise RuntimeError(f"due work made no progress at {stop.isoformat()}")
-        guard = None if progressed else (stop, tuple(pending))
-    return dict(summary)
-
-
-def _as_due(value: datetime | Due | None) -> Due | None:
-    return value if value is None or isinstance(value, Due) else Due(value)
-
-
-# How long a follower process waits before looking again when a pass found nothing (seconds).
-FOLLOW_POLL = 0.05
-
-
-def follow_in_child(database_name: str, stop, wake) -> None:
-    """The body of a child process that runs only the follower jobs, up to the test clock's
-    time, until ``stop`` (a multiprocessing Event) is set: the simulation sends its mail from
-    there while it moves the clock (``assina.simulation.followers``). An idle child looks
-    again when ``wake`` is set (the clock moved) or after ``FOLLOW_POLL`` seconds.
-
-    It lives in this light module because a spawned child imports its target before Django is
-    set up; everything Django is imported here after ``django.setup()``."""
-    import os
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assina.settings")
-    import django
-
-    django.setup()
-    from django.db import connections
-
-    # The parent's database (under tests, the test database rather than the configured one).
-    connections["default"].settings_dict["NAME"] = database_name
-    from assina.clock.services import now
-
-    try:
-        while not stop.is_set():
-            wake.clear()  # a move of the clock during this pass calls for another one
-            if not run_jobs(now(), at_due_time=True, only_followers=True):
-                wake.wait(FOLLOW_POLL)
-    finally:
-        connections.close_all()

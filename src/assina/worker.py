@@ -12,8 +12,8 @@ log = logging.getLogger("assina.worker")
 def run_once() -> dict:
     from django.conf import settings
 
-    from assina.clock.services import now
-    from assina.jobs import run_jobs
+    from assina.time import now
+    from assina.scheduler import run_jobs
 
     # In a sandbox with a frozen test clock, work happens at the moment it fell due; with the
     # real clock, a worker catching up after downtime does it now.

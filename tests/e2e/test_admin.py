@@ -13,7 +13,8 @@ from django.urls import reverse
 from assina.catalog.models import Coupon, Plan, PlanVersion, Product, PromotionCode
 from assina.catalog.services import create_coupon, create_plan, create_promotion_code
 from assina.clock.models import ClockState
-from assina.clock.services import freeze_clock, now
+from assina.clock.services import freeze_clock
+from assina.time import now
 from assina.customers.models import BalanceTransaction, Customer
 from assina.customers.services import create_customer
 from assina.events.models import Event

@@ -20,7 +20,7 @@ from factories import (
 
 from assina.catalog import services as catalog
 from assina.catalog.models import Coupon, PlanVersion
-from assina.clock.services import now
+from assina.time import now
 from assina.core.errors import DomainError
 from assina.events.models import Event
 from assina.events.services import record

@@ -12,8 +12,9 @@ pytestmark = [real_transactions, pytest.mark.postgres_only]
 
 
 def test_four_workers_running_every_job_never_deadlock():
-    from assina.clock.services import advance_clock, set_frozen_time
-    from assina.jobs import run_jobs
+    from assina.clock.services import set_frozen_time
+    from assina.scheduler import advance_clock
+    from assina.scheduler import run_jobs
     from assina.payments.checks import run_checks
     from payments_support import card_fails
 

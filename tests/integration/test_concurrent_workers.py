@@ -38,7 +38,7 @@ def test_four_workers_share_renewals_and_payment_retries_without_doubling_any():
     """The same due set holds renewals and retries of failed payments: four workers running
     every job (billing, then retries) claim rows with SKIP LOCKED; each renewal is billed once
     and each retry attempted once."""
-    from assina.jobs import run_jobs
+    from assina.scheduler import run_jobs
     from assina.payments.checks import run_checks
     from payments_support import card_fails
 
@@ -50,7 +50,7 @@ def test_four_workers_share_renewals_and_payment_retries_without_doubling_any():
     failing = customers[::4]
     for customer in failing:
         card_fails(customer, utc(2027, 2, 1), "insufficient_funds")
-    from assina.clock.services import advance_clock
+    from assina.scheduler import advance_clock
 
     advance_clock(utc(2027, 2, 10, 9, 30))  # renewals: 20 failed, retries due Feb 11 09:00
     assert Invoice.objects.filter(status="open", next_payment_attempt=utc(2027, 2, 11, 9)).count() == len(failing)

@@ -5,7 +5,7 @@ import pytest
 from django.db import transaction
 from factories import GOOD_CARD, counts, make_customer, make_plan, real_transactions, reload, start_clock, subscribe, utc
 
-from assina.clock.services import now
+from assina.time import now
 from assina.customers.services import CustomerError, update_customer
 from assina.events.models import Event
 from assina.payments import methods

@@ -12,7 +12,7 @@ import pytest
 from api_support import api, problem  # noqa: F401 - fixture
 from factories import GOOD_CARD, start_clock, utc
 
-from assina.clock.services import now
+from assina.time import now
 from assina.customers.models import Customer
 from assina.events.models import Event
 from assina.events.public import ID_KEYS, PLAIN_KEYS, SUBJECTS, TIMESTAMP_KEYS, public_data, public_events

@@ -19,7 +19,7 @@ from factories import (
 )
 
 from assina.catalog.services import create_coupon, get_plan
-from assina.clock.services import now
+from assina.time import now
 from assina.core.errors import (
     CurrencyMismatch,
     DomainError,

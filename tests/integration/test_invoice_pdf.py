@@ -11,7 +11,7 @@ from django.urls import reverse
 from factories import FAILING_CARD, make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.catalog.services import create_coupon
-from assina.clock.services import now
+from assina.time import now
 from assina.invoices.models import Invoice
 from assina.invoices.pdf import render_invoice_pdf
 

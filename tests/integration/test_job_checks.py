@@ -9,7 +9,7 @@ from email import message_from_bytes
 import pytest
 from factories import advance, make_customer, make_plan, start_clock, subscribe, utc
 
-from assina import jobs
+from assina import jobs, scheduler
 from assina.notifications import reminders, smtp
 from assina.notifications.context import interval_word
 from assina.notifications.jobs import message_due, run as run_mail
@@ -30,7 +30,7 @@ def test_a_job_whose_check_says_no_is_not_run_and_one_that_says_yes_is(monkeypat
     jobs.register_job("idle", lambda until, *, at_due_time: ran.append("idle") or {}, has_work=lambda until: False)
     jobs.register_job("busy", lambda until, *, at_due_time: ran.append("busy") or {"done": 1}, has_work=lambda until: True)
     jobs.register_job("unchecked", lambda until, *, at_due_time: ran.append("unchecked") or {})
-    assert jobs.run_jobs(T0, at_due_time=True) == {"done": 1}
+    assert scheduler.run_jobs(T0, at_due_time=True) == {"done": 1}
     assert sorted(ran) == ["busy", "unchecked"]
 
 
@@ -126,7 +126,7 @@ def test_interval_words_are_in_the_customers_language_whatever_the_callers():
 
 
 def test_an_advance_without_followers_leaves_mail_for_the_next_dated_when_it_fell_due(settings, tmp_path):
-    from assina.clock.services import advance_clock
+    from assina.scheduler import advance_clock
 
     settings.ASSINA_SMTP_URL = f"file:{tmp_path / 'mail'}"
     start_clock(T0)

@@ -38,7 +38,7 @@ def check_the_table_ends_at_each_subscriptions_current_price():
     """The derived history ends where billing is now: each subscription's last MRR level is its
     current period's invoice total (discount included), normalised to a month; 0 if not paying."""
     from assina.analytics.derive import build_dataset, wall_of
-    from assina.clock.services import now
+    from assina.time import now
     from assina.core.invoicing import draft_for_period
     from assina.subscriptions.models import Subscription
     from assina.subscriptions.terms import index_of_period_starting, terms_for

@@ -25,7 +25,7 @@ from factories import (
 )
 
 from assina.catalog import services as catalog
-from assina.clock.services import now
+from assina.time import now
 from assina.core.invoicing import DraftLine, LineKind
 from assina.customers.models import BalanceTransaction, Customer
 from assina.invoices.models import CreditNote, Invoice, NumberSequence

@@ -10,7 +10,7 @@ from factories import (
 )
 from payments_support import assert_no_violations, card_fails
 
-from assina.clock.services import now
+from assina.time import now
 from assina.events.models import Event
 from assina.invoices.models import CreditNote, Invoice
 from assina.invoices.services import add_balance, void_invoice

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count, Sum
 
-from assina.clock.services import now
+from assina.time import now
 from assina.customers.models import Customer
 from assina.customers.services import create_customer
 from assina.events.models import Event

@@ -14,7 +14,7 @@ from django.test import override_settings
 from factories import GOOD_CARD, advance, invoices_of, make_customer, make_plan, real_transactions, reload, start_clock, subscribe, utc
 from payments_support import assert_no_violations
 
-from assina.clock.services import now
+from assina.time import now
 from assina.payments.gateway import CardError, ChargeRequest
 from assina.payments.gateways import get_gateway
 from assina.payments.methods import add_token

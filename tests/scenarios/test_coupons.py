@@ -18,7 +18,7 @@ from factories import (
 
 from assina.catalog import services as catalog
 from assina.catalog.models import Coupon, PromotionCode
-from assina.clock.services import now
+from assina.time import now
 from assina.core.errors import CouponNotApplicable
 from assina.events.models import Event
 from assina.subscriptions.changes import change_subscription

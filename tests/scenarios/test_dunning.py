@@ -9,7 +9,7 @@ from django.db import transaction
 from factories import GOOD_CARD, advance, invoices_of, make_customer, make_plan, real_transactions, reload, start_clock, subscribe, utc
 from payments_support import assert_no_violations, attempts_of, card_fails, card_recovers, policy
 
-from assina.clock.services import now
+from assina.time import now
 from assina.events.models import Event
 from assina.payments.reports import recovery_report
 from assina.payments.services import attach_card

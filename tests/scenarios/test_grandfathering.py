@@ -20,7 +20,7 @@ from factories import (
 
 from assina.catalog import services as catalog
 from assina.catalog.models import PlanVersion
-from assina.clock.services import now
+from assina.time import now
 from assina.events.models import Event
 from assina.subscriptions.changes import change_subscription
 from assina.subscriptions.models import SubscriptionItem

@@ -21,7 +21,7 @@ from factories import (
     utc,
 )
 
-from assina.clock.services import now
+from assina.time import now
 from assina.customers.models import BalanceTransaction, Customer
 from assina.events.models import Event
 from assina.invoices.models import Invoice

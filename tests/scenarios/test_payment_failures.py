@@ -17,7 +17,7 @@ from factories import (
     utc,
 )
 
-from assina.clock.services import now
+from assina.time import now
 from assina.events.models import Event
 from assina.payments.models import PaymentAttempt
 from assina.payments.services import attach_card

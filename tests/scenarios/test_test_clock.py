@@ -14,7 +14,9 @@ from factories import (
     utc,
 )
 
-from assina.clock.services import ClockError, advance_clock, freeze_clock, now
+from assina.clock.services import ClockError, freeze_clock
+from assina.scheduler import advance_clock
+from assina.time import now
 from assina.invoices.models import Invoice
 
 pytestmark = real_transactions

@@ -13,7 +13,7 @@ def test_every_core_module_is_covered() -> None:
     expected = {
         f"assina.core.{name}"
         for name in ("errors", "money", "periods", "pricing", "discounts", "proration",
-                     "invoicing", "states", "invoice_states", "clock")
+                     "invoicing", "states", "invoice_states")
     }  # fmt: skip
     assert expected <= set(CORE_MODULES)
 

@@ -1,8 +1,5 @@
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from assina.core.clock import Clock, FixedClock, SystemClock
 from assina.core.errors import IllegalTransition
 from assina.core.invoice_states import InvoiceStatus, can_transition_invoice, transition_invoice
 from assina.core.states import ALLOWED, SubscriptionStatus, can_transition, has_access, transition
@@ -71,22 +68,3 @@ def test_invoice_status_values_are_lower_case() -> None:
     assert [s.value for s in I] == ["draft", "open", "paid", "void", "uncollectible"]
     with pytest.raises(IllegalTransition, match="from paid to void"):
         transition_invoice("paid", "void")
-
-
-def test_fixed_clock_moves_only_when_told() -> None:
-    clock: Clock = FixedClock(datetime(2027, 1, 1, tzinfo=UTC))
-    assert isinstance(clock, FixedClock)
-    assert clock.now() == clock.now() == datetime(2027, 1, 1, tzinfo=UTC)
-    clock.advance(timedelta(days=31))
-    assert clock.now() == datetime(2027, 2, 1, tzinfo=UTC)
-    clock.set(datetime(2030, 1, 1, tzinfo=UTC))
-    assert clock.now().year == 2030
-    with pytest.raises(ValueError):
-        clock.advance(timedelta(seconds=-1))
-    with pytest.raises(ValueError):
-        FixedClock(datetime(2027, 1, 1))
-
-
-def test_system_clock_is_aware_utc() -> None:
-    now = SystemClock().now()
-    assert now.tzinfo is UTC

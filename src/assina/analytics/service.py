@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db.models import Count, Max
 from django.utils.translation import gettext as _
 
-from assina.clock.services import now as clock_now
+from assina.time import now as clock_now
 from assina.core.errors import DomainError
 from assina.events.models import Event
 from assina.payments.models import PaymentAttempt

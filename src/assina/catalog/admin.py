@@ -20,7 +20,7 @@ from assina.admin_actions import (
     parse_money_input,
     save_descriptive_fields,
 )
-from assina.clock.services import now as clock_now
+from assina.time import now as clock_now
 from assina.core.errors import DomainError
 from assina.core.money import normalize_currency
 from assina.core.periods import Interval

@@ -7,9 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from assina.admin_actions import ServiceAddForm, ServiceAdmin, datetime_field
 from assina.core.errors import DomainError
 from assina.i18n import localized_message
+from assina.scheduler import advance_clock
+from assina.time import now
 
 from .models import ClockState
-from .services import advance_clock, freeze_clock, now
+from .services import freeze_clock
 
 
 class FreezeClockForm(ServiceAddForm):

@@ -15,7 +15,7 @@ from assina.admin_actions import (
     money_field,
     save_descriptive_fields,
 )
-from assina.clock.services import now as clock_now
+from assina.time import now as clock_now
 from assina.invoices.models import Invoice
 from assina.payments.admin import dunning_label
 from assina.payments.models import PaymentAttempt, PaymentMethod

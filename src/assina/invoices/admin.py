@@ -13,7 +13,7 @@ from assina.admin_actions import (
     money_field,
     service_action,
 )
-from assina.clock.services import now as clock_now
+from assina.time import now as clock_now
 from assina.i18n import gateway_message
 from assina.payments.admin import dunning_label
 from assina.payments.models import PaymentAttempt, Refund

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assina.clock.services import now as clock_now
+from assina.time import now as clock_now
 from assina.core.errors import DomainError
 from assina.customers.models import Customer
 from assina.i18n import localized_message

@@ -51,7 +51,7 @@ def cmd_email_send_test(args):
 
     from django.utils.translation import gettext as _
 
-    from assina.clock.services import now
+    from assina.time import now
     from assina.core.errors import DomainError
     from assina.notifications.catalog import MESSAGES
     from assina.notifications.models import Message
@@ -72,7 +72,7 @@ def cmd_email_send_test(args):
 
 
 def cmd_email_send(args):
-    from assina.clock.services import now
+    from assina.time import now
     from assina.notifications.jobs import run
 
     return run(now(), at_due_time=False)
@@ -93,7 +93,7 @@ def cmd_campaign_send(args):
     from django.utils.translation import gettext as _
 
     from assina.cli import parse_time
-    from assina.clock.services import now
+    from assina.time import now
     from assina.core.errors import DomainError
     from assina.notifications import campaigns
     from assina.notifications.models import Campaign

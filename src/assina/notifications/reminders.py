@@ -404,7 +404,7 @@ def next_due() -> Due | None:
 
     after, _event_id = _last_pass()
     if after is None:
-        from assina.clock.services import now
+        from assina.time import now
 
         after = now()  # no pass yet: from the clock's time before it moves
     upcoming = [(due, latest) for _finder, _lead, due, latest in _upcoming(after) if due > after]

@@ -4,7 +4,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from assina.admin_actions import ReadOnlyAdmin, admin_link, format_money, money_field
-from assina.clock.services import now as clock_now
+from assina.time import now as clock_now
 from assina.core.errors import DomainError
 from assina.i18n import gateway_message, localized_message
 from assina.invoices.models import Invoice

@@ -115,7 +115,7 @@ def register(cli) -> None:
 
     @cli.command("customer card")
     def cmd_card(args):
-        from assina.clock.services import now
+        from assina.time import now
         from assina.customers.services import get_customer
 
         from . import methods
@@ -146,7 +146,7 @@ def register(cli) -> None:
 
     @cli.command("customer card-remove")
     def cmd_card_remove(args):
-        from assina.clock.services import now
+        from assina.time import now
         from assina.customers.services import get_customer
 
         from . import methods
@@ -157,7 +157,7 @@ def register(cli) -> None:
 
     @cli.command("customer card-default")
     def cmd_card_default(args):
-        from assina.clock.services import now
+        from assina.time import now
         from assina.customers.services import get_customer
 
         from . import methods
@@ -168,7 +168,7 @@ def register(cli) -> None:
 
     @cli.command("invoice pay")
     def cmd_pay(args):
-        from assina.clock.services import now
+        from assina.time import now
 
         from .methods import method_of
         from .services import pay_invoice
@@ -180,7 +180,7 @@ def register(cli) -> None:
 
     @cli.command("invoice refund")
     def cmd_refund(args):
-        from assina.clock.services import now
+        from assina.time import now
 
         invoice = _invoice(args.invoice)
         if args.to_balance:
@@ -230,7 +230,7 @@ def register(cli) -> None:
 
     @cli.command("dunning policy")
     def cmd_policy(args):
-        from assina.clock.services import now
+        from assina.time import now
 
         from .dunning import current_policy, policy_json, save_policy
 

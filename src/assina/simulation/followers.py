@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
-from assina.jobs import follow_in_child
+from assina.simulation.follower_child import follow_in_child
 
 
 def can_follow_in_parallel() -> bool:

@@ -23,7 +23,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from assina.catalog.models import Coupon, Plan
-from assina.clock.services import advance_clock, freeze_clock
+from assina.clock.services import freeze_clock
+from assina.scheduler import advance_clock
 from assina.core.errors import DomainError
 from assina.core.states import SubscriptionStatus
 from assina.customers.models import Customer

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_noop as N_
 
 from assina.catalog.models import Plan, PlanVersion
 from assina.catalog.services import get_plan
-from assina.clock.services import now as clock_now
+from assina.time import now as clock_now
 from assina.core.invoicing import DraftLine, LineKind, draft_for_period
 from assina.core.periods import Period
 from assina.core.proration import Proration, prorate_change

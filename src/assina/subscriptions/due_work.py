@@ -19,7 +19,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import connection, models, transaction
 
-from assina.clock.services import now as clock_now
+from assina.time import now as clock_now
 from assina.core.invoicing import DraftLine, draft_for_period
 from assina.core.periods import Interval, Period, period_starting_at
 from assina.core.states import SubscriptionStatus, transition

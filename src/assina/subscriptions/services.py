@@ -16,7 +16,7 @@ from django.utils.translation import gettext_noop as N_
 
 from assina.catalog.models import Plan
 from assina.catalog.services import get_plan, redeem
-from assina.clock.services import now as clock_now
+from assina.time import now as clock_now
 from assina.core.discounts import discount_window
 from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus

@@ -41,7 +41,7 @@ def register(cli) -> None:
         from django.utils.translation import gettext as _
 
         from assina.catalog.models import Metric
-        from assina.clock.services import now
+        from assina.time import now
 
         from .services import MetricError, create_metric
 
@@ -67,7 +67,7 @@ def register(cli) -> None:
         from django.utils.translation import gettext as _
 
         from assina.catalog.services import get_plan
-        from assina.clock.services import now
+        from assina.time import now
         from assina.core.money import parse_amount
 
         from .services import MetricError, add_metered_price, get_metric

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from assina.catalog.models import MeteredPrice, Metric, Plan
 from assina.catalog.services import get_plan
-from assina.clock.services import now as clock_now
+from assina.time import now as clock_now
 from assina.core.errors import DomainError
 from assina.core.pricing import PriceSpec, PricingModel, Tier
 from assina.events.services import record

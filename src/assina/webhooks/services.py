@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from assina.clock.services import now as clock_now
+from assina.time import now as clock_now
 from assina.core.errors import DomainError
 from assina.events.models import Event
 from assina.events.services import record

@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from assina.catalog.models import Coupon, PromotionCode
 from assina.catalog.services import create_coupon, create_promotion_code
-from assina.clock.services import now
+from assina.time import now
 
 from ..errors import not_found
 from ..pagination import object_pk, paginate

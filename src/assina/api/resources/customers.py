@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from assina.clock.services import now
+from assina.time import now
 from assina.customers.models import Customer
 from assina.customers.services import create_customer, update_customer
 

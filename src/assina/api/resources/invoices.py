@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from assina.clock.services import now
+from assina.time import now
 from assina.core.invoice_states import InvoiceStatus
 from assina.invoices.models import Invoice, InvoiceLine
 from assina.invoices.services import void_invoice

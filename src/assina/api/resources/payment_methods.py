@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from assina.clock.services import now
+from assina.time import now
 from assina.payments import methods
 from assina.payments import services as payments
 from assina.payments.models import PaymentMethod

@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from assina.catalog.models import Plan, PlanVersion, Product
 from assina.catalog.services import change_plan_price, create_plan
-from assina.clock.services import now
+from assina.time import now
 
 from ..errors import not_found
 from ..pagination import paginate
