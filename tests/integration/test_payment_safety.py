@@ -7,8 +7,8 @@ from assina.core.invoicing import draft_for_period
 from assina.invoices.models import Invoice
 from assina.invoices.services import InvoiceDraft, issue_invoices
 from assina.payments.gateway import ChargeRequest
+from assina.payments.gateways import get_gateway
 from assina.payments.models import PaymentAttempt, SandboxCharge
-from assina.payments.sandbox import get_gateway
 from assina.payments.services import start_attempts
 from assina.subscriptions.due_work import process_due_work
 from assina.subscriptions.terms import terms_for

@@ -11,14 +11,13 @@ can model every decline code at charge time.
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import datetime
 from typing import Sequence
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_noop as N_
-
-import json
 
 from assina.db import Many, fetch_values, insert_rows
 
@@ -222,10 +221,3 @@ def schedule_card(token: str, at: datetime, decline_code: str = "") -> None:
             raise DomainError(_("unknown card token %(token)s") % {"token": repr(token)})
         card.schedule = sorted([*card.schedule, [at.isoformat(), decline_code]])
         card.save(update_fields=["schedule"])
-
-
-def get_gateway():
-    """The configured gateway (kept here for callers of the sandbox-only era)."""
-    from .gateways import get_gateway as configured
-
-    return configured()
