@@ -29,10 +29,10 @@ from assina.invoices.models import Invoice, PendingItem
 from assina.invoices.services import InvoiceDraft, carried_line, issue_invoices
 from assina.payments.models import PaymentMethod
 from assina.payments.services import PendingCharge, collect, reconcile_pending, start_attempts
-from assina.usage.billing import metered_lines
+from .metered import metered_lines
 
 from .changes import apply_scheduled_change
-from .lifecycle import next_action_at
+from . import store
 from .models import ScheduledChange, Subscription
 from .services import end_at_period_end, expire_incomplete, resume_locked
 from .terms import TermsLoader
@@ -303,13 +303,10 @@ def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datet
         summary["canceled_at_period_end"] += 1
         return charges
     elif due_change is not None:
-        apply_scheduled_change(sub, due_change, at)
-        sub.next_action_at = next_action_at(sub)
-        sub.save(update_fields=["next_action_at"])
+        apply_scheduled_change(sub, due_change, at)  # writes the subscription with its next action time
         summary["scheduled_changes"] += 1
     else:
-        sub.next_action_at = next_action_at(sub)
-        sub.save(update_fields=["next_action_at"])
+        store.save(sub, [])
     return []
 
 

@@ -1,7 +1,8 @@
 """Lines for metered prices, billed in arrears from usage events when a period closes.
 
 The billing run calls ``metered_lines`` once per batch of renewals, inside the batch's
-transaction; a subscription's final invoice (cancel now, pause) calls it for the period that
+transaction, through the port ``assina.subscriptions.metered`` (registered in
+``UsageConfig.ready``: subscriptions sits below usage and does not import it); a subscription's final invoice (cancel now, pause) calls it for the period that
 stops early. For a batch it costs a few statements, not one per subscription:
 
 1. the metered prices of the batch's subscriptions (one joined read; nothing more when none);
