@@ -32,7 +32,7 @@ from assina.payments.services import PendingCharge, collect, reconcile_pending, 
 from .metered import metered_lines
 
 from .changes import apply_scheduled_change
-from . import store
+from .lifecycle import next_action_at
 from .models import ScheduledChange, Subscription
 from .services import end_at_period_end, expire_incomplete, resume_locked
 from .terms import TermsLoader
@@ -303,10 +303,13 @@ def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datet
         summary["canceled_at_period_end"] += 1
         return charges
     elif due_change is not None:
-        apply_scheduled_change(sub, due_change, at)  # writes the subscription with its next action time
+        apply_scheduled_change(sub, due_change, at)
+        sub.next_action_at = next_action_at(sub)
+        sub.save(update_fields=["next_action_at"])
         summary["scheduled_changes"] += 1
     else:
-        store.save(sub, [])
+        sub.next_action_at = next_action_at(sub)
+        sub.save(update_fields=["next_action_at"])
     return []
 
 
