@@ -14,9 +14,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from assina.customers.models import Customer
+from assina.dispatch import publish
 from assina.events.services import record
-from assina.subscriptions.models import Subscription
 
+from .events import CardDetached, CardReplaced
 from .gateways import get_gateway
 from .models import PaymentMethod
 from .services import PaymentError, attach_card, attach_card_token
@@ -86,7 +87,7 @@ def remove(customer: Customer, method_id: int | str, at: datetime) -> PaymentMet
             raise _already_detached(method)
         method.detached_at = at
         method.save(update_fields=["detached_at"])
-        Subscription.objects.filter(payment_method=method).update(payment_method=None)
+        publish(CardDetached(method.pk))  # subscriptions that used it fall back to the customer's default
         if Customer.objects.filter(pk=customer.pk, default_payment_method=method).exists():
             replacement = (PaymentMethod.objects.filter(customer=customer, detached_at__isnull=True)
                            .exclude(pk=method.pk).order_by("-created_at", "-pk").first())
@@ -115,7 +116,7 @@ def replace(customer: Customer, old_id: int | str, at: datetime, *, number: str 
         attached = check_card(number, at, exp_month=exp_month, exp_year=exp_year)
     with transaction.atomic():
         new = attach_card_token(customer, attached, at, make_default=True)
-        Subscription.objects.filter(payment_method=old).update(payment_method=new)
+        publish(CardReplaced(old.pk, new.pk))  # subscriptions that used the old card use the new one
         record("payment_method.replaced", new, at, {"replaced": old.pk, "brand": new.brand, "last4": new.last4})
     remove(customer, old.pk, at)
     from .retries import retry_open_invoices

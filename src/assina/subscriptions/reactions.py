@@ -5,8 +5,10 @@ Each topic's handlers live in their own module; this one registers them all at s
 
 from __future__ import annotations
 
+from . import card_reactions
+
 
 def register() -> None:
     # Filled in as the facts are introduced (payment results, settled invoices, exhausted
     # dunning, replaced cards).
-    pass
+    card_reactions.register()
