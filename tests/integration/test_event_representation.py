@@ -18,7 +18,7 @@ from assina.events.models import Event
 from assina.events.public import ID_KEYS, PLAIN_KEYS, SUBJECTS, TIMESTAMP_KEYS, public_data, public_events
 from assina.invoices.models import Invoice
 from assina.customers.services import update_customer
-from assina.payments import expiring
+from assina.subscriptions import expiring_cards as expiring
 from assina.payments.dunning import save_policy
 from assina.payments.methods import add_card, replace
 from assina.payments.models import PaymentAttempt

@@ -15,8 +15,8 @@ from assina.notifications.context import interval_word
 from assina.notifications.jobs import message_due, run as run_mail
 from assina.notifications.models import Message
 from assina.notifications.producing import has_unprocessed
-from assina.payments.job_checks import expiring_cards_have_work
 from assina.subscriptions.due_times import has_work as billing_has_work
+from assina.subscriptions.jobs import expiring_cards_have_work
 from assina.webhooks.delivery import has_work as webhooks_have_work
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,10 @@
 """Cards about to expire: found ahead of time (30 days by default, ASSINA_EXPIRING_CARD_DAYS)
 so the customer can be asked for a new one before a renewal fails. Each card is announced once
-(``payment_method.expiring``, which the notifications app turns into an email)."""
+(``payment_method.expiring``, which the notifications app turns into an email).
+
+Only cards that something will charge are announced: a customer's default or a subscription's
+own card. That reads subscriptions, so the job lives here rather than in payments (which
+never imports subscriptions); it is registered from ``subscriptions.jobs``."""
 
 from __future__ import annotations
 
@@ -14,9 +18,9 @@ from django.db.models import Q
 from assina.customers.models import Customer
 from assina.db import insert_rows, update_rows
 from assina.events.models import Event
-from assina.subscriptions.models import Subscription
+from assina.payments.models import PaymentMethod
 
-from .models import PaymentMethod
+from .models import Subscription
 
 EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
 
