@@ -33,7 +33,21 @@ ALLOWED: dict[SubscriptionStatus, frozenset[SubscriptionStatus]] = {
     S.CANCELED: frozenset(),  # terminal: a returning customer gets a new subscription
 }
 
-_WITH_ACCESS = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE})
+# The status sets, written once. Members are the strings stored in the database, so a set also
+# serves as a query filter (``status__in=LIVE``) and answers ``"active" in LIVE``.
+
+# Live: the subscription runs and renews. Only these can be changed (plan, quantity) or
+# paused, count in customer segments, and get renewal reminders.
+LIVE = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE})
+# The customer may use the product (past due: within the dunning grace period, see has_access).
+WITH_ACCESS = LIVE
+# The next action is the end of the current period (a renewal, a trial end, a period-end
+# cancellation), unless a scheduled change comes first.
+NEXT_ACTION_AT_PERIOD_END = LIVE
+# Nothing falls due by itself: ended, or waiting for its open invoice to be paid.
+NEVER_DUE = frozenset({S.CANCELED, S.UNPAID})
+# Waiting for a payment: made active again when its open invoices are settled.
+AWAITING_PAYMENT = frozenset({S.PAST_DUE, S.INCOMPLETE, S.UNPAID})
 
 
 def _status(value: str | SubscriptionStatus) -> SubscriptionStatus:
@@ -70,4 +84,4 @@ def has_access(status: str | SubscriptionStatus, grace_until: datetime | None = 
     current = _status(status)
     if current is S.PAST_DUE and grace_until is not None and at is not None:
         return at < grace_until
-    return current in _WITH_ACCESS
+    return current in WITH_ACCESS

@@ -22,7 +22,8 @@ from assina.invoices.models import Invoice, PendingItem
 from assina.invoices.services import InvoiceDraft, issue_invoices, pending_lines
 from assina.payments.services import collect, start_attempts
 
-from .lifecycle import bill_period_now, customer_method, next_action_at
+from . import store
+from .lifecycle import bill_period_now, customer_method
 from .models import ScheduledChange, Subscription, SubscriptionItem
 from .services import SubscriptionError, get_subscription
 from .terms import index_of_period_starting, terms_for
@@ -169,14 +170,13 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
         if at_period_end:
             ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
             scheduled = ScheduledChange.objects.create(subscription=sub, effective_at=sub.current_period_end, change=change, created_at=at)
-            sub.next_action_at = next_action_at(sub)
-            sub.save(update_fields=["next_action_at"])
+            store.save(sub, [])
             record("subscription.change_scheduled", sub, at, {"previous": previous, "change": change,
                                                              "effective_at": scheduled.effective_at.isoformat()})
             return sub
         if sub.status == S.TRIALING.value:
             _swap_base_item(sub, plan, version, new_quantity)
-            sub.save()
+            store.save(sub)
             record("subscription.updated", sub, at, {"previous": previous, **change, "proration": 0})
             return sub
         preview = _proration_lines(sub, plan, version, new_quantity, at)
@@ -196,7 +196,7 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
             sub.billing_anchor = sub.billing_starts_at = at
             period = terms_for(sub).period(0)
             sub.current_period_start, sub.current_period_end = period.start, period.end
-            sub.save()
+            store.save(sub)
             _invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_UPDATE, at, extra_lines=list(preview.lines))
         elif invoice_now:
             carried, carried_ids = pending_lines(sub.pk)
@@ -213,8 +213,7 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
                             period_end=l.period_end, created_at=at)
                 for l in CustomerTexts().lines(sub.customer.locale, preview.lines)
             ])
-        sub.next_action_at = next_action_at(sub)
-        sub.save()
+        store.save(sub)
         record("subscription.updated", sub, at, {"previous": previous, **change, "proration": preview.net,
                                                  "invoiced_now": bool(invoice_now or preview.resets_period)})
     collect(attempts, at)
@@ -224,12 +223,14 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
 
 def apply_scheduled_change(sub: Subscription, change: ScheduledChange, at: datetime) -> None:
     """Due work: a change scheduled for the period end takes effect (no proration: it starts
-    with the new period, which the renewal then bills at the new price)."""
+    with the new period, which the renewal then bills at the new price). Applied or not, the
+    subscription is written with its next action time (the change is no longer pending)."""
     if change.effective_at != sub.current_period_end:
         # Scheduled for the end of a period that no longer exists (the cycle was reset since):
         # applying it mid-period would change the price without proration.
         change.status = ScheduledChange.Status.CANCELED
         change.save(update_fields=["status"])
+        store.save(sub, [])
         record("subscription.change_canceled", sub, at, {"scheduled_change": change.pk, "reason": "period_reset"})
         return
     plan = get_plan(change.change["plan"])
@@ -238,6 +239,7 @@ def apply_scheduled_change(sub: Subscription, change: ScheduledChange, at: datet
         # The plan was retired after the change was scheduled: keep the current one.
         change.status = ScheduledChange.Status.CANCELED
         change.save(update_fields=["status"])
+        store.save(sub, [])
         record("subscription.change_canceled", sub, at, {"scheduled_change": change.pk, "reason": "plan_inactive"})
         return
     version = item.plan_version if plan.pk == item.plan_version.plan_id else plan.current_version()
@@ -250,5 +252,5 @@ def apply_scheduled_change(sub: Subscription, change: ScheduledChange, at: datet
     change.status = ScheduledChange.Status.APPLIED
     change.applied_at = at
     change.save(update_fields=["status", "applied_at"])
-    sub.save()
+    store.save(sub)
     record("subscription.updated", sub, at, {"previous": previous, **change.change, "scheduled_change": change.pk})

@@ -22,6 +22,7 @@ from django.db import connection, models, transaction
 from assina.time import now as clock_now
 from assina.core.invoicing import DraftLine, draft_for_period
 from assina.core.periods import Interval, Period, period_starting_at
+from assina.core.schedule import next_action_time
 from assina.core.states import SubscriptionStatus, transition
 from assina.customers.models import Customer
 from assina.db import Many, aware_datetime, fetch_values, select_rows, sql_columns, sql_table, sql_time, update_rows
@@ -32,7 +33,7 @@ from assina.payments.services import PendingCharge, collect, reconcile_pending, 
 from .metered import metered_lines
 
 from .changes import apply_scheduled_change
-from .lifecycle import next_action_at
+from . import store
 from .models import ScheduledChange, Subscription
 from .services import end_at_period_end, expire_incomplete, resume_locked
 from .terms import TermsLoader
@@ -191,9 +192,7 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
                                                               row.interval_count, row.current_period_end, tz)
                 index, period = found
                 renewals.append((row, index, period))
-                following = period.end
-                if pending:
-                    following = min([following, *(c.effective_at for c in pending if c.effective_at > period.start)])
+                following = _next_action_after_renewal(row.status, period, pending)
             else:
                 # Issue the renewals before this row first, so numbers keep following dates.
                 charges += _renew(renewals, changes, fixed_at, summary, flags)
@@ -303,14 +302,21 @@ def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datet
         summary["canceled_at_period_end"] += 1
         return charges
     elif due_change is not None:
-        apply_scheduled_change(sub, due_change, at)
-        sub.next_action_at = next_action_at(sub)
-        sub.save(update_fields=["next_action_at"])
+        apply_scheduled_change(sub, due_change, at)  # writes the subscription with its next action time
         summary["scheduled_changes"] += 1
     else:
-        sub.next_action_at = next_action_at(sub)
-        sub.save(update_fields=["next_action_at"])
+        store.save(sub, [])
     return []
+
+
+def _next_action_after_renewal(status: str, period: Period, pending) -> datetime | None:
+    """The next action time of a subscription just renewed into ``period`` (what
+    ``store.save`` would compute, from the scheduled changes the batch has already read,
+    without a query per row): the rule of ``core.schedule``. Changes due at or before the
+    period's start were applied before the renewal."""
+    first_change = min((c.effective_at for c in pending if c.effective_at > period.start), default=None)
+    # Resume and creation times only matter to paused and incomplete subscriptions, never renewed.
+    return next_action_time(status, period.end, None, None, first_change)
 
 
 def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[ScheduledChange]],
@@ -383,18 +389,15 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
                                        billing_reason=cycle, at=at, lines=lines,
                                        period_start=start, period_end=period.end,
                                        pending_item_ids=[i.pk for i in items], locale=customers[row.customer_id][2]))
-        following = period.end
-        pending = changes.get(row.pk)
-        if pending:
-            following = min([following, *(c.effective_at for c in pending if c.effective_at > start)])
+        pending = changes.get(row.pk, ())
         if row.status == trialing:
             status = transition(S.TRIALING, S.ACTIVE).value
             events.append(("subscription.updated", at, row.customer_id, "subscription", row.pk,
                            {"status": status, "previous_status": trialing, "reason": "trial_ended"}))
             summary["trials_ended"] += 1
-            status_updates.append((status, start, period.end, following, row.pk))
+            status_updates.append((status, start, period.end, _next_action_after_renewal(status, period, pending), row.pk))
         else:
-            updates.append((start, period.end, following, row.pk))
+            updates.append((start, period.end, _next_action_after_renewal(row.status, period, pending), row.pk))
     # Every open invoice gets its first attempt below: written with attempt_count 1 at once.
     # The trial ends' events go with the invoices' (one INSERT; same order as before).
     invoices = issue_invoices(drafts, balances, as_rows=True, first_attempt=True, more_events=events)

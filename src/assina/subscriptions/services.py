@@ -33,7 +33,8 @@ from assina.invoices.services import (
 from assina.payments.services import collect, start_attempts
 from .metered import metered_lines
 
-from .lifecycle import bill_period_now, customer_method, next_action_at, set_status
+from . import store
+from .lifecycle import bill_period_now, customer_method, set_status
 from .models import ScheduledChange, Subscription, SubscriptionItem
 from .terms import index_of_period_starting, terms_for
 
@@ -124,7 +125,7 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
             current_period_start=start, current_period_end=trial_end or start, metadata=metadata or {},
             created_at=created,
         )
-        sub.save()
+        store.save(sub)
         SubscriptionItem.objects.create(subscription=sub, plan_version=plan.current_version(), quantity=quantity)
         for version, addon_quantity in addon_versions:
             SubscriptionItem.objects.create(subscription=sub, plan_version=version, quantity=addon_quantity)
@@ -142,8 +143,7 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
             invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_CREATE, start)
             if invoice.status == InvoiceStatus.PAID.value:
                 set_status(sub, S.ACTIVE, start, "nothing_to_pay")
-        sub.next_action_at = next_action_at(sub)
-        sub.save()
+        store.save(sub)
     collect(attempts, start)
     sub.refresh_from_db()
     return sub
@@ -156,7 +156,7 @@ def _apply_coupon(sub: Subscription, code: str, at: datetime) -> None:
     first = terms.period(0)
     sub.discount_applies_from, sub.discount_applies_until = discount_window(
         coupon.to_core(), first, lambda k: terms.boundary(k + 1))
-    sub.save(update_fields=["coupon", "discount_applies_from", "discount_applies_until"])
+    store.save(sub, ["coupon", "discount_applies_from", "discount_applies_until"])
     record("subscription.discount_applied", sub, at, {"coupon": coupon.code})
 
 
@@ -175,7 +175,7 @@ def cancel_at_period_end(sub_id: int | str, reason: str = "") -> Subscription:
         sub.cancel_at_period_end = True
         sub.canceled_at = at
         sub.cancel_reason = reason[:200]
-        sub.save(update_fields=["cancel_at_period_end", "canceled_at", "cancel_reason"])
+        store.save(sub, ["cancel_at_period_end", "canceled_at", "cancel_reason"])
         record("subscription.cancel_scheduled", sub, at, {"ends_at": sub.current_period_end.isoformat(), "reason": reason})
     return sub
 
@@ -192,7 +192,7 @@ def reactivate(sub_id: int | str) -> Subscription:
         sub.cancel_at_period_end = False
         sub.canceled_at = None
         sub.cancel_reason = ""
-        sub.save(update_fields=["cancel_at_period_end", "canceled_at", "cancel_reason"])
+        store.save(sub, ["cancel_at_period_end", "canceled_at", "cancel_reason"])
         record("subscription.reactivated", sub, at, {})
     return sub
 
@@ -221,8 +221,7 @@ def _end(sub: Subscription, at: datetime, reason: str) -> None:
     sub.canceled_at = sub.canceled_at or at
     sub.cancel_reason = reason[:200]
     sub.cancel_at_period_end = False
-    sub.next_action_at = None
-    sub.save()
+    store.save(sub)
     ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
     record("subscription.canceled", sub, at, {"reason": sub.cancel_reason, "ended_at": at.isoformat()})
 
@@ -329,8 +328,7 @@ def pause(sub_id: int | str, *, resumes_at: datetime | None = None) -> Subscript
         sub.paused_at = at
         sub.resumes_at = resumes_at
         sub.current_period_end = at
-        sub.next_action_at = next_action_at(sub)
-        sub.save()
+        store.save(sub)
         ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
         record("subscription.paused", sub, at, {"resumes_at": resumes_at.isoformat() if resumes_at else None})
     collect(charges, at)
@@ -361,11 +359,9 @@ def resume_locked(sub: Subscription, at: datetime) -> list:
     sub.resumes_at = None
     period = terms_for(sub).period(0)
     sub.current_period_start, sub.current_period_end = period.start, period.end
-    sub.save()
+    store.save(sub)
     record("subscription.resumed", sub, at, {})
     _invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_CYCLE, at)
-    sub.next_action_at = next_action_at(sub)
-    sub.save(update_fields=["next_action_at"])
     return attempts
 
 
@@ -388,7 +384,7 @@ def _continue_period(sub: Subscription, at: datetime) -> list:
     terms = terms_for(sub)  # the pause left the anchor as it was
     period = terms.period(index_of_period_starting(terms, at))
     sub.current_period_start, sub.current_period_end = period.start, period.end
-    sub.save()
+    store.save(sub)
     record("subscription.resumed", sub, at, {"continued_period": True})
     attempts = []
     amount = _unused_amount(sub, at)  # what the pause credited, computed the same way
@@ -406,8 +402,6 @@ def _continue_period(sub: Subscription, at: datetime) -> list:
                                                 billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at, lines=[line],
                                                 locale=sub.customer.locale)])
         attempts = start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
-    sub.next_action_at = next_action_at(sub)
-    sub.save(update_fields=["next_action_at"])
     return attempts
 
 

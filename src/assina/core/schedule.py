@@ -1,0 +1,37 @@
+"""When the billing run must next look at a subscription: its next action time.
+
+Every piece of billing work (renewal, trial end, scheduled change, period-end cancellation,
+resume, incomplete expiry) is found through this one time, stored as
+``Subscription.next_action_at`` and indexed. It is derived from the subscription's other
+fields and its first pending scheduled change, by this rule only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .states import NEXT_ACTION_AT_PERIOD_END, NEVER_DUE, SubscriptionStatus
+
+# Stripe gives a subscription whose first payment failed 23 hours before it expires.
+INCOMPLETE_EXPIRES_AFTER = timedelta(hours=23)
+
+
+def next_action_time(status: str | SubscriptionStatus, current_period_end: datetime, resumes_at: datetime | None,
+                     created_at: datetime | None, first_change_at: datetime | None = None) -> datetime | None:
+    """The next action time (None: no work will ever fall due by itself).
+
+    ``first_change_at``: the earliest pending scheduled change, if any (it counts only for the
+    statuses whose next action is the end of the period).
+    """
+    current = SubscriptionStatus(status)
+    if current in NEVER_DUE:
+        # Unpaid: no new periods until the open invoice is paid (then billing goes on from the
+        # period that was not paid, like Stripe's unpaid subscriptions that keep invoicing).
+        return None
+    if current is SubscriptionStatus.PAUSED:
+        return resumes_at
+    if current is SubscriptionStatus.INCOMPLETE:
+        return created_at + INCOMPLETE_EXPIRES_AFTER
+    if first_change_at is None:
+        return current_period_end
+    return min(current_period_end, first_change_at)

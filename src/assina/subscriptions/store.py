@@ -1,0 +1,66 @@
+"""Writing a subscription: the one way, so its derived next action time is never stale.
+
+``Subscription.next_action_at`` decides when the billing run looks at a subscription again;
+a write that forgot to recompute it would leave the subscription never billed again. Every
+write of a subscription's row goes through ``save`` (one row) or ``save_many`` (bulk, one
+UPDATE per batch), which recompute it from the row and its pending scheduled changes by the
+rule of ``assina.core.schedule.next_action_time``. (The billing run's renewals compute it with
+that same function from the changes they have already read.)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from django.db.models import Min
+
+from assina.core.schedule import next_action_time
+from assina.core.states import NEXT_ACTION_AT_PERIOD_END
+from assina.db import Many, update_rows
+
+from .models import ScheduledChange, Subscription
+
+
+def next_action_times(subs: Sequence[Subscription]) -> dict[int, datetime | None]:
+    """The next action time of each of ``subs`` by id, with one query for their pending
+    scheduled changes (none when no subscription's next action is its period end)."""
+    running = [s.pk for s in subs if s.status in NEXT_ACTION_AT_PERIOD_END]
+    first_change = dict(
+        ScheduledChange.objects.filter(subscription_id__in_list=Many(running), status=ScheduledChange.Status.PENDING)
+        .values("subscription_id").annotate(first=Min("effective_at")).values_list("subscription_id", "first")
+    ) if running else {}
+    return {s.pk: next_action_time(s.status, s.current_period_end, s.resumes_at, s.created_at, first_change.get(s.pk))
+            for s in subs}
+
+
+def next_action_at(sub: Subscription) -> datetime | None:
+    """When the billing run must next look at ``sub`` (None: never again by itself)."""
+    return next_action_times([sub])[sub.pk]
+
+
+def save(sub: Subscription, fields: Iterable[str] | None = None) -> None:
+    """Write ``sub`` (every field, or only ``fields``) with its next action time recomputed."""
+    if sub.pk is None:
+        # A new subscription has no scheduled changes yet: inserted once, with its time.
+        sub.next_action_at = next_action_time(sub.status, sub.current_period_end, sub.resumes_at, sub.created_at)
+        sub.save()
+        return
+    sub.next_action_at = next_action_at(sub)
+    if fields is None:
+        sub.save()
+    else:
+        sub.save(update_fields=[*dict.fromkeys([*fields, "next_action_at"])])
+
+
+def save_many(subs: Iterable[Subscription], fields: Sequence[str]) -> None:
+    """Write ``fields`` of each of ``subs`` (already in the database) with their next action
+    times recomputed: one query for their scheduled changes and one bulk UPDATE."""
+    subs = list(subs)
+    if not subs:
+        return
+    times = next_action_times(subs)
+    for sub in subs:
+        sub.next_action_at = times[sub.pk]
+    columns = [*dict.fromkeys([*fields, "next_action_at"])]
+    update_rows(Subscription, columns, [(*(getattr(s, name) for name in columns), s.pk) for s in subs])
