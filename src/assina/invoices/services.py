@@ -14,15 +14,18 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
+from assina.core.credit import credit_note_effect, credit_on_issue
 from assina.core.errors import DomainError
-from assina.db import insert_rows, reserve_ids
 from assina.core.invoice_states import InvoiceStatus, transition_invoice
 from assina.core.invoicing import DraftLine, LineKind
+from assina.db import insert_rows, reserve_ids
+from assina.dispatch import publish
 from assina.customers.models import BalanceTransaction, Customer
 from assina.events.models import Event
 from assina.events.services import record
 from assina.i18n import CustomerTexts, is_english, status_word
 
+from .events import InvoiceChanging, InvoiceSettled
 from .models import CreditNote, Invoice, InvoiceLine, PendingItem
 from .numbering import business_year, take_numbers
 
@@ -197,18 +200,14 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None, first_at
             found = sums[id(draft.lines)] = (subtotal, discount)
         subtotal, discount = found
         total = subtotal + discount
-        credit = 0
         customer_id = draft.customer_id
         available = balances.get(customer_id, 0)
-        if total > 0 and available > 0:
-            credit = min(available, total)
-            balances[customer_id] = available - credit
-            used_credit[customer_id] += credit
-        elif total < 0:
-            # A negative invoice (e.g. a downgrade's credit) becomes customer credit.
-            balances[customer_id] = available - total
-            used_credit[customer_id] += total
-        amount_due = max(total - credit, 0)
+        # A negative invoice (e.g. a downgrade's credit) gives its amount to the balance (a
+        # negative take).
+        credit, amount_due, taken = credit_on_issue(total, available)
+        if taken:
+            balances[customer_id] = available - taken
+            used_credit[customer_id] += taken
         paid = amount_due == 0
         at = draft.at
         row = template.copy()
@@ -291,20 +290,10 @@ def _locked(invoice_id: int) -> Invoice:
     return Invoice.objects.select_for_update().get(pk=invoice_id)
 
 
-def _refuse_while_collecting(invoice: Invoice) -> None:
-    """A pending attempt may already have charged the card (a crash hides its answer): the
-    invoice must not change under it until the attempt is reconciled."""
-    from assina.payments.models import PaymentAttempt
-
-    if PaymentAttempt.objects.filter(invoice_id=invoice.pk, status=PaymentAttempt.Status.PENDING).exists():
-        raise InvoiceError(_("a payment of invoice %(invoice)s is in progress; try again when it is settled")
-                           % {"invoice": invoice})
-
-
 def void_invoice(invoice_id: int, at: datetime) -> Invoice:
     with transaction.atomic():
         invoice = _locked(invoice_id)
-        _refuse_while_collecting(invoice)
+        publish(InvoiceChanging(invoice))  # payments refuses while a charge is in flight
         invoice.status = transition_invoice(InvoiceStatus(invoice.status), InvoiceStatus.VOID).value
         invoice.voided_at = at
         invoice.next_payment_attempt = None
@@ -322,7 +311,7 @@ def void_invoice(invoice_id: int, at: datetime) -> Invoice:
 def mark_uncollectible(invoice_id: int, at: datetime) -> Invoice:
     with transaction.atomic():
         invoice = _locked(invoice_id)
-        _refuse_while_collecting(invoice)
+        publish(InvoiceChanging(invoice))  # payments refuses while a charge is in flight
         invoice.status = transition_invoice(InvoiceStatus(invoice.status), InvoiceStatus.UNCOLLECTIBLE).value
         invoice.next_payment_attempt = None
         invoice.save(update_fields=["status", "next_payment_attempt"])
@@ -344,7 +333,7 @@ def create_credit_note(invoice_id: int, amount: int, reason: str, at: datetime) 
         raise InvoiceError(_("a credit note amount must be a positive amount"))
     with transaction.atomic():
         invoice = _locked(invoice_id)
-        _refuse_while_collecting(invoice)
+        publish(InvoiceChanging(invoice))  # payments refuses while a charge is in flight
         if invoice.status not in (InvoiceStatus.OPEN.value, InvoiceStatus.PAID.value):
             raise InvoiceError(_("invoice %(invoice)s is %(status)s; only open or paid invoices can be credited")
                                % {"invoice": invoice, "status": status_word(invoice.status)})
@@ -355,25 +344,22 @@ def create_credit_note(invoice_id: int, amount: int, reason: str, at: datetime) 
         number = take_numbers("credit-note", business_year(at), 1)[0]
         note = CreditNote.objects.create(number=number, invoice=invoice, customer_id=invoice.customer_id, amount=amount,
                                          currency=invoice.currency, reason=reason, created_at=at)
-        to_balance = amount
-        if invoice.status == InvoiceStatus.OPEN.value:
-            reduce = min(amount, invoice.amount_due)
-            invoice.amount_due -= reduce
-            to_balance -= reduce
+        is_open = invoice.status == InvoiceStatus.OPEN.value
+        effect = credit_note_effect(amount, invoice.amount_due, is_open)
+        to_balance = effect.to_balance
+        if is_open:
+            invoice.amount_due = effect.amount_due
             fields = ["amount_due"]
-            settled = invoice.amount_due == 0
-            if settled:
+            if effect.settled:
                 invoice.status = transition_invoice(InvoiceStatus.OPEN, InvoiceStatus.PAID).value
                 invoice.paid_at = at
                 invoice.next_payment_attempt = None
                 fields += ["status", "paid_at", "next_payment_attempt"]
             invoice.save(update_fields=fields)
-            if settled:
+            if effect.settled:
                 record("invoice.paid", invoice, at, {**invoice_event_data(invoice), "credit_note": number})
                 if invoice.subscription_id:
-                    from assina.subscriptions.lifecycle import reactivate_if_settled
-
-                    reactivate_if_settled(invoice.subscription_id, at)
+                    publish(InvoiceSettled(invoice.pk, invoice.subscription_id, at))
         if to_balance:
             description = CustomerTexts().text(customer_locale(invoice.customer_id), N_("Credit note %(number)s"),
                                                {"number": number})

@@ -8,6 +8,8 @@ class PaymentsConfig(AppConfig):
     verbose_name = _("Payments")
 
     def ready(self):
-        from . import jobs
+        from . import jobs, reactions
 
         jobs.register()
+        # How payments follows what invoices state (see assina.dispatch).
+        reactions.register()

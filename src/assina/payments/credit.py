@@ -9,10 +9,14 @@ from datetime import datetime
 from django.db.models import F
 from django.utils.translation import gettext_noop as N_
 
+from assina.core.credit import spend_balance
+from assina.core.dunning import RECOVERED
 from assina.core.invoice_states import InvoiceStatus
 from assina.customers.models import BalanceTransaction, Customer
+from assina.dispatch import publish
 from assina.events.services import record
 from assina.i18n import CustomerTexts
+from assina.invoices.events import InvoiceSettled
 from assina.invoices.models import Invoice
 from assina.invoices.services import invoice_event_data
 
@@ -31,15 +35,13 @@ def apply_credit_balance(invoice: Invoice, at: datetime) -> bool:
     customer = Customer.objects.select_for_update(no_key=True).get(pk=invoice.customer_id)
     if customer.credit_balance <= 0 or customer.currency != invoice.currency:
         return False
-    used = min(customer.credit_balance, invoice.amount_due)
+    used, invoice.amount_due, settled = spend_balance(customer.credit_balance, invoice.amount_due)
     text = CustomerTexts().text(customer.locale, N_("Applied to invoice %(number)s"), {"number": invoice.number})
     BalanceTransaction.objects.create(customer=customer, kind=BalanceTransaction.Kind.APPLIED_TO_INVOICE, amount=-used,
                                       currency=invoice.currency, invoice=invoice, description=text, created_at=at)
     Customer.objects.filter(pk=customer.pk).update(credit_balance=F("credit_balance") - used)
     invoice.credit_applied += used
-    invoice.amount_due -= used
     fields = ["credit_applied", "amount_due"]
-    settled = invoice.amount_due == 0
     if settled:
         invoice.status = InvoiceStatus.PAID.value
         invoice.paid_at = at
@@ -47,7 +49,7 @@ def apply_credit_balance(invoice: Invoice, at: datetime) -> bool:
         invoice.dunning_final_at = None
         fields += ["status", "paid_at", "next_payment_attempt", "dunning_final_at"]
         if invoice.dunning_started_at:
-            invoice.dunning_status = "recovered"
+            invoice.dunning_status = RECOVERED
             fields.append("dunning_status")
     invoice.save(update_fields=fields)
     record("invoice.credit_applied", invoice, at, {**invoice_event_data(invoice), "amount": used})
@@ -57,7 +59,5 @@ def apply_credit_balance(invoice: Invoice, at: datetime) -> bool:
             record("invoice.recovered", invoice, at, {**invoice_event_data(invoice), "credit_balance": used,
                                                       "failed_since": invoice.dunning_started_at.isoformat()})
         if invoice.subscription_id:
-            from assina.subscriptions.lifecycle import reactivate_if_settled
-
-            reactivate_if_settled(invoice.subscription_id, at)
+            publish(InvoiceSettled(invoice.pk, invoice.subscription_id, at))
     return settled

@@ -1,72 +1,29 @@
-"""The dunning policy: when a failed payment is retried, which declines are never retried, how
-long a past-due subscription keeps access, and what happens when every retry failed.
+"""The dunning policy as the operator sets it: read from the admin's row (else the settings'
+defaults), validated, and saved.
 
-The schedule counts from the invoice's first failure (``dunning_started_at``): with the default
-days 1, 3, 5, 7, 10, 14, an invoice that fails on the 1st is retried on the 2nd, 4th, 6th,
-8th, 11th and 15th, and the final action follows the last failure. Counting from the first
-failure (not from the attempt number) keeps the schedule when an extra attempt happens in
-between — a new card, ``assina invoice pay``, the admin's "try to collect now".
-
-A hard decline (lost or stolen card, fraud, do not honor...) is never retried with the same
-card: the invoice waits for a new payment method (adding one retries at once) until the day
-the schedule would have ended, then the final action is taken.
+Its arithmetic (when a failed payment is retried, which declines are never retried, how long a
+past-due subscription keeps access, what happens when every retry failed) is pure and lives in
+``assina.core.dunning``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django.utils.translation import gettext as _
 
+from assina.core.dunning import FINAL_ACTION_CODES, Policy
 from assina.core.errors import DomainError
+from assina.events.services import record
 
-CANCEL, UNPAID, PAUSE = "cancel", "unpaid", "pause"
-FINAL_ACTION_CODES = (CANCEL, UNPAID, PAUSE)
-
-# Invoice.dunning_status values.
-RETRYING = "retrying"
-AWAITING_METHOD = "awaiting_method"
-RECOVERED = "recovered"
-EXHAUSTED = "exhausted"
+from .models import DunningPolicy
 
 
 class PolicyError(DomainError):
     pass
-
-
-@dataclass(frozen=True)
-class Policy:
-    retry_days: tuple[int, ...]
-    hard_codes: frozenset[str]
-    soft_codes: frozenset[str]
-    grace_days: int
-    final_action: str
-
-    def is_hard(self, decline_code: str) -> bool:
-        # A code listed as soft wins over the hard list; unknown codes are retried (soft).
-        return decline_code in self.hard_codes and decline_code not in self.soft_codes
-
-    @property
-    def last_day(self) -> int:
-        return self.retry_days[-1] if self.retry_days else 0
-
-    def next_retry(self, started_at: datetime, failed_at: datetime) -> datetime | None:
-        """The first scheduled retry after ``failed_at`` (None: the schedule is over)."""
-        for day in self.retry_days:
-            when = started_at + timedelta(days=day)
-            if when > failed_at:
-                return when
-        return None
-
-    def final_at(self, started_at: datetime) -> datetime:
-        """When a hard-declined invoice still unpaid gets the final action."""
-        return started_at + timedelta(days=self.last_day)
-
-    def grace_until(self, started_at: datetime) -> datetime:
-        return started_at + timedelta(days=self.grace_days)
 
 
 def parse_days(text: str) -> tuple[int, ...]:
@@ -120,8 +77,6 @@ def settings_policy() -> Policy:
 def current_policy() -> Policy:
     """The policy edited in the admin, else the settings' defaults (read once per call: it is
     one small row, and a changed policy applies from the next failure on)."""
-    from .models import DunningPolicy
-
     row = DunningPolicy.objects.filter(pk=1).first()
     if row is None:
         return settings_policy()
@@ -133,12 +88,6 @@ def current_policy() -> Policy:
 def save_policy(*, retry_days: str, hard_codes: str, soft_codes: str, grace_days: object, final_action: str,
                 at: datetime) -> Policy:
     """Validate and store the policy (the admin and ``assina dunning policy`` use this)."""
-    from django.db import transaction
-
-    from assina.events.services import record
-
-    from .models import DunningPolicy
-
     days = parse_days(retry_days)
     policy = Policy(days, parse_codes(hard_codes), parse_codes(soft_codes), parse_grace(grace_days),
                     parse_final_action(final_action))

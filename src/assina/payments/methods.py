@@ -1,7 +1,7 @@
 """A customer's payment methods: add, replace, remove, choose the default.
 
 Adding a card, replacing one or choosing another default retries the customer's open
-invoices at once (``retries.retry_open_invoices``): the customer who fixes their card is
+invoices at once (``services.retry_open_invoices``): the customer who fixes their card is
 charged now rather than at the next scheduled retry. A method is always checked to belong to
 the customer it is used for.
 """
@@ -20,7 +20,7 @@ from assina.events.services import record
 from .events import CardDetached, CardReplaced
 from .gateways import get_gateway
 from .models import PaymentMethod
-from .services import PaymentError, attach_card, attach_card_token
+from .services import PaymentError, attach_card, attach_card_token, check_card, retry_open_invoices
 
 
 class PaymentMethodDetached(PaymentError):
@@ -54,8 +54,6 @@ def add_token(customer: Customer, token: str, at: datetime, *, make_default: boo
     attached = get_gateway().retrieve_card(token.strip())
     with transaction.atomic():
         method = attach_card_token(customer, attached, at, make_default)
-    from .retries import retry_open_invoices
-
     retry_open_invoices(customer.pk, at, method=method if make_default else None)
     return method
 
@@ -66,8 +64,6 @@ def set_default(customer: Customer, method_id: int | str, at: datetime) -> Payme
         Customer.objects.filter(pk=customer.pk).update(default_payment_method=method)
         customer.default_payment_method = method
         record("payment_method.default_changed", method, at, {"brand": method.brand, "last4": method.last4})
-    from .retries import retry_open_invoices
-
     retry_open_invoices(customer.pk, at, method=method)
     return method
 
@@ -111,16 +107,12 @@ def replace(customer: Customer, old_id: int | str, at: datetime, *, number: str 
     if token:
         attached = get_gateway().retrieve_card(token.strip())
     else:
-        from .services import check_card
-
         attached = check_card(number, at, exp_month=exp_month, exp_year=exp_year)
     with transaction.atomic():
         new = attach_card_token(customer, attached, at, make_default=True)
         publish(CardReplaced(old.pk, new.pk))  # subscriptions that used the old card use the new one
         record("payment_method.replaced", new, at, {"replaced": old.pk, "brand": new.brand, "last4": new.last4})
     remove(customer, old.pk, at)
-    from .retries import retry_open_invoices
-
     retry_open_invoices(customer.pk, at, method=new)
     return new
 

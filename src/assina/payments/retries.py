@@ -18,17 +18,21 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
+from assina.core.dunning import EXHAUSTED, WRITES_OFF, Policy
 from assina.core.invoice_states import InvoiceStatus
-from assina.core.states import SubscriptionStatus
 from assina.customers.models import Customer
 from assina.db import update_rows
+from assina.dispatch import publish
 from assina.events.services import record
 from assina.invoices.models import Invoice
-from assina.subscriptions.models import Subscription
+from assina.invoices.services import mark_uncollectible
 
-from .dunning import CANCEL, EXHAUSTED, PAUSE, UNPAID, current_policy
-from .models import PaymentAttempt, PaymentMethod
-from .services import PendingCharge, collect, start_attempts
+from .credit import apply_credit_balance
+from .dunning import current_policy
+from .events import DunningExhausted, exhausted_data
+from .models import PaymentAttempt, Refund
+from .refunds import reconcile_refunds
+from .services import PendingCharge, collect, methods_for, start_attempts
 
 BATCH_SIZE = 500
 OPEN = InvoiceStatus.OPEN.value
@@ -37,9 +41,6 @@ OPEN = InvoiceStatus.OPEN.value
 def run(until: datetime, *, at_due_time: bool) -> dict:
     """Every retry and final action due up to ``until``, earliest first (and refunds a crash
     left pending, sent again with their key)."""
-    from .models import Refund
-    from .refunds import reconcile_refunds
-
     summary: Counter = Counter()
     if Refund.objects.filter(status=Refund.Status.PENDING).exists():
         summary["reconciled_refunds"] += reconcile_refunds(until)
@@ -53,8 +54,6 @@ def run(until: datetime, *, at_due_time: bool) -> dict:
 
 
 def _claim_retries(until: datetime, at_due_time: bool, summary: Counter) -> tuple[list[PendingCharge], int]:
-    from .credit import apply_credit_balance
-
     with transaction.atomic():
         invoices = list(Invoice.objects.select_for_update(skip_locked=True, of=("self",))
                         .filter(status=OPEN, next_payment_attempt__lte=until)
@@ -81,42 +80,6 @@ def _claim_retries(until: datetime, at_due_time: bool, summary: Counter) -> tupl
     return charges, len(invoices)
 
 
-def methods_for(invoices: list[Invoice]) -> dict[int, PaymentMethod | None]:
-    """Invoice id -> the card to charge: the subscription's own when still attached, else the
-    customer's default (three queries for the whole batch)."""
-    sub_methods = dict(Subscription.objects.filter(pk__in_list=list({i.subscription_id for i in invoices if i.subscription_id}))
-                       .exclude(payment_method_id=None).values_list("pk", "payment_method_id"))
-    defaults = dict(Customer.objects.filter(pk__in_list=list({i.customer_id for i in invoices}))
-                    .values_list("pk", "default_payment_method_id"))
-    wanted = {m for m in [*sub_methods.values(), *defaults.values()] if m}
-    methods = {m.pk: m for m in PaymentMethod.objects.filter(pk__in_list=list(wanted), detached_at__isnull=True)}
-    chosen = {}
-    for invoice in invoices:
-        own = methods.get(sub_methods.get(invoice.subscription_id))
-        chosen[invoice.pk] = own or methods.get(defaults.get(invoice.customer_id))
-    return chosen
-
-
-def retry_open_invoices(customer_id: int, at: datetime, *, method: PaymentMethod | None = None) -> int:
-    """A customer added or changed a card: try every open invoice of theirs now (with that
-    card), whatever the schedule said. Returns how many were tried."""
-    with transaction.atomic():
-        invoices = list(Invoice.objects.select_for_update(skip_locked=True, of=("self",))
-                        .filter(customer_id=customer_id, status=OPEN, amount_due__gt=0).order_by("pk"))
-        if not invoices:
-            return 0
-        in_flight = set(PaymentAttempt.objects.filter(invoice_id__in_list=[i.pk for i in invoices],
-                                                      status=PaymentAttempt.Status.PENDING).values_list("invoice_id", flat=True))
-        from .credit import apply_credit_balance
-
-        due = [i for i in invoices if i.pk not in in_flight and not apply_credit_balance(i, at)]
-        update_rows(Invoice, ["next_payment_attempt"], [(None, i.pk) for i in due])
-        chosen = methods_for(due) if method is None else {i.pk: method for i in due}
-        charges = start_attempts(due, {}, at, by_invoice=chosen)
-    collect(charges, at)
-    return len(charges)
-
-
 def _final_actions(until: datetime, at_due_time: bool, summary: Counter) -> int:
     """Take the final action on invoices whose schedule is over (one transaction each: rare)."""
     ids = list(Invoice.objects.filter(status=OPEN, dunning_final_at__lte=until)
@@ -131,12 +94,11 @@ def _final_actions(until: datetime, at_due_time: bool, summary: Counter) -> int:
     return done
 
 
-def take_final_action(invoice_id: int, until: datetime, at_due_time: bool, policy=None) -> str | None:
-    from assina.invoices.services import mark_uncollectible
-    from assina.subscriptions.lifecycle import next_action_at, set_status
-    from assina.subscriptions.models import ScheduledChange
-    from assina.subscriptions.services import end_at_period_end
-
+def take_final_action(invoice_id: int, until: datetime, at_due_time: bool, policy: Policy | None = None) -> str | None:
+    """The invoice's dunning schedule is over: mark it exhausted (and write it off when the
+    action says so). What the action does to the invoice's subscription is the subscriptions
+    app's reaction to ``DunningExhausted``, in this transaction; an invoice without a
+    subscription only records that its dunning is over."""
     policy = policy or current_policy()
     with transaction.atomic():
         invoice = (Invoice.objects.select_for_update(skip_locked=True, of=("self",))
@@ -151,46 +113,14 @@ def take_final_action(invoice_id: int, until: datetime, at_due_time: bool, polic
         invoice.next_payment_attempt = None
         invoice.dunning_status = EXHAUSTED
         invoice.save(update_fields=["dunning_final_at", "next_payment_attempt", "dunning_status"])
-        sub = None
-        if invoice.subscription_id:
-            sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer")
-                   .filter(pk=invoice.subscription_id).first())
-        previous = sub.status if sub else None
-        acted_on_subscription = sub is not None and sub.status == SubscriptionStatus.PAST_DUE.value
-        if action in (CANCEL, PAUSE):
+        if action in WRITES_OFF:
             # Written off (the customer may still pay it: an uncollectible invoice is payable).
             mark_uncollectible(invoice.pk, at)
-        if acted_on_subscription:
-            if action == CANCEL:
-                sub.cancel_reason = "payment_failed"
-                end_at_period_end(sub, at)
-            elif action == UNPAID:
-                set_status(sub, SubscriptionStatus.UNPAID, at, "dunning_exhausted")
-                sub.grace_until = None
-                sub.next_action_at = next_action_at(sub)
-                sub.save(update_fields=["status", "grace_until", "next_action_at"])
-            else:
-                set_status(sub, SubscriptionStatus.PAUSED, at, "dunning_exhausted")
-                sub.paused_at = at
-                sub.resumes_at = None
-                sub.grace_until = None
-                sub.current_period_end = max(at, sub.current_period_start)
-                sub.next_action_at = next_action_at(sub)
-                sub.save(update_fields=["status", "paused_at", "resumes_at", "grace_until", "current_period_end",
-                                        "next_action_at"])
-                ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING) \
-                    .update(status=ScheduledChange.Status.CANCELED)
-                record("subscription.paused", sub, at, {"resumes_at": None, "reason": "dunning_exhausted"})
         attempts = PaymentAttempt.objects.filter(invoice=invoice).count()
-        data = {"invoice": invoice.pk, "number": invoice.number, "amount_due": invoice.amount_due,
-                "currency": invoice.currency, "final_action": action if acted_on_subscription or not sub else "none",
-                "subscription": invoice.subscription_id, "previous_status": previous,
-                "status": sub.status if sub else None, "attempts": attempts,
-                "failed_since": invoice.dunning_started_at.isoformat() if invoice.dunning_started_at else None}
-        if sub is not None:
-            record("subscription.dunning_exhausted", sub, at, data)
+        if invoice.subscription_id:
+            publish(DunningExhausted(invoice, action, at, attempts))
         else:
-            record("invoice.dunning_exhausted", invoice, at, data)
+            record("invoice.dunning_exhausted", invoice, at, exhausted_data(invoice, action, None, None, attempts))
     return action
 
 

@@ -3,8 +3,18 @@
 Collecting is three steps so that a crash at any point is safe:
 1. in a transaction, write a pending attempt row with a deterministic idempotency key;
 2. outside any transaction, call the gateway with that key;
-3. in a transaction, apply the result to the attempt, the invoice and the subscription.
+3. in a transaction, apply the result to the attempt and the invoice, and state it
+   (``events.PaymentResultsApplied``) for the subscriptions app, which changes the
+   subscription's status in that same transaction.
 A restart finds attempts still pending and asks the gateway by key (``reconcile_pending``).
+
+Payments never reads a subscription. The one rule that seems to need one (the first invoice
+of a new subscription is not retried: the subscription expires instead) is decided from the
+invoice alone, by its billing reason: an open first invoice exists only while its
+subscription is incomplete (the subscription leaves that status only when that invoice is
+paid or settled, or when it ends, which voids it first). ``assina check`` verifies it. A read
+port asking subscriptions for their statuses would cost a query per batch of results, for a
+fact the invoice row already carries.
 """
 
 from __future__ import annotations
@@ -13,22 +23,25 @@ from datetime import datetime, timezone
 from typing import Iterable, NamedTuple
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
+from assina.core.dunning import RECOVERED, schedule_after_failure
 from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus
-from assina.core.states import SubscriptionStatus, transition
-from assina.customers.models import Customer
+from assina.core.payment_results import failure_enters_dunning, success_pays
+from assina.customers.models import BalanceTransaction, Customer
 from assina.db import Many, fetch_values, insert_rows, update_rows
+from assina.dispatch import publish
 from assina.events.models import Event
 from assina.events.services import record
-from assina.i18n import status_word
+from assina.i18n import CustomerTexts, status_word
 from assina.invoices.models import Invoice
-from assina.subscriptions.models import Subscription
+from assina.invoices.services import add_balance, customer_locale
 
-from .dunning import AWAITING_METHOD, RECOVERED, RETRYING, current_policy
+from .credit import apply_credit_balance
+from .dunning import current_policy
+from .events import PaymentOutcome, PaymentResultsApplied
 from .gateway import AttachedCard, CardDetails, ChargeRequest, ChargeResult
 from .gateways import get_gateway
 from .models import GatewayCustomer, PaymentAttempt, PaymentMethod
@@ -40,10 +53,8 @@ INVOICE_FIELDS = ("id", "status", "subscription_id", "customer_id", "billing_rea
 (I_ID, I_STATUS, I_SUB, I_CUSTOMER, I_REASON, I_NUMBER, I_TOTAL, I_DUE, I_PAID, I_CURRENCY, I_PERIOD,
  I_DSTART, I_NEXT) = range(len(INVOICE_FIELDS))
 # Plain values, looked up once (the loop in apply_results runs once per renewal).
-_OPEN, _PAID, _UNCOLLECTIBLE = InvoiceStatus.OPEN.value, InvoiceStatus.PAID.value, InvoiceStatus.UNCOLLECTIBLE.value
+_OPEN, _PAID = InvoiceStatus.OPEN.value, InvoiceStatus.PAID.value
 _SUCCEEDED, _FAILED = PaymentAttempt.Status.SUCCEEDED.value, PaymentAttempt.Status.FAILED.value
-SUBSCRIPTION_FIELDS = ("id", "status", "customer_id", "current_period_end", "resumes_at", "created_at", "next_action_at",
-                       "grace_until")
 
 
 class PaymentError(DomainError):
@@ -94,10 +105,26 @@ def attach_card(customer: Customer, number: str, at: datetime, *, exp_month: int
     attached = check_card(number, at, exp_month=exp_month, exp_year=exp_year)
     with transaction.atomic():
         method = attach_card_token(customer, attached, at, make_default)
-    from .retries import retry_open_invoices
-
     retry_open_invoices(customer.pk, at, method=method)
     return method
+
+
+def retry_open_invoices(customer_id: int, at: datetime, *, method: PaymentMethod | None = None) -> int:
+    """A customer added or changed a card: try every open invoice of theirs now (with that
+    card), whatever the schedule said; their credit balance first. Returns how many were tried."""
+    with transaction.atomic():
+        invoices = list(Invoice.objects.select_for_update(skip_locked=True, of=("self",))
+                        .filter(customer_id=customer_id, status=_OPEN, amount_due__gt=0).order_by("pk"))
+        if not invoices:
+            return 0
+        in_flight = set(PaymentAttempt.objects.filter(invoice_id__in_list=[i.pk for i in invoices],
+                                                      status=PaymentAttempt.Status.PENDING).values_list("invoice_id", flat=True))
+        due = [i for i in invoices if i.pk not in in_flight and not apply_credit_balance(i, at)]
+        update_rows(Invoice, ["next_payment_attempt"], [(None, i.pk) for i in due])
+        chosen = methods_for(due) if method is None else {i.pk: method for i in due}
+        charges = start_attempts(due, {}, at, by_invoice=chosen)
+    collect(charges, at)
+    return len(charges)
 
 
 def idempotency_key(invoice_id: int, number: int) -> str:
@@ -224,21 +251,21 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
     instances: this runs once per renewal in the billing run. ``written``: charges (by key) that
     carry their attempt and invoice as written; only the ids of their attempts are read back
     (locked, to see which are still pending), not the rows.
+
+    What the results mean for subscriptions is stated as one fact for the whole batch
+    (``PaymentResultsApplied``), before the invoices are written: the subscriptions app reacts
+    to it, locking the subscriptions it changes before the invoice rows are locked by their
+    UPDATE (the order every billing transaction takes), and adds its events to each outcome's
+    own, so the log keeps the order of the results.
     """
     with transaction.atomic():
         attempts, invoices = _pending_attempts(keys, written or {})
         if not attempts:
             return
-        # Only subscriptions whose status may change are loaded: a renewal paid by an active
-        # subscription (the common case) touches no subscription row.
-        failed_subs = {invoices[a[2]][I_SUB] for a in attempts if not getattr(results.get(a[1]), "succeeded", True)}
-        paid_subs = {i[I_SUB] for i in invoices.values()} - failed_subs
-        subs = {s.pk: s for s in Subscription.objects.select_for_update()
-                .filter(Q(pk__in_list=Many(failed_subs - {None})) | (Q(pk__in_list=Many(paid_subs - {None})) & ~Q(status=SubscriptionStatus.ACTIVE.value)))
-                .only(*SUBSCRIPTION_FIELDS).order_by("pk")}
-        policy = current_policy() if failed_subs else None
-        events: list[tuple] = []
-        attempt_rows, invoice_rows, dunning_rows, changed_subs = [], [], [], {}
+        policy = current_policy() if any(not getattr(results.get(a[1]), "succeeded", True) for a in attempts) else None
+        outcomes: list[PaymentOutcome] = []
+        late: list[tuple] = []  # charges that landed on a closed invoice: (invoice, amount, at)
+        attempt_rows, invoice_rows, dunning_rows = [], [], []
         # Paid invoices with no retry scheduled (every renewal paid at once) leave the indexed
         # next_payment_attempt out of their UPDATE: SQLite rewrites an index entry for every
         # indexed column set, even to the value it already has.
@@ -250,13 +277,15 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
                 continue
             at = when or created_at
             invoice = invoices[invoice_id]
-            status = _SUCCEEDED if result.succeeded else _FAILED
             payment = {"attempt": number, "amount": amount, "currency": currency,
                        "decline_code": result.decline_code, "charge": result.charge_id}
-            sub = subs.get(invoice[I_SUB])
-            next_retry = None
+            events: list[tuple] = []
+            next_retry = grace_until = None
+            entered_dunning = paid = False
             if result.succeeded:
-                if invoice[I_STATUS] in (_OPEN, _UNCOLLECTIBLE):
+                status = _SUCCEEDED
+                paid = success_pays(invoice[I_STATUS])
+                if paid:
                     invoice[I_STATUS] = _PAID
                     invoice[I_PAID] += amount
                     if invoice[I_NEXT] is None:
@@ -273,34 +302,22 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
                 else:
                     # The card was charged but the invoice was closed meanwhile: the money is the
                     # customer's, kept as credit for the next invoice and visible in the ledger.
-                    _credit_late_payment(invoice, amount, at, events)
-                if sub and sub.status in (SubscriptionStatus.PAST_DUE.value, SubscriptionStatus.INCOMPLETE.value,
-                                          SubscriptionStatus.UNPAID.value) \
-                        and not _has_other_unpaid(sub.pk, invoice_id, invoices):
-                    _set_status(sub, SubscriptionStatus.ACTIVE, at, events, "payment_succeeded")
-                    sub.grace_until = None
-                    changed_subs[sub.pk] = sub
+                    late.append((invoice, amount, at))
+                    events.append(("payment.credited_to_balance", at, invoice[I_CUSTOMER], "invoice", invoice_id,
+                                   {**_invoice_row_data(invoice), "amount": amount}))
             else:
-                first_invoice = invoice[I_REASON] == Invoice.Reason.SUBSCRIPTION_CREATE and sub is not None \
-                    and sub.status == SubscriptionStatus.INCOMPLETE.value
+                status = _FAILED
                 final = False
                 hard = policy.is_hard(result.decline_code)
-                goes_past_due = False
-                if invoice[I_STATUS] == InvoiceStatus.OPEN.value and not first_invoice:
-                    # An incomplete subscription's first invoice is not retried: the subscription
-                    # expires after 23 hours (Stripe's rule), voiding it.
+                # A subscription's first invoice is not retried: the subscription expires after
+                # 23 hours (Stripe's rule), voiding it.
+                entered_dunning = failure_enters_dunning(invoice[I_STATUS], invoice[I_REASON], invoice[I_SUB] is not None)
+                if entered_dunning:
                     started = invoice[I_DSTART] or at
                     invoice[I_DSTART] = started
-                    if hard:
-                        final_at = max(policy.final_at(started), at)
-                        dunning_rows.append((None, AWAITING_METHOD, started, final_at, invoice_id))
-                    else:
-                        next_retry = policy.next_retry(started, at)
-                        final_at = None if next_retry else at
-                        dunning_rows.append((next_retry, RETRYING, started, final_at, invoice_id))
-                    final = next_retry is None and final_at <= at
-                    goes_past_due = sub is not None and sub.status in (SubscriptionStatus.ACTIVE.value,
-                                                                        SubscriptionStatus.TRIALING.value)
+                    next_retry, final_at, dunning_status, final = schedule_after_failure(policy, started, at, hard)
+                    dunning_rows.append((next_retry, dunning_status, started, final_at, invoice_id))
+                    grace_until = policy.grace_until(started)
                 events.append(("payment.failed", at, invoice[I_CUSTOMER], "paymentattempt", pk,
                                {**payment, "invoice": invoice_id, "number": invoice[I_NUMBER], "message": result.message,
                                 "hard_decline": hard, "next_retry_at": next_retry.isoformat() if next_retry else None,
@@ -310,25 +327,19 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
                                    {"invoice": invoice_id, "number": invoice[I_NUMBER], "attempt": number,
                                     "next_retry_at": next_retry.isoformat(), "decline_code": result.decline_code,
                                     "amount": amount, "currency": currency}))
-                if goes_past_due:
-                    _set_status(sub, SubscriptionStatus.PAST_DUE, at, events, "payment_failed")
-                    sub.grace_until = policy.grace_until(invoice[I_DSTART])
-                    changed_subs[sub.pk] = sub
             attempt_rows.append((status, result.decline_code, result.message[:300], result.charge_id, at, next_retry, pk))
+            outcomes.append(PaymentOutcome(invoice[I_SUB], invoice_id, result.succeeded, paid, entered_dunning,
+                                           grace_until, at, events))
+        publish(PaymentResultsApplied(outcomes))
+        for invoice, amount, at in late:
+            # After the reaction: a customer row is locked after its subscriptions.
+            _credit_late_payment(invoice, amount, at)
         update_rows(PaymentAttempt, ["status", "decline_code", "message", "gateway_charge_id", "completed_at", "next_retry_at"],
                     attempt_rows)
         update_rows(Invoice, ["status", "amount_paid", "paid_at"], paid_rows)
         update_rows(Invoice, ["status", "amount_paid", "paid_at", "next_payment_attempt"], invoice_rows)
         update_rows(Invoice, ["next_payment_attempt", "dunning_status", "dunning_started_at", "dunning_final_at"], dunning_rows)
-        if changed_subs:
-            from assina.subscriptions.lifecycle import next_action_times
-
-            times = next_action_times(list(changed_subs.values()))
-            for sub in changed_subs.values():
-                sub.next_action_at = times[sub.pk]
-            update_rows(Subscription, ["status", "next_action_at", "grace_until"],
-                        [(s.status, s.next_action_at, s.grace_until, s.pk) for s in changed_subs.values()])
-        insert_rows(Event, EVENT_FIELDS, events)
+        insert_rows(Event, EVENT_FIELDS, [event for outcome in outcomes for event in outcome.events])
 
 
 def _pending_attempts(keys: list[str], written: dict[str, PendingCharge]) -> tuple[list[tuple], dict[int, list]]:
@@ -399,43 +410,43 @@ def _invoice_row_data(invoice: list, period_texts: dict | None = None) -> dict:
     }
 
 
-def _credit_late_payment(invoice: list, amount: int, at: datetime, events: list[tuple]) -> None:
-    from assina.customers.models import BalanceTransaction
-    from assina.i18n import CustomerTexts
-    from assina.invoices.services import add_balance, customer_locale
-
+def _credit_late_payment(invoice: list, amount: int, at: datetime) -> None:
     description = CustomerTexts().text(customer_locale(invoice[I_CUSTOMER]),
                                        N_("Payment for invoice %(number)s received after it was closed"),
                                        {"number": invoice[I_NUMBER]})
     add_balance(invoice[I_CUSTOMER], amount, invoice[I_CURRENCY], BalanceTransaction.Kind.ADJUSTMENT,
                 at, Invoice(pk=invoice[I_ID]), description)
-    events.append(("payment.credited_to_balance", at, invoice[I_CUSTOMER], "invoice", invoice[I_ID],
-                   {**_invoice_row_data(invoice), "amount": amount}))
-
-
-def _has_other_unpaid(sub_id: int, paid_id: int, batch: dict[int, list]) -> bool:
-    """Whether the subscription still has an open invoice besides ``paid_id`` (counting this batch's results)."""
-    others = Invoice.objects.filter(subscription_id=sub_id, status=InvoiceStatus.OPEN.value).exclude(pk=paid_id)
-    return any(pk not in batch or batch[pk][I_STATUS] == InvoiceStatus.OPEN.value for pk in others.values_list("pk", flat=True))
-
-
-def _set_status(sub: Subscription, target: SubscriptionStatus, at: datetime, events: list[tuple], reason: str) -> None:
-    previous = sub.status
-    sub.status = transition(SubscriptionStatus(previous), target).value
-    events.append(("subscription.updated", at, sub.customer_id, "subscription", sub.pk,
-                   {"status": sub.status, "previous_status": previous, "reason": reason}))
 
 
 def method_for(invoice: Invoice) -> PaymentMethod | None:
     """The card an invoice is charged to: its subscription's own (when still attached), else
-    the customer's default."""
+    the customer's default. (The subscription's card is read through the invoice's relation:
+    payments knows a subscription may name a card, not what a subscription is.)"""
     if invoice.subscription_id:
-        own = (PaymentMethod.objects.filter(pk=Subscription.objects.filter(pk=invoice.subscription_id)
-                                            .values("payment_method_id")[:1], detached_at__isnull=True).first())
+        own = (PaymentMethod.objects.filter(pk=Invoice.objects.filter(pk=invoice.pk)
+                                            .values("subscription__payment_method_id")[:1], detached_at__isnull=True)
+               .first())
         if own:
             return own
     default_id = Customer.objects.filter(pk=invoice.customer_id).values_list("default_payment_method_id", flat=True).first()
     return PaymentMethod.objects.filter(pk=default_id, detached_at__isnull=True).first() if default_id else None
+
+
+def methods_for(invoices: list[Invoice]) -> dict[int, PaymentMethod | None]:
+    """Invoice id -> the card to charge, as ``method_for`` chooses it, for a batch (three
+    queries for the whole batch)."""
+    sub_methods = dict(Invoice.objects.filter(pk__in_list=[i.pk for i in invoices if i.subscription_id],
+                                              subscription__payment_method_id__isnull=False)
+                       .values_list("subscription_id", "subscription__payment_method_id").distinct())
+    defaults = dict(Customer.objects.filter(pk__in_list=list({i.customer_id for i in invoices}))
+                    .values_list("pk", "default_payment_method_id"))
+    wanted = {m for m in [*sub_methods.values(), *defaults.values()] if m}
+    methods = {m.pk: m for m in PaymentMethod.objects.filter(pk__in_list=list(wanted), detached_at__isnull=True)}
+    chosen = {}
+    for invoice in invoices:
+        own = methods.get(sub_methods.get(invoice.subscription_id))
+        chosen[invoice.pk] = own or methods.get(defaults.get(invoice.customer_id))
+    return chosen
 
 
 def pay_invoice(invoice_id: int, at: datetime, *, method: PaymentMethod | None = None) -> PaymentAttempt | None:
@@ -443,8 +454,6 @@ def pay_invoice(invoice_id: int, at: datetime, *, method: PaymentMethod | None =
     first, then the card (``method``, else the subscription's own card, else the default).
 
     Returns the attempt, or None when the credit balance paid it all."""
-    from .credit import apply_credit_balance
-
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update(of=("self",)).filter(pk=invoice_id).first()
         if invoice is None:

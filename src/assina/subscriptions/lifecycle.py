@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from assina.core.invoicing import DraftLine, draft_for_period
-from assina.core.states import AWAITING_PAYMENT, SubscriptionStatus, transition
+from assina.core.states import SubscriptionStatus, transition
 from assina.events.services import record
 from assina.invoices.models import Invoice
 from assina.invoices.services import InvoiceDraft, issue_invoices, pending_lines
 from assina.payments.models import PaymentAttempt, PaymentMethod
 from assina.payments.services import start_attempts
 
-from . import store
 from .models import Subscription
 from .store import next_action_at, next_action_times  # noqa: F401  (the rule's home is store; kept for callers)
 from .terms import terms_for
@@ -46,19 +45,6 @@ def bill_period_now(sub: Subscription, index: int, reason: str, at: datetime,
     )])[0]
     attempts = start_attempts([invoice], {sub.customer_id: customer_method(sub)}, at)
     return invoice, attempts
-
-
-def reactivate_if_settled(subscription_id: int, at: datetime) -> None:
-    """A past-due or incomplete subscription whose invoices are all settled becomes active
-    (called when an invoice is settled other than by a card payment, e.g. by a credit note)."""
-    sub = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)
-    if sub.status not in AWAITING_PAYMENT:
-        return
-    if Invoice.objects.filter(subscription_id=sub.pk, status="open").exists():
-        return
-    set_status(sub, SubscriptionStatus.ACTIVE, at, "invoice_settled")
-    sub.grace_until = None
-    store.save(sub, ["status", "grace_until"])
 
 
 def has_access(sub: Subscription, at: datetime) -> bool:

@@ -5,10 +5,11 @@ Each topic's handlers live in their own module; this one registers them all at s
 
 from __future__ import annotations
 
-from . import card_reactions
+from . import card_reactions, payment_reactions
 
 
 def register() -> None:
     # Filled in as the facts are introduced (payment results, settled invoices, exhausted
     # dunning, replaced cards).
     card_reactions.register()
+    payment_reactions.register()
