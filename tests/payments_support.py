@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from assina.time import now
+from assina.checks import run_checks
 from assina.customers.models import Customer
-from assina.payments.checks import run_checks
 from assina.payments.dunning import save_policy
 from assina.payments.models import PaymentAttempt
 from assina.payments.sandbox import schedule_card

@@ -15,7 +15,7 @@ def test_four_workers_running_every_job_never_deadlock():
     from assina.clock.services import set_frozen_time
     from assina.scheduler import advance_clock
     from assina.scheduler import run_jobs
-    from assina.payments.checks import run_checks
+    from assina.checks import run_checks
     from payments_support import card_fails
 
     start_clock(utc(2027, 1, 10, 9))

@@ -39,7 +39,7 @@ def test_four_workers_share_renewals_and_payment_retries_without_doubling_any():
     every job (billing, then retries) claim rows with SKIP LOCKED; each renewal is billed once
     and each retry attempted once."""
     from assina.scheduler import run_jobs
-    from assina.payments.checks import run_checks
+    from assina.checks import run_checks
     from payments_support import card_fails
 
     start_clock(utc(2027, 1, 10, 9))

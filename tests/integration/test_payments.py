@@ -11,11 +11,11 @@ from factories import (
 from payments_support import assert_no_violations, card_fails
 
 from assina.time import now
+from assina.checks import run_checks
 from assina.events.models import Event
 from assina.invoices.models import CreditNote, Invoice
 from assina.invoices.services import add_balance, void_invoice
 from assina.payments import methods
-from assina.payments.checks import run_checks
 from assina.payments.gateway import CardError
 from assina.payments.models import PaymentAttempt, Refund, SandboxCharge
 from assina.payments.refunds import refund_invoice

@@ -268,7 +268,7 @@ def register(cli) -> None:
 
     @cli.command("check")
     def cmd_check(args):
-        from .checks import run_checks
+        from assina.checks import run_checks
 
         result = run_checks()
         if result["ok"]:

@@ -10,9 +10,13 @@
   a paid invoice collected exactly what it asked; refunds never exceed the charge; the sandbox
   gateway's ledger agrees with the attempts;
 - every failed attempt has a retry scheduled, or waits for a new card with its final action
-  due, or its final action was taken (or its invoice is closed / paid).
+  due, or its final action was taken (or its invoice is closed / paid);
+- every subscription's stored ``next_action_at`` is the one its rule computes
+  (``subscriptions.lifecycle.next_action_times``): a stale one means the billing run would look
+  at it at the wrong time, or never again.
 
-Each check reads plain rows in a few queries (100,000 subscriptions take seconds).
+Each check reads plain rows in a few queries (100,000 subscriptions take seconds). It reads
+invoices, payments and subscriptions alike, so it sits above every app, like the CLI.
 """
 
 from __future__ import annotations
@@ -26,11 +30,14 @@ from assina.core.invoice_states import InvoiceStatus
 from assina.core.states import SubscriptionStatus
 from assina.events.models import Event
 from assina.invoices.models import CreditNote, Invoice, NumberSequence
+from assina.payments.models import PaymentAttempt, Refund, SandboxCharge
+from assina.subscriptions.lifecycle import next_action_times
 from assina.subscriptions.models import Subscription
 
-from .models import PaymentAttempt, Refund, SandboxCharge
-
 MAX_LISTED = 50  # violations listed per check (all are counted)
+# Subscriptions whose next action time is recomputed per pass: two queries each (the rows,
+# their pending scheduled changes), and a bounded number of rows in memory.
+NEXT_ACTION_CHUNK = 10_000
 
 
 class Report:
@@ -62,6 +69,7 @@ def run_checks() -> dict:
     _numbers(report)
     _money(report)
     _failed_attempts_followed(report)
+    _next_action_times(report)
     return report.json(totals)
 
 
@@ -183,3 +191,17 @@ def _failed_attempts_followed(report: Report) -> None:
         report.add("failed_attempt_followed", f"invoice {number}: failed, no retry scheduled and no final action")
 
 
+def _next_action_times(report: Report) -> None:
+    """Each subscription's stored next action time equals the computed one, read in chunks by id."""
+    after = 0
+    while True:
+        subs = list(Subscription.objects.filter(pk__gt=after).order_by("pk")[:NEXT_ACTION_CHUNK])
+        if not subs:
+            return
+        computed = next_action_times(subs)
+        for sub in subs:
+            if sub.next_action_at != computed[sub.pk]:
+                stored = sub.next_action_at.isoformat() if sub.next_action_at else None
+                expected = computed[sub.pk].isoformat() if computed[sub.pk] else None
+                report.add("next_action_at_computed", f"sub_{sub.pk}: next_action_at {stored}, computed {expected}")
+        after = subs[-1].pk
