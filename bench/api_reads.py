@@ -67,7 +67,7 @@ def prepare(env: dict, subscriptions: int) -> tuple[list[int], str]:
 import os, django
 django.setup()
 from assina.time import now
-from assina.customers.services import create_customer
+from assina.payments.new_customer import create_customer
 from assina.subscriptions.services import create_subscription
 ids = []
 for i in range({subscriptions}):

@@ -45,7 +45,7 @@ def setup(subscriptions: int, failing_share: float, seed: int) -> dict:
 
     django.setup()
     from assina.catalog.services import create_plan
-    from assina.customers.services import create_customer
+    from assina.payments.new_customer import create_customer
     from assina.payments.sandbox import schedule_card
     from assina.subscriptions.services import create_subscription
 

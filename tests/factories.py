@@ -20,10 +20,10 @@ from assina.clock.services import freeze_clock
 from assina.scheduler import advance_clock
 from assina.time import now
 from assina.customers.models import BalanceTransaction, Customer
-from assina.customers.services import create_customer
 from assina.events.models import Event
 from assina.invoices.models import CreditNote, Invoice, InvoiceLine, PendingItem
 from assina.payments.models import PaymentAttempt
+from assina.payments.new_customer import create_customer
 from assina.subscriptions.models import Subscription
 from assina.subscriptions.services import create_subscription
 

@@ -153,7 +153,7 @@ def cmd_coupon_create(args):
 @command("customer create")
 def cmd_customer_create(args):
     from assina.time import now
-    from assina.customers.services import create_customer
+    from assina.payments.new_customer import create_customer
 
     c = create_customer(email=args.email, name=args.name or "", locale=args.locale, currency=args.currency,
                         time_zone=args.time_zone, tax_id=args.tax_id or "", card=args.card, at=now())

@@ -16,7 +16,6 @@ from assina.clock.models import ClockState
 from assina.clock.services import freeze_clock
 from assina.time import now
 from assina.customers.models import BalanceTransaction, Customer
-from assina.customers.services import create_customer
 from assina.events.models import Event
 from assina.invoices.models import (
     CreditNote,
@@ -32,6 +31,7 @@ from assina.payments.models import (
     SandboxCard,
     SandboxCharge,
 )
+from assina.payments.new_customer import create_customer
 from assina.payments.services import attach_card_token, check_card
 from assina.subscriptions.changes import change_subscription
 from assina.subscriptions.models import ScheduledChange, Subscription, SubscriptionItem

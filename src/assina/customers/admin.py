@@ -19,10 +19,10 @@ from assina.time import now as clock_now
 from assina.invoices.models import Invoice
 from assina.payments.admin import dunning_label
 from assina.payments.models import PaymentAttempt, PaymentMethod
+from assina.payments.new_customer import create_customer
 from assina.subscriptions.models import Subscription
 
 from .models import LOCALES, BalanceTransaction, Customer
-from .services import create_customer
 
 # Stripe's test cards that the sandbox gateway understands.
 TEST_CARDS_HELP = _("Sandbox only. 4242424242424242 is accepted; 4000000000000341 is attached but every charge fails; "

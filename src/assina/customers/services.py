@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,10 +33,25 @@ def normalize_locale(locale: str) -> str:
                         % {"locale": repr(locale), "locales": ", ".join(sorted(LOCALE_CODES))})
 
 
-def create_customer(*, email: str, at: datetime, name: str = "", locale: str = "en", currency: str | None = None,
-                    time_zone: str | None = None, country: str = "", tax_id: str = "", metadata: dict | None = None,
-                    card: str | None = None) -> Customer:
-    """Create a customer (and attach a card first, when given: a declined card creates nothing)."""
+@dataclass(frozen=True)
+class NewCustomer:
+    """A new customer's details, checked and normalized (nothing written yet)."""
+
+    email: str
+    name: str
+    locale: str
+    currency: str
+    time_zone: str
+    country: str
+    tax_id: str
+    metadata: dict
+
+
+def check_new_customer(*, email: str, name: str = "", locale: str = "en", currency: str | None = None,
+                       time_zone: str | None = None, country: str = "", tax_id: str = "",
+                       metadata: dict | None = None) -> NewCustomer:
+    """Validate and normalize a new customer's details (a ``CustomerError`` for the first bad one;
+    a taken email is refused too)."""
     email = (email or "").strip()
     try:
         validate_email(email)
@@ -50,17 +66,27 @@ def create_customer(*, email: str, at: datetime, name: str = "", locale: str = "
         raise CustomerError(_("unknown time zone %(zone)s") % {"zone": repr(time_zone)}) from None
     if Customer.objects.filter(email__iexact=email).exists():
         raise CustomerError(_("a customer with email %(email)s already exists") % {"email": email})
-    from assina.payments.services import attach_card_token, check_card
+    return NewCustomer(email=email, name=name, locale=locale, currency=currency, time_zone=time_zone,
+                       country=country.upper()[:2], tax_id=tax_id, metadata=metadata or {})
 
-    attached = check_card(card, at) if card else None  # raises CardError before anything is written
-    with transaction.atomic():
-        customer = Customer.objects.create(email=email, name=name, locale=locale, currency=currency,
-                                           time_zone=time_zone, country=country.upper()[:2], tax_id=tax_id,
-                                           metadata=metadata or {}, created_at=at)
-        record("customer.created", customer, at, {"email": email, "locale": locale, "currency": currency})
-        if attached:
-            attach_card_token(customer, attached, at)
+
+def insert_customer(new: NewCustomer, at: datetime) -> Customer:
+    """Write a checked new customer and its ``customer.created`` event, in the caller's transaction."""
+    customer = Customer.objects.create(email=new.email, name=new.name, locale=new.locale, currency=new.currency,
+                                       time_zone=new.time_zone, country=new.country, tax_id=new.tax_id,
+                                       metadata=new.metadata, created_at=at)
+    record("customer.created", customer, at, {"email": new.email, "locale": new.locale, "currency": new.currency})
     return customer
+
+
+def create_customer(*, email: str, at: datetime, name: str = "", locale: str = "en", currency: str | None = None,
+                    time_zone: str | None = None, country: str = "", tax_id: str = "",
+                    metadata: dict | None = None) -> Customer:
+    """Create a customer without a payment method (with a card: ``payments.new_customer``)."""
+    new = check_new_customer(email=email, name=name, locale=locale, currency=currency, time_zone=time_zone,
+                             country=country, tax_id=tax_id, metadata=metadata)
+    with transaction.atomic():
+        return insert_customer(new, at)
 
 
 # What an update may change: contact and billing details. Never the currency (its subscriptions

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from assina.catalog.models import Plan
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.states import SubscriptionStatus
-from assina.customers.services import create_customer, get_customer
+from assina.customers.services import get_customer
 from assina.invoices.models import Invoice
 from assina.invoices.services import mark_uncollectible
 from assina.payments.gateway import CardError
+from assina.payments.new_customer import create_customer
 from assina.payments.services import attach_card, pay_invoice
 from assina.subscriptions import services as subs
 from assina.subscriptions.changes import change_subscription
