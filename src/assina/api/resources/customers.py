@@ -7,7 +7,8 @@ from ninja import Field, Query, Router, Schema, Status
 
 from assina.time import now
 from assina.customers.models import Customer
-from assina.customers.services import create_customer, update_customer
+from assina.customers.services import update_customer
+from assina.payments.new_customer import create_customer
 
 from ..pagination import object_pk, paginate
 from ..schemas import Amount, Currency, ListQuery, Metadata, Page, Timestamp
