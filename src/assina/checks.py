@@ -12,7 +12,7 @@
 - every failed attempt has a retry scheduled, or waits for a new card with its final action
   due, or its final action was taken (or its invoice is closed / paid);
 - every subscription's stored ``next_action_at`` is the one its rule computes
-  (``subscriptions.lifecycle.next_action_times``): a stale one means the billing run would look
+  (``subscriptions.store.next_action_times``): a stale one means the billing run would look
   at it at the wrong time, or never again.
 
 Each check reads plain rows in a few queries (100,000 subscriptions take seconds). It reads
@@ -31,7 +31,7 @@ from assina.core.states import SubscriptionStatus
 from assina.events.models import Event
 from assina.invoices.models import CreditNote, Invoice, NumberSequence
 from assina.payments.models import PaymentAttempt, Refund, SandboxCharge
-from assina.subscriptions.lifecycle import next_action_times
+from assina.subscriptions.store import next_action_times
 from assina.subscriptions.models import Subscription
 
 MAX_LISTED = 50  # violations listed per check (all are counted)
