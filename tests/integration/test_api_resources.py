@@ -209,7 +209,7 @@ def test_problems_are_translated(api, clock):
 
 
 def test_the_fast_subscription_read_equals_the_orm_rendering(api, clock):
-    from assina.api.resources.subscriptions import SUBSCRIPTIONS, SubscriptionOut, render, render_many
+    from assina.subscriptions.api import SUBSCRIPTIONS, SubscriptionOut, render, render_many
 
     _plan(api, "pro", 5990)
     _plan(api, "seats", 990, kind="addon", pricing_model="per_unit")

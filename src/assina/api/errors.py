@@ -60,6 +60,10 @@ def not_found(kind: str, ident: Any) -> ApiProblem:
     return ApiProblem(404, "resource_missing", _("no %(kind)s with id %(id)s") % {"kind": kind, "id": repr(str(ident))})
 
 
+def nothing_to_change() -> ApiProblem:
+    return ApiProblem(422, "nothing_to_change", _("say what to change"))
+
+
 def problem_body(status: int, code: str, detail: str, *, instance: str | None = None,
                  errors: list[dict] | None = None) -> bytes:
     body: dict[str, Any] = {

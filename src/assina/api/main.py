@@ -1,13 +1,25 @@
-"""The /api/v1 API: its resources, the routers other apps mount in it, and what applies to all."""
+"""The /api/v1 API: the routers of the apps, assembled, and what applies to all of them.
+
+Each app's routes live in its ``api.py``; this module only mounts them (and the guard, the
+errors, the renderer and the docs that every route shares).
+"""
 
 from __future__ import annotations
 
+from assina.analytics.api import router as metrics_router
+from assina.catalog.api import coupons, plans, products, promotion_codes
+from assina.customers.api import router as customers_router
+from assina.events.api import router as events_router
+from assina.invoices.api import router as invoices_router
+from assina.payments.api import router as payment_methods_router
+from assina.subscriptions.api import router as subscriptions_router
+from assina.usage.api import router as usage_router
+from assina.webhooks.api import router as webhooks_router
 
 from . import errors
 from .guard import guard
 from .openapi import ApiKeyBearer, AssinaAPI, OfflineSwagger
 from .renderers import JsonRenderer
-from .resources import coupons, customers, events, invoices, payment_methods, plans, subscriptions
 
 DESCRIPTION = """The REST API of Assina. Authenticate with an API key: `Authorization: Bearer sk_sandbox_…`
 (create one with `assina apikey create --scope write` or in the admin).
@@ -35,26 +47,15 @@ api.add_decorator(guard, mode="view")
 errors.install(api)
 
 # The most requested routes first: Django tries URL patterns in order.
-api.add_router("/subscriptions", subscriptions.router)
-api.add_router("/customers", customers.router)
-api.add_router("/customers", payment_methods.router)
-api.add_router("/products", plans.products)
-api.add_router("/plans", plans.plans)
-api.add_router("/coupons", coupons.coupons)
-api.add_router("/promotion_codes", coupons.promotion_codes)
-api.add_router("/invoices", invoices.router)
-api.add_router("/events", events.router)
-
-
-def _mount_other_apps() -> None:
-    """Routers of the apps that build on the API (they exist from the start, maybe empty)."""
-    from assina.analytics.api import router as metrics_router
-    from assina.usage.api import router as usage_router
-    from assina.webhooks.api import router as webhooks_router
-
-    api.add_router("/usage", usage_router)
-    api.add_router("/webhook_endpoints", webhooks_router)
-    api.add_router("/metrics", metrics_router)
-
-
-_mount_other_apps()
+api.add_router("/subscriptions", subscriptions_router)
+api.add_router("/customers", customers_router)
+api.add_router("/customers", payment_methods_router)
+api.add_router("/products", products)
+api.add_router("/plans", plans)
+api.add_router("/coupons", coupons)
+api.add_router("/promotion_codes", promotion_codes)
+api.add_router("/invoices", invoices_router)
+api.add_router("/events", events_router)
+api.add_router("/usage", usage_router)
+api.add_router("/webhook_endpoints", webhooks_router)
+api.add_router("/metrics", metrics_router)

@@ -53,3 +53,9 @@ def nul_problem(place: str) -> ApiProblem:
     message = _("the NUL character (\\u0000) is not accepted in any value")
     return ApiProblem(422, "validation_error", _("the request does not match the schema: see errors"),
                       errors=[{"loc": [place], "message": message, "type": "nul_character"}])
+
+
+def refuse_nul(*values: str | None) -> None:
+    """PostgreSQL cannot store or compare text with a NUL character: a clear 422, not a 500."""
+    if any(value is not None and "\x00" in value for value in values):
+        raise ApiProblem(422, "validation_error", _("text cannot contain the NUL character"))

@@ -135,8 +135,9 @@ def _problem_response(status: int) -> dict:
 
 class AssinaAPI(NinjaAPI):
     def get_openapi_operation_id(self, operation) -> str:
+        """``<app>_<function>`` (``assina.invoices.api.pay`` → ``invoices_pay``), unless the route names its own."""
         module = operation.view_func.__module__.removeprefix("assina.")
-        parts = [p for p in module.split(".") if p not in ("api", "resources")]
+        parts = [p for p in module.split(".") if p != "api"]
         return "_".join(parts + [operation.view_func.__name__])
 
     def get_openapi_schema(self, *args, **kwargs):

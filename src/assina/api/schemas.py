@@ -1,4 +1,4 @@
-"""Types shared by the resources: UTC timestamps, money, lists and their filters."""
+"""Types shared by the apps' routes: strict request bodies, UTC timestamps, money, lists and their filters."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
 T = TypeVar("T")
 
@@ -43,6 +43,13 @@ Timestamp = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_requ
 Amount = Annotated[int, Field(description="minor units of the currency (cents): 4990 is 49.90", ge=-(10**15), le=10**15)]
 Currency = Annotated[str, Field(description="ISO 4217 code, e.g. BRL", pattern=r"^[A-Za-z]{3}$", examples=["BRL"])]
 Metadata = Annotated[dict[str, str], Field(description="your own key/value pairs (strings, up to 50 keys)", max_length=50)]
+
+
+class Input(Schema):
+    """A request body: unknown fields are refused (a typo must not be silently ignored)."""
+
+    # strict: JSON types as declared (no "5" for 5, no 0 for false).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Page(Schema, Generic[T]):

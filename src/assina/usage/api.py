@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from assina.api.errors import ApiProblem
+from assina.api.nul_characters import refuse_nul
 from assina.api.pagination import object_pk, paginate
 from assina.api.schemas import ListQuery, Page, Timestamp
 from assina.catalog.models import Metric
@@ -111,12 +112,6 @@ class MetricOut(Schema):
     name: str
     aggregation: str
     unique_property: str
-
-
-def refuse_nul(*values: str | None) -> None:
-    """PostgreSQL cannot store or compare text with a NUL character: a clear 422, not a 500."""
-    if any(value is not None and "\x00" in value for value in values):
-        raise ApiProblem(422, "validation_error", _("text cannot contain the NUL character"))
 
 
 def _record(events: list, body: bytes):

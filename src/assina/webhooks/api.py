@@ -7,11 +7,11 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
+from assina.api.errors import nothing_to_change
+from assina.api.ids import load
+from assina.api.nul_characters import refuse_nul
 from assina.api.pagination import object_pk, paginate
-from assina.api.resources.common import Input, load, nothing_to_change
-from assina.api.schemas import Deleted, ListQuery, Page, Timestamp
-
-from assina.usage.api import refuse_nul
+from assina.api.schemas import Deleted, Input, ListQuery, Page, Timestamp
 
 from . import services
 from .models import WebhookDelivery, WebhookEndpoint

@@ -1,18 +1,18 @@
-"""/customers: create, list, get, update."""
+"""/customers: create, list, get, update. Mounted by ``assina.api.main``."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from assina.time import now
-from assina.customers.models import Customer
-from assina.customers.services import update_customer
+from assina.api.ids import ident, load
+from assina.api.pagination import object_pk, paginate
+from assina.api.schemas import Amount, Currency, Input, ListQuery, Metadata, Page, Timestamp
 from assina.payments.new_customer import create_customer
+from assina.time import now
 
-from ..pagination import object_pk, paginate
-from ..schemas import Amount, Currency, ListQuery, Metadata, Page, Timestamp
-from .common import Input, ident, load
+from .models import Customer
+from .services import update_customer
 
 router = Router(tags=["customers"])
 PREFIX = "cus_"

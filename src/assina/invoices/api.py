@@ -1,4 +1,4 @@
-"""/invoices: list, get, pay now, void."""
+"""/invoices: list, get, pay now, void, download as PDF. Mounted by ``assina.api.main``."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from assina.time import now
+from assina.api.errors import ApiProblem
+from assina.api.ids import ident, load
+from assina.api.pagination import object_pk, paginate
+from assina.api.schemas import Amount, Currency, ListQuery, Page, Timestamp
 from assina.core.invoice_states import InvoiceStatus
-from assina.invoices.models import Invoice, InvoiceLine
-from assina.invoices.services import void_invoice
+from assina.customers.api import load_customer
 from assina.payments.models import PaymentAttempt
 from assina.payments.services import pay_invoice
+from assina.time import now
 
-from ..errors import ApiProblem
-from ..pagination import object_pk, paginate
-from ..schemas import Amount, Currency, ListQuery, Page, Timestamp
-from .common import ident, load
-from .customers import load_customer
+from .models import Invoice, InvoiceLine
+from .services import void_invoice
 
 router = Router(tags=["invoices"])
 PREFIX = "in_"
@@ -139,7 +139,7 @@ PDF_RESPONSE = {"200": {"description": "the invoice as a PDF, in the customer's 
                         "customer's language (en or pt-BR) with amounts in the invoice's currency. A draft says so.",
             openapi_extra={"responses": PDF_RESPONSE})
 def pdf(request, invoice_id: str):
-    from assina.invoices.pdf import pdf_filename, render_invoice_pdf
+    from .pdf import pdf_filename, render_invoice_pdf
 
     invoice = _load(invoice_id)
     response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")

@@ -1,19 +1,23 @@
-"""/customers/{id}/payment_methods: attach from a gateway token, list, detach."""
+"""/customers/{id}/payment_methods: attach from a gateway token, list, detach. Mounted by
+``assina.api.main`` under /customers.
+
+The operation ids keep the ``payment_methods_`` prefix that clients generated code from (the
+routes lived in a module of that name before they moved into this app)."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from assina.api.ids import ident, load
+from assina.api.pagination import object_pk, paginate
+from assina.api.schemas import Input, ListQuery, Page, Timestamp
+from assina.customers.api import load_customer
 from assina.time import now
-from assina.payments import methods
-from assina.payments import services as payments
-from assina.payments.models import PaymentMethod
 
-from ..pagination import object_pk, paginate
-from ..schemas import ListQuery, Page, Timestamp
-from .common import Input, ident, load
-from .customers import load_customer
+from . import methods
+from . import services as payments
+from .models import PaymentMethod
 
 router = Router(tags=["payment methods"])
 PREFIX = "pm_"
@@ -52,7 +56,8 @@ def method_out(m: PaymentMethod, default_id: int | None) -> dict:
             "created_at": m.created_at, "detached_at": m.detached_at}
 
 
-@router.post("/{customer_id}/payment_methods", response={201: PaymentMethodOut}, summary="Attach a card from a gateway token")
+@router.post("/{customer_id}/payment_methods", response={201: PaymentMethodOut}, summary="Attach a card from a gateway token",
+             operation_id="payment_methods_attach")
 def attach(request, customer_id: str, body: AttachIn):
     customer = load_customer(customer_id)
     method = payments.attach_card(customer, body.token, now(), exp_month=body.exp_month, exp_year=body.exp_year,
@@ -61,7 +66,8 @@ def attach(request, customer_id: str, body: AttachIn):
     return Status(201, method_out(method, customer.default_payment_method_id))
 
 
-@router.get("/{customer_id}/payment_methods", response=Page[PaymentMethodOut], summary="List a customer's cards")
+@router.get("/{customer_id}/payment_methods", response=Page[PaymentMethodOut], summary="List a customer's cards",
+            operation_id="payment_methods_list_methods")
 def list_methods(request, customer_id: str, query: Query[MethodFilters]):
     customer = load_customer(customer_id)
     rows = PaymentMethod.objects.filter(customer=customer)
@@ -72,7 +78,7 @@ def list_methods(request, customer_id: str, query: Query[MethodFilters]):
 
 
 @router.post("/{customer_id}/payment_methods/{payment_method_id}/detach", response=PaymentMethodOut,
-             summary="Detach a card", description=(
+             summary="Detach a card", operation_id="payment_methods_detach", description=(
                  "The card is no longer charged: subscriptions that used it fall back to the customer's default card; "
                  "when it was the default, the newest remaining card becomes the default. Detaching it again: 409."))
 def detach(request, customer_id: str, payment_method_id: str):

@@ -1,4 +1,4 @@
-"""/events: everything that happened, filtered by type, customer and time."""
+"""/events: everything that happened, filtered by type, customer and time. Mounted by ``assina.api.main``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from typing import Any
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from assina.events.models import Event
-from assina.events.public import EVENT_PREFIX as PREFIX
-from assina.events.public import public_event, public_events
+from assina.api.ids import ident, load
+from assina.api.pagination import object_pk, paginate
+from assina.api.schemas import ListQuery, Page, Timestamp
 
-from ..pagination import object_pk, paginate
-from ..schemas import ListQuery, Page, Timestamp
-from .common import ident, load
+from .models import Event
+from .public import EVENT_PREFIX as PREFIX
+from .public import public_event, public_events
 
 router = Router(tags=["events"])
 
