@@ -18,9 +18,9 @@ from assina.core.credit import credit_note_effect, credit_on_issue
 from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus, transition_invoice
 from assina.core.invoicing import DraftLine, LineKind
+from assina.customers.models import BalanceTransaction, Customer
 from assina.db import insert_rows, reserve_ids
 from assina.dispatch import publish
-from assina.customers.models import BalanceTransaction, Customer
 from assina.events.models import Event
 from assina.events.services import record
 from assina.i18n import CustomerTexts, is_english, status_word

@@ -7,9 +7,10 @@ app above reacts to it in that same transaction (payments never imports subscrip
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from assina.invoices.models import Invoice
