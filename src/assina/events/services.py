@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import json
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 
-from assina.db import select_row, sql_columns, sql_table, sql_time
-
 from .models import Event
+from .queries import insert_event
 
 
 def _require_transaction() -> None:
@@ -41,22 +38,10 @@ def event_row(type: str, subject: Any, at: datetime, data: dict | None = None, c
 def record(type: str, subject: Any, at: datetime, data: dict | None = None, customer_id: int | None = None) -> Event:
     _require_transaction()
     event = event_row(type, subject, at, data, customer_id)
-    # One fixed statement instead of Model.save(): every change records an event or two, and
-    # building the ORM's INSERT cost more than running it (the clock and the simulation make
-    # thousands). The JSON text is what JSONField would write (json.dumps, no encoder).
-    event.pk = select_row(
-        _insert_sql(connection.vendor),
-        [event.type, sql_time(event.occurred_at), event.customer_id, event.subject_type, event.subject_id,
-         json.dumps(event.data)],
-    )[0]
+    # One fixed statement instead of Model.save() (``queries.insert_event`` says why).
+    event.pk = insert_event(event.type, event.occurred_at, event.customer_id, event.subject_type, event.subject_id,
+                            event.data)
     event._state.adding = False
     event._state.db = connection.alias
     return event
 
-
-@functools.cache
-def _insert_sql(vendor: str) -> str:
-    c = sql_columns(Event)
-    columns = ", ".join(c[name] for name in ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data"))
-    data_param = "%s::jsonb" if vendor == "postgresql" else "%s"
-    return f"INSERT INTO {sql_table(Event)} ({columns}) VALUES (%s, %s, %s, %s, %s, {data_param}) RETURNING {c['id']}"
