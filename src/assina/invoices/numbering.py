@@ -6,9 +6,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from .models import NumberSequence
+from .queries import advance_sequence
 
 
 def business_year(at: datetime) -> int:
@@ -37,12 +38,6 @@ def take_numbers(prefix: str, year: int, count: int) -> list[str]:
 
 def _advance(key: str, count: int) -> int | None:
     """Move the sequence ``key`` past ``count`` numbers; returns the first one taken (None: no
-    such sequence yet). One statement: the UPDATE locks the row until the transaction ends
-    (what a SELECT … FOR UPDATE then UPDATE did in two round trips)."""
-    table = connection.ops.quote_name(NumberSequence._meta.db_table)
-    with connection.cursor() as cursor:
-        column = connection.ops.quote_name("key")
-        cursor.execute(f"UPDATE {table} SET next_value = next_value + %s WHERE {column} = %s RETURNING next_value",
-                       [count, key])
-        row = cursor.fetchone()
-    return None if row is None else row[0] - count
+    such sequence yet)."""
+    after = advance_sequence(key, count)
+    return None if after is None else after - count
