@@ -14,12 +14,11 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from assina.db import aware_datetime, select_row, sql_columns, sql_table
-
 from . import reminders
 from .campaigns import send_scheduled
-from .models import Campaign, Message
+from .models import Message
 from .producing import has_unprocessed, produce_from_events, wall_now
+from .queries import next_campaign
 from .sending import send_due
 
 
@@ -39,14 +38,8 @@ def sending(until: datetime, *, at_due_time: bool) -> dict:
     return _worked(send_due(until, at_due_time=at_due_time))
 
 
-def next_campaign() -> datetime | None:
-    """When the next scheduled campaign goes out (one plain statement: the clock asks at every stop)."""
-    col = sql_columns(Campaign)
-    return aware_datetime(select_row(f"SELECT MIN({col['scheduled_at']}) FROM {sql_table(Campaign)} "
-                                     f"WHERE {col['status']} = %s", [Campaign.Status.SCHEDULED.value])[0])
-
-
 def campaign_due(until: datetime) -> bool:
+    # ``next_campaign`` is one plain statement: the clock asks at every stop.
     due = next_campaign()
     return due is not None and due <= until
 

@@ -24,6 +24,7 @@ from . import links
 from .catalog import MARKETING, kind_of
 from .context import common
 from .models import MarketingConsent, Message
+from .queries import queued_keys
 from .rendering import CompiledTemplate, TemplateCache, message_locale, wrap
 
 
@@ -125,7 +126,7 @@ def render_new(drafts: list[Draft], now: datetime, templates: TemplateCache | No
     if not drafts:
         return []
     templates = templates or TemplateCache()
-    existing = queued_keys({d.key for d in drafts})
+    existing = queued_keys({d.key for d in drafts})  # one fixed statement: producers ask on every pass
     fresh, seen = [], set()
     for draft in drafts:
         if draft.key not in existing and draft.key not in seen:
@@ -137,18 +138,6 @@ def render_new(drafts: list[Draft], now: datetime, templates: TemplateCache | No
                       suppressed=d.customer is not None and d.customer.pk in revoked
                       and (d.kind or kind_of(d.template)) == MARKETING) for d in fresh]
     return rows
-
-
-def queued_keys(keys) -> set[str]:
-    """Which of these message keys are in the outbox already: one fixed statement (producers ask
-    on every pass, thousands of times in a simulation)."""
-    from assina.db import select_rows, sql_columns, sql_in_list, sql_table
-
-    if not keys:
-        return set()
-    key = sql_columns(Message)["key"]
-    where, params = sql_in_list(key, keys)
-    return {row[0] for row in select_rows(f"SELECT {key} FROM {sql_table(Message)} WHERE {where}", params)}
 
 
 def store(rows: list[Message]) -> int:

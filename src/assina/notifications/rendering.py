@@ -23,6 +23,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .catalog import sample_context
+from .queries import template_source
 
 EMAILS_DIR = Path(__file__).resolve().parent / "templates" / "notifications" / "emails"
 LOCALES = ("en", "pt-BR")
@@ -277,14 +278,8 @@ def _check_variable(variable: Variable, scope: dict, part: str, line: int | None
 
 def load_source(key: str, locale: str) -> Source:
     """The template in use: the database row when there is one, else the shipped file."""
-    from assina.db import select_row, sql_columns, sql_table
-
-    from .models import MessageTemplate
-
-    # Fixed SQL: every producing pass reads its templates (thousands of passes in a simulation).
-    c = sql_columns(MessageTemplate)
-    row = select_row(f"SELECT {c['subject']}, {c['html']}, {c['text']} FROM {sql_table(MessageTemplate)} "
-                     f"WHERE {c['key']} = %s AND {c['locale']} = %s", [key, locale])
+    # Every producing pass reads its templates (thousands of passes in a simulation).
+    row = template_source(key, locale)
     return Source(*row) if row else default_source(key, locale)
 
 
