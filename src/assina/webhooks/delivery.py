@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_noop as N_
@@ -36,6 +36,7 @@ from assina.events.services import record
 from . import signing
 from .fanout import fan_out
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .queries import claim_delivery
 
 S = WebhookDelivery.Status
 RETRY_DELAYS = [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=5),
@@ -101,22 +102,8 @@ def _due_heads(until: datetime, limit: int = 200) -> list[tuple[int, int, dateti
 
 def claim(delivery_id: int) -> bool:
     """Take a delivery for sending; False when another worker has it (or an older one waits).
-
-    One plain UPDATE whose own WHERE tests the status: when two workers race, PostgreSQL
-    re-checks that condition on the row the winner just changed, so the loser updates nothing.
-    (Django's ``.filter(...).update()`` with a join would test the status inside an
-    ``id IN (SELECT …)`` subquery on an older snapshot, and both would win.)
-    """
-    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
-    endpoints = connection.ops.quote_name(WebhookEndpoint._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = %s, claimed_at = %s WHERE id = %s AND status = %s "
-            f"AND EXISTS (SELECT 1 FROM {endpoints} e WHERE e.id = {table}.endpoint_id AND e.enabled) "
-            f"AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.endpoint_id = {table}.endpoint_id "
-            f"AND o.id < {table}.id AND o.status IN (%s, %s))",
-            [S.SENDING.value, connection.ops.adapt_datetimefield_value(timezone.now()), delivery_id, S.PENDING.value, S.PENDING.value, S.SENDING.value])
-        return cursor.rowcount == 1
+    One conditional UPDATE (``queries.claim_delivery`` says why it is written by hand)."""
+    return claim_delivery(delivery_id, timezone.now())
 
 
 def send_due(until: datetime, *, at_due_time: bool, budget: int | None = None) -> Counter:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from assina.db import insert_rows
 from assina.events.models import Event
 
 from .models import FannedOutEvent, FanoutCheckpoint, WebhookDelivery, WebhookEndpoint
+from .queries import mark_fanned_out
 
 BATCH = 1000
 DELIVERY_FIELDS = ("endpoint", "event", "status", "attempts", "next_attempt_at", "created_at")
@@ -64,21 +65,6 @@ def _checkpoint(max_event_id: int) -> None:
         FanoutCheckpoint.objects.filter(taken_at__lt=floor_time).delete()
 
 
-def _claim(event_ids: list[int]) -> set[int]:
-    """Insert the markers; the ids this transaction marked (another worker may have some)."""
-    table = connection.ops.quote_name(FannedOutEvent._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"INSERT INTO {table} (event_id) SELECT unnest(%s::bigint[]) "
-                           "ON CONFLICT DO NOTHING RETURNING event_id", [event_ids])
-        else:
-            import json
-
-            cursor.execute(f"INSERT INTO {table} (event_id) SELECT value FROM json_each(%s) WHERE true "
-                           "ON CONFLICT DO NOTHING RETURNING event_id", [json.dumps(event_ids)])
-        return {row[0] for row in cursor.fetchall()}
-
-
 def fan_out(until: datetime, *, at_due_time: bool) -> int:
     """Create the deliveries of every event not fanned out yet. Returns how many were created."""
     created = 0
@@ -99,7 +85,7 @@ def fan_out(until: datetime, *, at_due_time: bool) -> int:
             # so their ids follow the order the events were fanned out.
             endpoints = list(WebhookEndpoint.objects.select_for_update().filter(enabled=True).order_by("pk")
                              .values_list("pk", "event_types", "starts_after_event_id"))
-            claimed = _claim([event_id for event_id, _, _ in candidates])
+            claimed = mark_fanned_out([event_id for event_id, _, _ in candidates])
             rows = []
             for endpoint_id, patterns, starts_after in endpoints:
                 for event_id, event_type, occurred_at in candidates:
