@@ -31,17 +31,15 @@ from typing import Any, Protocol
 
 import msgspec
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from assina.catalog.models import Metric
 from assina.core.errors import DomainError
 from assina.customers.models import Customer
-from assina.db import _sqlite_datetime
 
-from . import settle, sqlite_wal
-from .models import UsageEvent
+from . import queries, settle, sqlite_wal
 from .wire import UsageEventStruct
 from .writer_turns import writer_turn
 
@@ -140,25 +138,12 @@ def _check_texts_and_times(events: list[EventIn], times: list[datetime | None], 
                              "message": _("%(at)s is in the future") % {"at": e.timestamp.isoformat()}})
 
 
-def _known_customers(pks: set[int]) -> set[int]:
-    if not pks:
-        return set()
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[])", [list(pks)])
-        else:  # one JSON parameter rather than 1,000 placeholders
-            cursor.execute(f"SELECT id FROM {table} WHERE id IN (SELECT value FROM json_each(%s))",
-                           [_encode(list(pks)).decode()])
-        return {row[0] for row in cursor.fetchall()}
-
-
 def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int | None]:
     """The customer id of each event (by ``customer`` id or ``customer_email``): one or two queries."""
     refs = {e.customer for e in events}
     emails = {e.customer_email for e in events}
     pks = _customer_pks(refs - {None})
-    known = _known_customers({pk for pk in pks.values() if pk is not None})
+    known = queries.known_customers({pk for pk in pks.values() if pk is not None})
     if None not in refs and emails == {None} and all(pk in known for pk in pks.values()):
         return [pks[e.customer] for e in events]  # the common case: every event names a known customer id
     emails = {e.customer_email.strip().lower() for e in events if e.customer is None and e.customer_email}
@@ -194,19 +179,9 @@ def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int 
     return result
 
 
-def _metrics(codes: set[str]) -> dict[str, tuple[str, str]]:
-    """(aggregation, counted property) of each existing metric among ``codes``: one plain query."""
-    table = connection.ops.quote_name(Metric._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(codes))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT code, aggregation, unique_property FROM {table} WHERE code IN ({placeholders})",
-                       sorted(codes))
-        return {code: (aggregation, prop) for code, aggregation, prop in cursor.fetchall()}
-
-
 def _check_metrics(events: list[EventIn], problems: list[dict]) -> None:
     codes = {e.metric for e in events}
-    metrics = _metrics(codes)
+    metrics = queries.metrics(codes)
     if metrics.keys() == codes and all(a != Metric.Aggregation.UNIQUE_COUNT for a, _p in metrics.values()):
         return  # every metric exists and none needs a property on each event
     for index, e in enumerate(events):
@@ -241,7 +216,7 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
             try:
                 with writer_turn(), transaction.atomic():
                     settle.settle_if_due()
-                    stored_count = _insert_fast(_encode(events).decode(), received_at)
+                    stored_count = queries.insert_fast(_encode(events).decode(), received_at)
                     if stored_count != len(events):
                         raise _NotEveryEvent  # rolls this INSERT back: the exact path below decides
                 sqlite_wal.keep_short()
@@ -256,7 +231,7 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
                     for pk, e, t in zip(customers, events, times)]).decode()
     with writer_turn(), transaction.atomic():
         settle.settle_if_due()
-        stored = _insert(rows, received_at)
+        stored = queries.insert_exact(rows, received_at)
     sqlite_wal.keep_short()
     if len(stored) == len(events):
         return IngestResult(len(events), len(events), [])
@@ -308,101 +283,10 @@ def _fast_path(events: list[EventIn]) -> bool:
 def _metrics_fine(events: list[EventIn]) -> bool:
     """Every metric exists and none needs a property on each event (else the exact path says why)."""
     codes = {e.metric for e in events}
-    metrics = _metrics(codes)
+    metrics = queries.metrics(codes)
     return metrics.keys() == codes and all(a != Metric.Aggregation.UNIQUE_COUNT for a, _p in metrics.values())
 
 
 def _refuse(problems: list[dict], total: int) -> None:
     raise UsageError(_("%(count)d of the %(total)d events are invalid; nothing was stored")
                      % {"count": len({tuple(p["loc"][:2]) for p in problems}), "total": total}, problems[:100])
-
-
-def _insert(rows: str, received_at: datetime) -> set[tuple[int, str]]:
-    """INSERT the rows (a JSON array of [customer, metric, id, value, UTC timestamp as RFC 3339
-    with Z, properties]), skipping (customer, event_id) pairs already stored; the pairs stored."""
-    table = connection.ops.quote_name(UsageEvent._meta.db_table)
-    columns = "customer_id, metric_code, event_id, value, timestamp, properties, received_at, late"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) "
-                "SELECT (r->>0)::bigint, r->>1, r->>2, (r->>3)::bigint, (r->>4)::timestamptz, (r->5)::jsonb, %s, false "
-                "FROM json_array_elements(%s::json) AS r "
-                "ON CONFLICT (customer_id, event_id) DO NOTHING RETURNING customer_id, event_id",
-                [received_at, rows],
-            )
-        else:
-            # What Django stores for an aware datetime is naive UTC text ("2027-01-31 10:00:00[.123456]"):
-            # the RFC 3339 text without its T and Z. "WHERE true" tells SQLite's parser the ON
-            # CONFLICT belongs to the INSERT.
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}, pending) "
-                "SELECT value->>0, value->>1, value->>2, value->>3, replace(rtrim(value->>4, 'Z'), 'T', ' '), "
-                "value->'$[5]', %s, 0, 1 FROM json_each(%s) WHERE true "
-                "ON CONFLICT (customer_id, event_id) DO NOTHING RETURNING customer_id, event_id",
-                [_sqlite_datetime(received_at), rows],
-            )
-        return {(pk, event_id) for pk, event_id in cursor.fetchall()}
-
-
-def _insert_fast(events: str, received_at: datetime) -> int:
-    """INSERT the events (a JSON array of the decoded events, as msgspec encodes them: objects with
-    their ``customer`` as sent, ``cus_12`` or ``12``, and UTC timestamps with Z) whose customer
-    exists, skipping (customer, event_id) pairs already stored; how many it stored.
-
-    The customer id is the reference without its prefix: ``_is_id_ref`` checked that what is left
-    is digits, so trimming the characters c, u, s and _ from the left removes exactly the prefix.
-    The join reads each customer by primary key (what the foreign key check does anyway); an
-    event whose customer does not exist is not stored, which the caller sees in the count.
-    """
-    table = connection.ops.quote_name(UsageEvent._meta.db_table)
-    customers = connection.ops.quote_name(Customer._meta.db_table)
-    columns = "customer_id, metric_code, event_id, value, timestamp, properties, received_at, late"
-    if connection.vendor == "postgresql":
-        return _row_count(
-            f"INSERT INTO {table} ({columns}) "
-            "SELECT c.id, r.metric, r.id, r.value, r.\"timestamp\", r.properties, %s, false "
-            "FROM json_to_recordset(%s::json) AS r(customer text, metric text, id text, value bigint, "
-            "\"timestamp\" timestamptz, properties jsonb) "
-            f"JOIN {customers} AS c ON c.id = ltrim(r.customer, 'cus_')::bigint "
-            "ON CONFLICT (customer_id, event_id) DO NOTHING",
-            [received_at, events],
-        )
-    return _row_count(
-        f"INSERT INTO {table} ({columns}, pending) "
-        "SELECT c.id, j.value->>'metric', j.value->>'id', j.value->>'value', "
-        "replace(rtrim(j.value->>'timestamp', 'Z'), 'T', ' '), j.value->'properties', %s, 0, 1 "
-        f"FROM json_each(%s) AS j JOIN {customers} AS c ON c.id = CAST(ltrim(j.value->>'customer', 'cus_') AS INTEGER) "
-        "WHERE true ON CONFLICT (customer_id, event_id) DO NOTHING",
-        [_sqlite_datetime(received_at), events],
-    )
-
-
-def _row_count(sql: str, params: list) -> int:
-    """Run one fixed statement written with ``%s`` placeholders; the rows it changed.
-
-    On PostgreSQL, Django's cursor inlines the parameters into the statement's text: psycopg
-    escaped the 150 kB of JSON of a batch in Python's time (3.6 ms of a worker's CPU per batch,
-    a third of it) and the server parsed and planned the statement every time. psycopg's own
-    cursor sends the JSON as a separate parameter of a statement prepared once per connection
-    (as ``assina.api.fixed_sql`` does, and with the same setting for poolers that do not keep
-    prepared statements). On SQLite, sqlite3's cursor with the statement in its "?" style.
-    Errors become Django's database errors either way.
-    """
-    connection.ensure_connection()
-    connection.validate_no_broken_transaction()
-    if connection.vendor == "postgresql":
-        import psycopg
-
-        pg = connection.connection
-        prepare = getattr(settings, "ASSINA_API_PREPARED_STATEMENTS", True)
-        threshold = pg.prepare_threshold
-        pg.prepare_threshold = 0 if prepare else None
-        try:
-            with connection.wrap_database_errors, psycopg.Cursor(pg) as cursor:
-                cursor.execute(sql, params, prepare=prepare or None)
-                return cursor.rowcount
-        finally:
-            pg.prepare_threshold = threshold
-    with connection.wrap_database_errors:
-        return connection.connection.execute(sql.replace("%s", "?"), params).rowcount

@@ -22,6 +22,7 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import Q
 
+from . import queries
 from .models import UsageEvent
 
 # About ten batches of 1,000 events between settlements: each costs about 30 ms, and the pending
@@ -36,11 +37,7 @@ def pending_on_insert() -> bool:
 
 def settle() -> int:
     """Put every pending event into the index by customer, inside the caller's transaction; how many."""
-    table = connection.ops.quote_name(UsageEvent._meta.db_table)
-    with connection.cursor() as cursor:
-        # "WHERE pending" is the pending index's own condition: SQLite and PostgreSQL read only it.
-        cursor.execute(f"UPDATE {table} SET pending = %s WHERE pending", [False])
-        return cursor.rowcount
+    return queries.settle_pending()
 
 
 def settle_if_due() -> bool:
@@ -53,10 +50,7 @@ def settle_if_due() -> bool:
     """
     if not pending_on_insert():
         return False
-    table = connection.ops.quote_name(UsageEvent._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT (SELECT MAX(id) FROM {table}) - (SELECT MIN(id) FROM {table} WHERE pending) + 1")
-        span = cursor.fetchone()[0]
+    span = queries.pending_span()
     if span is None or span < ROWS:
         return False
     settle()

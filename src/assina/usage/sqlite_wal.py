@@ -20,6 +20,8 @@ import os
 
 from django.db import connection
 
+from assina.db import sqlite_wal_checkpoint
+
 # 64 MB: about 16,000 pages of 4 kB, 16 batches of 1,000 events that each touch 1,000 customers.
 LIMIT = 64 * 1024 * 1024
 WAIT_MS = 200
@@ -33,13 +35,4 @@ def keep_short() -> None:
     except (OSError, TypeError):
         return  # an in-memory database (tests) or not in WAL mode: no log file
     if size > LIMIT:
-        with connection.cursor() as cursor:
-            # While it waits for other connections, new writers wait too: give up after WAIT_MS
-            # (a long read elsewhere, e.g. a billing run) and try again after a later batch.
-            cursor.execute("PRAGMA busy_timeout")
-            usual = cursor.fetchone()[0]
-            cursor.execute(f"PRAGMA busy_timeout = {WAIT_MS}")
-            try:
-                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                cursor.execute(f"PRAGMA busy_timeout = {int(usual)}")
+        sqlite_wal_checkpoint(WAIT_MS)
