@@ -1,4 +1,4 @@
-"""``assina metrics``: the dashboard's figures on the command line (see ``assina.cli.CliBuilder``)."""
+"""``assina metrics``: the dashboard's figures on the command line (see ``assina.cli_support.CliBuilder``)."""
 
 
 def register(cli) -> None:

@@ -1,4 +1,4 @@
-"""``assina apikey create|list|revoke`` (see ``assina.cli.CliBuilder``)."""
+"""``assina apikey create|list|revoke`` (see ``assina.cli_support.CliBuilder``)."""
 
 
 def register(cli) -> None:

@@ -1,4 +1,4 @@
-"""Commands this app adds to ``assina`` (see ``assina.cli.CliBuilder``): ``assina email ...``
+"""Commands this app adds to ``assina`` (see ``assina.cli_support.CliBuilder``): ``assina email ...``
 and ``assina campaign ...``. Django is imported inside the handlers only."""
 
 
@@ -92,7 +92,7 @@ def cmd_campaign_list(args):
 def cmd_campaign_send(args):
     from django.utils.translation import gettext as _
 
-    from assina.cli import parse_time
+    from assina.cli_support import parse_time
     from assina.time import now
     from assina.core.errors import DomainError
     from assina.notifications import campaigns

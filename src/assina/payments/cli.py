@@ -1,4 +1,4 @@
-"""Commands this app adds to ``assina`` (see ``assina.cli.CliBuilder``): cards, paying and
+"""Commands this app adds to ``assina`` (see ``assina.cli_support.CliBuilder``): cards, paying and
 refunding invoices, dunning (policy, invoices in dunning, recovery report) and ``assina check``.
 
 No Django import at module level: the parser is built before Django is set up.
@@ -41,7 +41,7 @@ def _positive_amount(text: str, currency: str) -> int:
 
 
 def _iso(value):
-    from assina.cli import _iso as iso
+    from assina.cli_support import iso
 
     return iso(value)
 
@@ -208,7 +208,7 @@ def register(cli) -> None:
 
     @cli.command("dunning report")
     def cmd_report(args):
-        from assina.cli import parse_time
+        from assina.cli_support import parse_time
 
         from .reports import recovery_report
 
@@ -250,7 +250,7 @@ def register(cli) -> None:
         from django.conf import settings
         from django.utils.translation import gettext as _
 
-        from assina.cli import parse_time
+        from assina.cli_support import parse_time
         from assina.customers.services import get_customer
 
         from .sandbox import schedule_card

@@ -1,4 +1,4 @@
-"""Commands this app adds to ``assina`` (see ``assina.cli.CliBuilder``): ``assina metric create|list``
+"""Commands this app adds to ``assina`` (see ``assina.cli_support.CliBuilder``): ``assina metric create|list``
 and ``assina plan meter`` (a metered price on a plan's newest version).
 
 Amounts are typed as decimals in the plan's currency (``0.02``) and converted to minor units with

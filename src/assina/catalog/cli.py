@@ -1,0 +1,93 @@
+"""``assina plan create|price`` and ``assina coupon create`` (see ``assina.cli_support.CliBuilder``).
+
+No Django import at module level: the parser is built before Django is set up.
+"""
+
+from __future__ import annotations
+
+
+def register(cli) -> None:
+    plan = cli.group("plan", "plans and prices")
+    p = cli.add("create", "create a plan (or an add-on with --addon)", plan)
+    p.add_argument("--code", required=True)
+    p.add_argument("--name")
+    p.add_argument("--amount", required=True, help="price per interval (per unit or package with those models), e.g. 49.90")
+    p.add_argument("--currency", default=None)
+    p.add_argument("--interval", required=True, choices=["day", "week", "month", "year"])
+    p.add_argument("--interval-count", type=int, default=1)
+    p.add_argument("--trial-days", type=int, default=0)
+    p.add_argument("--addon", action="store_true")
+    # Tiered prices need a table of tiers: create those in the admin.
+    p.add_argument("--pricing-model", choices=["flat", "per_unit", "package"], default="flat",
+                   help="flat: the amount whatever the quantity (default); per_unit: amount x quantity; "
+                        "package: amount per started package of --package-size units")
+    p.add_argument("--package-size", type=int, default=1)
+    p = cli.add("price", "give a plan a new price version (existing subscriptions keep theirs)", plan)
+    p.add_argument("code")
+    p.add_argument("--amount", required=True)
+
+    coupon = cli.group("coupon", "coupons and promotion codes")
+    p = cli.add("create", "create a coupon", coupon)
+    p.add_argument("--code", required=True)
+    p.add_argument("--percent-off")
+    p.add_argument("--amount-off")
+    p.add_argument("--currency")
+    p.add_argument("--duration", required=True, choices=["once", "repeating", "forever"])
+    p.add_argument("--periods", type=int, help="number of periods for a repeating coupon")
+    p.add_argument("--plan", action="append", help="restrict to this plan (repeatable)")
+    p.add_argument("--redeem-by")
+    p.add_argument("--max-redemptions", type=int)
+    p.add_argument("--promo-code", help="also create this customer-facing promotion code")
+
+    cli.command("plan create")(cmd_plan_create)
+    cli.command("plan price")(cmd_plan_price)
+    cli.command("coupon create")(cmd_coupon_create)
+
+
+def cmd_plan_create(args):
+    from django.conf import settings
+
+    from assina.core.money import parse_amount
+    from assina.time import now
+
+    from .services import create_plan
+
+    currency = args.currency or settings.ASSINA_DEFAULT_CURRENCY
+    plan = create_plan(code=args.code, name=args.name or args.code, amount=parse_amount(args.amount, currency),
+                       currency=currency, interval=args.interval, interval_count=args.interval_count,
+                       trial_days=args.trial_days, kind="addon" if args.addon else "base", at=now(),
+                       pricing_model=args.pricing_model, package_size=args.package_size)
+    version = plan.current_version()
+    return {"code": plan.code, "name": plan.name, "kind": plan.kind, "amount": version.unit_amount, "currency": plan.currency,
+            "pricing_model": version.pricing_model, "package_size": version.package_size,
+            "interval": plan.interval, "interval_count": plan.interval_count, "trial_days": plan.trial_days, "version": version.version}
+
+
+def cmd_plan_price(args):
+    from assina.core.money import parse_amount
+    from assina.time import now
+
+    from .services import change_plan_price, get_plan
+
+    plan = get_plan(args.code)
+    version = change_plan_price(args.code, amount=parse_amount(args.amount, plan.currency), at=now())
+    return {"code": plan.code, "version": version.version, "amount": version.unit_amount, "currency": plan.currency}
+
+
+def cmd_coupon_create(args):
+    from assina.cli_support import parse_time
+    from assina.core.money import parse_amount
+    from assina.time import now
+
+    from .services import create_coupon, create_promotion_code
+
+    at = now()
+    amount_off = parse_amount(args.amount_off, args.currency) if args.amount_off else None
+    coupon = create_coupon(code=args.code, duration=args.duration, percent_off=args.percent_off, amount_off=amount_off,
+                           currency=args.currency, duration_periods=args.periods, plans=args.plan or None,
+                           redeem_by=parse_time(args.redeem_by) if args.redeem_by else None,
+                           max_redemptions=args.max_redemptions, at=at)
+    if args.promo_code:
+        create_promotion_code(code=args.promo_code, coupon_code=coupon.code, at=at)
+    return {"code": coupon.code, "duration": coupon.duration, "percent_off": str(coupon.percent_off) if coupon.percent_off else None,
+            "amount_off": coupon.amount_off, "promo_code": args.promo_code}

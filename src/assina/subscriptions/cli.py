@@ -1,0 +1,146 @@
+"""``assina subscription create|show|change|cancel|reactivate|pause|resume`` (see
+``assina.cli_support.CliBuilder``).
+
+No Django import at module level: the parser is built before Django is set up.
+"""
+
+from __future__ import annotations
+
+
+def register(cli) -> None:
+    subscription = cli.group("subscription", "subscriptions")
+    p = cli.add("create", "subscribe a customer to a plan", subscription)
+    p.add_argument("--customer", required=True, help="email or id")
+    p.add_argument("--plan", required=True)
+    p.add_argument("--start")
+    p.add_argument("--quantity", type=int, default=1)
+    p.add_argument("--coupon")
+    p.add_argument("--addon", action="append", help="CODE or CODE:QUANTITY (repeatable)")
+    p.add_argument("--trial-days", type=int)
+    p = cli.add("show", "show a subscription", subscription)
+    p.add_argument("id")
+    p = cli.add("change", "change plan or quantity", subscription)
+    p.add_argument("id")
+    p.add_argument("--plan")
+    p.add_argument("--quantity", type=int)
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--at-period-end", action="store_true", help="schedule for the end of the current period")
+    when.add_argument("--invoice-now", action="store_true", help="bill the proration now instead of on the next invoice")
+    p = cli.add("cancel", "cancel a subscription", subscription)
+    p.add_argument("id")
+    when = p.add_mutually_exclusive_group(required=True)
+    when.add_argument("--at-period-end", action="store_true")
+    when.add_argument("--now", action="store_true")
+    p.add_argument("--prorate", action="store_true", help="with --now: credit the unused part of the period")
+    p.add_argument("--reason")
+    for name, help in (("reactivate", "undo a cancellation at period end"), ("resume", "resume a paused subscription")):
+        cli.add(name, help, subscription).add_argument("id")
+    p = cli.add("pause", "pause a subscription", subscription)
+    p.add_argument("id")
+    p.add_argument("--resume-at")
+
+    for name, handler in (("create", cmd_create), ("show", cmd_show), ("change", cmd_change), ("cancel", cmd_cancel),
+                          ("reactivate", cmd_reactivate), ("pause", cmd_pause), ("resume", cmd_resume)):
+        cli.command(f"subscription {name}")(handler)
+
+
+def subscription_json(sub) -> dict:
+    from assina.cli_support import iso
+
+    items = [
+        {"plan": i.plan_version.plan.code, "version": i.plan_version.version, "quantity": i.quantity}
+        for i in sub.items.select_related("plan_version__plan")
+    ]
+    return {
+        "id": f"sub_{sub.pk}", "customer": sub.customer.email, "plan": sub.plan.code, "status": sub.status,
+        "items": items, "currency": sub.currency, "interval": sub.interval, "interval_count": sub.interval_count,
+        "current_period_start": iso(sub.current_period_start), "current_period_end": iso(sub.current_period_end),
+        "trial_end": iso(sub.trial_end), "cancel_at_period_end": sub.cancel_at_period_end,
+        "ended_at": iso(sub.ended_at), "coupon": sub.coupon.code if sub.coupon_id else None,
+        "next_action_at": iso(sub.next_action_at),
+    }
+
+
+def _addon_spec(spec: str) -> tuple[str, int]:
+    """``CODE`` or ``CODE:QUANTITY``; a quantity that is not a whole number is refused, never guessed."""
+    from django.utils.translation import gettext as _
+
+    from assina.core.errors import DomainError
+
+    code, sep, qty = spec.partition(":")
+    if not sep:
+        return code, 1
+    try:
+        return code, int(qty)
+    except ValueError:
+        raise DomainError(_("add-on quantity in '%(spec)s' must be a whole number (use CODE:QUANTITY, e.g. seats:3)")
+                          % {"spec": spec}) from None
+
+
+def cmd_create(args):
+    from assina.cli_support import parse_time
+    from assina.customers.services import get_customer
+
+    from .services import create_subscription
+
+    addons = [_addon_spec(spec) for spec in args.addon or []]
+    sub = create_subscription(customer=get_customer(args.customer), plan_code=args.plan,
+                              start=parse_time(args.start) if args.start else None, quantity=args.quantity,
+                              coupon_code=args.coupon, addons=addons, trial_days=args.trial_days)
+    return subscription_json(sub)
+
+
+def cmd_show(args):
+    from .services import get_subscription
+
+    return subscription_json(get_subscription(args.id))
+
+
+def cmd_change(args):
+    from .changes import change_subscription
+
+    if args.plan is None and args.quantity is None:
+        from django.utils.translation import gettext as _
+
+        from assina.core.errors import DomainError
+
+        raise DomainError(_("say what to change: --plan CODE and/or --quantity N"))
+    sub = change_subscription(args.id, plan_code=args.plan, quantity=args.quantity, at_period_end=args.at_period_end,
+                              invoice_now=args.invoice_now)
+    return subscription_json(sub)
+
+
+def cmd_cancel(args):
+    from .services import cancel_at_period_end, cancel_now
+
+    if args.prorate and not args.now:
+        from django.utils.translation import gettext as _
+
+        from assina.core.errors import DomainError
+
+        raise DomainError(_("--prorate only applies to --now (a cancellation at period end has no unused time)"))
+    if args.now:
+        sub = cancel_now(args.id, prorate=args.prorate, reason=args.reason or "")
+    else:
+        sub = cancel_at_period_end(args.id, reason=args.reason or "")
+    return subscription_json(sub)
+
+
+def cmd_reactivate(args):
+    from .services import reactivate
+
+    return subscription_json(reactivate(args.id))
+
+
+def cmd_pause(args):
+    from assina.cli_support import parse_time
+
+    from .services import pause
+
+    return subscription_json(pause(args.id, resumes_at=parse_time(args.resume_at) if args.resume_at else None))
+
+
+def cmd_resume(args):
+    from .services import resume
+
+    return subscription_json(resume(args.id))
