@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db.models.fields.json import KT
 
 from assina.catalog.models import Coupon, Plan, PlanVersion
-from assina.core.discounts import discount_amount
 from assina.core.money import exponent
+from assina.core.mrr import mrr
 from assina.core.pricing import price_amount
 from assina.customers.models import Customer
 from assina.events.models import Event
@@ -35,10 +35,7 @@ from .engine.report import Dataset
 from .engine.table import ChangeTable, Customers, DunningFacts, SubscriptionFacts
 from .models import ExchangeRate
 
-PAYING = ("active", "past_due")  # trialing, incomplete, paused and canceled are worth 0 a month
 STATUS_EVENTS = ("subscription.created", "subscription.updated", "subscription.canceled")
-# Months per interval unit, as a fraction (numerator, denominator) of one month, per ChartMogul.
-PER_MONTH = {"month": (1, 1), "year": (1, 12), "week": (52, 12), "day": (365, 12)}
 NO_TIME = -1
 
 
@@ -205,7 +202,6 @@ def _change_table(subs, items, ev, versions, plan_by_code, plan_index, rates, cu
     core = {pk: c.to_core() for pk, c in coupons.items()}
     sub_coupon = subs.set_index("sub")["coupon"]
     if len(addons):
-        addon_coupon = addons["sub"].map(sub_coupon)
         allowed = _applies(addons["sub"].map(sub_coupon), addons["code"], core)
         addons["discountable"] = np.where(allowed, addons["price"], 0)
         per_sub = addons.groupby("sub")[["price", "discountable"]].sum()
@@ -220,22 +216,13 @@ def _change_table(subs, items, ev, versions, plan_by_code, plan_index, rates, cu
     currency = info(sub_info["currency"]).to_numpy(object)
     d_from = pd.to_datetime(info(sub_info["discount_from"]), utc=True)
     d_until = pd.to_datetime(info(sub_info["discount_until"]), utc=True)
+    # The coupon's discount is in force on [from, until) (core.mrr.discount_in_force, per row).
     active = coupon.notna().to_numpy() & (rows["at"] >= d_from).to_numpy() & (d_until.isna() | (rows["at"] < d_until)).to_numpy()
-    off = np.zeros(len(rows), dtype=np.int64)
-    if active.any():
-        keys = pd.DataFrame({"coupon": coupon[active].astype(int).to_numpy(), "base": discountable[active], "currency": currency[active]})
-        distinct = keys.drop_duplicates()
-        amounts = {(c, b, cur): discount_amount(core[c], int(b), cur) for c, b, cur in distinct.itertuples(index=False)}
-        off[active] = keys.merge(pd.DataFrame([(*k, v) for k, v in amounts.items()], columns=["coupon", "base", "currency", "off"]),
-                                 on=["coupon", "base", "currency"], how="left")["off"].to_numpy(np.int64)
-    total = base + addon_total - off
     interval = rows["plan"].map(plan_by_code["interval"]).to_numpy(object)
     count = rows["plan"].map(plan_by_code["interval_count"]).to_numpy(np.int64)
-    numerator = pd.Series(interval).map({k: v[0] for k, v in PER_MONTH.items()}).to_numpy(np.int64)
-    denominator = (pd.Series(interval).map({k: v[1] for k, v in PER_MONTH.items()}).to_numpy(np.int64)) * count
-    monthly = half_up_div(total * numerator, denominator)
-    paying = rows["status"].isin(PAYING).to_numpy()
-    native = np.where(paying, monthly, 0)
+    native = _mrr_levels(rows["status"].fillna("").to_numpy(object), base + addon_total,
+                         np.where(active, discountable, 0),
+                         np.where(active, coupon.fillna(-1).astype(np.int64).to_numpy(), -1), currency, interval, count, core)
     seconds = wall_seconds(rows["at"])
     converted = np.zeros(len(rows), dtype=np.int64)
     currency_index = {c: i for i, c in enumerate(currencies)}
@@ -252,6 +239,18 @@ def _change_table(subs, items, ev, versions, plan_by_code, plan_index, rates, cu
         native=native, plan=rows["plan"].map(plan_index).fillna(-1).to_numpy(np.int32),
         currency=pd.Series(currency).map(currency_index).to_numpy(np.int16), interval=kind,
         currencies=currencies, reporting_currency=rates.reporting, unconverted=unconverted)
+
+
+def _mrr_levels(status, total, discountable, coupon, currency, interval, count, coupons: dict) -> np.ndarray:
+    """Each row's MRR by ``core.mrr.mrr`` (the rule segments and reminders use too), computed
+    once per distinct (status, total, discountable, coupon in force, currency, interval) and
+    joined back: a handful of prices, plans and coupons, never one call per row."""
+    keys = pd.DataFrame({"status": status, "total": total, "discountable": discountable, "coupon": coupon,
+                         "currency": currency, "interval": interval, "count": count})
+    distinct = keys.drop_duplicates()
+    levels = [mrr(s, int(t), int(d), cur, i, int(n), coupons[int(c)] if c >= 0 else None)
+              for s, t, d, c, cur, i, n in distinct.itertuples(index=False)]
+    return keys.merge(distinct.assign(level=levels), on=list(keys.columns), how="left")["level"].to_numpy(np.int64)
 
 
 def _applies(coupon: pd.Series, codes: pd.Series, core: dict) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .states import NEXT_ACTION_AT_PERIOD_END, NEVER_DUE, SubscriptionStatus
+from .states import NEVER_DUE, NEXT_ACTION_AT_PERIOD_END, SubscriptionStatus
 
 # Stripe gives a subscription whose first payment failed 23 hours before it expires.
 INCOMPLETE_EXPIRES_AFTER = timedelta(hours=23)
@@ -23,15 +23,14 @@ def next_action_time(status: str | SubscriptionStatus, current_period_end: datet
     ``first_change_at``: the earliest pending scheduled change, if any (it counts only for the
     statuses whose next action is the end of the period).
     """
+    if status in NEXT_ACTION_AT_PERIOD_END:  # the common case first: a plain set lookup of the text
+        return current_period_end if first_change_at is None else min(current_period_end, first_change_at)
     current = SubscriptionStatus(status)
-    if current in NEVER_DUE:
-        # Unpaid: no new periods until the open invoice is paid (then billing goes on from the
-        # period that was not paid, like Stripe's unpaid subscriptions that keep invoicing).
-        return None
     if current is SubscriptionStatus.PAUSED:
         return resumes_at
     if current is SubscriptionStatus.INCOMPLETE:
         return created_at + INCOMPLETE_EXPIRES_AFTER
-    if first_change_at is None:
-        return current_period_end
-    return min(current_period_end, first_change_at)
+    # Never due (canceled; unpaid: no new periods until the open invoice is paid, then billing
+    # goes on from the period that was not paid, like Stripe's unpaid subscriptions).
+    assert current in NEVER_DUE, current
+    return None

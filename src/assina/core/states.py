@@ -39,6 +39,8 @@ ALLOWED: dict[SubscriptionStatus, frozenset[SubscriptionStatus]] = {
 # Live: the subscription runs and renews. Only these can be changed (plan, quantity) or
 # paused, count in customer segments, and get renewal reminders.
 LIVE = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE})
+# Paying: billed for its periods now, so worth its price in MRR (a trial is not yet).
+PAYING = frozenset({S.ACTIVE, S.PAST_DUE})
 # The customer may use the product (past due: within the dunning grace period, see has_access).
 WITH_ACCESS = LIVE
 # The next action is the end of the current period (a renewal, a trial end, a period-end

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 
+from assina.core.states import LIVE, PAYING, SubscriptionStatus
 from assina.customers.models import Customer
 from assina.db import Many, aware_datetime, select_row, sql_columns, sql_table, sql_time
 from assina.events.models import Event
@@ -28,7 +29,9 @@ from .outbox import Draft, queued_keys, render_new, store
 
 # A reminder found later than this after its time (the worker was stopped) is no longer sent.
 GRACE = timedelta(days=7)
-LIVE = ("active", "trialing", "past_due")
+# A renewal reminder announces a charge: for the subscriptions that pay for their periods (a
+# trial gets its own reminder, "trial ending").
+RENEWING_WITH_CHARGE = tuple(sorted(PAYING))
 
 
 def day_start(at: datetime) -> datetime:
@@ -124,7 +127,7 @@ def renewal_upcoming(until: datetime, at_due_time: bool, only: list[int] | None 
             lead = timedelta(days=days)
             # Only the nearest reminder of a period: a worker back from a long stop sends one, not two.
             nearer = [d for d in days_list if d < days]
-            query = _plain_subscriptions().filter(status__in=("active", "past_due"), interval=interval, cancel_at_period_end=False,
+            query = _plain_subscriptions().filter(status__in=RENEWING_WITH_CHARGE, interval=interval, cancel_at_period_end=False,
                                                   current_period_end__gt=until, current_period_end__lt=day_end(until) + lead)
             if nearer:
                 query = query.filter(current_period_end__gte=day_end(until) + timedelta(days=max(nearer)))
@@ -211,11 +214,6 @@ def _usage_customers(customer_ids: list[int], metric: str) -> set[int]:
     return customers_with_usage(customer_ids, metric if metric and metric != "*" else None)
 
 
-def _metric_field(model) -> str:
-    names = {f.name for f in model._meta.get_fields()}
-    return "metric_code" if "metric_code" in names else "metric"
-
-
 def winback(until: datetime, at_due_time: bool, leads: set | None = None) -> list[Draft]:
     from assina.subscriptions.models import Subscription
 
@@ -225,7 +223,7 @@ def winback(until: datetime, at_due_time: bool, leads: set | None = None) -> lis
     ended = _priced(_subscriptions().filter(pk__in=new, **window)) if new else []
     if not ended:
         return []
-    back = set(Subscription.objects.filter(customer_id__in=[s.customer_id for s in ended], status__in=LIVE + ("paused",))
+    back = set(Subscription.objects.filter(customer_id__in=[s.customer_id for s in ended], status__in=LIVE | {SubscriptionStatus.PAUSED})
                .values_list("customer_id", flat=True))
     return [Draft(key=f"winback:sub:{sub.pk}", template="winback", customer=sub.customer,
                   due_at=day_start(sub.ended_at + delay) if at_due_time else until,
@@ -251,14 +249,12 @@ def value_report(until: datetime, at_due_time: bool, leads: set | None = None) -
     if model is None or until - this_month > GRACE:
         return []
     last_month = _month_start(this_month - timedelta(days=1))
-    time_field = next(n for n in ("timestamp", "occurred_at", "recorded_at") if n in {f.name for f in model._meta.get_fields()})
-    metric = _metric_field(model)
-    rows = (model.objects.filter(**{f"{time_field}__gte": last_month, f"{time_field}__lt": this_month})
-            .values_list("customer_id", metric).order_by("customer_id", metric))
+    rows = (model.objects.filter(timestamp__gte=last_month, timestamp__lt=this_month)
+            .values_list("customer_id", "metric_code").order_by("customer_id", "metric_code"))
     from django.db.models import Sum
 
     totals: dict[int, list[tuple[str, int]]] = {}
-    for customer_id, code, total in rows.annotate(total=Sum("value")).values_list("customer_id", metric, "total"):
+    for customer_id, code, total in rows.annotate(total=Sum("value")).values_list("customer_id", "metric_code", "total"):
         totals.setdefault(customer_id, []).append((code, total))
     live = set(_subscriptions().filter(customer_id__in=list(totals), status__in=LIVE).values_list("customer_id", flat=True))
     customers = Customer.objects.in_bulk([c for c in totals if c in live])
@@ -328,7 +324,7 @@ def _changed_within_lead(after_id: int, up_to_id: int, until: datetime) -> list[
         soon |= Q(status="trialing", trial_end__lt=day_end(until) + timedelta(days=max(trial_days)))
     for interval, days_list in settings.ASSINA_EMAIL_RENEWAL_DAYS.items():
         if days_list:
-            soon |= Q(status__in=("active", "past_due"), interval=interval, cancel_at_period_end=False,
+            soon |= Q(status__in=RENEWING_WITH_CHARGE, interval=interval, cancel_at_period_end=False,
                       current_period_end__lt=day_end(until) + timedelta(days=max(days_list)))
     changed = _changed_subscriptions(after_id, up_to_id) if soon else []
     if not changed:
@@ -445,10 +441,11 @@ def _upcoming(after: datetime) -> list[tuple]:
     for interval, days_list in settings.ASSINA_EMAIL_RENEWAL_DAYS.items():
         for days in days_list:
             leads.append((renewal_upcoming, (interval, days), timedelta(days=days)))
-            minimums.append(f"MIN(CASE WHEN {col['status']} IN (%s, %s) AND {col['interval']} = %s "
+            minimums.append(f"MIN(CASE WHEN {col['status']} IN ({', '.join('%s' for _ in RENEWING_WITH_CHARGE)}) "
+                            f"AND {col['interval']} = %s "
                             f"AND {col['cancel_at_period_end']} = %s AND {col['current_period_end']} >= %s "
                             f"THEN {col['current_period_end']} END)")
-            params += ["active", "past_due", interval, False, sql_time(tomorrow + leads[-1][2])]
+            params += [*RENEWING_WITH_CHARGE, interval, False, sql_time(tomorrow + leads[-1][2])]
     delay = timedelta(days=settings.ASSINA_EMAIL_WINBACK_DAYS)
     minimums.append(f"MIN(CASE WHEN {col['status']} = %s AND {col['ended_at']} >= %s THEN {col['ended_at']} END)")
     params += ["canceled", sql_time(tomorrow - delay)]

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
 
 from assina.catalog.models import Plan, PlanVersion
 from assina.catalog.services import get_plan
@@ -15,7 +14,7 @@ from assina.time import now as clock_now
 from assina.core.invoicing import DraftLine, LineKind, draft_for_period
 from assina.core.periods import Period
 from assina.core.proration import Proration, prorate_change
-from assina.core.states import SubscriptionStatus
+from assina.core.states import LIVE, SubscriptionStatus
 from assina.events.services import record
 from assina.i18n import CustomerTexts, status_word
 from assina.invoices.models import Invoice, PendingItem
@@ -24,26 +23,12 @@ from assina.payments.services import collect, start_attempts
 
 from . import store
 from .lifecycle import bill_period_now, customer_method
+from .line_texts import PRORATION_TEXTS
 from .models import ScheduledChange, Subscription, SubscriptionItem
 from .services import SubscriptionError, get_subscription
 from .terms import index_of_period_starting, terms_for
 
 S = SubscriptionStatus
-CHANGEABLE = (S.ACTIVE.value, S.TRIALING.value, S.PAST_DUE.value)
-
-# Proration line descriptions by (credit for the old terms or charge for the new, the period
-# has add-ons, the period has a discount): proration covers the period's whole total, so the
-# line says when that is more than the plan. Whole sentences, each translated as a whole.
-PRORATION_TEXTS = {
-    ("unused", False, False): N_("Unused time on %(plan)s × %(quantity)s"),
-    ("unused", True, False): N_("Unused time on %(plan)s × %(quantity)s (with add-ons)"),
-    ("unused", False, True): N_("Unused time on %(plan)s × %(quantity)s (with discount)"),
-    ("unused", True, True): N_("Unused time on %(plan)s × %(quantity)s (with add-ons and discount)"),
-    ("remaining", False, False): N_("Remaining time on %(plan)s × %(quantity)s"),
-    ("remaining", True, False): N_("Remaining time on %(plan)s × %(quantity)s (with add-ons)"),
-    ("remaining", False, True): N_("Remaining time on %(plan)s × %(quantity)s (with discount)"),
-    ("remaining", True, True): N_("Remaining time on %(plan)s × %(quantity)s (with add-ons and discount)"),
-}
 
 
 @dataclass(frozen=True)
@@ -146,7 +131,7 @@ def preview_change(sub_id: int | str, *, plan_code: str | None = None, quantity:
 
 
 def _check_changeable(sub: Subscription) -> None:
-    if sub.status not in CHANGEABLE:
+    if sub.status not in LIVE:
         raise SubscriptionError(_("a %(status)s subscription cannot be changed") % {"status": status_word(sub.status)})
 
 

@@ -12,17 +12,17 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
 
 from assina.catalog.models import Plan
 from assina.catalog.services import get_plan, redeem
 from assina.time import now as clock_now
 from assina.core.discounts import discount_window
+from assina.core.early_end import UnusedTimeLine, credits_unused_time, settle_early_end, stops_within_period
 from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.invoicing import DraftLine, LineKind, draft_for_period
 from assina.core.proration import prorate
-from assina.core.states import SubscriptionStatus
+from assina.core.states import LIVE, SubscriptionStatus
 from assina.customers.models import BalanceTransaction, Customer
 from assina.events.services import record
 from assina.i18n import CustomerTexts, status_word
@@ -35,18 +35,11 @@ from .metered import metered_lines
 
 from . import store
 from .lifecycle import bill_period_now, customer_method, set_status
+from .line_texts import PRORATION_TEXTS, UNUSED_TIME_TEXTS
 from .models import ScheduledChange, Subscription, SubscriptionItem
 from .terms import index_of_period_starting, terms_for
 
 S = SubscriptionStatus
-
-# The customer-facing texts of the credit for the unused time when a period stops early:
-# (credit note reason, invoice line description), by what stopped it.
-UNUSED_TIME_TEXTS = {
-    "pause": (N_("Unused time after pause"), N_("Unused time on %(plan)s after pause")),
-    "cancellation": (N_("Unused time after cancellation"), N_("Unused time on %(plan)s after cancellation")),
-}
-
 
 class SubscriptionError(DomainError):
     pass
@@ -248,48 +241,37 @@ def _current_period_invoice(sub: Subscription) -> Invoice | None:
 
 
 def _settle_period(sub: Subscription, at: datetime, reason: str, *, credit_unused: bool) -> list:
-    """Settle the current period when it stops early (pause, cancel now).
+    """Settle the current period when it stops early (pause, cancel now): what it produces is
+    ``core.early_end.settle_early_end``'s rule; this writes it.
 
     The unused time is priced at the subscription's current terms (after any change made
-    during the period). With no carried-over items it is a credit note on the period's invoice
-    (an open invoice then asks for less); with carried prorations (a change billed "on the next
-    invoice" that will never come) it is a final invoice with those items and the credit, whose
-    negative total goes to the customer's credit balance.
-    """
+    during the period)."""
     carried, carried_ids = pending_lines(sub.pk)
     usage = _final_usage_lines(sub, at)
-    unused = _unused_amount(sub, at) if credit_unused and sub.status != S.TRIALING.value else 0
+    credited = credits_unused_time(sub.status, credit_unused, sub.current_period_start, sub.current_period_end, at)
+    unused = _unused_amount(sub, at) if credited else 0
     note_reason, line_text = UNUSED_TIME_TEXTS[reason]
     locale = sub.customer.locale
+    invoice = creditable = None
     if not carried:
         invoice = _current_period_invoice(sub)
-        description = CustomerTexts().text(locale, note_reason)
-        left = unused
         if invoice is not None and unused > 0:
             creditable = invoice.total - sum(invoice.credit_notes.values_list("amount", flat=True))
-            if min(unused, creditable) > 0:
-                create_credit_note(invoice.pk, min(unused, creditable), description, at)
-                left -= min(unused, creditable)
-        if left > 0:
-            # Worth more than the period's invoice (a change was billed on its own invoice since):
-            # the rest is credit too.
-            add_balance(sub.customer_id, left, sub.currency, BalanceTransaction.Kind.PRORATION_CREDIT, at, None, description)
-        if not usage:
-            return []
-        # The period's metered usage, billed in arrears on a final invoice of its own.
-        invoices = issue_invoices([InvoiceDraft(customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency,
-                                                billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at, lines=usage,
-                                                locale=locale)])
-        return start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
-    lines = list(carried) + usage
-    if unused:
-        params = {"plan": sub.plan.name}
-        lines.append(DraftLine(kind=LineKind.PRORATION, description=line_text % params, amount=-unused, period_start=at,
-                               period_end=sub.current_period_end, item_code=sub.plan.code,
-                               description_template=line_text, description_params=params))
+    settled = settle_early_end(unused, at, creditable=creditable, carried=carried, usage=usage, unused_line=UnusedTimeLine(
+        template=line_text, params={"plan": sub.plan.name}, item_code=sub.plan.code, period_end=sub.current_period_end))
+    description = CustomerTexts().text(locale, note_reason) if not carried else ""
+    if settled.credit_note:
+        create_credit_note(invoice.pk, settled.credit_note, description, at)
+    if settled.to_balance:
+        add_balance(sub.customer_id, settled.to_balance, sub.currency, BalanceTransaction.Kind.PRORATION_CREDIT, at, None,
+                    description)
+    if not settled.final_lines:
+        return []
     invoices = issue_invoices([InvoiceDraft(customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency,
-                                            billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at, lines=lines,
-                                            pending_item_ids=carried_ids, locale=locale)])
+                                            billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at,
+                                            lines=list(settled.final_lines),
+                                            pending_item_ids=carried_ids if settled.takes_carried_items else [],
+                                            locale=locale)])
     return start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
 
 
@@ -303,7 +285,7 @@ def _final_usage_lines(sub: Subscription, at: datetime) -> list[DraftLine]:
 
 def _unused_amount(sub: Subscription, at: datetime) -> int:
     """What the rest of the current period is worth at the current terms (discounts included)."""
-    if not (sub.current_period_start <= at < sub.current_period_end):
+    if not stops_within_period(sub.current_period_start, sub.current_period_end, at):
         return 0
     terms = terms_for(sub)
     index = index_of_period_starting(terms, sub.current_period_start)
@@ -318,7 +300,7 @@ def pause(sub_id: int | str, *, resumes_at: datetime | None = None) -> Subscript
         raise SubscriptionError(_("the resume date must be in the future"))
     with transaction.atomic():
         sub = get_subscription(sub_id, lock=True)
-        if sub.status not in (S.ACTIVE.value, S.TRIALING.value, S.PAST_DUE.value):
+        if sub.status not in LIVE:
             raise SubscriptionError(_("a %(status)s subscription cannot be paused") % {"status": status_word(sub.status)})
         if sub.cancel_at_period_end:
             raise SubscriptionError(_("the subscription is set to cancel at period end; reactivate it before pausing"))
@@ -389,8 +371,6 @@ def _continue_period(sub: Subscription, at: datetime) -> list:
     attempts = []
     amount = _unused_amount(sub, at)  # what the pause credited, computed the same way
     if amount > 0:
-        from .changes import PRORATION_TEXTS
-
         draft = draft_for_period(terms, index_of_period_starting(terms, at), period)
         kinds = {line.kind for line in draft.lines}
         template = PRORATION_TEXTS[("remaining", LineKind.ADDON in kinds, LineKind.DISCOUNT in kinds)]

@@ -10,8 +10,8 @@ that same function from the changes they have already read.)
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Iterable, Sequence
 
 from django.db.models import Min
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime
 from typing import Iterable
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from assina.catalog.models import Coupon, Plan, PlanVersion
 from assina.db import select_rows, sql_columns, sql_in_list, sql_table
 from assina.core.discounts import Coupon as CoreCoupon
 from assina.core.invoicing import DiscountTerms, ItemTerms, LineKind, SubscriptionTerms
-from assina.core.pricing import price_amount
+from assina.core.mrr import discount_in_force, items_amount, subscription_mrr
 from assina.core.periods import Interval, first_index_starting_at_or_after
 
 from .models import Subscription, SubscriptionItem
@@ -108,13 +109,36 @@ def _version_rows(version_ids: set[int]) -> dict[int, tuple[str, str, str, objec
 
 def current_amounts(subscription_ids: list[int]) -> dict[int, int]:
     """What each subscription's items cost per period at their current quantities (before
-    discounts): the price a reminder quotes. Two fixed queries for any number of subscriptions."""
+    discounts, ``core.mrr.items_amount``): the price a reminder quotes. Two fixed queries for
+    any number of subscriptions."""
+    return {sub_id: items_amount((spec, quantity) for _code, spec, quantity in items)
+            for sub_id, items in _current_items(subscription_ids).items()}
+
+
+def current_mrr(subs: Iterable[Subscription], at: datetime) -> dict[int, int]:
+    """Each subscription's MRR at ``at`` by ``core.mrr.subscription_mrr`` (the dashboard's
+    rule): its items at their current prices, less the discount in force at ``at``. The rows
+    need their status, currency, interval, coupon and discount window."""
+    subs = list(subs)
+    items = _current_items([s.pk for s in subs]) if subs else {}
+    coupon_ids = {s.coupon_id for s in subs if s.coupon_id}
+    coupons = {c.pk: c.to_core() for c in Coupon.objects.filter(pk__in=coupon_ids).prefetch_related("plans")} \
+        if coupon_ids else {}
+    return {s.pk: subscription_mrr(
+        s.status, items.get(s.pk, ()), s.currency, s.interval, s.interval_count,
+        coupons[s.coupon_id] if s.coupon_id and discount_in_force(at, s.discount_applies_from, s.discount_applies_until)
+        else None) for s in subs}
+
+
+def _current_items(subscription_ids: list[int]) -> dict[int, list[tuple[str, object, int]]]:
+    """Each subscription's items as (plan code, price, quantity), in the order they were added."""
     rows = _item_rows(subscription_ids)
     versions = _version_rows({version_id for _sub, version_id, _q in rows}) if rows else {}
-    totals: dict[int, int] = defaultdict(int)
+    items: dict[int, list[tuple[str, object, int]]] = defaultdict(list)
     for sub_id, version_id, quantity in rows:
-        totals[sub_id] += price_amount(versions[version_id][3], quantity)
-    return totals
+        code, _name, _kind, spec = versions[version_id]
+        items[sub_id].append((code, spec, quantity))
+    return items
 
 
 def terms_for(sub: Subscription) -> SubscriptionTerms:
