@@ -8,9 +8,6 @@ class WebhooksConfig(AppConfig):
     verbose_name = _("Webhooks")
 
     def ready(self) -> None:
-        from assina.jobs import register_job
+        from .jobs import register
 
-        from .delivery import has_work, run
-
-        # After billing and the other producers of events at each stop of the clock.
-        register_job("webhook_deliveries", run, has_work=has_work, order=900, follows=True)
+        register()
