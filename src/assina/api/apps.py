@@ -6,3 +6,8 @@ class ApiConfig(AppConfig):
     name = "assina.api"
     label = "api"
     verbose_name = _("API")
+
+    def ready(self) -> None:
+        from .jobs import register
+
+        register()

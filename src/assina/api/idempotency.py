@@ -2,7 +2,8 @@
 
 - The first request with a key runs; its response (status and body) is stored and replayed
   to any retry with the same key for ``ASSINA_API_IDEMPOTENCY_HOURS`` (24 h), with the header
-  ``Idempotent-Replayed: true``.
+  ``Idempotent-Replayed: true``. Older records are deleted by the job ``api_idempotency_purge``
+  (``assina.api.jobs``).
 - The same key with other parameters (method, path or body) → 422 ``idempotency_key_reused``.
 - The same key while the first request still runs → 409 ``idempotency_request_in_progress``.
 - Keys belong to the API key that sent them.
@@ -26,14 +27,10 @@ from django.utils.translation import gettext as _
 
 from .errors import ApiProblem
 from .keys import wall_clock
-from .models import IdempotencyRecord
+from .models import IdempotencyRecord, replay_window
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
-
-
-def _ttl() -> timedelta:
-    return timedelta(hours=float(getattr(settings, "ASSINA_API_IDEMPOTENCY_HOURS", 24)))
 
 
 def _lock_timeout() -> timedelta:
@@ -73,7 +70,7 @@ def begin(request: HttpRequest, api_key_id: int, key: str) -> Claim | HttpRespon
         existing = IdempotencyRecord.objects.filter(api_key_id=api_key_id, key=key).first()
         if existing is None:
             continue  # deleted meanwhile (expired or abandoned): try to claim it again
-        stale = existing.created_at < now - _ttl() or (
+        stale = existing.created_at < now - replay_window() or (
             existing.response_status is None and existing.created_at < now - _lock_timeout())
         if stale:
             # Expired, or left in flight by a process that died: only one taker wins this delete.
@@ -104,10 +101,3 @@ def finish(claim: Claim, response: HttpResponse) -> None:
 def abandon(claim: Claim) -> None:
     """Nothing ran (the request was refused before it started): free the key."""
     IdempotencyRecord.objects.filter(pk=claim.record_id).delete()
-
-
-def purge_expired(until=None) -> int:
-    """Delete records older than the replay window (run by the worker's job)."""
-    cutoff = (until or wall_clock()) - _ttl()
-    deleted, _detail = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
-    return deleted

@@ -4,6 +4,9 @@ These rows are about HTTP clients, not about the business: their times are wall-
 (an API key is used "now" even when a sandbox's test clock says 2027).
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +72,11 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+def replay_window() -> timedelta:
+    """How long an idempotent response is kept and replayed: ``ASSINA_API_IDEMPOTENCY_HOURS`` (24)."""
+    return timedelta(hours=float(getattr(settings, "ASSINA_API_IDEMPOTENCY_HOURS", 24)))
 
 
 class RateBucket(models.Model):
