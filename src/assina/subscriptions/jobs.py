@@ -5,35 +5,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from assina.customers.models import Customer
-from assina.db import select_row, sql_columns, sql_table
 from assina.jobs import register_job
-from assina.payments.models import PaymentMethod
 
 from . import expiring_cards
 from .due_times import has_work
 from .due_work import process_due_work
-from .models import Subscription
+from .queries import first_expiring_card
 
 
 def expiring_cards_have_work(until: datetime) -> bool:
     """The card in use that expires first is within its notice period (cards are ordered by
     expiry, so if the first is not, none is). It says the same as
-    ``expiring_cards.expiring_methods``, which the job uses, in one fixed statement: the clock
-    asks at every stop."""
-    horizon = until + timedelta(days=expiring_cards.days_ahead())
-    card, customer, sub = sql_columns(PaymentMethod), sql_columns(Customer), sql_columns(Subscription)
-    row = select_row(
-        f"SELECT {card['exp_month']}, {card['exp_year']} FROM {sql_table(PaymentMethod)} "
-        f"WHERE {card['detached_at']} IS NULL AND {card['expiring_notified_at']} IS NULL "
-        f"AND ({card['exp_year']} < %s OR ({card['exp_year']} = %s AND {card['exp_month']} <= %s)) "
-        f"AND ({card['id']} IN (SELECT {customer['default_payment_method']} FROM {sql_table(Customer)} "
-        f"WHERE {customer['default_payment_method']} IS NOT NULL) "
-        f"OR {card['id']} IN (SELECT {sub['payment_method']} FROM {sql_table(Subscription)} "
-        f"WHERE {sub['payment_method']} IS NOT NULL)) "
-        f"ORDER BY {card['exp_year']}, {card['exp_month']}, {card['id']} LIMIT 1",
-        [horizon.year, horizon.year, horizon.month])
-    return row is not None and expiring_cards.expires_at(*row) - timedelta(days=expiring_cards.days_ahead()) <= until
+    ``expiring_cards.expiring_methods``, which the job uses, in one fixed statement
+    (``queries.first_expiring_card``): the clock asks at every stop."""
+    days = expiring_cards.days_ahead()
+    row = first_expiring_card(until, days)
+    return row is not None and expiring_cards.expires_at(*row) - timedelta(days=days) <= until
 
 
 def register() -> None:
