@@ -22,20 +22,25 @@ import msgspec
 import pytest
 from django.db import models, transaction
 from django.db.models.functions import Cast
-from factories import make_customer, make_plan, start_clock, subscribe, utc
+from factories import FAILING_CARD, GOOD_CARD, advance, make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.clock import queries as clock_queries
 from assina.clock.models import ClockState
 from assina.events import queries as event_queries
 from assina.events.models import Event
 from assina.invoices import queries as invoice_queries
-from assina.invoices.models import NumberSequence
+from assina.invoices.models import Invoice, NumberSequence
 from assina.invoices.numbering import take_numbers
 from assina.notifications import campaigns
 from assina.notifications import queries as notification_queries
 from assina.notifications.jobs import produce_events
 from assina.notifications.models import Campaign, Message, MessageTemplate, Segment
 from assina.notifications.template_store import sync_templates
+from assina.payments import queries as payment_queries
+from assina.payments.models import Refund
+from assina.payments.refunds import refund_invoice
+from assina.payments.services import attach_card
+from assina.subscriptions import queries as subscription_queries
 from assina.time import FROZEN_AT_SQL, frozen_at
 from assina.usage import queries as usage_queries
 from assina.usage.models import UsageEvent
@@ -143,6 +148,55 @@ def test_advancing_a_number_sequence_matches_the_orm():
         answer, _rows = assert_same_writes(lambda: invoice_queries.advance_sequence(key, count),
                                            lambda: invoice_queries.advance_sequence_orm(key, count), NumberSequence)
         assert answer == (None if key == "invoice-2031" else 4 + count)
+
+
+# --- payments ---------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+@compares(payment_queries.first_retry_and_final_orm, payment_queries.retry_final_and_pending_refund_orm)
+def test_the_retry_checks_read_what_the_orm_reads():
+    def both():
+        fast = (payment_queries.first_retry_and_final(), payment_queries.retry_final_and_pending_refund())
+        assert fast == (payment_queries.first_retry_and_final_orm(), payment_queries.retry_final_and_pending_refund_orm())
+        return fast
+
+    assert both() == ((None, None), (None, None, False))
+    start_clock(T0)
+    make_plan("pro", 4990)
+    paying = make_customer()
+    subscribe(paying, "pro")
+    refund_invoice(Invoice.objects.get(customer=paying).pk, T0)
+    failing = make_customer()
+    sub = subscribe(failing, "pro")
+    attach_card(failing, FAILING_CARD, T0)
+    advance(sub.current_period_end)  # the renewal's payment is declined: a retry is set
+    cardless = subscribe(make_customer(card=None), "pro", trial_days=1)
+    advance(cardless.current_period_end)  # no card when the trial ends: the final action waits for one
+    (retry, final), (_, _, pending) = both()
+    assert retry is not None and final is not None and not pending
+    Refund.objects.update(status=Refund.Status.PENDING)  # what a crash during a refund leaves
+    assert both()[1][2] is True
+
+
+# --- subscriptions ----------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+@compares(subscription_queries.first_expiring_card_orm)
+def test_the_first_expiring_card_is_what_the_orm_finds():
+    start_clock(T0)
+    make_plan("pro", 4990)
+    in_use, spare, subscribed = make_customer(card=None), make_customer(card=None), make_customer(card=None)
+    attach_card(in_use, GOOD_CARD, T0, exp_month=5, exp_year=2027)  # a customer's default card
+    attach_card(spare, GOOD_CARD, T0, exp_month=2, exp_year=2027, make_default=False)  # used by nothing
+    attach_card(subscribed, GOOD_CARD, T0, exp_month=12, exp_year=2027)
+    subscribe(subscribed, "pro")
+    found = []
+    for until, days in ((T0, 30), (utc(2027, 4, 20), 30), (utc(2027, 11, 15), 30), (utc(2030, 1, 1), 0),
+                        (utc(2026, 1, 1), 0)):
+        fast = subscription_queries.first_expiring_card(until, days)
+        assert fast == subscription_queries.first_expiring_card_orm(until, days)
+        found.append(fast)
+    assert found == [None, (5, 2027), (5, 2027), (5, 2027), None]
 
 
 # --- notifications ----------------------------------------------------------------------------------
