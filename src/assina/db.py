@@ -17,7 +17,8 @@ COPY. There is one way of writing it:
   literal statement, ``assina.time.FROZEN_AT_SQL`` (the time leaf imports no app, so it cannot
   ask a model), has its names checked against the model by that test.
 - **Values.** ``%s`` placeholders on every engine; datetimes written with ``sql_time`` and read
-  with ``aware_datetime``; a list of ids or keys as one parameter with ``sql_in_list``. Text
+  with ``aware_datetime``; a list of ids or keys as one parameter with ``sql_in_list``, rows of
+  values as one row source with ``sql_values``. Text
   that differs between the engines (``json_each`` or ``unnest``, ``::jsonb``) is chosen in the
   builder by ``connection.vendor``.
 - **Running.** Only through this module: ``select_row`` and ``select_rows`` (reads, and writes
@@ -383,6 +384,18 @@ def select_rows(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def sql_values(rows: list[tuple], types: Sequence[str], names: Sequence[str]) -> tuple[str, list]:
+    """Rows of plain values as a row source ``v`` with columns ``names``, sent as one parameter
+    per engine: ``unnest`` of typed arrays (PostgreSQL ``types``) on PostgreSQL, ``json_each``
+    of one JSON array on SQLite (datetimes as the UTC text SQLite stores)."""
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        return f"unnest({arrays}) AS v({', '.join(names)})", [list(column) for column in zip(*rows)]
+    encoded = [[_sqlite_datetime(v) if isinstance(v, datetime) else v for v in row] for row in rows]
+    columns = ", ".join(f"value->>{i} AS {name}" for i, name in enumerate(names))
+    return f"(SELECT {columns} FROM json_each(%s)) AS v", [json.dumps(encoded)]
 
 
 def execute(sql: str, params: Sequence[Any] = ()) -> int:

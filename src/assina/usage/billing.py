@@ -23,17 +23,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from django.db import connection
 from django.utils.translation import gettext_noop as N_
 
 from assina.catalog.models import MeteredPrice, Metric
 from assina.core.invoicing import DraftLine, LineKind
 from assina.core.pricing import display_unit_amount, price_amount
-from assina.db import Many, _sqlite_datetime, insert_rows
+from assina.db import Many, insert_rows
 from assina.events.models import Event
 from assina.subscriptions.models import SubscriptionItem
 
-from . import settle
+from . import queries, settle
 from .models import UsageCharge, UsageEvent
 
 EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
@@ -112,17 +111,6 @@ def metered_lines(renewals: list[tuple[int, datetime, datetime]]) -> dict[int, l
     return dict(lines)
 
 
-def _values_source(rows: list[tuple], types: list[str], names: list[str]) -> tuple[str, list]:
-    """A row source of plain values in one parameter per engine: ``unnest`` of typed arrays on
-    PostgreSQL, ``json_each`` of one JSON array on SQLite."""
-    if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%s::{t}[]" for t in types)
-        return f"unnest({arrays}) AS v({', '.join(names)})", [list(column) for column in zip(*rows)]
-    encoded = [[_sqlite_datetime(v) if isinstance(v, datetime) else v for v in row] for row in rows]
-    columns = ", ".join(f"value->>{i} AS {name}" for i, name in enumerate(names))
-    return f"(SELECT {columns} FROM json_each(%s)) AS v", [json.dumps(encoded)]
-
-
 def _mark(targets) -> int:
     """Mark every unbilled event of each target's customer and metric up to the period end.
 
@@ -131,51 +119,22 @@ def _mark(targets) -> int:
     transaction holds SQLite's write lock, and none is ever pending on PostgreSQL.
     """
     settle.settle()
-    table = connection.ops.quote_name(UsageEvent._meta.db_table)
-    rows = [(t.customer_id, t.metric.code, t.subscription_id, t.start, t.end) for t in targets]
-    source, params = _values_source(rows, ["bigint", "varchar", "bigint", "timestamptz", "timestamptz"],
-                                    ["customer", "metric", "sub", "pstart", "pend"])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET billed_subscription_id = v.sub, billed_period_start = v.pstart, "
-            f"late = ({table}.timestamp < v.pstart) FROM {source} "
-            f"WHERE {table}.customer_id = v.customer AND {table}.metric_code = v.metric "
-            f"AND {table}.timestamp < v.pend AND {table}.billed_subscription_id IS NULL "
-            f"AND NOT {table}.pending", params)  # the window index's condition: the planner may use it
-        return cursor.rowcount
-
-
-def _property(metric_prop: str) -> str:
-    if connection.vendor == "postgresql":
-        return "(e.properties ->> %s)"
-    return "json_extract(e.properties, '$.' || %s)"
+    return queries.mark_billed([(t.customer_id, t.metric.code, t.subscription_id, t.start, t.end) for t in targets])
 
 
 def _aggregate(targets: dict[tuple[int, str], Target]) -> dict[tuple[int, str], int]:
     """The quantity of each (subscription, metric) from the events marked for its period."""
-    table = connection.ops.quote_name(UsageEvent._meta.db_table)
-    rows = [(t.subscription_id, t.start) for t in targets.values()]
-    source, params = _values_source(list(set(rows)), ["bigint", "timestamptz"], ["sub", "pstart"])
+    periods = list({(t.subscription_id, t.start) for t in targets.values()})
     distinct = sorted({(t.metric.code, t.metric.unique_property) for t in targets.values()
                        if t.metric.aggregation == Metric.Aggregation.UNIQUE_COUNT})
-    extra, extra_params = "", []
-    for code, prop in distinct:
-        # Values of a property are compared as text: 42 and "42" are the same user.
-        extra += f", COUNT(DISTINCT CASE WHEN e.metric_code = %s THEN CAST({_property(prop)} AS TEXT) END)"
-        extra_params += [code, prop]
-    sql = (f"SELECT e.billed_subscription_id, e.metric_code, COUNT(*), COALESCE(SUM(e.value), 0), COALESCE(MAX(e.value), 0)"
-           f"{extra} FROM {table} e JOIN {source} ON e.billed_subscription_id = v.sub AND e.billed_period_start = v.pstart "
-           f"WHERE e.late = %s GROUP BY e.billed_subscription_id, e.metric_code")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, extra_params + params + [False])
-        result = {}
-        for sub, code, count, total, maximum, *uniques in cursor.fetchall():
-            target = targets.get((int(sub), code))
-            if target is None:
-                continue
-            result[(int(sub), code)] = _quantity(target.metric, count, total, maximum,
-                                                 dict(zip([c for c, _ in distinct], uniques)).get(code, 0))
-        return result
+    result = {}
+    for sub, code, count, total, maximum, *uniques in queries.billed_totals(periods, distinct):
+        target = targets.get((int(sub), code))
+        if target is None:
+            continue
+        result[(int(sub), code)] = _quantity(target.metric, count, total, maximum,
+                                             dict(zip([c for c, _ in distinct], uniques)).get(code, 0))
+    return result
 
 
 def _quantity(metric: Metric, count: int, total: int, maximum: int, unique: int) -> int:

@@ -15,11 +15,14 @@ from datetime import datetime
 
 import msgspec
 from django.db import connection
-from django.db.models import Max, Min
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, IntegerField, Max, Min, Q, Sum, TextField, Value, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 
 from assina.catalog.models import Metric
 from assina.customers.models import Customer
-from assina.db import _sqlite_datetime, execute, execute_prepared, select_row, select_rows, sql_columns, sql_table
+from assina.db import (_sqlite_datetime, execute, execute_prepared, select_row, select_rows, sql_columns, sql_table,
+                       sql_values)
 
 from .models import UsageEvent
 
@@ -201,3 +204,71 @@ def pending_span_orm() -> int | None:
     newest = UsageEvent.objects.aggregate(m=Max("id"))["m"]
     oldest_pending = UsageEvent.objects.filter(pending=True).aggregate(m=Min("id"))["m"]
     return None if newest is None or oldest_pending is None else newest - oldest_pending + 1
+
+
+# --- billing the events of closing periods (``assina.usage.billing``) --------------------------------
+
+def mark_billed(rows: list[tuple[int, str, int, datetime, datetime]]) -> int:
+    """Mark every unbilled settled event of each (customer id, metric code, subscription id,
+    period start, period end) before the period's end with the subscription and period start
+    that bill it; those before the period start are late. One UPDATE; how many it marked. Each
+    (customer, metric) appears once in ``rows`` (a second one would race the first)."""
+    c, table = sql_columns(UsageEvent), sql_table(UsageEvent)
+    source, params = sql_values(rows, ["bigint", "varchar", "bigint", "timestamptz", "timestamptz"],
+                                ["customer", "metric", "sub", "pstart", "pend"])
+    return execute(
+        f"UPDATE {table} SET {c['billed_subscription_id']} = v.sub, {c['billed_period_start']} = v.pstart, "
+        f"{c['late']} = ({table}.{c['timestamp']} < v.pstart) FROM {source} "
+        f"WHERE {table}.{c['customer']} = v.customer AND {table}.{c['metric_code']} = v.metric "
+        f"AND {table}.{c['timestamp']} < v.pend AND {table}.{c['billed_subscription_id']} IS NULL "
+        f"AND NOT {table}.{c['pending']}", params)  # the window index's condition: the planner may use it
+
+
+def mark_billed_orm(rows: list[tuple[int, str, int, datetime, datetime]]) -> int:
+    return sum(UsageEvent.objects.filter(customer_id=customer, metric_code=metric, timestamp__lt=end,
+                                         billed_subscription_id=None, pending=False)
+               .update(billed_subscription_id=sub, billed_period_start=start,
+                       late=ExpressionWrapper(Q(timestamp__lt=start), output_field=BooleanField()))
+               for customer, metric, sub, start, end in rows)
+
+
+def _property(vendor: str) -> str:
+    if vendor == "postgresql":
+        return "(e.properties ->> %s)"
+    return "json_extract(e.properties, '$.' || %s)"
+
+
+def billed_totals(periods: list[tuple[int, datetime]], distinct: list[tuple[str, str]]) -> list[tuple]:
+    """For the events marked (not late) for each (subscription id, period start): per
+    subscription and metric, (subscription id, metric code, count, sum, max, then for each
+    (metric code, property) of ``distinct`` the number of distinct values of that property
+    among that metric's events). Values of a property are compared as text: 42 and "42" are
+    the same user."""
+    c, table = sql_columns(UsageEvent), sql_table(UsageEvent)
+    source, params = sql_values(periods, ["bigint", "timestamptz"], ["sub", "pstart"])
+    extra, extra_params = "", []
+    for code, prop in distinct:
+        extra += (f", COUNT(DISTINCT CASE WHEN e.{c['metric_code']} = %s "
+                  f"THEN CAST({_property(connection.vendor)} AS TEXT) END)")
+        extra_params += [code, prop]
+    sub, metric = f"e.{c['billed_subscription_id']}", f"e.{c['metric_code']}"
+    return select_rows(
+        f"SELECT {sub}, {metric}, COUNT(*), COALESCE(SUM(e.{c['value']}), 0), COALESCE(MAX(e.{c['value']}), 0)"
+        f"{extra} FROM {table} e JOIN {source} ON {sub} = v.sub AND e.{c['billed_period_start']} = v.pstart "
+        f"WHERE e.{c['late']} = %s GROUP BY {sub}, {metric}", extra_params + params + [False])
+
+
+def billed_totals_orm(periods: list[tuple[int, datetime]], distinct: list[tuple[str, str]]) -> list[tuple]:
+    marked = Q()
+    for sub, start in periods:
+        marked |= Q(billed_subscription_id=sub, billed_period_start=start)
+    # A JSON null is no value (the statement's JSON operators give NULL; Django's SQLite text
+    # transform would give 'null').
+    uniques = {f"unique_{i}": Count(Case(When(Q(metric_code=code) & ~Q(**{f"properties__{prop}": None}),
+                                              then=Cast(KeyTextTransform(prop, "properties"), TextField()))),
+                                    distinct=True)
+               for i, (code, prop) in enumerate(distinct)}
+    return list(UsageEvent.objects.filter(marked, late=False).order_by().values("billed_subscription_id", "metric_code")
+                .annotate(count=Count("*"), total=Coalesce(Sum("value"), Value(0), output_field=IntegerField()),
+                          maximum=Coalesce(Max("value"), Value(0), output_field=IntegerField()), **uniques)
+                .values_list("billed_subscription_id", "metric_code", "count", "total", "maximum", *uniques))
