@@ -184,7 +184,7 @@ ASSINA_API_RATE_BURST = float(os.environ.get("ASSINA_API_RATE_BURST", "0"))  # 0
 ASSINA_API_IDEMPOTENCY_HOURS = float(os.environ.get("ASSINA_API_IDEMPOTENCY_HOURS", "24"))
 ASSINA_API_IDEMPOTENCY_LOCK_SECONDS = float(os.environ.get("ASSINA_API_IDEMPOTENCY_LOCK_SECONDS", "300"))
 # PostgreSQL: the API's hot fixed statements run prepared (planned once per connection). Off
-# behind a pooler that does not keep prepared statements (see assina/api/fixed_sql.py).
+# behind a pooler that does not keep prepared statements (see assina.db.fetch_prepared).
 ASSINA_API_PREPARED_STATEMENTS = os.environ.get("ASSINA_API_PREPARED_STATEMENTS", "1") != "0"
 # Usage events: the most events per batch, and how far past the clock an event's timestamp may be.
 ASSINA_USAGE_MAX_BATCH = int(os.environ.get("ASSINA_USAGE_MAX_BATCH", "1000"))

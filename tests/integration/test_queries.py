@@ -429,7 +429,7 @@ def test_every_statement_has_an_orm_twin_that_a_test_compares(module_name):
 
 # Modules that still open cursors of their own until their statements move to their app's
 # ``queries.py`` (issue 13); the list only shrinks.
-NOT_MOVED_YET = {"api/fixed_sql.py", "notifications/reminders.py", "subscriptions/due_work.py"}
+NOT_MOVED_YET = {"notifications/reminders.py", "subscriptions/due_work.py"}
 
 
 def test_only_assina_db_opens_a_cursor():

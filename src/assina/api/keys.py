@@ -18,8 +18,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
+from assina.db import fetch_prepared as fetch_all
 
-from .fixed_sql import fetch_all
 from .models import ApiKey
 
 MODES = ("sandbox", "live")

@@ -5,7 +5,7 @@ pause, resume. Mounted by ``assina.api.main``.
 view to decide what a customer may use, so it must serve well over a thousand requests a second
 on a small machine. Building the answer through the ORM spends most of its time compiling
 queries; ``SUBSCRIPTION_SQL`` is fixed, so it is written once (tests check its answer equals the
-ORM's, ``subscription_out``), and PostgreSQL plans it once per connection (``assina.api.fixed_sql``).
+ORM's, ``subscription_out``), and PostgreSQL plans it once per connection (``assina.db.fetch_prepared``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from assina.api.errors import ApiProblem, not_found
-from assina.api.fixed_sql import fetch_all
 from assina.api.ids import ident, load
 from assina.api.pagination import object_pk, paginate
 from assina.api.renderers import render_json
@@ -28,6 +27,7 @@ from assina.api.schemas import Amount, Currency, Input, ListQuery, Metadata, Pag
 from assina.catalog.models import Coupon, Plan, PlanVersion
 from assina.core.states import SubscriptionStatus
 from assina.customers.api import load_customer
+from assina.db import fetch_prepared as fetch_all
 
 from . import changes, services
 from .models import ScheduledChange, Subscription, SubscriptionItem
