@@ -22,7 +22,8 @@ import msgspec
 import pytest
 from django.db import models, transaction
 from django.db.models.functions import Cast
-from factories import FAILING_CARD, GOOD_CARD, advance, make_customer, make_plan, start_clock, subscribe, utc
+from factories import (FAILING_CARD, GOOD_CARD, advance, make_addon, make_customer, make_plan, start_clock, subscribe,
+                       utc)
 
 from assina.clock import queries as clock_queries
 from assina.clock.models import ClockState
@@ -197,6 +198,27 @@ def test_the_first_expiring_card_is_what_the_orm_finds():
         assert fast == subscription_queries.first_expiring_card_orm(until, days)
         found.append(fast)
     assert found == [None, (5, 2027), (5, 2027), (5, 2027), None]
+
+
+@pytest.mark.django_db
+@compares(subscription_queries.item_rows_orm, subscription_queries.version_rows_orm)
+def test_what_terms_are_built_from_is_what_the_orm_reads():
+    start_clock(T0)
+    make_plan("basic", 4990)
+    make_plan("tiered", 0, pricing_model="graduated",
+              tiers=[{"up_to": 3, "unit_amount": 1000}, {"up_to": None, "unit_amount": 700, "flat_amount": 150}])
+    make_addon("storage", 999, pricing_model="per_unit")
+    subs = [subscribe(make_customer(card=None), "basic", addons=[("storage", 3)], trial_days=7),
+            subscribe(make_customer(card=None), "tiered", quantity=5, trial_days=7),
+            subscribe(make_customer(card=None), "basic", trial_days=7)]
+    for ids in ([s.pk for s in subs], [subs[0].pk], [subs[-1].pk + 1000], []):
+        assert subscription_queries.item_rows(ids) == subscription_queries.item_rows_orm(ids)
+    versions = {version for _sub, version, _q in subscription_queries.item_rows([s.pk for s in subs])}
+    assert len(versions) == 3
+    for ids in (versions, {min(versions)}, {max(versions) + 1000}):
+        assert sorted(subscription_queries.version_rows(ids)) == sorted(subscription_queries.version_rows_orm(ids))
+    tiers = [row[7] for row in subscription_queries.version_rows(versions) if row[1] == "tiered"]
+    assert tiers == [[{"up_to": 3, "unit_amount": 1000}, {"up_to": None, "unit_amount": 700, "flat_amount": 150}]]
 
 
 # --- notifications ----------------------------------------------------------------------------------

@@ -6,21 +6,20 @@ plan versions, coupons), so a billing run never does one query per subscription.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import datetime
 from typing import Iterable
 
 from django.conf import settings
 
-from assina.catalog.models import Coupon, Plan, PlanVersion
-from assina.db import select_rows, sql_columns, sql_in_list, sql_table
+from assina.catalog.models import Coupon, PlanVersion
 from assina.core.discounts import Coupon as CoreCoupon
 from assina.core.invoicing import DiscountTerms, ItemTerms, LineKind, SubscriptionTerms
 from assina.core.mrr import discount_in_force, items_amount, subscription_mrr
 from assina.core.periods import Interval, first_index_starting_at_or_after
 
-from .models import Subscription, SubscriptionItem
+from .models import Subscription
+from .queries import item_rows, version_rows
 
 
 class TermsLoader:
@@ -37,7 +36,7 @@ class TermsLoader:
     def load(self, subs: Iterable[Subscription]) -> None:
         subs = list(subs)
         items: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for sub_id, version_id, quantity in _item_rows([s.pk for s in subs]):
+        for sub_id, version_id, quantity in item_rows([s.pk for s in subs]):
             items[sub_id].append((version_id, quantity))
         self._items.update(items)
         missing = {v for pairs in items.values() for v, _ in pairs} - self._versions.keys()
@@ -80,29 +79,12 @@ class TermsLoader:
         )
 
 
-# Fixed SQL rather than ORM queries: terms are loaded for every renewal, change and signup, one
-# subscription at a time outside the billing run, where building the query cost more than running it.
-
-def _item_rows(subscription_ids: list[int]) -> list[tuple[int, int, int]]:
-    """(subscription id, plan version id, quantity) of each item, in the order they were added."""
-    c = sql_columns(SubscriptionItem)
-    where, params = sql_in_list(c["subscription"], subscription_ids)
-    return select_rows(f"SELECT {c['subscription']}, {c['plan_version']}, {c['quantity']} "
-                       f"FROM {sql_table(SubscriptionItem)} WHERE {where} ORDER BY {c['id']}", params)
-
-
 def _version_rows(version_ids: set[int]) -> dict[int, tuple[str, str, str, object]]:
     """Each plan version's (plan code, plan name, line kind, price) by id."""
-    v, p = sql_columns(PlanVersion), sql_columns(Plan)
-    where, params = sql_in_list(f"v.{v['id']}", version_ids)
-    rows = select_rows(
-        f"SELECT v.{v['id']}, p.{p['code']}, p.{p['name']}, p.{p['kind']}, v.{v['pricing_model']}, v.{v['currency']}, "
-        f"v.{v['unit_amount']}, v.{v['tiers']}, v.{v['package_size']} FROM {sql_table(PlanVersion)} AS v "
-        f"JOIN {sql_table(Plan)} AS p ON p.{p['id']} = v.{v['plan']} WHERE {where}", params)
     versions = {}
-    for pk, code, name, kind, pricing_model, currency, unit_amount, tiers, package_size in rows:
+    for pk, code, name, kind, pricing_model, currency, unit_amount, tiers, package_size in version_rows(version_ids):
         version = PlanVersion(pk=pk, pricing_model=pricing_model, currency=currency, unit_amount=unit_amount,
-                              tiers=json.loads(tiers) if isinstance(tiers, str) else tiers, package_size=package_size)
+                              tiers=tiers, package_size=package_size)
         versions[pk] = (code, name, LineKind.ADDON if kind == "addon" else LineKind.SUBSCRIPTION, version.price_spec())
     return versions
 
@@ -132,7 +114,7 @@ def current_mrr(subs: Iterable[Subscription], at: datetime) -> dict[int, int]:
 
 def _current_items(subscription_ids: list[int]) -> dict[int, list[tuple[str, object, int]]]:
     """Each subscription's items as (plan code, price, quantity), in the order they were added."""
-    rows = _item_rows(subscription_ids)
+    rows = item_rows(subscription_ids)
     versions = _version_rows({version_id for _sub, version_id, _q in rows}) if rows else {}
     items: dict[int, list[tuple[str, object, int]]] = defaultdict(list)
     for sub_id, version_id, quantity in rows:
