@@ -94,7 +94,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from assina.jobs import _JOBS, register_job
-    from assina.simulation import simulate
+    from assina.simulation.runner import simulate
 
     call_command("migrate", verbosity=0)
     billing = _JOBS["billing"]

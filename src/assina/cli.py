@@ -41,7 +41,7 @@ def cmd_migrate(args):
 
 
 def cmd_simulate(args):
-    from assina.simulation import simulate
+    from assina.simulation.runner import simulate
 
     return simulate(customers=args.customers, months=args.months, seed=args.seed, progress=not args.json)
 

@@ -21,7 +21,7 @@ django.setup()
 from datetime import UTC, datetime
 from django.core.management import call_command
 from assina.notifications.models import Message
-from assina.simulation import simulate
+from assina.simulation.runner import simulate
 
 if __name__ == "__main__":
     call_command("migrate", verbosity=0)

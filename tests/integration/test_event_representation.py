@@ -128,7 +128,7 @@ def _more_event_types(clock: datetime) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_every_key_the_services_write_is_classified_and_shown_in_the_api_shape():
-    from assina.simulation import simulate
+    from assina.simulation.runner import simulate
 
     simulate(customers=30, months=4, seed=3, end=datetime(2027, 3, 1, 15, 30, tzinfo=UTC), parallel_mail=False)
     _more_event_types(now())

@@ -16,7 +16,7 @@ from assina.customers.services import create_customer
 from assina.events.models import Event
 from assina.invoices.models import Invoice, InvoiceLine
 from assina.payments.models import PaymentAttempt, SandboxCharge
-from assina.simulation import SimulationError, simulate
+from assina.simulation.runner import SimulationError, simulate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
