@@ -14,18 +14,20 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from assina.core.states import LIVE, PAYING, SubscriptionStatus
 from assina.customers.models import Customer
-from assina.db import Many, aware_datetime, select_row, sql_columns, sql_table, sql_time
+from assina.db import Many
 from assina.events.models import Event
 
 from .context import card_vars, month_label, number, subscription_vars
 from .models import Message, ProducerState
-from .outbox import Draft, queued_keys, render_new, store
+from .outbox import Draft, render_new, store
+from .queries import (first_messages_due, first_subscription_times, last_reminders_pass, queued_keys,
+                      subscriptions_changed)
 
 # A reminder found later than this after its time (the worker was stopped) is no longer sent.
 GRACE = timedelta(days=7)
@@ -326,7 +328,7 @@ def _changed_within_lead(after_id: int, up_to_id: int, until: datetime) -> list[
         if days_list:
             soon |= Q(status__in=RENEWING_WITH_CHARGE, interval=interval, cancel_at_period_end=False,
                       current_period_end__lt=day_end(until) + timedelta(days=max(days_list)))
-    changed = _changed_subscriptions(after_id, up_to_id) if soon else []
+    changed = subscriptions_changed(after_id, up_to_id) if soon else []
     if not changed:
         return []
     return list(Subscription.objects.filter(soon, pk__in_list=Many(changed)).values_list("pk", flat=True))
@@ -351,40 +353,15 @@ def has_work(until: datetime) -> bool:
     last_until, last_event_id = _last_pass()
     if _new_day(until, last_until):
         return True
-    return bool(_changed_subscriptions(last_event_id, limit=1))
-
-
-def _changed_subscriptions(after_id: int, up_to_id: int | None = None, limit: int | None = None) -> list[int]:
-    """Ids of the subscriptions that events after ``after_id`` (up to ``up_to_id``) are about.
-
-    Plain SQL that walks the id range: SQLite would otherwise pick the subject index and walk
-    every subscription event ever written (``NOT INDEXED`` still lets it use the primary key)."""
-    event = sql_columns(Event)
-    not_indexed = " NOT INDEXED" if connection.vendor == "sqlite" else ""
-    sql = (f"SELECT DISTINCT {event['subject_id']} FROM {sql_table(Event)}{not_indexed} "
-           f"WHERE {event['id']} > %s AND {event['subject_type']} = %s")
-    params: list = [after_id, "subscription"]
-    if up_to_id is not None:
-        sql += f" AND {event['id']} <= %s"
-        params.append(up_to_id)
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+    return bool(subscriptions_changed(last_event_id, limit=1))
 
 
 def _last_pass(with_top_event: bool = False) -> tuple:
     """Up to when the last pass looked and the highest event id it had seen (and, with
     ``with_top_event``, the highest event id now). One plain statement: every stop of the
     clock asks."""
-    state = sql_columns(ProducerState)
-    top = f"(SELECT MAX({sql_columns(Event)['id']}) FROM {sql_table(Event)})" if with_top_event else "0"
-    until, event_id, top_id = select_row(
-        f"SELECT {state['reminders_until']}, {state['reminders_event_id']}, {top} "
-        f"FROM (SELECT 1 AS one) AS always LEFT JOIN {sql_table(ProducerState)} ON {state['id']} = 1")
-    found = (aware_datetime(until), event_id or 0)
-    return (*found, top_id or 0) if with_top_event else found
+    until, event_id, top_id = last_reminders_pass(with_top_event)
+    return (until, event_id, top_id) if with_top_event else (until, event_id)
 
 
 def _new_day(until: datetime, last_until: datetime | None) -> bool:
@@ -424,32 +401,23 @@ def _upcoming(after: datetime) -> list[tuple]:
     reminder, and until when that may wait: ``(finder, lead, due, latest)``.
 
     The clock asks at every stop, so this is two plain SQL statements (a minimum per kind of
-    reminder over subscriptions, and over welcome messages) rather than ORM aggregates, whose
-    building cost several times their running.
+    reminder over subscriptions, ``queries.first_subscription_times``, and over welcome
+    messages, ``queries.first_messages_due``) rather than ORM aggregates, whose building cost
+    several times their running.
     """
-    from assina.subscriptions.models import Subscription
-
     tomorrow = day_end(after)  # the first day whose reminders are not looked for yet
-    col = sql_columns(Subscription)
     leads: list[tuple] = []  # (finder, lead key, lead)
-    minimums: list[str] = []
-    params: list = []
     for days in settings.ASSINA_EMAIL_TRIAL_ENDING_DAYS:
         leads.append((trial_ending, days, timedelta(days=days)))
-        minimums.append(f"MIN(CASE WHEN {col['status']} = %s AND {col['trial_end']} >= %s THEN {col['trial_end']} END)")
-        params += ["trialing", sql_time(tomorrow + leads[-1][2])]
+    trials = len(leads)
     for interval, days_list in settings.ASSINA_EMAIL_RENEWAL_DAYS.items():
         for days in days_list:
             leads.append((renewal_upcoming, (interval, days), timedelta(days=days)))
-            minimums.append(f"MIN(CASE WHEN {col['status']} IN ({', '.join('%s' for _ in RENEWING_WITH_CHARGE)}) "
-                            f"AND {col['interval']} = %s "
-                            f"AND {col['cancel_at_period_end']} = %s AND {col['current_period_end']} >= %s "
-                            f"THEN {col['current_period_end']} END)")
-            params += [*RENEWING_WITH_CHARGE, interval, False, sql_time(tomorrow + leads[-1][2])]
     delay = timedelta(days=settings.ASSINA_EMAIL_WINBACK_DAYS)
-    minimums.append(f"MIN(CASE WHEN {col['status']} = %s AND {col['ended_at']} >= %s THEN {col['ended_at']} END)")
-    params += ["canceled", sql_time(tomorrow - delay)]
-    *firsts, first_ended = _select_times(f"SELECT {', '.join(minimums)} FROM {sql_table(Subscription)}", params)
+    *firsts, first_ended = first_subscription_times(
+        [tomorrow + lead for _finder, _key, lead in leads[:trials]],
+        [(RENEWING_WITH_CHARGE, key[0], tomorrow + lead) for _finder, key, lead in leads[trials:]],
+        tomorrow - delay)
     wait = timedelta(days=1)
     upcoming: list[tuple] = []
     for (finder, key, lead), first in zip(leads, firsts):
@@ -461,13 +429,7 @@ def _upcoming(after: datetime) -> list[tuple]:
         upcoming.append((winback, None, due, due + wait))
     onboarding_days = settings.ASSINA_EMAIL_ONBOARDING_DAYS[1:]
     if onboarding_days:
-        mcol = sql_columns(Message)
-        due_at = mcol["due_at"]
-        # One indexed lookup (template, due_at) per onboarding step.
-        first_after = f"(SELECT MIN({due_at}) FROM {sql_table(Message)} WHERE {mcol['template']} = %s AND {due_at} >= %s)"
-        welcomes = _select_times("SELECT " + ", ".join(first_after for _ in onboarding_days),
-                                 [value for day in onboarding_days
-                                  for value in ("welcome", sql_time(tomorrow - timedelta(days=day)))])
+        welcomes = first_messages_due("welcome", [tomorrow - timedelta(days=day) for day in onboarding_days])
         for day, first in zip(onboarding_days, welcomes):
             if first:
                 due = day_start(first + timedelta(days=day))
@@ -476,8 +438,3 @@ def _upcoming(after: datetime) -> list[tuple]:
         due = _next_month_start(after)
         upcoming.append((value_report, None, due, due + wait))
     return upcoming
-
-
-def _select_times(sql: str, params: list) -> list[datetime | None]:
-    """One row of timestamps (SQLite returns text; PostgreSQL aware datetimes)."""
-    return [aware_datetime(value) for value in select_row(sql, params)]
