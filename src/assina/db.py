@@ -18,14 +18,14 @@ COPY. There is one way of writing it:
   ask a model), has its names checked against the model by that test.
 - **Values.** ``%s`` placeholders on every engine; datetimes written with ``sql_time`` and read
   with ``aware_datetime``; a list of ids or keys as one parameter with ``sql_in_list``, rows of
-  values as one row source with ``sql_values``. Text
-  that differs between the engines (``json_each`` or ``unnest``, ``::jsonb``) is chosen in the
-  builder by ``connection.vendor``.
+  values as one row source with ``sql_values``. Text that differs between the engines
+  (``json_each`` or ``unnest``, ``::jsonb``) is chosen in the builder by ``connection.vendor``.
 - **Running.** Only through this module: ``select_row`` and ``select_rows`` (reads, and writes
   with ``RETURNING``), ``execute`` (writes: the number of rows changed), ``fetch_prepared`` and
   ``execute_prepared`` (statements run on every API request or usage batch: prepared once per
-  connection on PostgreSQL, sqlite3's own cursor on SQLite), and the bulk helpers below (``insert_rows``, ``update_rows``,
-  ``fetch_values``, ``reserve_ids``). No other module opens a cursor.
+  connection on PostgreSQL, sqlite3's own cursor on SQLite), and the bulk helpers below
+  (``insert_rows``, ``update_rows``, ``fetch_values``, ``reserve_ids``). No other module opens
+  a cursor; ``test_queries`` checks both rules.
 
 The only SQL outside ``queries.py`` modules is engine plumbing that has no ORM equivalent to
 compare with: this module's bulk statements and ``reserve_ids``, SQLite's log checkpoint
