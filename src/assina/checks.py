@@ -27,7 +27,7 @@ from collections import defaultdict
 from django.db.models import Count, F, Sum
 
 from assina.core.invoice_states import InvoiceStatus
-from assina.core.states import SubscriptionStatus
+from assina.core.states import PAYING, SubscriptionStatus
 from assina.events.models import Event
 from assina.invoices.models import CreditNote, Invoice, NumberSequence
 from assina.payments.models import PaymentAttempt, Refund, SandboxCharge
@@ -105,9 +105,8 @@ def _periods(report: Report) -> None:
                 report.add("period_billed_twice", f"sub_{sub_id}: {n1} and {n2} bill {s2.isoformat()}")
             elif s2 > e1 and (sub_id, s2) not in resumed:
                 report.add("period_skipped", f"sub_{sub_id}: nothing billed from {e1.isoformat()} to {s2.isoformat()}")
-    billing = (SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAST_DUE.value)
     billed = {(sub_id, p[0]) for sub_id, periods in by_sub.items() for p in periods}
-    for sub_id, start, trial_end in (Subscription.objects.filter(status__in=billing)
+    for sub_id, start, trial_end in (Subscription.objects.filter(status__in=PAYING)
                                      .values_list("pk", "current_period_start", "trial_end")):
         if (sub_id, start) not in billed and not (trial_end and start < trial_end):
             report.add("period_skipped", f"sub_{sub_id}: its current period ({start.isoformat()}) has no invoice")

@@ -17,8 +17,8 @@ from assina.payments.gateway import ChargeRequest
 from assina.payments.models import PaymentAttempt, SandboxCharge
 from assina.payments.sandbox import SandboxGateway
 from assina.subscriptions.due_work import process_due_work
-from assina.subscriptions.lifecycle import next_action_at
 from assina.subscriptions.models import Subscription
+from assina.subscriptions.store import next_action_at
 
 pytestmark = real_transactions
 

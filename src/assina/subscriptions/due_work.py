@@ -175,7 +175,7 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
         # Subscriptions sharing an anchor, interval and period end share their next period.
         periods: dict[tuple, tuple[int, Period]] = {}
         horizon: datetime | None = None
-        renewals: list[tuple[DueRow, int, Period]] = []
+        renewals: list[tuple[DueRow, int, Period, datetime]] = []
         for row in rows:
             if horizon is not None and row.next_action_at > horizon:
                 settled = False
@@ -190,11 +190,14 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
                     found = periods[key] = period_starting_at(row.billing_anchor, Interval(row.interval),
                                                               row.interval_count, row.current_period_end, tz)
                 index, period = found
-                renewals.append((row, index, period))
-                following = _next_action_after_renewal(row.status, period, pending)
+                # The rule of core.schedule, from the changes the batch has already read (a
+                # renewal keeps a status whose next action is the period end: trialing -> active).
+                following = next_action_time(row.status, period.end, None, None,
+                                             _first_change_after(pending, period.start) if pending else None)
+                renewals.append((row, index, period, following))
             else:
                 # Issue the renewals before this row first, so numbers keep following dates.
-                charges += _renew(renewals, changes, fixed_at, summary, flags)
+                charges += _renew(renewals, fixed_at, summary, flags)
                 renewals = []
                 charges += _handle_one(row, due_change, fixed_at, summary)
                 following = Subscription.objects.filter(pk=row.pk).values_list("next_action_at", flat=True).first()
@@ -203,7 +206,7 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
                 horizon = following if horizon is None else min(horizon, following)
                 if following <= until:
                     settled = False
-        charges += _renew(renewals, changes, fixed_at, summary, flags)
+        charges += _renew(renewals, fixed_at, summary, flags)
     return charges, tuple((r.pk, r.next_action_at) for r in rows), settled
 
 
@@ -308,26 +311,21 @@ def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datet
     return []
 
 
-def _next_action_after_renewal(status: str, period: Period, pending) -> datetime | None:
-    """The next action time of a subscription just renewed into ``period`` (what
-    ``store.save`` would compute, from the scheduled changes the batch has already read,
-    without a query per row): the rule of ``core.schedule``. Changes due at or before the
-    period's start were applied before the renewal."""
-    first_change = min((c.effective_at for c in pending if c.effective_at > period.start), default=None) \
-        if pending else None
-    # Resume and creation times only matter to paused and incomplete subscriptions, never renewed.
-    return next_action_time(status, period.end, None, None, first_change)
+def _first_change_after(pending: list[ScheduledChange], start: datetime) -> datetime | None:
+    """The first pending change after ``start`` (those due by then were applied before the renewal)."""
+    return min((c.effective_at for c in pending if c.effective_at > start), default=None)
 
 
-def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[ScheduledChange]],
-           fixed_at: datetime | None, summary: Counter, flags: dict[int, tuple] | None = None) -> list[PendingCharge]:
-    """Bill period ``index`` of every subscription in ``batch`` (in order) with bulk statements.
+def _renew(batch: list[tuple[DueRow, int, Period, datetime]], fixed_at: datetime | None, summary: Counter,
+           flags: dict[int, tuple] | None = None) -> list[PendingCharge]:
+    """Bill period ``index`` of every subscription in ``batch`` (in order) with bulk statements,
+    and write each one's next action time (``following``, computed when the row was classified).
 
     ``flags`` (row id -> (changes, billed, carried items), read with the rows) spares the
     queries whose answer is known to be empty."""
     if not batch:
         return []
-    rows = [row for row, _, _ in batch]
+    rows = [row for row, _, _, _ in batch]
     loader = TermsLoader()
     loader.load(rows)
     ids = [r.pk for r in rows]
@@ -373,7 +371,7 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
     events: list[tuple] = []
     updates: list[tuple] = []
     status_updates: list[tuple] = []
-    for row, index, period in batch:
+    for row, index, period, following in batch:
         at = fixed_at or row.current_period_end
         start = period.start
         if (row.pk, start) not in billed:
@@ -389,15 +387,14 @@ def _renew(batch: list[tuple[DueRow, int, Period]], changes: dict[int, list[Sche
                                        billing_reason=cycle, at=at, lines=lines,
                                        period_start=start, period_end=period.end,
                                        pending_item_ids=[i.pk for i in items], locale=customers[row.customer_id][2]))
-        pending = changes.get(row.pk, ())
         if row.status == trialing:
             status = transition(S.TRIALING, S.ACTIVE).value
             events.append(("subscription.updated", at, row.customer_id, "subscription", row.pk,
                            {"status": status, "previous_status": trialing, "reason": "trial_ended"}))
             summary["trials_ended"] += 1
-            status_updates.append((status, start, period.end, _next_action_after_renewal(status, period, pending), row.pk))
+            status_updates.append((status, start, period.end, following, row.pk))
         else:
-            updates.append((start, period.end, _next_action_after_renewal(row.status, period, pending), row.pk))
+            updates.append((start, period.end, following, row.pk))
     # Every open invoice gets its first attempt below: written with attempt_count 1 at once.
     # The trial ends' events go with the invoices' (one INSERT; same order as before).
     invoices = issue_invoices(drafts, balances, as_rows=True, first_attempt=True, more_events=events)

@@ -1,4 +1,4 @@
-"""Shared steps of the subscription use cases: status changes, first invoices, reactivation."""
+"""Shared steps of the subscription use cases: status changes, billing a period at once, access."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 
 from assina.core.invoicing import DraftLine, draft_for_period
 from assina.core.states import SubscriptionStatus, transition
+from assina.core.states import has_access as status_has_access
 from assina.events.services import record
 from assina.invoices.models import Invoice
 from assina.invoices.services import InvoiceDraft, issue_invoices, pending_lines
@@ -13,7 +14,6 @@ from assina.payments.models import PaymentAttempt, PaymentMethod
 from assina.payments.services import start_attempts
 
 from .models import Subscription
-from .store import next_action_at, next_action_times  # noqa: F401  (the rule's home is store; kept for callers)
 from .terms import terms_for
 
 
@@ -50,6 +50,4 @@ def bill_period_now(sub: Subscription, index: int, reason: str, at: datetime,
 def has_access(sub: Subscription, at: datetime) -> bool:
     """Whether the customer may use the product at ``at``: trialing, active, or past due
     within the dunning grace period."""
-    from assina.core.states import has_access as status_has_access
-
     return status_has_access(sub.status, sub.grace_until, at)
