@@ -18,15 +18,13 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
-from assina.db import fetch_prepared as fetch_all
-
 from .models import ApiKey
+from .queries import key_by_hash
 
 MODES = ("sandbox", "live")
 # last_used_at is written at most this often per key and process: a read must not cost a write.
 LAST_USED_RESOLUTION = 60.0
 _last_used_written: dict[str, float] = {}  # by key hash
-KEY_SQL = f"SELECT id, scope, revoked_at FROM {ApiKey._meta.db_table} WHERE key_hash = %s"
 
 
 class ApiKeyError(DomainError):
@@ -102,13 +100,12 @@ def authenticate(secret: str) -> Authenticated | str:
     if mode != settings.ASSINA_MODE:
         return "wrong_mode_key"
     digest = hash_secret(secret)
-    # Every request runs this: a fixed statement (prepared on PostgreSQL) skips the ORM's query
-    # compilation. The row is read on every request, so a revoked key is refused at once, by
-    # every process.
-    rows = fetch_all(KEY_SQL, [digest])
-    if not rows:
+    # The row is read on every request (a fixed statement, api.queries), so a revoked key is
+    # refused at once, by every process.
+    row = key_by_hash(digest)
+    if row is None:
         return "invalid_api_key"
-    pk, scope, revoked_at = rows[0]
+    pk, scope, revoked_at = row
     if revoked_at is not None:
         return "api_key_revoked"
     _touch(pk, digest)
