@@ -13,7 +13,10 @@
   due, or its final action was taken (or its invoice is closed / paid);
 - every subscription's stored ``next_action_at`` is the one its rule computes
   (``subscriptions.store.next_action_times``): a stale one means the billing run would look
-  at it at the wrong time, or never again.
+  at it at the wrong time, or never again;
+- an open first invoice (billing reason ``subscription_create``) belongs to an incomplete
+  subscription: payments keeps that invoice out of dunning by its billing reason alone, without
+  reading the subscription (``core.payment_results``), and relies on this.
 
 Each check reads plain rows in a few queries (100,000 subscriptions take seconds). It reads
 invoices, payments and subscriptions alike, so it sits above every app, like the CLI.
@@ -70,6 +73,7 @@ def run_checks() -> dict:
     _money(report)
     _failed_attempts_followed(report)
     _next_action_times(report)
+    _open_first_invoices_incomplete(report)
     return report.json(totals)
 
 
@@ -204,3 +208,13 @@ def _next_action_times(report: Report) -> None:
                 expected = computed[sub.pk].isoformat() if computed[sub.pk] else None
                 report.add("next_action_at_computed", f"sub_{sub.pk}: next_action_at {stored}, computed {expected}")
         after = subs[-1].pk
+
+
+def _open_first_invoices_incomplete(report: Report) -> None:
+    rows = (Invoice.objects.filter(status=InvoiceStatus.OPEN.value, billing_reason=Invoice.Reason.SUBSCRIPTION_CREATE,
+                                   subscription__isnull=False)
+            .exclude(subscription__status=SubscriptionStatus.INCOMPLETE.value)
+            .values_list("number", "subscription_id", "subscription__status"))
+    for number, sub_id, status in rows:
+        report.add("open_first_invoice_incomplete",
+                   f"invoice {number}: open first invoice of sub_{sub_id}, which is {status}")

@@ -1,4 +1,5 @@
-"""``assina check`` verifies each subscription's stored next action time against its rule."""
+"""``assina check`` verifies each subscription's stored next action time against its rule, and
+that an open first invoice belongs to an incomplete subscription."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from factories import make_customer, make_plan, reload, start_clock, subscribe, utc
+from factories import FAILING_CARD, make_customer, make_plan, reload, start_clock, subscribe, utc
 
 from assina import checks
 from assina.checks import run_checks
+from assina.invoices.models import Invoice
 from assina.subscriptions.models import Subscription
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +22,28 @@ def _set_next_action_at_behind_the_services(sub: Subscription, value) -> None:
     table = connection.ops.quote_name(Subscription._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET next_action_at = %s WHERE id = %s", [value, sub.pk])
+
+
+def _set_status_behind_the_services(sub: Subscription, status: str) -> None:
+    table = connection.ops.quote_name(Subscription._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET status = %s WHERE id = %s", [status, sub.pk])
+
+
+def test_an_open_first_invoice_of_a_subscription_that_is_not_incomplete_is_a_violation():
+    start_clock(utc(2027, 1, 10, 9))
+    make_plan("pro", 4990)
+    sub = subscribe(make_customer(card=FAILING_CARD), "pro")
+    assert sub.status == "incomplete"
+    first = Invoice.objects.get(subscription=sub)
+    assert (first.status, first.billing_reason) == ("open", "subscription_create")
+    assert "open_first_invoice_incomplete" not in run_checks()["by_check"]
+
+    _set_status_behind_the_services(sub, "active")
+    result = run_checks()
+    assert result["by_check"]["open_first_invoice_incomplete"] == 1
+    [detail] = result["details"]["open_first_invoice_incomplete"]
+    assert detail == f"invoice {first.number}: open first invoice of sub_{sub.pk}, which is active"
 
 
 def test_a_next_action_time_changed_by_a_raw_update_is_a_violation():
