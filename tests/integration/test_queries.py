@@ -27,6 +27,7 @@ from factories import (FAILING_CARD, GOOD_CARD, advance, make_addon, make_custom
 
 from assina.api import queries as api_queries
 from assina.api.keys import create_key, hash_secret, revoke_key
+from assina.catalog.services import create_coupon
 from assina.clock import queries as clock_queries
 from assina.clock.models import ClockState
 from assina.events import queries as event_queries
@@ -45,7 +46,9 @@ from assina.payments.models import Refund
 from assina.payments.refunds import refund_invoice
 from assina.payments.services import attach_card
 from assina.subscriptions import queries as subscription_queries
-from assina.subscriptions.services import cancel_at_period_end, cancel_now
+from assina.subscriptions.changes import change_subscription
+from assina.subscriptions.models import Subscription
+from assina.subscriptions.services import cancel_at_period_end, cancel_now, pause
 from assina.time import FROZEN_AT_SQL, frozen_at
 from assina.usage import queries as usage_queries
 from assina.usage.models import UsageEvent
@@ -223,6 +226,90 @@ def test_what_terms_are_built_from_is_what_the_orm_reads():
         assert sorted(subscription_queries.version_rows(ids)) == sorted(subscription_queries.version_rows_orm(ids))
     tiers = [row[7] for row in subscription_queries.version_rows(versions) if row[1] == "tiered"]
     assert tiers == [[{"up_to": 3, "unit_amount": 1000}, {"up_to": None, "unit_amount": 700, "flat_amount": 150}]]
+
+
+def _subscriptions_of_every_kind() -> dict[str, Subscription]:
+    """Renewals (one with add-ons and a coupon, one whose next period is billed already), a trial,
+    a pending change at period end, an immediate change that leaves carried-over items, a paused
+    subscription due to resume, one canceling at period end and one canceled; several customers,
+    one without a card."""
+    start_clock(T0)
+    make_plan("pro", 4990)
+    make_addon("storage", 999, pricing_model="per_unit")
+    create_coupon(code="ten", duration="repeating", duration_periods=2, percent_off="10", at=T0)
+    twice = make_customer()
+    subs = {
+        "addons_and_coupon": subscribe(twice, "pro", coupon_code="ten", addons=[("storage", 3)]),
+        "plain": subscribe(twice, "pro"),
+        "billed": subscribe(make_customer(), "pro"),
+        "trial": subscribe(make_customer(card=None), "pro", trial_days=7),
+        "scheduled": subscribe(make_customer(), "pro"),
+        "changed_now": subscribe(make_customer(), "pro"),
+        "paused": subscribe(make_customer(), "pro"),
+        "canceling": subscribe(make_customer(), "pro"),
+        "canceled": subscribe(make_customer(), "pro"),
+    }
+    billed = subs["billed"]
+    Invoice.objects.filter(subscription=billed).update(period_start=billed.current_period_end)
+    change_subscription(subs["scheduled"].pk, quantity=3, at_period_end=True)
+    change_subscription(subs["changed_now"].pk, quantity=2)
+    pause(subs["paused"].pk, resumes_at=T0 + timedelta(days=10))
+    cancel_at_period_end(subs["canceling"].pk)
+    cancel_now(subs["canceled"].pk)
+    return {name: Subscription.objects.get(pk=sub.pk) for name, sub in subs.items()}
+
+
+@pytest.mark.django_db
+@compares(subscription_queries.due_rows_orm)
+def test_the_due_rows_of_a_billing_batch_are_what_the_orm_reads():
+    subs = _subscriptions_of_every_kind()
+    month = max(s.next_action_at for s in subs.values() if s.next_action_at)
+    seen = set()
+    for until in (T0 - timedelta(days=1), T0 + timedelta(days=7), T0 + timedelta(days=10), month,
+                  month + timedelta(days=40)):
+        for limit in (1000, 3, 1):
+            rows, flags = subscription_queries.due_rows(until, limit)
+            assert (rows, flags) == subscription_queries.due_rows_orm(until, limit)
+            assert len(rows) <= limit and all(r.next_action_at <= until for r in rows)
+            seen.update((r.pk, tuple(map(bool, flags[r.pk]))) for r in rows)
+    flagged = dict(seen)
+    assert flagged[subs["scheduled"].pk] == (True, False, False)
+    assert flagged[subs["billed"].pk] == (False, True, False)
+    assert flagged[subs["changed_now"].pk] == (False, False, True)
+    assert {subs["trial"].pk, subs["paused"].pk, subs["addons_and_coupon"].pk} <= flagged.keys()
+    assert subs["canceled"].pk not in flagged
+
+
+@pytest.mark.django_db
+@compares(subscription_queries.customers_with_cards_orm)
+def test_the_customers_of_a_billing_batch_are_what_the_orm_reads():
+    subs = _subscriptions_of_every_kind()
+    customers = {s.customer_id for s in subs.values()}
+    for ids in (customers, {subs["trial"].customer_id}, {subs["plain"].customer_id, max(customers) + 1000}, set()):
+        fast = subscription_queries.customers_with_cards(ids)
+        assert fast == subscription_queries.customers_with_cards_orm(ids)
+        assert [row[0] for row in fast] == sorted(ids & customers)
+    rows = {row[0]: row for row in subscription_queries.customers_with_cards(customers)}
+    assert rows[subs["trial"].customer_id][4:] == (None, None)  # no card
+    assert rows[subs["plain"].customer_id][4] == "sandbox"
+
+
+@pytest.mark.django_db
+@compares(subscription_queries.subscription_dict_orm, subscription_queries.subscription_dicts_orm)
+def test_a_subscription_as_the_api_shows_it_is_what_the_orm_builds():
+    subs = _subscriptions_of_every_kind()
+    missing = max(s.pk for s in subs.values()) + 1000
+    assert subscription_queries.subscription_dict(missing) is None is subscription_queries.subscription_dict_orm(missing)
+    fast = {name: subscription_queries.subscription_dict(s.pk) for name, s in subs.items()}
+    for name, sub in subs.items():
+        assert fast[name] == subscription_queries.subscription_dict_orm(sub.pk), name
+    page = list(subscription_queries.SUBSCRIPTIONS.filter(pk__in=[s.pk for s in subs.values()]).order_by("pk"))
+    assert subscription_queries.subscription_dicts_orm(page) == [subscription_queries.subscription_dict(s.pk) for s in page]
+    assert fast["addons_and_coupon"]["coupon"] == "ten" and len(fast["addons_and_coupon"]["items"]) == 2
+    assert fast["scheduled"]["scheduled_change"]["quantity"] == 3
+    assert fast["paused"]["status"] == "paused" and fast["paused"]["resumes_at"] == T0 + timedelta(days=10)
+    assert fast["canceled"]["status"] == "canceled" and fast["canceled"]["ended_at"] is not None
+    assert fast["canceling"]["cancel_at_period_end"] is True
 
 
 # --- notifications ----------------------------------------------------------------------------------
@@ -521,10 +608,6 @@ def test_every_statement_has_an_orm_twin_that_a_test_compares(module_name):
     assert not untested, f"ORM twins no test compares: {sorted(untested)}"
 
 
-# Modules whose statements are still to move to their app's ``queries.py`` (issue 13): the list
-# only shrinks.
-NOT_MOVED_YET = {"subscriptions/due_work.py"}
-STATEMENTS_NOT_MOVED_YET = NOT_MOVED_YET | {"subscriptions/api.py"}
 # The time leaf imports no app, so its one statement is a literal beside it (checked above).
 RUNS_ITS_OWN_STATEMENT = {"time.py"}
 RUNNERS = {"select_row", "select_rows", "execute", "execute_prepared", "fetch_prepared"}
@@ -543,7 +626,7 @@ def test_only_assina_db_opens_a_cursor():
     opening = {relative for relative, tree in _modules() for node in ast.walk(tree)
                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "connection"
                and node.attr in ("cursor", "connection")}
-    assert opening <= NOT_MOVED_YET, sorted(opening - NOT_MOVED_YET)
+    assert not opening, sorted(opening)
 
 
 def test_hand_written_statements_run_from_queries_modules_only():
@@ -551,4 +634,4 @@ def test_hand_written_statements_run_from_queries_modules_only():
                if isinstance(node, ast.ImportFrom) and node.module == "assina.db"
                and RUNNERS & {alias.name for alias in node.names}}
     elsewhere = {m for m in running if not m.endswith("/queries.py")} - RUNS_ITS_OWN_STATEMENT
-    assert elsewhere <= STATEMENTS_NOT_MOVED_YET, sorted(elsewhere - STATEMENTS_NOT_MOVED_YET)
+    assert not elsewhere, sorted(elsewhere)

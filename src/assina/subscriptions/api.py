@@ -3,19 +3,15 @@ pause, resume. Mounted by ``assina.api.main``.
 
 ``GET /subscriptions/{id}`` is the hot read path: what a developer's site calls on every page
 view to decide what a customer may use, so it must serve well over a thousand requests a second
-on a small machine. Building the answer through the ORM spends most of its time compiling
-queries; ``SUBSCRIPTION_SQL`` is fixed, so it is written once (tests check its answer equals the
-ORM's, ``subscription_out``), and PostgreSQL plans it once per connection (``assina.db.fetch_prepared``).
+on a small machine. Its answer is ``queries.subscription_dict``, one fixed statement (compared
+with its ORM twin by ``tests/integration/test_queries.py``), rendered without re-validation.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
 from typing import Literal
 
 from django.http import HttpResponse
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
@@ -24,13 +20,12 @@ from assina.api.ids import ident, load
 from assina.api.pagination import object_pk, paginate
 from assina.api.renderers import render_json
 from assina.api.schemas import Amount, Currency, Input, ListQuery, Metadata, Page, Timestamp
-from assina.catalog.models import Coupon, Plan, PlanVersion
 from assina.core.states import SubscriptionStatus
 from assina.customers.api import load_customer
-from assina.db import fetch_prepared as fetch_all
 
 from . import changes, services
-from .models import ScheduledChange, Subscription, SubscriptionItem
+from .models import Subscription
+from .queries import ITEMS, SUBSCRIPTIONS, subscription_dict, subscription_dicts_orm
 
 router = Router(tags=["subscriptions"])
 PREFIX = "sub_"
@@ -139,101 +134,6 @@ class SubscriptionFilters(ListQuery):
     plan: str | None = Field(None, max_length=64)
 
 
-def subscription_out(sub: Subscription, items: list[SubscriptionItem], scheduled: ScheduledChange | None) -> dict:
-    return {
-        "id": ident(PREFIX, sub.pk), "customer": ident("cus_", sub.customer_id), "plan": sub.plan.code, "status": sub.status,
-        "currency": sub.currency, "interval": sub.interval, "interval_count": sub.interval_count,
-        "items": [{"plan": i.plan_version.plan.code, "kind": i.plan_version.plan.kind, "version": i.plan_version.version,
-                   "quantity": i.quantity, "unit_amount": i.plan_version.unit_amount, "currency": i.plan_version.currency}
-                  for i in items],
-        "started_at": sub.started_at, "current_period_start": sub.current_period_start,
-        "current_period_end": sub.current_period_end, "trial_end": sub.trial_end,
-        "cancel_at_period_end": sub.cancel_at_period_end, "canceled_at": sub.canceled_at, "cancel_reason": sub.cancel_reason,
-        "ended_at": sub.ended_at, "paused_at": sub.paused_at, "resumes_at": sub.resumes_at,
-        "coupon": sub.coupon.code if sub.coupon_id else None, "discount_until": sub.discount_applies_until,
-        "scheduled_change": ({"plan": scheduled.change.get("plan"), "quantity": scheduled.change.get("quantity"),
-                              "effective_at": scheduled.effective_at} if scheduled else None),
-        "metadata": sub.metadata, "created_at": sub.created_at,
-    }
-
-
-SUBSCRIPTIONS = Subscription.objects.select_related("plan", "coupon")
-ITEMS = SubscriptionItem.objects.select_related("plan_version__plan").order_by("id")
-
-
-# --- the hot read: one subscription in one fixed statement ---
-
-SUB = Subscription._meta.db_table
-PLAN = Plan._meta.db_table
-COUPON = Coupon._meta.db_table
-ITEM = SubscriptionItem._meta.db_table
-VERSION = PlanVersion._meta.db_table
-CHANGE = ScheduledChange._meta.db_table
-
-# One statement, one round trip: a row per item (the subscription's columns repeated), and the
-# pending scheduled change as scalar subqueries.
-SUBSCRIPTION_SQL = f"""
-SELECT s.id, s.customer_id, p.code, s.status, s.currency, s.interval, s.interval_count, s.started_at,
-       s.current_period_start, s.current_period_end, s.trial_end, s.cancel_at_period_end, s.canceled_at,
-       s.cancel_reason, s.ended_at, s.paused_at, s.resumes_at, c.code, s.discount_applies_until, s.metadata,
-       s.created_at,
-       (SELECT sc.change FROM {CHANGE} sc WHERE sc.subscription_id = s.id AND sc.status = %s ORDER BY sc.id DESC LIMIT 1),
-       (SELECT sc.effective_at FROM {CHANGE} sc WHERE sc.subscription_id = s.id AND sc.status = %s
-        ORDER BY sc.id DESC LIMIT 1),
-       ip.code, ip.kind, v.version, i.quantity, v.unit_amount, v.currency
-FROM {SUB} s
-JOIN {PLAN} p ON p.id = s.plan_id
-LEFT JOIN {COUPON} c ON c.id = s.coupon_id
-LEFT JOIN {ITEM} i ON i.subscription_id = s.id
-LEFT JOIN {VERSION} v ON v.id = i.plan_version_id
-LEFT JOIN {PLAN} ip ON ip.id = v.plan_id
-WHERE s.id = %s
-ORDER BY i.id"""
-
-
-def _time(value) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # fromisoformat is C; parse_datetime, a regex, only for what it refuses
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            value = parse_datetime(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-
-
-def _json(value):
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
-
-
-def subscription_dict(sub_id: int) -> dict | None:
-    pending = ScheduledChange.Status.PENDING.value
-    rows = fetch_all(SUBSCRIPTION_SQL, [pending, pending, sub_id])
-    if not rows:
-        return None
-    (pk, customer_id, plan, status, currency, interval, interval_count, started_at, period_start, period_end,
-     trial_end, cancel_at_period_end, canceled_at, cancel_reason, ended_at, paused_at, resumes_at, coupon,
-     discount_until, metadata, created_at, change, effective_at) = rows[0][:23]
-    scheduled = None
-    if change is not None:
-        data = _json(change)
-        scheduled = {"plan": data.get("plan"), "quantity": data.get("quantity"), "effective_at": _time(effective_at)}
-    return {
-        "id": f"sub_{pk}", "object": "subscription", "customer": f"cus_{customer_id}", "plan": plan, "status": status,
-        "currency": currency, "interval": interval, "interval_count": interval_count,
-        "items": [{"plan": code, "kind": kind, "version": version, "quantity": quantity, "unit_amount": unit_amount,
-                   "currency": item_currency}
-                  for code, kind, version, quantity, unit_amount, item_currency in (row[23:] for row in rows)
-                  if code is not None],
-        "started_at": _time(started_at), "current_period_start": _time(period_start),
-        "current_period_end": _time(period_end), "trial_end": _time(trial_end),
-        "cancel_at_period_end": bool(cancel_at_period_end), "canceled_at": _time(canceled_at),
-        "cancel_reason": cancel_reason, "ended_at": _time(ended_at), "paused_at": _time(paused_at),
-        "resumes_at": _time(resumes_at), "coupon": coupon, "discount_until": _time(discount_until),
-        "scheduled_change": scheduled, "metadata": _json(metadata) or {}, "created_at": _time(created_at),
-    }
-
-
 def render(sub_id: int) -> dict:
     """One subscription as the API shows it (the fast path, ``subscription_dict``)."""
     found = subscription_dict(sub_id)
@@ -243,13 +143,8 @@ def render(sub_id: int) -> dict:
 
 
 def render_many(subs: list[Subscription]) -> list[dict]:
-    ids = [s.pk for s in subs]
-    items: dict[int, list] = {}
-    for item in ITEMS.filter(subscription_id__in=ids):
-        items.setdefault(item.subscription_id, []).append(item)
-    scheduled = {c.subscription_id: c for c in ScheduledChange.objects.filter(
-        subscription_id__in=ids, status=ScheduledChange.Status.PENDING).order_by("id")}
-    return [subscription_out(s, items.get(s.pk, []), scheduled.get(s.pk)) for s in subs]
+    """A page of subscriptions as the API shows them (through the ORM: the page is loaded already)."""
+    return subscription_dicts_orm(subs)
 
 
 def _pk(subscription_id: str) -> int:

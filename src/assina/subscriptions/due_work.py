@@ -11,13 +11,12 @@ they are read and written as plain rows, never one query per subscription.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter, defaultdict
 from datetime import datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 
 from assina.time import now as clock_now
 from assina.core.invoicing import DraftLine, draft_for_period
@@ -25,7 +24,7 @@ from assina.core.periods import Interval, Period, period_starting_at
 from assina.core.schedule import next_action_time
 from assina.core.states import LIVE, SubscriptionStatus, transition
 from assina.customers.models import Customer
-from assina.db import Many, aware_datetime, fetch_values, select_rows, sql_columns, sql_table, sql_time, update_rows
+from assina.db import Many, fetch_values, update_rows
 from assina.invoices.models import Invoice, PendingItem
 from assina.invoices.services import InvoiceDraft, carried_line, issue_invoices
 from assina.payments.models import PaymentMethod
@@ -35,6 +34,7 @@ from .metered import metered_lines
 from .changes import apply_scheduled_change
 from . import store
 from .models import ScheduledChange, Subscription
+from .queries import DUE_FIELDS, DueRow, customers_with_cards, due_rows
 from .services import end_at_period_end, expire_incomplete, resume_locked
 from .terms import TermsLoader
 
@@ -43,30 +43,6 @@ S = SubscriptionStatus
 # less CPU per renewal than 1,000 on SQLite, but 2,000 made PostgreSQL slower (20.6 s against
 # 16.6 s for 20,000 renewals), so 1,000 stays.
 BATCH_SIZE = 1000
-
-
-class DueRow(NamedTuple):
-    """The columns of a due subscription that classifying and renewing it need."""
-
-    pk: int
-    customer_id: int
-    status: str
-    currency: str
-    interval: str
-    interval_count: int
-    billing_anchor: datetime
-    billing_starts_at: datetime
-    current_period_start: datetime
-    current_period_end: datetime
-    cancel_at_period_end: bool
-    coupon_id: int | None
-    discount_applies_from: datetime | None
-    discount_applies_until: datetime | None
-    payment_method_id: int | None
-    next_action_at: datetime
-
-
-DUE_FIELDS = ("id",) + DueRow._fields[1:]
 
 
 class MethodRef(NamedTuple):
@@ -150,7 +126,7 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
         if ids is None:
             # One writer (SQLite): nothing changes between this read and the batch's writes,
             # so what the batch needs to know of other tables is read along with the rows.
-            rows, flags = _read_due(until, limit)
+            rows, flags = due_rows(until, limit)
         else:
             # Lock order (PostgreSQL): the customers of the listed subscriptions first, in id
             # order, and only then the subscriptions, claimed without waiting (SKIP LOCKED).
@@ -210,57 +186,6 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
     return charges, tuple((r.pk, r.next_action_at) for r in rows), settled
 
 
-# The DueRow fields that are times (read as text on SQLite and parsed once per distinct value).
-_DUE_TIMES = frozenset(i for i, name in enumerate(DUE_FIELDS) if isinstance(Subscription._meta.get_field(name), models.DateTimeField))
-
-
-@functools.cache
-def _due_sql(vendor: str) -> str:
-    """``_read_due``'s statement, written once per engine."""
-    sub, change, invoice, item = (sql_columns(m) for m in (Subscription, ScheduledChange, Invoice, PendingItem))
-    text = vendor == "sqlite"
-    # On SQLite, times are read as text (a CAST has no declared type, so no converter runs): parsed below.
-    quote = connection.ops.quote_name
-    columns = ", ".join(f"CAST(s.{column} AS TEXT)" if text and i in _DUE_TIMES else f"s.{column}"
-                        for i, column in enumerate(quote(Subscription._meta.get_field(name).column) for name in DUE_FIELDS))
-    return (
-        f"SELECT {columns}, "
-        f"EXISTS(SELECT 1 FROM {sql_table(ScheduledChange)} AS c WHERE c.{change['subscription']} = s.{sub['id']} "
-        f"AND c.{change['status']} = %s), "
-        # The period a renewal bills starts where the current one ends.
-        f"EXISTS(SELECT 1 FROM {sql_table(Invoice)} AS i WHERE i.{invoice['subscription']} = s.{sub['id']} "
-        f"AND i.{invoice['period_start']} = s.{sub['current_period_end']}), "
-        f"EXISTS(SELECT 1 FROM {sql_table(PendingItem)} AS p WHERE p.{item['subscription']} = s.{sub['id']} "
-        f"AND p.{item['invoice']} IS NULL) "
-        f"FROM {sql_table(Subscription)} AS s WHERE s.{sub['next_action_at']} <= %s "
-        f"ORDER BY s.{sub['next_action_at']}, s.{sub['id']} LIMIT %s"
-    )
-
-
-def _read_due(until: datetime, limit: int) -> tuple[list[DueRow], dict[int, tuple]]:
-    """The first ``limit`` due rows and, per row, (has pending changes, next period already
-    billed, has carried-over items): one query instead of one per question and batch.
-
-    Fixed SQL: the clock runs this at nearly every stop, mostly for one or two renewals, and
-    building the ORM query (three EXISTS) cost several times running it."""
-    text = connection.vendor == "sqlite"
-    found = select_rows(_due_sql(connection.vendor), [ScheduledChange.Status.PENDING.value, sql_time(until), limit])
-    if not found:
-        return [], {}
-    # Column by column: each distinct time text is parsed once (a batch shares a few instants).
-    columns = list(zip(*found))
-    if text:
-        for i in _DUE_TIMES:
-            column = columns[i]
-            parsed = {value: aware_datetime(value) for value in set(column)}
-            columns[i] = list(map(parsed.__getitem__, column))
-    width = len(DUE_FIELDS)
-    rows = list(map(DueRow._make, zip(*columns[:width])))
-    # The flags as the engine gives them (0/1 on SQLite): only their truth is used.
-    flags = dict(zip(columns[0], zip(*columns[width:])))
-    return rows, flags
-
-
 def _lock_customers(customers) -> list[tuple]:
     """Lock ``customers`` in id order; returns (pk, credit_balance, default_payment_method_id, locale).
 
@@ -272,20 +197,6 @@ def _lock_customers(customers) -> list[tuple]:
     """
     return fetch_values(customers.select_for_update(no_key=True).order_by("pk"),
                         ("pk", "credit_balance", "default_payment_method_id", "locale"))
-
-
-def _customers_with_cards(ids: set[int]) -> list[tuple]:
-    """Lock the customers ``ids`` (as ``_lock_customers``) and read (pk, credit_balance,
-    default_payment_method_id, locale, gateway, token) with their default card, in one query.
-    Only the customers are locked (a card is not)."""
-    queryset = (Customer.objects.filter(pk__in_list=Many(ids)).select_for_update(no_key=True, of=("self",))
-                .order_by("pk").values_list("pk", "credit_balance", "default_payment_method_id", "locale",
-                                            "default_payment_method__gateway", "default_payment_method__token"))
-    # Integers and texts only: the rows as the driver gives them, without Django's converters.
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def _handle_one(row: DueRow, due_change: ScheduledChange | None, fixed_at: datetime | None, summary: Counter) -> list[PendingCharge]:
@@ -348,7 +259,7 @@ def _renew(batch: list[tuple[DueRow, int, Period, datetime]], fixed_at: datetime
     # handled earlier in the batch may have changed a balance. Their default cards come along.
     customers: dict[int, tuple] = {}
     methods_by_id: dict[int, MethodRef] = {}
-    for pk, balance, method, locale, gateway, token in _customers_with_cards({r.customer_id for r in rows}):
+    for pk, balance, method, locale, gateway, token in customers_with_cards({r.customer_id for r in rows}):
         customers[pk] = (balance, method, locale)
         if method is not None:
             methods_by_id[method] = MethodRef(method, gateway, token)
