@@ -130,8 +130,10 @@ def void(request, invoice_id: str):
     return invoice_out(_load(invoice_id))
 
 
-PDF_RESPONSE = {"200": {"description": "the invoice as a PDF, in the customer's language and currency",
-                        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+# Keyed by the int status, as ``response={200: None}`` is: ninja then merges this into that response;
+# a "200" string key would sit beside it and openapi.json would carry "200" twice.
+PDF_RESPONSE = {200: {"description": "the invoice as a PDF, in the customer's language and currency",
+                      "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 @router.get("/{invoice_id}/pdf", response={200: None}, summary="Download an invoice as a PDF",
