@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from assina.core.spreadsheet import safe_row
 from assina.i18n import localized_message
 
 from . import presentation as show
@@ -77,8 +78,9 @@ def export(request, table: str):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="assina-{table}-{data["to"]}.csv"'
     writer = csv.writer(response)
-    writer.writerow(head)
-    writer.writerows(rows)
+    writer.writerow(safe_row(head))
+    # Names and codes come from operators and customers: no cell may be read as a formula.
+    writer.writerows(safe_row(row) for row in rows)
     return response
 
 
