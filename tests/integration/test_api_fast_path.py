@@ -127,7 +127,8 @@ def test_postgresql_prepares_the_hot_statements_and_survives_their_deallocation(
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = " ".join(row[0] for row in cursor.fetchall())
-    assert "FROM api_apikey WHERE key_hash = $1" in prepared and "FROM subscriptions_subscription s" in prepared
+    assert 'FROM "api_apikey" WHERE "key_hash" = $1' in prepared
+    assert 'FROM "subscriptions_subscription" AS s' in prepared
     assert connection.connection.prepare_threshold is None  # the ORM's statements are not prepared
     with pytest.raises(RuntimeError), transaction.atomic():  # a rollback: psycopg deallocates them all
         client.get(f"/subscriptions/sub_{sub.pk}")
