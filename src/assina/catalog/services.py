@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from assina.core.discounts import Coupon as CoreCoupon
 from assina.core.discounts import CouponDuration, check_redeemable
 from assina.core.errors import DomainError
+from assina.core.input_bounds import EARLIEST, LATEST, date_in_bounds
 from assina.core.money import normalize_currency
 from assina.core.periods import validate_interval
 from assina.core.pricing import PriceSpec, PricingModel, Tier
@@ -99,6 +100,9 @@ def create_coupon(*, code: str, duration: str, at: datetime, percent_off: str | 
         kind = CouponDuration(duration)
     except ValueError:
         raise CatalogError(_("a coupon lasts 'once', 'repeating' or 'forever'")) from None
+    if redeem_by is not None and not date_in_bounds(redeem_by):
+        raise CatalogError(_("the redeem-by date %(date)s must fall between the years %(earliest)s and %(latest)s")
+                           % {"date": redeem_by.isoformat(), "earliest": EARLIEST.year, "latest": LATEST.year - 1})
     currency = normalize_currency(currency) if currency else None
     # The core coupon validates the combination (one of percent/amount, periods iff repeating...).
     CoreCoupon(code=code, duration=kind, percent_off=percent, amount_off=amount_off, currency=currency,
@@ -117,6 +121,9 @@ def create_coupon(*, code: str, duration: str, at: datetime, percent_off: str | 
 
 def create_promotion_code(*, code: str, coupon_code: str, at: datetime, expires_at: datetime | None = None,
                           max_redemptions: int | None = None) -> PromotionCode:
+    if expires_at is not None and not date_in_bounds(expires_at):
+        raise CatalogError(_("the expiry date %(date)s must fall between the years %(earliest)s and %(latest)s")
+                           % {"date": expires_at.isoformat(), "earliest": EARLIEST.year, "latest": LATEST.year - 1})
     with transaction.atomic():
         coupon = Coupon.objects.filter(code=coupon_code).first()
         if coupon is None:

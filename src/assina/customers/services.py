@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
+from assina.core.input_bounds import is_country_code
 from assina.core.money import normalize_currency
 from assina.events.services import record
 
@@ -23,6 +24,13 @@ LOCALE_CODES = {code for code, _label in LOCALES}
 
 class CustomerError(DomainError):
     pass
+
+
+def check_country(country: str) -> str:
+    """``country`` as given (already in capitals), if empty (not known) or an ISO 3166-1 alpha-2 code."""
+    if country and not is_country_code(country):
+        raise CustomerError(_("%(country)s is not an ISO 3166 country code (e.g. BR, PT, US)") % {"country": repr(country)})
+    return country
 
 
 def normalize_locale(locale: str) -> str:
@@ -64,10 +72,11 @@ def check_new_customer(*, email: str, name: str = "", locale: str = "en", curren
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise CustomerError(_("unknown time zone %(zone)s") % {"zone": repr(time_zone)}) from None
+    country = check_country(country.upper()[:2])
     if Customer.objects.filter(email__iexact=email).exists():
         raise CustomerError(_("a customer with email %(email)s already exists") % {"email": email})
     return NewCustomer(email=email, name=name, locale=locale, currency=currency, time_zone=time_zone,
-                       country=country.upper()[:2], tax_id=tax_id, metadata=metadata or {})
+                       country=country, tax_id=tax_id, metadata=metadata or {})
 
 
 def insert_customer(new: NewCustomer, at: datetime) -> Customer:
@@ -114,7 +123,7 @@ def _clean_changes(changes: dict) -> dict:
         except (ZoneInfoNotFoundError, ValueError):
             raise CustomerError(_("unknown time zone %(zone)s") % {"zone": repr(clean["time_zone"])}) from None
     if "country" in clean:
-        clean["country"] = clean["country"].strip().upper()
+        clean["country"] = check_country(clean["country"].strip().upper())
     if "metadata" in clean and not isinstance(clean["metadata"], dict):
         raise TypeError("metadata must be a dict")
     return clean

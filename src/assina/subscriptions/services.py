@@ -19,6 +19,7 @@ from assina.time import now as clock_now
 from assina.core.discounts import discount_window
 from assina.core.early_end import UnusedTimeLine, credits_unused_time, settle_early_end, stops_within_period
 from assina.core.errors import DomainError
+from assina.core.input_bounds import EARLIEST, LATEST, date_in_bounds
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.invoicing import DraftLine, LineKind, draft_for_period
 from assina.core.proration import prorate
@@ -296,6 +297,9 @@ def _unused_amount(sub: Subscription, at: datetime) -> int:
 def pause(sub_id: int | str, *, resumes_at: datetime | None = None) -> Subscription:
     """Pause now: billing stops, the unused part of the paid period becomes credit for the resume."""
     at = clock_now()
+    if resumes_at is not None and not date_in_bounds(resumes_at):
+        raise SubscriptionError(_("the resume date %(date)s must fall between the years %(earliest)s and %(latest)s")
+                                % {"date": resumes_at.isoformat(), "earliest": EARLIEST.year, "latest": LATEST.year - 1})
     if resumes_at is not None and resumes_at <= at:
         raise SubscriptionError(_("the resume date must be in the future"))
     with transaction.atomic():
