@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DB := demo/assina-demo.sqlite3
-# The demo's mail goes to files (thousands of messages; open any .eml in a mail client).
-DEMO_ENV := ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) ASSINA_SMTP_URL=file:demo/mail
 PORT ?= 8000
+# The demo's mail goes to files (thousands of messages; open any .eml in a mail client); its
+# links point at the port the demo serves on (`make demo PORT=8101`).
+DEMO_ENV = ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) ASSINA_SMTP_URL=file:demo/mail ASSINA_BASE_URL=http://127.0.0.1:$(PORT)
 # Run the tests on as many cores as the machine has.
 PYTEST_WORKERS ?= auto
 
