@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -23,6 +24,10 @@ import pytest
 START = "2027-01-31T10:00:00Z"
 ASSINA = Path(sys.executable).with_name("assina")
 ON_POSTGRES = os.environ.get("ASSINA_TEST_ENGINE") == "postgres"
+# Debian's Chromium (`make browser`), driven by Playwright; flags for a machine without a screen or network.
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]
 
 
 class ScratchDatabase:
@@ -146,3 +151,19 @@ def assina(tmp_path: Path) -> Iterator[Assina]:
     """A migrated sandbox database of this test's own, its clock at ``Assina.start``."""
     with _scratch_assina(tmp_path) as cli:
         yield cli
+
+
+@pytest.fixture
+def browser_context(tmp_path, monkeypatch):
+    """A fresh headless Chromium profile for one test (pages in English unless a test says otherwise)."""
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is missing: run `make browser`")
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM, args=ARGS,
+                                                       headless=True, locale="en-US")
+        yield context
+        context.close()

@@ -4,18 +4,12 @@ them, it speaks Portuguese, tables export as CSV, and the browser logs no error.
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 from factories import make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.analytics import service
 from assina.subscriptions import services as subs
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 PASSWORD = "dashboard-pass-1"
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,21 +33,6 @@ def _business() -> None:
 def _traces(page, chart: str) -> list[dict]:
     return page.evaluate(f"() => document.getElementById('{chart}').data.map(t => ({{name: t.name, type: t.type, "
                          f"x: t.x || null, y: t.y || null, z: t.z || null, values: t.values || null}}))")
-
-
-@pytest.fixture
-def browser_context(tmp_path, monkeypatch):
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is missing: run `make browser`")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM, args=ARGS,
-                                                       headless=True, locale="en-US")
-        yield context
-        context.close()
 
 
 def test_dashboard_renders_with_data_filters_change_it_and_no_console_errors(live_server, browser_context, django_user_model):

@@ -1,6 +1,10 @@
 """Subscriptions follow their customer's cards (``payments.events``: a card detached or
 replaced). A subscription that named its own card must not keep charging a removed one: it
-falls back to the customer's default, or moves to the card that replaced it."""
+falls back to the customer's default, or moves to the card that replaced it.
+
+These are the only subscription writes that bypass ``store``: one UPDATE for every
+subscription that named the card, of ``payment_method`` alone, which the next action time
+does not depend on."""
 
 from __future__ import annotations
 
