@@ -103,8 +103,9 @@ def create_customer(*, email: str, at: datetime, name: str = "", locale: str = "
 UPDATABLE = ("email", "name", "locale", "time_zone", "country", "tax_id", "metadata")
 
 
-def _clean_changes(changes: dict) -> dict:
-    """Validate and normalize the fields of an update (None means "leave as it is")."""
+def check_changes(changes: dict) -> dict:
+    """Validate and normalize the fields of an update (None means "leave as it is"); a
+    ``CustomerError`` for the first bad one. Forms call it to show the error beside the fields."""
     unknown = sorted(set(changes) - set(UPDATABLE))
     if unknown:  # a caller's mistake (the API's schema and the forms list the fields), not a customer's
         raise TypeError(f"customer fields that cannot be changed: {', '.join(unknown)}")
@@ -137,7 +138,7 @@ def update_customer(customer_id: int, changes: dict, *, at: datetime) -> Custome
     in the same transaction. Setting a field to its current value changes nothing and records
     no event.
     """
-    clean = _clean_changes(changes)
+    clean = check_changes(changes)
     with transaction.atomic():
         customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
         if customer is None:
