@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 DEMO_DB := demo/assina-demo.sqlite3
 PORT ?= 8000
 # The demo's mail goes to files (thousands of messages; open any .eml in a mail client); its
-# links point at the port the demo serves on (`make demo PORT=8101`).
-DEMO_ENV = ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) ASSINA_SMTP_URL=file:demo/mail ASSINA_BASE_URL=http://127.0.0.1:$(PORT)
+# links point at the port the demo serves on (`make demo PORT=8101`). The simulated business has
+# a name of its own (assina.simulation.business.NAME).
+DEMO_ENV = ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) ASSINA_SMTP_URL=file:demo/mail ASSINA_BASE_URL=http://127.0.0.1:$(PORT) ASSINA_BUSINESS_NAME='Agenda Certa'
 # Run the tests on as many cores as the machine has.
 PYTEST_WORKERS ?= auto
 
-.PHONY: demo test test-sqlite test-postgres bench clean browser messages
+.PHONY: demo test test-sqlite test-postgres bench clean browser messages screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,10 @@ demo: $(BIN)/.installed
 # The dashboard tests drive a real headless Chromium: Debian's package, installed where missing.
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+# The README's screenshots (docs/images/*.png), from a demo built in a temporary folder.
+screenshots: $(BIN)/.installed browser
+	$(BIN)/python tools/screenshots
 
 # Extract and compile the pt-BR translation catalogs (APPS="api core" for only some).
 messages: $(BIN)/.installed

@@ -38,6 +38,7 @@ SEGMENTS = (("salon", 45), ("clinic", 25), ("barbershop", 20), ("spa", 10))
 # Of the paying customers who cancel, how many come back later (a reactivation) and when.
 WIN_BACK_SHARE = 0.15
 WIN_BACK_DAYS = (20, 150)
+# Plan families (the plan's code follows the customer's currency: ``biz.plan_code``).
 SIGNUP_PLANS = ((biz.BASIC, 36), (biz.PRO, 32), (biz.BUSINESS, 18), (biz.PRO_ANNUAL, 14))
 SEATS = ((2, 30), (3, 25), (4, 15), (5, 12), (6, 8), (8, 6), (10, 4))
 PLAN_MOVES = {biz.BASIC: ((biz.PRO, "up"), (biz.BUSINESS, "up")), biz.PRO: ((biz.BASIC, "down"), (biz.BUSINESS, "up")),
@@ -77,12 +78,13 @@ class CustomerActions:
     def _signup(self) -> None:
         rng, person = self.rng, self.people.next()
         plan = rng.choices([p for p, _ in SIGNUP_PLANS], weights=[w for _, w in SIGNUP_PLANS])[0]
+        currency = person.currency
         trial = plan == biz.PRO
         draw = rng.random()
         card = GOOD_CARD if draw < (0.70 if trial else 0.96) else FAILING_CARD if draw < (0.74 if trial else 1) else None
         segment = self.extra.choices([s for s, _ in SEGMENTS], weights=[w for _, w in SEGMENTS])[0]
         details = {"email": person.email, "name": person.name, "locale": person.locale, "country": person.country,
-                   "time_zone": person.time_zone, "currency": biz.CURRENCY, "metadata": {"segment": segment}}
+                   "time_zone": person.time_zone, "currency": currency, "metadata": {"segment": segment}}
         if card and rng.random() < 0.03:
             try:
                 create_customer(**details, card=DECLINED_CARD, at=self.clock)
@@ -90,13 +92,14 @@ class CustomerActions:
                 self.counts["cards_declined_at_signup"] += 1  # they try again with another card
         customer = create_customer(**details, card=card, at=self.clock)
         quantity = rng.choices([q for q, _ in SEATS], weights=[w for _, w in SEATS])[0] if plan == biz.BUSINESS else 1
-        addons = [(biz.WHATSAPP, 1)] if plan in biz.MONTHLY_PLANS and rng.random() < 0.2 else []
+        addons = [(biz.plan_code(biz.ADDON, currency), 1)] if plan in biz.MONTHLY_FAMILIES and rng.random() < 0.2 else []
         coupon = None
-        if plan in biz.MONTHLY_PLANS and rng.random() < 0.15:
-            coupon = biz.WELCOME_PROMO
-        elif plan == biz.PRO and rng.random() < 0.10:
+        if plan in biz.MONTHLY_FAMILIES and rng.random() < 0.15:
+            coupon = biz.WELCOME_PROMO[currency]
+        elif plan == biz.PRO and rng.random() < 0.10 and currency == biz.CURRENCY:  # partners are in Brazil
             coupon = biz.PARTNER_COUPON
-        sub = subs.create_subscription(customer=customer, plan_code=plan, quantity=quantity, coupon_code=coupon, addons=addons)
+        sub = subs.create_subscription(customer=customer, plan_code=biz.plan_code(plan, currency), quantity=quantity,
+                                       coupon_code=coupon, addons=addons)
         self.counts["signups"] += 1
         if coupon:
             self.counts["coupons_redeemed"] += 1
@@ -168,7 +171,8 @@ class CustomerActions:
             attach_card(customer, GOOD_CARD, self.clock)
         plan = self.extra.choice((biz.BASIC, biz.PRO, biz.BUSINESS))
         quantity = self.extra.choice((2, 3)) if plan == biz.BUSINESS else 1
-        sub = subs.create_subscription(customer=customer, plan_code=plan, quantity=quantity, trial_days=0)
+        sub = subs.create_subscription(customer=customer, plan_code=biz.plan_code(plan, customer.currency),
+                                       quantity=quantity, trial_days=0)
         self._extra_subs.add(sub.pk)
         self.counts["won_back"] += 1
 
@@ -177,7 +181,7 @@ class CustomerActions:
         sub = self._live(pk, S.ACTIVE)
         if sub is None:
             return
-        second = subs.create_subscription(customer=sub.customer, plan_code=biz.BASIC)
+        second = subs.create_subscription(customer=sub.customer, plan_code=biz.plan_code(biz.BASIC, sub.currency))
         self._extra_subs.add(second.pk)
         self.counts["second_subscriptions"] += 1
 
@@ -228,12 +232,13 @@ class CustomerActions:
         sub = self._live(pk, S.ACTIVE)
         if sub is None:
             return
-        rng, current = self.rng, sub.plan.code
+        rng, current = self.rng, biz.FAMILY[sub.plan.code]
         target, direction = rng.choice(PLAN_MOVES[current])
         quantity = rng.choice((2, 3, 4)) if target == biz.BUSINESS else 1
         at_period_end = current == biz.PRO_ANNUAL or (direction == "down" and rng.random() < 0.6)
         invoice_now = not at_period_end and rng.random() < 0.4
-        change_subscription(pk, plan_code=target, quantity=quantity, at_period_end=at_period_end, invoice_now=invoice_now)
+        change_subscription(pk, plan_code=biz.plan_code(target, sub.currency), quantity=quantity,
+                            at_period_end=at_period_end, invoice_now=invoice_now)
         self.counts[f"{direction}grades{'_at_period_end' if at_period_end else ''}"] += 1
 
     def _change_seats(self, pk: int) -> None:
@@ -252,10 +257,10 @@ class CustomerActions:
         sub = self._live(pk, S.ACTIVE)
         if sub is None:
             return
-        if sub.plan.code not in (biz.BASIC, biz.PRO):  # changed plan since this was planned
+        if biz.FAMILY[sub.plan.code] not in (biz.BASIC, biz.PRO):  # changed plan since this was planned
             self.counts["skipped_no_longer_applicable"] += 1
             return
-        change_subscription(pk, plan_code=biz.PRO_ANNUAL, quantity=1)
+        change_subscription(pk, plan_code=biz.plan_code(biz.PRO_ANNUAL, sub.currency), quantity=1)
         self.counts["switched_to_annual"] += 1
 
     def _raise_price(self) -> None:

@@ -1,4 +1,5 @@
-"""Plausible customers: names for both locales, unique example.com emails, home time zones."""
+"""Plausible customers: names for both locales, unique example.com emails, a home whose country,
+time zone and currency go together (Brazilians in Brazil pay in reais, Americans in dollars)."""
 
 from __future__ import annotations
 
@@ -29,11 +30,12 @@ EN_LAST = (
     "Young", "King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Campbell", "Murphy",
     "O'Brien", "Kelly", "Walsh", "Hughes",
 )
-# (country, time zone, weight)
+# (country, time zone, weight); the currency is the country's.
 PT_HOMES = (("BR", "America/Sao_Paulo", 70), ("BR", "America/Recife", 10), ("BR", "America/Fortaleza", 8),
             ("BR", "America/Manaus", 5), ("BR", "America/Bahia", 7))
-EN_HOMES = (("US", "America/New_York", 30), ("US", "America/Chicago", 12), ("US", "America/Los_Angeles", 18),
-            ("GB", "Europe/London", 20), ("CA", "America/Toronto", 10), ("IE", "Europe/Dublin", 10))
+EN_HOMES = (("US", "America/New_York", 40), ("US", "America/Chicago", 20), ("US", "America/Denver", 8),
+            ("US", "America/Los_Angeles", 27), ("US", "America/Phoenix", 5))
+CURRENCIES = {"BR": "BRL", "US": "USD"}
 
 PT_BR_SHARE = 0.6
 
@@ -45,6 +47,7 @@ class Person:
     locale: str
     country: str
     time_zone: str
+    currency: str
 
 
 def _ascii(text: str) -> str:
@@ -63,8 +66,8 @@ class People:
         rng = self._rng
         if rng.random() < PT_BR_SHARE:
             locale, first, last = "pt-BR", rng.choice(PT_FIRST), rng.choice(PT_LAST)
-            if rng.random() < 0.35:  # many Brazilians go by two surnames
-                last = f"{rng.choice(PT_LAST)} {last}"
+            if rng.random() < 0.35:  # many Brazilians go by two surnames (two different ones)
+                last = f"{rng.choice([n for n in PT_LAST if n != last])} {last}"
             homes = PT_HOMES
         else:
             locale, first, last = "en", rng.choice(EN_FIRST), rng.choice(EN_LAST)
@@ -76,4 +79,5 @@ class People:
             n += 1
             email = f"{local}{n}@example.com"
         self._emails.add(email)
-        return Person(name=f"{first} {last}", email=email, locale=locale, country=country, time_zone=time_zone)
+        return Person(name=f"{first} {last}", email=email, locale=locale, country=country, time_zone=time_zone,
+                      currency=CURRENCIES[country])

@@ -132,7 +132,8 @@ class Simulation(CustomerActions):
     def _walk(self) -> None:
         freeze_clock(self.start)
         biz.create_catalog(self.start)
-        self._plan_codes = dict(Plan.objects.values_list("pk", "code"))
+        # Each plan's family (basic, pro, ...), whatever its currency: what the day's draws depend on.
+        self._plan_codes = {pk: biz.FAMILY[code] for pk, code in Plan.objects.values_list("pk", "code")}
         self._schedule_signups()
         middle = self.start_day + (self.end_day - self.start_day) // 2
         self._at(_midnight(middle, self.tz) + timedelta(hours=10), "raise_price")
