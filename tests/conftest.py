@@ -44,3 +44,11 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _webhook_receivers_on_loopback(settings):
+    """The tests' webhook receivers listen on 127.0.0.1, which production refuses (issue 14): allow
+    it as a developer would with ASSINA_WEBHOOK_ALLOW_PRIVATE=1. The tests of the refusal
+    (tests/integration/test_webhooks_reach.py) turn it off again."""
+    settings.ASSINA_WEBHOOK_ALLOW_PRIVATE = True

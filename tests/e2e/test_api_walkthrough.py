@@ -65,7 +65,9 @@ def fresh(scratch_assina, tmp_path):
 def test_the_readme_api_walkthrough_works_as_written(fresh):
     assert fresh.ok("migrate") == {"migrated": True}
     port = free_port()
-    server = subprocess.Popen([str(ASSINA), "serve", "--port", str(port)], cwd=fresh.cwd, env=fresh.env,
+    # The receiver listens on 127.0.0.1: a developer's setting (webhooks reach public addresses only).
+    server = subprocess.Popen([str(ASSINA), "serve", "--port", str(port)], cwd=fresh.cwd,
+                              env={**fresh.env, "ASSINA_WEBHOOK_ALLOW_PRIVATE": "1"},
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     api = f"http://127.0.0.1:{port}/api/v1"
     try:

@@ -17,6 +17,7 @@ request. A row left "in flight" by a process that died is taken over after
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -94,8 +95,29 @@ def begin(request: HttpRequest, api_key_id: int, key: str) -> Claim | HttpRespon
 
 def finish(claim: Claim, response: HttpResponse) -> None:
     IdempotencyRecord.objects.filter(pk=claim.record_id).update(
-        response_status=response.status_code, response_body=bytes(response.content),
+        response_status=response.status_code, response_body=without_secret(bytes(response.content)),
         response_content_type=response.get("Content-Type", ""), completed_at=wall_clock())
+
+
+def without_secret(content: bytes) -> bytes:
+    """The stored copy of an answer that shows a secret once (a new webhook endpoint's signing
+    secret) has it masked: a replay of the request answers ``"secret": "whsec_…a1b2"``, so a
+    logged or leaked Idempotency-Key never yields the secret again (issue 14)."""
+    if b'"secret"' not in content:
+        return content
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return content
+    secret = body.get("secret") if isinstance(body, dict) else None
+    if not isinstance(secret, str) or len(secret) < 8:
+        return content
+    prefix = secret[:secret.index("_") + 1] if "_" in secret[:12] else ""
+    masked = f"{prefix}…{secret[-4:]}"
+    stored = content.replace(json.dumps(secret).encode(), json.dumps(masked, ensure_ascii=False).encode())
+    if stored == content or secret.encode() in stored:  # written some other way (escaped): write it anew
+        stored = json.dumps({**body, "secret": masked}, ensure_ascii=False).encode()
+    return stored
 
 
 def abandon(claim: Claim) -> None:

@@ -1,18 +1,20 @@
 """Webhook endpoints, their deliveries and every attempt's response, in the admin.
 
 Endpoints are created and changed through the services (so each change records its event);
-deliveries are read-only and can be re-sent.
+deliveries are read-only and can be re-sent. A signing secret is shown once, in the message
+after the endpoint is created or its secret rotated; the endpoint's page shows it masked.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from assina.admin_actions import ReadOnlyAdmin, ReadOnlyInline, ServiceAddForm, ServiceAdmin, admin_link, service_action
 
-from . import services
+from . import services, signing
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
@@ -48,14 +50,12 @@ class WebhookEndpointAdmin(ServiceAdmin):
     list_display = ("url", "description", "enabled", "failing_since", "disabled_at", "created_at")
     list_filter = ("enabled",)
     search_fields = ("url", "description")
-    fields = ("url", "description", "event_types", "enabled", "secret", "previous_secret_expires_at", "failing_since",
-              "disabled_at", "disabled_reason", "created_at", "updated_at")
+    fields = ("url", "description", "event_types", "enabled", "masked_secret", "previous_secret_expires_at",
+              "failing_since", "disabled_at", "disabled_reason", "created_at", "updated_at")
     readonly_fields = fields
     inlines = (DeliveryInline,)
     actions = [
-        service_action("rotate_secret", _("Rotate the signing secret (the old one signs too for 24 hours)"),
-                       lambda e: services.rotate_secret(e.pk),
-                       ngettext_lazy("Rotated the secret of %(count)d endpoint.", "Rotated the secrets of %(count)d endpoints.", "count")),
+        "rotate_secret",
         service_action("enable", _("Enable"), lambda e: services.update_endpoint(e.pk, enabled=True),
                        ngettext_lazy("Enabled %(count)d endpoint.", "Enabled %(count)d endpoints.", "count")),
         service_action("disable", _("Disable"), lambda e: services.update_endpoint(e.pk, enabled=False),
@@ -65,14 +65,36 @@ class WebhookEndpointAdmin(ServiceAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)  # changes go through the actions
 
+    @admin.display(description=_("signing secret"))
+    def masked_secret(self, obj):
+        return signing.mask(obj.secret)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:  # the service created it in the add form: its secret, this once
+            messages.warning(request, gettext("Webhook endpoint created. Copy its signing secret now, it will not be "
+                                           "shown again: %(secret)s") % {"secret": obj.secret})
+
+    @admin.action(description=_("Rotate the signing secret (the old one signs too for 24 hours)"),
+                  permissions=["operate"])
+    def rotate_secret(self, request, queryset):
+        for endpoint in queryset.order_by("pk"):
+            rotated = services.rotate_secret(endpoint.pk)
+            messages.warning(request, gettext("%(url)s: new signing secret (copy it now, it will not be shown again): "
+                                           "%(secret)s") % {"url": rotated.url, "secret": rotated.secret})
+
     def has_delete_permission(self, request, obj=None):
         return False
 
 
 class AttemptInline(ReadOnlyInline):
     model = WebhookAttempt
-    fields = ("attempted_at", "response_status", "duration_ms", "error", "response_body", "manual")
+    fields = ("attempted_at", "response_status", "duration_ms", "error_text", "response_body", "manual")
     show_change_link = False
+
+    @admin.display(description=_("error"))
+    def error_text(self, obj):
+        return gettext(obj.error) if obj.error else ""  # the sender stores one of a few English texts
 
 
 @admin.register(WebhookDelivery)

@@ -57,7 +57,8 @@ class AttemptOut(Schema):
     attempted_at: Timestamp
     response_status: int | None
     response_body: str = Field(description="the first 1,000 characters of the response")
-    error: str = Field(description="why no response came (timeout, connection refused...)")
+    error: str = Field(description="why no HTTP answer came: one text for a refused, reset or timed-out connection "
+                                   "(it never tells which), another for a host without a public address")
     duration_ms: int
     manual: bool
 
@@ -99,7 +100,7 @@ def delivery_out(d: WebhookDelivery) -> dict:
             "last_attempt_at": d.last_attempt_at, "last_response_status": d.last_response_status,
             "delivered_at": d.delivered_at, "delivered_sequence": d.delivered_sequence, "created_at": d.created_at,
             "attempt_log": [{"attempted_at": a.attempted_at, "response_status": a.response_status,
-                             "response_body": a.response_body, "error": a.error, "duration_ms": a.duration_ms,
+                             "response_body": a.response_body, "error": _(a.error) if a.error else "", "duration_ms": a.duration_ms,
                              "manual": a.manual} for a in d.attempt_log.all()[:20]]}
 
 

@@ -10,6 +10,11 @@
 - Retries: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 10 h, 12 h, 12 h, 12 h after each failure,
   about three days in all; then the delivery has failed. An endpoint whose attempts all fail for
   ``ASSINA_WEBHOOK_DISABLE_AFTER_DAYS`` (5) is disabled and ``webhook_endpoint.disabled`` recorded.
+- Bounded: several endpoints are sent to at once, each attempt ends within
+  ``ASSINA_WEBHOOK_TIMEOUT`` however slowly the receiver answers, and a pass starts no attempt
+  after ``ASSINA_WEBHOOK_PASS_SECONDS``: a tarpit endpoint delays its own deliveries only.
+- Reach: the client connects only to public addresses, the ones it checked (``egress``);
+  redirects are not followed.
 - Time: with ``at_due_time`` (the test clock) each attempt happens when it falls due, so moving
   the clock walks through the backoff; the ``webhook-timestamp`` header is always the wall-clock
   time of sending, because receivers compare it with their own clock.
@@ -20,6 +25,8 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
@@ -33,7 +40,7 @@ from assina.events.models import Event
 from assina.events.public import public_event
 from assina.events.services import record
 
-from . import signing
+from . import egress, signing
 from .fanout import fan_out
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .queries import claim_delivery
@@ -45,6 +52,9 @@ RETRY_DELAYS = [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 BODY_EXCERPT = 1000
 DISABLED_REASON = N_("Every delivery failed for %(days)d days")
+# The only two texts an attempt without an HTTP answer stores (see ``post``).
+NO_ANSWER = N_("No HTTP answer (the connection failed, was reset or timed out)")
+NOT_PUBLIC = N_("Not sent: the host has no public address (webhooks reach public addresses only)")
 
 
 def _setting(name: str, default):
@@ -106,55 +116,142 @@ def claim(delivery_id: int) -> bool:
     return claim_delivery(delivery_id, timezone.now())
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One claimed delivery, ready to send: everything the sending thread needs, no database."""
+
+    delivery_id: int
+    endpoint_id: int
+    at: datetime
+    url: str
+    body: bytes
+    headers: dict
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int | None
+    text: str
+    error: str
+    duration_ms: int
+
+
+def _concurrency() -> int:
+    return max(1, int(_setting("ASSINA_WEBHOOK_CONCURRENCY", 8)))
+
+
+def _attempt_seconds() -> float:
+    return float(_setting("ASSINA_WEBHOOK_TIMEOUT", 20))
+
+
 def send_due(until: datetime, *, at_due_time: bool, budget: int | None = None) -> Counter:
-    """Send every delivery due up to ``until`` (at most ``budget`` attempts)."""
+    """Send the deliveries due up to ``until``: at most ``budget`` attempts, several endpoints at
+    once (``ASSINA_WEBHOOK_CONCURRENCY`` threads, which only talk HTTP; this thread claims and
+    records), no new attempt after ``ASSINA_WEBHOOK_PASS_SECONDS``, each attempt cut at
+    ``ASSINA_WEBHOOK_TIMEOUT``. A slow endpoint holds one thread, and only for that long: the
+    other endpoints' deliveries go on, and the pass ends in bounded time, so the worker's next
+    pass (renewals, retries, mail) is never held up by a receiver."""
     counts: Counter = Counter()
-    budget = budget or int(_setting("ASSINA_WEBHOOK_ATTEMPTS_PER_RUN", 1000))
+    attempts_left = budget or int(_setting("ASSINA_WEBHOOK_ATTEMPTS_PER_RUN", 1000))
+    seconds = _attempt_seconds()
+    stop_starting = time.monotonic() + float(_setting("ASSINA_WEBHOOK_PASS_SECONDS", 30))
+    give_up = stop_starting + seconds + 5  # a thread still busy then is left behind, its attempt unanswered
     finished: dict[int, datetime] = {}  # endpoint -> when its previous delivery finished (test clock)
-    client: httpx.Client | None = None  # built only when something is due (it costs an SSL context)
+    in_flight: dict[Future, Outgoing] = {}
+    pool: ThreadPoolExecutor | None = None  # built only when something is due (the client costs an SSL context)
+    client: httpx.Client | None = None
     try:
-        while budget > 0:
-            progressed = False
-            heads = list(_due_heads(until))
-            if heads and client is None:
-                client = httpx.Client(timeout=_timeout(), follow_redirects=False)
-            for delivery_id, endpoint_id, due in heads:
-                at = max(due, finished.get(endpoint_id, due)) if at_due_time else until
-                if at > until or budget <= 0 or not claim(delivery_id):
-                    continue
-                succeeded = attempt(client, delivery_id, at)
-                counts["webhook_attempts"] += 1
-                counts["webhooks_delivered" if succeeded else "webhook_failures"] += 1
-                finished[endpoint_id] = at
-                budget -= 1
-                progressed = True
-            if not progressed:
+        while True:
+            room = min(attempts_left, _concurrency() - len(in_flight))
+            if room > 0 and time.monotonic() < stop_starting:
+                for outgoing in _claim_heads(until, at_due_time, finished, room):
+                    if pool is None:
+                        pool = ThreadPoolExecutor(max_workers=_concurrency(), thread_name_prefix="assina-webhook")
+                        client = egress.client(_timeout(), max_connections=_concurrency())
+                    in_flight[pool.submit(post, client, outgoing, seconds)] = outgoing
+                    attempts_left -= 1
+            if not in_flight:
                 break
+            done, _pending = wait(in_flight, timeout=max(0.0, give_up - time.monotonic()), return_when=FIRST_COMPLETED)
+            if not done:
+                for future, outgoing in in_flight.items():
+                    future.cancel()
+                    _finish(outgoing, Outcome(None, "", NO_ANSWER, int(seconds * 1000)), counts, finished)
+                break
+            for future in done:
+                outgoing = in_flight.pop(future)
+                _finish(outgoing, future.result(), counts, finished)
     finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         if client is not None:
-            client.close()
+            client.close()  # also ends the connection of a thread left behind
     return counts
 
 
-def attempt(client: httpx.Client, delivery_id: int, at: datetime, *, manual: bool = False) -> bool:
-    """Send a claimed delivery once and record the result. True when the receiver said 2xx."""
+def _claim_heads(until: datetime, at_due_time: bool, finished: dict[int, datetime], limit: int) -> list[Outgoing]:
+    taken: list[Outgoing] = []
+    for delivery_id, endpoint_id, due in _due_heads(until):
+        if len(taken) >= limit:
+            break
+        at = max(due, finished.get(endpoint_id, due)) if at_due_time else until
+        if at > until or not claim(delivery_id):
+            continue
+        taken.append(prepare(delivery_id, at))
+    return taken
+
+
+def _finish(outgoing: Outgoing, outcome: Outcome, counts: Counter, finished: dict[int, datetime]) -> None:
+    succeeded = outcome.status is not None and 200 <= outcome.status < 300
+    _record_attempt(outgoing.delivery_id, outgoing.at, outcome.status, outcome.text, outcome.error, outcome.duration_ms,
+                    succeeded, False)
+    counts["webhook_attempts"] += 1
+    counts["webhooks_delivered" if succeeded else "webhook_failures"] += 1
+    finished[outgoing.endpoint_id] = outgoing.at
+
+
+def prepare(delivery_id: int, at: datetime) -> Outgoing:
+    """The signed request of a claimed delivery."""
     delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
     endpoint = delivery.endpoint
     body = payload(delivery.event)
     headers = signing.headers(signing_secrets(endpoint, at), delivery.webhook_id, int(time.time()), body)
+    return Outgoing(delivery_id, endpoint.pk, at, endpoint.url, body, headers)
+
+
+def post(client: httpx.Client, outgoing: Outgoing, seconds: float) -> Outcome:
+    """Send once (no database here: this runs in a sending thread).
+
+    Whatever goes wrong before an HTTP status arrives (refused, reset, timed out, TLS, a
+    malformed answer) is stored as one text: the attempt log must not tell an API key holder
+    which ports of a host are open. A host without a public address is named as such; it was
+    never connected to.
+    """
     started = time.perf_counter()
     status, text, error = None, "", ""
     try:
-        response = client.post(endpoint.url, content=body, headers=headers)
-        status, text = response.status_code, response.text[:BODY_EXCERPT]
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:300]
-    except Exception as exc:  # noqa: BLE001 - a bad URL or TLS setup is this endpoint's failure, not the worker's
-        error = f"{type(exc).__name__}: {exc}"[:300]
-    duration = int((time.perf_counter() - started) * 1000)
-    succeeded = status is not None and 200 <= status < 300
-    _record_attempt(delivery_id, at, status, text, error, duration, succeeded, manual)
-    return succeeded
+        with egress.deadline(seconds), client.stream("POST", outgoing.url, content=outgoing.body,
+                                                     headers=outgoing.headers) as response:
+            status = response.status_code
+            text = _excerpt(response)
+    except Exception as exc:  # noqa: BLE001 - any failure is this endpoint's, never the worker's
+        if status is None:
+            refused = isinstance(exc.__cause__, egress.Refused) or isinstance(exc, egress.Refused)
+            error = NOT_PUBLIC if refused else NO_ANSWER
+    return Outcome(status, text, error, int((time.perf_counter() - started) * 1000))
+
+
+def _excerpt(response: httpx.Response) -> str:
+    """The start of the answer, read no further than needed (a huge or endless body costs nothing)."""
+    raw = b""
+    for chunk in response.iter_bytes():
+        raw += chunk
+        if len(raw) >= BODY_EXCERPT * 4:
+            break
+    try:
+        return raw.decode(response.encoding or "utf-8", errors="replace")[:BODY_EXCERPT]
+    except LookupError:
+        return raw.decode("utf-8", errors="replace")[:BODY_EXCERPT]
 
 
 def signing_secrets(endpoint: WebhookEndpoint, at: datetime) -> list[str]:

@@ -10,5 +10,6 @@ from .delivery import has_work, run
 
 
 def register() -> None:
-    # After billing and the other producers of events at each stop of the clock.
-    register_job("webhook_deliveries", run, has_work=has_work, order=900, follows=True)
+    # After billing and the other producers of events at each stop of the clock, and after the
+    # mail is sent: a pass's mail never waits for receivers (sending is bounded in time anyway).
+    register_job("webhook_deliveries", run, has_work=has_work, order=920, follows=True)

@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -14,7 +15,7 @@ from assina.core.errors import DomainError
 from assina.events.models import Event
 from assina.events.services import record
 
-from . import signing
+from . import egress, signing
 from .models import WebhookDelivery, WebhookEndpoint
 
 EVENT_TYPE = re.compile(r"^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$")
@@ -39,6 +40,19 @@ def _check_url(url: str) -> str:
         raise WebhookError(_("%(url)s is not an http(s) URL") % {"url": repr(url)})
     if parts.username or parts.password:
         raise WebhookError(_("a webhook URL cannot carry a user name or password"))
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise WebhookError(_("%(url)s is not an http(s) URL") % {"url": repr(url)}) from None
+    if parts.scheme != "https" and settings.ASSINA_MODE == "live":
+        raise WebhookError(_("in live mode a webhook URL must start with https://"))
+    reason = egress.refusal(parts.hostname, port)
+    if reason == egress.UNRESOLVED:
+        raise WebhookError(_("the host %(host)s of the webhook URL could not be resolved; check the name")
+                           % {"host": parts.hostname})
+    if reason is not None:
+        raise WebhookError(_("the host %(host)s is a private, loopback, link-local or otherwise non-public address; "
+                             "webhooks are sent only to public addresses") % {"host": parts.hostname})
     return url
 
 

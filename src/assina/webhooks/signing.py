@@ -20,6 +20,11 @@ def new_secret() -> str:
     return PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
+def mask(secret: str) -> str:
+    """What the admin and the API show of a secret after creating it: ``whsec_…a1b2``."""
+    return f"{PREFIX}…{secret[-4:]}" if secret else ""
+
+
 def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     key = base64.b64decode(secret.removeprefix(PREFIX))
     mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
