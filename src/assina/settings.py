@@ -198,6 +198,13 @@ ASSINA_WEBHOOK_DISABLE_AFTER_DAYS = int(os.environ.get("ASSINA_WEBHOOK_DISABLE_A
 ASSINA_WEBHOOK_ATTEMPTS_PER_RUN = int(os.environ.get("ASSINA_WEBHOOK_ATTEMPTS_PER_RUN", "1000"))
 ASSINA_WEBHOOK_CLAIM_TIMEOUT = int(os.environ.get("ASSINA_WEBHOOK_CLAIM_TIMEOUT", "300"))
 ASSINA_WEBHOOK_FANOUT_SAFETY_SECONDS = int(os.environ.get("ASSINA_WEBHOOK_FANOUT_SAFETY_SECONDS", "3600"))
+# Webhooks reach public addresses only (issue 14, docs/webhooks.md): 1 lets endpoints on loopback and
+# private networks through, for development and tests. Each attempt ends within TIMEOUT seconds
+# in all; a worker pass starts no new attempt after PASS_SECONDS and sends CONCURRENCY at once.
+ASSINA_WEBHOOK_ALLOW_PRIVATE = os.environ.get("ASSINA_WEBHOOK_ALLOW_PRIVATE", "0").strip() == "1"
+ASSINA_WEBHOOK_TIMEOUT = float(os.environ.get("ASSINA_WEBHOOK_TIMEOUT", "20"))
+ASSINA_WEBHOOK_PASS_SECONDS = float(os.environ.get("ASSINA_WEBHOOK_PASS_SECONDS", "30"))
+ASSINA_WEBHOOK_CONCURRENCY = int(os.environ.get("ASSINA_WEBHOOK_CONCURRENCY", "8"))
 
 # --- customer messages (assina.notifications) ---
 # Outgoing mail: "console" prints messages (development); smtp://user:pass@host:587 uses STARTTLS
@@ -223,13 +230,6 @@ def _days(name: str, default: str) -> list[int]:
     return days
 
 
-# Webhooks reach public addresses only (issue 14, docs/webhooks.md): 1 lets endpoints on loopback and
-# private networks through, for development and tests. Each attempt ends within TIMEOUT seconds
-# in all; a worker pass starts no new attempt after PASS_SECONDS and sends CONCURRENCY at once.
-ASSINA_WEBHOOK_ALLOW_PRIVATE = os.environ.get("ASSINA_WEBHOOK_ALLOW_PRIVATE", "0").strip() == "1"
-ASSINA_WEBHOOK_TIMEOUT = float(os.environ.get("ASSINA_WEBHOOK_TIMEOUT", "20"))
-ASSINA_WEBHOOK_PASS_SECONDS = float(os.environ.get("ASSINA_WEBHOOK_PASS_SECONDS", "30"))
-ASSINA_WEBHOOK_CONCURRENCY = int(os.environ.get("ASSINA_WEBHOOK_CONCURRENCY", "8"))
 # Welcome on day 0, then one onboarding message per further day (at most two more).
 ASSINA_EMAIL_ONBOARDING_DAYS = _days("ASSINA_EMAIL_ONBOARDING_DAYS", "0,3,7")
 if len(ASSINA_EMAIL_ONBOARDING_DAYS) > 3 or (ASSINA_EMAIL_ONBOARDING_DAYS and ASSINA_EMAIL_ONBOARDING_DAYS[0] != 0):
