@@ -1,16 +1,18 @@
 """``assina metrics``: the dashboard's figures on the command line (see ``assina.cli_support.CliBuilder``)."""
 
+from assina.cli_support import CODE, DATE, NAME, integer, text
+
 
 def register(cli) -> None:
     p = cli.add("metrics", "revenue metrics: MRR, movements, churn, retention, cohorts, LTV")
-    p.add_argument("--as-of", help="figures as of the end of this date (default: now)")
-    p.add_argument("--from", dest="since", help="first month of the range (a date or YYYY-MM)")
-    p.add_argument("--to", dest="until", help="last month of the range (a date or YYYY-MM)")
-    p.add_argument("--months", type=int, help="length of the range ending at --to / --as-of (default 12)")
-    p.add_argument("--plan", help="only subscriptions on this plan (code)")
-    p.add_argument("--segment", help="only customers of this segment (customer metadata 'segment')")
-    p.add_argument("--country", help="only customers of this country (ISO code)")
-    p.add_argument("--currency", help="only customers paying in this currency (amounts in it, unconverted)")
+    p.add_argument("--as-of", type=text(DATE), help="figures as of the end of this date (default: now)")
+    p.add_argument("--from", dest="since", type=text(DATE), help="first month of the range (a date or YYYY-MM)")
+    p.add_argument("--to", dest="until", type=text(DATE), help="last month of the range (a date or YYYY-MM)")
+    p.add_argument("--months", type=integer(1, 1200), help="length of the range ending at --to / --as-of (default 12)")
+    p.add_argument("--plan", type=text(CODE), help="only subscriptions on this plan (code)")
+    p.add_argument("--segment", type=text(NAME), help="only customers of this segment (customer metadata 'segment')")
+    p.add_argument("--country", type=text(2), help="only customers of this country (ISO code)")
+    p.add_argument("--currency", type=text(3), help="only customers paying in this currency (amounts in it, unconverted)")
 
     @cli.command("metrics")
     def cmd_metrics(args):

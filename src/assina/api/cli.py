@@ -1,14 +1,16 @@
 """``assina apikey create|list|revoke`` (see ``assina.cli_support.CliBuilder``)."""
 
+from assina.cli_support import NAME, text
+
 
 def register(cli) -> None:
     cli.group("apikey", "API keys for the REST API (/api/v1)")
     p = cli.add("create", "create an API key (its secret is shown once)", cli.group("apikey", ""))
     p.add_argument("--scope", required=True, choices=["read", "write"], help="read: GET only; write: everything")
-    p.add_argument("--name", default="", help="a label to recognise it (e.g. 'shop backend')")
+    p.add_argument("--name", default="", type=text(100), help="a label to recognise it (e.g. 'shop backend')")
     cli.add("list", "list API keys (never their secrets)", cli.group("apikey", ""))
     p = cli.add("revoke", "revoke an API key at once", cli.group("apikey", ""))
-    p.add_argument("key", help="its id, its name or the secret")
+    p.add_argument("key", type=text(NAME), help="its id, its name or the secret")
 
     @cli.command("apikey create")
     def create(args):

@@ -5,39 +5,41 @@ No Django import at module level: the parser is built before Django is set up.
 
 from __future__ import annotations
 
+from assina.cli_support import AMOUNT, CODE, NAME, date_or_time, integer, text
+
 
 def register(cli) -> None:
     plan = cli.group("plan", "plans and prices")
     p = cli.add("create", "create a plan (or an add-on with --addon)", plan)
-    p.add_argument("--code", required=True)
-    p.add_argument("--name")
-    p.add_argument("--amount", required=True, help="price per interval (per unit or package with those models), e.g. 49.90")
-    p.add_argument("--currency", default=None)
+    p.add_argument("--code", required=True, type=text(CODE))
+    p.add_argument("--name", type=text(NAME))
+    p.add_argument("--amount", required=True, type=text(AMOUNT), help="price per interval (per unit or package with those models), e.g. 49.90")
+    p.add_argument("--currency", default=None, type=text(3))
     p.add_argument("--interval", required=True, choices=["day", "week", "month", "year"])
-    p.add_argument("--interval-count", type=int, default=1)
-    p.add_argument("--trial-days", type=int, default=0)
+    p.add_argument("--interval-count", type=integer(1, 365), default=1)
+    p.add_argument("--trial-days", type=integer(0, 730), default=0)
     p.add_argument("--addon", action="store_true")
     # Tiered prices need a table of tiers: create those in the admin.
     p.add_argument("--pricing-model", choices=["flat", "per_unit", "package"], default="flat",
                    help="flat: the amount whatever the quantity (default); per_unit: amount x quantity; "
                         "package: amount per started package of --package-size units")
-    p.add_argument("--package-size", type=int, default=1)
+    p.add_argument("--package-size", type=integer(1, 10**9), default=1)
     p = cli.add("price", "give a plan a new price version (existing subscriptions keep theirs)", plan)
-    p.add_argument("code")
-    p.add_argument("--amount", required=True)
+    p.add_argument("code", type=text(CODE))
+    p.add_argument("--amount", required=True, type=text(AMOUNT))
 
     coupon = cli.group("coupon", "coupons and promotion codes")
     p = cli.add("create", "create a coupon", coupon)
-    p.add_argument("--code", required=True)
-    p.add_argument("--percent-off")
-    p.add_argument("--amount-off")
-    p.add_argument("--currency")
+    p.add_argument("--code", required=True, type=text(CODE))
+    p.add_argument("--percent-off", type=text(AMOUNT))
+    p.add_argument("--amount-off", type=text(AMOUNT))
+    p.add_argument("--currency", type=text(3))
     p.add_argument("--duration", required=True, choices=["once", "repeating", "forever"])
-    p.add_argument("--periods", type=int, help="number of periods for a repeating coupon")
-    p.add_argument("--plan", action="append", help="restrict to this plan (repeatable)")
-    p.add_argument("--redeem-by")
-    p.add_argument("--max-redemptions", type=int)
-    p.add_argument("--promo-code", help="also create this customer-facing promotion code")
+    p.add_argument("--periods", type=integer(1, 1000), help="number of periods for a repeating coupon")
+    p.add_argument("--plan", action="append", type=text(CODE), help="restrict to this plan (repeatable)")
+    p.add_argument("--redeem-by", type=date_or_time)
+    p.add_argument("--max-redemptions", type=integer(1, 10**9))
+    p.add_argument("--promo-code", type=text(CODE), help="also create this customer-facing promotion code")
 
     cli.command("plan create")(cmd_plan_create)
     cli.command("plan price")(cmd_plan_price)

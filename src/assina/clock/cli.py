@@ -5,11 +5,13 @@ No Django import at module level: the parser is built before Django is set up.
 
 from __future__ import annotations
 
+from assina.cli_support import date_or_time
+
 
 def register(cli) -> None:
     clock = cli.group("clock", "the sandbox test clock")
     p = cli.add("advance", "move the clock forward, processing all due work in time order", clock)
-    p.add_argument("--to", required=True)
+    p.add_argument("--to", required=True, type=date_or_time)
     cli.add("show", "show the clock", clock)
 
     cli.command("clock advance")(cmd_clock_advance)

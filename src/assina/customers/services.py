@@ -156,7 +156,9 @@ def update_customer(customer_id: int, changes: dict, *, at: datetime) -> Custome
 
 def get_customer(email_or_id: str | int) -> Customer:
     value = str(email_or_id)
-    query = Customer.objects.filter(pk=int(value)) if value.isdigit() else Customer.objects.filter(email__iexact=value)
+    # An id longer than 18 digits names no row (and would overflow the column's type).
+    by_id = value.isascii() and value.isdigit() and len(value) <= 18
+    query = Customer.objects.filter(pk=int(value)) if by_id else Customer.objects.filter(email__iexact=value)
     customer = query.select_related("default_payment_method").first()
     if customer is None:
         raise CustomerError(_("unknown customer %(customer)s") % {"customer": repr(value)})

@@ -6,13 +6,15 @@ No Django import at module level: the parser is built before Django is set up.
 
 from __future__ import annotations
 
+from assina.cli_support import EMAIL, text
+
 
 def register(cli) -> None:
     from assina.core.invoice_states import InvoiceStatus  # pure: no Django
 
     invoice = cli.group("invoice", "invoices")
     p = cli.add("list", "list invoices", invoice)
-    p.add_argument("--customer")
+    p.add_argument("--customer", type=text(EMAIL))
     p.add_argument("--status", choices=[s.value for s in InvoiceStatus])
 
     cli.command("invoice list", human=print_invoices)(cmd_invoice_list)

@@ -1,24 +1,26 @@
 """Commands this app adds to ``assina`` (see ``assina.cli_support.CliBuilder``): ``assina email ...``
 and ``assina campaign ...``. Django is imported inside the handlers only."""
 
+from assina.cli_support import CODE, EMAIL, date_or_time, integer, text
+
 
 def register(cli) -> None:
     email = cli.group("email", help="customer messages: the outbox, test sends")
     p = cli.add("list", "messages in the outbox (newest first)", email)
-    p.add_argument("--customer", help="email or id of a customer")
-    p.add_argument("--status", help="queued, sent, failed, invalid, suppressed, skipped")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--customer", type=text(EMAIL), help="email or id of a customer")
+    p.add_argument("--status", type=text(CODE), help="queued, sent, failed, invalid, suppressed, skipped")
+    p.add_argument("--limit", type=integer(1, 10_000), default=50)
     p = cli.add("send-test", "send a message template filled with sample values to an address", email)
-    p.add_argument("--to", required=True)
-    p.add_argument("--template", required=True, help="welcome, receipt, payment_failed, ...")
-    p.add_argument("--locale", default="en", help="en or pt-BR")
+    p.add_argument("--to", required=True, type=text(EMAIL))
+    p.add_argument("--template", required=True, type=text(CODE), help="welcome, receipt, payment_failed, ...")
+    p.add_argument("--locale", default="en", type=text(8), help="en or pt-BR")
     cli.add("send", "produce and send every message due now (what the worker does)", email)
 
     campaign = cli.group("campaign", help="marketing campaigns to saved segments")
     cli.add("list", "campaigns with their counts", campaign)
     p = cli.add("send", "queue a campaign for its segment now, or schedule it with --at", campaign)
-    p.add_argument("campaign_id", type=int)
-    p.add_argument("--at", help="ISO time to send it (default: now)")
+    p.add_argument("campaign_id", type=integer(1))
+    p.add_argument("--at", type=date_or_time, help="ISO time to send it (default: now)")
 
     cli.command("email list")(cmd_email_list)
     cli.command("email send-test")(cmd_email_send_test)

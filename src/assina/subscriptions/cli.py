@@ -6,38 +6,40 @@ No Django import at module level: the parser is built before Django is set up.
 
 from __future__ import annotations
 
+from assina.cli_support import CODE, EMAIL, ID, MAX_QUANTITY, NAME, QUANTITY, date_or_time, integer, text
+
 
 def register(cli) -> None:
     subscription = cli.group("subscription", "subscriptions")
     p = cli.add("create", "subscribe a customer to a plan", subscription)
-    p.add_argument("--customer", required=True, help="email or id")
-    p.add_argument("--plan", required=True)
-    p.add_argument("--start")
-    p.add_argument("--quantity", type=int, default=1)
-    p.add_argument("--coupon")
-    p.add_argument("--addon", action="append", help="CODE or CODE:QUANTITY (repeatable)")
-    p.add_argument("--trial-days", type=int)
+    p.add_argument("--customer", required=True, type=text(EMAIL), help="email or id")
+    p.add_argument("--plan", required=True, type=text(CODE))
+    p.add_argument("--start", type=date_or_time)
+    p.add_argument("--quantity", type=QUANTITY, default=1)
+    p.add_argument("--coupon", type=text(CODE))
+    p.add_argument("--addon", action="append", type=text(CODE + 8), help="CODE or CODE:QUANTITY (repeatable)")
+    p.add_argument("--trial-days", type=integer(0, 730))
     p = cli.add("show", "show a subscription", subscription)
-    p.add_argument("id")
+    p.add_argument("id", type=text(ID))
     p = cli.add("change", "change plan or quantity", subscription)
-    p.add_argument("id")
-    p.add_argument("--plan")
-    p.add_argument("--quantity", type=int)
+    p.add_argument("id", type=text(ID))
+    p.add_argument("--plan", type=text(CODE))
+    p.add_argument("--quantity", type=QUANTITY)
     when = p.add_mutually_exclusive_group()
     when.add_argument("--at-period-end", action="store_true", help="schedule for the end of the current period")
     when.add_argument("--invoice-now", action="store_true", help="bill the proration now instead of on the next invoice")
     p = cli.add("cancel", "cancel a subscription", subscription)
-    p.add_argument("id")
+    p.add_argument("id", type=text(ID))
     when = p.add_mutually_exclusive_group(required=True)
     when.add_argument("--at-period-end", action="store_true")
     when.add_argument("--now", action="store_true")
     p.add_argument("--prorate", action="store_true", help="with --now: credit the unused part of the period")
-    p.add_argument("--reason")
+    p.add_argument("--reason", type=text(NAME))
     for name, help in (("reactivate", "undo a cancellation at period end"), ("resume", "resume a paused subscription")):
-        cli.add(name, help, subscription).add_argument("id")
+        cli.add(name, help, subscription).add_argument("id", type=text(ID))
     p = cli.add("pause", "pause a subscription", subscription)
-    p.add_argument("id")
-    p.add_argument("--resume-at")
+    p.add_argument("id", type=text(ID))
+    p.add_argument("--resume-at", type=date_or_time)
 
     for name, handler in (("create", cmd_create), ("show", cmd_show), ("change", cmd_change), ("cancel", cmd_cancel),
                           ("reactivate", cmd_reactivate), ("pause", cmd_pause), ("resume", cmd_resume)):
@@ -70,11 +72,13 @@ def _addon_spec(spec: str) -> tuple[str, int]:
     code, sep, qty = spec.partition(":")
     if not sep:
         return code, 1
-    try:
-        return code, int(qty)
-    except ValueError:
+    if not (qty.strip().isascii() and qty.strip().isdigit()):
         raise DomainError(_("add-on quantity in '%(spec)s' must be a whole number (use CODE:QUANTITY, e.g. seats:3)")
-                          % {"spec": spec}) from None
+                          % {"spec": spec})
+    if not 1 <= int(qty) <= MAX_QUANTITY:  # the API's bound
+        raise DomainError(_("add-on quantity in '%(spec)s' must be from 1 to %(max)s")
+                          % {"spec": spec, "max": f"{MAX_QUANTITY:,}"})
+    return code, int(qty)
 
 
 def cmd_create(args):

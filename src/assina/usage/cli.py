@@ -8,6 +8,8 @@ parser is built before Django is set up.
 
 from __future__ import annotations
 
+from assina.cli_support import AMOUNT, CODE, NAME, integer, text
+
 AGGREGATIONS = ("sum", "max", "count", "unique_count")
 METERED_MODELS = ("per_unit", "package", "graduated", "volume")
 TIERED = ("graduated", "volume")
@@ -16,24 +18,24 @@ TIERED = ("graduated", "volume")
 def register(cli) -> None:
     metric = cli.group("metric", "usage metrics (what usage events measure)")
     p = cli.add("create", "define a metric that usage events are sent for", metric)
-    p.add_argument("--code", required=True, help="what events name in 'metric', e.g. api_calls")
-    p.add_argument("--name", help="shown on invoices, e.g. 'API calls' (default: the code)")
+    p.add_argument("--code", required=True, type=text(CODE), help="what events name in 'metric', e.g. api_calls")
+    p.add_argument("--name", type=text(NAME), help="shown on invoices, e.g. 'API calls' (default: the code)")
     p.add_argument("--aggregation", choices=AGGREGATIONS, default="sum",
                    help="how a period's events add up to the billed quantity (default: sum)")
-    p.add_argument("--unique-property", default="",
+    p.add_argument("--unique-property", default="", type=text(CODE),
                    help="with unique_count: the event property whose distinct values are counted, e.g. user_id")
     cli.add("list", "list the metrics and the plans that bill them", metric)
 
     plan = cli.group("plan", "plans and prices")
     p = cli.add("meter", "bill a metric on a plan's newest version, in arrears at each period end", plan)
-    p.add_argument("--plan", required=True, help="plan (or add-on) code")
-    p.add_argument("--metric", required=True, help="metric code")
+    p.add_argument("--plan", required=True, type=text(CODE), help="plan (or add-on) code")
+    p.add_argument("--metric", required=True, type=text(CODE), help="metric code")
     p.add_argument("--pricing-model", choices=METERED_MODELS, default="per_unit",
                    help="per_unit: amount x quantity (default); package: amount per started package of "
                         "--package-size units; graduated/volume: the --tier table")
-    p.add_argument("--unit-amount", help="price per unit (or package) in the plan's currency, e.g. 0.02")
-    p.add_argument("--package-size", type=int, default=1)
-    p.add_argument("--tier", action="append", metavar="UP_TO:UNIT_AMOUNT[:FLAT_AMOUNT]",
+    p.add_argument("--unit-amount", type=text(AMOUNT), help="price per unit (or package) in the plan's currency, e.g. 0.02")
+    p.add_argument("--package-size", type=integer(1, 10**9), default=1)
+    p.add_argument("--tier", action="append", type=text(NAME), metavar="UP_TO:UNIT_AMOUNT[:FLAT_AMOUNT]",
                    help="graduated/volume: one tier, in order; the last one is inf (e.g. --tier 1000:0.02 --tier inf:0.01)")
 
     @cli.command("metric create")
