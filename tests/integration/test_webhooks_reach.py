@@ -244,3 +244,87 @@ def test_literal_addresses_are_read_as_the_c_library_reads_them():
     assert egress.literal_address("hooks.example") is None and egress.literal_address("256.1.1.1") is None
     assert egress.is_public(ipaddress.ip_address("93.184.215.14"))
     assert egress.is_public(ipaddress.ip_address("2606:4700::1111"))
+
+
+@real_transactions
+def test_https_to_the_pinned_address_keeps_the_name_for_sni_host_and_the_certificate(dns, monkeypatch):
+    """The sender connects to the address it checked, yet TLS sees the URL's name: SNI and Host
+    are the name and the certificate must be valid for it (a certificate for another name fails)."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from pathlib import Path
+
+    tls = Path(__file__).parent.parent / "webhooks_tls"  # a self-signed certificate for hooks.test
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls / "cert.pem"))  # the sender trusts it (httpx reads this)
+    seen = {"sni": [], "host": []}
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            seen["host"].append(self.headers["host"])
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls / "cert.pem", tls / "key.pem")
+    context.sni_callback = lambda sock, name, ctx: seen["sni"].append(name)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    dns.names["hooks.test"] = ["127.0.0.1"]  # loopback is allowed here (the suite's development setting)
+    dns.names["other.test"] = ["127.0.0.1"]
+    try:
+        start_clock(utc(2027, 1, 1))
+        good = create_endpoint(url=f"https://hooks.test:{port}/hooks", event_types=["customer.*"])
+        wrong = create_endpoint(url=f"https://other.test:{port}/hooks", event_types=["customer.*"])
+        make_customer()
+        fan_out(utc(2027, 1, 1), at_due_time=True)
+        sender.send_due(utc(2027, 1, 1), at_due_time=True)
+        assert WebhookAttempt.objects.get(delivery__endpoint=good).response_status == 200
+        assert WebhookAttempt.objects.get(delivery__endpoint=wrong).error == sender.NO_ANSWER  # wrong name
+        assert seen["host"] == [f"hooks.test:{port}"] and "hooks.test" in seen["sni"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_allowing_private_addresses_in_live_mode_is_reported(settings):
+    from assina.webhooks.apps import private_addresses_in_live_mode
+
+    settings.ASSINA_MODE = "live"
+    settings.ASSINA_WEBHOOK_ALLOW_PRIVATE = True
+    assert [w.id for w in private_addresses_in_live_mode(None)] == ["assina.webhooks.W001"]
+    settings.ASSINA_WEBHOOK_ALLOW_PRIVATE = False
+    assert private_addresses_in_live_mode(None) == []
+
+
+@pytest.mark.django_db
+def test_upgrading_clears_the_excerpts_stored_from_non_public_hosts():
+    """Answers recorded before the rule (the metadata service's, a database's banner) stop being
+    readable through the API; answers from public hosts stay."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("assina.webhooks.migrations.0003_clear_excerpts_from_private_hosts")
+    at = utc(2027, 1, 1)
+    event = Event.objects.create(type="customer.created", occurred_at=at, subject_type="customer", subject_id=1)
+    bodies = {}
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://0x7f.1:5432/", "http://[::1]/",
+                "http://localhost:9/", "https://93.184.215.14/hooks", "https://hooks.example/hooks"):
+        endpoint = WebhookEndpoint.objects.create(url=url, secret="whsec_x", created_at=at, updated_at=at)
+        delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, created_at=at)
+        bodies[url] = WebhookAttempt.objects.create(delivery=delivery, attempted_at=at, response_status=200,
+                                                    response_body=f"answer of {url}")
+    migration.clear(apps, None)
+    kept = {url: WebhookAttempt.objects.get(pk=a.pk).response_body for url, a in bodies.items()}
+    assert kept == {"http://169.254.169.254/latest/meta-data/": "", "http://0x7f.1:5432/": "", "http://[::1]/": "",
+                    "http://localhost:9/": "", "https://93.184.215.14/hooks": "answer of https://93.184.215.14/hooks",
+                    "https://hooks.example/hooks": "answer of https://hooks.example/hooks"}
