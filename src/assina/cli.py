@@ -20,6 +20,7 @@ import os
 import sys
 from typing import Any
 
+from assina import cli_support
 from assina.cli_support import CliBuilder
 
 
@@ -72,22 +73,22 @@ def _register_migrate(cli: CliBuilder) -> None:
 
 def _register_operations(cli: CliBuilder) -> None:
     p = cli.add("simulate", "fill the database with a simulated business")
-    p.add_argument("--customers", type=int, default=500)
-    p.add_argument("--months", type=int, default=18)
+    p.add_argument("--customers", type=cli_support.integer(1, 1_000_000), default=500)
+    p.add_argument("--months", type=cli_support.integer(1, 1200), default=18)
     p.add_argument("--seed", type=int, default=1)
 
     p = cli.add("worker", "process due work (renewals, retries)")
     p.add_argument("--once", action="store_true", help="process everything due now and exit (for cron)")
-    p.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
+    p.add_argument("--interval", type=cli_support.number(0.01, 86_400), default=5.0, help="seconds between polls")
 
     p = cli.add("serve", "run the web server with an embedded worker")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=int(os.environ.get("ASSINA_PORT", "8000")))
+    p.add_argument("--port", type=cli_support.integer(0, 65_535), default=int(os.environ.get("ASSINA_PORT", "8000")))
     p.add_argument("--no-worker", action="store_true")
 
     p = cli.add("createadmin", "create (or reset) an admin user and print its login")
-    p.add_argument("--username", default="admin")
-    p.add_argument("--password")
+    p.add_argument("--username", default="admin", type=cli_support.text(150))
+    p.add_argument("--password", type=cli_support.text(128))
 
     for name, handler in (("simulate", cmd_simulate), ("worker", cmd_worker), ("serve", cmd_serve),
                           ("createadmin", cmd_createadmin)):
@@ -123,6 +124,16 @@ class _Parser(argparse.ArgumentParser):
         if self.json_errors:
             self.exit(2, json.dumps({"error": f"{self.prog}: {message}"}) + "\n")
         super().error(message)
+
+    # --- input bounds (issue 14): every argument is bounded, even one whose app names no bound.
+    def _add_action(self, action: argparse.Action) -> argparse.Action:
+        # Every argument passes here, those of mutually exclusive groups too.
+        if action.nargs != 0 and not isinstance(action, argparse._SubParsersAction):
+            if action.type is None:
+                action.type = cli_support.text()
+            elif action.type is int:
+                action.type = cli_support.integer()
+        return super()._add_action(action)
 
 
 def build(*, json_errors: bool = False) -> tuple[argparse.ArgumentParser, CliBuilder]:
@@ -183,9 +194,22 @@ def _database_error_message(exc: Exception) -> str:
     return message
 
 
+def _refuse_undecodable(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Bytes that are not UTF-8 in an argument are a usage error (exit 2), named by its option,
+    before argparse quotes the value in a message or a handler stores it."""
+    for position, value in enumerate(argv):
+        if cli_support.not_utf8(value):
+            option, sep, _value = value.partition("=")
+            if not (sep and option.startswith("--")):
+                previous = argv[position - 1] if position else ""
+                option = previous if previous.startswith("-") and not cli_support.not_utf8(previous) else str(position + 1)
+            parser.error(cli_support._("argument %(argument)s: not valid UTF-8 text") % {"argument": option})
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser, cli = build(json_errors="--json" in argv)
+    _refuse_undecodable(parser, argv)
     args = parser.parse_args(argv)
     name = args.group if getattr(args, "action", None) is None else f"{args.group} {args.action}"
     from django.core.exceptions import ImproperlyConfigured
@@ -209,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseError as exc:
         _print_error(_database_error_message(exc), args.json)
         return 3
+    except OverflowError:  # a number typed in, too large for a date or a column (the types bound most)
+        _print_error(cli_support._("a number given is out of range"), args.json)
+        return 2
     if args.json:
         print(json.dumps(result, default=str, indent=None))
     else:
