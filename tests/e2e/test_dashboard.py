@@ -4,7 +4,10 @@ them, it speaks Portuguese, tables export as CSV, and the browser logs no error.
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.test import override_settings
 from factories import make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.analytics import service
@@ -25,7 +28,9 @@ def _business() -> None:
     made = []
     for i, plan in enumerate(plans):
         customer = make_customer(country="BR" if i % 3 else "PT", metadata={"segment": "salon" if i % 2 else "clinic"})
-        made.append(subscribe(customer, plan, start=utc(2027, 1 + i % 3, 3 + 2 * i, 9)))
+        # Months of history: a start may otherwise lie one billing period back (issue 14).
+        with override_settings(ASSINA_MAX_BACKDATE_DAYS=400):
+            made.append(subscribe(customer, plan, start=utc(2027, 1 + i % 3, 3 + 2 * i, 9)))
     subs.cancel_now(made[3].pk, reason="too_expensive")
     subscribe(made[0].customer, "pro")  # a second subscription: expansion
 
@@ -35,7 +40,9 @@ def _traces(page, chart: str) -> list[dict]:
                          f"x: t.x || null, y: t.y || null, z: t.z || null, values: t.values || null}}))")
 
 
-def test_dashboard_renders_with_data_filters_change_it_and_no_console_errors(live_server, browser_context, django_user_model):
+def test_dashboard_renders_with_data_filters_change_it_and_no_console_errors(live_server, browser_context, django_user_model,
+                                                                            settings):
+    settings.ASSINA_MAX_BACKDATE_DAYS = 3650  # months of history without moving the clock
     service.forget()
     _business()
     django_user_model.objects.create_user("owner", password=PASSWORD, is_staff=True, is_superuser=True)
@@ -75,7 +82,7 @@ def test_dashboard_renders_with_data_filters_change_it_and_no_console_errors(liv
     assert "plan=basic" in page.url
     basic = next(t for t in _traces(page, "chart-mrr") if t["type"] == "scatter")
     assert len(basic["x"]) == 3 and 0 < basic["y"][-1] < everything
-    assert _traces(page, "chart-plans")[0]["x"] == ["basic"]
+    assert _traces(page, "chart-plans")[0]["x"] == ["Basic"]  # the plan's name, not its code
 
     # Each table exports as CSV (with the same filters).
     href = page.get_attribute("#table-months a.export", "href")
@@ -90,6 +97,23 @@ def test_dashboard_renders_with_data_filters_change_it_and_no_console_errors(liv
     page.wait_for_selector("#chart-mrr .main-svg")
     assert page.inner_text("h1") == "Painel de receita"
     assert any(t["name"] == "Novos negócios" for t in _traces(page, "chart-mrr"))
+    # Months, numbers and money as a Brazilian reads them, in the axes and the hovers.
+    ticks = page.eval_on_selector_all("#chart-mrr .xtick text", "els => els.map(e => e.textContent)")
+    assert any(t.startswith("abr") for t in ticks), ticks
+    hovers = page.evaluate("() => document.getElementById('chart-mrr').data.find(t => t.type === 'scatter').customdata")
+    assert re.fullmatch(r"R\$\s[\d.]+,\d{2}", hovers[-1]), hovers
+    assert "%B de %Y" in page.evaluate("() => document.getElementById('chart-mrr').data[0].hovertemplate")
+    assert "abr. de 2027" in page.inner_text("#period") and "T" not in page.inner_text("#period").split("2027")[-1]
+    # Each KPI says what it is and over which months.
+    definition = page.text_content("#kpi-net_revenue_retention details p")
+    assert "fev. de 2027" in definition and "abr. de 2027" in definition
+
+    # On a phone (390 px) no KPI value is cut off.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    cut = page.eval_on_selector_all("#assina-dashboard .kpi .value",
+                                    "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)")
+    assert cut == []
     # The admin's login page (not ours: the dashboard declares its icon) makes Chromium ask for
     # /favicon.ico, which the app does not serve.
     assert [e for e in errors if not e.endswith("/favicon.ico")] == []

@@ -6,15 +6,23 @@ in the reader's language (page), with Babel.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal, format_percent
+from babel.core import Locale
+from babel.dates import format_datetime, format_skeleton, get_day_names, get_month_names
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol, get_group_symbol
+from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from assina.catalog.models import Plan
 from assina.core.money import Money, exponent
 from assina.i18n import format_money
+
+from . import event_words
 
 MOVEMENT_LABELS = {
     "new": gettext_lazy("New business"), "expansion": gettext_lazy("Expansion"),
@@ -41,11 +49,71 @@ def money(amount: int | float | None, currency: str) -> str:
     return format_money(Money(int(round(amount)), currency), locale())
 
 
+def decimal_comma() -> bool:
+    """Whether the reader's spreadsheets expect "123,45" (and so ``;`` between cells)."""
+    return get_decimal_symbol(locale()) == ","
+
+
+def csv_delimiter() -> str:
+    return ";" if decimal_comma() else ","
+
+
+def _csv_number(text: str) -> str:
+    return text.replace(".", ",") if decimal_comma() else text
+
+
 def decimal_amount(amount: int | None, currency: str) -> str:
-    """Minor units as a plain decimal for spreadsheets (12345 BRL -> 123.45)."""
+    """Minor units as a plain decimal for spreadsheets (12345 BRL -> 123.45; 123,45 in pt-BR)."""
     if amount is None:
         return ""
-    return str(Decimal(int(amount)).scaleb(-exponent(currency)))
+    return _csv_number(str(Decimal(int(amount)).scaleb(-exponent(currency))))
+
+
+def _csv_rate(rate: float | None, digits: int = 6) -> str:
+    return "" if rate is None else _csv_number(f"{rate:.{digits}f}")
+
+
+def month_label(month: str) -> str:
+    """'2026-10' as the reader says a month: "Oct 2026", "out. de 2026"."""
+    year, number = month.split("-")
+    return format_skeleton("yMMM", date(int(year), int(number), 1), locale=locale())
+
+
+def moment(iso: str) -> str:
+    """An ISO 8601 instant as a date and time of the business time zone, in the reader's words."""
+    at = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return format_datetime(at, "medium", tzinfo=ZoneInfo(settings.TIME_ZONE), locale=locale())
+
+
+def plan_names() -> dict[str, str]:
+    return dict(Plan.objects.values_list("code", "name"))
+
+
+def filter_choices(options: dict) -> dict:
+    """The filters' choices as (value, what the reader sees): plan names, country names."""
+    names = plan_names()
+    territories = Locale.parse(locale()).territories
+    return {"plans": sorted(((code, names.get(code, code)) for code in options["plans"]), key=lambda p: p[1].lower()),
+            "segments": [(s, s) for s in options["segments"]],
+            "countries": sorted(((c, territories.get(c, c)) for c in options["countries"]), key=lambda c: c[1]),
+            "currencies": [(c, c) for c in options["currencies"]]}
+
+
+def period(report: dict) -> str:
+    """The header's sentence: which months, as of when, in which currency."""
+    return _("From %(start)s to %(end)s, as of %(as_of)s; amounts in %(currency)s.") % {
+        "start": month_label(report["from"]), "end": month_label(report["to"]), "as_of": moment(report["as_of"]),
+        "currency": report["currency"]}
+
+
+class Link:
+    """A table cell that links to an admin page (the page shows it as a link, a CSV as text)."""
+
+    def __init__(self, text: str, url: str | None) -> None:
+        self.text, self.url = text, url
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def percent(rate: float | None) -> str:
@@ -61,22 +129,48 @@ def reason_label(code: str) -> str:
     return str(label) if label is not None else code
 
 
-def kpis(report: dict) -> list[tuple[str, str, str]]:
-    """(id, label, value) of the tiles at the top of the dashboard."""
+def kpis(report: dict) -> list[tuple[str, str, str, str]]:
+    """(id, label, value, definition) of the tiles at the top of the dashboard.
+
+    Each definition is docs/metrics.md's formula with the moment or the months it covers, so an
+    owner can tell what a figure means without leaving the page.
+    """
     s, cur = report["summary"], report["currency"]
+    span = {"start": month_label(report["from"]), "end": month_label(report["to"]), "as_of": moment(report["as_of"])}
     return [
-        ("mrr", _("MRR"), money(s["mrr"], cur)),
-        ("arr", _("ARR"), money(s["arr"], cur)),
-        ("customers", _("Paying customers"), number(s["customers"], 0)),
-        ("arpa", _("ARPA"), money(s["arpa"], cur)),
-        ("ltv", _("LTV"), money(s["ltv"], cur)),
-        ("customer_churn_rate", _("Customer churn (monthly)"), percent(s["customer_churn_rate"])),
-        ("net_mrr_churn_rate", _("Net MRR churn (monthly)"), percent(s["net_mrr_churn_rate"])),
-        ("net_revenue_retention", _("Net revenue retention"), percent(s["net_revenue_retention"])),
-        ("gross_revenue_retention", _("Gross revenue retention"), percent(s["gross_revenue_retention"])),
-        ("quick_ratio", _("Quick ratio"), number(s["quick_ratio"])),
-        ("trial_conversion_rate", _("Trial conversion"), percent(s["trial_conversion_rate"])),
-        ("dunning_recovery_rate", _("Dunning recovery"), percent(s["dunning_recovery_rate"])),
+        ("mrr", _("MRR"), money(s["mrr"], cur),
+         _("Monthly recurring revenue on %(as_of)s: what each paying subscription's plan and add-ons charge, after "
+           "discounts, as a monthly amount (a year is 12 months). Trials, paused and unpaid subscriptions count 0; "
+           "one-off charges and usage are left out.") % span),
+        ("arr", _("ARR"), money(s["arr"], cur), _("Annual recurring revenue: MRR × 12, on %(as_of)s.") % span),
+        ("customers", _("Paying customers"), number(s["customers"], 0),
+         _("Customers whose MRR is more than 0 on %(as_of)s.") % span),
+        ("arpa", _("ARPA"), money(s["arpa"], cur),
+         _("Average revenue per account: MRR ÷ paying customers, on %(as_of)s.") % span),
+        ("ltv", _("LTV"), money(s["ltv"], cur),
+         _("Customer lifetime value: ARPA ÷ the average monthly customer churn rate of the last six months "
+           "(— when nobody churned in them).") % span),
+        ("customer_churn_rate", _("Customer churn (monthly)"), percent(s["customer_churn_rate"]),
+         _("Customers who stopped paying in a month ÷ paying customers at its start; the average of the months "
+           "from %(start)s to %(end)s.") % span),
+        ("net_mrr_churn_rate", _("Net MRR churn (monthly)"), percent(s["net_mrr_churn_rate"]),
+         _("(Churned + contraction − expansion − reactivation MRR) ÷ MRR at the start of the month; the average of "
+           "the months from %(start)s to %(end)s. Negative when customers grow more than they shrink.") % span),
+        ("net_revenue_retention", _("Net revenue retention"), percent(s["net_revenue_retention"]),
+         _("MRR at the end of %(end)s of the customers who were paying at the start of %(start)s ÷ their MRR "
+           "then. Expansion counts; new customers do not.") % span),
+        ("gross_revenue_retention", _("Gross revenue retention"), percent(s["gross_revenue_retention"]),
+         _("Net revenue retention without expansion, from the start of %(start)s to the end of %(end)s: what "
+           "was kept of the MRR of the customers paying at the start. Never above 100 %%.") % span),
+        ("quick_ratio", _("Quick ratio"), number(s["quick_ratio"]),
+         _("(New + expansion + reactivation MRR) ÷ (churned + contraction MRR), from %(start)s to %(end)s. "
+           "Above 4 is healthy growth.") % span),
+        ("trial_conversion_rate", _("Trial conversion"), percent(s["trial_conversion_rate"]),
+         _("Trials whose scheduled end fell between %(start)s and %(end)s and that became paying ÷ those "
+           "trials.") % span),
+        ("dunning_recovery_rate", _("Dunning recovery"), percent(s["dunning_recovery_rate"]),
+         _("Invoices whose first failed payment fell between %(start)s and %(end)s and that were paid "
+           "afterwards ÷ those invoices.") % span),
     ]
 
 
@@ -84,14 +178,14 @@ def kpis(report: dict) -> list[tuple[str, str, str]]:
 def months_table(report: dict, *, csv: bool = False) -> tuple[list[str], list[list]]:
     cur = report["currency"]
     fmt = (lambda a: decimal_amount(a, cur)) if csv else (lambda a: money(a, cur))
-    rate = (lambda r: "" if r is None else f"{r:.6f}") if csv else percent
+    rate = _csv_rate if csv else percent
     head = [_("Month"), _("MRR at start"), *[str(MOVEMENT_LABELS[k]) for k in MOVEMENT_LABELS], _("Net"), _("MRR at end"),
             _("Customers at end"), _("Customer churn"), _("Gross MRR churn"), _("Net MRR churn"),
             _("Net revenue retention"), _("Gross revenue retention"), _("Quick ratio"), _("ARPA")]
-    rows = [[m["month"], fmt(m["mrr_start"]), *[fmt(m[k]) for k in MOVEMENT_LABELS], fmt(m["net"]), fmt(m["mrr_end"]),
+    rows = [[m["month"] if csv else month_label(m["month"]), fmt(m["mrr_start"]), *[fmt(m[k]) for k in MOVEMENT_LABELS], fmt(m["net"]), fmt(m["mrr_end"]),
              m["customers_end"], rate(m["customer_churn_rate"]), rate(m["gross_mrr_churn_rate"]), rate(m["net_mrr_churn_rate"]),
              rate(m["net_revenue_retention"]), rate(m["gross_revenue_retention"]),
-             ("" if m["quick_ratio"] is None else f"{m['quick_ratio']:.4f}") if csv else number(m["quick_ratio"]),
+             _csv_rate(m["quick_ratio"], 4) if csv else number(m["quick_ratio"]),
              fmt(m["arpa"] and round(m["arpa"]))] for m in report["months"]]
     if csv:
         head.append(_("Currency"))
@@ -102,15 +196,16 @@ def months_table(report: dict, *, csv: bool = False) -> tuple[list[str], list[li
 def plans_table(report: dict, *, csv: bool = False) -> tuple[list[str], list[list]]:
     cur = report["currency"]
     fmt = (lambda a: decimal_amount(a, cur)) if csv else (lambda a: money(a, cur))
+    share = _csv_rate if csv else percent
+    names = plan_names()
     head = [_("Plan"), _("MRR"), _("Share of MRR"), _("Paying subscriptions"), _("Paying customers")]
-    rows = [[p["plan"], fmt(p["mrr"]), ("" if p["share"] is None else f"{p['share']:.6f}") if csv else percent(p["share"]),
-             p["subscriptions"], p["customers"]] for p in report["plans"]]
-    rows += [[str(INTERVAL_LABELS[m["interval"]]), fmt(m["mrr"]),
-              ("" if m["share"] is None else f"{m['share']:.6f}") if csv else percent(m["share"]), m["subscriptions"], ""]
+    rows = [[names.get(p["plan"], p["plan"]), fmt(p["mrr"]), share(p["share"]), p["subscriptions"], p["customers"]]
+            for p in report["plans"]]
+    rows += [[str(INTERVAL_LABELS[m["interval"]]), fmt(m["mrr"]), share(m["share"]), m["subscriptions"], ""]
              for m in report["mix"] if m["subscriptions"]]
     if csv:
-        head.append(_("Currency"))
-        rows = [r + [cur] for r in rows]
+        head += [_("Plan code"), _("Currency")]
+        rows = [r + [p["plan"], cur] for r, p in zip(rows, report["plans"])] + [r + ["", cur] for r in rows[len(report["plans"]):]]
     return head, rows
 
 
@@ -118,7 +213,10 @@ def cancellations_table(report: dict, *, csv: bool = False) -> tuple[list[str], 
     cur = report["currency"]
     fmt = (lambda a: decimal_amount(a, cur)) if csv else (lambda a: money(a, cur))
     head = [_("Reason"), _("Cancellations"), _("MRR lost")]
-    rows = [[r["reason"] if csv else reason_label(r["reason"]), r["count"], fmt(r["mrr"])] for r in report["cancellations"]]
+    rows = [[reason_label(r["reason"]), r["count"], fmt(r["mrr"])] for r in report["cancellations"]]
+    if csv:  # the label for people, the code for formulas and other tools
+        head.append(_("Reason code"))
+        rows = [row + [r["reason"]] for row, r in zip(rows, report["cancellations"])]
     return head, rows
 
 
@@ -133,17 +231,27 @@ def cohort_table(report: dict, which: str, *, csv: bool = False) -> tuple[list[s
             if value is None:
                 cells.append("")
             elif csv:
-                cells.append(f"{value}")
+                cells.append(_csv_number(f"{value}"))
             else:
-                cells.append(f"{number(value, 1)}%")
-        rows.append([month, c["size"][i], *cells])
+                cells.append(percent(value / 100))
+        rows.append([month if csv else month_label(month), c["size"][i], *cells])
     return head, rows
 
 
-def events_table(events: list[dict]) -> tuple[list[str], list[list]]:
-    head = [_("When"), _("Event"), _("Customer"), _("Subject")]
-    return head, [[e["occurred_at"][:19].replace("T", " "), e["type"], e["customer_id"] or "",
-                   f"{e['subject_type']} {e['subject_id']}"] for e in events]
+def events_table(events: list[dict], *, csv: bool = False) -> tuple[list[str], list[list]]:
+    """Newest first, in words, each customer and subject linking to its admin page."""
+    head = [_("When"), _("Event"), _("Customer"), _("About")]
+    rows = []
+    for e in event_words.described(events):
+        customer, subject = Link(*e["customer"]), Link(*e["subject"])
+        if csv:
+            rows.append([e["occurred_at"], e["label"], str(customer), str(subject), e["type"], e["customer_id"] or "",
+                         e["subject_type"], e["subject_id"]])
+        else:
+            rows.append([moment(e["occurred_at"]), e["label"], customer, subject])
+    if csv:
+        head += [_("Event type"), _("Customer id"), _("Subject type"), _("Subject id")]
+    return head, rows
 
 
 TABLES = {
@@ -152,8 +260,27 @@ TABLES = {
     "cancellations": lambda r, e, csv: cancellations_table(r, csv=csv),
     "cohorts-customers": lambda r, e, csv: cohort_table(r, "customers", csv=csv),
     "cohorts-revenue": lambda r, e, csv: cohort_table(r, "revenue", csv=csv),
-    "events": lambda r, e, csv: events_table(e),
+    "events": lambda r, e, csv: events_table(e, csv=csv),
 }
+
+
+def chart_locale() -> dict:
+    """What Plotly and the browser's Intl need to write dates and numbers as the reader does.
+
+    Month names come from Babel (CLDR), the same source as the tables and e-mails.
+    """
+    here = locale()
+    return {
+        "tag": str(Locale.parse(here)).replace("_", "-"),
+        "months": [get_month_names("wide", "stand-alone", here)[m] for m in range(1, 13)],
+        "shortMonths": [get_month_names("abbreviated", "stand-alone", here)[m].rstrip(".") for m in range(1, 13)],
+        # d3 counts days from Sunday; Babel from Monday.
+        "days": [get_day_names("wide", "stand-alone", here)[(d + 6) % 7] for d in range(7)],
+        "shortDays": [get_day_names("abbreviated", "stand-alone", here)[(d + 6) % 7].rstrip(".") for d in range(7)],
+        "decimal": get_decimal_symbol(here), "thousands": get_group_symbol(here),
+        # strftime-like patterns of d3 (Plotly's date formatting): a month bucket is shown as a month.
+        "month_tick": _("%b %Y"), "month_hover": _("%B %Y"),
+    }
 
 
 def chart_data(report: dict) -> dict:
@@ -164,6 +291,7 @@ def chart_data(report: dict) -> dict:
     c = report["cohorts"]
     return {
         "currency": report["currency"],
+        "locale": chart_locale(),
         "months": x,
         "mrr": [m["mrr_end"] / exp for m in months],
         "movements": {k: [m[k] / exp for m in months] for k in MOVEMENT_LABELS},
@@ -176,12 +304,13 @@ def chart_data(report: dict) -> dict:
                         "gross_revenue_retention": _("Gross revenue retention")},
         "ltv": [None if m["ltv"] is None else round(m["ltv"] / exp, 2) for m in months],
         "arpa": [None if m["arpa"] is None else round(m["arpa"] / exp, 2) for m in months],
-        "plans": {"labels": [p["plan"] for p in report["plans"]], "values": [p["mrr"] / exp for p in report["plans"]]},
+        "plans": {"labels": [plan_names().get(p["plan"], p["plan"]) for p in report["plans"]],
+                  "values": [p["mrr"] / exp for p in report["plans"]]},
         "mix": {"labels": [str(INTERVAL_LABELS[m["interval"]]) for m in report["mix"] if m["mrr"]],
                 "values": [m["mrr"] / exp for m in report["mix"] if m["mrr"]]},
         "cancellations": {"labels": [reason_label(r["reason"]) for r in report["cancellations"]],
                           "values": [r["count"] for r in report["cancellations"]]},
-        "cohorts": {"y": c["months"], "x": [_("Month %(n)s") % {"n": n} for n in c["ages"]],
+        "cohorts": {"y": c["months"], "labels": [month_label(m) for m in c["months"]], "x": [_("Month %(n)s") % {"n": n} for n in c["ages"]],
                     "customers": c["customers_percent"], "revenue": c["revenue_percent"]},
         "labels": {"mrr": _("MRR"), "percent": _("%"), "arpa": _("ARPA"), "ltv": _("LTV"), "customers": _("Customers retained (%)"),
                    "revenue": _("Revenue retained (%)"), "cancellations": _("Cancellations"), "months_since": _("Months since first payment"),

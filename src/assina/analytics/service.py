@@ -191,7 +191,8 @@ def build_query(*, as_of: str | None = None, since: str | None = None, until: st
 
 
 def recent_events(limit: int = 15) -> list[dict]:
-    rows = Event.objects.order_by("-id").values("id", "type", "occurred_at", "customer_id", "subject_type", "subject_id")[:limit]
+    # Newest first by when they happened (ids follow commit order, not the time of the fact).
+    rows = Event.objects.order_by("-occurred_at", "-id").values("id", "type", "occurred_at", "customer_id", "subject_type", "subject_id")[:limit]
     return [{**r, "occurred_at": r["occurred_at"].isoformat()} for r in rows]
 
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 import re
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# A plain decimal number (what the exporters write for amounts and rates, e.g. "-12.50") is not a
-# formula in any spreadsheet, and prefixing it would turn a number into text.
-_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?\Z")
+# A plain decimal number (what the exporters write for amounts and rates, e.g. "-12.50", or
+# "-12,50" in a Brazilian export) is not a formula in any spreadsheet, and prefixing it would turn a
+# number into text.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?\Z")
 
 
 def safe_cell(value):
     """``value`` as it may be written to a CSV cell without being read as a formula.
 
     Only text is changed: numbers (``int``, ``float``, ``Decimal``) are returned as they are, and so
-    is text that is a plain decimal number such as ``-12.50`` (an exported negative amount stays a
+    is text that is a plain decimal number such as ``-12.50`` or ``-12,50`` (an exported negative amount stays a
     number). Any other text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets
     a leading ``'``, whatever field it came from (names, e-mails, codes, reasons), so a new column
     needs no decision to be safe.
