@@ -81,9 +81,13 @@ INSTALLED_APPS = [
     "assina.webhooks",
     "assina.notifications",
     "assina.analytics",
+    "assina.accounts",
 ]
 
 MIDDLEWARE = [
+    # First, so that every HTML page (the API docs under /api/v1/ too) gets its
+    # Content-Security-Policy (see assina.csp).
+    "assina.csp.CspMiddleware",
     # /api/v1/ requests take a short chain of their own (no sessions, CSRF, auth, messages):
     # see assina.api.guard.ApiMiddleware. Everything else goes through the list below.
     "assina.api.guard.ApiMiddleware",
@@ -158,6 +162,13 @@ if ASSINA_GATEWAY == "stripe" and not ASSINA_STRIPE_API_KEY:
     raise ImproperlyConfigured("ASSINA_STRIPE_API_KEY is required with ASSINA_GATEWAY=stripe")
 # Another Stripe-compatible server (e.g. localstripe in tests); empty: Stripe itself.
 ASSINA_STRIPE_API_BASE = os.environ.get("ASSINA_STRIPE_API_BASE", "").strip()
+# Cards are typed into Stripe.js on the customer's card page (a SetupIntent): its publishable key
+# and script (localstripe serves a fake one at <its address>/js.stripe.com/v3/ for tests).
+ASSINA_STRIPE_PUBLISHABLE_KEY = os.environ.get("ASSINA_STRIPE_PUBLISHABLE_KEY", "").strip()
+ASSINA_STRIPE_JS_URL = os.environ.get("ASSINA_STRIPE_JS_URL", "").strip() or "https://js.stripe.com/v3/"
+if ASSINA_GATEWAY == "stripe" and not ASSINA_STRIPE_PUBLISHABLE_KEY.startswith("pk_"):
+    raise ImproperlyConfigured("ASSINA_STRIPE_PUBLISHABLE_KEY (pk_...) is required with ASSINA_GATEWAY=stripe: "
+                               "customers add cards on the card page through Stripe.js")
 # Dunning defaults, used until the policy is edited in the admin.
 ASSINA_DUNNING_RETRY_DAYS = os.environ.get("ASSINA_DUNNING_RETRY_DAYS", "1,3,5,7,10,14")
 ASSINA_DUNNING_GRACE_DAYS = os.environ.get("ASSINA_DUNNING_GRACE_DAYS", "7")
@@ -173,6 +184,20 @@ ASSINA_DUNNING_SOFT_CODES = os.environ.get(
     "card_velocity_exceeded,withdrawal_count_limit_exceeded,incorrect_cvc,issuer_not_available,"
     "reenter_transaction,approve_with_id")
 ASSINA_EXPIRING_CARD_DAYS = os.environ.get("ASSINA_EXPIRING_CARD_DAYS", "30")
+
+# --- bounded catch-up (assina.subscriptions, docs/billing.md "Catch-up") ---
+# A subscription's start may lie at most one billing period in the past; a whole number of
+# days here replaces that rule (e.g. to import subscriptions that began long ago).
+_backdate = os.environ.get("ASSINA_MAX_BACKDATE_DAYS", "").strip()
+if _backdate and not (_backdate.isdigit() and int(_backdate) <= 36600):
+    raise ImproperlyConfigured("ASSINA_MAX_BACKDATE_DAYS must be a whole number of days (0 to 36600) or empty")
+ASSINA_MAX_BACKDATE_DAYS = int(_backdate) if _backdate else None
+# Periods one subscription may be billed for in one catch-up (a worker back from downtime);
+# more than that and it is held for the operator. The sandbox test clock is not capped.
+_catchup = os.environ.get("ASSINA_MAX_CATCHUP_PERIODS", "3").strip()
+if not (_catchup.isdigit() and 1 <= int(_catchup) <= 1000):
+    raise ImproperlyConfigured("ASSINA_MAX_CATCHUP_PERIODS must be a whole number from 1 to 1000")
+ASSINA_MAX_CATCHUP_PERIODS = int(_catchup)
 
 # --- API, usage events and webhooks (assina.api, assina.usage, assina.webhooks) ---
 # Requests per second each API key may make (0: no limit) and its burst; shared by all web
@@ -260,3 +285,22 @@ ASSINA_EMAIL_CLAIM_SECONDS = int(os.environ.get("ASSINA_EMAIL_CLAIM_SECONDS", "6
 # exchange rates, set in the admin); the dashboard is the first page after login.
 ASSINA_REPORTING_CURRENCY = os.environ.get("ASSINA_REPORTING_CURRENCY", ASSINA_DEFAULT_CURRENCY).strip().upper()
 LOGIN_REDIRECT_URL = "/dashboard/"
+
+
+# --- operator accounts (assina.accounts): passwords and the admin login's throttle ---
+# Django's validators on every admin password (createadmin included): not too similar to the
+# user name, at least ASSINA_PASSWORD_MIN_LENGTH (10) characters, not a common or all-digit one.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": int(os.environ.get("ASSINA_PASSWORD_MIN_LENGTH", "10"))}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# After this many failed sign-ins for one user name or from one address, that name or address
+# is locked out for ASSINA_LOGIN_LOCKOUT_SECONDS, doubling with each further failure (max a day).
+ASSINA_LOGIN_MAX_FAILURES = int(os.environ.get("ASSINA_LOGIN_MAX_FAILURES", "10"))
+ASSINA_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("ASSINA_LOGIN_LOCKOUT_SECONDS", "60"))
+# Proxies in front of Assina that append the client's address to X-Forwarded-For (0: none, the
+# connection's address is the client's). Used to throttle sign-ins per client address.
+ASSINA_TRUSTED_PROXIES = int(os.environ.get("ASSINA_TRUSTED_PROXIES", "0"))

@@ -41,3 +41,16 @@ class ExchangeRate(models.Model):
             raise ValidationError({"currency": _("%(code)s is not an ISO 4217 currency code") % {"code": repr(self.currency)}}) from None
         if self.currency == settings.ASSINA_REPORTING_CURRENCY:
             raise ValidationError({"currency": _("this is the reporting currency: it needs no rate")})
+
+
+class Dashboard(models.Model):
+    """No table: the home of the ``analytics.view_dashboard`` permission, which the revenue
+    dashboard and its CSV exports require (a staff account sees them only when granted it;
+    superusers have every permission)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("view_dashboard", _("Can view the revenue dashboard and its CSV exports"))]
+        verbose_name = _("revenue dashboard")
+        verbose_name_plural = _("revenue dashboard")

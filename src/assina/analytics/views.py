@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+from functools import wraps
 from importlib.util import find_spec
 from pathlib import Path
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -20,8 +22,22 @@ from . import presentation as show
 from .service import MetricsError, options, recent_events, report
 
 RANGES = (3, 6, 12, 24, 36)
+DASHBOARD_PERMISSION = "analytics.view_dashboard"
 # Found without importing plotly (a slow import the page does not need).
 PLOTLY_JS = Path(find_spec("plotly").origin).parent / "package_data" / "plotly.min.js"
+
+
+def dashboard_permission_required(view):
+    """Staff only (others go to the login page), and only with ``analytics.view_dashboard``:
+    a staff account granted nothing sees no revenue figures (403)."""
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not request.user.has_perm(DASHBOARD_PERMISSION):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return staff_member_required(guarded)
 
 
 def _arguments(request) -> dict:
@@ -43,7 +59,7 @@ def _report(request) -> tuple[dict, str | None]:
 
 
 @require_GET
-@staff_member_required
+@dashboard_permission_required
 def dashboard(request):
     data, error = _report(request)
     events = recent_events()
@@ -59,7 +75,8 @@ def dashboard(request):
         **admin.site.each_context(request),  # the admin's header, user links and language switcher
         "is_nav_sidebar_enabled": False,  # the charts need the width
         "title": _("Revenue dashboard"), "report": data, "error": error, "kpis": show.kpis(data), "tables": tables,
-        "charts": show.chart_data(data), "options": options(), "selected": request.GET, "ranges": RANGES,
+        "charts": show.chart_data(data), "options": show.filter_choices(options()), "period": show.period(data),
+        "selected": request.GET, "ranges": RANGES,
         "query": query, "summary": data["summary"],
         "trials": (data["summary"]["trials_converted"], data["summary"]["trials_ended"]),
     }
@@ -67,7 +84,7 @@ def dashboard(request):
 
 
 @require_GET
-@staff_member_required
+@dashboard_permission_required
 def export(request, table: str):
     if table not in show.TABLES:
         raise Http404(table)
@@ -77,7 +94,8 @@ def export(request, table: str):
     head, rows = show.TABLES[table](data, recent_events(100) if table == "events" else [], True)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="assina-{table}-{data["to"]}.csv"'
-    writer = csv.writer(response)
+    # A Brazilian spreadsheet reads "12,50" as a number and expects ";" between cells (docs/metrics.md).
+    writer = csv.writer(response, delimiter=show.csv_delimiter())
     writer.writerow(safe_row(head))
     # Names and codes come from operators and customers: no cell may be read as a formula.
     writer.writerows(safe_row(row) for row in rows)

@@ -1,5 +1,8 @@
 """API keys in the admin: created here (the secret is shown once, in the message after saving),
-listed with their last use, revoked with an action. Nothing else about a key can be edited."""
+listed with their last use, revoked with an action. Nothing else about a key can be edited.
+
+Creating a key needs the ``api.create_apikey`` permission (a key may carry full API access);
+renaming and revoking need the change permission, listing the view permission."""
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext as _
@@ -22,6 +25,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else ("hint", "mode", "scope", "created_at", "last_used_at", "revoked_at")
 
+    def has_add_permission(self, request):
+        return request.user.has_perm("api.create_apikey")
+
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead: the row keeps the history of its use
 
@@ -35,7 +41,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         messages.warning(request, _("API key created. Copy its secret now, it will not be shown again: %(secret)s")
                          % {"secret": new.secret})
 
-    @admin.action(description=gettext_lazy("Revoke the selected API keys"))
+    @admin.action(description=gettext_lazy("Revoke the selected API keys"), permissions=["change"])
     def revoke(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=wall_clock())
         messages.success(request, _("%(count)d API key(s) revoked.") % {"count": count})

@@ -36,6 +36,10 @@ class ApiKey(models.Model):
         verbose_name = _("API key")
         verbose_name_plural = _("API keys")
         ordering = ["id"]
+        # A new key may carry full API access: minting one is a right granted on its own, not
+        # implied by the rights to view, rename or revoke keys.
+        default_permissions = ("view", "change")
+        permissions = [("create_apikey", _("Can create API keys"))]
 
     def __str__(self) -> str:
         return f"{self.name or self.hint} ({self.hint})"

@@ -1,6 +1,10 @@
 """Admin for customer messages: the outbox (also shown on each customer), editable templates
 with preview and test send, segments, campaigns (preview per recipient, send now or schedule,
-counts) and marketing consent."""
+counts) and marketing consent.
+
+The custom pages check the model permissions themselves (``admin_view`` only checks staff):
+a template's preview needs the view permission, its test send and a campaign's preview (real
+recipients' data) the change permission."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -59,7 +63,7 @@ class MessageAdmin(admin.ModelAdmin):
     def html_preview(self, obj):
         return format_html('<iframe sandbox srcdoc="{}" style="width:100%;height:520px;border:1px solid #ccc;"></iframe>', obj.html)
 
-    @admin.action(description=gettext_lazy("Try to send again now"))
+    @admin.action(description=gettext_lazy("Try to send again now"), permissions=["change"])
     def retry_now(self, request, queryset):
         count = queryset.filter(status__in=(Message.Status.FAILED, Message.Status.QUEUED)).update(
             status=Message.Status.QUEUED, next_attempt_at=clock_now())
@@ -165,7 +169,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         obj.updated_at = clock_now()
         super().save_model(request, obj, form, change)
 
-    @admin.action(description=gettext_lazy("Reset to the shipped template"))
+    @admin.action(description=gettext_lazy("Reset to the shipped template"), permissions=["change"])
     def reset_to_default(self, request, queryset):
         for row in queryset:
             source = default_source(row.key, row.locale)
@@ -181,6 +185,8 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
     def preview_view(self, request, pk: int):
         row = get_object_or_404(MessageTemplate, pk=pk)
+        if not self.has_view_permission(request, row):
+            raise PermissionDenied
         rendered = CompiledTemplate(Source(row.subject, row.html, row.text)).render(test_context(row.key, row.locale))
         html, text = wrap(rendered, row.locale, marketing=kind_of(row.key) == "marketing", unsubscribe_url="https://example.com/unsubscribe")
         return TemplateResponse(request, "admin/notifications/preview.html", {
@@ -189,6 +195,8 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
     def test_send_view(self, request, pk: int):
         row = get_object_or_404(MessageTemplate, pk=pk)
+        if not self.has_change_permission(request, row):
+            raise PermissionDenied  # it sends mail: a right to edit templates, not only to read them
         to = (request.POST.get("to") or request.user.email or "").strip() if request.method == "POST" else ""
         if request.method == "POST":
             context = test_context(row.key, row.locale)
@@ -277,6 +285,11 @@ class CampaignAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("segment")
 
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        # The preview renders real recipients' data: offered only to who may change campaigns.
+        return shown if self.has_change_permission(request) else tuple(f for f in shown if f != "preview_link")
+
     def _count(self, obj, *statuses):
         stats = getattr(obj, "_message_stats", None)
         if stats is None:  # once per row (the columns share it)
@@ -308,7 +321,7 @@ class CampaignAdmin(admin.ModelAdmin):
             obj.created_at = clock_now()
         super().save_model(request, obj, form, change)
 
-    @admin.action(description=gettext_lazy("Send now"))
+    @admin.action(description=gettext_lazy("Send now"), permissions=["change"])
     def send_now(self, request, queryset):
         for campaign in queryset:
             try:
@@ -318,7 +331,7 @@ class CampaignAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, _("%(name)s: %(count)d message(s) queued.") % {"name": campaign, "count": counts["recipients"]})
 
-    @admin.action(description=gettext_lazy("Schedule at the time set on the campaign"))
+    @admin.action(description=gettext_lazy("Schedule at the time set on the campaign"), permissions=["change"])
     def schedule(self, request, queryset):
         for campaign in queryset:
             if not campaign.scheduled_at:
@@ -337,6 +350,8 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def preview_view(self, request, pk: int):
         campaign = get_object_or_404(Campaign.objects.select_related("segment"), pk=pk)
+        if not self.has_change_permission(request, campaign):
+            raise PermissionDenied
         audience = customers_of(campaign.segment, clock_now())
         chosen = request.GET.get("customer")
         customer = (audience.filter(pk=chosen).first() if chosen and chosen.isdigit() else None) or audience.first()
