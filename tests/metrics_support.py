@@ -104,8 +104,9 @@ PLANS = {"basic": (9000, 3, 3), "pro": (10000, 1, 1), "trial-pro": (10000, 1, 1)
 
 
 @pytest.fixture
-def metrics_api():
+def metrics_api(settings):
     """A read-scope API client, the clock at 2027-03-10 12:00 and no kept metrics snapshot."""
+    settings.ASSINA_MAX_BACKDATE_DAYS = 400  # imports months of history: a start may otherwise lie one period back (issue 14)
     from api_support import ApiClient, new_key
 
     from assina.analytics import service

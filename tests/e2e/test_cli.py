@@ -163,8 +163,9 @@ def test_pause_stops_billing_and_resume_bills_a_new_period_minus_the_unused_cred
 def test_worker_once_catches_up_a_backdated_subscription_and_is_idempotent(assina):
     create_pro_plan(assina)
     create_ana(assina)
+    # Two months back: more than the one period a start may lie in the past by default (issue 14).
     sub = assina.ok("subscription", "create", "--customer", "ana@example.com", "--plan", "pro",
-                    "--start", "2026-11-30T10:00:00Z")
+                    "--start", "2026-11-30T10:00:00Z", env={"ASSINA_MAX_BACKDATE_DAYS": "62"})
     assert sub["current_period_end"] == "2026-12-30T10:00:00Z"  # already over: due now
 
     assert assina.ok("worker", "--once")["renewals"] == 2

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.test import override_settings
+from django.test import override_settings
 from factories import make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.analytics import service
@@ -29,6 +30,8 @@ def _business() -> None:
     for i, plan in enumerate(plans):
         customer = make_customer(country="BR" if i % 3 else "PT", metadata={"segment": "salon" if i % 2 else "clinic"})
         # Months of history: a start may otherwise lie one billing period back (issue 14).
+        with override_settings(ASSINA_MAX_BACKDATE_DAYS=400):
+            # Months of history: a start may otherwise lie one billing period back (issue 14).
         with override_settings(ASSINA_MAX_BACKDATE_DAYS=400):
             made.append(subscribe(customer, plan, start=utc(2027, 1 + i % 3, 3 + 2 * i, 9)))
     subs.cancel_now(made[3].pk, reason="too_expensive")

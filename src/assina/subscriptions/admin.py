@@ -57,7 +57,8 @@ class SubscriptionAddForm(ServiceAddForm):
     trial_days = forms.IntegerField(label=_("trial days"), min_value=0, required=False,
                                     help_text=_("Empty: the plan's trial."))
     start = datetime_field(field_label(Subscription, "started_at"), required=False,
-                           help_text=_("Empty: now. A past time backdates the subscription; a future one is refused."))
+                           help_text=_("Empty: now. A past time backdates the subscription, at most one billing period; "
+                                     "a future one is refused."))
 
     class Meta(ServiceAddForm.Meta):
         model = Subscription

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from assina.catalog.models import Plan
 from assina.catalog.services import get_plan, redeem
 from assina.time import now as clock_now
+from assina.core.catch_up import earliest_start
 from assina.core.discounts import discount_window
 from assina.core.early_end import UnusedTimeLine, credits_unused_time, settle_early_end, stops_within_period
 from assina.core.errors import DomainError
@@ -44,6 +46,12 @@ S = SubscriptionStatus
 
 class SubscriptionError(DomainError):
     pass
+
+
+class BackdateError(SubscriptionError):
+    """A start further back than the backdating bound allows (API problem ``start_too_early``)."""
+
+    code = "start_too_early"
 
 
 def get_subscription(sub_id: int | str, *, lock: bool = False) -> Subscription:
@@ -98,6 +106,7 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
     plan = get_plan(plan_code)
     if plan.kind != Plan.Kind.BASE or not plan.active:
         raise SubscriptionError(_("%(plan)s is not an active plan that customers can subscribe to") % {"plan": repr(plan_code)})
+    _require_recent_start(start, created, plan)
     if plan.currency != customer.currency:
         raise SubscriptionError(_("currency mismatch: plan %(plan)s bills in %(plan_currency)s, customer %(customer)s pays in "
                                   "%(customer_currency)s") % {"plan": plan.code, "plan_currency": plan.currency,
@@ -141,6 +150,23 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
     collect(attempts, start)
     sub.refresh_from_db()
     return sub
+
+
+def _require_recent_start(start: datetime, now: datetime, plan: Plan) -> None:
+    """A backdated start may lie at most one billing period of ``plan`` before ``now`` (or
+    ``ASSINA_MAX_BACKDATE_DAYS``): every period since the start is billed, and a start in 1970
+    once billed and charged 685 periods at once (``core.catch_up.earliest_start``)."""
+    days = settings.ASSINA_MAX_BACKDATE_DAYS
+    earliest = earliest_start(now, plan.interval, plan.interval_count, settings.TIME_ZONE, days)
+    if start >= earliest:
+        return
+    if days is None:
+        raise BackdateError(_("the start %(start)s is too far in the past: a subscription may start at most one billing "
+                              "period before now (not before %(earliest)s)")
+                            % {"start": start.isoformat(), "earliest": earliest.isoformat()})
+    raise BackdateError(_("the start %(start)s is too far in the past: a subscription may start at most %(days)s days "
+                          "before now (ASSINA_MAX_BACKDATE_DAYS; not before %(earliest)s)")
+                        % {"start": start.isoformat(), "days": days, "earliest": earliest.isoformat()})
 
 
 def _apply_coupon(sub: Subscription, code: str, at: datetime) -> None:
