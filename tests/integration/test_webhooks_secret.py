@@ -48,6 +48,7 @@ def test_the_api_never_shows_the_secret_after_creation(api):
     secret = endpoint["secret"]
     for path in (f"/webhook_endpoints/{endpoint['id']}", "/webhook_endpoints"):
         assert secret not in api.get(path).content.decode()
+    assert api.ok("GET", f"/webhook_endpoints/{endpoint['id']}")["secret_hint"] == f"whsec_…{secret[-4:]}"
     updated = api.post(f"/webhook_endpoints/{endpoint['id']}", {"description": "shop"})
     assert updated.status_code == 200 and secret not in updated.content.decode()
     problem(api.post("/webhook_endpoints", {"url": "ftp://x"}), 422, "webhook_invalid")

@@ -13,7 +13,7 @@ from assina.api.nul_characters import refuse_nul
 from assina.api.pagination import object_pk, paginate
 from assina.api.schemas import Deleted, Input, ListQuery, Page, Timestamp
 
-from . import services
+from . import services, signing
 from .models import WebhookDelivery, WebhookEndpoint
 
 router = Router(tags=["webhook endpoints"])
@@ -32,6 +32,8 @@ class EndpointOut(Schema):
     disabled_at: Timestamp | None
     disabled_reason: str
     previous_secret_expires_at: Timestamp | None = Field(description="after a rotation, the old secret signs too until then")
+    secret_hint: str = Field(examples=["whsec_…a1b2"],
+                             description="the signing secret masked: tells which one you hold (the secret is shown once)")
     created_at: Timestamp
 
 
@@ -88,7 +90,7 @@ def endpoint_out(e: WebhookEndpoint, *, secret: bool = False) -> dict:
     out = {"id": f"{PREFIX}{e.pk}", "url": e.url, "description": e.description, "event_types": e.event_types,
            "enabled": e.enabled, "failing_since": e.failing_since, "disabled_at": e.disabled_at,
            "disabled_reason": e.disabled_reason, "previous_secret_expires_at": e.previous_secret_expires_at,
-           "created_at": e.created_at}
+           "secret_hint": signing.mask(e.secret), "created_at": e.created_at}
     if secret:
         out["secret"] = e.secret
     return out
