@@ -21,6 +21,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.text import capfirst
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -28,17 +29,18 @@ from assina.time import now as clock_now
 from assina.core.errors import DomainError
 from assina.core.money import Money, exponent, parse_amount
 from assina.events.services import record
+from assina.i18n import format_money as i18n_format_money
 from assina.i18n import localized_message
 
 # --- display -----------------------------------------------------------------------------
 
 
 def format_money(amount: int | None, currency: str | None) -> str:
-    """Minor units as major units and the currency code: 4990 BRL -> "49.90 BRL"."""
+    """Minor units as the reader writes money: 4990 BRL -> "R$ 49,90" in Portuguese, "R$49.90" in English."""
     if amount is None or not currency:
         return "-"
     try:
-        return str(Money(amount, currency))
+        return i18n_format_money(Money(amount, currency), (get_language() or "en").replace("-br", "-BR"))
     except DomainError:
         return f"{amount} {currency}"  # an unknown currency still shows what is stored
 

@@ -1,12 +1,12 @@
+from pathlib import Path
+
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 
 from assina.accounts.views import throttled_login
-
-admin.site.site_header = "Assina"
-admin.site.site_title = "Assina"
 
 
 def home(request):
@@ -19,8 +19,19 @@ def home(request):
     return redirect("/dashboard/" if user.has_perm("analytics.view_dashboard") else "admin:index")
 
 
+FAVICON = Path(__file__).parent / "static" / "favicon.ico"
+
+
+def favicon(request):
+    """Browsers ask every site for /favicon.ico; the admin, dashboard and customer pages link it."""
+    response = FileResponse(FAVICON.open("rb"), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 urlpatterns = [
     path("", home),
+    path("favicon.ico", favicon, name="favicon"),
     # Before admin.site.urls: the admin's login, throttled per user name and per client address.
     path("admin/login/", throttled_login, name="admin_login"),
     path("admin/", admin.site.urls),

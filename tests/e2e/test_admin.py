@@ -135,12 +135,15 @@ def test_invoice_pages_show_money_formatted_from_minor_units(admin_client, billi
     # basic 49.90 + 2 seats of 10.00, minus 10% once = 62.91 BRL
     assert paid.total == 6291
     changelist = admin_client.get(admin_url(Invoice, "changelist")).content.decode()
-    assert "62.91 BRL" in changelist
+    assert "R$62.91" in changelist
     page = admin_client.get(admin_url(Invoice, "change", paid.pk)).content.decode()
-    assert "62.91 BRL" in page  # total
-    assert "49.90 BRL" in page  # the plan's line
-    assert "-6.99 BRL" in page  # the coupon's line
-    assert "5.00 BRL" in page  # the credit note
+    assert "R$62.91" in page  # total
+    assert "R$49.90" in page  # the plan's line
+    assert "-R$6.99" in page  # the coupon's line
+    assert "R$5.00" in page  # the credit note
+    # As a Brazilian writes money (Babel's pt-BR pattern, as the e-mails and PDFs).
+    page = admin_client.get(admin_url(Invoice, "change", paid.pk), HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert "R$\xa062,91" in page and "-R$\xa06,99" in page
     customer_page = admin_client.get(admin_url(Customer, "change", billing["paying"].pk)).content.decode()
     assert paid.number in customer_page and admin_url(Invoice, "change", paid.pk) in customer_page
 
@@ -148,7 +151,7 @@ def test_invoice_pages_show_money_formatted_from_minor_units(admin_client, billi
 @pytest.mark.django_db
 def test_portuguese_request_shows_portuguese_labels(admin_client, billing):
     index = admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
-    for label in ("Assinaturas", "Faturas", "Clientes", "Catálogo", "Planos", "Eventos"):
+    for label in ("Assinaturas", "Faturas", "Clientes", "Cupons", "Planos", "Eventos"):
         assert label in index, label
     invoices = admin_client.get(admin_url(Invoice, "changelist"), HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
     assert "Anular" in invoices and "Tentar cobrar agora" in invoices

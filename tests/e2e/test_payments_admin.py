@@ -33,7 +33,7 @@ def test_invoice_and_customer_pages_show_attempts_decline_codes_and_next_retry(a
 
 def test_dunning_page_shows_the_policy_and_recovery_by_month_and_the_policy_is_edited_with_validation(admin_client, failed_renewal):
     page = admin_client.get(reverse("admin:payments_dunningpolicy_changelist")).content.decode()
-    assert "1, 3, 5, 7, 10, 14" in page and "2027-02" in page and "49.90 BRL" in page
+    assert "1, 3, 5, 7, 10, 14" in page and "2027-02" in page and "R$49.90" in page
     add = reverse("admin:payments_dunningpolicy_add")
     data = {"retry_days": "2, 1", "hard_decline_codes": "lost_card", "soft_decline_codes": "insufficient_funds",
             "grace_days": "3", "final_action": "unpaid"}

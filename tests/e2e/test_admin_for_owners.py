@@ -1,0 +1,69 @@
+"""The admin as a shop owner meets it (issue 15): an index grouped by what they work with, the
+engine's internal tables out of sight, money and dates written the Brazilian way, a favicon."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from factories import make_customer, make_plan, start_clock, subscribe, utc
+
+from assina.admin_site import HIDDEN
+
+pytestmark = pytest.mark.django_db
+
+GROUPS_EN = ["Customers", "Subscriptions", "Invoices", "Plans", "Coupons", "Messages", "Webhooks", "Settings"]
+GROUPS_PT = ["Clientes", "Assinaturas", "Faturas", "Planos", "Cupons", "Mensagens", "Webhooks", "Configurações"]
+
+
+@pytest.fixture
+def shop():
+    start_clock(utc(2027, 1, 10, 12))
+    make_plan("basic", 2990, name="Básico")
+    return subscribe(make_customer(name="Ana Souza"), "basic")
+
+
+def _captions(page: str) -> list[str]:
+    return re.findall(r'<caption>\s*<a [^>]*class="section"[^>]*>([^<]+)</a>', page)
+
+
+def test_the_index_groups_what_an_owner_works_with(admin_client, shop):
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    assert _captions(page) == GROUPS_EN
+    page = admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert _captions(page) == GROUPS_PT
+
+
+def test_internal_tables_are_not_listed_but_keep_their_pages(admin_client, shop):
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    for app_label, model in HIDDEN:
+        url = reverse(f"admin:{app_label}_{model}_changelist")
+        assert f'href="{url}"' not in page, url
+        assert admin_client.get(url).status_code == 200
+    assert "Number sequences" not in page and "Sandbox cards" not in page
+
+
+def test_every_other_registered_model_is_in_a_group(admin_client, shop):
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    missing = []
+    for model in admin.site._registry:
+        key = (model._meta.app_label, model._meta.model_name)
+        url = reverse(f"admin:{key[0]}_{key[1]}_changelist")
+        if key not in HIDDEN and f'href="{url}"' not in page:
+            missing.append(key)
+    assert missing == []
+
+
+def test_dates_in_portuguese_use_lower_case_months(admin_client, shop):
+    url = reverse("admin:customers_customer_change", args=[shop.customer_id])
+    page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert "10 de janeiro de 2027" in page
+    assert "Janeiro" not in page
+
+
+def test_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response["Content-Type"] == "image/x-icon"
+    assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"  # an ICO file
