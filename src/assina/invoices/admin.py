@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -10,18 +12,92 @@ from assina.admin_actions import (
     ReadOnlyAdmin,
     ReadOnlyInline,
     admin_link,
+    format_money,
     money_field,
+    parse_money_input,
     service_action,
 )
+from assina.core.errors import DomainError
 from assina.time import now as clock_now
-from assina.i18n import gateway_message
+from assina.i18n import gateway_message, localized_message
 from assina.payments.admin import dunning_label
 from assina.payments.models import PaymentAttempt, Refund
-from assina.payments.refunds import refund_invoice
+from assina.payments.refunds import refund_invoice, refundable
 from assina.payments.services import pay_invoice
 
 from .models import CreditNote, Invoice, InvoiceLine, NumberSequence, PendingItem
-from .services import mark_uncollectible, void_invoice
+from .services import create_credit_note, mark_uncollectible, void_invoice
+
+
+# --- giving money back from an invoice's page --------------------------------------------
+# A partial or full refund to the card, or a credit note for an amount, through the same services
+# as the API and the CLI. The form carries how many refunds and credit notes the invoice had when
+# it was opened and is refused if that changed: a double click or a second tab never gives the
+# money back twice.
+class GiveBackForm(forms.Form):
+    KINDS = (("refund", _("Refund to the card")),
+             ("credit_note", _("Credit note (an open invoice asks for less; otherwise the customer's balance is credited)")))
+    kind = forms.ChoiceField(label=_("how"), choices=KINDS, widget=forms.RadioSelect, initial="refund")
+    amount = forms.CharField(label=_("amount"), max_length=20, help_text=_("For example 10,00 or 10.00."))
+    reason = forms.CharField(label=_("reason"), max_length=200, required=False)
+    seen = forms.CharField(widget=forms.HiddenInput)
+
+
+def _seen(invoice: Invoice) -> str:
+    """What the form was opened on: the invoice's refunds and credit notes so far."""
+    return f"{Refund.objects.filter(invoice=invoice).count()}-{CreditNote.objects.filter(invoice=invoice).count()}"
+
+
+class InvoiceOperationsMixin:
+    change_form_template = "admin/invoices/invoice/change_form.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.give_back_view)
+        return [path("<int:invoice_id>/give-back/", view, name="invoices_invoice_give_back"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        invoice = Invoice.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if invoice is not None and self.has_operate_permission(request) and invoice.status in ("open", "paid"):
+            extra["give_back_url"] = reverse("admin:invoices_invoice_give_back", args=[invoice.pk])
+        return super().change_view(request, object_id, form_url, extra)
+
+    def give_back_view(self, request, invoice_id: int):
+        invoice = Invoice.objects.select_related("customer").filter(pk=invoice_id).first()
+        if invoice is None:
+            raise Http404
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
+        form = GiveBackForm(request.POST or None, initial={"seen": _seen(invoice), "kind": "refund"})
+        if request.method == "POST" and form.is_valid():
+            amount = parse_money_input(form, "amount", invoice.currency)
+            if form.cleaned_data["seen"] != _seen(invoice):
+                form.add_error(None, _("This invoice was refunded or credited since this page was opened; "
+                                       "look at it again before giving more back."))
+            elif amount is not None:
+                try:
+                    self._give_back(invoice, form.cleaned_data["kind"], amount, form.cleaned_data["reason"])
+                except DomainError as exc:
+                    form.add_error(None, localized_message(exc))
+                else:
+                    messages.success(request, _("%(amount)s given back on invoice %(invoice)s.")
+                                     % {"amount": format_money(amount, invoice.currency), "invoice": invoice})
+                    return HttpResponseRedirect(reverse("admin:invoices_invoice_change", args=[invoice.pk]))
+        _payment, left = refundable(invoice)
+        credited = sum(CreditNote.objects.filter(invoice=invoice).values_list("amount", flat=True))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": invoice,
+                   "title": _("Refund or credit invoice %(invoice)s") % {"invoice": invoice}, "form": form,
+                   "invoice": invoice, "refundable": format_money(left, invoice.currency),
+                   "creditable": format_money(invoice.total - credited, invoice.currency),
+                   "back_url": reverse("admin:invoices_invoice_change", args=[invoice.pk])}
+        return TemplateResponse(request, "admin/invoices/invoice/give_back.html", context)
+
+    @staticmethod
+    def _give_back(invoice: Invoice, kind: str, amount: int, reason: str) -> None:
+        if kind == "refund":
+            refund_invoice(invoice.pk, clock_now(), amount=amount, reason=reason)
+        else:
+            create_credit_note(invoice.pk, amount, reason, clock_now())
 
 
 def _invoice_currency(line) -> str:
@@ -72,7 +148,7 @@ def _collect(invoice: Invoice) -> str | None:
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdmin):
+class InvoiceAdmin(InvoiceOperationsMixin, ReadOnlyAdmin):
     list_display = ("__str__", "customer_link", "subscription", "status", "billing_reason", "total_display",
                     "amount_due_display", "created_at")
     list_filter = ("status", "billing_reason", "currency")

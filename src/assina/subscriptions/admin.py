@@ -25,6 +25,8 @@ from assina.i18n import localized_message
 from assina.invoices.models import Invoice
 
 from . import services
+from .admin_operations import SubscriptionOperationsMixin
+from .release import release_catch_up
 from .models import ScheduledChange, Subscription, SubscriptionItem
 
 S = SubscriptionStatus
@@ -120,8 +122,25 @@ def _payment_warning(sub: Subscription) -> str | None:
     return None
 
 
+class HeldFilter(admin.SimpleListFilter):
+    """Subscriptions held for catch-up (too many periods were due at once): the operator's list."""
+
+    title = _("held for catch-up")
+    parameter_name = "held"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Yes")), ("no", _("No")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(catch_up_held_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(catch_up_held_at__isnull=True)
+        return queryset
+
+
 @admin.register(Subscription)
-class SubscriptionAdmin(ServiceAdmin):
+class SubscriptionAdmin(SubscriptionOperationsMixin, ServiceAdmin):
     add_form = SubscriptionAddForm
     add_fieldsets = (
         (None, {"fields": ("customer", "plan", "quantity", "addons")}),
@@ -129,14 +148,15 @@ class SubscriptionAdmin(ServiceAdmin):
     )
     list_display = ("reference", "customer_link", "plan", "status", "billing", "current_period_end",
                     "cancel_at_period_end", "started_at")
-    list_filter = ("status", "cancel_at_period_end", "plan", IntervalFilter, "currency")
+    list_filter = ("status", HeldFilter, "cancel_at_period_end", "plan", IntervalFilter, "currency")
     search_fields = ("customer__email", "customer__name", "plan__code", "=id")
     date_hierarchy = "started_at"
     list_select_related = ("customer", "plan")
     fieldsets = (
         (None, {"fields": ("customer_link", "plan", "status", "currency", "billing", "metadata")}),
         (_("Period"), {"fields": ("started_at", "billing_anchor", "billing_starts_at", "trial_end",
-                                  "current_period_start", "current_period_end", "next_action_at")}),
+                                  "current_period_start", "current_period_end", "next_action_at",
+                                  "catch_up_held_at")}),
         (_("Cancellation and pause"), {"fields": ("cancel_at_period_end", "canceled_at", "ended_at", "cancel_reason",
                                                   "paused_at", "resumes_at")}),
         (_("Discount and payment"), {"fields": ("coupon", "discount_applies_from", "discount_applies_until",
@@ -164,6 +184,16 @@ class SubscriptionAdmin(ServiceAdmin):
         service_action("resume", _("Resume"),
                        lambda sub: _payment_warning(services.resume(sub.pk)),
                        ngettext_lazy("%(count)d subscription resumed.", "%(count)d subscriptions resumed.", "count"), label=sub_reference),
+        service_action("release_bill", _("Release from catch-up: bill the missed periods"),
+                       lambda sub: _payment_warning(release_catch_up(sub.pk, "bill")),
+                       ngettext_lazy("%(count)d subscription released; its missed periods are billed.",
+                                     "%(count)d subscriptions released; their missed periods are billed.", "count"),
+                       label=sub_reference),
+        service_action("release_skip", _("Release from catch-up: skip the missed periods (no charge)"),
+                       lambda sub: _payment_warning(release_catch_up(sub.pk, "skip")),
+                       ngettext_lazy("%(count)d subscription released; its missed periods are not billed.",
+                                     "%(count)d subscriptions released; their missed periods are not billed.", "count"),
+                       label=sub_reference),
     )
 
     @admin.display(description=_("subscription"), ordering="pk")
