@@ -1,8 +1,21 @@
-"""Signed links in messages: update the card, reactivate, unsubscribe.
+"""Signed links in messages: reactivate, the invoice PDF, unsubscribe (the card link's own
+rules are in ``card_links``, which signs through ``_sign``/``_unsign`` here).
 
-A link carries only an id signed with the server's secret (``django.core.signing``), so it
-cannot be forged or pointed at another customer. Update-card and reactivate links expire;
-unsubscribe links never do (RFC 8058 expects them to keep working).
+Every link is narrow: it names one thing and, where an action could be replayed later, the
+state it was sent for.
+
+- reactivate: ``<subscription id>.<its subscription.cancel_scheduled event id>``. It undoes
+  only the cancellation it was sent for: after a reactivation and a new cancellation the old
+  link shows the subscription's state and reactivates nothing (the new cancellation's message
+  carries its own link). Lives ``REACTIVATE_MAX_AGE``; the service refuses once the period ended.
+- invoice PDF: ``<invoice id>.<customer id>``, for ``INVOICE_MAX_AGE`` (a year: receipts are
+  kept for the records).
+- unsubscribe: a plain HMAC that never expires (RFC 8058 expects the link to keep working); it
+  only ever stops messages.
+
+Signed links carry the time they were signed (``django.core.signing.TimestampSigner``); one
+dated more than ``CLOCK_SKEW`` seconds in the future is refused, as is one past its age. Times
+are the wall clock's: a link lives in the customer's mailbox, whatever a sandbox's test clock says.
 """
 
 from __future__ import annotations
@@ -10,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from functools import lru_cache
 
 from django.conf import settings
@@ -17,9 +31,15 @@ from django.core import signing
 
 CARD_SALT = "assina.notifications.card"
 REACTIVATE_SALT = "assina.notifications.reactivate"
+INVOICE_SALT = "assina.notifications.invoice"
 UNSUBSCRIBE_SALT = "assina.notifications.unsubscribe"
-CARD_MAX_AGE = 30 * 86400
 REACTIVATE_MAX_AGE = 400 * 86400  # an annual period plus margin; the service refuses once it ended
+INVOICE_MAX_AGE = 366 * 86400
+CLOCK_SKEW = 60  # seconds a token may be dated ahead of this server (several web machines)
+
+
+def _key() -> str:
+    return settings.SECRET_KEY
 
 
 @lru_cache(maxsize=8)
@@ -29,27 +49,87 @@ def _signer(salt: str, key: str) -> signing.TimestampSigner:
 
 def _sign(salt: str, value: str) -> str:
     # One signer per (salt, key): a campaign signs an unsubscribe link per recipient.
-    return _signer(salt, settings.SECRET_KEY).sign(value)
+    return _signer(salt, _key()).sign(value)
+
+
+def _signed_at(token: str) -> float:
+    """When the token was signed (Django's ``value:timestamp:signature``); +inf when unreadable."""
+    try:
+        return float(signing.b62_decode(token.rsplit(":", 2)[-2]))
+    except (IndexError, ValueError):
+        return float("inf")
 
 
 def _unsign(salt: str, token: str, max_age: int | None) -> str | None:
+    """The signed value, or None when the token is forged, older than ``max_age`` or dated in
+    the future."""
     try:
-        return signing.TimestampSigner(salt=salt).unsign(token, max_age=max_age)
+        value = _signer(salt, _key()).unsign(token, max_age=max_age)
     except signing.BadSignature:  # includes SignatureExpired
         return None
+    if _signed_at(token) > time.time() + CLOCK_SKEW:
+        return None
+    return value
 
 
 def url(path: str) -> str:
     return f"{settings.ASSINA_BASE_URL}/c/{path}"
 
 
-def update_card_url(customer_id: int) -> str:
-    return url(f"card/{_sign(CARD_SALT, str(customer_id))}/")
+# --- reactivate ---------------------------------------------------------------------------------
+
+def cancellation_event_id(subscription_id: int) -> int:
+    """The subscription's latest scheduled cancellation (its ``subscription.cancel_scheduled``
+    event), 0 when none: the identity a reactivate link names. An event, not a time: under a
+    frozen test clock two cancellations can share an instant, never an event."""
+    from assina.events.models import Event
+
+    return (Event.objects.filter(subject_type="subscription", subject_id=subscription_id,
+                                 type="subscription.cancel_scheduled")
+            .order_by("-id").values_list("id", flat=True).first()) or 0
 
 
-def reactivate_url(subscription_id: int) -> str:
-    return url(f"reactivate/{_sign(REACTIVATE_SALT, str(subscription_id))}/")
+def reactivate_url(subscription_id: int, cancellation: int | None = None) -> str:
+    """The link that undoes one cancellation of the subscription: ``cancellation`` (the id of its
+    ``subscription.cancel_scheduled`` event), by default the latest."""
+    if cancellation is None:
+        cancellation = cancellation_event_id(subscription_id)
+    return url(f"reactivate/{_sign(REACTIVATE_SALT, f'{subscription_id}.{cancellation}')}/")
 
+
+def reactivate_target(token: str) -> tuple[int, int] | None:
+    """(subscription id, cancellation event id) of a valid reactivate link, else None. A link of
+    the older form (the subscription id alone) names no cancellation and is refused."""
+    value = _unsign(REACTIVATE_SALT, token, REACTIVATE_MAX_AGE)
+    sub, _sep, cancellation = (value or "").partition(".")
+    if not sub.isdigit() or not cancellation.isdigit():
+        return None
+    return int(sub), int(cancellation)
+
+
+def is_same_cancellation(subscription, cancellation: int) -> bool:
+    """Whether the subscription is still set to cancel by the cancellation a link was sent for."""
+    return (bool(subscription.cancel_at_period_end) and cancellation != 0
+            and cancellation_event_id(subscription.pk) == cancellation)
+
+
+# --- invoice PDF --------------------------------------------------------------------------------
+
+def invoice_pdf_url(invoice) -> str:
+    """The customer's link to ``invoice``'s PDF (in receipts): that invoice only, for a year."""
+    return url(f"invoice/{_sign(INVOICE_SALT, f'{invoice.pk}.{invoice.customer_id}')}/pdf")
+
+
+def invoice_target(token: str) -> tuple[int, int] | None:
+    """(invoice id, customer id) of a valid invoice link, else None."""
+    value = _unsign(INVOICE_SALT, token, INVOICE_MAX_AGE)
+    invoice, _sep, customer = (value or "").partition(".")
+    if not invoice.isdigit() or not customer.isdigit():
+        return None
+    return int(invoice), int(customer)
+
+
+# --- unsubscribe --------------------------------------------------------------------------------
 
 @lru_cache(maxsize=4)
 def _unsubscribe_key(secret: str) -> bytes:
@@ -59,23 +139,13 @@ def _unsubscribe_key(secret: str) -> bytes:
 def _unsubscribe_mac(value: str) -> str:
     # A plain HMAC (no timestamp: these links never expire), cheap enough to sign one per
     # recipient of a 100,000-customer campaign.
-    digest = hmac.new(_unsubscribe_key(settings.SECRET_KEY), value.encode(), hashlib.sha256).digest()
+    digest = hmac.new(_unsubscribe_key(_key()), value.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:18]).decode()
 
 
 def unsubscribe_url(customer_id: int, campaign_id: int | None) -> str:
     value = f"{customer_id}.{campaign_id or 0}"
     return url(f"unsubscribe/{value}.{_unsubscribe_mac(value)}/")
-
-
-def card_customer(token: str) -> int | None:
-    value = _unsign(CARD_SALT, token, CARD_MAX_AGE)
-    return int(value) if value and value.isdigit() else None
-
-
-def reactivate_subscription(token: str) -> int | None:
-    value = _unsign(REACTIVATE_SALT, token, REACTIVATE_MAX_AGE)
-    return int(value) if value and value.isdigit() else None
 
 
 def unsubscribe_target(token: str) -> tuple[int, int | None] | None:
