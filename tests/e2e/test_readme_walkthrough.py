@@ -102,8 +102,13 @@ def test_the_readme_cli_walkthrough_runs_as_written(tmp_path, scratch):
     db_url = walk.db_url or f"sqlite:///{tmp_path / 'shop.sqlite3'}"
     invoices = assina_json(tmp_path, db_url, "invoice", "list", "--customer", "ana@example.com")["invoices"]
     assert all(invoice["status"] == "paid" for invoice in invoices) and len(invoices) >= 6
-    # The immediate change to 3 Team seats: Pro's unused time credited, Team x 3 charged, on the next invoice.
-    prorations = [line for invoice in invoices for line in invoice["lines"] if line["kind"] != "subscription"]
+    # The July invoice: 2 Team seats (the change at period end), and the immediate change to 3 seats
+    # billed as its proration: Pro's unused time credited, Team x 3 charged for the rest of June.
+    july = invoices[-1]
+    assert july["period_start"].startswith("2030-07-01") and july["total"] == 9960, july
+    base = [line for line in july["lines"] if line["kind"] == "subscription"]
+    prorations = [line for line in july["lines"] if line["kind"] == "proration"]
+    assert [(line["description"], line["quantity"]) for line in base] == [("Team", 2)], base
     assert any(line["amount"] < 0 and "Pro" in line["description"] for line in prorations), prorations
     assert any(line["amount"] > 0 and "Team" in line["description"] for line in prorations), prorations
     subscription = assina_json(tmp_path, db_url, "subscription", "show", "sub_1")
