@@ -67,3 +67,20 @@ def test_favicon_is_served(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response["Content-Type"] == "image/x-icon"
     assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_a_customers_page_starts_with_a_summary_and_lists_newest_first(admin_client, shop):
+    from assina.subscriptions.models import Subscription
+
+    second = subscribe(shop.customer, "basic", quantity=2)
+    page = admin_client.get(reverse("admin:customers_customer_change", args=[shop.customer_id]),
+                            HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert "<h1>Ana Souza</h1>" in page
+    summary = page.split('id="customer-summary"')[1].split('id="customer_form"')[0]
+    assert "Ativa" in summary and "Básico" in summary
+    assert "R$\xa059,80" in summary.split('id="summary-mrr"')[1][:40]  # two flat-priced subscriptions of 29,90
+    assert "R$\xa059,80" in summary.split('id="summary-paid"')[1][:40]  # both first invoices paid
+    # Its subscriptions, newest first (the second one started later).
+    subs = [Subscription.objects.get(pk=pk) for pk in (second.pk, shop.pk)]
+    links = [page.find(reverse("admin:subscriptions_subscription_change", args=[s.pk])) for s in subs]
+    assert all(i > 0 for i in links) and links[0] < links[1]

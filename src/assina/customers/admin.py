@@ -1,7 +1,10 @@
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from assina.admin_actions import (
     ReadOnlyAdmin,
@@ -15,6 +18,7 @@ from assina.admin_actions import (
     money_field,
 )
 from assina.core.errors import DomainError
+from assina.core.states import LIVE
 from assina.customers.services import check_changes, update_customer
 from assina.i18n import localized_message
 from assina.time import now as clock_now
@@ -22,7 +26,9 @@ from assina.invoices.models import Invoice
 from assina.payments.admin import dunning_label
 from assina.payments.models import PaymentAttempt, PaymentMethod
 from assina.payments.new_customer import create_customer
+from assina.privacy.erase import erase_customer
 from assina.subscriptions.models import Subscription
+from assina.subscriptions.terms import current_mrr
 
 from .models import LOCALES, BalanceTransaction, Customer
 
@@ -78,11 +84,13 @@ class CustomerChangeForm(forms.ModelForm):
 
 class PaymentMethodInline(ReadOnlyInline):
     model = PaymentMethod
+    ordering = ("-created_at", "-pk")  # newest first
     fields = ("brand", "last4", "exp_month", "exp_year", "gateway", "created_at", "detached_at", "expiring_notified_at")
 
 
 class SubscriptionInline(ReadOnlyInline):
     model = Subscription
+    ordering = ("-started_at", "-pk")  # newest first
     fk_name = "customer"
     fields = ("plan", "status", "access", "billing", "current_period_end", "cancel_at_period_end", "started_at")
 
@@ -99,6 +107,7 @@ class SubscriptionInline(ReadOnlyInline):
 
 class InvoiceInline(ReadOnlyInline):
     model = Invoice
+    ordering = ("-created_at", "-pk")  # newest first
     fk_name = "customer"
     fields = ("number", "status", "billing_reason", "total_display", "amount_due_display", "created_at")
     total_display = money_field("total", _("total"))
@@ -107,31 +116,95 @@ class InvoiceInline(ReadOnlyInline):
 
 class BalanceTransactionInline(ReadOnlyInline):
     model = BalanceTransaction
+    ordering = ("-created_at", "-pk")  # newest first
     fk_name = "customer"
     fields = ("created_at", "kind", "amount_display", "invoice", "description")
     amount_display = money_field("amount", _("amount"))
 
 
+class CustomerSummaryMixin:
+    """A customer's page starts with who they are to the business: status, plan, MRR, total paid
+    and balance; their subscriptions and invoices below are listed newest first."""
+
+    change_form_template = "admin/customers/customer/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        customer = Customer.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if customer is not None:
+            extra["title"] = customer.name or customer.email
+            extra["summary"] = customer_summary(customer)
+        return super().change_view(request, object_id, form_url, extra)
+
+
+def customer_summary(customer: Customer) -> dict:
+    subs = list(Subscription.objects.filter(customer=customer).select_related("plan").order_by("-started_at", "-pk"))
+    live = [s for s in subs if s.status in LIVE or s.status == "paused"]
+    shown = live[0] if live else (subs[0] if subs else None)
+    mrr = sum(current_mrr(live, clock_now()).values()) if live else 0
+    paid = sum(Invoice.objects.filter(customer=customer).values_list("amount_paid", flat=True))
+    return {
+        "status": shown.get_status_display() if shown else _("no subscription"),
+        "plans": ", ".join(dict.fromkeys(s.plan.name for s in live)) or "-",
+        "mrr": format_money(mrr, customer.currency),
+        "paid": format_money(paid, customer.currency),
+        "balance": format_money(customer.credit_balance, customer.currency),
+        "since": customer.created_at,
+    }
+
+
 @admin.register(Customer)
-class CustomerAdmin(ServiceAdmin):
+class CustomerAdmin(CustomerSummaryMixin, ServiceAdmin):
     form = CustomerChangeForm
     add_form = CustomerAddForm
     add_fieldsets = (
         (None, {"fields": ("email", "name", "locale", "currency", "time_zone", "country", "tax_id")}),
         (_("Payment"), {"fields": ("card",)}),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None and "card" not in self.add_form.base_fields and settings.ASSINA_MODE != "sandbox":
+            return fieldsets[:1]  # live mode: no card number field (issue 14: the card page collects cards)
+        return fieldsets
     list_display = ("email", "name", "locale", "currency", "credit_balance_display", "country", "created_at")
+    ordering = ("-created_at", "-pk")
     list_filter = ("locale", "currency", "country")
     search_fields = ("email", "name", "tax_id", "=id")
     date_hierarchy = "created_at"
     fields = ("email", "name", "locale", "currency", "time_zone", "country", "tax_id", "credit_balance_display",
-              "default_payment_method", "metadata", "created_at", "payment_attempts")
+              "default_payment_method", "metadata", "created_at", "erased_at", "payment_attempts")
     # Only descriptive fields are edited in place; money and identity go through the services.
     editable_fields = ("name", "locale", "country", "tax_id")
     readonly_fields = ("email", "currency", "time_zone", "credit_balance_display", "default_payment_method",
-                       "metadata", "created_at", "payment_attempts")
+                       "metadata", "created_at", "erased_at", "payment_attempts")
     inlines = (PaymentMethodInline, SubscriptionInline, InvoiceInline, BalanceTransactionInline)
     credit_balance_display = money_field("credit_balance", _("credit balance"))
+    actions = ("erase_personal_data",)
+
+    @admin.action(description=_("Erase personal data (LGPD/GDPR)…"), permissions=["operate"])
+    def erase_personal_data(self, request, queryset):
+        """A confirmation page first (a GET never changes anything); then each customer is erased
+        through assina.privacy, a refusal (a subscription still billing) shown for that customer."""
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(request, "admin/customers/customer/erase_confirmation.html", {
+                **self.admin_site.each_context(request), "opts": self.opts, "customers": list(queryset),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "title": _("Erase personal data"),
+            })
+        erased = 0
+        for customer in queryset:
+            label = str(customer)
+            try:
+                erase_customer(customer.pk, clock_now())
+            except DomainError as exc:
+                self.message_user(request, f"{label}: {localized_message(exc)}", messages.ERROR)
+                continue
+            erased += 1
+        if erased:
+            self.message_user(request, ngettext("%(count)d customer's personal data erased.",
+                                                "%(count)d customers' personal data erased.", erased) % {"count": erased},
+                              messages.SUCCESS)
+        return None
 
     @admin.display(description=_("payment attempts"))
     def payment_attempts(self, obj):

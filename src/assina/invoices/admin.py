@@ -151,6 +151,7 @@ def _collect(invoice: Invoice) -> str | None:
 class InvoiceAdmin(InvoiceOperationsMixin, ReadOnlyAdmin):
     list_display = ("__str__", "customer_link", "subscription", "status", "billing_reason", "total_display",
                     "amount_due_display", "created_at")
+    ordering = ("-created_at", "-pk")  # newest first
     list_filter = ("status", "billing_reason", "currency")
     search_fields = ("number", "customer__email", "customer__name", "=subscription__id")
     date_hierarchy = "created_at"

@@ -148,6 +148,7 @@ class SubscriptionAdmin(SubscriptionOperationsMixin, ServiceAdmin):
     )
     list_display = ("reference", "customer_link", "plan", "status", "billing", "current_period_end",
                     "cancel_at_period_end", "started_at")
+    ordering = ("-started_at", "-pk")  # newest first
     list_filter = ("status", HeldFilter, "cancel_at_period_end", "plan", IntervalFilter, "currency")
     search_fields = ("customer__email", "customer__name", "plan__code", "=id")
     date_hierarchy = "started_at"
