@@ -16,7 +16,11 @@
   at it at the wrong time, or never again;
 - an open first invoice (billing reason ``subscription_create``) belongs to an incomplete
   subscription: payments keeps that invoice out of dunning by its billing reason alone, without
-  reading the subscription (``core.payment_results``), and relies on this.
+  reading the subscription (``core.payment_results``), and relies on this;
+- no subscription is held for catch-up (``catch_up_held``): each held one is named with how to
+  release it. It is not a broken invariant but work only the operator can do (bill the missed
+  periods or skip them), so the check stays red until it is done. Periods skipped by a release
+  are not reported as skipped (the release's event names them).
 
 Each check reads plain rows in a few queries (100,000 subscriptions take seconds). It reads
 invoices, payments and subscriptions alike, so it sits above every app, like the CLI.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import datetime
 
 from django.db.models import Count, F, Sum
 
@@ -74,6 +79,7 @@ def run_checks() -> dict:
     _failed_attempts_followed(report)
     _next_action_times(report)
     _open_first_invoices_incomplete(report)
+    _catch_up_held(report)
     return report.json(totals)
 
 
@@ -97,6 +103,10 @@ def _charged_once(report: Report) -> None:
 
 def _periods(report: Report) -> None:
     resumed = set(Event.objects.filter(type="subscription.resumed").values_list("subject_id", "occurred_at"))
+    # A release of a held subscription that skipped its missed periods: billing goes on from here.
+    resumed |= {(subject_id, datetime.fromisoformat(data["billing_from"])) for subject_id, data in
+                Event.objects.filter(type="subscription.catch_up_released").values_list("subject_id", "data")
+                if data.get("action") == "skip" and data.get("billing_from")}
     rows = (Invoice.objects.filter(subscription__isnull=False, period_start__isnull=False)
             .exclude(status=InvoiceStatus.VOID.value).order_by("subscription_id", "period_start")
             .values_list("subscription_id", "period_start", "period_end", "number"))
@@ -208,6 +218,15 @@ def _next_action_times(report: Report) -> None:
                 expected = computed[sub.pk].isoformat() if computed[sub.pk] else None
                 report.add("next_action_at_computed", f"sub_{sub.pk}: next_action_at {stored}, computed {expected}")
         after = subs[-1].pk
+
+
+def _catch_up_held(report: Report) -> None:
+    rows = (Subscription.objects.filter(catch_up_held_at__isnull=False).order_by("pk")
+            .values_list("pk", "catch_up_held_at", "current_period_end"))
+    for pk, held_at, unbilled_from in rows:
+        report.add("catch_up_held",
+                   f"sub_{pk}: held since {held_at.isoformat()}, nothing billed from {unbilled_from.isoformat()}; "
+                   f"release it: assina subscription release sub_{pk} --bill (or --skip)")
 
 
 def _open_first_invoices_incomplete(report: Report) -> None:

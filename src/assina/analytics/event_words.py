@@ -61,6 +61,8 @@ LABELS = {
     "subscription.paused": _("Subscription paused"),
     "subscription.resumed": _("Subscription resumed"),
     "subscription.dunning_exhausted": _("Subscription unpaid after retries"),
+    "subscription.catch_up_held": _("Subscription held: too many periods due at once"),
+    "subscription.catch_up_released": _("Subscription released after catch-up"),
     "usage.late": _("Late usage reported"),
     "webhook_endpoint.created": _("Webhook endpoint added"),
     "webhook_endpoint.updated": _("Webhook endpoint changed"),

@@ -17,12 +17,16 @@ INCOMPLETE_EXPIRES_AFTER = timedelta(hours=23)
 
 
 def next_action_time(status: str | SubscriptionStatus, current_period_end: datetime, resumes_at: datetime | None,
-                     created_at: datetime | None, first_change_at: datetime | None = None) -> datetime | None:
+                     created_at: datetime | None, first_change_at: datetime | None = None, *,
+                     held: bool = False) -> datetime | None:
     """The next action time (None: no work will ever fall due by itself).
 
     ``first_change_at``: the earliest pending scheduled change, if any (it counts only for the
-    statuses whose next action is the end of the period).
+    statuses whose next action is the end of the period). ``held``: held for the operator after
+    too many periods fell due at once (``core.catch_up``): nothing is due until it is released.
     """
+    if held:
+        return None
     if status in NEXT_ACTION_AT_PERIOD_END:  # the common case first: a plain set lookup of the text
         return current_period_end if first_change_at is None else min(current_period_end, first_change_at)
     current = SubscriptionStatus(status)

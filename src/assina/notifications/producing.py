@@ -24,6 +24,7 @@ from assina.events.models import Event
 from assina.i18n import gateway_message
 
 from . import links
+from .catch_up_receipts import catch_up_group, catch_up_receipt
 from .context import card_vars, invoice_vars, local_date, money, subscription_vars
 from .models import EventReceipt, ProducerState
 from .outbox import Draft, render_new, store
@@ -157,6 +158,11 @@ def _receipt(event, customer, *, invoices, subs, **_):
     if invoice is None or invoice.total <= 0:
         return []  # nothing was charged (a trial's first invoice): no receipt to send
     sub = subs.get(invoice.subscription_id)
+    group = catch_up_group(invoice)
+    if group is not None:  # several periods billed at once: one receipt for all (issue 14)
+        found = catch_up_receipt(group, customer)
+        return [] if found is None else [_draft(found[0], "receipt", customer, event, {
+            "invoice": found[1], "subscription": subscription_vars(sub, customer) if sub else {}})]
     return [_draft(f"receipt:invoice:{invoice.pk}", "receipt", customer, event, {
         "invoice": invoice_vars(invoice, customer),
         "subscription": subscription_vars(sub, customer) if sub else {},

@@ -25,7 +25,7 @@ from . import store
 from .lifecycle import bill_period_now, customer_method
 from .line_texts import PRORATION_TEXTS
 from .models import ScheduledChange, Subscription, SubscriptionItem
-from .services import SubscriptionError, get_subscription
+from .services import SubscriptionError, get_subscription, refuse_if_held
 from .terms import index_of_period_starting, terms_for
 
 S = SubscriptionStatus
@@ -133,6 +133,7 @@ def preview_change(sub_id: int | str, *, plan_code: str | None = None, quantity:
 def _check_changeable(sub: Subscription) -> None:
     if sub.status not in LIVE:
         raise SubscriptionError(_("a %(status)s subscription cannot be changed") % {"status": status_word(sub.status)})
+    refuse_if_held(sub)
 
 
 def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quantity: int | None = None,

@@ -1,4 +1,4 @@
-"""``assina subscription create|show|change|cancel|reactivate|pause|resume`` (see
+"""``assina subscription create|show|change|cancel|reactivate|pause|resume|held|release`` (see
 ``assina.cli_support.CliBuilder``).
 
 No Django import at module level: the parser is built before Django is set up.
@@ -40,9 +40,16 @@ def register(cli) -> None:
     p = cli.add("pause", "pause a subscription", subscription)
     p.add_argument("id", type=text(ID))
     p.add_argument("--resume-at", type=date_or_time)
+    cli.add("held", "list the subscriptions held for catch-up (too many periods were due at once)", subscription)
+    p = cli.add("release", "release a subscription held for catch-up", subscription)
+    p.add_argument("id", type=text(ID))
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--bill", action="store_true", help="bill every missed period now")
+    how.add_argument("--skip", action="store_true", help="bill none of the missed periods; go on from the current one")
 
     for name, handler in (("create", cmd_create), ("show", cmd_show), ("change", cmd_change), ("cancel", cmd_cancel),
-                          ("reactivate", cmd_reactivate), ("pause", cmd_pause), ("resume", cmd_resume)):
+                          ("reactivate", cmd_reactivate), ("pause", cmd_pause), ("resume", cmd_resume),
+                          ("held", cmd_held), ("release", cmd_release)):
         cli.command(f"subscription {name}")(handler)
 
 
@@ -59,7 +66,7 @@ def subscription_json(sub) -> dict:
         "current_period_start": iso(sub.current_period_start), "current_period_end": iso(sub.current_period_end),
         "trial_end": iso(sub.trial_end), "cancel_at_period_end": sub.cancel_at_period_end,
         "ended_at": iso(sub.ended_at), "coupon": sub.coupon.code if sub.coupon_id else None,
-        "next_action_at": iso(sub.next_action_at),
+        "next_action_at": iso(sub.next_action_at), "catch_up_held_at": iso(sub.catch_up_held_at),
     }
 
 
@@ -148,3 +155,17 @@ def cmd_resume(args):
     from .services import resume
 
     return subscription_json(resume(args.id))
+
+
+def cmd_held(args):
+    from .models import Subscription
+
+    held = (Subscription.objects.filter(catch_up_held_at__isnull=False)
+            .select_related("customer", "plan", "coupon").order_by("catch_up_held_at", "pk"))
+    return {"subscriptions": [subscription_json(sub) for sub in held]}
+
+
+def cmd_release(args):
+    from .release import release_catch_up
+
+    return subscription_json(release_catch_up(args.id, "bill" if args.bill else "skip"))

@@ -31,6 +31,7 @@ from assina.payments.models import PaymentMethod
 from assina.payments.services import PendingCharge, collect, reconcile_pending, start_attempts
 from .metered import metered_lines
 
+from .catch_up import catch_up_limit, hold, too_far_behind
 from .changes import apply_scheduled_change
 from . import store
 from .models import ScheduledChange, Subscription
@@ -57,10 +58,12 @@ def process_due_work(until: datetime | None = None, *, batch_size: int | None = 
     """Process everything due up to ``until`` (default: now), in time order. Returns counts.
 
     With ``at_due_time`` each piece of work happens at the moment it fell due (the test clock);
-    otherwise at the current time (a worker catching up after downtime).
+    otherwise at the current time (a worker catching up after downtime). Catch-up is bounded
+    (``catch_up``): a subscription with more periods due than the limit is held, not billed.
     """
     until = until or clock_now()
     batch_size = batch_size or BATCH_SIZE
+    limit = catch_up_limit(at_due_time)
     summary: Counter = Counter()
     summary["reconciled_attempts"] += reconcile_pending(None if at_due_time else until)
     stuck_guard: tuple | None = None
@@ -80,7 +83,7 @@ def process_due_work(until: datetime | None = None, *, batch_size: int | None = 
             if not due:
                 break
         charges, claimed, settled = _claim_and_process(None if due is None else [i for i, _ in due], until,
-                                                       None if at_due_time else until, summary, batch_size)
+                                                       None if at_due_time else until, summary, batch_size, limit)
         collect(charges)
         if not claimed:
             # Nothing due, or every due row is locked by other workers (SKIP LOCKED): they own this work.
@@ -100,18 +103,37 @@ def process_due_work(until: datetime | None = None, *, batch_size: int | None = 
 
 
 def _process_batch(ids: list[int], until: datetime, fixed_at: datetime | None,
-                   summary: Counter) -> tuple[list[PendingCharge], int]:
-    """Claim the subscriptions ``ids`` that are still due and process them (one transaction)."""
-    charges, claimed, _ = _claim_and_process(ids, until, fixed_at, summary, len(ids))
+                   summary: Counter, catch_up: int | None = None) -> tuple[list[PendingCharge], int]:
+    """Claim the subscriptions ``ids`` that are still due and process them (one transaction);
+    ``catch_up``: the most periods a subscription may be behind (None: no limit)."""
+    charges, claimed, _ = _claim_and_process(ids, until, fixed_at, summary, len(ids), catch_up)
     return charges, len(claimed)
 
 
+def bill_all_due(sub_id: int, at: datetime) -> list[PendingCharge]:
+    """Bill every period of subscription ``sub_id`` due by ``at``, with no catch-up limit, each
+    issued at ``at`` (an operator's release of a held subscription, ``release``). Runs in the
+    caller's transaction, which holds the row; returns the charges to collect after the commit."""
+    summary: Counter = Counter()
+    charges: list[PendingCharge] = []
+    last = None
+    while True:
+        batch, claimed = _process_batch([sub_id], at, at, summary, None)
+        charges += batch
+        due = Subscription.objects.filter(pk=sub_id).values_list("next_action_at", flat=True).first()
+        if not claimed or due is None or due > at or due == last:
+            return charges
+        last = due
+
+
 def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetime | None, summary: Counter,
-                       limit: int) -> tuple[list[PendingCharge], tuple[tuple[int, datetime], ...], bool]:
+                       limit: int, catch_up: int | None = None
+                       ) -> tuple[list[PendingCharge], tuple[tuple[int, datetime], ...], bool]:
     """One transaction: claim the rows (``ids``, or the first ``limit`` due), then work through
     them in time order. Returns the pending charges, the (id, due time) of the claimed rows,
     and whether every claimed row was renewed to a next action after ``until`` (then nothing
-    the batch touched is due again).
+    the batch touched is due again). A renewal with more than ``catch_up`` periods due by
+    ``until`` is held instead (``catch_up.hold``; None: no limit).
 
     The batch stops before any row due later than the earliest next action it has just
     created (a weekly renewal billed now may be due again before a monthly one further down
@@ -166,6 +188,15 @@ def _claim_and_process(ids: list[int] | None, until: datetime, fixed_at: datetim
                     found = periods[key] = period_starting_at(row.billing_anchor, Interval(row.interval),
                                                               row.interval_count, row.current_period_end, tz)
                 index, period = found
+                behind = too_far_behind(row.billing_anchor, row.interval, row.interval_count, index, period.end,
+                                        until, catch_up) if catch_up is not None else None
+                if behind is not None:
+                    # Too many periods at once: nothing billed, held for the operator.
+                    charges += _renew(renewals, fixed_at, summary, flags)
+                    renewals = []
+                    hold(row.pk, fixed_at or row.next_action_at, behind, catch_up)
+                    summary["held_for_catch_up"] += 1
+                    continue
                 # The rule of core.schedule, from the changes the batch has already read (a
                 # renewal keeps a status whose next action is the period end: trialing -> active).
                 following = next_action_time(row.status, period.end, None, None,

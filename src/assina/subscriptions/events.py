@@ -2,7 +2,10 @@
 webhooks and the ``/events`` API read.
 
 ``payment_method.expiring`` is the notice that a card used by a live subscription expires
-(``subscriptions.expiring_cards``).
+(``subscriptions.expiring_cards``). ``subscription.catch_up_held``: more periods were due at once
+than one billing pass may bill, so the subscription is held for the operator;
+``subscription.catch_up_released``: the operator billed the missed periods or skipped them
+(``subscriptions.catch_up``).
 """
 
 from __future__ import annotations
@@ -19,5 +22,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "subscription.paused",
     "subscription.resumed",
     "subscription.dunning_exhausted",
+    "subscription.catch_up_held",
+    "subscription.catch_up_released",
     "payment_method.expiring",
 )

@@ -48,6 +48,10 @@ class Subscription(models.Model):
     discount_applies_until = models.DateTimeField(_("discount until"), null=True, blank=True)
     payment_method = models.ForeignKey("payments.PaymentMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("payment method"))
     next_action_at = models.DateTimeField(_("next action at"), null=True, blank=True)
+    # Held for the operator (bounded catch-up, ``catch_up.py``): more periods were due at once
+    # than one pass may bill. Nothing is billed while set (its next action time is empty);
+    # ``release`` bills the missed periods or skips them.
+    catch_up_held_at = models.DateTimeField(_("held for catch-up since"), null=True, blank=True)
     # While past due: access is kept until this time (the dunning grace period).
     grace_until = models.DateTimeField(_("access kept until"), null=True, blank=True)
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)

@@ -69,6 +69,14 @@ def get_subscription(sub_id: int | str, *, lock: bool = False) -> Subscription:
     return sub
 
 
+def refuse_if_held(sub: Subscription) -> None:
+    """A subscription held for catch-up is released first (``release``): a change, a pause or
+    a cancellation at period end would act on a period that is long over and never billed."""
+    if sub.catch_up_held_at is not None:
+        raise SubscriptionError(_("subscription sub_%(id)s is held for catch-up (periods were missed); release it first: "
+                                  "bill the missed periods or skip them") % {"id": sub.pk})
+
+
 def _resolve_time(at: datetime | None) -> datetime:
     now = clock_now()
     if at is None:
@@ -192,6 +200,7 @@ def cancel_at_period_end(sub_id: int | str, reason: str = "") -> Subscription:
                                     % {"status": status_word(sub.status)})
         if sub.cancel_at_period_end:
             raise SubscriptionError(_("subscription sub_%(id)s is already set to cancel at period end") % {"id": sub.pk})
+        refuse_if_held(sub)
         sub.cancel_at_period_end = True
         sub.canceled_at = at
         sub.cancel_reason = reason[:200]
@@ -241,6 +250,7 @@ def _end(sub: Subscription, at: datetime, reason: str) -> None:
     sub.canceled_at = sub.canceled_at or at
     sub.cancel_reason = reason[:200]
     sub.cancel_at_period_end = False
+    sub.catch_up_held_at = None  # ended: nothing is left to release
     store.save(sub)
     ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
     record("subscription.canceled", sub, at, {"reason": sub.cancel_reason, "ended_at": at.isoformat()})
@@ -332,6 +342,7 @@ def pause(sub_id: int | str, *, resumes_at: datetime | None = None) -> Subscript
         sub = get_subscription(sub_id, lock=True)
         if sub.status not in LIVE:
             raise SubscriptionError(_("a %(status)s subscription cannot be paused") % {"status": status_word(sub.status)})
+        refuse_if_held(sub)
         if sub.cancel_at_period_end:
             raise SubscriptionError(_("the subscription is set to cancel at period end; reactivate it before pausing"))
         # In the same transaction: a pause must never survive without the credit for the unused time.
