@@ -1,6 +1,9 @@
-"""/customers: create, list, get, update. Mounted by ``assina.api.main``."""
+"""/customers: create, list, get, update; export and erase personal data. Mounted by ``assina.api.main``."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -9,6 +12,8 @@ from assina.api.ids import ident, load
 from assina.api.pagination import object_pk, paginate
 from assina.api.schemas import Amount, Currency, Input, ListQuery, Metadata, Page, Timestamp
 from assina.payments.new_customer import create_customer
+from assina.privacy.erase import erase_customer
+from assina.privacy.export import export_customer
 from assina.time import now
 
 from .models import Customer
@@ -100,3 +105,29 @@ def get(request, customer_id: str):
 def update(request, customer_id: str, body: CustomerUpdate):
     customer = load_customer(customer_id)
     return customer_out(update_customer(customer.pk, body.model_dump(exclude_unset=True), at=now()))
+
+
+class ErasureOut(Schema):
+    customer: str = Field(examples=["cus_1"])
+    erased_at: datetime
+    already_erased: bool = Field(description="true when the customer had been erased before: nothing changed")
+    cards_detached: int
+    messages_erased: int
+    events_scrubbed: int
+
+
+@router.get("/{customer_id}/export", response=dict[str, Any], summary="Export a customer's personal data",
+            description="Everything held about the customer (LGPD/GDPR): profile, subscriptions, invoices, cards "
+                        "(brand and last 4 digits), payments, refunds, credit ledger, messages, marketing consent, "
+                        "usage totals, events and the webhook deliveries of those events (as ids).")
+def export(request, customer_id: str):
+    return export_customer(load_customer(customer_id))
+
+
+@router.post("/{customer_id}/erase", response=ErasureOut, summary="Erase a customer's personal data",
+             description="Anonymises the customer: name, email, tax id, metadata, message bodies and personal data "
+                         "in events are replaced and cards are detached at the gateway; invoices keep their numbers "
+                         "and amounts. Refused (409) while a subscription can bill them or an invoice is open. "
+                         "Idempotent: erasing again changes nothing.")
+def erase(request, customer_id: str):
+    return erase_customer(load_customer(customer_id).pk, now())

@@ -1,4 +1,4 @@
-"""``assina customer create`` (see ``assina.cli_support.CliBuilder``); the card commands of the
+"""``assina customer create|export|erase`` (see ``assina.cli_support.CliBuilder``); the card commands of the
 group are the payments app's.
 
 No Django import at module level: the parser is built before Django is set up.
@@ -22,7 +22,37 @@ def register(cli) -> None:
     p.add_argument("--tax-id", type=text(64))
     p.add_argument("--card", type=text(CARD), help="a sandbox test card number, e.g. 4242424242424242")
 
+    p = cli.add("export", "print everything held about a customer (personal data export, LGPD/GDPR)", customer)
+    p.add_argument("customer", type=text(EMAIL), help="email or id")
+    p = cli.add("erase", "anonymise a customer's personal data; invoices and amounts stay", customer)
+    p.add_argument("customer", type=text(EMAIL), help="email or id")
+
     cli.command("customer create")(cmd_customer_create)
+    cli.command("customer export", human=_print_json)(cmd_customer_export)
+    cli.command("customer erase")(cmd_customer_erase)
+
+
+def _print_json(result) -> None:
+    import json
+
+    print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+
+
+def cmd_customer_export(args):
+    from assina.customers.services import get_customer
+    from assina.privacy.export import export_customer
+
+    return export_customer(get_customer(args.customer))
+
+
+def cmd_customer_erase(args):
+    from assina.cli_support import iso
+    from assina.customers.services import get_customer
+    from assina.privacy.erase import erase_customer
+    from assina.time import now
+
+    result = erase_customer(get_customer(args.customer).pk, now())
+    return {**result, "erased_at": iso(result["erased_at"])}
 
 
 def cmd_customer_create(args):

@@ -21,6 +21,8 @@ class Customer(models.Model):
         on_delete=models.SET_NULL, related_name="+",
     )
     created_at = models.DateTimeField(_("created at"))
+    # When the customer's personal data was erased (assina.privacy); their money records remain.
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")

@@ -163,3 +163,25 @@ def get_customer(email_or_id: str | int) -> Customer:
     if customer is None:
         raise CustomerError(_("unknown customer %(customer)s") % {"customer": repr(value)})
     return customer
+
+
+def erased_email(customer_id: int) -> str:
+    """What an erased customer's email becomes: unique, and not an address (no ``@``), so no mail
+    can ever be sent to it (the outbox marks such a message as an invalid recipient)."""
+    return f"erased-customer-{customer_id}"
+
+
+def erase_details(customer: Customer, at: datetime) -> dict[str, str]:
+    """Replace a locked customer's personal details, in the caller's transaction. Returns the
+    values replaced (name, email, tax id), which the caller also scrubs from other records.
+
+    The currency, locale, time zone, country, credit balance and the money records stay: invoices
+    keep their numbers and totals, and the country stays for the revenue reports."""
+    before = {"email": customer.email, "name": customer.name, "tax_id": customer.tax_id}
+    customer.email = erased_email(customer.pk)
+    customer.name = ""
+    customer.tax_id = ""
+    customer.metadata = {}
+    customer.erased_at = at
+    customer.save(update_fields=["email", "name", "tax_id", "metadata", "erased_at"])
+    return before
