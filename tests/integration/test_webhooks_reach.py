@@ -328,3 +328,15 @@ def test_upgrading_clears_the_excerpts_stored_from_non_public_hosts():
     assert kept == {"http://169.254.169.254/latest/meta-data/": "", "http://0x7f.1:5432/": "", "http://[::1]/": "",
                     "http://localhost:9/": "", "https://93.184.215.14/hooks": "answer of https://93.184.215.14/hooks",
                     "https://hooks.example/hooks": "answer of https://hooks.example/hooks"}
+
+
+@real_transactions
+def test_live_mode_does_not_send_to_an_http_endpoint_saved_earlier(settings, receiver):
+    """An http:// endpoint saved while the database was a sandbox gets nothing once it is live."""
+    start_clock(utc(2027, 1, 1))
+    endpoint = create_endpoint(url=receiver.url, event_types=["customer.*"])
+    delivery = _one_delivery(endpoint)
+    settings.ASSINA_MODE = "live"
+    sender.send_due(utc(2027, 1, 1), at_due_time=True)
+    assert receiver.hits == 0
+    assert WebhookAttempt.objects.get(delivery=delivery).error == sender.NOT_HTTPS

@@ -55,6 +55,7 @@ DISABLED_REASON = N_("Every delivery failed for %(days)d days")
 # The only two texts an attempt without an HTTP answer stores (see ``post``).
 NO_ANSWER = N_("No HTTP answer (the connection failed, was reset or timed out)")
 NOT_PUBLIC = N_("Not sent: the host has no public address (webhooks reach public addresses only)")
+NOT_HTTPS = N_("Not sent: in live mode webhooks go to https:// URLs only")
 
 
 def _setting(name: str, default):
@@ -229,6 +230,8 @@ def post(client: httpx.Client, outgoing: Outgoing, seconds: float) -> Outcome:
     """
     started = time.perf_counter()
     status, text, error = None, "", ""
+    if settings.ASSINA_MODE == "live" and not outgoing.url.lower().startswith("https://"):
+        return Outcome(None, "", NOT_HTTPS, 0)  # saved before the database went live
     try:
         with egress.deadline(seconds), client.stream("POST", outgoing.url, content=outgoing.body,
                                                      headers=outgoing.headers) as response:
