@@ -97,6 +97,18 @@ def admin_link(obj: models.Model | None, text: Any = None) -> str:
     return format_html('<a href="{}">{}</a>', url, text if text is not None else obj)
 
 
+@admin.display(description=_("customer"), ordering="customer__name")
+def customer_column(self, obj) -> str:
+    """A list column: the customer's name (or e-mail), linking to their page; short enough for 1366 px."""
+    customer = obj.customer
+    return admin_link(customer, customer.name or customer.email)
+
+
+@admin.display(description=_("plan"), ordering="plan__name")
+def plan_column(self, obj) -> str:
+    return obj.plan.name
+
+
 def parse_decimal_amount(text: str, currency: str) -> int:
     """``parse_amount`` that also takes a decimal comma, as written in Brazil ("49,90")."""
     text = text.strip()

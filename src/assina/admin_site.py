@@ -78,6 +78,8 @@ MONTH_NAMES = (
 class AssinaAdminSite(admin.AdminSite):
     site_header = "Assina"
     site_title = "Assina"
+    # Lists get the whole width of a 1366 px screen; the index and breadcrumbs lead everywhere.
+    enable_nav_sidebar = False
 
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)

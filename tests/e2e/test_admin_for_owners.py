@@ -84,3 +84,30 @@ def test_a_customers_page_starts_with_a_summary_and_lists_newest_first(admin_cli
     subs = [Subscription.objects.get(pk=pk) for pk in (second.pk, shop.pk)]
     links = [page.find(reverse("admin:subscriptions_subscription_change", args=[s.pk])) for s in subs]
     assert all(i > 0 for i in links) and links[0] < links[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lists_fit_a_1366_px_screen(live_server, browser_context, django_user_model):
+    start_clock(utc(2027, 1, 10, 12))
+    make_plan("business", 19990, name="Empresarial (por profissional)", pricing_model="per_unit")
+    for i in range(5):
+        subscribe(make_customer(name=f"Fernanda Lopes Oliveira Nascimento {i}",
+                                email=f"fernanda.lopes.oliveira.nascimento{i}@example.com"), "business", quantity=3)
+    django_user_model.objects.create_user("owner", password="owner-pass-1", is_staff=True, is_superuser=True)
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": 1366, "height": 800})
+    page.goto(live_server.url + "/admin/login/")
+    page.fill("#id_username", "owner")
+    page.fill("#id_password", "owner-pass-1")
+    page.click("input[type=submit]")
+    for model in ("subscriptions/subscription", "invoices/invoice", "customers/customer"):
+        page.goto(f"{live_server.url}/admin/{model}/")
+        page.wait_for_selector("#result_list")
+        # The admin scrolls a wide table inside its box: compare the table with that box.
+        overflow = page.evaluate("() => Math.max(document.documentElement.scrollWidth - window.innerWidth, "
+                                 "document.querySelector('#result_list').scrollWidth - "
+                                 "document.querySelector('#changelist .results').clientWidth)")
+        assert overflow <= 0, (model, overflow)
+        header = page.inner_text("#result_list thead").lower()
+        if model != "customers/customer":
+            assert "status" in header

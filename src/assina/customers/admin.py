@@ -164,10 +164,11 @@ class CustomerAdmin(CustomerSummaryMixin, ServiceAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None and "card" not in self.add_form.base_fields and settings.ASSINA_MODE != "sandbox":
+        if obj is None and settings.ASSINA_MODE != "sandbox":
             return fieldsets[:1]  # live mode: no card number field (issue 14: the card page collects cards)
         return fieldsets
-    list_display = ("email", "name", "locale", "currency", "credit_balance_display", "country", "created_at")
+    # What fits a 1366 px screen; language and currency are filters on the right.
+    list_display = ("email", "name", "country", "credit_balance_display", "created_at")
     ordering = ("-created_at", "-pk")
     list_filter = ("locale", "currency", "country")
     search_fields = ("email", "name", "tax_id", "=id")
