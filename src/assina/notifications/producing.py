@@ -23,7 +23,7 @@ from assina.customers.models import Customer
 from assina.events.models import Event
 from assina.i18n import gateway_message
 
-from . import links
+from . import card_links, links
 from .catch_up_receipts import catch_up_group, catch_up_receipt
 from .context import card_vars, invoice_vars, local_date, money, subscription_vars
 from .models import EventReceipt, ProducerState
@@ -184,7 +184,7 @@ def _payment_failed(event, customer, *, attempts, invoices, **_):
         "payment": {"amount": money(attempt.amount, attempt.currency, customer.locale), "reason": reason,
                     "attempt": data.get("attempt") or attempt.number,
                     "next_retry_on": local_date(next_retry, customer.locale, customer.time_zone)},
-        "update_card_url": links.update_card_url(customer.pk),
+        "update_card_url": card_links.update_card_url(customer.pk),
     })]
 
 
@@ -199,7 +199,7 @@ def _dunning_exhausted(event, customer, *, invoices, **_):
         "invoice": invoice_vars(invoice, customer),
         "payment": {"amount": money(invoice.amount_due, invoice.currency, customer.locale), "reason": "",
                     "attempt": data.get("attempts") or 0, "next_retry_on": ""},
-        "update_card_url": links.update_card_url(customer.pk),
+        "update_card_url": card_links.update_card_url(customer.pk),
     })]
 
 
@@ -255,7 +255,7 @@ def _card_expiring(event, customer, *, methods, **_):
     if method is None or method.detached_at is not None:
         return []
     return [_draft(f"card_expiring:method:{method.pk}:{method.exp_year}-{method.exp_month:02d}", "card_expiring", customer,
-                   event, {"card": card_vars(method), "update_card_url": links.update_card_url(customer.pk)})]
+                   event, {"card": card_vars(method), "update_card_url": card_links.update_card_url(customer.pk)})]
 
 
 def _price_change(event: Event) -> list[Draft]:

@@ -38,11 +38,14 @@ class PaymentMethodOut(Schema):
 
 
 class AttachIn(Input):
-    token: str = Field(min_length=1, max_length=128, description=(
-        "the card as the gateway knows it: a token from its own payment form, or in the sandbox a test card number "
+    payment_method: str | None = Field(None, min_length=1, max_length=128, examples=["pm_1QxYz..."], description=(
+        "the payment method id the gateway's own fields gave (Stripe.js: a SetupIntent or createPaymentMethod). "
+        "Assina never takes a card number in live mode; the sandbox gateway also takes its test card numbers "
         "such as 4242424242424242"))
-    exp_month: int | None = Field(None, ge=1, le=12)
-    exp_year: int | None = Field(None, ge=2000, le=2200)
+    token: str | None = Field(None, min_length=1, max_length=128, json_schema_extra={"deprecated": True},
+                              description="the former name of payment_method (give one of the two)")
+    exp_month: int | None = Field(None, ge=1, le=12, description="sandbox test card numbers only")
+    exp_year: int | None = Field(None, ge=2000, le=2200, description="sandbox test card numbers only")
     make_default: bool = True
 
 
@@ -56,12 +59,15 @@ def method_out(m: PaymentMethod, default_id: int | None) -> dict:
             "created_at": m.created_at, "detached_at": m.detached_at}
 
 
-@router.post("/{customer_id}/payment_methods", response={201: PaymentMethodOut}, summary="Attach a card from a gateway token",
+@router.post("/{customer_id}/payment_methods", response={201: PaymentMethodOut}, summary="Attach a card from the gateway's payment method id",
              operation_id="payment_methods_attach")
 def attach(request, customer_id: str, body: AttachIn):
     customer = load_customer(customer_id)
-    method = payments.attach_card(customer, body.token, now(), exp_month=body.exp_month, exp_year=body.exp_year,
-                                  make_default=body.make_default)
+    if (body.payment_method is None) == (body.token is None):
+        raise payments.PaymentError(_("give payment_method: the payment method id from the gateway (pm_…)"))
+    # A card number is refused here in live mode (card_number_refused), before any gateway call.
+    method = payments.attach_card(customer, body.payment_method or body.token, now(), exp_month=body.exp_month,
+                                  exp_year=body.exp_year, make_default=body.make_default)
     customer.refresh_from_db(fields=["default_payment_method"])
     return Status(201, method_out(method, customer.default_payment_method_id))
 

@@ -1,5 +1,9 @@
 """A customer's payment methods: add, replace, remove, choose the default.
 
+A card comes as the gateway's payment method id: from a SetupIntent the customer's browser
+confirmed in the gateway's own fields (``start_setup``/``finish_setup``), or a ``pm_...`` an API
+client got from the gateway. Only the sandbox gateway takes card numbers, its test cards.
+
 Adding a card, replacing one or choosing another default retries the customer's open
 invoices at once (``services.retry_open_invoices``): the customer who fixes their card is
 charged now rather than at the next scheduled retry. A method is always checked to belong to
@@ -18,9 +22,18 @@ from assina.dispatch import publish
 from assina.events.services import record
 
 from .events import CardDetached, CardReplaced
+from .gateway import AttachedCard, CardSetup
 from .gateways import get_gateway
 from .models import PaymentMethod
-from .services import PaymentError, attach_card, attach_card_token, check_card, retry_open_invoices
+from .services import (
+    PaymentError,
+    attach_card,
+    attach_card_token,
+    check_card,
+    looks_like_card_number,
+    remote_customer,
+    retry_open_invoices,
+)
 
 
 class PaymentMethodDetached(PaymentError):
@@ -44,18 +57,45 @@ def method_of(customer: Customer, method_id: int | str, *, detached_ok: bool = F
     return method
 
 
-def add_card(customer: Customer, number: str, at: datetime, *, exp_month: int | None = None, exp_year: int | None = None,
+def add_card(customer: Customer, card: str, at: datetime, *, exp_month: int | None = None, exp_year: int | None = None,
              make_default: bool = True) -> PaymentMethod:
-    return attach_card(customer, number, at, exp_month=exp_month, exp_year=exp_year, make_default=make_default)
+    """A payment method id, or a sandbox test card number (refused in live mode: ``services.check_card``)."""
+    return attach_card(customer, card, at, exp_month=exp_month, exp_year=exp_year, make_default=make_default)
 
 
 def add_token(customer: Customer, token: str, at: datetime, *, make_default: bool = True) -> PaymentMethod:
-    """Attach a card the gateway's own form tokenized (``pm_...``); an unknown token is refused."""
+    """Attach a card the gateway's own fields tokenized (``pm_...``); an unknown token is refused."""
+    if looks_like_card_number(token.strip()):
+        return add_card(customer, token, at, make_default=make_default)  # refused unless a sandbox test card
     attached = get_gateway().retrieve_card(token.strip())
+    return _keep(customer, attached, at, make_default)
+
+
+def _keep(customer: Customer, attached: AttachedCard, at: datetime, make_default: bool) -> PaymentMethod:
     with transaction.atomic():
         method = attach_card_token(customer, attached, at, make_default)
     retry_open_invoices(customer.pk, at, method=method if make_default else None)
     return method
+
+
+def start_setup(customer: Customer) -> CardSetup:
+    """Begin adding a card through the gateway's own fields (a Stripe SetupIntent for this
+    customer's account at the gateway); the browser confirms it with ``client_secret``."""
+    gateway = get_gateway()
+    if not getattr(gateway, "collects_in_browser", False):
+        raise PaymentError(_("the %(gateway)s gateway does not collect cards in the browser") % {"gateway": gateway.name})
+    return gateway.start_card_setup(remote_customer(customer), str(customer.pk))
+
+
+def finish_setup(customer: Customer, setup_id: str, at: datetime) -> PaymentMethod:
+    """Keep the card of a setup the customer's browser confirmed, once the gateway itself says it
+    succeeded for this customer (the browser's word is not taken), as the default card; open
+    invoices are retried with it. The same setup cannot be kept twice (its card is known then)."""
+    gateway = get_gateway()
+    if not getattr(gateway, "collects_in_browser", False):
+        raise PaymentError(_("the %(gateway)s gateway does not collect cards in the browser") % {"gateway": gateway.name})
+    attached = gateway.finish_card_setup(setup_id.strip(), remote_customer(customer), str(customer.pk))
+    return _keep(customer, attached, at, True)
 
 
 def set_default(customer: Customer, method_id: int | str, at: datetime) -> PaymentMethod:
@@ -104,10 +144,8 @@ def replace(customer: Customer, old_id: int | str, at: datetime, *, number: str 
     old = method_of(customer, old_id)
     if not number and not token:
         raise PaymentError(_("give the new card: a card number or a gateway token"))
-    if token:
-        attached = get_gateway().retrieve_card(token.strip())
-    else:
-        attached = check_card(number, at, exp_month=exp_month, exp_year=exp_year)
+    # A number is a sandbox test card or refused (check_card); a token is the gateway's.
+    attached = check_card(token or number or "", at, exp_month=exp_month, exp_year=exp_year)
     with transaction.atomic():
         new = attach_card_token(customer, attached, at, make_default=True)
         publish(CardReplaced(old.pk, new.pk))  # subscriptions that used the old card use the new one

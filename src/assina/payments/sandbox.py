@@ -74,13 +74,21 @@ def _expired(exp_month: int, exp_year: int, at: datetime) -> bool:
 
 
 class SandboxGateway:
-    name = "sandbox"
+    """Plays a provider inside the database. Its test form takes card numbers, but only the
+    documented test cards above: a real card number is refused (and live mode refuses this
+    gateway altogether)."""
 
-    def attach_card(self, card: CardDetails, at: datetime) -> AttachedCard:
+    name = "sandbox"
+    needs_customer = False
+    collects_in_browser = False
+    accepts_test_numbers = True
+
+    def attach_test_card(self, card: CardDetails, at: datetime) -> AttachedCard:
         number = "".join(card.number.split())
         if number not in TEST_CARDS:
-            raise CardError(N_("unknown sandbox card %(number)s: use a test card such as 4242424242424242"),
-                            "invalid_number", number=repr(number))
+            # Only the last 4 digits are echoed: a real number typed here goes no further.
+            raise CardError(N_("the card ending in %(last4)s is not a sandbox test card: use a test card such as "
+                               "4242424242424242"), "invalid_number", last4=number[-4:])
         if not 1 <= card.exp_month <= 12:
             raise CardError(N_("the expiry month must be between 1 and 12"), "invalid_expiry_month")
         if _expired(card.exp_month, card.exp_year, at):
@@ -94,8 +102,6 @@ class SandboxGateway:
             exp_month=card.exp_month, exp_year=card.exp_year,
         )
         return AttachedCard(token=token, brand=card_brand(number), last4=number[-4:], exp_month=card.exp_month, exp_year=card.exp_year)
-
-    needs_customer = False
 
     def retrieve_card(self, token: str) -> AttachedCard:
         row = SandboxCard.objects.filter(token=token, detached=False).values_list("brand", "last4", "exp_month", "exp_year").first()

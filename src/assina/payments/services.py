@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable, NamedTuple
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
@@ -61,10 +62,34 @@ class PaymentError(DomainError):
     pass
 
 
-def check_card(number: str, at: datetime, *, exp_month: int | None = None, exp_year: int | None = None) -> AttachedCard:
-    """Attach a card at the gateway (raises CardError when it declines; nothing local is written)."""
-    card = CardDetails(number=number, exp_month=exp_month or 12, exp_year=exp_year or at.year + 3)
-    return get_gateway().attach_card(card, at)
+class CardNumberRefused(PaymentError):
+    """A card number was sent where only the gateway's payment method id is taken (live mode,
+    or a gateway whose own fields collect cards). The number is not echoed back."""
+
+    code = "card_number_refused"
+    status = 400
+
+
+def looks_like_card_number(value: str) -> bool:
+    """Digits, perhaps grouped by spaces or dashes: what a card number (never a gateway id) is."""
+    digits = value.replace(" ", "").replace("-", "")
+    return digits.isascii() and digits.isdigit()
+
+
+def check_card(card: str, at: datetime, *, exp_month: int | None = None, exp_year: int | None = None) -> AttachedCard:
+    """The card ``card`` names at the gateway, checked there (raises CardError when it declines or
+    is unknown; nothing local is written): a payment method id the gateway's own fields gave
+    (``pm_...``), or, with the sandbox gateway outside live mode only, one of its test card
+    numbers. Any other card number is refused: Assina never receives one in live mode."""
+    gateway = get_gateway()
+    card = card.strip()
+    if not looks_like_card_number(card):
+        return gateway.retrieve_card(card)
+    if settings.ASSINA_MODE == "live" or not getattr(gateway, "accepts_test_numbers", False):
+        raise CardNumberRefused(_("card numbers are not accepted here: collect the card with the payment gateway's own "
+                                  "fields (Stripe.js) and send the payment method id it gives (pm_…)"))
+    details = CardDetails(number=card, exp_month=exp_month or 12, exp_year=exp_year or at.year + 3)
+    return gateway.attach_test_card(details, at)
 
 
 def attach_card_token(customer: Customer, attached: AttachedCard, at: datetime, make_default: bool = True) -> PaymentMethod:
@@ -73,7 +98,11 @@ def attach_card_token(customer: Customer, attached: AttachedCard, at: datetime, 
     if PaymentMethod.objects.filter(token=attached.token).exists():
         raise PaymentError(_("this payment method is already attached to a customer"))
     if getattr(gateway, "needs_customer", False):
-        gateway.attach_to_customer(attached.token, remote_customer(customer))
+        remote = remote_customer(customer)
+        if attached.customer_ref and attached.customer_ref != remote:
+            raise PaymentError(_("this payment method belongs to another customer at the gateway"))
+        if not attached.customer_ref:  # a SetupIntent at Stripe has attached it already
+            gateway.attach_to_customer(attached.token, remote)
     method = PaymentMethod.objects.create(
         customer=customer, gateway=gateway.name, token=attached.token, brand=attached.brand,
         last4=attached.last4, exp_month=attached.exp_month, exp_year=attached.exp_year, created_at=at,
@@ -97,12 +126,13 @@ def remote_customer(customer: Customer) -> str:
     return remote_id
 
 
-def attach_card(customer: Customer, number: str, at: datetime, *, exp_month: int | None = None,
+def attach_card(customer: Customer, card: str, at: datetime, *, exp_month: int | None = None,
                 exp_year: int | None = None, make_default: bool = True) -> PaymentMethod:
-    """Add a card (the default one unless ``make_default`` is false). The customer's open
-    invoices are retried at once with it: a customer who fixes their card is charged now, not
-    at the next scheduled retry."""
-    attached = check_card(number, at, exp_month=exp_month, exp_year=exp_year)
+    """Add a card (the default one unless ``make_default`` is false): a gateway payment method
+    id, or a sandbox test card number (``check_card``). The customer's open invoices are
+    retried at once with it: a customer who fixes their card is charged now, not at the next
+    scheduled retry."""
+    attached = check_card(card, at, exp_month=exp_month, exp_year=exp_year)
     with transaction.atomic():
         method = attach_card_token(customer, attached, at, make_default)
     retry_open_invoices(customer.pk, at, method=method)

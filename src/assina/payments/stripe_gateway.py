@@ -1,5 +1,8 @@
 """The Stripe adapter, on the official ``stripe`` package: customers, payment methods,
-off-session PaymentIntents with idempotency keys, and refunds.
+SetupIntents, off-session PaymentIntents with idempotency keys, and refunds.
+
+Cards reach Stripe from the customer's browser (Stripe.js confirms a SetupIntent this adapter
+starts); the adapter only ever handles payment method ids, never a card number or a CVC.
 
 Each charge is a PaymentIntent created and confirmed at once (``off_session``) with Assina's
 idempotency key both as Stripe's ``Idempotency-Key`` (a repeated call returns the first
@@ -10,21 +13,27 @@ by the tests). ``ASSINA_STRIPE_API_BASE`` points it at such a server.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Sequence
+from urllib.parse import urlsplit
 
 import stripe
+from django.conf import settings
 from django.utils.translation import gettext_noop as N_
 
-from .gateway import AttachedCard, CardDetails, CardError, ChargeRequest, ChargeResult, RefundRequest, RefundResult
+from .gateway import AttachedCard, CardError, CardSetup, ChargeRequest, ChargeResult, RefundRequest, RefundResult
 
 KEY_FIELD = "assina_idempotency_key"
 LIST_LIMIT = 1000  # PaymentIntents looked through when the server has no search
 
 
 class StripeGateway:
+    """Never sees a card number: cards come as payment method ids from Stripe.js (a SetupIntent
+    confirmed in the customer's browser, or a ``pm_...`` an API client got from Stripe)."""
+
     name = "stripe"
     needs_customer = True
+    collects_in_browser = True
+    accepts_test_numbers = False
 
     def __init__(self, api_key: str, api_base: str | None = None) -> None:
         options = {"base_addresses": {"api": api_base}} if api_base else {}
@@ -32,23 +41,58 @@ class StripeGateway:
 
     # --- cards and customers --------------------------------------------------------------
 
-    def attach_card(self, card: CardDetails, at: datetime) -> AttachedCard:
-        try:
-            pm = self.client.v1.payment_methods.create(params={"type": "card", "card": {
-                "number": "".join(card.number.split()), "exp_month": card.exp_month, "exp_year": card.exp_year,
-                "cvc": card.cvc or "123"}})
-        except stripe.CardError as exc:
-            raise CardError(exc.user_message or N_("Your card was declined."), _code(exc)) from None
-        except stripe.InvalidRequestError as exc:
-            raise CardError(N_("the card was refused by the gateway: %(error)s"), "invalid_number",
-                            error=exc.user_message or str(exc)) from None
-        return _attached(pm)
-
     def retrieve_card(self, token: str) -> AttachedCard:
         try:
             return _attached(self.client.v1.payment_methods.retrieve(token))
         except stripe.InvalidRequestError:
             raise CardError(N_("unknown card token %(token)s"), "invalid_payment_method", token=repr(token)) from None
+
+    @staticmethod
+    def browser_fields() -> dict:
+        """What the card page needs for Stripe.js: the publishable key, the script, and the only
+        sources its Content-Security-Policy adds (Stripe's documented list for Elements; with
+        localstripe, its own address)."""
+        script = settings.ASSINA_STRIPE_JS_URL
+        js_origin = _origin(script)
+        scripts, frames = [js_origin], [js_origin]
+        if js_origin == "https://js.stripe.com":
+            scripts.append("https://*.js.stripe.com")
+            frames += ["https://*.js.stripe.com", "https://hooks.stripe.com"]
+        api = _origin(settings.ASSINA_STRIPE_API_BASE) or "https://api.stripe.com"
+        return {"publishable_key": settings.ASSINA_STRIPE_PUBLISHABLE_KEY, "script": script,
+                "sources": {"script-src": scripts, "frame-src": frames, "connect-src": [api]}}
+
+    def start_card_setup(self, customer_ref: str, reference: str) -> CardSetup:
+        """A SetupIntent for an off-session card of ``customer_ref``; the customer's browser
+        confirms it with Stripe.js, so the card number goes from their browser to Stripe only."""
+        try:
+            intent = self.client.v1.setup_intents.create(params={
+                "customer": customer_ref, "usage": "off_session", "payment_method_types": ["card"],
+                "metadata": {"assina_customer": reference}})
+        except stripe.StripeError:
+            raise CardError(N_("the payment gateway could not be reached: try again in a few minutes"),
+                            "gateway_unavailable") from None
+        return CardSetup(intent.id, intent.client_secret)
+
+    def finish_card_setup(self, setup_id: str, customer_ref: str, reference: str) -> AttachedCard:
+        """The card a confirmed SetupIntent saved, after checking with Stripe (not the browser)
+        that it succeeded and was made for this customer."""
+        if not setup_id.startswith("seti_"):
+            raise CardError(N_("unknown card setup %(setup)s"), "setup_intent_unexpected_state", setup=repr(setup_id))
+        try:
+            intent = self.client.v1.setup_intents.retrieve(setup_id)
+        except stripe.InvalidRequestError:
+            raise CardError(N_("unknown card setup %(setup)s"), "setup_intent_unexpected_state", setup=repr(setup_id)) from None
+        except stripe.StripeError:
+            raise CardError(N_("the payment gateway could not be reached: try again in a few minutes"),
+                            "gateway_unavailable") from None
+        if intent.customer != customer_ref or _metadata(intent).get("assina_customer") != reference:
+            raise CardError(N_("this card setup belongs to another customer"), "setup_intent_unexpected_state")
+        if intent.status != "succeeded" or not intent.payment_method:
+            raise CardError(N_("the card was not confirmed (the card setup is %(status)s)"), "setup_intent_unexpected_state",
+                            status=intent.status)
+        pm = intent.payment_method
+        return self.retrieve_card(pm if isinstance(pm, str) else pm.id)
 
     def detach_card(self, token: str) -> None:
         try:
@@ -67,6 +111,9 @@ class StripeGateway:
             self.client.v1.payment_methods.attach(token, params={"customer": customer_ref})
         except stripe.CardError as exc:
             raise CardError(exc.user_message or N_("Your card was declined."), _code(exc)) from None
+        except stripe.InvalidRequestError as exc:
+            raise CardError(N_("the gateway refused this payment method: %(error)s"), "invalid_payment_method",
+                            error=exc.user_message or str(exc)) from None
 
     # --- charges --------------------------------------------------------------------------
 
@@ -116,14 +163,23 @@ class StripeGateway:
         return RefundResult(request.idempotency_key, refund.status in ("succeeded", "pending"), refund.id)
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
 def _metadata(obj) -> dict:
     metadata = getattr(obj, "metadata", None)
     return metadata.to_dict() if metadata is not None else {}
 
 
 def _attached(pm) -> AttachedCard:
-    card = pm.card
-    return AttachedCard(token=pm.id, brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year)
+    card = getattr(pm, "card", None)
+    if getattr(pm, "type", "card") != "card" or card is None:
+        raise CardError(N_("payment method %(token)s is not a card"), "invalid_payment_method", token=repr(pm.id))
+    customer = pm.customer
+    return AttachedCard(token=pm.id, brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year,
+                        customer_ref=(customer if isinstance(customer, str) else getattr(customer, "id", "")) or "")
 
 
 def _code(exc: stripe.StripeError) -> str:
