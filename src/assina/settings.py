@@ -238,6 +238,13 @@ ASSINA_WEBHOOK_CONCURRENCY = int(os.environ.get("ASSINA_WEBHOOK_CONCURRENCY", "8
 ASSINA_SMTP_URL = os.environ.get("ASSINA_SMTP_URL", "console").strip()
 # The From of every message; by default "<business name> <no-reply@host of ASSINA_BASE_URL>".
 ASSINA_EMAIL_FROM = os.environ.get("ASSINA_EMAIL_FROM", "").strip()
+# --- ASSINA_EMAIL_REPLY_TO (notifications, issue 15) ---
+# Where customers' replies go: the Reply-To of every message. Empty (default): nowhere, and no
+# message invites a reply ("reply to this e-mail").
+ASSINA_EMAIL_REPLY_TO = os.environ.get("ASSINA_EMAIL_REPLY_TO", "").strip()
+if ASSINA_EMAIL_REPLY_TO and "@" not in ASSINA_EMAIL_REPLY_TO:
+    raise ImproperlyConfigured("ASSINA_EMAIL_REPLY_TO must be an e-mail address (or empty)")
+# --- end ASSINA_EMAIL_REPLY_TO ---
 ASSINA_BUSINESS_NAME = os.environ.get("ASSINA_BUSINESS_NAME", "Assina").strip()
 ASSINA_BUSINESS_LOGO_URL = os.environ.get("ASSINA_BUSINESS_LOGO_URL", "").strip()
 ASSINA_BRAND_COLOR = os.environ.get("ASSINA_BRAND_COLOR", "#2563eb").strip()
