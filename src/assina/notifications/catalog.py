@@ -27,7 +27,8 @@ class MessageSpec:
 
 SUBSCRIPTION = {"plan": "Pro", "amount": "R$ 49,90", "interval": "mês", "period_end": "21 de dezembro de 2026",
                 "trial_end": "24 de novembro de 2026", "renews_on": "21 de dezembro de 2026"}
-INVOICE = {"number": "2026-000123", "total": "R$ 49,90", "amount_due": "R$ 49,90", "amount_paid": "R$ 49,90",
+INVOICE = {"number": "2026-000123", "total": "R$ 49,90", "amount_due": "R$ 49,90", "amount_paid": "R$ 25,46",
+           "credit_applied": "-R$ 24,44", "paid_by_credit": False,
            "paid_on": "21 de novembro de 2026", "period_start": "21 de novembro de 2026",
            "period_end": "21 de dezembro de 2026",
            "lines": [{"description": "Pro", "amount": "R$ 49,90"}]}
@@ -38,6 +39,7 @@ COMMON_SAMPLE = {
     "customer": {"name": "Ana Souza", "first_name": "Ana", "email": "ana@example.com"},
     "account_url": "https://example.com",
     "unsubscribe_url": "",
+    "reply_to": "ajuda@example.com",
 }
 
 MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
@@ -48,9 +50,10 @@ MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
                 {"subscription": SUBSCRIPTION, "card": CARD, "has_card": True, "days_left": 3}),
     MessageSpec("renewal_upcoming", _("Upcoming renewal"), TRANSACTIONAL,
                 {"subscription": SUBSCRIPTION, "days_before": 7, "card": CARD, "has_card": True}),
-    MessageSpec("receipt", _("Receipt"), TRANSACTIONAL, {"invoice": INVOICE, "subscription": SUBSCRIPTION}),
+    MessageSpec("receipt", _("Receipt"), TRANSACTIONAL, {"invoice": INVOICE, "subscription": SUBSCRIPTION,
+                                                          "invoice_pdf_url": "https://example.com/c/invoice/TOKEN/pdf"}),
     MessageSpec("payment_failed", _("Payment failed"), TRANSACTIONAL,
-                {"invoice": INVOICE, "payment": {"amount": "R$ 49,90", "reason": "Cartão recusado", "attempt": 1,
+                {"invoice": INVOICE, "payment": {"amount": "R$ 49,90", "reason": "seu banco recusou o pagamento", "attempt": 1,
                                                  "next_retry_on": "24 de novembro de 2026"},
                  "update_card_url": "https://example.com/c/card/TOKEN/"}),
     MessageSpec("card_expiring", _("Payment method expiring"), TRANSACTIONAL,
@@ -62,12 +65,12 @@ MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
                 {"subscription": SUBSCRIPTION, "resumes_on": "21 de dezembro de 2026"}),
     MessageSpec("resumed", _("Subscription resumed"), TRANSACTIONAL, {"subscription": SUBSCRIPTION}),
     MessageSpec("cancellation", _("Cancellation confirmation"), TRANSACTIONAL,
-                {"subscription": SUBSCRIPTION, "access_ends_on": "21 de dezembro de 2026",
+                {"subscription": SUBSCRIPTION, "access_ends_on": "21 de dezembro de 2026", "ended": False,
                  "reactivate_url": "https://example.com/c/reactivate/TOKEN/"}),
     MessageSpec("winback", _("Win-back after churn"), MARKETING,
                 {"subscription": SUBSCRIPTION, "offer_code": "VOLTA20"}),
     MessageSpec("value_report", _("Monthly value report"), MARKETING,
-                {"month": "novembro de 2026", "usage": [{"metric": "api_calls", "total": "1.234"}]}),
+                {"month": "novembro de 2026", "usage": [{"metric": "chamadas de API", "total": "1.234"}]}),
 ]}
 
 # Campaigns are written in the admin; they may use the common variables only.
@@ -78,8 +81,8 @@ TEST_SAMPLE_KEY = "test"
 # The samples are written as a Portuguese customer reads them; an English preview reads these.
 ENGLISH_SAMPLE = {
     "21 de novembro de 2026": "November 21, 2026", "24 de novembro de 2026": "November 24, 2026",
-    "21 de dezembro de 2026": "December 21, 2026", "R$ 49,90": "R$49.90", "R$ 59,90": "R$59.90", "mês": "month",
-    "novembro de 2026": "November 2026", "Cartão recusado": "Your card was declined", "1.234": "1,234",
+    "21 de dezembro de 2026": "December 21, 2026", "R$ 49,90": "R$49.90", "R$ 25,46": "R$25.46", "-R$ 24,44": "-R$24.44", "R$ 59,90": "R$59.90", "mês": "month",
+    "novembro de 2026": "November 2026", "seu banco recusou o pagamento": "your bank declined the payment", "1.234": "1,234", "chamadas de API": "API calls",
 }
 
 

@@ -97,7 +97,9 @@ def common(customer) -> dict:
     from django.conf import settings
 
     return {"business": branding(), "customer": customer_vars(customer.name, customer.email),
-            "account_url": settings.ASSINA_BASE_URL, "unsubscribe_url": ""}
+            "account_url": settings.ASSINA_BASE_URL, "unsubscribe_url": "",
+            # Where replies go ("" = nowhere: then no message invites a reply).
+            "reply_to": settings.ASSINA_EMAIL_REPLY_TO}
 
 
 def subscription_vars(sub, customer) -> dict:
@@ -125,6 +127,10 @@ def invoice_vars(invoice, customer) -> dict:
         "number": invoice.number or "", "total": money(invoice.total, invoice.currency, locale),
         "amount_due": money(invoice.amount_due, invoice.currency, locale),
         "amount_paid": money(invoice.amount_paid, invoice.currency, locale),
+        # As the PDF shows it: the credit balance used, as a deduction ("" when none was used).
+        "credit_applied": money(-invoice.credit_applied, invoice.currency, locale) if invoice.credit_applied else "",
+        # Paid in full by the credit balance: nothing was charged to the card.
+        "paid_by_credit": invoice.credit_applied > 0 and invoice.amount_paid == 0,
         "paid_on": local_date(invoice.paid_at, locale, tz),
         "period_start": local_date(invoice.period_start, locale, tz),
         "period_end": local_date(invoice.period_end, locale, tz),

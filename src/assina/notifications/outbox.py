@@ -40,6 +40,10 @@ class Draft:
     event_id: int | None = None
     campaign_id: int | None = None
     kind: str = ""
+    # Why this message must not go out ("" = it goes): its premise no longer holds (a
+    # cancellation undone before the mail went out). The row is kept, marked ``skipped``, so
+    # the fact is recorded and its key is never produced again.
+    skip: str = ""
 
 
 def mail_domain() -> str:
@@ -75,7 +79,8 @@ def test_context(key: str, locale: str) -> dict:
     from .catalog import sample_context
     from .rendering import branding
 
-    return {**sample_context(key, message_locale(locale)), "business": branding(), "account_url": settings.ASSINA_BASE_URL}
+    return {**sample_context(key, message_locale(locale)), "business": branding(), "account_url": settings.ASSINA_BASE_URL,
+            "reply_to": settings.ASSINA_EMAIL_REPLY_TO}
 
 
 def revoked_customers(customer_ids: list[int]) -> set[int]:
@@ -101,7 +106,9 @@ def build_row(draft: Draft, compiled: CompiledTemplate, now: datetime, *, suppre
     html, text = wrap(rendered, locale, marketing=marketing, unsubscribe_url=unsubscribe)
     problem = recipient_problem(email)
     status, response = Message.Status.QUEUED, ""
-    if problem:
+    if draft.skip:
+        status, response = Message.Status.SKIPPED, draft.skip
+    elif problem:
         status, response = Message.Status.INVALID, problem
     elif suppressed:
         status, response = Message.Status.SUPPRESSED, _("no marketing consent (unsubscribed)")

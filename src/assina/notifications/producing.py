@@ -17,18 +17,18 @@ from time import time
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef
-from django.utils import translation
+from django.utils.translation import gettext as _
 
 from assina.customers.models import Customer
 from assina.events.models import Event
-from assina.i18n import gateway_message
 
 from . import card_links, links
 from .catch_up_receipts import catch_up_group, catch_up_receipt
 from .context import card_vars, invoice_vars, local_date, money, subscription_vars
-from .models import EventReceipt, ProducerState
-from .outbox import Draft, render_new, store
-from .rendering import message_locale
+from .declines import decline_reason
+from .models import EventReceipt, Message, ProducerState
+from .outbox import Draft, build_row, render_new, store
+from .rendering import TemplateCache
 
 CONSUMED = (
     "subscription.created", "invoice.paid", "payment.failed", "subscription.cancel_scheduled",
@@ -76,7 +76,7 @@ def produce_from_events(until: datetime, *, at_due_time: bool, types: tuple[str,
         # Rendered before the write transaction (on SQLite the write lock is then held for the
         # inserts only); the messages' unique keys and the receipts make a second producer's
         # copy of the same work a no-op.
-        rows = render_new(_drafts_for(events), until)
+        rows = render_new(_drafts_for(events, (lambda e: e.occurred_at) if at_due_time else (lambda e: until)), until)
         with transaction.atomic():
             counts["emails_queued"] += store(rows)
             EventReceipt.objects.bulk_create([EventReceipt(event_id=e.pk, processed_at=until) for e in events],
@@ -106,11 +106,25 @@ def _advance_floor(floor: int) -> None:
 
 # --- from events to drafts -------------------------------------------------------------------
 
-def _drafts_for(events: list[Event]) -> list[Draft]:
+# Messages whose premise a later change can undo (a cancellation reactivated, a pause resumed,
+# an invoice paid after all): checked when produced and again, made anew, when sent.
+RECHECKED = frozenset({"cancellation", "paused", "resumed", "payment_failed"})
+# Events about a subscription that can undo or supersede what an earlier one told.
+_LIFECYCLE = ("subscription.cancel_scheduled", "subscription.reactivated", "subscription.canceled",
+              "subscription.paused", "subscription.resumed")
+
+
+def _drafts_for(events: list[Event], when=None, told: dict | None = None) -> list[Draft]:
+    """The drafts of ``events`` (in id order) as the database is now. ``when(event)`` is the
+    time the message will say it is (its Date: the event's time under the test clock, else
+    now); ``told`` collects, by key, whether each message goes out, so a later event of the
+    same pass sees an earlier one's decision before it is stored."""
     from assina.invoices.models import Invoice
     from assina.payments.models import PaymentAttempt, PaymentMethod
     from assina.subscriptions.models import Subscription
 
+    when = when or (lambda event: event.occurred_at)
+    told = {} if told is None else told
     customers = Customer.objects.in_bulk({e.customer_id for e in events if e.customer_id})
     invoice_ids = {e.subject_id for e in events if e.type == "invoice.paid"}
     attempt_ids = [e.subject_id for e in events if e.type == "payment.failed"]
@@ -119,6 +133,8 @@ def _drafts_for(events: list[Event]) -> list[Draft]:
     invoice_ids |= {e.data.get("invoice") for e in events if e.type == "subscription.dunning_exhausted" and e.data.get("invoice")}
     invoices = Invoice.objects.prefetch_related("lines").in_bulk(invoice_ids) if invoice_ids else {}
     sub_ids = {e.subject_id for e in events if e.subject_type == "subscription"}
+    later = _later_events({e.subject_id for e in events if e.type in _LIFECYCLE},
+                          min((e.pk for e in events if e.type in _LIFECYCLE), default=0))
     sub_ids |= {i.subscription_id for i in invoices.values() if i.subscription_id}
     subs = (Subscription.objects.select_related("plan", "payment_method").prefetch_related("items__plan_version")
             .in_bulk(sub_ids)) if sub_ids else {}
@@ -135,16 +151,39 @@ def _drafts_for(events: list[Event]) -> list[Draft]:
             continue
         handler = HANDLERS.get(event.type)
         if handler is not None:
-            drafts += handler(event, customer, subs=subs, invoices=invoices, attempts=attempts, methods=methods)
+            made = handler(event, customer, subs=subs, invoices=invoices, attempts=attempts, methods=methods,
+                           at=when(event), later=later.get(event.subject_id, ()) if event.subject_type == "subscription" else (),
+                           told=told)
+            for draft in made:
+                told[draft.key] = not draft.skip
+            drafts += made
     return drafts
 
 
-def _draft(key: str, template: str, customer, event: Event, context: dict) -> Draft:
+def _later_events(sub_ids: set, after: int) -> dict[int, list[Event]]:
+    """The lifecycle events of these subscriptions from ``after`` on, by subscription, in order."""
+    found: dict[int, list[Event]] = {}
+    if not sub_ids:
+        return found
+    for event in (Event.objects.filter(subject_type="subscription", subject_id__in=sub_ids, type__in=_LIFECYCLE,
+                                       id__gt=after).only("id", "type", "subject_id", "data", "occurred_at").order_by("id")):
+        found.setdefault(event.subject_id, []).append(event)
+    return found
+
+
+def _after(event: Event, later, at: datetime, *types: str) -> list[Event]:
+    """The events of ``types`` that followed ``event`` by ``at``, the time the message says it
+    is: with the real clock, now; under the test clock, the message goes out at its event's
+    time, so what happened later in simulated time has not happened yet for it."""
+    return [e for e in later if e.pk > event.pk and e.type in types and e.occurred_at <= at]
+
+
+def _draft(key: str, template: str, customer, event: Event, context: dict, skip: str = "") -> Draft:
     return Draft(key=key, template=template, customer=customer, due_at=event.occurred_at, context=context,
-                 event_id=event.pk)
+                 event_id=event.pk, skip=str(skip))
 
 
-def _welcome(event, customer, *, subs, **_):
+def _welcome(event, customer, *, subs, **_other):
     sub = subs.get(event.subject_id)
     if sub is None:
         return []
@@ -153,7 +192,7 @@ def _welcome(event, customer, *, subs, **_):
                    {"subscription": subscription_vars(sub, customer), "trialing": sub.status == "trialing"})]
 
 
-def _receipt(event, customer, *, invoices, subs, **_):
+def _receipt(event, customer, *, invoices, subs, **_other):
     invoice = invoices.get(event.subject_id)
     if invoice is None or invoice.total <= 0:
         return []  # nothing was charged (a trial's first invoice): no receipt to send
@@ -166,29 +205,38 @@ def _receipt(event, customer, *, invoices, subs, **_):
     return [_draft(f"receipt:invoice:{invoice.pk}", "receipt", customer, event, {
         "invoice": invoice_vars(invoice, customer),
         "subscription": subscription_vars(sub, customer) if sub else {},
+        "invoice_pdf_url": links.invoice_pdf_url(invoice),
     })]
 
 
-def _payment_failed(event, customer, *, attempts, invoices, **_):
+def _invoice_settled(invoice, at: datetime) -> str:
+    """Why a "we could not charge" message is moot by ``at`` ("" while the invoice still waits)."""
+    if invoice.status == "paid" and invoice.paid_at and invoice.paid_at <= at:
+        return _("the invoice was paid before the message went out")
+    if invoice.status == "void" and invoice.voided_at and invoice.voided_at <= at:
+        return _("the invoice was voided before the message went out")
+    return ""
+
+
+def _payment_failed(event, customer, *, attempts, invoices, at, **_other):
     attempt = attempts.get(event.subject_id)
     invoice = invoices.get(attempt.invoice_id) if attempt else None
     if invoice is None:
         return []
     data = event.data or {}
-    with translation.override("pt-br" if message_locale(customer.locale) == "pt-BR" else "en"):
-        reason = gateway_message(data.get("message") or attempt.message or "").rstrip(".")  # the template ends the sentence
     next_retry = data.get("next_retry_at")
     next_retry = datetime.fromisoformat(next_retry) if next_retry else invoice.next_payment_attempt
     return [_draft(f"payment_failed:attempt:{attempt.pk}", "payment_failed", customer, event, {
         "invoice": invoice_vars(invoice, customer),
-        "payment": {"amount": money(attempt.amount, attempt.currency, customer.locale), "reason": reason,
+        "payment": {"amount": money(attempt.amount, attempt.currency, customer.locale),
+                    "reason": decline_reason(data.get("decline_code", attempt.decline_code), customer.locale),
                     "attempt": data.get("attempt") or attempt.number,
                     "next_retry_on": local_date(next_retry, customer.locale, customer.time_zone)},
         "update_card_url": card_links.update_card_url(customer.pk),
-    })]
+    }, skip=_invoice_settled(invoice, at))]
 
 
-def _dunning_exhausted(event, customer, *, invoices, **_):
+def _dunning_exhausted(event, customer, *, invoices, at, **_other):
     """Retries are over and access is suspended (``unpaid``): one last "update your card". A
     cancellation or a pause as final action is told by its own event."""
     data = event.data or {}
@@ -200,57 +248,96 @@ def _dunning_exhausted(event, customer, *, invoices, **_):
         "payment": {"amount": money(invoice.amount_due, invoice.currency, customer.locale), "reason": "",
                     "attempt": data.get("attempts") or 0, "next_retry_on": ""},
         "update_card_url": card_links.update_card_url(customer.pk),
-    })]
+    }, skip=_invoice_settled(invoice, at))]
 
 
-def _cancel_scheduled(event, customer, *, subs, **_):
-    sub = subs.get(event.subject_id)
-    if sub is None:
-        return []
-    ends_at = datetime.fromisoformat(event.data["ends_at"]) if event.data.get("ends_at") else sub.current_period_end
-    return [_draft(f"cancellation:event:{event.pk}", "cancellation", customer, event, {
+def _ends_at(event: Event, fallback: datetime) -> datetime:
+    value = (event.data or {}).get("ends_at") or (event.data or {}).get("ended_at")
+    return datetime.fromisoformat(value) if value else fallback
+
+
+def _cancellation(event, customer, sub, end: datetime, at: datetime, *, reactivatable: bool, skip: str = "") -> Draft:
+    """A scheduled end is told in the future tense with the reactivate link, a past one in the past."""
+    ended = end <= at
+    return _draft(f"cancellation:event:{event.pk}", "cancellation", customer, event, {
         "subscription": subscription_vars(sub, customer),
-        "access_ends_on": local_date(ends_at, customer.locale, customer.time_zone),
-        "reactivate_url": links.reactivate_url(sub.pk) if sub.cancel_at_period_end else "",
-    })]
+        "access_ends_on": local_date(end, customer.locale, customer.time_zone), "ended": ended,
+        "reactivate_url": links.reactivate_url(sub.pk, event.pk) if reactivatable and not ended else "",
+    }, skip=skip)
 
 
-def _canceled(event, customer, *, subs, **_):
+def _cancel_scheduled(event, customer, *, subs, at, later, **_other):
     sub = subs.get(event.subject_id)
     if sub is None:
         return []
-    # The end of a cancellation the customer was already told about (at period end) is not news.
+    scheduled_end = _ends_at(event, sub.current_period_end)
+    skip = ""
+    if _after(event, later, at, "subscription.reactivated"):
+        skip = _("the cancellation was undone (reactivated) before the message went out")
+    elif any(_ends_at(e, e.occurred_at) < scheduled_end for e in _after(event, later, at, "subscription.canceled")):
+        skip = _("the subscription ended before the scheduled date; that end has its own message")
+    return [_cancellation(event, customer, sub, scheduled_end, at, reactivatable=True, skip=skip)]
+
+
+def _canceled(event, customer, *, subs, at, **_other):
+    sub = subs.get(event.subject_id)
+    if sub is None:
+        return []
+    ended = _ends_at(event, event.occurred_at)
+    # The end of a cancellation the customer was already told about (at period end) is not
+    # news; an end earlier than the one announced is.
     told = (Event.objects.filter(subject_type="subscription", subject_id=sub.pk, id__lt=event.pk,
                                  type__in=("subscription.cancel_scheduled", "subscription.reactivated"))
-            .order_by("-id").values_list("type", flat=True).first())
-    if told == "subscription.cancel_scheduled":
+            .order_by("-id").only("type", "data", "occurred_at").first())
+    if told is not None and told.type == "subscription.cancel_scheduled" and ended >= _ends_at(told, ended):
         return []
-    ended = datetime.fromisoformat(event.data["ended_at"]) if event.data.get("ended_at") else event.occurred_at
-    return [_draft(f"cancellation:event:{event.pk}", "cancellation", customer, event, {
-        "subscription": subscription_vars(sub, customer),
-        "access_ends_on": local_date(ended, customer.locale, customer.time_zone), "reactivate_url": "",
-    })]
+    return [_cancellation(event, customer, sub, ended, at, reactivatable=False)]
 
 
-def _paused(event, customer, *, subs, **_):
+def _paused(event, customer, *, subs, at, later, **_other):
     sub = subs.get(event.subject_id)
     if sub is None:
         return []
+    skip = ""
+    if _after(event, later, at, "subscription.resumed"):
+        skip = _("the pause was undone (resumed) before the message went out")
+    elif _after(event, later, at, "subscription.canceled"):
+        skip = _("the subscription ended before the message went out; the end has its own message")
     resumes = event.data.get("resumes_at")
     return [_draft(f"paused:event:{event.pk}", "paused", customer, event, {
         "subscription": subscription_vars(sub, customer),
         "resumes_on": local_date(datetime.fromisoformat(resumes), customer.locale, customer.time_zone) if resumes else "",
-    })]
+    }, skip=skip)]
 
 
-def _resumed(event, customer, *, subs, **_):
+def _resumed(event, customer, *, subs, at, later, told, **_other):
     sub = subs.get(event.subject_id)
     if sub is None:
         return []
-    return [_draft(f"resumed:event:{event.pk}", "resumed", customer, event, {"subscription": subscription_vars(sub, customer)})]
+    skip = ""
+    if _after(event, later, at, "subscription.paused", "subscription.canceled"):
+        skip = _("the subscription was paused again or ended before the message went out")
+    elif not _pause_told(event, told):
+        # Paused and resumed before either message went out: nothing changed for the customer.
+        skip = _("the pause it ends was never told (it was undone before its message went out)")
+    return [_draft(f"resumed:event:{event.pk}", "resumed", customer, event,
+                   {"subscription": subscription_vars(sub, customer)}, skip=skip)]
 
 
-def _card_expiring(event, customer, *, methods, **_):
+def _pause_told(event: Event, told: dict) -> bool:
+    """Whether the customer was (or is being) told about the pause this resume ends."""
+    pause = (Event.objects.filter(subject_type="subscription", subject_id=event.subject_id, id__lt=event.pk,
+                                  type="subscription.paused").order_by("-id").values_list("pk", flat=True).first())
+    if pause is None:
+        return False
+    key = f"paused:event:{pause}"
+    if key in told:
+        return told[key]
+    status = Message.objects.filter(key=key).values_list("status", flat=True).first()
+    return status is not None and status != Message.Status.SKIPPED
+
+
+def _card_expiring(event, customer, *, methods, **_other):
     method = methods.get(event.subject_id)
     if method is None or method.detached_at is not None:
         return []
@@ -300,3 +387,30 @@ HANDLERS = {
 
 # The events whose messages other jobs read: the onboarding reminders follow the welcome.
 READ_BY_REMINDERS = tuple(event_type for event_type, handler in HANDLERS.items() if handler is _welcome)
+
+
+# --- checked again when sent -------------------------------------------------------------------
+
+def remake(messages: list[Message], dates: dict[int, datetime]) -> dict[int, Message]:
+    """The rows of ``messages`` whose premise can be undone, made again from their events as
+    the database is now (unsaved), by message id: a row marked ``skipped`` with the reason when
+    the premise no longer holds, else the text to send (a scheduled end that has passed by the
+    message's date ``dates[id]`` now reads in the past tense). Other messages are not listed."""
+    wanted = [m for m in messages if m.event_id and m.template in RECHECKED]
+    if not wanted:
+        return {}
+    by_event = {m.event_id: m for m in wanted}
+    events = sorted(Event.objects.filter(pk__in=list(by_event)), key=lambda e: e.pk)
+    # What this batch decides counts before it is written (``told``): a pause skipped here
+    # means its resume, later in the batch, was never told either.
+    drafts = {d.key: d for d in _drafts_for(events, lambda e: dates[by_event[e.pk].pk], told={})}
+    templates = TemplateCache()
+    made = {}
+    for message in wanted:
+        draft = drafts.get(message.key)
+        if draft is None:
+            made[message.pk] = Message(status=Message.Status.SKIPPED,
+                                       provider_response=_("what the message told no longer applies"))
+            continue
+        made[message.pk] = build_row(draft, templates.get(draft.template, draft.customer.locale), dates[message.pk])
+    return made

@@ -24,7 +24,7 @@ from django.db.models import Q
 
 from .models import Message
 from .outbox import mail_domain
-from .producing import wall_now
+from .producing import remake, wall_now
 from .smtp import PermanentFailure, ServerUnavailable, TemporaryFailure, open_transport
 
 BACKOFF = (60, 300, 1800, 7200, 21600)  # then every 6 hours, for as long as it takes
@@ -51,6 +51,9 @@ def build_email(message: Message, date: datetime) -> MIMEMultipart:
     email["Date"] = format_datetime(date)
     email["Message-ID"] = message.message_id
     email["Content-Language"] = message.locale
+    if settings.ASSINA_EMAIL_REPLY_TO:
+        # Replies reach a person only when the business says where (the From is no-reply).
+        email["Reply-To"] = _header_address(settings.ASSINA_EMAIL_REPLY_TO)
     if message.unsubscribe_url:
         # RFC 8058: the URL unsubscribes with a POST (one click in the mail client), never a GET.
         email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
@@ -118,6 +121,31 @@ class Outcomes:
         self.pending = []
 
 
+def _recheck(batch: list[Message], until: datetime, at_due_time: bool, outcomes: Outcomes,
+             counts: Counter) -> tuple[list[Message], dict[int, dict]]:
+    """Check again the premise of the messages a later change can undo (``producing.remake``):
+    those whose premise is gone are marked ``skipped`` with the reason and not sent; the others
+    go out as made now, and that text is what the outbox keeps. Returns the messages to send
+    and, by id, the fields to store with the ones made anew."""
+    made = remake(batch, {m.pk: (m.due_at if at_due_time else until) for m in batch})
+    if not made:
+        return batch, {}
+    kept, remade = [], {}
+    for message in batch:
+        fresh = made.get(message.pk)
+        if fresh is None:
+            kept.append(message)
+        elif fresh.status == Message.Status.SKIPPED:
+            outcomes.mark(message, status=Message.Status.SKIPPED, next_attempt_at=None,
+                          provider_response=fresh.provider_response[:500])
+            counts["emails_skipped"] += 1
+        else:
+            message.subject, message.html, message.text = fresh.subject, fresh.html, fresh.text
+            remade[message.pk] = {"subject": fresh.subject, "html": fresh.html, "text": fresh.text}
+            kept.append(message)
+    return kept, remade
+
+
 def send_due(until: datetime, *, at_due_time: bool, transport=None) -> Counter:
     counts: Counter = Counter()
     own_transport = transport is None
@@ -128,6 +156,9 @@ def send_due(until: datetime, *, at_due_time: bool, transport=None) -> Counter:
             batch = claim(until)
             if not batch:
                 break
+            batch, remade = _recheck(batch, until, at_due_time, outcomes, counts)
+            if not batch:
+                continue
             if transport is None:
                 try:
                     transport = open_transport()
@@ -158,7 +189,7 @@ def send_due(until: datetime, *, at_due_time: bool, transport=None) -> Counter:
                     counts["emails_deferred"] += 1
                 else:
                     outcomes.mark(message, status=Message.Status.SENT, attempts=message.attempts + 1, sent_at=date,
-                                  next_attempt_at=None, provider_response=reply[:500])
+                                  next_attempt_at=None, provider_response=reply[:500], **remade.get(message.pk, {}))
                     counts["emails_sent"] += 1
             outcomes.flush()
             if down is not None:
