@@ -142,3 +142,9 @@ def test_too_much_or_a_bad_amount_is_refused_with_nothing_changed(admin_client, 
                                                            "seen": _seen(admin_client, invoice)}).content.decode()
         assert "errorlist" in page, amount
     assert not Refund.objects.filter(invoice=invoice).exists()
+
+
+def test_an_invoices_page_is_titled_by_its_number(admin_client, sub):
+    invoice = Invoice.objects.get(subscription=sub, status="paid")
+    page = admin_client.get(reverse("admin:invoices_invoice_change", args=[invoice.pk])).content.decode()
+    assert f"<h1>Invoice {invoice.number}</h1>" in page

@@ -134,3 +134,10 @@ def test_every_declared_event_type_has_words():
     src = Path(presentation.__file__).parents[1]
     declared = {t for path in src.glob("*/events.py") for t in importlib.import_module(f"assina.{path.parent.name}.events").EVENT_TYPES}
     assert sorted(declared - set(LABELS)) == []
+
+
+def test_cohort_tables_say_why_month_zero_can_be_under_100_percent(admin_client, shop):
+    response = _in_portuguese(admin_client).get("/dashboard/")
+    notes = {t["key"]: str(t["note"]) for t in response.context["tables"]}
+    assert notes["cohorts-customers"].startswith("O mês 0 é o mês do primeiro pagamento")
+    assert notes["cohorts-revenue"] == notes["cohorts-customers"] and notes["months"] == ""

@@ -254,6 +254,12 @@ def events_table(events: list[dict], *, csv: bool = False) -> tuple[list[str], l
     return head, rows
 
 
+_MONTH_ZERO = gettext_lazy(
+    "Month 0 is the month of the first payment. Each cell counts the cohort's customers still paying at the end of "
+    "that month, so a customer who stopped within their first month makes month 0 less than 100 %.")
+TABLE_NOTES = {"cohorts-customers": _MONTH_ZERO, "cohorts-revenue": _MONTH_ZERO}
+
+
 TABLES = {
     "months": lambda r, e, csv: months_table(r, csv=csv),
     "plans": lambda r, e, csv: plans_table(r, csv=csv),

@@ -74,7 +74,7 @@ def dashboard(request):
                        ("cohorts-revenue", _("Revenue retention by cohort (% of the cohort's first-month MRR)")),
                        ("cancellations", _("Cancellations by reason")), ("events", _("Recent events"))):
         head, rows = show.TABLES[key](data, events, False)
-        tables.append({"key": key, "title": title, "head": head, "rows": rows})
+        tables.append({"key": key, "title": title, "head": head, "rows": rows, "note": show.TABLE_NOTES.get(key, "")})
     context = {
         **admin.site.each_context(request),  # the admin's header, user links and language switcher
         "is_nav_sidebar_enabled": False,  # the charts need the width

@@ -59,6 +59,8 @@ class InvoiceOperationsMixin:
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra = dict(extra_context or {})
         invoice = Invoice.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if invoice is not None:
+            extra["title"] = _("Invoice %(number)s") % {"number": invoice}  # what the customer and owner call it
         if invoice is not None and self.has_operate_permission(request) and invoice.status in ("open", "paid"):
             extra["give_back_url"] = reverse("admin:invoices_invoice_give_back", args=[invoice.pk])
         return super().change_view(request, object_id, form_url, extra)
