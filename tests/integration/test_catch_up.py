@@ -201,9 +201,9 @@ def test_four_workers_at_once_hold_or_bill_each_subscription_once():
     near = [subscribe(make_customer(), "weekly") for _ in range(20)]
     start_clock(weeks(2))
     far = [subscribe(make_customer(), "weekly", start=weeks(1, 2)) for _ in range(20)]
-    start_clock(weeks(6))  # near: 6 periods due (held); far: 5 (held too)
+    start_clock(weeks(6))
     nearer = [subscribe(make_customer(), "weekly", start=weeks(5, 2)) for _ in range(20)]
-    start_clock(weeks(8))  # nearer: 3 periods due (billed)
+    start_clock(weeks(8))  # due: near 8 periods, far 6 (both held), nearer 2 (billed)
     until = now()
     errors = run_together(lambda: process_due_work(until, at_due_time=False, batch_size=7))
     assert errors == []
@@ -212,5 +212,22 @@ def test_four_workers_at_once_hold_or_bill_each_subscription_once():
     assert set(Subscription.objects.filter(catch_up_held_at__isnull=False).values_list("pk", flat=True)) == \
         {s.pk for s in near + far}
     renewals = Invoice.objects.filter(billing_reason="subscription_cycle")
-    assert renewals.count() == 3 * len(nearer)
+    assert renewals.count() == 2 * len(nearer)
+    assert set(renewals.values_list("subscription_id", flat=True)) == {s.pk for s in nearer}
     assert run_checks()["by_check"] == {"catch_up_held": 40}
+
+
+def test_cli_lists_held_subscriptions_and_releases_them(weekly):
+    from argparse import Namespace
+
+    from assina.subscriptions.cli import cmd_held, cmd_release
+
+    assert cmd_held(Namespace()) == {"subscriptions": []}
+    start_clock(weeks(10))
+    worker_pass()
+    [held] = cmd_held(Namespace())["subscriptions"]
+    assert (held["id"], held["catch_up_held_at"], held["next_action_at"]) == (f"sub_{weekly.pk}", weeks(10).isoformat()
+                                                                              .replace("+00:00", "Z"), None)
+    released = cmd_release(Namespace(id=f"sub_{weekly.pk}", bill=False, skip=True))
+    assert (released["catch_up_held_at"], released["current_period_start"]) == (None, "2027-03-15T09:00:00Z")
+    assert cmd_held(Namespace()) == {"subscriptions": []}
