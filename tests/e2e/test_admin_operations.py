@@ -148,3 +148,12 @@ def test_an_invoices_page_is_titled_by_its_number(admin_client, sub):
     invoice = Invoice.objects.get(subscription=sub, status="paid")
     page = admin_client.get(reverse("admin:invoices_invoice_change", args=[invoice.pk])).content.decode()
     assert f"<h1>Invoice {invoice.number}</h1>" in page
+
+
+def test_the_cancellation_reason_is_shown_in_words(admin_client, sub):
+    from assina.subscriptions import services
+
+    services.cancel_now(sub.pk, reason="unused")
+    page = admin_client.get(reverse("admin:subscriptions_subscription_change", args=[sub.pk]),
+                            HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert "Não está usando" in page and ">unused<" not in page
