@@ -95,6 +95,20 @@ def test_erasure_anonymises_the_customer_and_keeps_the_money(api, ana):
     assert EMAIL not in json.dumps(public) and NAME not in json.dumps(public)
 
 
+def test_no_mail_goes_to_an_erased_customer(api, ana):
+    from django.db import transaction
+
+    from assina.notifications.outbox import Draft, queue
+
+    api.ok("POST", f"/customers/{ana['id']}/erase")
+    customer = Customer.objects.get(pk=int(ana["id"][4:]))
+    with transaction.atomic():
+        queue([Draft(key="after-erasure", template="welcome", customer=customer, due_at=now())], now())
+    message = Message.objects.get(key="after-erasure")
+    assert message.status == Message.Status.INVALID and message.next_attempt_at is None
+    assert not Message.objects.filter(customer=customer, status=Message.Status.QUEUED).exists()
+
+
 def test_erasing_twice_changes_nothing(api, ana):
     api.ok("POST", f"/customers/{ana['id']}/erase")
     snapshot = everything_about(int(ana["id"][4:])), Event.objects.count()
