@@ -52,3 +52,29 @@ def _webhook_receivers_on_loopback(settings):
     it as a developer would with ASSINA_WEBHOOK_ALLOW_PRIVATE=1. The tests of the refusal
     (tests/integration/test_webhooks_reach.py) turn it off again."""
     settings.ASSINA_WEBHOOK_ALLOW_PRIVATE = True
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _database_mode_follows_the_test_settings():
+    """A test that sets ``settings.ASSINA_MODE`` (pytest-django's ``settings`` fixture or
+    ``override_settings``) gets a database recorded in that mode too, as ``assina migrate`` in that
+    mode would have made it: the processes' agreement check (assina.clock.installation) then
+    passes, as it does in production. Tests of a disagreement change the row after the setting
+    (tests/integration/test_database_mode.py)."""
+    from django.test.signals import setting_changed
+
+    def follow(setting, value, **kwargs):
+        if setting != "ASSINA_MODE":
+            return
+        from assina.clock.installation import forget_link_signing_key
+        from assina.clock.models import Installation
+
+        try:
+            Installation.objects.filter(pk=1).update(mode=value)
+        except RuntimeError:  # pytest-django: this test has no database access; nothing to follow
+            pass
+        forget_link_signing_key()
+
+    setting_changed.connect(follow, dispatch_uid="tests.database_mode_follows")
+    yield
+    setting_changed.disconnect(dispatch_uid="tests.database_mode_follows")

@@ -37,6 +37,9 @@ def _setup_django() -> None:
 def cmd_migrate(args):
     from django.core.management import call_command
 
+    from assina.clock.cli import check_before_migrate
+
+    check_before_migrate()  # a database of the other mode is refused before anything changes
     call_command("migrate", interactive=False, verbosity=0 if args.json else 1)
     return {"migrated": True}
 
@@ -112,6 +115,7 @@ EXTENSIONS = (
     "assina.analytics.cli",
     "assina.usage.cli",
     "assina.webhooks.cli",
+    "assina.portal.cli",
 )
 
 
@@ -226,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     from assina.i18n import localized_message
 
     try:
+        # The database's mode must be ASSINA_MODE before any command acts (assina.clock.installation).
+        from assina.clock.cli import require_mode_agreement
+
+        require_mode_agreement(name)
         result = cli.commands[name](args)
     except (DomainError, ValidationError) as exc:
         _print_error("; ".join(exc.messages) if isinstance(exc, ValidationError) else localized_message(exc), args.json)

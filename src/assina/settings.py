@@ -23,7 +23,8 @@ SECRET_KEY = os.environ.get("ASSINA_SECRET_KEY", "")
 if not SECRET_KEY:
     if ASSINA_MODE == "live":
         raise ImproperlyConfigured("ASSINA_SECRET_KEY is required in live mode")
-    # A fixed key is acceptable only for sandbox databases on a developer machine.
+    # A fixed key is acceptable only for sandbox databases on a developer machine (their
+    # customer links are signed with the database's own random key: assina.clock.installation).
     SECRET_KEY = "assina-sandbox-insecure-key-do-not-use-in-live-mode"
 
 DEBUG = os.environ.get("ASSINA_DEBUG", "0") == "1"
@@ -83,6 +84,8 @@ INSTALLED_APPS = [
     "assina.notifications",
     "assina.analytics",
     "assina.accounts",
+    # The customer portal (issue 16, assina.portal).
+    "assina.portal",
 ]
 
 MIDDLEWARE = [
@@ -92,6 +95,8 @@ MIDDLEWARE = [
     # /api/v1/ requests take a short chain of their own (no sessions, CSRF, auth, messages):
     # see assina.api.guard.ApiMiddleware. Everything else goes through the list below.
     "assina.api.guard.ApiMiddleware",
+    # Pages answer 503 while ASSINA_MODE is not the database's mode (assina.clock.middleware).
+    "assina.clock.middleware.ModeAgreementMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -312,3 +317,51 @@ ASSINA_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("ASSINA_LOGIN_LOCKOUT_SECONDS"
 # Proxies in front of Assina that append the client's address to X-Forwarded-For (0: none, the
 # connection's address is the client's). Used to throttle sign-ins per client address.
 ASSINA_TRUSTED_PROXIES = int(os.environ.get("ASSINA_TRUSTED_PROXIES", "0"))
+
+
+# --- live mode: HTTPS settings and the refusals (assina.clock; docs/deploy.md, docs/security.md) ---
+# Keep this block last: it checks the settings above. A live process refuses to start with
+# anything that could lose or give away real money by one forgotten variable.
+PUBLISHED_SANDBOX_SECRET_KEY = "assina-sandbox-insecure-key-do-not-use-in-live-mode"
+ASSINA_ALLOW_INSECURE_BASE_URL = os.environ.get("ASSINA_ALLOW_INSECURE_BASE_URL", "0") == "1"
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip()
+    if raw not in ("", "0", "1"):
+        raise ImproperlyConfigured(f"{name} must be 0 or 1")
+    return default if raw == "" else raw == "1"
+
+
+# HTTPS is on by default in live mode (behind an HTTPS proxy, docs/deploy.md), off in a sandbox
+# and in a local live trial over http (ASSINA_ALLOW_INSECURE_BASE_URL=1).
+_https = ASSINA_MODE == "live" and not ASSINA_ALLOW_INSECURE_BASE_URL
+SECURE_SSL_REDIRECT = _flag("ASSINA_SSL_REDIRECT", _https)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _flag("ASSINA_SECURE_COOKIES", _https)
+SECURE_HSTS_SECONDS = int(os.environ.get("ASSINA_HSTS_SECONDS", "31536000" if _https else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("ASSINA_HSTS_INCLUDE_SUBDOMAINS", _https)
+SECURE_HSTS_PRELOAD = _flag("ASSINA_HSTS_PRELOAD", _https)
+# The header the HTTPS proxy sets to say the client's request was https ("" for none). Only
+# safe when the proxy sets it on every request and nothing reaches Assina but the proxy.
+_proxy_header = os.environ.get("ASSINA_PROXY_SSL_HEADER", "X-Forwarded-Proto" if _https else "").strip()
+SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https") if _proxy_header else None
+if ASSINA_MODE == "live" and "ASSINA_ALLOWED_HOSTS" not in os.environ:
+    # Live answers only to the host its links point at, unless told otherwise.
+    from urllib.parse import urlsplit as _urlsplit
+
+    ALLOWED_HOSTS = [_urlsplit(ASSINA_BASE_URL).hostname or ""]
+
+if ASSINA_MODE == "live":
+    _refusals = []
+    if ASSINA_GATEWAY == "sandbox":
+        _refusals.append("ASSINA_GATEWAY is the sandbox gateway (test cards): set ASSINA_GATEWAY=stripe")
+    if len(SECRET_KEY) < 50 or SECRET_KEY == PUBLISHED_SANDBOX_SECRET_KEY or len(set(SECRET_KEY)) < 5:
+        _refusals.append("ASSINA_SECRET_KEY must be a random secret of at least 50 characters (for example: "
+                         "python3 -c 'import secrets; print(secrets.token_urlsafe(50))')")
+    if DEBUG:
+        _refusals.append("ASSINA_DEBUG must be off")
+    if not ASSINA_BASE_URL.startswith("https://") and not ASSINA_ALLOW_INSECURE_BASE_URL:
+        _refusals.append("ASSINA_BASE_URL must start with https:// (ASSINA_ALLOW_INSECURE_BASE_URL=1 allows http "
+                         "for a local trial only)")
+    if _refusals:
+        raise ImproperlyConfigured("live mode refuses to start: " + "; ".join(_refusals))

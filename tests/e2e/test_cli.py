@@ -295,9 +295,14 @@ def test_bad_clock_move_is_refused(world: World, to, words):
     assert world.shown[CLOCK_SHOW]["now"] == START
 
 
-def test_clock_of_a_live_database_cannot_be_moved(world: World):
-    live = {"ASSINA_MODE": "live", "ASSINA_SECRET_KEY": "x"}
-    refused_changing_nothing(world, "clock", "advance", "--to", "2027-07-01", env=live, words=("live", "cannot be moved"))
+def test_clock_of_a_sandbox_database_is_not_moved_by_a_live_process(world: World):
+    # The database is a sandbox: a process in live mode refuses to act on it at all (a live
+    # database's clock refusing to move: tests/e2e/test_cli_mode.py).
+    live = {"ASSINA_MODE": "live", "ASSINA_SECRET_KEY": "k" * 20 + "-live-secret-of-fifty-characters-1",
+            "ASSINA_GATEWAY": "stripe", "ASSINA_STRIPE_API_KEY": "sk_test_x", "ASSINA_STRIPE_PUBLISHABLE_KEY": "pk_test_x",
+            "ASSINA_BASE_URL": "https://billing.example.com"}
+    refused_changing_nothing(world, "clock", "advance", "--to", "2027-07-01", env=live,
+                             words=("database is a sandbox", "ASSINA_MODE is live"))
 
 
 def test_live_mode_without_a_secret_key_is_a_configuration_error(world: World):

@@ -40,6 +40,7 @@ TITLES = {
     422: gettext_lazy("Unprocessable request"),
     429: gettext_lazy("Too many requests"),
     500: gettext_lazy("Internal error"),
+    503: gettext_lazy("Service unavailable"),
 }
 
 

@@ -1,8 +1,10 @@
 """Creating, finding and revoking API keys.
 
-A key is ``sk_<mode>_<43 url-safe characters>`` (256 random bits). Its mode is the database's
-``ASSINA_MODE``: a live key is refused by a sandbox server and the other way round, so a
-sandbox key can never touch live data. Only its SHA-256 is stored; the secret is shown once.
+A key is ``sk_<mode>_<43 url-safe characters>`` (256 random bits), and its row records the mode
+it was made in. A request is served only when the secret's prefix, the key row's mode, the
+database's recorded mode (``assina.clock.installation``) and the process's ``ASSINA_MODE`` all
+agree: a sandbox key minted before a database was switched to live never reads live data. Only
+its SHA-256 is stored; the secret is shown once.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from assina.clock.installation import mismatch_message, require_agreement
 from assina.core.errors import DomainError
+
+from .errors import ApiProblem
 from .models import ApiKey
 from .queries import key_by_hash
 
@@ -56,6 +61,7 @@ class NewKey:
 def create_key(*, scope: str, name: str = "") -> NewKey:
     if scope not in ApiKey.Scope.values:
         raise ApiKeyError(_("scope must be 'read' or 'write', not %(scope)s") % {"scope": repr(scope)})
+    require_agreement()  # a key is minted only in the database's own mode
     mode = settings.ASSINA_MODE
     secret = f"sk_{mode}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(name=name.strip()[:100], mode=mode, scope=scope, key_hash=hash_secret(secret),
@@ -105,7 +111,12 @@ def authenticate(secret: str) -> Authenticated | str:
     row = key_by_hash(digest)
     if row is None:
         return "invalid_api_key"
-    pk, scope, revoked_at = row
+    pk, scope, revoked_at, key_mode, database_mode = row
+    if database_mode != settings.ASSINA_MODE:
+        # This process must not serve this database at all (assina.clock.installation).
+        raise ApiProblem(503, "database_mode_mismatch", mismatch_message(database_mode))
+    if key_mode != database_mode:
+        return "wrong_mode_key"
     if revoked_at is not None:
         return "api_key_revoked"
     _touch(pk, digest)

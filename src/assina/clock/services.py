@@ -6,7 +6,7 @@ falls due is ``assina.scheduler.advance_clock``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from django.conf import settings
 from django.db import transaction
@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from assina.core.errors import DomainError
 from assina.events.models import Event
 
-from .models import ClockState
+from .installation import forget_link_signing_key
+from .models import ClockState, Installation
 
 
 class ClockError(DomainError):
@@ -49,3 +50,30 @@ def freeze_clock(at: datetime) -> None:
 def set_frozen_time(at: datetime) -> None:
     if not ClockState.objects.filter(pk=1).update(frozen_at=at):
         ClockState.objects.create(pk=1, frozen_at=at)
+
+
+def switch_to_live(*, invoice_count: int, i_understand: bool = False) -> Installation:
+    """Make this sandbox database live, for good: the explicit way, never an environment change.
+
+    Refused when the database already holds invoices (sandbox money that is not real), unless
+    the operator says they understand. The test clock is cleared (a live database reads the real
+    time) and the sandbox's link signing key dropped (links sent in the sandbox stop working; live
+    links are signed with ASSINA_SECRET_KEY). ``invoice_count`` comes from the caller: this
+    foundation app cannot ask the invoices app.
+    """
+    with transaction.atomic():
+        row = Installation.objects.select_for_update().filter(pk=1).first()
+        if row is None:
+            raise ClockError(_("this database has no recorded mode: run 'assina migrate' first"))
+        if row.mode == Installation.Mode.LIVE:
+            raise ClockError(_("this database is already live"))
+        if invoice_count and not i_understand:
+            raise ClockError(_("this sandbox database holds %(count)d invoice(s) of test money: start live on a new "
+                               "database, or pass --i-understand to keep them") % {"count": invoice_count})
+        row.mode = Installation.Mode.LIVE
+        row.link_signing_key = ""
+        row.switched_to_live_at = datetime.now(timezone.utc)
+        row.save(update_fields=["mode", "link_signing_key", "switched_to_live_at"])
+        ClockState.objects.filter(pk=1).update(frozen_at=None)
+    forget_link_signing_key()
+    return row
