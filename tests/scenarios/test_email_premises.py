@@ -6,12 +6,13 @@ future tense, a past end in the past tense."""
 
 import pytest
 from email_support import links, parts, smtp_server
-from factories import advance, make_customer, make_plan, real_transactions, start_clock, subscribe, utc
+from factories import FAILING_CARD, GOOD_CARD, advance, make_customer, make_plan, real_transactions, start_clock, subscribe, utc
 
 from assina.notifications.jobs import run
 from assina.notifications.models import Message
 from assina.notifications.producing import produce_from_events
 from assina.notifications.sending import send_due
+from assina.payments.services import attach_card
 from assina.subscriptions.services import cancel_at_period_end, cancel_now, pause, reactivate, resume
 from assina.time import now
 
@@ -132,3 +133,20 @@ def test_a_cancellation_that_stands_ends_with_one_message_under_the_clock(inbox)
     advance(utc(2027, 7, 5))
     told = [m for m in inbox.to("eli@example.com") if "cancel" in m["Subject"].lower()]
     assert len(told) == 1 and "ends on June 30, 2027" in parts(told[0])[0]
+
+
+def test_a_failed_charge_paid_before_its_message_went_out_is_not_told(inbox):
+    start_clock(utc(2027, 5, 31, 9))
+    make_plan("pro", 3490, name="Pro")
+    customer = make_customer(card=FAILING_CARD, email="rita@example.com", locale="pt-BR")
+    subscribe(customer, "pro")  # the first charge fails
+    produce_from_events(now(), at_due_time=False)
+    failed = Message.objects.get(template="payment_failed")
+    assert failed.status == Message.Status.QUEUED
+    attach_card(customer, GOOD_CARD, now())  # a new card pays the open invoice
+    run(now(), at_due_time=False)
+    failed.refresh_from_db()
+    assert failed.status == Message.Status.SKIPPED and failed.provider_response
+    subjects = _subjects(inbox, "rita@example.com")
+    assert not [s for s in subjects if s.startswith("Não conseguimos cobrar")], subjects
+    assert [s for s in subjects if s.startswith("Recibo")], subjects
