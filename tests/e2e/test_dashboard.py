@@ -8,7 +8,6 @@ import re
 
 import pytest
 from django.test import override_settings
-from django.test import override_settings
 from factories import make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.analytics import service
@@ -31,8 +30,6 @@ def _business() -> None:
         customer = make_customer(country="BR" if i % 3 else "PT", metadata={"segment": "salon" if i % 2 else "clinic"})
         # Months of history: a start may otherwise lie one billing period back (issue 14).
         with override_settings(ASSINA_MAX_BACKDATE_DAYS=400):
-            # Months of history: a start may otherwise lie one billing period back (issue 14).
-        with override_settings(ASSINA_MAX_BACKDATE_DAYS=400):
             made.append(subscribe(customer, plan, start=utc(2027, 1 + i % 3, 3 + 2 * i, 9)))
     subs.cancel_now(made[3].pk, reason="too_expensive")
     subscribe(made[0].customer, "pro")  # a second subscription: expansion
@@ -43,9 +40,7 @@ def _traces(page, chart: str) -> list[dict]:
                          f"x: t.x || null, y: t.y || null, z: t.z || null, values: t.values || null}}))")
 
 
-def test_dashboard_renders_with_data_filters_change_it_and_no_console_errors(live_server, browser_context, django_user_model,
-                                                                            settings):
-    settings.ASSINA_MAX_BACKDATE_DAYS = 3650  # months of history without moving the clock
+def test_dashboard_renders_with_data_filters_change_it_and_no_console_errors(live_server, browser_context, django_user_model):
     service.forget()
     _business()
     django_user_model.objects.create_user("owner", password=PASSWORD, is_staff=True, is_superuser=True)
