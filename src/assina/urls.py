@@ -39,4 +39,5 @@ urlpatterns = [
     path("api/v1/", include("assina.api.urls")),
     path("dashboard/", include("assina.analytics.urls")),
     path("c/", include("assina.notifications.urls")),  # pages customers reach from their emails
+    path("portal/", include("assina.portal.urls")),  # the customer portal (issue 16)
 ]

@@ -12,6 +12,7 @@ from assina.customers.api import router as customers_router
 from assina.events.api import router as events_router
 from assina.invoices.api import router as invoices_router
 from assina.payments.api import router as payment_methods_router
+from assina.portal.api import router as portal_router
 from assina.subscriptions.api import router as subscriptions_router
 from assina.usage.api import router as usage_router
 from assina.webhooks.api import router as webhooks_router
@@ -59,3 +60,4 @@ api.add_router("/events", events_router)
 api.add_router("/usage", usage_router)
 api.add_router("/webhook_endpoints", webhooks_router)
 api.add_router("/metrics", metrics_router)
+api.add_router("/portal_sessions", portal_router)

@@ -71,6 +71,9 @@ MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
                 {"subscription": SUBSCRIPTION, "offer_code": "VOLTA20"}),
     MessageSpec("value_report", _("Monthly value report"), MARKETING,
                 {"month": "novembro de 2026", "usage": [{"metric": "chamadas de API", "total": "1.234"}]}),
+    # The customer portal's sign-in link, asked for at /portal/login (assina.portal, issue 16).
+    MessageSpec("portal_link", _("Portal sign-in link"), TRANSACTIONAL,
+                {"portal_url": "https://example.com/portal/enter/TOKEN/", "minutes": 15}),
 ]}
 
 # Campaigns are written in the admin; they may use the common variables only.

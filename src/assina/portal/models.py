@@ -1,0 +1,68 @@
+"""Portal links (single use) and portal sessions, kept in the database so that the owner can see
+and revoke them; and the requests for a link by e-mail, counted for the rate limit."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+FLOWS = (
+    ("cancel", _("Cancel")),
+    ("update_payment_method", _("Update payment method")),
+    ("change_plan", _("Change plan")),
+    ("switch_to_annual", _("Switch to annual")),
+)
+
+
+class PortalLink(models.Model):
+    class Origin(models.TextChoices):
+        API = "api", _("API or CLI")
+        LOGIN = "login", _("asked for by e-mail")
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer"))
+    # Random, besides the signature: a link names a row nobody can guess even with the key's help.
+    nonce = models.CharField(_("nonce"), max_length=32)
+    origin = models.CharField(_("origin"), max_length=8, choices=Origin.choices)
+    flow = models.CharField(_("flow"), max_length=32, choices=FLOWS, blank=True)
+    return_url = models.URLField(_("return URL"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("portal link")
+        verbose_name_plural = _("portal links")
+        indexes = [models.Index(fields=["customer", "used_at"])]
+
+    def __str__(self) -> str:
+        return f"portal link {self.pk}"
+
+
+class PortalSession(models.Model):
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer"))
+    link = models.OneToOneField(PortalLink, on_delete=models.CASCADE, related_name="session", verbose_name=_("link"))
+    # The browser's cookie session holds this key; the row is the truth (revocation, idle timeout).
+    key = models.CharField(_("key"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("started at"))
+    last_seen_at = models.DateTimeField(_("last seen at"))
+    revoked_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("portal session")
+        verbose_name_plural = _("portal sessions")
+        indexes = [models.Index(fields=["customer", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"portal session {self.pk}"
+
+
+class LinkRequest(models.Model):
+    """One request at /portal/login, under two keys (the address and the client's IP)."""
+
+    key = models.CharField(_("key"), max_length=300, db_index=True)
+    at = models.DateTimeField(_("at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("portal link request")
+        verbose_name_plural = _("portal link requests")

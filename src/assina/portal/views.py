@@ -1,0 +1,131 @@
+"""The portal's pages: sign in by e-mail, enter through a link, the home, an invoice's PDF, sign out.
+
+A portal session sees one customer only: every lookup is filtered by the session's customer, so
+another customer's id is a 404. Every POST goes through Django's CSRF check (no exemption here).
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from assina.accounts.throttle import client_address
+from assina.core.invoice_states import InvoiceStatus
+from assina.invoices.models import Invoice
+from assina.notifications import card_links
+from assina.notifications.rendering import branding, message_locale
+from assina.invoices.pdf import pdf_filename, render_invoice_pdf
+
+from . import services, summary
+
+SESSION_KEY = "assina_portal"
+FLOW_SECTIONS = {"cancel": "subscription", "change_plan": "subscription", "switch_to_annual": "subscription",
+                 "update_payment_method": "card"}
+
+
+def _language(customer) -> str:
+    return "pt-br" if message_locale(customer.locale) == "pt-BR" else "en"
+
+
+def _browser_language() -> str:
+    return "pt-br" if translation.get_language() == "pt-br" else "en"
+
+
+def _page(request, template: str, language: str, context: dict, status: int = 200):
+    with translation.override(language):
+        response = render(request, f"portal/{template}", {"business": branding(), "lang": language, **context}, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def portal_session(view):
+    """Loads the live portal session into ``request.portal``; without one, the sign-in page."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        session = services.live_session(request.session.get(SESSION_KEY))
+        if session is None:
+            return redirect("portal:login")
+        request.portal = session
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login(request):
+    language = _browser_language()
+    if request.method == "GET":
+        return _page(request, "login.html", language, {})
+    email = request.POST.get("email", "")[:254]
+    try:
+        services.request_link(email, client_address(request))
+    except services.Throttled:
+        with translation.override(language):
+            error = _("Too many requests for a sign-in link. Please wait an hour and try again.")
+        return _page(request, "login.html", language, {"error": error, "email": email}, status=429)
+    return _page(request, "login_sent.html", language, {})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def enter(request, token: str):
+    """GET shows a button; its POST spends the link (a mail scanner's GET must not spend it)."""
+    try:
+        if request.method == "GET":
+            link = services.check_link(token)
+            return _page(request, "enter.html", _language(link.customer), {})
+        session = services.open_link(token)
+    except services.InvalidLink as refused:
+        return _page(request, "invalid.html", _browser_language(), {"reason": refused.reason},
+                     status=404 if refused.reason == "invalid" else 410)
+    request.session.cycle_key()  # a fresh cookie: nobody can plant a session id before sign-in
+    request.session[SESSION_KEY] = session.key
+    flow = session.link.flow
+    return redirect(f"/portal/?flow={flow}#{FLOW_SECTIONS[flow]}" if flow else "/portal/")
+
+
+@never_cache
+@portal_session
+def home(request):
+    session = request.portal
+    customer = session.customer
+    language = _language(customer)
+    flow = request.GET.get("flow", "")
+    flow = flow if flow in FLOW_SECTIONS else ""
+    with translation.override(language):
+        context = {
+            "customer": customer, "subscriptions": summary.subscriptions(customer), "invoices": summary.invoices(customer),
+            "card": summary.card(customer), "update_card_url": card_links.update_card_url(customer.pk),
+            "flow": flow, "focus": FLOW_SECTIONS.get(flow, ""), "return_url": session.link.return_url,
+        }
+    return _page(request, "home.html", language, context)
+
+
+@never_cache
+@portal_session
+def invoice_pdf(request, invoice_id: int):
+    invoice = (Invoice.objects.filter(pk=invoice_id, customer_id=request.portal.customer_id)
+               .exclude(status=InvoiceStatus.DRAFT.value).first())
+    if invoice is None:
+        raise Http404
+    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{pdf_filename(invoice)}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_POST
+def logout(request):
+    key = request.session.pop(SESSION_KEY, None)
+    if key:
+        services.end_session(key)
+    return _page(request, "signed_out.html", _browser_language(), {})
