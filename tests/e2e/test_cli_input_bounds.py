@@ -78,7 +78,7 @@ def test_arguments_that_are_not_utf8_are_refused_with_exit_2(shop, args):
     (("subscription", "create", "--customer", "ana@example.com", "--plan", "pro", "--start", "9999-12-31T23:00:00"),
      ("between the years 1970 and 2099",)),
     (("plan", "create", "--code", "big", "--name", "Big", "--amount", "1", "--interval", "month",
-      "--interval-count", "1" * 30), ("--interval-count", "from 1 to 365")),
+      "--interval-count", "1" * 30), ("--interval-count", "must be from")),
     (("customer", "create", "--email", "bia@example.com", "--name", "x" * 100_000),
      ("--name", "longer than 200 characters", "100,000 given")),
     (("plan", "create", "--code", "p" * 100_000, "--name", "P", "--amount", "1", "--interval", "month"),

@@ -16,14 +16,14 @@ def register(cli) -> None:
     p.add_argument("--amount", required=True, type=text(AMOUNT), help="price per interval (per unit or package with those models), e.g. 49.90")
     p.add_argument("--currency", default=None, type=text(3))
     p.add_argument("--interval", required=True, choices=["day", "week", "month", "year"])
-    p.add_argument("--interval-count", type=integer(1, 365), default=1)
+    p.add_argument("--interval-count", type=integer(), default=1)  # the range per unit: core.periods
     p.add_argument("--trial-days", type=integer(0, 730), default=0)
     p.add_argument("--addon", action="store_true")
     # Tiered prices need a table of tiers: create those in the admin.
     p.add_argument("--pricing-model", choices=["flat", "per_unit", "package"], default="flat",
                    help="flat: the amount whatever the quantity (default); per_unit: amount x quantity; "
                         "package: amount per started package of --package-size units")
-    p.add_argument("--package-size", type=integer(1, 10**9), default=1)
+    p.add_argument("--package-size", type=integer(maximum=10**9), default=1)  # at least 1: core.pricing says so
     p = cli.add("price", "give a plan a new price version (existing subscriptions keep theirs)", plan)
     p.add_argument("code", type=text(CODE))
     p.add_argument("--amount", required=True, type=text(AMOUNT))

@@ -34,7 +34,7 @@ def register(cli) -> None:
                    help="per_unit: amount x quantity (default); package: amount per started package of "
                         "--package-size units; graduated/volume: the --tier table")
     p.add_argument("--unit-amount", type=text(AMOUNT), help="price per unit (or package) in the plan's currency, e.g. 0.02")
-    p.add_argument("--package-size", type=integer(1, 10**9), default=1)
+    p.add_argument("--package-size", type=integer(maximum=10**9), default=1)  # at least 1: core.pricing says so
     p.add_argument("--tier", action="append", type=text(NAME), metavar="UP_TO:UNIT_AMOUNT[:FLAT_AMOUNT]",
                    help="graduated/volume: one tier, in order; the last one is inf (e.g. --tier 1000:0.02 --tier inf:0.01)")
 
