@@ -9,6 +9,7 @@ import pytest
 from factories import make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.notifications import links
+from assina.notifications.models import MessageTemplate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,6 +54,13 @@ def test_each_kind_of_page_loads_with_no_csp_violation(live_server, browser_cont
     policies["change page"] = _open(page, f"{live_server.url}/admin/customers/customer/{customer.pk}/change/",
                                     "#customer_form", problems)
     policies["admin index"] = _open(page, live_server.url + "/admin/", "#content-main", problems)
+    # An e-mail preview: the message's inline styles are allowed there (it is shown in a sandboxed
+    # srcdoc iframe, which inherits the page's policy), scripts are not.
+    _open(page, live_server.url + "/admin/notifications/messagetemplate/", "#result_list", problems)
+    template = MessageTemplate.objects.order_by("pk").first()
+    policies["e-mail preview"] = _open(page, f"{live_server.url}/admin/notifications/messagetemplate/{template.pk}/preview/",
+                                       "iframe", problems)
+    assert "'unsafe-inline'" in policies["e-mail preview"].split("style-src ")[1].split(";")[0]
     policies["customer page"] = _open(page, links.unsubscribe_url(customer.pk, None).replace(
         "http://127.0.0.1:8000", live_server.url), "main", problems)
     policies["API docs"] = _open(page, live_server.url + "/api/v1/docs",

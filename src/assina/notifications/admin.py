@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from assina import csp
 from assina.time import now as clock_now
 from assina.core.errors import DomainError
 from assina.customers.models import Customer
@@ -35,6 +36,12 @@ from .template_store import sync_templates
 
 
 # --- outbox -----------------------------------------------------------------------------------
+
+def allow_email_styles(request) -> None:
+    """A message's HTML, shown in a sandboxed srcdoc iframe, inherits the page's CSP: its inline
+    styles (written for mail clients) are allowed on preview pages; scripts stay blocked."""
+    csp.add(request, "style-src", "'unsafe-inline'")
+
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
@@ -58,6 +65,10 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("provider response"))
     def short_response(self, obj):
         return obj.provider_response[:80]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        allow_email_styles(request)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=gettext_lazy("HTML"))
     def html_preview(self, obj):
@@ -189,6 +200,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             raise PermissionDenied
         rendered = CompiledTemplate(Source(row.subject, row.html, row.text)).render(test_context(row.key, row.locale))
         html, text = wrap(rendered, row.locale, marketing=kind_of(row.key) == "marketing", unsubscribe_url="https://example.com/unsubscribe")
+        allow_email_styles(request)
         return TemplateResponse(request, "admin/notifications/preview.html", {
             **self.admin_site.each_context(request), "title": _("Preview: %(name)s") % {"name": row},
             "subject": rendered.subject, "html": html, "text": text, "opts": self.model._meta, "original": row})
@@ -363,4 +375,5 @@ class CampaignAdmin(admin.ModelAdmin):
                 context.update(campaign_services.preview(campaign, customer))
             except TemplateError as exc:
                 context["error"] = str(exc)
+        allow_email_styles(request)
         return TemplateResponse(request, "admin/notifications/preview.html", context)
