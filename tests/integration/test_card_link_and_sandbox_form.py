@@ -114,8 +114,9 @@ def test_the_sandbox_form_refuses_other_numbers_without_echoing_them_in_the_cust
 def test_live_mode_never_shows_a_card_number_form():
     start_clock(utc(2027, 1, 10, 9))
     customer = make_customer(card=None)
-    path = _path(card_links.update_card_url(customer.pk))
     with override_settings(ASSINA_MODE="live"):
+        # Signed in live mode: a link signed with the sandbox database's key is not valid there.
+        path = _path(card_links.update_card_url(customer.pk))
         page = Client().get(path)
         assert page.status_code == 503 and 'name="number"' not in page.content.decode()
         posted = Client().post(path, {"number": GOOD_CARD, "exp_month": "12", "exp_year": "2030"})

@@ -172,3 +172,21 @@ def test_an_unsubscribe_link_reopened_says_already_unsubscribed(ana):
     assert client.post(path).status_code == 200  # pressing again is harmless
     unsubscribe(customer.pk, utc(2027, 1, 10, 9), campaign_id=None, source="page")
     assert "already unsubscribed" in _text(client.get(path))
+
+
+def test_a_sandbox_signs_links_with_its_own_key_not_the_published_one(ana, settings):
+    customer, sub = ana
+    cancel_at_period_end(sub.pk)
+    real = links.reactivate_url(sub.pk)
+    assert Client().get(_path(real)).status_code == 200
+    # What anyone could sign with the sandbox key printed in the source opens nothing.
+    published = settings.SECRET_KEY
+    value = real.rstrip("/").rsplit("/", 1)[1].split(":")[0]
+    forged = signing.TimestampSigner(key=published, salt=links.REACTIVATE_SALT).sign(value)
+    assert Client().post(f"/c/reactivate/{forged}/").status_code == 404
+    assert reload(sub).cancel_at_period_end is True
+    unsigned = f"{customer.pk}.0"
+    import base64, hashlib, hmac
+    key = hashlib.sha256(f"{links.UNSUBSCRIBE_SALT}:{published}".encode()).digest()
+    mac = base64.urlsafe_b64encode(hmac.new(key, unsigned.encode(), hashlib.sha256).digest()[:18]).decode()
+    assert Client().get(f"/c/unsubscribe/{unsigned}.{mac}/").status_code == 404

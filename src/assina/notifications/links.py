@@ -13,6 +13,9 @@ state it was sent for.
 - unsubscribe: a plain HMAC that never expires (RFC 8058 expects the link to keep working); it
   only ever stops messages.
 
+Every link is signed with ``clock.installation.link_signing_key()``: a sandbox database's own
+random key (made at ``assina migrate``), or ``ASSINA_SECRET_KEY`` in live mode.
+
 Signed links carry the time they were signed (``django.core.signing.TimestampSigner``); one
 dated more than ``CLOCK_SKEW`` seconds in the future is refused, as is one past its age. Times
 are the wall clock's: a link lives in the customer's mailbox, whatever a sandbox's test clock says.
@@ -29,6 +32,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.core import signing
 
+from assina.clock.installation import link_signing_key
+
 CARD_SALT = "assina.notifications.card"
 REACTIVATE_SALT = "assina.notifications.reactivate"
 INVOICE_SALT = "assina.notifications.invoice"
@@ -39,7 +44,9 @@ CLOCK_SKEW = 60  # seconds a token may be dated ahead of this server (several we
 
 
 def _key() -> str:
-    return settings.SECRET_KEY
+    # Sandbox: the database's own random key, made at migrate (never the key published in the
+    # source); live: ASSINA_SECRET_KEY, checked strong at start-up.
+    return link_signing_key()
 
 
 @lru_cache(maxsize=8)
