@@ -113,6 +113,14 @@ def test_only_the_test_clock_in_a_sandbox_goes_uncapped():
     assert catch_up_limit(at_due_time=False) == 3
     with override_settings(ASSINA_MODE="live"):
         assert catch_up_limit(at_due_time=True) == 3  # a live database never moves time on purpose
+    from assina.clock.models import Installation
+
+    from assina.clock.installation import record_mode
+
+    record_mode()
+    Installation.objects.filter(pk=1).update(mode="live")  # the database's own mode decides too
+    assert catch_up_limit(at_due_time=True) == 3
+    Installation.objects.filter(pk=1).update(mode="sandbox")
     with override_settings(ASSINA_MAX_CATCHUP_PERIODS=12):
         assert catch_up_limit(at_due_time=False) == 12
 

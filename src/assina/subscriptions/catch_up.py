@@ -17,6 +17,7 @@ from datetime import datetime
 
 from django.conf import settings
 
+from assina.clock.installation import recorded_mode
 from assina.core.catch_up import must_hold, periods_due
 from assina.core.periods import Interval
 from assina.events.services import record
@@ -26,10 +27,10 @@ from .models import Subscription
 
 
 def database_is_sandbox() -> bool:
-    """Whether this database is a sandbox one: the one place that asks. (Until the database
-    records its own mode, ``assina.clock``, the setting says it: a process whose setting
-    disagrees with its database refuses to run.)"""
-    return settings.ASSINA_MODE == "sandbox"
+    """Whether this database is a sandbox one: the one place the catch-up limit asks. The
+    database's recorded mode (``assina.clock.installation``) decides; a process whose
+    ``ASSINA_MODE`` disagrees refuses to run, and either saying live is enough to cap."""
+    return settings.ASSINA_MODE == "sandbox" and recorded_mode() != "live"
 
 
 def catch_up_limit(at_due_time: bool) -> int | None:
