@@ -78,3 +78,19 @@ def _database_mode_follows_the_test_settings():
     setting_changed.connect(follow, dispatch_uid="tests.database_mode_follows")
     yield
     setting_changed.disconnect(dispatch_uid="tests.database_mode_follows")
+
+
+@pytest.fixture(autouse=True)
+def _database_mode_recorded(request):
+    """A database test starts with the mode recorded, as after ``assina migrate``: a transactional
+    test limited to some apps (``available_apps``) flushes the tables without Django's
+    ``post_migrate``, which would leave the next test's database without its mode."""
+    db_fixtures = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+    if request.node.get_closest_marker("django_db") is None and not db_fixtures & set(request.fixturenames):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    from assina.clock.installation import record_mode
+
+    record_mode()
+    yield
