@@ -35,6 +35,9 @@ from . import card_links
 from .rendering import branding, message_locale
 
 
+BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express"}  # gateway codes as people write them
+
+
 def _language(customer) -> str:
     return "pt-br" if customer is not None and message_locale(customer.locale) == "pt-BR" else "en"
 
@@ -70,7 +73,7 @@ def update_card(request, token: str):
 def _updated(request, customer, method):
     return _message(request, customer, _("Card updated"), _(
         "Your %(brand)s card ending in %(last4)s will be used from now on; open invoices are being paid with it.")
-        % {"brand": method.brand, "last4": method.last4})
+        % {"brand": BRANDS.get(method.brand, method.brand.title()), "last4": method.last4})
 
 
 def _gateway_fields(request, customer, gateway):

@@ -67,8 +67,9 @@ def register(cli) -> None:
     p = cli.add("card", "add a card (the default one) and retry the customer's open invoices with it", customer)
     p.add_argument("--customer", required=True, type=text(EMAIL), help="email or id")
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--card", type=text(CARD), help="a card number (sandbox: a test card, e.g. 4242424242424242)")
-    source.add_argument("--token", type=text(128), help="a payment method the gateway's own form created (pm_...)")
+    source.add_argument("--card", type=text(CARD), help="a sandbox test card number, e.g. 4242424242424242 (refused in live mode "
+                        "and with a real gateway: use --token)")
+    source.add_argument("--token", type=text(128), help="a payment method id the gateway's own fields created (pm_...)")
     p.add_argument("--exp-month", type=integer(1, 12))
     p.add_argument("--exp-year", type=integer(2000, 2200))
     p.add_argument("--replace", metavar="METHOD", type=text(ID), help="replace this payment method (pm_ID): it is removed")
