@@ -70,6 +70,9 @@ LABELS = {
     "webhook_endpoint.disabled": _("Webhook endpoint disabled"),
     "webhook_endpoint.deleted": _("Webhook endpoint removed"),
     "webhook_delivery.redelivery_requested": _("Webhook redelivery requested"),
+    "portal.link_created": _("Portal link created"),
+    "portal.session_started": _("Customer opened the portal"),
+    "portal.access_revoked": _("Portal access revoked"),
 }
 
 
