@@ -239,3 +239,21 @@ def test_cli_lists_held_subscriptions_and_releases_them(weekly):
     released = cmd_release(Namespace(id=f"sub_{weekly.pk}", bill=False, skip=True))
     assert (released["catch_up_held_at"], released["current_period_start"]) == (None, "2027-03-15T09:00:00Z")
     assert cmd_held(Namespace()) == {"subscriptions": []}
+
+
+def test_a_catch_up_whose_charges_fail_tells_the_customer_once(weekly):
+    """Three missed periods charged to a card that now declines: one "we could not charge" message
+    for the catch-up (with the three amounts' sum), not one per period."""
+    from factories import FAILING_CARD
+
+    from assina.payments.services import attach_card
+
+    worker_pass()  # the signup's receipt
+    attach_card(weekly.customer, FAILING_CARD, now(), make_default=True)
+    start_clock(weeks(3))
+    worker_pass()
+    sub = reload(weekly)
+    assert [i.status for i in invoices_of(sub)[1:]] == ["open", "open", "open"]
+    failed = list(Message.objects.filter(template="payment_failed"))
+    assert len(failed) == 1, [m.key for m in failed]
+    assert "29.70" in failed[0].text  # 3 × 9.90

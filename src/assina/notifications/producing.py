@@ -226,9 +226,19 @@ def _payment_failed(event, customer, *, attempts, invoices, at, **_other):
     data = event.data or {}
     next_retry = data.get("next_retry_at")
     next_retry = datetime.fromisoformat(next_retry) if next_retry else invoice.next_payment_attempt
-    return [_draft(f"payment_failed:attempt:{attempt.pk}", "payment_failed", customer, event, {
-        "invoice": invoice_vars(invoice, customer),
-        "payment": {"amount": money(attempt.amount, attempt.currency, customer.locale),
+    key, invoice_text, amount = f"payment_failed:attempt:{attempt.pk}", invoice_vars(invoice, customer), attempt.amount
+    group = catch_up_group(invoice)
+    if group:
+        # A catch-up's periods fail together: one message per round of attempts, naming every
+        # invoice still unpaid and their sum (the key is the same for each invoice of the round).
+        unpaid = [i for i in group if i.status == "open"] or [invoice]
+        first, number = group[0], data.get("attempt") or attempt.number
+        key = f"payment_failed:catch_up:{first.subscription_id}:{first.created_at.isoformat()}:{number}"
+        invoice_text = {**invoice_text, "number": ", ".join(i.number or "" for i in unpaid)}
+        amount = sum(i.amount_due for i in unpaid)
+    return [_draft(key, "payment_failed", customer, event, {
+        "invoice": invoice_text,
+        "payment": {"amount": money(amount, attempt.currency, customer.locale),
                     "reason": decline_reason(data.get("decline_code", attempt.decline_code), customer.locale),
                     "attempt": data.get("attempt") or attempt.number,
                     "next_retry_on": local_date(next_retry, customer.locale, customer.time_zone)},
