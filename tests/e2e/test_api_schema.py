@@ -18,7 +18,11 @@ from schemathesis.specs.openapi import checks as oa_checks
 from django.core import signals
 from django.db import close_old_connections
 
-from assina.wsgi import application
+from django.core.wsgi import get_wsgi_application
+
+# The app assina.wsgi serves, without its start-up check of the database's mode (that check reads
+# the database at import, which test collection may not do; tests/e2e/test_cli_mode.py covers it).
+application = get_wsgi_application()
 
 # The coverage phase (hundreds of boundary cases per operation) runs in bench/api_fuzz.py; here:
 # the spec's examples and a few generated requests, valid and invalid, per operation.
