@@ -1,0 +1,1 @@
+"""Cancel flows, retention offers and their analytics (issue 16): the cancel flow a customer goes through in the portal, the offers the owner sets per reason, and the save rate validated against billing."""
