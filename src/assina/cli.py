@@ -116,6 +116,9 @@ EXTENSIONS = (
     "assina.usage.cli",
     "assina.webhooks.cli",
     "assina.portal.cli",
+    "assina.retention.cli",
+    "assina.upgrades.cli",
+    "assina.feedback.cli",
 )
 
 

@@ -86,6 +86,10 @@ INSTALLED_APPS = [
     "assina.accounts",
     # The customer portal (issue 16, assina.portal).
     "assina.portal",
+    # Cancel flows and offers, annual switches and temporary upgrades (issue 16); surveys and pain points (issue 17).
+    "assina.retention",
+    "assina.upgrades",
+    "assina.feedback",
 ]
 
 MIDDLEWARE = [

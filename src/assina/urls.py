@@ -40,4 +40,8 @@ urlpatterns = [
     path("dashboard/", include("assina.analytics.urls")),
     path("c/", include("assina.notifications.urls")),  # pages customers reach from their emails
     path("portal/", include("assina.portal.urls")),  # the customer portal (issue 16)
+    # These apps' urls carry their full paths (portal flows under /portal/, pages beside the dashboard).
+    path("", include("assina.retention.urls")),
+    path("", include("assina.upgrades.urls")),
+    path("", include("assina.feedback.urls")),
 ]

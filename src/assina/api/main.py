@@ -10,9 +10,12 @@ from assina.analytics.api import router as metrics_router
 from assina.catalog.api import coupons, plans, products, promotion_codes
 from assina.customers.api import router as customers_router
 from assina.events.api import router as events_router
+from assina.feedback.api import metrics as feedback_metrics
+from assina.feedback.api import router as feedback_router
 from assina.invoices.api import router as invoices_router
 from assina.payments.api import router as payment_methods_router
 from assina.portal.api import router as portal_router
+from assina.retention.api import metrics as retention_metrics
 from assina.subscriptions.api import router as subscriptions_router
 from assina.usage.api import router as usage_router
 from assina.webhooks.api import router as webhooks_router
@@ -60,4 +63,7 @@ api.add_router("/events", events_router)
 api.add_router("/usage", usage_router)
 api.add_router("/webhook_endpoints", webhooks_router)
 api.add_router("/metrics", metrics_router)
+api.add_router("/metrics", retention_metrics)
+api.add_router("/metrics", feedback_metrics)
 api.add_router("/portal_sessions", portal_router)
+api.add_router("/survey_responses", feedback_router)
