@@ -18,6 +18,8 @@ class PortalLink(models.Model):
     class Origin(models.TextChoices):
         API = "api", _("API or CLI")
         LOGIN = "login", _("asked for by e-mail")
+        # A button in a message we sent: the link is signed into the message and gets its row when opened.
+        EMAIL = "email", _("a button in a message")
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer"))
     # Random, besides the signature: a link names a row nobody can guess even with the key's help.
