@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .models import PortalLink, PortalSession
+from .models import PortalLink, PortalSession, PortalSettings
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -49,3 +49,16 @@ class PortalLinkAdmin(ReadOnly):
     list_select_related = ("customer",)
     exclude = ("nonce",)
     actions = [revoke_customers]
+
+
+@admin.register(PortalSettings)
+class PortalSettingsAdmin(admin.ModelAdmin):
+    """The portal's one settings row (issue 16: what customers may change themselves)."""
+
+    filter_horizontal = ("plans",)
+
+    def has_add_permission(self, request):
+        return not PortalSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -68,3 +68,48 @@ class LinkRequest(models.Model):
     class Meta:
         verbose_name = _("portal link request")
         verbose_name_plural = _("portal link requests")
+
+
+class PortalSettings(models.Model):
+    """What a customer may do in the portal: one row (pk 1), edited by the owner in the admin.
+
+    Read with ``PortalSettings.current()``; without a row the defaults apply (nothing is written
+    on a read: a GET never changes state)."""
+
+    class Timing(models.TextChoices):
+        PERIOD_END = "period_end", _("at the end of the paid period")
+        NOW = "now", _("at once, with the unused time credited")
+
+    any_base_plan = models.BooleanField(
+        _("any active plan"), default=True,
+        help_text=_("Customers may switch to any active plan in their currency and billing interval. "
+                    "Uncheck to offer only the plans chosen below."))
+    plans = models.ManyToManyField("catalog.Plan", blank=True, related_name="+", verbose_name=_("plans offered"),
+                                   help_text=_("The plans customers may switch to when “any active plan” is off."))
+    allow_quantity_change = models.BooleanField(_("customers may change the quantity"), default=True)
+    downgrade_timing = models.CharField(_("downgrades take effect"), max_length=12, choices=Timing.choices,
+                                        default=Timing.PERIOD_END)
+    pause_1 = models.BooleanField(_("offer a pause of 1 period"), default=True)
+    pause_2 = models.BooleanField(_("offer a pause of 2 periods"), default=True)
+    pause_3 = models.BooleanField(_("offer a pause of 3 periods"), default=True)
+    allow_addon_changes = models.BooleanField(_("customers may add and remove add-ons"), default=True)
+
+    class Meta:
+        verbose_name = _("portal settings")
+        verbose_name_plural = _("portal settings")
+
+    def __str__(self) -> str:
+        return str(_("Portal settings"))
+
+    def save(self, *args, **kwargs):
+        self.pk = 1  # one row only
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> "PortalSettings":
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+    @property
+    def pause_lengths(self) -> list[int]:
+        """The pause lengths offered, in periods (empty: no pause)."""
+        return [n for n, offered in ((1, self.pause_1), (2, self.pause_2), (3, self.pause_3)) if offered]
