@@ -73,6 +73,10 @@ LABELS = {
     "portal.link_created": _("Portal link created"),
     "portal.session_started": _("Customer opened the portal"),
     "portal.access_revoked": _("Portal access revoked"),
+    "survey.sent": _("Survey sent"),
+    "survey_response.recorded": _("Survey answered"),
+    "survey_response.updated": _("Survey answer changed"),
+    "survey.opted_out": _("Customer opted out of surveys"),
 }
 
 
