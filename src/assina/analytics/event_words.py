@@ -53,6 +53,7 @@ LABELS = {
     "subscription.created": _("New subscription"),
     "subscription.updated": _("Subscription changed"),
     "subscription.discount_applied": _("Discount applied"),
+    "subscription.discount_removed": _("Discount removed"),
     "subscription.change_scheduled": _("Plan change scheduled"),
     "subscription.change_canceled": _("Scheduled plan change withdrawn"),
     "subscription.cancel_scheduled": _("Cancellation scheduled"),

@@ -14,6 +14,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "subscription.created",
     "subscription.updated",
     "subscription.discount_applied",
+    "subscription.discount_removed",
     "subscription.change_scheduled",
     "subscription.change_canceled",
     "subscription.cancel_scheduled",
