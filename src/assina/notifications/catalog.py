@@ -74,6 +74,13 @@ MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
     # The customer portal's sign-in link, asked for at /portal/login (assina.portal, issue 16).
     MessageSpec("portal_link", _("Portal sign-in link"), TRANSACTIONAL,
                 {"portal_url": "https://example.com/portal/enter/TOKEN/", "minutes": 15}),
+    # Surveys (assina.feedback, issue 17): service messages with their own opt-out link.
+    MessageSpec("survey_nps", _("NPS survey"), TRANSACTIONAL,
+                {"scores": [{"score": n, "url": f"https://example.com/s/TOKEN/{n}/"} for n in range(11)],
+                 "survey_url": "https://example.com/s/TOKEN/", "opt_out_url": "https://example.com/s/TOKEN/opt-out/"}),
+    MessageSpec("survey_csat", _("CSAT survey"), TRANSACTIONAL,
+                {"scores": [{"score": n, "url": f"https://example.com/s/TOKEN/{n}/"} for n in range(1, 6)],
+                 "survey_url": "https://example.com/s/TOKEN/", "opt_out_url": "https://example.com/s/TOKEN/opt-out/"}),
 ]}
 
 # Campaigns are written in the admin; they may use the common variables only.
