@@ -74,6 +74,11 @@ MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
     # The customer portal's sign-in link, asked for at /portal/login (assina.portal, issue 16).
     MessageSpec("portal_link", _("Portal sign-in link"), TRANSACTIONAL,
                 {"portal_url": "https://example.com/portal/enter/TOKEN/", "minutes": 15}),
+    # The cancel flow's offer, accepted and applied: a discount or a cheaper plan (assina.retention, issue 16).
+    MessageSpec("retention_offer_accepted", _("Cancel flow offer accepted"), TRANSACTIONAL,
+                {"subscription": SUBSCRIPTION, "portal_url": "https://example.com/portal/login",
+                 "offer": {"kind": "discount", "plan": "Pro", "percent_off": "20%", "periods": 3, "forever": False,
+                           "discounted_amount": "R$ 39,92", "resumes_on": ""}}),
     # Surveys (assina.feedback, issue 17): service messages with their own opt-out link.
     MessageSpec("survey_nps", _("NPS survey"), TRANSACTIONAL,
                 {"scores": [{"score": n, "url": f"https://example.com/s/TOKEN/{n}/"} for n in range(11)],
@@ -91,7 +96,7 @@ TEST_SAMPLE_KEY = "test"
 # The samples are written as a Portuguese customer reads them; an English preview reads these.
 ENGLISH_SAMPLE = {
     "21 de novembro de 2026": "November 21, 2026", "24 de novembro de 2026": "November 24, 2026",
-    "21 de dezembro de 2026": "December 21, 2026", "R$ 49,90": "R$49.90", "R$ 25,46": "R$25.46", "-R$ 24,44": "-R$24.44", "R$ 59,90": "R$59.90", "mês": "month",
+    "21 de dezembro de 2026": "December 21, 2026", "R$ 49,90": "R$49.90", "R$ 25,46": "R$25.46", "-R$ 24,44": "-R$24.44", "R$ 59,90": "R$59.90", "R$ 39,92": "R$39.92", "mês": "month",
     "novembro de 2026": "November 2026", "seu banco recusou o pagamento": "your bank declined the payment", "1.234": "1,234", "chamadas de API": "API calls",
 }
 
