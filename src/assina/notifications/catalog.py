@@ -86,6 +86,10 @@ MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
     MessageSpec("survey_csat", _("CSAT survey"), TRANSACTIONAL,
                 {"scores": [{"score": n, "url": f"https://example.com/s/TOKEN/{n}/"} for n in range(1, 6)],
                  "survey_url": "https://example.com/s/TOKEN/", "opt_out_url": "https://example.com/s/TOKEN/opt-out/"}),
+    # Two days before a temporary upgrade (a free trial of a higher plan) ends (assina.upgrades, issue 16).
+    MessageSpec("upgrade_trial_ending", _("Temporary upgrade ending"), TRANSACTIONAL,
+                {"subscription": SUBSCRIPTION, "trial_plan": "Premium", "ends_on": "21 de dezembro de 2026",
+                 "new_price": "R$ 59,90", "portal_url": "https://example.com/portal/enter/TOKEN/"}),
 ]}
 
 # Campaigns are written in the admin; they may use the common variables only.
