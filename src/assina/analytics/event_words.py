@@ -78,6 +78,11 @@ LABELS = {
     "survey_response.recorded": _("Survey answered"),
     "survey_response.updated": _("Survey answer changed"),
     "survey.opted_out": _("Customer opted out of surveys"),
+    "upgrade.annual_switched": _("Switched to annual billing"),
+    "upgrade.trial_started": _("Temporary upgrade started"),
+    "upgrade.trial_reminded": _("Temporary upgrade ending reminder sent"),
+    "upgrade.trial_confirmed": _("Temporary upgrade kept"),
+    "upgrade.trial_reverted": _("Temporary upgrade ended"),
 }
 
 
