@@ -1,0 +1,140 @@
+"""The BG/NBD model of repeat purchases (Fader, Hardie & Lee 2005, '"Counting your customers"
+the easy way: an alternative to the Pareto/NBD model', Marketing Science 24(2)).
+
+While alive, a customer buys at their own Poisson rate λ ~ Gamma(r, α); after each purchase
+they drop out for good with their own probability p ~ Beta(a, b). Per customer: ``frequency``
+x (repeat purchases), ``recency`` t_x (age at the last purchase) and ``T`` (age now), in one
+time unit (days, weeks...), counted from the first purchase.
+
+  L(r, α, a, b | x, t_x, T) = Γ(r + x) α^r / Γ(r) · B(a, b + x) / B(a, b)
+                              · [(α + T)^−(r+x) + 1{x>0} · a / (b + x − 1) · (α + t_x)^−(r+x)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import digamma, gammaln, hyp2f1
+
+from ._data import column, same_length
+from ._fit import maximise
+from .errors import ForecastError, N_
+
+
+@dataclass(frozen=True)
+class BgNbdFit:
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float
+    standard_errors: dict
+    converged: bool
+
+    def as_dict(self) -> dict:
+        return {"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b, "log_likelihood": self.log_likelihood,
+                "standard_errors": self.standard_errors, "converged": self.converged}
+
+    def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+        return expected_purchases(self, t, frequency, recency, T)
+
+    def probability_alive(self, frequency, recency, T) -> np.ndarray:
+        return probability_alive(self, frequency, recency, T)
+
+
+def check(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = column(frequency, "frequency", whole=True)
+    t_x = column(recency, "recency")
+    age = column(T, "T")
+    same_length(x, t_x, age)
+    if np.any(age <= 0):
+        raise ForecastError(N_("T (the customer's age) must be more than 0"))
+    if np.any(t_x > age):
+        raise ForecastError(N_("recency cannot be greater than T (the customer's age)"))
+    if np.any((x == 0) & (t_x != 0)):
+        raise ForecastError(N_("a customer without repeat purchases must have a recency of 0"))
+    return x, t_x, age
+
+
+def fit(frequency, recency, T) -> BgNbdFit:
+    """r, α, a, b by maximum likelihood. The terms that depend only on x are summed once per
+    distinct frequency (a few hundred at most); only the two logarithms of ages are per customer."""
+    x, t_x, age = check(frequency, recency, T)
+    if not np.any(x > 0):
+        raise ForecastError(N_("no customer made a repeat purchase: the purchase model needs some who did"))
+    n = float(len(x))
+    distinct, counts = np.unique(x, return_counts=True)
+    counts = counts.astype(np.float64)
+    repeat = x > 0
+    xr, txr, ager = x[repeat], t_x[repeat], age[repeat]
+    age0 = age[~repeat]
+    sum_x = float(x.sum())
+
+    def loglik(params: np.ndarray) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = params
+        # Terms of x alone, per distinct x.
+        value = counts @ (gammaln(r + distinct) + gammaln(b + distinct) - gammaln(a + b + distinct))
+        value += n * (-gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(b))
+        g_r = counts @ digamma(r + distinct) + n * (-digamma(r) + np.log(alpha))
+        g_alpha = n * r / alpha
+        psi_abx = counts @ digamma(a + b + distinct)
+        g_a = n * digamma(a + b) - psi_abx
+        g_b = n * digamma(a + b) + counts @ digamma(b + distinct) - n * digamma(b) - psi_abx
+        # Customers without repeat purchases: −r ln(α + T).
+        log0 = np.log(alpha + age0)
+        value -= r * log0.sum()
+        g_r -= log0.sum()
+        g_alpha -= r * (1.0 / (alpha + age0)).sum()
+        # Repeat customers: ln[(α+T)^−(r+x) + a/(b+x−1) (α+t_x)^−(r+x)].
+        rx = r + xr
+        log_t, log_tx = np.log(alpha + ager), np.log(alpha + txr)
+        a3 = -rx * log_t
+        a4 = np.log(a) - np.log(b + xr - 1) - rx * log_tx
+        top = np.maximum(a3, a4)
+        e3, e4 = np.exp(a3 - top), np.exp(a4 - top)
+        total = e3 + e4
+        value += float((top + np.log(total)).sum())
+        w = e4 / total  # the weight of the "dropped out after the last purchase" branch
+        v = 1.0 - w
+        g_r -= float(v @ log_t + w @ log_tx)
+        g_alpha -= float((v * rx) @ (1.0 / (alpha + ager)) + (w * rx) @ (1.0 / (alpha + txr)))
+        g_a += float(w.sum()) / a
+        g_b -= float(w @ (1.0 / (b + xr - 1)))
+        return float(value), np.array([g_r, g_alpha, g_a, g_b])
+
+    # Start from the method-of-moments scale of the purchase rate: α ~ mean age / mean frequency.
+    start = np.array([1.0, max(float(age.mean()) / max(sum_x / n, 1e-3), 1e-3) * 0.1, 1.0, 1.0])
+    result = maximise(("r", "alpha", "a", "b"), loglik, start)
+    if not np.isfinite(result.log_likelihood) or not result.converged:
+        raise ForecastError(N_("the purchase model could not be fitted to this data"))
+    r, alpha, a, b = (float(v) for v in result.params)
+    se = {k: (None if np.isnan(s) else float(s)) for k, s in zip(result.names, result.standard_errors)}
+    return BgNbdFit(r, alpha, a, b, result.log_likelihood, se, result.converged)
+
+
+def probability_alive(model: BgNbdFit, frequency, recency, T) -> np.ndarray:
+    """P(alive | x, t_x, T) = 1 / (1 + 1{x>0} · a / (b + x − 1) · ((α + T) / (α + t_x))^(r + x))."""
+    x, t_x, age = (np.asarray(v, dtype=np.float64) for v in (frequency, recency, T))
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_odds = np.log(a) - np.log(b + x - 1) + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x))
+    return np.where(x > 0, 1.0 / (1.0 + np.exp(np.where(x > 0, log_odds, 0.0))), 1.0)
+
+
+def expected_purchases(model: BgNbdFit, t, frequency, recency, T) -> np.ndarray:
+    """E[purchases in the next ``t`` | x, t_x, T] (FHL 2005, eq. 10)."""
+    x, t_x, age = (np.asarray(v, dtype=np.float64) for v in (frequency, recency, T))
+    t = np.asarray(t, dtype=np.float64)
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    z = t / (alpha + age + t)
+    head = (a + b + x - 1) / (a - 1)
+    body = 1.0 - np.exp((r + x) * (np.log(alpha + age) - np.log(alpha + age + t))) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+    return head * body * probability_alive(model, x, t_x, age)
+
+
+def expected_purchases_new(model: BgNbdFit, t) -> np.ndarray:
+    """E[X(t)] of a customer just acquired (FHL 2005, eq. 7)."""
+    t = np.asarray(t, dtype=np.float64)
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    return (a + b - 1) / (a - 1) * (1.0 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t)))

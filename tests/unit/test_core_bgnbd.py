@@ -1,0 +1,94 @@
+"""The BG/NBD purchase model (assina.core.forecasting.bgnbd) against Fader, Hardie & Lee (2005),
+'"Counting your customers" the easy way', Marketing Science 24(2), 275-284: fitted to the CDNOW
+sample (2,357 customers, 39 weeks; the summary shipped in the ``lifetimes`` package, see
+tests/forecast_support.py), r, α, a, b to within 0.5 % of the published 0.243, 4.414, 0.793,
+2.426 and the log-likelihood −9582.4."""
+
+import numpy as np
+import pytest
+from forecast_support import cdnow_summary, within
+
+from assina.core.forecasting import bgnbd
+from assina.core.forecasting.errors import ForecastError
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    return cdnow_summary()
+
+
+@pytest.fixture(scope="module")
+def fitted(cdnow):
+    return bgnbd.fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+
+
+def test_published_parameters(fitted):
+    for name, published in (("r", 0.243), ("alpha", 4.414), ("a", 0.793), ("b", 2.426)):
+        assert within(getattr(fitted, name), published), (name, getattr(fitted, name))
+    assert fitted.log_likelihood == pytest.approx(-9582.4, abs=0.05)
+    assert fitted.converged
+    assert all(0 < se < getattr(fitted, k) for k, se in fitted.standard_errors.items())
+
+
+def test_predictions_agree_with_the_peer_implementation(fitted, cdnow):
+    # The ``lifetimes`` package's formulas (a separate implementation of FHL 2005's eq. 10 and the
+    # probability alive), on every CDNOW customer and on a new one, with the same parameters.
+    from lifetimes import BetaGeoFitter
+
+    peer = BetaGeoFitter()
+    peer.params_ = __import__("pandas").Series({"r": fitted.r, "alpha": fitted.alpha, "a": fitted.a, "b": fitted.b})
+    x, t_x, T = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    np.testing.assert_allclose(fitted.expected_purchases(39, x, t_x, T),
+                               peer.conditional_expected_number_of_purchases_up_to_time(39, x, t_x, T), rtol=1e-9)
+    np.testing.assert_allclose(fitted.probability_alive(x, t_x, T), peer.conditional_probability_alive(x, t_x, T), rtol=1e-9)
+    assert bgnbd.expected_purchases_new(fitted, 78) == pytest.approx(float(peer.expected_number_of_purchases_up_to_time(78)), rel=1e-9)
+    assert fitted.expected_purchases(39, 2, 30.43, 38.86) == pytest.approx(1.2259, abs=1e-4)  # customer 1
+    # No repeat purchase: alive for sure (BG/NBD drops out only right after a purchase).
+    assert fitted.probability_alive(0, 0, 38.86) == 1.0
+    alive = fitted.probability_alive([2, 2], [30.43, 5.0], [38.86, 38.86])
+    assert 0 < alive[1] < alive[0] < 1  # a long silence since the last purchase makes it less likely
+
+
+def test_expected_purchases_grow_with_the_window(fitted, cdnow):
+    windows = [fitted.expected_purchases(t, cdnow["frequency"], cdnow["recency"], cdnow["T"]).sum() for t in (4, 13, 39)]
+    assert windows[0] < windows[1] < windows[2]
+
+
+@pytest.mark.parametrize(("columns", "message"), [
+    (([1, "x"], [1, 0], [2, 2]), "frequency must be a number, not 'x'"),
+    (([1, 0], [1, 0], [2, float("nan")]), "T must be a number"),
+    (([1, -1], [1, 0], [2, 2]), "frequency cannot be negative"),
+    (([1.5, 0], [1, 0], [2, 2]), "frequency must be a whole number"),
+    (([1, 0], [3, 0], [2, 2]), "recency cannot be greater than T"),
+    (([1, 0], [1, 1], [2, 2]), "without repeat purchases must have a recency of 0"),
+    (([1, 0], [0, 0], [0, 2]), "must be more than 0"),
+    (([0, 0], [0, 0], [2, 2]), "no customer made a repeat purchase"),
+    (([1, 0], [1], [2, 2]), "same length"),
+    (([], [], []), "no customers"),
+])
+def test_data_that_cannot_be_fitted(columns, message):
+    with pytest.raises(ForecastError, match=message):
+        bgnbd.fit(*columns)
+
+
+def test_recovers_parameters_drawn_from_the_model():
+    rng = np.random.default_rng(7)
+    r, alpha, a, b = 0.5, 6.0, 0.8, 3.0
+    n, horizon = 50_000, 52.0
+    rate = rng.gamma(r, 1 / alpha, n)
+    drop = rng.beta(a, b, n)
+    frequency, recency = np.zeros(n), np.zeros(n)
+    now = np.zeros(n)
+    alive = np.ones(n, dtype=bool)
+    for _ in range(200):  # purchases one after another; the dropouts stop
+        gap = rng.exponential(1 / rate)
+        now = now + gap
+        buys = alive & (now <= horizon)
+        frequency[buys] += 1
+        recency[buys] = now[buys]
+        alive = buys & (rng.random(n) >= drop)
+        if not alive.any():
+            break
+    fit = bgnbd.fit(frequency, recency, np.full(n, horizon))
+    for name, truth in (("r", r), ("alpha", alpha), ("a", a), ("b", b)):
+        assert abs(getattr(fit, name) - truth) <= 4 * fit.standard_errors[name], (name, getattr(fit, name))
