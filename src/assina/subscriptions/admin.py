@@ -24,6 +24,7 @@ from assina.admin_actions import (
     format_money,
     interval_label,
     money_field,
+    parse_money_input,
     service_action,
 )
 from assina.catalog.models import Plan
@@ -35,6 +36,7 @@ from assina.invoices.models import Invoice
 
 from . import services
 from .changes import change_subscription, preview_change
+from .discounts import apply_discount, remove_discount, upcoming_discount
 from .release import release_catch_up
 from .models import ScheduledChange, Subscription, SubscriptionItem
 
@@ -158,6 +160,50 @@ class ChangePlanForm(forms.Form):
                                                             currency=sub.currency).order_by("name")
 
 
+class DiscountForm(forms.Form):
+    """A discount from the next invoice: a percentage or an amount for N periods, or a catalog coupon."""
+
+    KINDS = (("percent", _("Percentage off")), ("amount", _("Amount off")), ("coupon", _("A coupon from the catalog")))
+    kind = forms.ChoiceField(label=_("discount"), choices=KINDS, initial="percent", widget=forms.RadioSelect)
+    percent_off = forms.DecimalField(label=_("percent off"), required=False, min_value=0, max_value=100,
+                                     max_digits=5, decimal_places=2)
+    amount_off = forms.CharField(label=_("amount off"), required=False, max_length=32,
+                                 help_text=_("In the subscription's currency, e.g. 10.00"))
+    periods = forms.IntegerField(label=_("for how many periods"), required=False, min_value=1, max_value=120,
+                                 help_text=_("Empty: forever."))
+    coupon = forms.CharField(label=_("coupon or promotion code"), required=False, max_length=64,
+                             help_text=_("The coupon's own duration applies."))
+
+    def __init__(self, sub: Subscription, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sub = sub
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == "percent" and data.get("percent_off") is None:
+            self.add_error("percent_off", _("Give the percentage off."))
+        if kind == "amount":
+            data["amount_minor"] = parse_money_input(self, "amount_off", self.sub.currency)
+            if data["amount_minor"] is None and not self.has_error("amount_off"):
+                self.add_error("amount_off", _("Give the amount off."))
+        if kind == "coupon" and not (data.get("coupon") or "").strip():
+            self.add_error("coupon", _("Give the coupon or promotion code."))
+        return data
+
+    def apply(self) -> Subscription:
+        data = self.cleaned_data
+        if data["kind"] == "coupon":
+            return apply_discount(self.sub.pk, coupon_code=data["coupon"].strip())
+        if data["kind"] == "amount":
+            return apply_discount(self.sub.pk, amount_off=data["amount_minor"], periods=data["periods"])
+        return apply_discount(self.sub.pk, percent_off=data["percent_off"], periods=data["periods"])
+
+
+def can_discount(sub: Subscription) -> bool:
+    return sub.status in LIVE and getattr(sub, "catch_up_held_at", None) is None
+
+
 class SubscriptionOperationsMixin:
     """Mixed into the subscription admin: the buttons on its page and the change-plan page."""
 
@@ -167,6 +213,7 @@ class SubscriptionOperationsMixin:
         wrap = self.admin_site.admin_view
         return [path("<int:object_id>/operate/<str:operation>/", wrap(self.operate_view), name="subscriptions_subscription_operate"),
                 path("<int:object_id>/change-plan/", wrap(self.change_plan_view), name="subscriptions_subscription_change_plan"),
+                path("<int:object_id>/discount/", wrap(self.discount_view), name="subscriptions_subscription_discount"),
                 *super().get_urls()]
 
     def _subscription(self, request, object_id: int) -> Subscription:
@@ -191,6 +238,8 @@ class SubscriptionOperationsMixin:
                                    for name in available(sub)]
             if can_change_plan(sub):
                 extra["change_plan_url"] = reverse("admin:subscriptions_subscription_change_plan", args=[sub.pk])
+            if can_discount(sub):
+                extra["discount_url"] = reverse("admin:subscriptions_subscription_discount", args=[sub.pk])
         return super().change_view(request, object_id, form_url, extra)
 
     def operate_view(self, request, object_id: int, operation: str):
@@ -236,6 +285,31 @@ class SubscriptionOperationsMixin:
                    "form": form, "preview": preview, "subscription": sub,
                    "back_url": reverse("admin:subscriptions_subscription_change", args=[sub.pk])}
         return TemplateResponse(request, "admin/subscriptions/subscription/change_plan.html", context)
+
+    def discount_view(self, request, object_id: int):
+        """Put a discount on the subscription from its next invoice, or remove the one it has."""
+        sub = self._subscription(request, object_id)
+        form = DiscountForm(sub, request.POST or None)
+        if request.method == "POST":
+            try:
+                if "remove" in request.POST:
+                    remove_discount(sub.pk)
+                    messages.success(request, _("The discount stops from the next invoice."))
+                    return self._back(sub)
+                if form.is_valid():
+                    form.apply()
+                    messages.success(request, _("The discount applies from the next invoice."))
+                    return self._back(sub)
+            except DomainError as exc:
+                form.add_error(None, localized_message(exc))
+        sub.refresh_from_db()
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": sub,
+                   "title": _("Discount: %(subscription)s") % {"subscription": recognisable(sub)},
+                   "form": form, "subscription": sub, "has_discount": upcoming_discount(sub),
+                   "current_coupon": sub.coupon.code if sub.coupon_id else None,
+                   "next_invoice_at": sub.current_period_end,
+                   "back_url": reverse("admin:subscriptions_subscription_change", args=[sub.pk])}
+        return TemplateResponse(request, "admin/subscriptions/subscription/discount.html", context)
 
     @staticmethod
     def _preview(sub: Subscription, data: dict) -> dict:

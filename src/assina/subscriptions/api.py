@@ -1,5 +1,5 @@
 """/subscriptions: create, list, get, change (with a proration preview), cancel, reactivate,
-pause, resume. Mounted by ``assina.api.main``.
+pause, resume, discount (put on from the next invoice, or removed). Mounted by ``assina.api.main``.
 
 ``GET /subscriptions/{id}`` is the hot read path: what a developer's site calls on every page
 view to decide what a customer may use, so it must serve well over a thousand requests a second
@@ -23,7 +23,7 @@ from assina.api.schemas import Amount, Currency, Input, ListQuery, Metadata, Pag
 from assina.core.states import SubscriptionStatus
 from assina.customers.api import load_customer
 
-from . import changes, services
+from . import changes, discounts, services
 from .models import Subscription
 from .queries import ITEMS, SUBSCRIPTIONS, subscription_dict, subscription_dicts_orm
 
@@ -106,6 +106,15 @@ class CancelIn(Input):
 
 class PauseIn(Input):
     resumes_at: Timestamp | None = Field(None, description="resume automatically then (else: until resumed)")
+
+
+class DiscountIn(Input):
+    percent_off: str | None = Field(None, pattern=r"^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$",
+                                    description="percentage off (more than 0, at most 100), e.g. \"20\" or \"12.5\"")
+    amount_off: int | None = Field(None, ge=1, le=10**12, description="amount off in minor units of the subscription's currency")
+    periods: int | None = Field(None, ge=1, le=120, description="for this many periods from the next invoice (absent: forever)")
+    coupon: str | None = Field(None, min_length=1, max_length=64, description="a catalog coupon or promotion code instead "
+                                                                              "(its own duration applies)")
 
 
 class PreviewLine(Schema):
@@ -248,4 +257,23 @@ def pause(request, subscription_id: str, body: PauseIn):
 def resume(request, subscription_id: str):
     pk = _pk(subscription_id)
     services.resume(pk)
+    return render(pk)
+
+
+@router.post("/{subscription_id}/discount", response=SubscriptionOut, summary="Put a discount on a live subscription",
+             description="From the next invoice (the next period start) for `periods` periods or forever, replacing "
+                         "any discount it has: a `percent_off` or `amount_off`, or a catalog `coupon`. The current "
+                         "period is not billed again and nothing is refunded.")
+def discount(request, subscription_id: str, body: DiscountIn):
+    pk = _pk(subscription_id)
+    discounts.apply_discount(pk, percent_off=body.percent_off, amount_off=body.amount_off, periods=body.periods,
+                             coupon_code=body.coupon)
+    return render(pk)
+
+
+@router.delete("/{subscription_id}/discount", response=SubscriptionOut, summary="Remove a subscription's discount",
+               description="The discount stops from the next invoice; the current period keeps it.")
+def remove_discount(request, subscription_id: str):
+    pk = _pk(subscription_id)
+    discounts.remove_discount(pk)
     return render(pk)

@@ -1,4 +1,4 @@
-"""``assina subscription create|show|change|cancel|reactivate|pause|resume|held|release`` (see
+"""``assina subscription create|show|change|cancel|reactivate|pause|resume|discount|held|release`` (see
 ``assina.cli_support.CliBuilder``).
 
 No Django import at module level: the parser is built before Django is set up.
@@ -6,7 +6,7 @@ No Django import at module level: the parser is built before Django is set up.
 
 from __future__ import annotations
 
-from assina.cli_support import CODE, EMAIL, ID, MAX_QUANTITY, NAME, QUANTITY, date_or_time, integer, text
+from assina.cli_support import AMOUNT, CODE, EMAIL, ID, MAX_QUANTITY, NAME, QUANTITY, date_or_time, integer, text
 
 
 def register(cli) -> None:
@@ -40,6 +40,14 @@ def register(cli) -> None:
     p = cli.add("pause", "pause a subscription", subscription)
     p.add_argument("id", type=text(ID))
     p.add_argument("--resume-at", type=date_or_time)
+    p = cli.add("discount", "put a discount on a subscription from its next invoice, or remove it", subscription)
+    p.add_argument("--id", required=True, type=text(ID))
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--percent-off", type=text(AMOUNT), help="e.g. 20 or 12.5")
+    what.add_argument("--amount-off", type=integer(1, 10**12), help="in minor units (cents) of the subscription's currency")
+    what.add_argument("--coupon", type=text(CODE), help="a catalog coupon or promotion code (its own duration)")
+    what.add_argument("--remove", action="store_true", help="stop the discount from the next invoice")
+    p.add_argument("--periods", type=integer(1, 120), help="for this many periods (default: forever)")
     cli.add("held", "list the subscriptions held for catch-up (too many periods were due at once)", subscription)
     p = cli.add("release", "release a subscription held for catch-up", subscription)
     p.add_argument("id", type=text(ID))
@@ -48,7 +56,7 @@ def register(cli) -> None:
     how.add_argument("--skip", action="store_true", help="bill none of the missed periods; go on from the current one")
 
     for name, handler in (("create", cmd_create), ("show", cmd_show), ("change", cmd_change), ("cancel", cmd_cancel),
-                          ("reactivate", cmd_reactivate), ("pause", cmd_pause), ("resume", cmd_resume),
+                          ("reactivate", cmd_reactivate), ("pause", cmd_pause), ("resume", cmd_resume), ("discount", cmd_discount),
                           ("held", cmd_held), ("release", cmd_release)):
         cli.command(f"subscription {name}")(handler)
 
@@ -66,6 +74,7 @@ def subscription_json(sub) -> dict:
         "current_period_start": iso(sub.current_period_start), "current_period_end": iso(sub.current_period_end),
         "trial_end": iso(sub.trial_end), "cancel_at_period_end": sub.cancel_at_period_end,
         "ended_at": iso(sub.ended_at), "coupon": sub.coupon.code if sub.coupon_id else None,
+        "discount_from": iso(sub.discount_applies_from), "discount_until": iso(sub.discount_applies_until),
         "next_action_at": iso(sub.next_action_at), "catch_up_held_at": iso(sub.catch_up_held_at),
     }
 
@@ -155,6 +164,21 @@ def cmd_resume(args):
     from .services import resume
 
     return subscription_json(resume(args.id))
+
+
+def cmd_discount(args):
+    from .discounts import apply_discount, remove_discount
+
+    if args.remove:
+        if args.periods is not None:
+            from django.utils.translation import gettext as _
+
+            from assina.core.errors import DomainError
+
+            raise DomainError(_("--periods goes with --percent-off or --amount-off, not with --remove"))
+        return subscription_json(remove_discount(args.id))
+    return subscription_json(apply_discount(args.id, percent_off=args.percent_off, amount_off=args.amount_off,
+                                            periods=args.periods, coupon_code=args.coupon))
 
 
 def cmd_held(args):
