@@ -6,3 +6,8 @@ class FeedbackConfig(AppConfig):
     name = "assina.feedback"
     label = "feedback"
     verbose_name = _("Feedback")
+
+    def ready(self) -> None:
+        from .jobs import register
+
+        register()

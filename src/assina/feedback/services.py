@@ -1,0 +1,225 @@
+"""The feedback app's use cases: record a response (API, import, e-mail click, portal,
+cancellation), change its score or comment, opt out of surveys.
+
+Every change and its event are written in one transaction. Responses brought in from outside
+are unique by ``idempotency_key`` = hash(customer, survey, submitted_at, source): the same
+response sent or imported again is found, not doubled, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from assina.core.errors import DomainError
+from assina.core.nps import ScoreError, check_score
+from assina.customers.models import Customer
+from assina.events.services import record
+
+from .models import Survey, SurveyOptOut, SurveyRequest, SurveyResponse
+
+MAX_COMMENT = 5000
+MAX_TAGS = 20
+
+
+class FeedbackError(DomainError):
+    """Bad feedback input; the message is already in the user's language."""
+
+
+def idempotency_key(customer_id: int, survey: str, submitted_at: datetime, source: str) -> str:
+    text = f"{customer_id}|{survey}|{submitted_at.astimezone(timezone.utc).isoformat()}|{source}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _score_problem(survey: str, score: int | None) -> str:
+    try:
+        check_score(survey, score)
+    except ScoreError:
+        if survey == Survey.NOTE:
+            return _("a note has no score")
+        if survey not in (Survey.NPS, Survey.CSAT):
+            return _("survey must be nps, csat or note, not %(value)r") % {"value": survey}
+        low, high = (0, 10) if survey == Survey.NPS else (1, 5)
+        return _("a %(survey)s score is a whole number from %(low)d to %(high)d") % {
+            "survey": survey.upper(), "low": low, "high": high}
+    return ""
+
+
+def _clean_tags(tags) -> list[str]:
+    tags = [str(t).strip()[:40] for t in (tags or []) if str(t).strip()]
+    if len(tags) > MAX_TAGS:
+        raise FeedbackError(_("at most %(count)d tags") % {"count": MAX_TAGS})
+    return sorted(set(tags))
+
+
+@dataclass
+class Recorded:
+    response: SurveyResponse
+    created: bool
+
+
+def record_response(*, customer: Customer, survey: str, score: int | None, comment: str, submitted_at: datetime,
+                    source: str, tags=None, at: datetime, key: str = "") -> Recorded:
+    """Store a response from outside (API, import, cancellation, support note); the same one
+    again returns the stored response unchanged."""
+    problem = _score_problem(survey, score)
+    if problem:
+        raise FeedbackError(problem)
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise FeedbackError(_("a comment has at most %(count)d characters") % {"count": MAX_COMMENT})
+    if survey == Survey.NOTE and not comment:
+        raise FeedbackError(_("a note needs a comment"))
+    key = key or idempotency_key(customer.pk, survey, submitted_at, source)
+    existing = SurveyResponse.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return Recorded(existing, False)
+    try:
+        with transaction.atomic():
+            response = SurveyResponse.objects.create(
+                customer=customer, survey=survey, score=score, comment=comment, submitted_at=submitted_at,
+                source=source, tags=_clean_tags(tags), idempotency_key=key, created_at=at, updated_at=at)
+            _recorded_event(response, at)
+    except IntegrityError:  # a concurrent copy of the same response won
+        return Recorded(SurveyResponse.objects.get(idempotency_key=key), False)
+    return Recorded(response, True)
+
+
+def _recorded_event(response: SurveyResponse, at: datetime, type: str = "survey_response.recorded") -> None:
+    record(type, response, at, {"survey": response.survey, "score": response.score, "source": response.source})
+
+
+# --- survey links (e-mail, portal) ---------------------------------------------------------------
+
+def open_request(token: str, at: datetime) -> SurveyRequest | None:
+    """The survey a link names, while it may still be answered."""
+    found = SurveyRequest.objects.select_related("customer").filter(token=token).first()
+    if found is None or found.expires_at < at or found.customer.erased_at is not None:
+        return None
+    return found
+
+
+def answer(request: SurveyRequest, score: int, at: datetime, *, source: str = SurveyResponse.Source.EMAIL) -> SurveyResponse:
+    """A person chose ``score`` for the survey ``request``: the first choice creates its
+    response, a later one changes the score of that same response (one per request)."""
+    problem = _score_problem(request.survey, score)
+    if problem:
+        raise FeedbackError(problem)
+    with transaction.atomic():
+        # Locks the request row (PostgreSQL), so two quick clicks are serialised; SQLite has one writer.
+        SurveyRequest.objects.select_for_update().filter(pk=request.pk).first()
+        response = SurveyResponse.objects.filter(request=request).first()
+        if response is None:
+            response = SurveyResponse.objects.create(
+                customer_id=request.customer_id, survey=request.survey, score=score, submitted_at=at, source=source,
+                request=request, idempotency_key=f"request:{request.pk}", created_at=at, updated_at=at)
+            _recorded_event(response, at)
+        elif response.score != score:
+            response.score, response.updated_at = score, at
+            response.save(update_fields=["score", "updated_at"])
+            _recorded_event(response, at, "survey_response.updated")
+    return response
+
+
+def comment_on(request: SurveyRequest, comment: str, at: datetime) -> SurveyResponse:
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise FeedbackError(_("a comment has at most %(count)d characters") % {"count": MAX_COMMENT})
+    with transaction.atomic():
+        response = SurveyResponse.objects.select_for_update().filter(request=request).first()
+        if response is None:
+            raise FeedbackError(_("choose a score first"))
+        if response.comment != comment:
+            response.comment, response.updated_at, response.themed_at = comment, at, None
+            response.save(update_fields=["comment", "updated_at", "themed_at"])
+            _recorded_event(response, at, "survey_response.updated")
+    return response
+
+
+def opt_out(customer_id: int, at: datetime) -> bool:
+    """No more surveys for this customer. True when this call opted them out."""
+    with transaction.atomic():
+        _row, created = SurveyOptOut.objects.get_or_create(customer_id=customer_id, defaults={"at": at})
+        if created:
+            record("survey.opted_out", Customer(pk=customer_id), at, {})
+    return created
+
+
+# --- CSV import ---------------------------------------------------------------------------------
+
+COLUMNS = ("email", "survey", "score", "comment", "submitted_at")
+
+
+@dataclass
+class ImportResult:
+    imported: int
+    unchanged: int
+    errors: list[dict]
+
+    def as_dict(self) -> dict:
+        return {"imported": self.imported, "unchanged": self.unchanged, "errors": self.errors}
+
+
+def _parse_time(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def import_csv(data: str, at: datetime) -> ImportResult:
+    """Import responses (``email,survey,score,comment,submitted_at``). Every row is checked
+    first; any bad row (reported with its line) means nothing is written. Rows already imported
+    are left as they are."""
+    reader = csv.DictReader(io.StringIO(data))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in COLUMNS if c not in header and c != "comment"]
+    if missing:
+        return ImportResult(0, 0, [{"line": 1, "error": _("missing columns: %(columns)s") % {"columns": ", ".join(missing)}}])
+    reader.fieldnames = header
+    rows, errors = [], []
+    for row in reader:
+        line = reader.line_num
+        email = (row.get("email") or "").strip().lower()
+        survey = (row.get("survey") or "").strip().lower()
+        score_text = (row.get("score") or "").strip()
+        problems = []
+        try:
+            score = int(score_text) if score_text else None
+        except ValueError:
+            score, problems = None, [_("score %(value)r is not a whole number") % {"value": score_text}]
+        if not problems:
+            problem = _score_problem(survey, score)
+            if problem:
+                problems.append(problem)
+        try:
+            submitted_at = _parse_time(row.get("submitted_at") or "")
+        except ValueError:
+            submitted_at = None
+            problems.append(_("submitted_at %(value)r is not a date or time (2027-06-01T10:00:00Z)")
+                            % {"value": row.get("submitted_at") or ""})
+        comment = (row.get("comment") or "").strip()
+        if len(comment) > MAX_COMMENT:
+            problems.append(_("a comment has at most %(count)d characters") % {"count": MAX_COMMENT})
+        rows.append((line, email, survey, score, comment, submitted_at))
+        errors.extend({"line": line, "error": p} for p in problems)
+    customers = {c.email.lower(): c for c in Customer.objects.filter(email__in=[r[1] for r in rows], erased_at__isnull=True)}
+    for line, email, *_rest in rows:
+        if email not in customers:
+            errors.append({"line": line, "error": _("no customer with e-mail %(email)r") % {"email": email}})
+    if errors:
+        return ImportResult(0, 0, sorted(errors, key=lambda e: e["line"]))
+    imported = unchanged = 0
+    with transaction.atomic():
+        for line, email, survey, score, comment, submitted_at in rows:
+            result = record_response(customer=customers[email], survey=survey, score=score, comment=comment,
+                                     submitted_at=submitted_at, source=SurveyResponse.Source.IMPORT, at=at)
+            imported += result.created
+            unchanged += not result.created
+    return ImportResult(imported, unchanged, [])
