@@ -74,6 +74,7 @@ LABELS = {
     "portal.link_created": _("Portal link created"),
     "portal.session_started": _("Customer opened the portal"),
     "portal.access_revoked": _("Portal access revoked"),
+    "cancel_flow.save_validated": _("Save checked 30 days after the cancel flow"),
     "survey.sent": _("Survey sent"),
     "survey_response.recorded": _("Survey answered"),
     "survey_response.updated": _("Survey answer changed"),

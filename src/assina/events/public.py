@@ -76,9 +76,9 @@ PLAIN_KEYS = frozenset({
     "change", "charge", "code", "continued_period", "country", "coupon", "credit_balance", "credit_note", "currency",
     "decline_code", "default", "description", "email", "enabled", "event_types", "events", "exp_month", "exp_year",
     "expired", "final", "final_action", "grace_days", "hard_decline", "hard_decline_codes", "invoiced_now", "last4",
-    "locale", "message", "metric", "name", "number", "payment", "plan", "pricing_model", "previous",
+    "locale", "message", "metric", "name", "number", "outcome", "payment", "plan", "pricing_model", "previous",
     "previous_amount", "previous_status", "proration", "quantity", "reason", "retry_days", "soft_decline_codes",
-    "source", "status", "tax_id", "to_balance", "total", "unit_amount", "url", "version",
+    "saved", "source", "status", "still_paying", "tax_id", "to_balance", "total", "unit_amount", "url", "version",
 })
 
 
