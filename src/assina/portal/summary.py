@@ -1,8 +1,9 @@
 """What the portal's home shows, as ready-made strings in the customer's language.
 
 A fixed number of queries whatever the customer holds: the subscriptions with their plans and
-items in three, the invoices in one (no query per invoice), the card already loaded with the
-session (``services.live_session``), the card link's state in one.
+items in three, the next renewal's invoice of every subscription in a few more
+(``upcoming.upcoming_for``), the invoices in one (no query per invoice), the cards in one, the
+card link's state in one, the portal's settings in one.
 """
 
 from __future__ import annotations
@@ -14,43 +15,75 @@ from assina.core.invoice_states import InvoiceStatus
 from assina.core.pricing import price_amount
 from assina.core.states import SubscriptionStatus as S
 from assina.invoices.models import Invoice
+from assina.notifications.card_page import BRANDS
+from assina.payments.models import PaymentMethod
 from assina.notifications.context import interval_word, local_date, money, number
 from assina.subscriptions.models import Subscription, SubscriptionItem
+
+from .manage import CHANGEABLE
+from .models import PortalSettings
+from .upcoming import Upcoming, upcoming_for, with_flags
 
 SHOWN = (S.TRIALING, S.ACTIVE, S.PAST_DUE, S.UNPAID, S.PAUSED, S.INCOMPLETE)
 
 
-def subscriptions(customer) -> list[dict]:
+def subscriptions(customer, portal: PortalSettings | None = None) -> list[dict]:
+    portal = portal or PortalSettings.current()
     items = SubscriptionItem.objects.select_related("plan_version__plan").order_by("pk")
-    subs = (Subscription.objects.filter(customer=customer, status__in=[s.value for s in SHOWN])
-            .select_related("plan").prefetch_related(Prefetch("items", queryset=items)).order_by("-pk"))
-    return [_subscription(sub, customer) for sub in subs]
+    subs = list(with_flags(Subscription.objects.filter(customer=customer, status__in=[s.value for s in SHOWN]))
+                .select_related("plan").prefetch_related(Prefetch("items", queryset=items)).order_by("-pk"))
+    coming = upcoming_for(subs, customer.credit_balance, customer.locale)
+    return [_subscription(sub, customer, coming.get(sub.pk), portal) for sub in subs]
 
 
-def _subscription(sub, customer) -> dict:
+def _subscription(sub, customer, coming: Upcoming | None, portal: PortalSettings) -> dict:
     locale, tz = customer.locale, customer.time_zone
     lines, total, base = [], 0, None
     for item in sub.items.all():
         amount = price_amount(item.plan_version.price_spec(), item.quantity)
         total += amount
         plan = item.plan_version.plan
-        line = {"name": plan.name, "quantity": number(item.quantity, locale), "amount": money(amount, sub.currency, locale),
-                "addon": plan.kind == "addon"}
+        line = {"id": item.pk, "name": plan.name, "quantity": number(item.quantity, locale),
+                "amount": money(amount, sub.currency, locale), "addon": plan.kind == "addon"}
         if base is None and not line["addon"]:
             base = line
         lines.append(line)
     every = interval_word(sub.interval, sub.interval_count, locale)
     end = local_date(sub.current_period_end, locale, tz)
     amount = money(total, sub.currency, locale)
-    charges = sub.status in (S.ACTIVE, S.TRIALING, S.PAST_DUE) and not sub.cancel_at_period_end
+    next_amount = money(coming.amount_due, sub.currency, locale) if coming else ""
+    changeable = sub.status in CHANGEABLE and not sub.cancel_at_period_end and sub.catch_up_held_at is None
     return {
         "id": sub.pk, "plan": sub.plan.name, "status": sub.get_status_display(), "status_code": sub.status,
         "price": amount, "interval": every, "quantity": base["quantity"] if base else "1",
         "addons": [line for line in lines if line["addon"]], "lines": lines,
-        "next_charge_on": end if charges else "", "next_charge_amount": amount if charges else "",
-        "discounted": sub.coupon_id is not None,
-        "terms": _terms(sub, end, amount, every, local_date(sub.resumes_at, locale, tz)),
+        "next_charge_on": local_date(coming.at, locale, tz) if coming else "", "next_charge_amount": next_amount,
+        "upcoming": _upcoming(coming, sub.currency, locale) if coming else None,
+        "change_note": _change_note(coming, locale, tz) if coming and coming.change else "",
+        "terms": _terms(sub, end, next_amount or amount, every, local_date(sub.resumes_at, locale, tz)),
+        "can_change": changeable,
+        "can_pause": changeable and sub.status != S.TRIALING and bool(portal.pause_lengths),
+        "can_resume": sub.status == S.PAUSED,
+        "can_change_addons": changeable and portal.allow_addon_changes,
+        "can_cancel": sub.status in (S.ACTIVE, S.TRIALING, S.PAST_DUE) and not sub.cancel_at_period_end,
     }
+
+
+def _upcoming(coming: Upcoming, currency: str, locale: str) -> dict:
+    def line(l) -> dict:
+        return {"description": l.description, "amount": money(l.amount, currency, locale),
+                "quantity": number(l.quantity, locale)}
+
+    return {"lines": [line(l) for l in coming.lines], "total": money(coming.total, currency, locale),
+            "credit": money(-coming.credit, currency, locale) if coming.credit else "",
+            "amount_due": money(coming.amount_due, currency, locale), "usage": [line(l) for l in coming.usage]}
+
+
+def _change_note(coming: Upcoming, locale: str, tz: str) -> str:
+    change = coming.change.change
+    return _("On %(date)s your plan changes to %(plan)s × %(quantity)s; the amount above is at the new price.") % {
+        "date": local_date(coming.at, locale, tz), "plan": coming.change_plan or change.get("plan"),
+        "quantity": number(int(change.get("quantity", 1)), locale)}
 
 
 def _terms(sub, end: str, amount: str, every: str, resumes: str) -> list[str]:
@@ -61,7 +94,8 @@ def _terms(sub, end: str, amount: str, every: str, resumes: str) -> list[str]:
     if sub.status == S.PAUSED:
         text = (_("Your subscription is paused until %(resumes)s. You are not charged while it is paused.") if resumes
                 else _("Your subscription is paused. You are not charged while it is paused."))
-        return [text % params]
+        return [text % params, _("You can resume it at any time with “Resume”: a new period starts that day and is "
+                                 "charged then, less the credit kept from the pause.")]
     if sub.status in (S.PAST_DUE, S.UNPAID):
         return [_("Your last payment did not go through. Update your card so that your subscription continues.")]
     first = (_("Your free trial ends on %(date)s. Then you are charged %(amount)s every %(interval)s until you cancel.")
@@ -82,8 +116,10 @@ def invoices(customer) -> list[dict]:
              "paid": inv.status == InvoiceStatus.PAID.value} for inv in rows]
 
 
-def card(customer) -> dict | None:
-    method = customer.default_payment_method
-    if method is None or method.detached_at is not None:
-        return None
-    return {"brand": method.brand, "last4": method.last4, "expires": f"{method.exp_month:02d}/{method.exp_year}"}
+def cards(customer) -> list[dict]:
+    """The customer's cards, the default first (one query)."""
+    default = customer.default_payment_method_id
+    rows = PaymentMethod.objects.filter(customer_id=customer.pk, detached_at__isnull=True).order_by("-created_at", "-pk")
+    found = [{"id": m.pk, "brand": BRANDS.get(m.brand, m.brand.title()), "last4": m.last4,
+              "expires": f"{m.exp_month:02d}/{m.exp_year}", "default": m.pk == default} for m in rows]
+    return sorted(found, key=lambda card: not card["default"])

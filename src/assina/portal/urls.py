@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .views import manage
 
 app_name = "portal"
 
@@ -10,4 +11,14 @@ urlpatterns = [
     path("enter/<str:token>/", views.enter, name="enter"),
     path("invoices/<int:invoice_id>/pdf", views.invoice_pdf, name="invoice_pdf"),
     path("logout/", views.logout, name="logout"),
+    # Self-service (issue 16): a GET shows or previews, a POST acts.
+    path("subscriptions/<int:sub_id>/change/", manage.change, name="change"),
+    path("subscriptions/<int:sub_id>/change/confirm/", manage.change_confirm, name="change_confirm"),
+    path("subscriptions/<int:sub_id>/change/keep/", manage.keep_plan, name="keep_plan"),
+    path("subscriptions/<int:sub_id>/pause/", manage.pause, name="pause"),
+    path("subscriptions/<int:sub_id>/resume/", manage.resume, name="resume"),
+    path("subscriptions/<int:sub_id>/addons/", manage.addons, name="addons"),
+    path("subscriptions/<int:sub_id>/addons/<int:item_id>/remove/", manage.remove_addon, name="remove_addon"),
+    path("cards/<int:method_id>/default/", manage.default_card, name="default_card"),
+    path("cards/<int:method_id>/remove/", manage.remove_card, name="remove_card"),
 ]

@@ -1,5 +1,7 @@
 """The portal's pages: sign in by e-mail, enter through a link, the home, an invoice's PDF, sign out.
 
+What a customer changes (plan, quantity, pause, add-ons, cards) is in ``views.manage``.
+
 A portal session sees one customer only: every lookup is filtered by the session's customer, so
 another customer's id is a 404. Every POST goes through Django's CSRF check (no exemption here).
 """
@@ -22,7 +24,8 @@ from assina.notifications import card_links
 from assina.notifications.rendering import branding, message_locale
 from assina.invoices.pdf import pdf_filename, render_invoice_pdf
 
-from . import services, summary
+from assina.portal import services, summary
+from assina.portal.models import PortalSettings
 
 SESSION_KEY = "assina_portal"
 FLOW_SECTIONS = {"cancel": "subscription", "change_plan": "subscription", "switch_to_annual": "subscription",
@@ -101,12 +104,21 @@ def home(request):
     flow = request.GET.get("flow", "")
     flow = flow if flow in FLOW_SECTIONS else ""
     with translation.override(language):
+        subscriptions = summary.subscriptions(customer, PortalSettings.current())
+        offers = _offers(subscriptions)
+        for sub in subscriptions:
+            sub["offers"] = offers.get(sub["id"], ())
         context = {
-            "customer": customer, "subscriptions": summary.subscriptions(customer), "invoices": summary.invoices(customer),
-            "card": summary.card(customer), "update_card_url": card_links.update_card_url(customer.pk),
+            "customer": customer, "subscriptions": subscriptions, "invoices": summary.invoices(customer),
+            "cards": summary.cards(customer), "update_card_url": card_links.update_card_url(customer.pk),
             "flow": flow, "focus": FLOW_SECTIONS.get(flow, ""), "return_url": session.link.return_url,
         }
     return _page(request, "home.html", language, context)
+
+
+def _offers(subscriptions: list[dict]) -> dict[int, tuple]:
+    """The upgrades app's offers per subscription ("annual", "upgrade"), when that app offers any."""
+    return {}
 
 
 @never_cache

@@ -1,0 +1,144 @@
+"""The invoice a subscription's next renewal will issue, previewed for the portal's home.
+
+Drafted by the code the billing run uses (``subscriptions.due_work._renew``): the period's
+items and discount (``core.invoicing.draft_for_period`` over ``subscriptions.terms``), the
+closing period's metered usage so far (the usage port, ``subscriptions.metered``), the items
+carried from changes made during the period (``invoices.services.pending_lines``), then the
+customer's credit balance (``core.credit.credit_on_issue``). A change scheduled for the
+period's end is priced in, as the renewal applies it first.
+
+The metered lines come from the same function that bills them, which marks the usage it
+counts; here it runs inside a savepoint that is always rolled back, so the preview writes
+nothing (and only for subscriptions that have metered prices).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+
+from assina.catalog.models import Plan
+from assina.core.credit import credit_on_issue
+from assina.core.invoicing import DraftLine, ItemTerms, LineKind, draft_for_period
+from assina.core.states import SubscriptionStatus as S
+from assina.i18n import CustomerTexts
+from assina.invoices.models import PendingItem
+from assina.invoices.services import carried_line
+from assina.subscriptions.metered import metered_lines
+from assina.subscriptions.models import ScheduledChange, Subscription, SubscriptionItem
+from assina.subscriptions.terms import TermsLoader, index_of_period_starting
+
+RENEWING = (S.ACTIVE.value, S.TRIALING.value, S.PAST_DUE.value)
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    at: datetime  # when the renewal issues it (the current period's end)
+    lines: tuple[DraftLine, ...]  # in the customer's language
+    total: int
+    credit: int  # taken from the credit balance
+    amount_due: int  # what the card is charged
+    usage: tuple[DraftLine, ...]  # the metered lines among ``lines`` (usage so far this period)
+    change: ScheduledChange | None  # a change that takes effect at ``at``
+    change_plan: str = ""  # the name of the plan it changes to
+
+
+def with_flags(subs: QuerySet) -> QuerySet:
+    """``subs`` annotated with what ``upcoming_for`` would otherwise ask in queries of its own:
+    whether each has metered prices, items carried to its next invoice, a pending change.
+    Most have none of them, and then nothing more is read."""
+    return subs.annotate(
+        portal_metered=Exists(SubscriptionItem.objects.filter(subscription=OuterRef("pk"),
+                                                              plan_version__metered_prices__isnull=False)),
+        portal_carried=Exists(PendingItem.objects.filter(subscription=OuterRef("pk"), invoice__isnull=True)),
+        portal_change=Exists(ScheduledChange.objects.filter(subscription=OuterRef("pk"),
+                                                            status=ScheduledChange.Status.PENDING)),
+    )
+
+
+def _flagged(subs: list[Subscription], flag: str) -> list[int]:
+    return [s.pk for s in subs if getattr(s, flag, True)]  # without the annotation: ask
+
+
+def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str) -> dict[int, Upcoming]:
+    """The next renewal's invoice of each of ``subs`` (one customer's) that will renew; absent
+    when none will come (cancelled at period end, paused, unpaid, incomplete, held for
+    catch-up). A fixed number of queries for any number of subscriptions, plus one savepoint
+    per subscription with metered prices (fewer when ``subs`` come from ``with_flags``)."""
+    renewing = [s for s in subs if s.status in RENEWING and not s.cancel_at_period_end and s.catch_up_held_at is None]
+    if not renewing:
+        return {}
+    loader = TermsLoader()
+    loader.load(renewing)
+    changes: dict[int, ScheduledChange] = {}
+    if ids := _flagged(renewing, "portal_change"):
+        for change in (ScheduledChange.objects.filter(subscription_id__in=ids, status=ScheduledChange.Status.PENDING)
+                       .order_by("-pk")):
+            changes[change.subscription_id] = change
+    carried: dict[int, list[DraftLine]] = defaultdict(list)
+    if ids := _flagged(renewing, "portal_carried"):
+        for item in PendingItem.objects.filter(subscription_id__in=ids, invoice__isnull=True).order_by("pk"):
+            carried[item.subscription_id].append(carried_line(item))
+    metered = set(_flagged(renewing, "portal_metered"))
+    texts = CustomerTexts()
+    balance = max(credit_balance, 0)
+    result = {}
+    for sub in sorted(renewing, key=lambda s: (s.current_period_end, s.pk)):
+        start = sub.current_period_end
+        terms = loader.terms(sub)
+        change, plan_name = changes.get(sub.pk), ""
+        if change is not None and change.effective_at == start:
+            terms, plan_name = _with_change(sub, terms, change)
+        else:
+            change = None
+        try:
+            index = index_of_period_starting(terms, start)
+        except ValueError:
+            continue  # the period's end is no boundary of its anchor: nothing to foresee
+        usage = _usage_so_far(sub) if sub.pk in metered else []
+        lines = [*draft_for_period(terms, index).lines, *usage, *carried.get(sub.pk, ())]
+        total = sum(line.amount for line in lines)
+        credit, due, _taken = credit_on_issue(total, balance)
+        balance -= credit  # renewals at the same moment share the balance (in id order, as the run does)
+        result[sub.pk] = Upcoming(at=start, lines=tuple(texts.lines(locale, lines)), total=total, credit=credit,
+                                  amount_due=due, usage=tuple(texts.lines(locale, usage)), change=change,
+                                  change_plan=plan_name)
+    return result
+
+
+def _usage_so_far(sub: Subscription) -> list[DraftLine]:
+    """The closing period's metered lines, from the function that bills them, rolled back."""
+    with transaction.atomic():
+        savepoint = transaction.savepoint()
+        try:
+            return metered_lines([(sub.pk, sub.current_period_start, sub.current_period_end)]).get(sub.pk, [])
+        finally:
+            transaction.savepoint_rollback(savepoint)
+
+
+def _with_change(sub: Subscription, terms, change: ScheduledChange) -> tuple[object, str]:
+    """The terms after a change scheduled for the period end, as ``apply_scheduled_change``
+    makes them: the base item's plan and quantity (a kept plan keeps its version, a new plan
+    takes its newest price). A change of interval starts a new cycle: left as it is."""
+    plan = Plan.objects.filter(code=change.change.get("plan")).first()
+    if plan is None or (plan.interval, plan.interval_count) != (sub.interval, sub.interval_count) or not plan.active:
+        return terms, plan.name if plan else ""
+    base = sub.items.select_related("plan_version__plan").filter(plan_version__plan__kind=Plan.Kind.BASE).first()
+    if base is None:
+        return terms, plan.name
+    version = base.plan_version if base.plan_version.plan_id == plan.pk else plan.current_version()
+    new_item = ItemTerms(code=plan.code, description=plan.name, price=version.price_spec(),
+                         quantity=int(change.change.get("quantity", base.quantity)), kind=LineKind.SUBSCRIPTION)
+    old_code = base.plan_version.plan.code
+    items, swapped = [], False
+    for item in terms.items:
+        if not swapped and item.kind is LineKind.SUBSCRIPTION and item.code == old_code:
+            items.append(new_item)
+            swapped = True
+        else:
+            items.append(item)
+    return replace(terms, items=tuple(items)), plan.name
