@@ -279,3 +279,16 @@ def test_report_by_api_cli_and_page(api, people, capsys):
     page = _staff(Client()).get("/dashboard/feedback/?from=2027-01&to=2027-02")
     assert page.status_code == 200 and 'id="nps-card"' in page.content.decode()
     assert Client().get("/dashboard/feedback/").status_code == 302
+
+
+def test_export_holds_the_comments_and_erasure_removes_them(people):
+    from assina.privacy.erase import erase_customer
+    from assina.privacy.export import export_customer
+    from assina.feedback.services import record_response
+
+    ana, _bob = people
+    record_response(customer=ana, survey="nps", score=4, comment="O suporte demora", submitted_at=now(), source="api", at=now())
+    exported = export_customer(ana)
+    assert exported["survey_responses"][0]["comment"] == "O suporte demora" and exported["survey_responses"][0]["score"] == 4
+    erase_customer(ana.pk, now())
+    assert list(SurveyResponse.objects.filter(customer=ana).values_list("comment", "score")) == [("", 4)]

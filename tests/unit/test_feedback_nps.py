@@ -79,3 +79,10 @@ def test_adjusted_rand_index_by_hand():
     # scikit-learn's adjusted_rand_score gives 0.2424… for this pair
     value = adjusted_rand_index([0, 0, 0, 1, 1, 1], [0, 0, 1, 1, 2, 2])
     assert value == pytest.approx(0.2424242424)
+
+
+def test_a_detractor_weighs_twice_a_passive():
+    # 10 detractors (20) outrank 15 passives (15); 10 detractors tie 20 passives, then detractors decide.
+    assert nps.rank_weight(10, 0, 0) > nps.rank_weight(0, 15, 0)
+    assert nps.rank_weight(10, 0, 0) > nps.rank_weight(0, 20, 0)
+    assert nps.rank_weight(10, 0, 0)[0] == nps.rank_weight(0, 20, 0)[0]

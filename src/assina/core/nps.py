@@ -117,7 +117,8 @@ def response_rate(responses: int, sent: int) -> float | None:
 
 
 def rank_weight(detractors: int, passives: int, promoters: int) -> tuple:
-    """The default ranking of a theme: first by how many passives and detractors raise it
-    (the article's advice: their complaints are what moves NPS), then detractors alone, then
-    everyone. Sort descending by this key."""
-    return (detractors + passives, detractors, detractors + passives + promoters)
+    """The default ranking of a theme: by the passives and detractors who raise it (the
+    article's advice: their complaints are what moves NPS), a detractor counting twice (a
+    detractor is both the customer most likely to leave and one who pulls NPS down, where a
+    passive only fails to lift it); then detractors alone, then everyone. Sort descending."""
+    return (2 * detractors + passives, detractors, detractors + passives + promoters)

@@ -27,6 +27,7 @@ from assina.customers.models import Customer
 from assina.customers.services import erase_details, erased_email
 from assina.events.models import Event
 from assina.events.services import record
+from assina.feedback.models import SurveyResponse, ThemeAssignment
 from assina.invoices.models import Invoice
 from assina.notifications.consent import set_consent
 from assina.notifications.models import Message
@@ -66,6 +67,9 @@ def erase_customer(customer_id: int, at: datetime) -> dict[str, Any]:
         messages = _erase_messages(customer)
         set_consent(customer.pk, False, at, source="erased")
         Subscription.objects.filter(customer=customer).exclude(cancel_reason="").update(cancel_reason="")
+        # Survey comments are the customer's own words: gone; the scores stay (anonymous counts).
+        SurveyResponse.objects.filter(customer=customer).update(comment="", tags=[], themed_at=None)
+        ThemeAssignment.objects.filter(response__customer=customer).delete()
         events = _scrub_events(customer.pk, [v for v in before.values() if v and len(v) >= 3])
         record("customer.erased", customer, at, {})
     return _summary(customer, cards=cards, messages=messages, events=events, already=False)

@@ -11,6 +11,7 @@ from django.db.models import Count, Sum
 from assina.customers.models import BalanceTransaction, Customer
 from assina.events.models import Event
 from assina.events.public import public_events
+from assina.feedback.models import SurveyOptOut, SurveyResponse
 from assina.invoices.models import Invoice
 from assina.notifications.models import MarketingConsent, Message
 from assina.payments.models import PaymentAttempt, PaymentMethod, Refund
@@ -72,6 +73,11 @@ def export_customer(customer: Customer) -> dict[str, Any]:
             "template": m.template, "kind": m.kind, "to": m.to_email, "subject": m.subject, "text": m.text,
             "status": m.status, "due_at": _t(m.due_at), "sent_at": _t(m.sent_at),
         } for m in Message.objects.filter(customer=c).order_by("pk")],
+        "survey_responses": [{
+            "survey": r.survey, "score": r.score, "comment": r.comment, "source": r.source, "tags": r.tags,
+            "submitted_at": _t(r.submitted_at),
+        } for r in SurveyResponse.objects.filter(customer=c).order_by("pk")],
+        "surveys_opted_out_at": _t(SurveyOptOut.objects.filter(customer=c).values_list("at", flat=True).first()),
         "marketing_consent": None if consent is None else {
             "status": consent.status, "source": consent.source, "changed_at": _t(consent.changed_at)},
         "usage": [{"metric": row["metric_code"], "events": row["events"], "total": row["total"]}
