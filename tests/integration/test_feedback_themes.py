@@ -155,3 +155,14 @@ def test_an_owner_keyword_makes_its_own_theme_and_a_rename_is_kept(corpus):
     assert ranked["photos"]["responses"] > 0 and ranked["price"]["name"] == "Preço alto"
     texts = SurveyResponse.objects.filter(pk__in=ranked["photos"]["response_ids"]).values_list("comment", flat=True)
     assert all("photo" in t.lower() or "foto" in t.lower() for t in texts)
+
+
+def test_merging_themes_keeps_their_comments_together(corpus):
+    from assina.feedback.services import merge_themes
+
+    price, onboarding = Theme.objects.get(slug="price"), Theme.objects.get(slug="onboarding")
+    before = {t["theme"]: set(t["response_ids"]) for t in ranked_themes()}
+    merge_themes(price.pk, [onboarding.pk])
+    refresh(now())
+    after = {t["theme"]: set(t["response_ids"]) for t in ranked_themes()}
+    assert "onboarding" not in after and after["price"] == before["price"] | before["onboarding"]

@@ -223,3 +223,35 @@ def import_csv(data: str, at: datetime) -> ImportResult:
             imported += result.created
             unchanged += not result.created
     return ImportResult(imported, unchanged, [])
+
+
+# --- themes (the owner's actions) ------------------------------------------------------------------
+
+def mark_addressed(theme_ids: list[int]) -> int:
+    from assina.time import now
+
+    from .models import Theme
+
+    return Theme.objects.filter(pk__in=theme_ids, addressed_at__isnull=True).update(addressed_at=now())
+
+
+def merge_themes(into_id: int, other_ids: list[int]) -> None:
+    """One theme from several: the others' keywords join ``into``'s and the others are turned
+    off (kept, so a merge can be undone by hand); the comments are themed again at the next run."""
+    from .models import Theme
+
+    with transaction.atomic():
+        into = Theme.objects.select_for_update().get(pk=into_id)
+        for other in Theme.objects.filter(pk__in=other_ids).exclude(pk=into_id):
+            into.keywords_en = sorted(set(into.keywords_en or []) | set(other.keywords_en or []))
+            into.keywords_pt_br = sorted(set(into.keywords_pt_br or []) | set(other.keywords_pt_br or []))
+            if other.kind == Theme.Kind.DISCOVERED:
+                # A discovered theme has no keywords: its top words (its name) become keywords,
+                # so its comments follow it at every later run.
+                words = [w.strip() for w in other.name_en.split(",") if w.strip()]
+                into.keywords_en = sorted(set(into.keywords_en) | set(words))
+                into.keywords_pt_br = sorted(set(into.keywords_pt_br) | set(words))
+            other.active = False
+            other.save(update_fields=["active"])
+        into.save(update_fields=["keywords_en", "keywords_pt_br"])
+        SurveyResponse.objects.update(themed_at=None)
