@@ -25,7 +25,7 @@ from . import store
 from .lifecycle import bill_period_now, customer_method
 from .line_texts import PRORATION_TEXTS
 from .models import ScheduledChange, Subscription, SubscriptionItem
-from .services import SubscriptionError, get_subscription, refuse_if_held
+from .services import SubscriptionError, _apply_coupon, get_subscription, refuse_if_held
 from .terms import index_of_period_starting, terms_for
 
 S = SubscriptionStatus
@@ -137,13 +137,17 @@ def _check_changeable(sub: Subscription) -> None:
 
 
 def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quantity: int | None = None,
-                        at_period_end: bool = False, invoice_now: bool = False) -> Subscription:
+                        at_period_end: bool = False, invoice_now: bool = False,
+                        coupon_code: str | None = None) -> Subscription:
     """Change plan and/or quantity.
 
     Now (default): credit the unused part of the old price and charge the rest of the new one,
     carried to the next invoice, or billed at once with ``invoice_now``. A change of billing
     interval always starts a new period now and bills it at once.
     At period end: a scheduled change the clock applies when the current period ends.
+    ``coupon_code`` (a change of billing interval only): a coupon redeemed for the new cycle, in
+    place of any current one, so the new period's first invoice carries its discount (the
+    annual switch's incentive, ``assina.upgrades``).
     """
     at = clock_now()
     attempts = []
@@ -151,6 +155,10 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
         sub = get_subscription(sub_id, lock=True)
         _check_changeable(sub)
         plan, version, new_quantity = _target(sub, plan_code, quantity)
+        if coupon_code and (at_period_end or sub.status == S.TRIALING.value
+                            or (plan.interval, plan.interval_count) == (sub.interval, sub.interval_count)):
+            # A caller's mistake, not a customer's: no page or command passes a coupon otherwise.
+            raise ValueError("a coupon comes with a plan change only when it starts a new cycle at once (a new interval)")
         previous = {"plan": sub.plan.code, "quantity": _base_quantity(sub)}
         change = {"plan": plan.code, "quantity": new_quantity}
         if at_period_end:
@@ -183,6 +191,8 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
             period = terms_for(sub).period(0)
             sub.current_period_start, sub.current_period_end = period.start, period.end
             store.save(sub)
+            if coupon_code:
+                _apply_coupon(sub, coupon_code, at)
             _invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_UPDATE, at, extra_lines=list(preview.lines))
         elif invoice_now:
             carried, carried_ids = pending_lines(sub.pk)

@@ -6,3 +6,8 @@ class UpgradesConfig(AppConfig):
     name = "assina.upgrades"
     label = "upgrades"
     verbose_name = _("Upgrades and annual billing")
+
+    def ready(self):
+        from . import jobs
+
+        jobs.register()
