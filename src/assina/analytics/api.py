@@ -213,3 +213,84 @@ def cancellations(request, q: Query[MetricsQuery]):
 @router.get("/events", response=list[EventOut], summary="The most recent events")
 def events(request, limit: int = 20):
     return recent_events(max(1, min(limit, 200)))
+
+
+# --- lifetime value forecasts (assina.analytics.forecasts) ------------------------------------
+class ClvQuery(Schema):
+    as_of: Optional[str] = Field(None, description="forecast from the data as of the end of this date (YYYY-MM-DD); default now")
+    discount_rate: Optional[float] = Field(None, description="yearly discount rate, 0 to 1 (default 0.10)")
+    margin: Optional[float] = Field(None, description="share of revenue that is margin, 0 to 1 (default 1: CLV in revenue)")
+    customer: Optional[int] = Field(None, description="only this customer (id) in `customers`")
+    limit: int = Field(100, ge=1, le=1000, description="how many customers, the most valuable first")
+
+
+class StandardErrors(Schema):
+    alpha: Optional[float]
+    beta: Optional[float]
+
+
+class RetentionModel(Schema):
+    group: str = Field(..., description="monthly or annual subscriptions (a period is a month or a year)")
+    period_months: int
+    subscriptions: int = Field(..., description="subscriptions that ever paid")
+    stopped: int
+    paying: int
+    discount_rate: float = Field(..., description="the yearly rate as a rate per period")
+    alpha: Optional[float] = Field(None, description="sBG α (null when it could not be fitted: see error)")
+    beta: Optional[float]
+    log_likelihood: Optional[float]
+    standard_errors: Optional[StandardErrors]
+    error: Optional[str] = Field(None, description="why the model could not be fitted")
+    observed: list[float] = Field(..., description="share still paying after 0, 1, 2… periods, as observed (Kaplan-Meier)")
+    projected: list[float] = Field(..., description="share still paying after 0, 1, 2… periods, projected")
+    new_customer_periods: Optional[float] = Field(None, description="a new subscription's discounted expected number of payments (DEL)")
+
+
+class PlanValue(Schema):
+    plan: str
+    group: str
+    subscriptions: int
+    paying: int
+    new_customer_clv: Optional[int] = Field(None, description="a new subscriber's expected discounted value, minor units")
+    clv_total: Optional[int] = Field(None, description="the paying subscriptions' expected remaining value, minor units (null: no model)")
+    clv_mean: Optional[int]
+
+
+class CohortForecast(Schema):
+    cohort: str = Field(..., description="month of the first payment")
+    group: str
+    size: int
+    paying: int
+    fit: Optional[str] = Field(None, description="cohort: fitted to this cohort; pooled: its billing interval's fit")
+    alpha: Optional[float]
+    beta: Optional[float]
+    observed: list[float]
+    projected: list[float]
+    clv_total: Optional[int] = Field(None, description="expected remaining value of its paying subscriptions (null: no model)")
+
+
+class CustomerValue(Schema):
+    customer_id: int
+    clv: int = Field(..., description="expected remaining value of their paying subscriptions, minor units")
+    half_life_months: Optional[float] = Field(None, description="months until half of such customers have left")
+    expected_months: Optional[float] = Field(None, description="expected remaining months (null: unbounded, α <= 1)")
+
+
+class ClvOut(Schema):
+    as_of: str
+    currency: str
+    discount_rate: float
+    margin: float
+    groups: list[RetentionModel]
+    plans: list[PlanValue]
+    cohorts: list[CohortForecast]
+    customers_valued: int
+    clv_total: int
+    customers: list[CustomerValue]
+
+
+@router.get("/clv", response=ClvOut, summary="Lifetime value forecasts: retention per billing interval, plan and cohort; CLV per customer")
+def clv(request, q: Query[ClvQuery]):
+    from .forecasts import clv as forecast
+
+    return forecast(as_of=q.as_of, discount_rate=q.discount_rate, margin=q.margin, customer=q.customer, limit=q.limit)

@@ -323,3 +323,96 @@ def chart_data(report: dict) -> dict:
                    "cohort": _("Cohort"),
                    "churn_axis": _("Churn (% a month)"), "retention_axis": _("Retention (% a month)")},
     }
+
+
+# --- lifetime value forecasts (assina.analytics.forecasts) ---------------------------------------
+GROUP_LABELS = {"monthly": gettext_lazy("Monthly subscriptions"), "annual": gettext_lazy("Annual subscriptions")}
+PERIOD_WORDS = {"monthly": gettext_lazy("Months since the first payment"), "annual": gettext_lazy("Years since the first payment")}
+
+
+def _parameter(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0.###", locale=locale()) if value < 1000 else format_decimal(round(value), locale=locale())
+
+
+def forecast_models_table(forecast: dict) -> tuple[list[str], list[list]]:
+    """The retention model of each billing interval: its parameters, or why there is none."""
+    head = [_("Billing interval"), _("Ever paid"), _("Still paying"), _("Alpha (α)"), _("Beta (β)"), _("Retained after 1 period"),
+            _("After 12 months"), _("Discounted payments expected from a new subscription")]
+    rows = []
+    for g in forecast["groups"]:
+        if g["alpha"] is None:
+            # No model: the reason spans the model's columns (the page) or fills the first (a CSV).
+            rows.append([str(GROUP_LABELS[g["group"]]), number(g["subscriptions"], 0), number(g["paying"], 0),
+                         Reason(g["error"] or _("no subscriptions"), 5)])
+            continue
+        year = 12 // g["period_months"]
+        projected = g["projected"]
+        rows.append([str(GROUP_LABELS[g["group"]]), number(g["subscriptions"], 0), number(g["paying"], 0),
+                     _parameter(g["alpha"]), _parameter(g["beta"]), percent(projected[1] if len(projected) > 1 else None),
+                     percent(projected[year] if len(projected) > year else None), number(g["new_customer_periods"], 1)])
+    return head, rows
+
+
+class Reason(str):
+    """A table cell spanning ``span`` columns."""
+
+    def __new__(cls, text: str, span: int):
+        cell = super().__new__(cls, text)
+        cell.span = span
+        return cell
+
+
+def forecast_plans_table(forecast: dict) -> tuple[list[str], list[list]]:
+    cur = forecast["currency"]
+    names = plan_names()
+    head = [_("Plan"), _("Billing interval"), _("Subscriptions"), _("Still paying"), _("CLV of a new subscriber"),
+            _("Average CLV of those paying"), _("CLV of those paying")]
+    rows = [[names.get(p["plan"], p["plan"]), str(INTERVAL_LABELS[p["group"]]), number(p["subscriptions"], 0),
+             number(p["paying"], 0), money(p["new_customer_clv"], cur), money(p["clv_mean"], cur), money(p["clv_total"], cur)]
+            for p in forecast["plans"]]
+    return head, rows
+
+
+def forecast_note(forecast: dict) -> str:
+    return _("Forecast as of %(as_of)s, in %(currency)s: retention by the shifted-beta-geometric model fitted to your "
+             "subscriptions; CLV is what a subscription is expected to pay from now on, discounted at %(rate)s a year%(margin)s. "
+             "See docs/forecasting.md for when not to trust it.") % {
+        "as_of": moment(forecast["as_of"]), "currency": forecast["currency"], "rate": percent(forecast["discount_rate"]),
+        "margin": "" if forecast["margin"] == 1 else _(", times a margin of %(margin)s") % {"margin": percent(forecast["margin"])}}
+
+
+def forecast_chart_data(forecast: dict) -> dict:
+    """The forecast section's charts: each curve's observed and projected retention, and CLV by plan and cohort."""
+    exp = 10 ** exponent(forecast["currency"])
+    names = plan_names()
+    curves = []
+    for g in forecast["groups"]:
+        if g["observed"] or g["projected"]:
+            curves.append({"key": g["group"], "label": str(GROUP_LABELS[g["group"]]), "axis": str(PERIOD_WORDS[g["group"]]),
+                           "observed": g["observed"], "projected": g["projected"]})
+    for c in reversed(forecast["cohorts"]):  # the newest first
+        if not c["projected"] or len(c["observed"]) < 2:
+            continue
+        label = _("%(cohort)s cohort, %(interval)s (%(count)s)") % {
+            "cohort": month_label(c["cohort"]), "interval": str(INTERVAL_LABELS[c["group"]]).lower(), "count": number(c["size"], 0)}
+        curves.append({"key": f"{c['group']}-{c['cohort']}", "label": label, "axis": str(PERIOD_WORDS[c["group"]]),
+                       "observed": c["observed"], "projected": c["projected"],
+                       "pooled": c["fit"] == "pooled"})
+    valued = [p for p in forecast["plans"] if p["new_customer_clv"] is not None]
+    by_month: dict[str, int] = {}
+    for c in forecast["cohorts"]:  # monthly and annual subscriptions of a month together
+        if c["clv_total"]:
+            by_month[c["cohort"]] = by_month.get(c["cohort"], 0) + c["clv_total"]
+    months = sorted(by_month)
+    return {
+        "curves": curves,
+        "plans": {"labels": [names.get(p["plan"], p["plan"]) for p in valued],
+                  "new": [p["new_customer_clv"] / exp for p in valued],
+                  "mean": [None if p["clv_mean"] is None else p["clv_mean"] / exp for p in valued]},
+        "cohorts": {"x": months, "values": [by_month[m] / exp for m in months], "labels": [month_label(m) for m in months]},
+        "labels": {"observed": _("Observed"), "projected": _("Projected"), "pooled": _("projected with the fit of all the interval's subscriptions"),
+                   "retained": _("Still paying"), "new": _("CLV of a new subscriber"), "mean": _("Average CLV of those paying"),
+                   "cohort_clv": _("CLV of those still paying"), "cohort": _("Cohort (first payment)")},
+    }

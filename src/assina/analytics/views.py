@@ -20,6 +20,7 @@ from assina.core.spreadsheet import safe_row
 from assina.i18n import localized_message
 
 from . import presentation as show
+from .forecasts import clv
 from .service import MetricsError, options, recent_events, report
 
 RANGES = (3, 6, 12, 24, 36)
@@ -75,6 +76,7 @@ def dashboard(request):
                        ("cancellations", _("Cancellations by reason")), ("events", _("Recent events"))):
         head, rows = show.TABLES[key](data, events, False)
         tables.append({"key": key, "title": title, "head": head, "rows": rows, "note": show.TABLE_NOTES.get(key, "")})
+    forecast = _forecast(request)
     context = {
         **admin.site.each_context(request),  # the admin's header, user links and language switcher
         "is_nav_sidebar_enabled": False,  # the charts need the width
@@ -83,8 +85,21 @@ def dashboard(request):
         "selected": request.GET, "ranges": RANGES,
         "query": query, "summary": data["summary"],
         "trials": (data["summary"]["trials_converted"], data["summary"]["trials_ended"]),
+        "forecast": forecast,
     }
     return render(request, "analytics/dashboard.html", context)
+
+
+def _forecast(request) -> dict | None:
+    """The lifetime value section: the forecast as of the dashboard's as-of date (kept between requests)."""
+    try:
+        result = clv(as_of=request.GET.get("as_of") or None, limit=0)
+    except MetricsError:
+        result = clv(limit=0)
+    models_head, models_rows = show.forecast_models_table(result)
+    plans_head, plans_rows = show.forecast_plans_table(result)
+    return {"note": show.forecast_note(result), "charts": show.forecast_chart_data(result),
+            "models": {"head": models_head, "rows": models_rows}, "plans": {"head": plans_head, "rows": plans_rows}}
 
 
 @require_GET

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ForecastError, N_
+from .errors import ForecastError
 
 
 def column(values, what: str, *, whole: bool = False) -> np.ndarray:
@@ -12,15 +12,15 @@ def column(values, what: str, *, whole: bool = False) -> np.ndarray:
     try:
         out = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ForecastError(N_("%(what)s must be a number, not %(value)s"), what=what, value=_first_bad(values)) from None
+        raise ForecastError("%(what)s must be a number, not %(value)s", what=what, value=_first_bad(values)) from None
     bad = ~np.isfinite(out)
     if bad.any():
-        raise ForecastError(N_("%(what)s must be a number, not %(value)s"), what=what,
+        raise ForecastError("%(what)s must be a number, not %(value)s", what=what,
                             value=repr(str(np.asarray(values).reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]])))
     if np.any(out < 0):
-        raise ForecastError(N_("%(what)s cannot be negative"), what=what)
+        raise ForecastError("%(what)s cannot be negative", what=what)
     if whole and np.any(out != np.round(out)):
-        raise ForecastError(N_("%(what)s must be a whole number"), what=what)
+        raise ForecastError("%(what)s must be a whole number", what=what)
     return out.reshape(-1)
 
 
@@ -35,6 +35,6 @@ def _first_bad(values) -> str:
 
 def same_length(*columns: np.ndarray) -> None:
     if len({len(c) for c in columns}) != 1:
-        raise ForecastError(N_("the columns frequency, recency, T and monetary_value must have the same length"))
+        raise ForecastError("the columns frequency, recency, T and monetary_value must have the same length")
     if not len(columns[0]):
-        raise ForecastError(N_("there are no customers in the data"))
+        raise ForecastError("there are no customers in the data")

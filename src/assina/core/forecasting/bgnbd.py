@@ -19,7 +19,7 @@ from scipy.special import digamma, gammaln, hyp2f1
 
 from ._data import column, same_length
 from ._fit import maximise
-from .errors import ForecastError, N_
+from .errors import ForecastError
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,11 @@ def check(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     age = column(T, "T")
     same_length(x, t_x, age)
     if np.any(age <= 0):
-        raise ForecastError(N_("T (the customer's age) must be more than 0"))
+        raise ForecastError("T (the customer's age) must be more than 0")
     if np.any(t_x > age):
-        raise ForecastError(N_("recency cannot be greater than T (the customer's age)"))
+        raise ForecastError("recency cannot be greater than T (the customer's age)")
     if np.any((x == 0) & (t_x != 0)):
-        raise ForecastError(N_("a customer without repeat purchases must have a recency of 0"))
+        raise ForecastError("a customer without repeat purchases must have a recency of 0")
     return x, t_x, age
 
 
@@ -62,7 +62,7 @@ def fit(frequency, recency, T) -> BgNbdFit:
     distinct frequency (a few hundred at most); only the two logarithms of ages are per customer."""
     x, t_x, age = check(frequency, recency, T)
     if not np.any(x > 0):
-        raise ForecastError(N_("no customer made a repeat purchase: the purchase model needs some who did"))
+        raise ForecastError("no customer made a repeat purchase: the purchase model needs some who did")
     n = float(len(x))
     distinct, counts = np.unique(x, return_counts=True)
     counts = counts.astype(np.float64)
@@ -107,7 +107,7 @@ def fit(frequency, recency, T) -> BgNbdFit:
     start = np.array([1.0, max(float(age.mean()) / max(sum_x / n, 1e-3), 1e-3) * 0.1, 1.0, 1.0])
     result = maximise(("r", "alpha", "a", "b"), loglik, start)
     if not np.isfinite(result.log_likelihood) or not result.converged:
-        raise ForecastError(N_("the purchase model could not be fitted to this data"))
+        raise ForecastError("the purchase model could not be fitted to this data")
     r, alpha, a, b = (float(v) for v in result.params)
     se = {k: (None if np.isnan(s) else float(s)) for k, s in zip(result.names, result.standard_errors)}
     return BgNbdFit(r, alpha, a, b, result.log_likelihood, se, result.converged)

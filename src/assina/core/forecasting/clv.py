@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import bgnbd
-from .errors import ForecastError, N_
+from .errors import ForecastError
 from .gamma_gamma import GammaGammaFit
 
 MAX_HORIZON = 1200
@@ -21,9 +21,9 @@ MAX_HORIZON = 1200
 
 def check_horizon(horizon: int, discount_rate: float) -> None:
     if not (isinstance(horizon, (int, np.integer)) and 1 <= horizon <= MAX_HORIZON):
-        raise ForecastError(N_("the horizon must be from 1 to %(maximum)s periods"), maximum=MAX_HORIZON)
+        raise ForecastError("the horizon must be from 1 to %(maximum)s periods", maximum=MAX_HORIZON)
     if not (isinstance(discount_rate, (int, float)) and np.isfinite(discount_rate) and 0 <= discount_rate <= 1):
-        raise ForecastError(N_("the discount rate must be from 0 to 1"))
+        raise ForecastError("the discount rate must be from 0 to 1")
 
 
 def customer_lifetime_value(purchases: bgnbd.BgNbdFit, values: GammaGammaFit, frequency, recency, T, monetary_value,

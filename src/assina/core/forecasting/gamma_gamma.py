@@ -19,7 +19,7 @@ from scipy.special import digamma, gammaln
 
 from ._data import column, same_length
 from ._fit import maximise
-from .errors import ForecastError, N_
+from .errors import ForecastError
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def check(frequency, monetary_value) -> tuple[np.ndarray, np.ndarray]:
     m = column(monetary_value, "monetary_value")
     same_length(x, m)
     if np.any((x > 0) & (m <= 0)):
-        raise ForecastError(N_("the monetary value of a customer with repeat purchases must be more than 0"))
+        raise ForecastError("the monetary value of a customer with repeat purchases must be more than 0")
     return x, m
 
 
@@ -60,7 +60,7 @@ def fit(frequency, monetary_value) -> GammaGammaFit:
     keep = x > 0
     x, m = x[keep], m[keep]
     if len(x) < 2:
-        raise ForecastError(N_("the order value model needs at least two customers with repeat purchases"))
+        raise ForecastError("the order value model needs at least two customers with repeat purchases")
     distinct, where, counts = np.unique(x, return_inverse=True, return_counts=True)
     counts = counts.astype(np.float64)
     n = float(len(x))
@@ -84,7 +84,7 @@ def fit(frequency, monetary_value) -> GammaGammaFit:
     result = maximise(("p", "q", "v"), loglik, np.array([1.0, 2.0, float(m.mean())]))
     p, q, v = (float(val) for val in result.params)
     if not np.isfinite(result.log_likelihood) or not result.converged or q <= 1:
-        raise ForecastError(N_("the order value model could not be fitted: the order values vary too little or too much"))
+        raise ForecastError("the order value model could not be fitted: the order values vary too little or too much")
     se = {k: (None if np.isnan(s) else float(s)) for k, s in zip(result.names, result.standard_errors)}
     return GammaGammaFit(p, q, v, result.log_likelihood, se, result.converged, int(n))
 

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.special import betaln, digamma, hyp2f1  # noqa: F401 (betaln: the tests sum with it)
 
 from ._fit import Fit, maximise
-from .errors import ForecastError, N_
+from .errors import ForecastError
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def retention_rates(alpha: float, beta: float, t) -> np.ndarray:
 
 def _discount_factor(discount_rate: float) -> float:
     if not (isinstance(discount_rate, (int, float)) and np.isfinite(discount_rate) and 0 <= discount_rate <= 1):
-        raise ForecastError(N_("the discount rate must be from 0 to 1"))
+        raise ForecastError("the discount rate must be from 0 to 1")
     return 1.0 / (1.0 + float(discount_rate))
 
 
@@ -127,9 +127,9 @@ def _counts(values: Sequence) -> np.ndarray:
     try:
         counts = np.asarray([float(v) for v in values], dtype=np.float64)
     except (TypeError, ValueError):
-        raise ForecastError(N_("the survivor counts must be whole numbers of at least 0")) from None
+        raise ForecastError("the survivor counts must be whole numbers of at least 0") from None
     if not np.all(np.isfinite(counts)) or np.any(counts < 0) or np.any(counts != np.round(counts)):
-        raise ForecastError(N_("the survivor counts must be whole numbers of at least 0"))
+        raise ForecastError("the survivor counts must be whole numbers of at least 0")
     return counts
 
 
@@ -138,12 +138,12 @@ def fit(survivors: Sequence) -> SbgFit:
     start, ``survivors[t]`` still customers after t periods."""
     n = _counts(survivors)
     if len(n) < 3:
-        raise ForecastError(N_("the survivor counts must cover at least two periods (three numbers: the cohort's size and two periods)"))
+        raise ForecastError("the survivor counts must cover at least two periods (three numbers: the cohort's size and two periods)")
     if n[0] < 1:
-        raise ForecastError(N_("the cohort must start with at least one customer"))
+        raise ForecastError("the cohort must start with at least one customer")
     grew = np.flatnonzero(np.diff(n) > 0)
     if len(grew):
-        raise ForecastError(N_("the survivor counts cannot grow: period %(period)s has more customers than the period before"),
+        raise ForecastError("the survivor counts cannot grow: period %(period)s has more customers than the period before",
                             period=int(grew[0]) + 1)
     lost = np.r_[0.0, -np.diff(n)]
     alive = np.zeros(len(n))
@@ -163,9 +163,9 @@ def fit_censored(lost, alive) -> SbgFit:
     alive = np.pad(alive, (0, size - len(alive)))
     lost[0] = 0.0  # nobody's last period is the 0th
     if lost.sum() == 0:
-        raise ForecastError(N_("nobody left in any period: the model needs some customers who churned"))
+        raise ForecastError("nobody left in any period: the model needs some customers who churned")
     if alive[1:].sum() == 0 and lost[2:].sum() == 0:
-        raise ForecastError(N_("everybody left in the first period: the model needs some customers who stayed"))
+        raise ForecastError("everybody left in the first period: the model needs some customers who stayed")
     t = np.arange(size, dtype=np.float64)
     lost_t, lost_w = t[lost > 0], lost[lost > 0]
     alive_t, alive_w = t[alive > 0], alive[alive > 0]
@@ -185,7 +185,7 @@ def fit_censored(lost, alive) -> SbgFit:
 
     result: Fit = maximise(("alpha", "beta"), loglik, np.array([1.0, 1.0]))
     if not np.isfinite(result.log_likelihood):
-        raise ForecastError(N_("the retention model could not be fitted to these counts"))
+        raise ForecastError("the retention model could not be fitted to these counts")
     se = tuple(None if np.isnan(s) else float(s) for s in result.standard_errors)
     return SbgFit(float(result.params[0]), float(result.params[1]), result.log_likelihood, se,  # type: ignore[arg-type]
                   result.converged, int(round(total)))

@@ -118,6 +118,54 @@
     };
     heat("chart-cohorts", d.cohorts.customers, d.labels.customers);
     heat("chart-cohorts-revenue", d.cohorts.revenue, d.labels.revenue);
+    forecast({cfg: cfg, layout: layout, axis: axis, asMoney: asMoney, pct: pct, percent: percent, whole: whole, currency: d.currency});
+  }
+
+  // The lifetime value section: a chosen curve's observed retention under its projection, and CLV by plan and cohort.
+  function forecast(k) {
+    var node = document.getElementById("forecast-data");
+    if (!node) { return; }
+    var f = JSON.parse(node.textContent);
+    var picker = document.getElementById("forecast-curve");
+    var pooledNote = document.getElementById("forecast-pooled");
+    var share = function (v) { return v === null ? "—" : k.percent.format(v); };
+    var drawCurve = function () {
+      var c = f.curves[Number(picker.value) || 0];
+      if (!c) { return; }
+      var periods = function (list) { return list.map(function (_, i) { return i; }); };
+      var pct100 = function (list) { return list.map(function (v) { return 100 * v; }); };
+      var traces = [
+        {type: "scatter", mode: "lines", name: f.labels.projected, x: periods(c.projected), y: pct100(c.projected),
+         line: {color: "#6a1b9a", width: 2, dash: "dash"}, customdata: c.projected.map(share),
+         hovertemplate: "%{x}: %{customdata}<extra>" + f.labels.projected + "</extra>"},
+        {type: "scatter", mode: "lines+markers", name: f.labels.observed, x: periods(c.observed), y: pct100(c.observed),
+         line: {color: "#1e3a8a", width: 3}, customdata: c.observed.map(share),
+         hovertemplate: "%{x}: %{customdata}<extra>" + f.labels.observed + "</extra>"}
+      ];
+      var all = pct100(c.projected.concat(c.observed));
+      Plotly.react("chart-forecast", traces, k.layout({
+        xaxis: {title: {text: c.axis}, rangemode: "tozero", tickformat: "d"},
+        yaxis: k.axis([all], {title: {text: f.labels.retained}}, true, k.pct)}), k.cfg);
+      pooledNote.hidden = !c.pooled;
+    };
+    if (picker && f.curves.length) {
+      picker.addEventListener("change", drawCurve);
+      drawCurve();
+    }
+    var money = k.asMoney;
+    Plotly.newPlot("chart-clv-plans", [
+      {type: "bar", name: f.labels["new"], x: f.plans.labels, y: f.plans["new"], marker: {color: "#3949ab"},
+       customdata: f.plans["new"].map(money), hovertemplate: "%{x}: %{customdata}<extra>" + f.labels["new"] + "</extra>"},
+      {type: "bar", name: f.labels.mean, x: f.plans.labels, y: f.plans.mean, marker: {color: "#90caf9"},
+       customdata: f.plans.mean.map(money), hovertemplate: "%{x}: %{customdata}<extra>" + f.labels.mean + "</extra>"}
+    ], k.layout({barmode: "group", legend: {orientation: "h", y: 1.15}, margin: {t: 40, r: 20, b: 50, l: 70},
+                 yaxis: k.axis([f.plans["new"], f.plans.mean], {title: {text: k.currency}}),
+                 xaxis: {type: "category", automargin: true}}), k.cfg);
+    Plotly.newPlot("chart-clv-cohorts", [
+      {type: "bar", name: f.labels.cohort_clv, x: f.cohorts.labels, y: f.cohorts.values, marker: {color: "#26a69a"},
+       customdata: f.cohorts.values.map(money), hovertemplate: "%{x}: %{customdata}<extra></extra>"}
+    ], k.layout({margin: {t: 20, r: 20, b: 50, l: 70}, yaxis: k.axis([f.cohorts.values], {title: {text: f.labels.cohort_clv + " (" + k.currency + ")"}}),
+                 xaxis: {type: "category", automargin: true}}), k.cfg);
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }
 })();
