@@ -3,6 +3,11 @@
 Every test starts from ``assina migrate`` and ``assina clock advance --to START`` on a database
 of its own (the bad-input tests share one per module: refusing them must change nothing, which
 each of them checks by comparing every row of every table before and after).
+
+The console script runs what needs a process: a first billing walk, the worker, settings from
+the environment (live mode, Portuguese) and the start-up check of an unmigrated database. The
+other cases run the CLI's ``main`` in this process on the test database (``cli``): the same
+parser, commands, printers and exit codes, without a second of process start-up each.
 """
 
 from __future__ import annotations
@@ -29,6 +34,12 @@ def create_ana(cli) -> dict:
 
 def subscribe_ana(cli, plan: str = "pro", *extra: str) -> dict:
     return cli.ok("subscription", "create", "--customer", "ana@example.com", "--plan", plan, "--start", START, *extra)
+
+
+@pytest.fixture
+def cli(assina_in_process):
+    """The CLI's ``main`` in this process, on the test database, its clock at START."""
+    return assina_in_process
 
 
 # --- the happy paths -------------------------------------------------------------------------
@@ -72,20 +83,20 @@ def test_five_months_of_a_monthly_plan_bill_five_paid_invoices_numbered_in_order
     assert "2027-000005" in lines[4] and "paid" in lines[4] and "49.90 BRL" in lines[4]
 
 
-def test_changing_plan_now_prorates_onto_the_next_invoice(assina):
-    create_pro_plan(assina)
-    assina.ok("plan", "create", "--code", "max", "--name", "Max", "--amount", "99.90", "--currency", "BRL", "--interval", "month")
-    create_ana(assina)
-    sub = subscribe_ana(assina)
-    assina.ok("clock", "advance", "--to", "2027-02-14T10:00:00Z")  # half of the 28-day period is left
+def test_changing_plan_now_prorates_onto_the_next_invoice(cli):
+    create_pro_plan(cli)
+    cli.ok("plan", "create", "--code", "max", "--name", "Max", "--amount", "99.90", "--currency", "BRL", "--interval", "month")
+    create_ana(cli)
+    sub = subscribe_ana(cli)
+    cli.ok("clock", "advance", "--to", "2027-02-14T10:00:00Z")  # half of the 28-day period is left
 
-    changed = assina.ok("subscription", "change", sub["id"], "--plan", "max")
+    changed = cli.ok("subscription", "change", sub["id"], "--plan", "max")
     assert changed["plan"] == "max"
     assert changed["items"] == [{"plan": "max", "version": 1, "quantity": 1}]
     assert (changed["current_period_start"], changed["current_period_end"]) == (START, "2027-02-28T10:00:00Z")
 
-    assina.ok("clock", "advance", "--to", "2027-03-01")
-    invoices = assina.invoices()
+    cli.ok("clock", "advance", "--to", "2027-03-01")
+    invoices = cli.invoices()
     assert len(invoices) == 2  # the change itself billed nothing: its proration waited for the renewal
     renewal = invoices[1]
     assert (renewal["number"], renewal["status"], renewal["period_start"]) == ("2027-000002", "paid", "2027-02-28T10:00:00Z")
@@ -94,70 +105,70 @@ def test_changing_plan_now_prorates_onto_the_next_invoice(assina):
     assert renewal["total"] == renewal["amount_paid"] == 9990 - 2495 + 4995
 
 
-def test_change_at_period_end_waits_for_the_renewal_and_is_not_prorated(assina):
-    team = assina.ok("plan", "create", "--code", "team", "--name", "Team", "--amount", "19.90", "--interval", "month",
+def test_change_at_period_end_waits_for_the_renewal_and_is_not_prorated(cli):
+    team = cli.ok("plan", "create", "--code", "team", "--name", "Team", "--amount", "19.90", "--interval", "month",
                      "--pricing-model", "per_unit")
     assert (team["pricing_model"], team["amount"]) == ("per_unit", 1990)
-    create_ana(assina)
-    sub = subscribe_ana(assina, "team", "--quantity", "2")
+    create_ana(cli)
+    sub = subscribe_ana(cli, "team", "--quantity", "2")
 
-    scheduled = assina.ok("subscription", "change", sub["id"], "--quantity", "5", "--at-period-end")
+    scheduled = cli.ok("subscription", "change", sub["id"], "--quantity", "5", "--at-period-end")
     assert scheduled["items"] == [{"plan": "team", "version": 1, "quantity": 2}]  # nothing changes yet
 
-    assina.ok("clock", "advance", "--to", "2027-03-01")
-    shown = assina.ok("subscription", "show", sub["id"])
+    cli.ok("clock", "advance", "--to", "2027-03-01")
+    shown = cli.ok("subscription", "show", sub["id"])
     assert shown["items"] == [{"plan": "team", "version": 1, "quantity": 5}]
     assert (shown["status"], shown["current_period_start"]) == ("active", "2027-02-28T10:00:00Z")
-    invoices = assina.invoices()
+    invoices = cli.invoices()
     assert [(i["number"], i["status"], i["total"]) for i in invoices] == [("2027-000001", "paid", 2 * 1990),
                                                                          ("2027-000002", "paid", 5 * 1990)]
     assert [(l["kind"], l["quantity"], l["amount"]) for l in invoices[1]["lines"]] == [("subscription", 5, 5 * 1990)]
 
 
-def test_cancel_at_period_end_can_be_reactivated_and_otherwise_ends_the_subscription(assina):
-    create_pro_plan(assina)
-    create_ana(assina)
-    sub = subscribe_ana(assina)
+def test_cancel_at_period_end_can_be_reactivated_and_otherwise_ends_the_subscription(cli):
+    create_pro_plan(cli)
+    create_ana(cli)
+    sub = subscribe_ana(cli)
 
-    canceling = assina.ok("subscription", "cancel", sub["id"], "--at-period-end", "--reason", "too expensive")
+    canceling = cli.ok("subscription", "cancel", sub["id"], "--at-period-end", "--reason", "too expensive")
     assert (canceling["status"], canceling["cancel_at_period_end"], canceling["ended_at"]) == ("active", True, None)
-    reactivated = assina.ok("subscription", "reactivate", sub["id"])
+    reactivated = cli.ok("subscription", "reactivate", sub["id"])
     assert (reactivated["status"], reactivated["cancel_at_period_end"]) == ("active", False)
 
-    assert assina.ok("clock", "advance", "--to", "2027-03-01")["renewals"] == 1  # reactivated: it renews
+    assert cli.ok("clock", "advance", "--to", "2027-03-01")["renewals"] == 1  # reactivated: it renews
 
-    assina.ok("subscription", "cancel", sub["id"], "--at-period-end")
-    assert assina.ok("clock", "advance", "--to", "2027-04-01")["canceled_at_period_end"] == 1
-    ended = assina.ok("subscription", "show", sub["id"])
+    cli.ok("subscription", "cancel", sub["id"], "--at-period-end")
+    assert cli.ok("clock", "advance", "--to", "2027-04-01")["canceled_at_period_end"] == 1
+    ended = cli.ok("subscription", "show", sub["id"])
     assert (ended["status"], ended["ended_at"], ended["next_action_at"]) == ("canceled", "2027-03-31T10:00:00Z", None)
-    assert [(i["number"], i["status"]) for i in assina.invoices()] == [("2027-000001", "paid"), ("2027-000002", "paid")]
+    assert [(i["number"], i["status"]) for i in cli.invoices()] == [("2027-000001", "paid"), ("2027-000002", "paid")]
 
-    before = assina.db.snapshot()
-    assina.refused("subscription", "reactivate", sub["id"], words=("cannot be reactivated",))
-    assert assina.db.snapshot() == before
+    before = cli.db.snapshot()
+    cli.refused("subscription", "reactivate", sub["id"], words=("cannot be reactivated",))
+    assert cli.db.snapshot() == before
 
 
-def test_pause_stops_billing_and_resume_bills_a_new_period_minus_the_unused_credit(assina):
-    create_pro_plan(assina)
-    create_ana(assina)
-    sub = subscribe_ana(assina)
-    assina.ok("clock", "advance", "--to", "2027-02-14T10:00:00Z")
+def test_pause_stops_billing_and_resume_bills_a_new_period_minus_the_unused_credit(cli):
+    create_pro_plan(cli)
+    create_ana(cli)
+    sub = subscribe_ana(cli)
+    cli.ok("clock", "advance", "--to", "2027-02-14T10:00:00Z")
 
-    paused = assina.ok("subscription", "pause", sub["id"])
+    paused = cli.ok("subscription", "pause", sub["id"])
     assert (paused["status"], paused["current_period_end"], paused["next_action_at"]) == ("paused", "2027-02-14T10:00:00Z", None)
-    assert assina.ok("clock", "advance", "--to", "2027-03-15T10:00:00Z").get("renewals", 0) == 0  # nothing billed
+    assert cli.ok("clock", "advance", "--to", "2027-03-15T10:00:00Z").get("renewals", 0) == 0  # nothing billed
 
-    resumed = assina.ok("subscription", "resume", sub["id"])
+    resumed = cli.ok("subscription", "resume", sub["id"])
     assert resumed["status"] == "active"
     assert (resumed["current_period_start"], resumed["current_period_end"]) == ("2027-03-15T10:00:00Z", "2027-04-15T10:00:00Z")
-    invoices = assina.invoices()
+    invoices = cli.invoices()
     assert len(invoices) == 2
     # Half of the first period was unused when it paused: 24.95 of credit pays part of the new one.
     assert {k: invoices[1][k] for k in ("number", "status", "period_start", "total", "credit_applied", "amount_paid")} == {
         "number": "2027-000002", "status": "paid", "period_start": "2027-03-15T10:00:00Z", "total": 4990,
         "credit_applied": 2495, "amount_paid": 2495}
 
-    assina.refused("subscription", "resume", sub["id"], words=("not paused",))
+    cli.refused("subscription", "resume", sub["id"], words=("not paused",))
 
 
 def test_worker_once_catches_up_a_backdated_subscription_and_is_idempotent(assina):
@@ -203,20 +214,31 @@ class World:
         return self.cli.ok(*view)
 
 
+def build_world(cli) -> World:
+    create_pro_plan(cli)
+    create_ana(cli)
+    cli.ok("customer", "create", "--email", "joe@example.com", "--currency", "USD", "--card", CARD_OK)
+    active = subscribe_ana(cli)["id"]
+    ended = subscribe_ana(cli)["id"]
+    canceled = cli.ok("subscription", "cancel", ended, "--now")
+    assert canceled["status"] == "canceled"
+    # What the views print now (the cancel printed the subscription as `show` does).
+    shown = {INVOICE_LIST: cli.ok(*INVOICE_LIST), ("subscription", "show", ended): canceled,
+             CLOCK_SHOW: {"now": START, "mode": "sandbox", "frozen": True}}
+    return World(cli, active, ended, shown=shown)
+
+
+@pytest.fixture
+def world(cli) -> World:
+    """The world in this process, on the test database (rolled back after each test)."""
+    return build_world(cli)
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, scratch_assina) -> Iterator[World]:
+def world_process(tmp_path_factory: pytest.TempPathFactory, scratch_assina) -> Iterator[World]:
+    """The world through the console script, for the settings a process reads from its environment."""
     with scratch_assina(tmp_path_factory.mktemp("bad-input")) as cli:
-        create_pro_plan(cli)
-        create_ana(cli)
-        cli.ok("customer", "create", "--email", "joe@example.com", "--currency", "USD", "--card", CARD_OK)
-        active = subscribe_ana(cli)["id"]
-        ended = subscribe_ana(cli)["id"]
-        canceled = cli.ok("subscription", "cancel", ended, "--now")
-        assert canceled["status"] == "canceled"
-        # What the views print now (the cancel printed the subscription as `show` does).
-        shown = {INVOICE_LIST: cli.ok(*INVOICE_LIST), ("subscription", "show", ended): canceled,
-                 CLOCK_SHOW: {"now": START, "mode": "sandbox", "frozen": True}}
-        yield World(cli, active, ended, shown=shown)
+        yield build_world(cli)
 
 
 def refused_changing_nothing(world: World, *args: str, words: tuple[str, ...], view: tuple[str, ...] | None = None,
@@ -295,18 +317,19 @@ def test_bad_clock_move_is_refused(world: World, to, words):
     assert world.shown[CLOCK_SHOW]["now"] == START
 
 
-def test_clock_of_a_sandbox_database_is_not_moved_by_a_live_process(world: World):
+def test_clock_of_a_sandbox_database_is_not_moved_by_a_live_process(world_process: World):
     # The database is a sandbox: a process in live mode refuses to act on it at all (a live
     # database's clock refusing to move: tests/e2e/test_cli_mode.py).
     live = {"ASSINA_MODE": "live", "ASSINA_SECRET_KEY": "k" * 20 + "-live-secret-of-fifty-characters-1",
             "ASSINA_GATEWAY": "stripe", "ASSINA_STRIPE_API_KEY": "sk_test_x", "ASSINA_STRIPE_PUBLISHABLE_KEY": "pk_test_x",
             "ASSINA_BASE_URL": "https://billing.example.com"}
-    refused_changing_nothing(world, "clock", "advance", "--to", "2027-07-01", env=live,
+    refused_changing_nothing(world_process, "clock", "advance", "--to", "2027-07-01", env=live,
                              words=("database is a sandbox", "ASSINA_MODE is live"))
 
 
-def test_live_mode_without_a_secret_key_is_a_configuration_error(world: World):
-    refused_changing_nothing(world, *INVOICE_LIST, env={"ASSINA_MODE": "live"}, words=("configuration", "ASSINA_SECRET_KEY"))
+def test_live_mode_without_a_secret_key_is_a_configuration_error(world_process: World):
+    refused_changing_nothing(world_process, *INVOICE_LIST, env={"ASSINA_MODE": "live"},
+                             words=("configuration", "ASSINA_SECRET_KEY"))
 
 
 def test_invoice_list_refuses_an_unknown_status_instead_of_listing_nothing(world: World):
@@ -329,21 +352,22 @@ PORTUGUESE = {"ASSINA_LANGUAGE": "pt-br"}
     pytest.param(("customer", "create", "--email", "bob@example.com", "--card", CARD_DECLINED), "Your card was declined.",
                  "Seu cartão foi recusado.", id="sandbox-decline"),
 ])
-def test_errors_are_in_portuguese_with_assina_language_pt_br(world: World, args, english, portuguese):
-    assert refused_changing_nothing(world, *args, words=()) == english
-    assert refused_changing_nothing(world, *args, words=(), env=PORTUGUESE) == portuguese
+def test_errors_are_in_portuguese_with_assina_language_pt_br(world_process: World, args, english, portuguese):
+    assert refused_changing_nothing(world_process, *args, words=()) == english
+    assert refused_changing_nothing(world_process, *args, words=(), env=PORTUGUESE) == portuguese
 
 
-def test_plain_output_is_in_portuguese_with_assina_language_pt_br(world: World):
-    result = world.cli.run(*SUBSCRIBE_ANA, "enterprise", json_output=False, env=PORTUGUESE)
+def test_plain_output_is_in_portuguese_with_assina_language_pt_br(world_process: World):
+    result = world_process.cli.run(*SUBSCRIBE_ANA, "enterprise", json_output=False, env=PORTUGUESE)
     assert (result.returncode, result.stdout, result.stderr) == (2, "", "erro: plano desconhecido 'enterprise'\n"), str(result)
-    listed = world.cli.run(*INVOICE_LIST, json_output=False, env=PORTUGUESE)
-    count = len(world.shown[INVOICE_LIST]["invoices"])
+    listed = world_process.cli.run(*INVOICE_LIST, json_output=False, env=PORTUGUESE)
+    count = len(world_process.shown[INVOICE_LIST]["invoices"])
     assert listed.returncode == 0 and listed.stdout.splitlines()[-1] == f"{count} fatura(s)", str(listed)
 
 
-def test_an_unsupported_language_is_a_configuration_error(world: World):
-    refused_changing_nothing(world, *INVOICE_LIST, env={"ASSINA_LANGUAGE": "fr"}, words=("configuration", "ASSINA_LANGUAGE"))
+def test_an_unsupported_language_is_a_configuration_error(world_process: World):
+    refused_changing_nothing(world_process, *INVOICE_LIST, env={"ASSINA_LANGUAGE": "fr"},
+                             words=("configuration", "ASSINA_LANGUAGE"))
 
 
 def test_a_database_that_was_never_migrated_says_to_run_migrate(tmp_path, scratch_assina):

@@ -1,10 +1,13 @@
 """The CLI applies the API's bounds (issue 14): out-of-range dates, quantities and numbers, overlong
 text and arguments that are not UTF-8 exit 2 with a clear message, no traceback, nothing changed.
-Run through the real console script, on SQLite and (ASSINA_TEST_ENGINE=postgres) PostgreSQL."""
+On SQLite and (ASSINA_TEST_ENGINE=postgres) PostgreSQL. The many cases run the CLI's ``main`` in
+this process (the parser and the messages are the same); the real console script takes raw bytes
+in argv, Portuguese from ASSINA_LANGUAGE and a year-1 coupon."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -37,14 +40,31 @@ def run_bytes(assina, *args: bytes | str, json_output: bool = True) -> subproces
                           capture_output=True, timeout=120)
 
 
+def open_shop(cli):
+    cli.ok("plan", "create", "--code", "pro", "--name", "Pro", "--amount", "49.90", "--currency", "BRL",
+           "--interval", "month")
+    cli.ok("plan", "create", "--code", "seat", "--name", "Seat", "--amount", "5.00", "--currency", "BRL",
+           "--interval", "month", "--addon")
+    cli.ok("customer", "create", "--email", "ana@example.com", "--name", "Ana", "--card", "4242424242424242")
+    return cli
+
+
 @pytest.fixture
-def shop(assina):
-    assina.ok("plan", "create", "--code", "pro", "--name", "Pro", "--amount", "49.90", "--currency", "BRL",
-              "--interval", "month")
-    assina.ok("plan", "create", "--code", "seat", "--name", "Seat", "--amount", "5.00", "--currency", "BRL",
-              "--interval", "month", "--addon")
-    assina.ok("customer", "create", "--email", "ana@example.com", "--name", "Ana", "--card", "4242424242424242")
-    return assina
+def shop(assina_in_process):
+    """The shop in this process (``main`` on the test database)."""
+    return open_shop(assina_in_process)
+
+
+@pytest.fixture
+def shop_process(assina):
+    """The shop through the console script, on a scratch database."""
+    return open_shop(assina)
+
+
+def arguments_as_python_reads_them(args) -> list[str]:
+    """What the interpreter makes of argv bytes at start-up (the file system encoding, undecodable
+    bytes kept as surrogates), for ``main`` in this process."""
+    return [os.fsdecode(a) if isinstance(a, bytes) else a for a in args]
 
 
 @pytest.mark.parametrize("args", [
@@ -56,12 +76,25 @@ def shop(assina):
 def test_arguments_that_are_not_utf8_are_refused_with_exit_2(shop, args):
     before = shop.db.snapshot()
     for json_output in (True, False):
-        result = run_bytes(shop, *args, json_output=json_output)
-        stderr = result.stderr.decode("utf-8")  # the message itself is valid UTF-8
+        result = shop.run(*arguments_as_python_reads_them(args), json_output=json_output)
         assert result.returncode == 2, (args, result)
-        assert result.stdout == b"" and "Traceback" not in stderr, stderr
-        assert "not valid UTF-8" in (json.loads(stderr)["error"] if json_output else stderr)
+        result.stderr.encode("utf-8")  # the message itself is valid UTF-8 (no surrogate from argv)
+        assert result.stdout == "" and "Traceback" not in result.stderr, result.stderr
+        assert "not valid UTF-8" in (json.loads(result.stderr)["error"] if json_output else result.stderr)
     assert shop.db.snapshot() == before
+
+
+def test_bytes_that_are_not_utf8_from_a_shell_are_refused_by_the_console_script(assina):
+    before = assina.db.snapshot()
+    for args in (("customer", "create", "--email", "bia@example.com", "--name", NOT_UTF8),
+                 ("plan", "create", "--code", "basic", "--name=".encode() + NOT_UTF8, "--amount", "9.90", "--interval", "month")):
+        for json_output in (True, False):
+            result = run_bytes(assina, *args, json_output=json_output)
+            stderr = result.stderr.decode("utf-8")  # the message itself is valid UTF-8
+            assert result.returncode == 2, (args, result)
+            assert result.stdout == b"" and "Traceback" not in stderr, stderr
+            assert "not valid UTF-8" in (json.loads(stderr)["error"] if json_output else stderr)
+    assert assina.db.snapshot() == before
 
 
 @pytest.mark.parametrize("args, words", [
@@ -100,7 +133,7 @@ def test_out_of_bounds_arguments_exit_2_with_a_clear_message_and_change_nothing(
     assert shop.db.snapshot() == before
 
 
-def test_bounds_errors_are_translated(shop):
-    message = shop.refused("subscription", "create", "--customer", "ana@example.com", "--plan", "pro",
+def test_bounds_errors_are_translated(shop_process):
+    message = shop_process.refused("subscription", "create", "--customer", "ana@example.com", "--plan", "pro",
                            "--quantity", HUGE, words=("--quantity",), env={"ASSINA_LANGUAGE": "pt-br"})
     assert "deve ser de 1 a 1.000.000" in message

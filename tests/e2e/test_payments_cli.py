@@ -1,5 +1,7 @@
 """The payments commands as an operator runs them (``--json``): a card, paying, refunding,
-the dunning report and ``assina check``; bad input is refused with nothing changed."""
+the dunning report and ``assina check``; bad input is refused with nothing changed. ``check``'s exit
+status runs through the console script; the other cases run the CLI's ``main`` in this process
+on the test database (the same commands and messages, without the process start-ups)."""
 
 import json
 
@@ -12,7 +14,8 @@ def _business(cli):
     cli.ok("subscription", "create", "--customer", "bia@example.com", "--plan", "pro")
 
 
-def test_a_failed_renewal_recovered_by_a_new_card_then_refunded_and_reported(assina):
+def test_a_failed_renewal_recovered_by_a_new_card_then_refunded_and_reported(assina_in_process):
+    assina = assina_in_process
     _business(assina)
     schedule = assina.ok("sandbox", "card-schedule", "--customer", "ana@example.com", "--at", "2027-02-01",
                          "--decline-code", "insufficient_funds")
@@ -37,7 +40,8 @@ def test_a_failed_renewal_recovered_by_a_new_card_then_refunded_and_reported(ass
     assert [c["default"] for c in cards] == [False, True]
 
 
-def test_bad_payment_input_is_refused_and_changes_nothing(assina):
+def test_bad_payment_input_is_refused_and_changes_nothing(assina_in_process):
+    assina = assina_in_process
     _business(assina)
     invoices = assina.invoices("--customer", "ana@example.com")
     number = invoices[0]["number"]

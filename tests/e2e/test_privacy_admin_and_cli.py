@@ -53,7 +53,8 @@ def test_admin_erase_page_in_portuguese(admin_client):
     assert "Apagar os dados pessoais destes clientes?" in page.content.decode()
 
 
-def test_cli_exports_and_erases_a_customer(assina):
+def test_cli_exports_and_erases_a_customer(assina_in_process):
+    assina = assina_in_process  # the CLI's main in this process, on the test database
     assina.ok("plan", "create", "--code", "pro", "--name", "Pro", "--amount", "49.90", "--currency", "BRL",
               "--interval", "month")
     assina.ok("customer", "create", "--email", "ana@example.com", "--name", "Ana Souza", "--tax-id", "123",

@@ -2,8 +2,11 @@
 script, a database of the test's own, ``--json``.
 
 Amounts are typed in the plan's currency and stored in minor units exactly as ``plan create``
-converts them. The bad-input tests share one database (per module) and check that refusing
-changes no row of any table.
+converts them. The bad-input tests check that refusing changes no row of any table.
+
+A metered renewal, plain output and Portuguese (ASSINA_LANGUAGE) run through the console script;
+the other cases run the CLI's ``main`` in this process on the test database (the same parser,
+commands and messages, without a process start-up per command).
 """
 
 from __future__ import annotations
@@ -71,7 +74,8 @@ def test_a_metric_and_its_metered_price_from_the_cli_bill_the_usage_at_renewal(a
     assert (renewal["total"], renewal["status"]) == (4990 + 2000, "paid")
 
 
-def test_metric_aggregations_and_the_counted_property(assina):
+def test_metric_aggregations_and_the_counted_property(assina_in_process):
+    assina = assina_in_process
     assert assina.ok("metric", "create", "--code", "peak-seats", "--aggregation", "max")["aggregation"] == "max"
     assert assina.ok("metric", "create", "--code", "messages", "--aggregation", "count")["name"] == "messages"
     mau = assina.ok("metric", "create", "--code", "mau", "--name", "Active users", "--aggregation", "unique_count",
@@ -88,7 +92,8 @@ def test_metric_aggregations_and_the_counted_property(assina):
     pytest.param("JPY", "3", 3, id="JPY-no-decimals"),
     pytest.param("BHD", "0.005", 5, id="BHD-three-decimals"),
 ])
-def test_unit_amount_is_converted_in_the_plans_currency_like_plan_create(assina, currency, typed, minor):
+def test_unit_amount_is_converted_in_the_plans_currency_like_plan_create(assina_in_process, currency, typed, minor):
+    assina = assina_in_process
     create_plan(assina, amount=typed, currency=currency)
     assina.ok("metric", "create", "--code", "api_calls")
     price = assina.ok("plan", "meter", "--plan", "pro", "--metric", "api_calls", "--unit-amount", typed)
@@ -96,7 +101,8 @@ def test_unit_amount_is_converted_in_the_plans_currency_like_plan_create(assina,
     assert create_plan(assina, code="same", amount=typed, currency=currency)["amount"] == minor
 
 
-def test_package_and_tiered_metered_prices(assina):
+def test_package_and_tiered_metered_prices(assina_in_process):
+    assina = assina_in_process
     create_plan(assina)
     create_plan(assina, code="max")
     for code in ("sms", "gb"):
@@ -136,14 +142,25 @@ class World:
         self.cli = cli
 
 
+def build_world(cli) -> World:
+    create_plan(cli)
+    cli.ok("metric", "create", "--code", "api_calls", "--name", "API calls")
+    cli.ok("metric", "create", "--code", "storage", "--aggregation", "max")
+    cli.ok("plan", "meter", "--plan", "pro", "--metric", "api_calls", "--unit-amount", "0.02")
+    return World(cli)
+
+
+@pytest.fixture
+def world(assina_in_process) -> World:
+    """The world in this process, on the test database (rolled back after each test)."""
+    return build_world(assina_in_process)
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, scratch_assina) -> Iterator[World]:
+def world_process(tmp_path_factory: pytest.TempPathFactory, scratch_assina) -> Iterator[World]:
+    """The world through the console script, for ASSINA_LANGUAGE (read by a process at start-up)."""
     with scratch_assina(tmp_path_factory.mktemp("usage-bad-input")) as cli:
-        create_plan(cli)
-        cli.ok("metric", "create", "--code", "api_calls", "--name", "API calls")
-        cli.ok("metric", "create", "--code", "storage", "--aggregation", "max")
-        cli.ok("plan", "meter", "--plan", "pro", "--metric", "api_calls", "--unit-amount", "0.02")
-        yield World(cli)
+        yield build_world(cli)
 
 
 def refused_changing_nothing(world: World, *args: str, words: tuple[str, ...], **kwargs) -> str:
@@ -210,8 +227,8 @@ def test_bad_metered_price_is_refused_and_creates_nothing(world: World, args, wo
     refused_changing_nothing(world, *args, words=words)
 
 
-def test_refusals_are_translated(world: World):
-    message = refused_changing_nothing(world, *METER, "--unit-amount", "-1", words=("negativo",),
+def test_refusals_are_translated(world_process: World):
+    message = refused_changing_nothing(world_process, *METER, "--unit-amount", "-1", words=("negativo",),
                                        env={"ASSINA_LANGUAGE": "pt-br"})
     assert message == "o valor não pode ser negativo"
-    refused_changing_nothing(world, *METER, words=("informe o preço por unidade",), env={"ASSINA_LANGUAGE": "pt-br"})
+    refused_changing_nothing(world_process, *METER, words=("informe o preço por unidade",), env={"ASSINA_LANGUAGE": "pt-br"})

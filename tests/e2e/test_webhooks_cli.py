@@ -11,7 +11,8 @@ LOCAL = {"ASSINA_WEBHOOK_ALLOW_PRIVATE": "1"}  # a developer's receiver on this 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:5432/", "http://0x7f.1/", "http://2130706433/",
                                  "http://169.254.169.254/latest/meta-data/", "http://[::ffff:10.0.0.1]/"])
-def test_a_non_public_url_is_refused_and_nothing_saved(assina, url):
+def test_a_non_public_url_is_refused_and_nothing_saved(assina_in_process, url):
+    assina = assina_in_process  # the CLI's main in this process: the service's refusal, no start-up per address
     assina.refused("webhook", "create", "--url", url, words=("public addresses",))
     assert assina.ok("webhook", "list") == {"webhook_endpoints": []}
 
