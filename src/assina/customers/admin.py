@@ -26,7 +26,9 @@ from assina.invoices.models import Invoice
 from assina.payments.admin import dunning_label
 from assina.payments.models import PaymentAttempt, PaymentMethod
 from assina.payments.new_customer import create_customer
+from assina.portal import admin as portal_admin
 from assina.privacy.erase import erase_customer
+from assina.retention.admin import CancelSessionInline
 from assina.subscriptions.models import Subscription
 from assina.subscriptions.terms import current_mrr
 
@@ -174,14 +176,23 @@ class CustomerAdmin(CustomerSummaryMixin, ServiceAdmin):
     search_fields = ("email", "name", "tax_id", "=id")
     date_hierarchy = "created_at"
     fields = ("email", "name", "locale", "currency", "time_zone", "country", "tax_id", "credit_balance_display",
-              "default_payment_method", "metadata", "created_at", "erased_at", "payment_attempts")
+              "default_payment_method", "metadata", "created_at", "erased_at", "payment_attempts", "portal_access")
     # Only descriptive fields are edited in place; money and identity go through the services.
     editable_fields = ("name", "locale", "country", "tax_id")
     readonly_fields = ("email", "currency", "time_zone", "credit_balance_display", "default_payment_method",
-                       "metadata", "created_at", "erased_at", "payment_attempts")
-    inlines = (PaymentMethodInline, SubscriptionInline, InvoiceInline, BalanceTransactionInline)
+                       "metadata", "created_at", "erased_at", "payment_attempts", "portal_access")
+    inlines = (PaymentMethodInline, SubscriptionInline, InvoiceInline, BalanceTransactionInline, CancelSessionInline)
     credit_balance_display = money_field("credit_balance", _("credit balance"))
-    actions = ("erase_personal_data",)
+    actions = ("erase_personal_data", portal_admin.end_portal_access)
+
+    # "End portal access" (issue 16): the action above, and a button on the customer's page.
+    portal_access = portal_admin.portal_access_field
+
+    def has_end_portal_access_permission(self, request) -> bool:
+        return portal_admin.may_revoke(request)
+
+    def get_urls(self):
+        return portal_admin.end_access_urls(self.admin_site) + super().get_urls()
 
     @admin.action(description=_("Erase personal data (LGPD/GDPR)…"), permissions=["operate"])
     def erase_personal_data(self, request, queryset):

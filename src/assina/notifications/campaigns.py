@@ -12,7 +12,6 @@ import secrets
 from collections import Counter
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min
 from django.utils.translation import gettext as _
@@ -51,13 +50,15 @@ def preview(campaign: Campaign, customer) -> dict:
     locale = message_locale(customer.locale)
     compiled = CompiledTemplate(sources(campaign)[locale])
     url = links.unsubscribe_url(customer.pk, campaign.pk)
+    # The preview's buttons lead to the sign-in page: a page the owner looks at carries no live
+    # sign-in link of the customer (each sent message gets its own, ``_queue_rows``).
     rendered = compiled.render(_context(customer.name, customer.email, url))
     html, text = wrap(rendered, locale, marketing=True, unsubscribe_url=url)
     return {"subject": rendered.subject, "html": html, "text": text, "locale": locale, "to": customer.email}
 
 
 def _context(name: str, email: str, unsubscribe: str) -> dict:
-    return {**sample_context(CAMPAIGN_KEY), "business": branding(), "account_url": settings.ASSINA_BASE_URL,
+    return {**sample_context(CAMPAIGN_KEY), "business": branding(), "account_url": links.portal_login_url(),
             "customer": customer_vars(name, email), "unsubscribe_url": unsubscribe}
 
 
@@ -100,6 +101,9 @@ def _queue_rows(campaign: Campaign, at: datetime) -> Counter:
     frames = {locale: layout(locale, True) for locale in compiled}
     recipients = list(customers_of(campaign.segment, at).values_list("pk", "email", "name", "locale"))
     base = _context("", "x@example.com", "")
+    # Each recipient's own single-use button into their portal, signed only when the campaign has one.
+    personal = any("account_url" in part for source in sources(campaign).values()
+                   for part in (source.subject, source.html, source.text))
     domain = mail_domain()
     no_consent = _("no marketing consent (unsubscribed)")
     counts: Counter = Counter()
@@ -110,7 +114,10 @@ def _queue_rows(campaign: Campaign, at: datetime) -> Counter:
         for pk, email, name, customer_locale in chunk:
             locale = message_locale(customer_locale)
             url = links.unsubscribe_url(pk, campaign.pk)
-            rendered = compiled[locale].render({**base, "customer": customer_vars(name, email), "unsubscribe_url": url})
+            values = {**base, "customer": customer_vars(name, email), "unsubscribe_url": url}
+            if personal:
+                values["account_url"] = links.portal_url(pk)
+            rendered = compiled[locale].render(values)
             html, text = wrap(rendered, locale, marketing=True, unsubscribe_url=url, frame=frames[locale])
             problem = recipient_problem(email)
             status, response = Message.Status.QUEUED, ""

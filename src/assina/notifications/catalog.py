@@ -37,7 +37,7 @@ CARD = {"brand": "visa", "last4": "4242", "expires": "12/2026"}
 COMMON_SAMPLE = {
     "business": {"name": "Assina", "logo_url": "", "color": "#2563eb", "url": "https://example.com"},
     "customer": {"name": "Ana Souza", "first_name": "Ana", "email": "ana@example.com"},
-    "account_url": "https://example.com",
+    "account_url": "https://example.com/portal/enter/TOKEN/",
     "unsubscribe_url": "",
     "reply_to": "ajuda@example.com",
 }

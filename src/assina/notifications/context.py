@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from assina.core.money import Money
 from assina.core.pricing import price_amount
 
+from .links import portal_url
 from .rendering import branding, message_locale
 
 
@@ -93,11 +94,13 @@ def customer_vars(name: str, email: str) -> dict:
     return {"name": name or email, "first_name": (name or "").split(" ")[0] or email.split("@")[0], "email": email}
 
 
-def common(customer) -> dict:
+def common(customer, account_url: str | None = None) -> dict:
+    """The variables every message has. ``account_url``: the customer's own single-use button
+    into their portal (``links.portal_url``; its home unless the message names a flow)."""
     from django.conf import settings
 
     return {"business": branding(), "customer": customer_vars(customer.name, customer.email),
-            "account_url": settings.ASSINA_BASE_URL, "unsubscribe_url": "",
+            "account_url": account_url or portal_url(customer.pk), "unsubscribe_url": "",
             # Where replies go ("" = nowhere: then no message invites a reply).
             "reply_to": settings.ASSINA_EMAIL_REPLY_TO}
 

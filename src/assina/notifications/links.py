@@ -12,6 +12,14 @@ state it was sent for.
   kept for the records).
 - unsubscribe: a plain HMAC that never expires (RFC 8058 expects the link to keep working); it
   only ever stops messages.
+- portal (``account_url`` and the other buttons that invite the customer to act):
+  ``<customer id>.<target>.<random nonce>``, where the target is ``home`` or one of the portal's
+  flows (``update_payment_method``...). It opens through the portal's enter page
+  (``/portal/enter/<token>/``: a GET shows a button, its POST spends the link), which gives it a
+  ``PortalLink`` row (origin ``email``, that nonce) the first time: it works once. It lives
+  ``PORTAL_MAX_AGE`` (30 days) from when the message was rendered, and stops working when the
+  owner ends the customer's portal access. The portal (a layer above) reads it with
+  ``portal_target``; nothing here knows portal rows.
 
 Every link is signed with ``clock.installation.link_signing_key()``: a sandbox database's own
 random key (made at ``assina migrate``), or ``ASSINA_SECRET_KEY`` in live mode.
@@ -26,6 +34,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 from functools import lru_cache
 
@@ -38,8 +47,16 @@ CARD_SALT = "assina.notifications.card"
 REACTIVATE_SALT = "assina.notifications.reactivate"
 INVOICE_SALT = "assina.notifications.invoice"
 UNSUBSCRIBE_SALT = "assina.notifications.unsubscribe"
+PORTAL_SALT = "assina.portal.message"
 REACTIVATE_MAX_AGE = 400 * 86400  # an annual period plus margin; the service refuses once it ended
 INVOICE_MAX_AGE = 366 * 86400
+# A button in a message is pressed days or weeks after the mail arrives (a price change told a
+# month ahead, a pause of a month, a receipt kept in the inbox): it works for a month, once. The
+# inbox is the key anyway (/portal/login mails a fresh link to it), so a longer life widens
+# little; a spent or expired button lands on the page that mails a new link.
+PORTAL_MAX_AGE = 30 * 86400
+# What a portal button may open: the home, or one of the portal's flows.
+PORTAL_TARGETS = ("home", "update_payment_method", "cancel", "change_plan", "switch_to_annual")
 CLOCK_SKEW = 60  # seconds a token may be dated ahead of this server (several web machines)
 
 
@@ -134,6 +151,35 @@ def invoice_target(token: str) -> tuple[int, int] | None:
     if not invoice.isdigit() or not customer.isdigit():
         return None
     return int(invoice), int(customer)
+
+
+# --- portal ------------------------------------------------------------------------------------
+
+def portal_url(customer_id: int, target: str = "home") -> str:
+    """A single-use button into the customer's portal (``target``: the home or a flow)."""
+    if target not in PORTAL_TARGETS:
+        raise ValueError(f"unknown portal target {target!r}")
+    token = _sign(PORTAL_SALT, f"{customer_id}.{target}.{secrets.token_hex(16)}")
+    return f"{settings.ASSINA_BASE_URL}/portal/enter/{token}/"
+
+
+def portal_login_url() -> str:
+    """Where a message with no customer behind it (a preview, a test send) sends its buttons."""
+    return f"{settings.ASSINA_BASE_URL}/portal/login"
+
+
+def portal_target(token: str) -> tuple[int, str, str, float] | None:
+    """(customer id, target, nonce, when signed as a Unix time) of a genuine portal button, else
+    None (forged, of another kind, or dated in the future). Its age is the portal's to judge
+    (``PORTAL_MAX_AGE``): an old button is "expired", not "not valid"."""
+    value = _unsign(PORTAL_SALT, token, None)
+    parts = (value or "").split(".")
+    if len(parts) != 3:
+        return None
+    customer, target, nonce = parts
+    if not customer.isdigit() or len(customer) > 18 or target not in PORTAL_TARGETS or len(nonce) != 32:
+        return None
+    return int(customer), target, nonce, _signed_at(token)
 
 
 # --- unsubscribe --------------------------------------------------------------------------------

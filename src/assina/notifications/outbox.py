@@ -79,7 +79,8 @@ def test_context(key: str, locale: str) -> dict:
     from .catalog import sample_context
     from .rendering import branding
 
-    return {**sample_context(key, message_locale(locale)), "business": branding(), "account_url": settings.ASSINA_BASE_URL,
+    # No customer behind a preview or a test send: the buttons lead to the portal's sign-in page.
+    return {**sample_context(key, message_locale(locale)), "business": branding(), "account_url": links.portal_login_url(),
             "reply_to": settings.ASSINA_EMAIL_REPLY_TO}
 
 
@@ -101,7 +102,9 @@ def build_row(draft: Draft, compiled: CompiledTemplate, now: datetime, *, suppre
     kind = draft.kind or kind_of(draft.template)
     marketing = kind == MARKETING
     unsubscribe = links.unsubscribe_url(customer.pk, draft.campaign_id) if marketing and customer is not None else ""
-    context = {**(common(customer) if customer is not None else {}), **draft.context, "unsubscribe_url": unsubscribe}
+    # A draft may name its own portal button (a flow); otherwise the portal's home.
+    context = {**(common(customer, draft.context.get("account_url")) if customer is not None else {}), **draft.context,
+               "unsubscribe_url": unsubscribe}
     rendered = compiled.render(context)
     html, text = wrap(rendered, locale, marketing=marketing, unsubscribe_url=unsubscribe)
     problem = recipient_problem(email)

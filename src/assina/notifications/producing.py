@@ -218,6 +218,16 @@ def _invoice_settled(invoice, at: datetime) -> str:
     return ""
 
 
+def _card_buttons(customer) -> dict:
+    """The two ways to a new card. The button: the card page itself (``update_card_url``), one
+    step from the mail to the card fields -- every step lost costs recovered payments -- but it
+    lives 7 days and is spent by any new card. Beside it, the customer's portal opened on their
+    card (``account_url``, 30 days): still there when the card link is spent or old, and it makes
+    a fresh card link."""
+    return {"update_card_url": card_links.update_card_url(customer.pk),
+            "account_url": links.portal_url(customer.pk, "update_payment_method")}
+
+
 def _payment_failed(event, customer, *, attempts, invoices, at, **_other):
     attempt = attempts.get(event.subject_id)
     invoice = invoices.get(attempt.invoice_id) if attempt else None
@@ -242,7 +252,7 @@ def _payment_failed(event, customer, *, attempts, invoices, at, **_other):
                     "reason": decline_reason(data.get("decline_code", attempt.decline_code), customer.locale),
                     "attempt": data.get("attempt") or attempt.number,
                     "next_retry_on": local_date(next_retry, customer.locale, customer.time_zone)},
-        "update_card_url": card_links.update_card_url(customer.pk),
+        **_card_buttons(customer),
     }, skip=_invoice_settled(invoice, at))]
 
 
@@ -257,7 +267,7 @@ def _dunning_exhausted(event, customer, *, invoices, at, **_other):
         "invoice": invoice_vars(invoice, customer),
         "payment": {"amount": money(invoice.amount_due, invoice.currency, customer.locale), "reason": "",
                     "attempt": data.get("attempts") or 0, "next_retry_on": ""},
-        "update_card_url": card_links.update_card_url(customer.pk),
+        **_card_buttons(customer),
     }, skip=_invoice_settled(invoice, at))]
 
 
@@ -352,7 +362,7 @@ def _card_expiring(event, customer, *, methods, **_other):
     if method is None or method.detached_at is not None:
         return []
     return [_draft(f"card_expiring:method:{method.pk}:{method.exp_year}-{method.exp_month:02d}", "card_expiring", customer,
-                   event, {"card": card_vars(method), "update_card_url": card_links.update_card_url(customer.pk)})]
+                   event, {"card": card_vars(method), **_card_buttons(customer)})]
 
 
 def _price_change(event: Event) -> list[Draft]:

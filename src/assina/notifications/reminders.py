@@ -23,6 +23,7 @@ from assina.customers.models import Customer
 from assina.db import Many
 from assina.events.models import Event
 
+from . import links
 from .context import card_vars, month_label, number, subscription_vars
 from .models import Message, ProducerState
 from .outbox import Draft, render_new, store
@@ -115,7 +116,10 @@ def trial_ending(until: datetime, at_due_time: bool, only: list[int] | None = No
             drafts.append(Draft(key=f"trial_ending:sub:{sub.pk}:{sub.trial_end.isoformat()}", template="trial_ending",
                                 customer=customer, due_at=due, context={
                                     "subscription": subscription_vars(sub, customer), "card": card, "has_card": has_card,
-                                    "days_left": _days_between(due, sub.trial_end)}))
+                                    "days_left": _days_between(due, sub.trial_end),
+                                    # No card yet: the button opens the portal on the card.
+                                    **({} if has_card else {"account_url": links.portal_url(customer.pk,
+                                                                                              "update_payment_method")})}))
     return drafts
 
 

@@ -1,6 +1,14 @@
 """The portal's use cases: make a link, open it (start a session), find a live session, end one,
 revoke a customer's access, and mail a link to a customer who asks for one.
 
+Two kinds of link open the portal through the same enter page. A link the business hands over
+or the customer asks for has its ``PortalLink`` row from the start (salt ``SALT``). A button in
+a message (``notifications.links.portal_url``, signed when the message is rendered) names the
+customer, a target and a random nonce; it gets its row (origin ``email``, that nonce) when first
+opened, which makes it single-use like the others. Revoking a customer's access spends the rows
+and refuses every button signed up to that moment (the time is kept in the
+``portal.access_revoked`` event).
+
 Links and sessions run on the wall clock, as the other customer links do (``notifications.links``):
 a link lives in a mailbox and a browser session in real time, whatever a sandbox's test clock says.
 Messages are queued at ``assina.time.now()``, the time the sender works in.
@@ -10,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -22,6 +30,7 @@ from assina import time as assina_time
 from assina.core.errors import DomainError
 from assina.customers.models import Customer
 from assina.customers.services import get_customer
+from assina.events.models import Event
 from assina.events.services import record
 from assina.notifications import links
 from assina.notifications.outbox import Draft, queue
@@ -98,7 +107,9 @@ def create_link(customer: Customer, *, flow: str = "", return_url: str = "", ori
 def _valid_link(token: str, *, lock: bool) -> PortalLink:
     max_age = int(max(API_LINK_AGE, LOGIN_LINK_AGE).total_seconds())
     value = links._unsign(SALT, token, max_age)  # refuses forged, too old and future-dated tokens
-    if value is None or "." not in value:
+    if value is None:
+        return _message_link(token, lock=lock)
+    if "." not in value:
         raise InvalidLink("invalid")
     pk, nonce = value.split(".", 1)
     if not pk.isdigit() or len(pk) > 18:
@@ -114,6 +125,43 @@ def _valid_link(token: str, *, lock: bool) -> PortalLink:
     return link
 
 
+def _message_link(token: str, *, lock: bool) -> PortalLink:
+    """The link of a button in a message: its row once opened, else a new unsaved one."""
+    found = links.portal_target(token)  # refuses forged and future-dated buttons
+    if found is None:
+        raise InvalidLink("invalid")
+    customer_id, target, nonce, signed_at = found
+    customer = Customer.objects.filter(pk=customer_id, erased_at__isnull=True).first()
+    if customer is None:
+        raise InvalidLink("invalid")
+    if lock:
+        # Two presses at once: the second waits here and then finds the first one's row.
+        Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk", flat=True).first()
+    query = PortalLink.objects.select_for_update() if lock else PortalLink.objects.all()
+    link = query.filter(customer_id=customer_id, origin=PortalLink.Origin.EMAIL, nonce=nonce).first()
+    if link is not None:
+        if link.used_at is not None:
+            raise InvalidLink("used")
+        if link.revoked_at is not None or link.expires_at <= wall():
+            raise InvalidLink("expired")
+        return link
+    created = datetime.fromtimestamp(signed_at, tz=UTC)
+    expires = created + timedelta(seconds=links.PORTAL_MAX_AGE)
+    if expires <= wall() or _revoked_since(customer_id, signed_at):
+        raise InvalidLink("expired")
+    return PortalLink(customer=customer, nonce=nonce, origin=PortalLink.Origin.EMAIL,
+                      flow="" if target == "home" else target, created_at=created, expires_at=expires)
+
+
+def _revoked_since(customer_id: int, signed_at: float) -> bool:
+    """Whether the owner ended the customer's portal access at or after ``signed_at`` (a button
+    signed in the same second as the revocation is refused too: the revocation wins)."""
+    data = (Event.objects.filter(customer_id=customer_id, type="portal.access_revoked").order_by("-id")
+            .values_list("data", flat=True).first())
+    revoked = (data or {}).get("revoked_at")
+    return bool(revoked) and datetime.fromisoformat(revoked).timestamp() >= int(signed_at)
+
+
 def check_link(token: str) -> PortalLink:
     """The link behind ``token`` if it can still be opened (raises ``InvalidLink``); spends nothing.
 
@@ -127,7 +175,10 @@ def open_link(token: str) -> PortalSession:
         link = _valid_link(token, lock=True)
         at = wall()
         link.used_at = at
-        link.save(update_fields=["used_at"])
+        if link.pk is None:  # a message's button, opened for the first time
+            link.save()
+        else:
+            link.save(update_fields=["used_at"])
         session = PortalSession.objects.create(customer_id=link.customer_id, link=link, key=secrets.token_urlsafe(32),
                                                created_at=at, last_seen_at=at)
         record("portal.session_started", session, assina_time.now(), {"link": link.pk, "flow": link.flow},
@@ -158,8 +209,9 @@ def revoke(customer: Customer) -> dict:
     with transaction.atomic():
         sessions = PortalSession.objects.filter(customer=customer, revoked_at__isnull=True).update(revoked_at=at)
         links_ = PortalLink.objects.filter(customer=customer, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=at)
-        record("portal.access_revoked", customer, assina_time.now(), {"sessions": sessions, "links": links_},
-               customer_id=customer.pk)
+        # The wall-clock time: buttons in messages signed up to it stop working (``_revoked_since``).
+        record("portal.access_revoked", customer, assina_time.now(),
+               {"sessions": sessions, "links": links_, "revoked_at": at.isoformat()}, customer_id=customer.pk)
     return {"customer": customer.email, "sessions_ended": sessions, "links_revoked": links_}
 
 
