@@ -8,8 +8,11 @@ PORT ?= 8000
 # links point at the port the demo serves on (`make demo PORT=8101`). The simulated business has
 # a name of its own (assina.simulation.business.NAME).
 DEMO_ENV = ASSINA_DATABASE_URL=sqlite:///$(DEMO_DB) ASSINA_SMTP_URL=file:demo/mail ASSINA_BASE_URL=http://127.0.0.1:$(PORT) ASSINA_BUSINESS_NAME='Agenda Certa'
-# Run the tests on as many cores as the machine has.
+# Run the tests on as many cores as the machine has. worksteal: a worker that runs out of tests
+# takes some of another's (with the default `load` one worker kept its first share of the slow
+# end-to-end tests to the end while the other sat idle).
 PYTEST_WORKERS ?= auto
+PYTEST_DIST ?= worksteal
 
 .PHONY: demo test test-sqlite test-postgres bench clean browser messages screenshots
 
@@ -50,10 +53,10 @@ test: $(BIN)/.installed browser
 	@if [ -n "$$ASSINA_TEST_POSTGRES_URL" ]; then $(MAKE) test-postgres; else echo "ASSINA_TEST_POSTGRES_URL is not set: PostgreSQL tests not run"; fi
 
 test-sqlite: $(BIN)/.installed
-	env -u ASSINA_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+	env -u ASSINA_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST) -q
 
 test-postgres: $(BIN)/.installed
-	ASSINA_DATABASE_URL="$$ASSINA_TEST_POSTGRES_URL" ASSINA_TEST_ENGINE=postgres $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not sqlite_only" tests/integration tests/scenarios tests/e2e
+	ASSINA_DATABASE_URL="$$ASSINA_TEST_POSTGRES_URL" ASSINA_TEST_ENGINE=postgres $(BIN)/pytest -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST) -q -m "not sqlite_only" tests/integration tests/scenarios tests/e2e
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/billing_run.py --subscriptions 100000
