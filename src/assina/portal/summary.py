@@ -60,7 +60,7 @@ def _subscription(sub, customer, coming: Upcoming | None, portal: PortalSettings
         "next_charge_on": local_date(coming.at, locale, tz) if coming else "", "next_charge_amount": next_amount,
         "upcoming": _upcoming(coming, sub.currency, locale) if coming else None,
         "change_note": _change_note(coming, locale, tz) if coming and coming.change else "",
-        "terms": _terms(sub, end, next_amount or amount, every, local_date(sub.resumes_at, locale, tz)),
+        "terms": _terms(sub, end, amount, every, local_date(sub.resumes_at, locale, tz)),
         "can_change": changeable,
         "can_pause": changeable and sub.status != S.TRIALING and bool(portal.pause_lengths),
         "can_resume": sub.status == S.PAUSED,

@@ -162,7 +162,11 @@ def pause(request, sub_id: int):
 
 def _pause_page(request, language: str, sub, customer, error: str):
     at = clock_now()
-    lengths = [{"periods": n, "label": interval_word(sub.interval, sub.interval_count * n, customer.locale),
+    def label(n: int) -> str:  # "1 month", "2 months" ("every month" reads "month" alone)
+        word = interval_word(sub.interval, sub.interval_count * n, customer.locale)
+        return word if sub.interval_count * n > 1 else f"{number(1, customer.locale)} {word}"
+
+    lengths = [{"periods": n, "label": label(n),
                 "until": local_date(manage.resume_date(sub, n, at), customer.locale, customer.time_zone)}
                for n in PortalSettings.current().pause_lengths]
     if not error and not lengths:
