@@ -1,0 +1,60 @@
+"""The portal's home makes a bounded number of queries whatever the customer's history (issue 16,
+"Performance"): no query per invoice. Two customers of the same plan, one with 3 monthly invoices
+and one with 36 (three years, as ``bench/portal.py`` loads them), cost the same."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from factories import advance, make_addon, make_customer, make_plan, start_clock, subscribe, utc
+
+from assina.invoices.models import Invoice
+from assina.portal import services
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# What the home may cost at most: the session, the subscriptions with their items and plans, the
+# invoices, the card, the next invoice's preview and the page's settings -- a fixed set.
+MAX_QUERIES = 40
+
+
+def _signed_in(customer) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    _link, url = services.create_link(customer)
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    page = client.get(f"/{path}")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    assert client.post(f"/{path}", {"csrfmiddlewaretoken": token}).status_code == 302
+    return client
+
+
+def _home_queries(client: Client) -> tuple[int, str]:
+    client.get("/portal/")  # the session's first touch and the caches out of the way
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/portal/")
+    assert response.status_code == 200
+    return len(captured.captured_queries), response.content.decode()
+
+
+def test_the_home_costs_the_same_queries_with_3_or_36_invoices():
+    start_clock(utc(2024, 1, 10, 9))
+    make_plan("pro", 4990, name="Pro")
+    make_addon("seats", 1000, name="Extra seats")
+    old = make_customer(email="old@example.com", name="Olga Antiga", locale="pt-BR")
+    subscribe(old, "pro", addons=[("seats", 2)])
+    advance(utc(2026, 10, 10, 12))
+    new = make_customer(email="new@example.com", name="Nina Nova", locale="en")
+    subscribe(new, "pro", addons=[("seats", 2)])
+    advance(utc(2026, 12, 10, 12))
+    assert Invoice.objects.filter(customer=old).exclude(status="draft").count() == 36
+    assert Invoice.objects.filter(customer=new).exclude(status="draft").count() == 3
+
+    few, few_page = _home_queries(_signed_in(new))
+    many, many_page = _home_queries(_signed_in(old))
+    assert many_page.count("/pdf") == 36 and few_page.count("/pdf") == 3  # every invoice is on the page
+    assert many == few, (few, many)
+    assert many <= MAX_QUERIES
