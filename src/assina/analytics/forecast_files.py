@@ -104,6 +104,9 @@ def purchases(path: str, horizon: int, discount_rate: float, period: float = 1.0
     data = read_summary(path)
     x, t_x, T, money = data["frequency"], data["recency"], data["T"], data["monetary_value"]
     clv.check_horizon(horizon, discount_rate)
+    bgnbd.check(x, t_x, T)
+    if money is not None:  # every column checked before anything is fitted
+        gamma_gamma.check(x, money)
     model = bgnbd.fit(x, t_x, T)
     result: dict = {"bgnbd": {k: (_round(v, 6) if isinstance(v, float) else v) for k, v in model.as_dict().items()},
                     "horizon": horizon, "period": period, "discount_rate": discount_rate}
@@ -112,7 +115,6 @@ def purchases(path: str, horizon: int, discount_rate: float, period: float = 1.0
     alive = model.probability_alive(x, t_x, T)
     rows = {"customer_id": data["customer_id"], "expected_purchases": expected, "probability_alive": alive}
     if money is not None:
-        gamma_gamma.check(x, money)
         values = gamma_gamma.fit(x, money)
         result["gamma_gamma"] = {k: (_round(v, 6) if isinstance(v, float) else v) for k, v in values.as_dict().items()}
         rows["expected_order_value"] = values.expected_order_value(x, money)
