@@ -188,3 +188,5 @@ def test_the_page_shows_the_figures_to_staff_with_the_dashboard_permission(sessi
     refused = client.get("/dashboard/retention/?from=2027-02-01&to=2027-01-01").content.decode()
     assert 'id="report-error"' in refused
     assert Client().get("/dashboard/retention/").status_code == 302  # to the login page
+    dashboard = client.get("/dashboard/").content.decode()
+    assert '<a href="/dashboard/retention/" id="link-retention">' in dashboard  # the dashboard links to it
