@@ -93,7 +93,7 @@ def test_the_button_on_the_customers_page_asks_then_ends_every_session_link_and_
     assert done.status_code == 302 and done["Location"] == f"/admin/customers/customer/{world.ana.pk}/change/"
     _ended(world)
     after = owner.get(done["Location"]).content.decode()
-    assert "Portal access ended for 1 customer: 1 sessions ended, 1 unused links revoked" in after
+    assert "Portal access ended for 1 customer (sessions ended: 1, unused links revoked: 1)" in after
     assert "0 open sessions" in after
 
     # A message made after the revocation carries a button that works.

@@ -40,9 +40,9 @@ def _revoke_all(request, customers: list) -> None:
         done = services.revoke(customer)
         sessions, links_ = sessions + done["sessions_ended"], links_ + done["links_revoked"]
     messages.success(request, ngettext(
-        "Portal access ended for %(count)d customer: %(sessions)d sessions ended, %(links)d unused links revoked; "
+        "Portal access ended for %(count)d customer (sessions ended: %(sessions)d, unused links revoked: %(links)d); "
         "the buttons in messages already sent no longer sign in.",
-        "Portal access ended for %(count)d customers: %(sessions)d sessions ended, %(links)d unused links revoked; "
+        "Portal access ended for %(count)d customers (sessions ended: %(sessions)d, unused links revoked: %(links)d); "
         "the buttons in messages already sent no longer sign in.",
         len(customers)) % {"count": len(customers), "sessions": sessions, "links": links_})
 
