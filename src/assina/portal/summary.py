@@ -32,6 +32,8 @@ def subscriptions(customer, portal: PortalSettings | None = None) -> list[dict]:
     items = SubscriptionItem.objects.select_related("plan_version__plan").order_by("pk")
     subs = list(with_flags(Subscription.objects.filter(customer=customer, status__in=[s.value for s in SHOWN]))
                 .select_related("plan").prefetch_related(Prefetch("items", queryset=items)).order_by("-pk"))
+    for sub in subs:
+        sub.customer = customer  # already loaded with the session: the flows it is handed to read it
     coming = upcoming_for(subs, customer.credit_balance, customer.locale)
     return [_subscription(sub, customer, coming.get(sub.pk), portal) for sub in subs]
 
@@ -54,7 +56,7 @@ def _subscription(sub, customer, coming: Upcoming | None, portal: PortalSettings
     next_amount = money(coming.amount_due, sub.currency, locale) if coming else ""
     changeable = sub.status in CHANGEABLE and not sub.cancel_at_period_end and sub.catch_up_held_at is None
     return {
-        "id": sub.pk, "plan": sub.plan.name, "status": sub.get_status_display(), "status_code": sub.status,
+        "id": sub.pk, "object": sub, "plan": sub.plan.name, "status": sub.get_status_display(), "status_code": sub.status,
         "price": amount, "interval": every, "quantity": base["quantity"] if base else "1",
         "addons": [line for line in lines if line["addon"]], "lines": lines,
         "next_charge_on": local_date(coming.at, locale, tz) if coming else "", "next_charge_amount": next_amount,
@@ -116,10 +118,12 @@ def invoices(customer) -> list[dict]:
              "paid": inv.status == InvoiceStatus.PAID.value} for inv in rows]
 
 
-def cards(customer) -> list[dict]:
-    """The customer's cards, the default first (one query)."""
+def cards(customer) -> tuple[list[dict], int]:
+    """The customer's cards, the default first, and the newest payment method ever attached
+    (the card link's state, ``notifications.card_links.card_state``): one query."""
     default = customer.default_payment_method_id
-    rows = PaymentMethod.objects.filter(customer_id=customer.pk, detached_at__isnull=True).order_by("-created_at", "-pk")
+    rows = list(PaymentMethod.objects.filter(customer_id=customer.pk).order_by("-created_at", "-pk"))
     found = [{"id": m.pk, "brand": BRANDS.get(m.brand, m.brand.title()), "last4": m.last4,
-              "expires": f"{m.exp_month:02d}/{m.exp_year}", "default": m.pk == default} for m in rows]
-    return sorted(found, key=lambda card: not card["default"])
+              "expires": f"{m.exp_month:02d}/{m.exp_year}", "default": m.pk == default}
+             for m in rows if m.detached_at is None]
+    return sorted(found, key=lambda card: not card["default"]), max((m.pk for m in rows), default=0)

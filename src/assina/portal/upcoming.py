@@ -18,19 +18,21 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
-from assina.catalog.models import Plan
+from assina.catalog.models import Coupon, Plan
 from assina.core.credit import credit_on_issue
-from assina.core.invoicing import DraftLine, ItemTerms, LineKind, draft_for_period
+from assina.core.invoicing import DiscountTerms, DraftLine, ItemTerms, LineKind, SubscriptionTerms, draft_for_period
+from assina.core.periods import Interval
 from assina.core.states import SubscriptionStatus as S
 from assina.i18n import CustomerTexts
 from assina.invoices.models import PendingItem
 from assina.invoices.services import carried_line
 from assina.subscriptions.metered import metered_lines
 from assina.subscriptions.models import ScheduledChange, Subscription, SubscriptionItem
-from assina.subscriptions.terms import TermsLoader, index_of_period_starting
+from assina.subscriptions.terms import index_of_period_starting
 
 RENEWING = (S.ACTIVE.value, S.TRIALING.value, S.PAST_DUE.value)
 
@@ -65,15 +67,17 @@ def _flagged(subs: list[Subscription], flag: str) -> list[int]:
 
 
 def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str) -> dict[int, Upcoming]:
-    """The next renewal's invoice of each of ``subs`` (one customer's) that will renew; absent
+    """The next renewal's invoice of each of ``subs`` (one customer's, loaded with their items
+    and the items' plan versions and plans, as ``summary`` does) that will renew; absent
     when none will come (cancelled at period end, paused, unpaid, incomplete, held for
     catch-up). A fixed number of queries for any number of subscriptions, plus one savepoint
     per subscription with metered prices (fewer when ``subs`` come from ``with_flags``)."""
     renewing = [s for s in subs if s.status in RENEWING and not s.cancel_at_period_end and s.catch_up_held_at is None]
     if not renewing:
         return {}
-    loader = TermsLoader()
-    loader.load(renewing)
+    coupon_ids = {s.coupon_id for s in renewing if s.coupon_id}
+    coupons = ({c.pk: c.to_core() for c in Coupon.objects.filter(pk__in=coupon_ids).prefetch_related("plans")}
+               if coupon_ids else {})
     changes: dict[int, ScheduledChange] = {}
     if ids := _flagged(renewing, "portal_change"):
         for change in (ScheduledChange.objects.filter(subscription_id__in=ids, status=ScheduledChange.Status.PENDING)
@@ -89,7 +93,7 @@ def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str) -> 
     result = {}
     for sub in sorted(renewing, key=lambda s: (s.current_period_end, s.pk)):
         start = sub.current_period_end
-        terms = loader.terms(sub)
+        terms = _terms(sub, coupons)
         change, plan_name = changes.get(sub.pk), ""
         if change is not None and change.effective_at == start:
             terms, plan_name = _with_change(sub, terms, change)
@@ -108,6 +112,22 @@ def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str) -> 
                                   amount_due=due, usage=tuple(texts.lines(locale, usage)), change=change,
                                   change_plan=plan_name)
     return result
+
+
+def _terms(sub: Subscription, coupons: dict) -> SubscriptionTerms:
+    """``sub``'s terms as ``subscriptions.terms.TermsLoader`` builds them, from its items as
+    loaded with it (``sub.items.all()``, with their plan versions): no query of its own."""
+    items = tuple(ItemTerms(code=item.plan_version.plan.code, description=item.plan_version.plan.name,
+                            price=item.plan_version.price_spec(), quantity=item.quantity,
+                            kind=LineKind.ADDON if item.plan_version.plan.kind == Plan.Kind.ADDON else LineKind.SUBSCRIPTION)
+                  for item in sub.items.all())
+    discount = None
+    if sub.coupon_id and sub.discount_applies_from:
+        discount = DiscountTerms(coupon=coupons[sub.coupon_id], applies_from=sub.discount_applies_from,
+                                 applies_until=sub.discount_applies_until)
+    return SubscriptionTerms(currency=sub.currency, anchor=sub.billing_anchor, interval=Interval(sub.interval),
+                             interval_count=sub.interval_count, items=items, billing_starts_at=sub.billing_starts_at,
+                             discount=discount, tz=settings.TIME_ZONE)
 
 
 def _usage_so_far(sub: Subscription) -> list[DraftLine]:

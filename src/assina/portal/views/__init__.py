@@ -20,12 +20,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from assina.accounts.throttle import client_address
 from assina.core.invoice_states import InvoiceStatus
 from assina.invoices.models import Invoice
-from assina.notifications import card_links
+from assina.notifications import links
 from assina.notifications.rendering import branding, message_locale
 from assina.invoices.pdf import pdf_filename, render_invoice_pdf
 
 from assina.portal import services, summary
 from assina.portal.models import PortalSettings
+from assina.upgrades.offers import offers_for
 
 SESSION_KEY = "assina_portal"
 FLOW_SECTIONS = {"cancel": "subscription", "change_plan": "subscription", "switch_to_annual": "subscription",
@@ -108,17 +109,34 @@ def home(request):
         offers = _offers(subscriptions)
         for sub in subscriptions:
             sub["offers"] = offers.get(sub["id"], ())
+        cards, card_state = summary.cards(customer)
         context = {
             "customer": customer, "subscriptions": subscriptions, "invoices": summary.invoices(customer),
-            "cards": summary.cards(customer), "update_card_url": card_links.update_card_url(customer.pk),
+            "cards": cards, "update_card_url": _card_url(customer.pk, card_state),
             "flow": flow, "focus": FLOW_SECTIONS.get(flow, ""), "return_url": session.link.return_url,
         }
     return _page(request, "home.html", language, context)
 
 
-def _offers(subscriptions: list[dict]) -> dict[int, tuple]:
-    """The upgrades app's offers per subscription ("annual", "upgrade"), when that app offers any."""
-    return {}
+def _card_url(customer_id: int, card_state: int) -> str:
+    """``notifications.card_links.update_card_url`` with the card state the home has already
+    read with the cards (the same signed value; it spares the home a query)."""
+    return links.url(f"card/{links._sign(links.CARD_SALT, f'{customer_id}.{card_state}')}/")
+
+
+def _offers(subscriptions: list[dict]) -> dict[int, list[dict]]:
+    """The upgrades app's entries per subscription (``upgrades.offers.offers_for``): a running
+    temporary upgrade to keep, the switch to annual, the plans to try; each ``{"url", "label"}``
+    and shown only when that app offers it. Asked only for subscriptions that can change."""
+    result = {}
+    for shown in subscriptions:
+        if not shown["can_change"]:
+            continue
+        sub = shown["object"]
+        offer = offers_for(sub)
+        entries = [offer["running_trial"], offer["annual"], *offer["trials"]]
+        result[sub.pk] = [{"url": entry["url"], "label": entry["label"]} for entry in entries if entry]
+    return result
 
 
 @never_cache
