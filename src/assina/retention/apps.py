@@ -6,3 +6,8 @@ class RetentionConfig(AppConfig):
     name = "assina.retention"
     label = "retention"
     verbose_name = _("Retention")
+
+    def ready(self):
+        from . import jobs
+
+        jobs.register()

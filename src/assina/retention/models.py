@@ -88,6 +88,27 @@ class CancelOffer(models.Model):
     def __str__(self) -> str:
         return f"{dict(REASONS).get(self.reason, self.reason)} · {self.get_variant_display()}: {self.get_kind_display()}"
 
+    def clean(self) -> None:
+        """The terms each kind needs, within bounds (the admin shows these on the form)."""
+        from django.core.exceptions import ValidationError
+
+        from assina.catalog.models import Plan
+
+        errors = {}
+        if self.kind == OfferKind.PAUSE and not (self.pause_periods and 1 <= self.pause_periods <= 3):
+            errors["pause_periods"] = _("A pause lasts 1, 2 or 3 periods.")
+        if self.kind == OfferKind.DISCOUNT and self.percent_off is None:
+            errors["percent_off"] = _("A discount needs its percentage off.")
+        if self.percent_off is not None and not (0 < self.percent_off <= 100):
+            errors["percent_off"] = _("The percentage off must be more than 0 and at most 100.")
+        if self.discount_periods is not None and not 1 <= self.discount_periods <= 120:
+            errors["discount_periods"] = _("A discount lasts from 1 to 120 periods (empty: forever).")
+        if self.kind == OfferKind.PLAN_CHANGE and self.plan_code and not Plan.objects.filter(
+                code=self.plan_code, kind=Plan.Kind.BASE, active=True).exists():
+            errors["plan_code"] = _("No active plan has this code.")
+        if errors:
+            raise ValidationError(errors)
+
 
 class RetentionSettings(models.Model):
     """One row (pk 1), made on first use."""
