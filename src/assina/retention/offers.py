@@ -5,7 +5,6 @@ happens after their commit, so they are never called inside the cancel flow's tr
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
 from decimal import Decimal
 
@@ -13,6 +12,7 @@ from django.conf import settings
 
 from assina.core.periods import boundary
 from assina.subscriptions import changes, services as subscriptions
+from assina.subscriptions.discounts import apply_discount
 
 from .models import OfferKind
 
@@ -23,9 +23,8 @@ def resumes_at(sub, periods: int, at: datetime) -> datetime:
 
 
 def _apply_discount(sub, discount: dict):
-    # subscriptions.discounts (the owner's discount on a live subscription) is its own use case.
-    discounts = importlib.import_module("assina.subscriptions.discounts")
-    return discounts.apply_discount(sub.pk, percent_off=Decimal(discount["percent_off"]), periods=discount.get("periods"),
+    # The owner's discount on a live subscription (from the next invoice), with the flow as its source.
+    return apply_discount(sub.pk, percent_off=Decimal(discount["percent_off"]), periods=discount.get("periods"),
                                     source="cancel_flow")
 
 
