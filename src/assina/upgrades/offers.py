@@ -1,7 +1,9 @@
 """What the portal's home offers a subscription: ``offers_for(subscription) -> dict``.
 
 Strings are ready to show, in the customer's language and formats (call it inside the portal's
-``translation.override``). A few queries per subscription; nothing is written.
+``translation.override``). Nothing is written. Three queries for a subscription the owner offers
+nothing to (its running trial, an annual offer for its plan, plans of its interval to try); more
+only for what is offered (the annual quote prices the switch like the plan change would).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def offers_for(subscription) -> dict:
             saving = money(quote.saving, quote.currency, locale)
             result["annual"] = {"url": f"/portal/annual/{sub.pk}/", "saving": saving, "annual_plan": quote.annual_plan.name,
                                 "label": _("Switch to annual (save %(amount)s)") % {"amount": saving}}
-    for option in services.trial_options(sub):
+    for option in services.trial_options(sub, running=trial):
         result["trials"].append({
             "url": f"/portal/upgrade/{sub.pk}/", "plan": option.plan.name, "days": option.days,
             "label": _("Try %(plan)s free for %(days)s days") % {"plan": option.plan.name, "days": option.days}})

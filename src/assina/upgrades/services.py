@@ -133,7 +133,6 @@ def annual_offer_for(sub: Subscription) -> AnnualOffer | None:
 
 def annual_unavailable(sub: Subscription, at: datetime | None = None) -> str:
     """Why this subscription cannot switch to annual now ("" when it can)."""
-    at = at or clock_now()
     if annual_offer_for(sub) is None:
         return _("Annual billing is not offered for your plan.")
     reason = blocked_reason(sub)
@@ -141,7 +140,7 @@ def annual_unavailable(sub: Subscription, at: datetime | None = None) -> str:
         return reason
     if _has_addons(sub):
         return _("Your add-ons bill monthly, so the switch to annual billing cannot be made here. Please contact us.")
-    if _discount_in_force(sub, at):
+    if _discount_in_force(sub, at or clock_now()):
         return _("You have a discount in force; the switch to annual billing is available once it ends.")
     if running_trial(sub) is not None:
         return _("You are trying another plan; the switch to annual billing is available once the trial ends.")
@@ -241,9 +240,19 @@ class TrialOption:
     amount: int  # the trial plan's price per period for this quantity
 
 
-def trial_options(sub: Subscription) -> list[TrialOption]:
-    """The higher plans this subscription may try now (none while one runs)."""
-    if blocked_reason(sub) or running_trial(sub) is not None:
+_NOT_LOADED = object()
+
+
+def trial_options(sub: Subscription, running=_NOT_LOADED) -> list[TrialOption]:
+    """The higher plans this subscription may try now (none while one runs). ``running``: the
+    caller's ``running_trial(sub)``, to save its query. One query when the owner offers no plan
+    of this subscription's currency and interval."""
+    if blocked_reason(sub):
+        return []
+    offers = [offer for offer in TrialPlan.objects.select_related("plan").filter(
+        active=True, plan__active=True, plan__kind=Plan.Kind.BASE, plan__currency=sub.currency,
+        plan__interval=sub.interval, plan__interval_count=sub.interval_count) if offer.plan_id != sub.plan_id]
+    if not offers or (running_trial(sub) if running is _NOT_LOADED else running) is not None:
         return []
     item = _base_item(sub)
     if item is None:
@@ -251,10 +260,8 @@ def trial_options(sub: Subscription) -> list[TrialOption]:
     current = price_amount(item.plan_version.price_spec(), item.quantity)
     tried = set(TemporaryUpgrade.objects.filter(customer_id=sub.customer_id).values_list("to_plan_id", flat=True))
     options = []
-    for offer in TrialPlan.objects.select_related("plan").filter(active=True, plan__active=True, plan__kind=Plan.Kind.BASE,
-                                                                  plan__currency=sub.currency, plan__interval=sub.interval,
-                                                                  plan__interval_count=sub.interval_count):
-        if offer.plan_id == sub.plan_id or offer.plan_id in tried:
+    for offer in offers:
+        if offer.plan_id in tried:
             continue
         amount = price_amount(offer.plan.current_version().price_spec(), item.quantity)
         if amount > current:  # only a higher plan is an upgrade
@@ -284,7 +291,7 @@ def start_trial(sub: Subscription, plan_code: str) -> TemporaryUpgrade:
 
 
 def _trial_data(trial: TemporaryUpgrade, access: Plan, **extra) -> dict:
-    return {"temporary_upgrade": trial.pk, "subscription": f"sub_{trial.subscription_id}", "from_plan": trial.from_plan.code,
+    return {"temporary_upgrade": f"tu_{trial.pk}", "subscription": f"sub_{trial.subscription_id}", "from_plan": trial.from_plan.code,
             "to_plan": trial.to_plan.code, "access_plan": access.code, "ends_at": trial.ends_at.isoformat(), **extra}
 
 
