@@ -313,3 +313,17 @@ def test_the_home_links_to_the_cancel_flow_and_says_how_cancelling_works(shop):
     home = _text(_signed_in(bia).get("/portal/"))
     assert f'href="/portal/cancel/{bsub.pk}/"' in home and "Cancelar assinatura" in home
     assert "Você pode cancelar a qualquer momento" in home and "R$ 60,00 em 1 de fevereiro de 2027" in home
+
+
+def test_the_switch_to_annual_is_linked_only_when_the_upgrades_app_offers_it(shop):
+    from assina.catalog.models import Plan
+    from assina.upgrades.models import AnnualOffer
+
+    ana, asub, _bia, _bsub = shop
+    client = _signed_in(ana)
+    assert f"/portal/annual/{asub.pk}/" not in _text(client.get("/portal/"))
+    AnnualOffer.objects.create(monthly_plan=Plan.objects.get(code="pro"), annual_plan=Plan.objects.get(code="pro-year"),
+                               incentive=AnnualOffer.Incentive.PERCENT, percent_off=0, created_at=now())
+    home = _text(client.get("/portal/"))
+    # Twelve months at R$60.00 are R$720.00; the yearly plan costs R$600.00.
+    assert f'href="/portal/annual/{asub.pk}/"' in home and "Switch to annual (save R$120.00)" in home
