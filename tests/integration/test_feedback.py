@@ -292,3 +292,21 @@ def test_export_holds_the_comments_and_erasure_removes_them(people):
     assert exported["survey_responses"][0]["comment"] == "O suporte demora" and exported["survey_responses"][0]["score"] == 4
     erase_customer(ana.pk, now())
     assert list(SurveyResponse.objects.filter(customer=ana).values_list("comment", "score")) == [("", 4)]
+
+
+def test_comments_export_as_csv_for_other_teams_without_formulas(people):
+    import csv
+    import io
+
+    from assina.feedback.services import record_response
+
+    ana, _bob = people
+    record_response(customer=ana, survey="nps", score=3, comment="=HYPERLINK(\"x\") o app trava", submitted_at=now(),
+                    source="api", at=now())
+    client = _staff(Client())
+    response = client.get("/dashboard/feedback/comments.csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][-1] == "comment" and rows[1][2] == "ana@example.com" and rows[1][5] == "detractor"
+    assert rows[1][-1].startswith("'=")  # a comment is never read as a formula
+    assert Client().get("/dashboard/feedback/comments.csv").status_code == 302

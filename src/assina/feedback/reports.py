@@ -5,7 +5,7 @@ breakdown), the arithmetic is ``assina.core.nps``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import CharField, Count, Func
@@ -85,7 +85,7 @@ def feedback_report(*, since: str | datetime | None = None, until: str | datetim
     customers who answered (far fewer rows than responses)."""
     end = until if isinstance(until, datetime) else _month(until, end=True)
     start = since if isinstance(since, datetime) else _month(since, end=False)
-    end = end or now()
+    end = end or now() + timedelta(seconds=1)  # up to now, included
     start = start or (end - relativedelta(months=12))
     if start >= end:
         raise ReportError(_("the start of the period must come before its end"))

@@ -13,4 +13,5 @@ urlpatterns = [
     path("s/<str:token>/opt-out/", views.opt_out, name="opt_out"),
     path("s/<str:token>/<int:score>/", views.score_link, name="score"),
     path("dashboard/feedback/", dashboard.feedback_page, name="dashboard"),
+    path("dashboard/feedback/comments.csv", dashboard.comments_csv, name="comments_csv"),
 ]

@@ -56,3 +56,36 @@ def feedback_page(request):
         "selected": {"from": request.GET.get("from", ""), "to": request.GET.get("to", ""), "plan": request.GET.get("plan", "")},
     }
     return render(request, "feedback/dashboard.html", context)
+
+
+@require_GET
+@dashboard_permission_required
+def comments_csv(request):
+    """Every response with its comment and themes in the period, for other teams (CSV; no cell
+    may be read as a formula: comments are the customers' own words)."""
+    import csv
+
+    from django.http import HttpResponse
+
+    from assina.core.nps import category
+    from assina.core.spreadsheet import safe_row
+
+    from ..models import SurveyResponse
+
+    try:
+        report = feedback_report(since=request.GET.get("from") or None, until=request.GET.get("to") or None)
+    except ReportError as exc:
+        return HttpResponse(localized_message(exc), status=400, content_type="text/plain; charset=utf-8")
+    rows = (SurveyResponse.objects.filter(submitted_at__gte=report["from"], submitted_at__lt=report["to"])
+            .select_related("customer").prefetch_related("theme_assignments__theme").order_by("submitted_at", "id"))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="assina-feedback.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["id", "submitted_at", "customer_email", "survey", "score", "group", "source", "language", "themes",
+                     "tags", "comment"])
+    for r in rows.iterator(chunk_size=2000):
+        writer.writerow(safe_row([
+            r.pk, r.submitted_at.isoformat(), r.customer.email, r.survey, "" if r.score is None else r.score,
+            category(r.score) if r.survey == "nps" and r.score is not None else "", r.source, r.language,
+            " ".join(sorted(a.theme.slug for a in r.theme_assignments.all())), " ".join(r.tags), r.comment]))
+    return response
