@@ -270,3 +270,13 @@ def test_a_campaign_gives_each_recipient_their_own_button_and_its_preview_none(t
     for customer in (ana, bia):
         row = Message.objects.get(campaign=campaign, customer=customer)
         _opens(row, HOME)
+
+
+def test_previews_and_test_sends_lead_to_the_sign_in_page():
+    from assina.notifications.outbox import test_context
+
+    for key in ("welcome", "paused", "receipt", "portal_link"):
+        for locale in ("en", "pt-BR"):
+            context = test_context(key, locale)
+            assert context["account_url"] == "https://shop.example/portal/login"
+    assert test_context("portal_link", "en")["portal_url"] == "https://shop.example/portal/login"

@@ -79,9 +79,10 @@ def test_context(key: str, locale: str) -> dict:
     from .catalog import sample_context
     from .rendering import branding
 
-    # No customer behind a preview or a test send: the buttons lead to the portal's sign-in page.
-    return {**sample_context(key, message_locale(locale)), "business": branding(), "account_url": links.portal_login_url(),
-            "reply_to": settings.ASSINA_EMAIL_REPLY_TO}
+    # No customer behind a preview or a test send: the portal buttons lead to its sign-in page.
+    sample = sample_context(key, message_locale(locale))
+    portal = {name: links.portal_login_url() for name in ("account_url", "portal_url") if name in sample}
+    return {**sample, "business": branding(), **portal, "reply_to": settings.ASSINA_EMAIL_REPLY_TO}
 
 
 def revoked_customers(customer_ids: list[int]) -> set[int]:
