@@ -223,3 +223,30 @@ def test_offers_for_a_subscription_offered_nothing_costs_three_queries(shop, dja
     on_team = type(on_team).objects.select_related("customer", "plan").get(pk=on_team.pk)
     with django_assert_num_queries(3):
         assert offers_for(on_team) == {"annual": None, "trials": [], "running_trial": None}
+
+
+def test_the_owner_sets_the_offers_in_the_admin_and_bad_input_is_refused_with_form_errors(shop, admin_client):
+    basic_id = AnnualOffer.objects.get().monthly_plan_id
+    AnnualOffer.objects.all().delete()
+    from assina.catalog.models import Plan
+
+    annual_id = Plan.objects.get(code="basic-annual").pk
+    add = "/admin/upgrades/annualoffer/add/"
+    page = admin_client.get(add).content.decode()
+    assert "basic-annual" in page and f'value="{annual_id}"' in page
+    refused = admin_client.post(add, {"monthly_plan": basic_id, "annual_plan": annual_id, "incentive": "percent",
+                                      "percent_off": "", "months_free": "", "active": "on"})
+    assert refused.status_code == 200 and "Give a percentage between 0 and 100" in refused.content.decode()
+    assert not AnnualOffer.objects.exists()
+    made = admin_client.post(add, {"monthly_plan": basic_id, "annual_plan": annual_id, "incentive": "months_free",
+                                   "percent_off": "15", "months_free": "2", "active": "on"})
+    assert made.status_code == 302
+    offer = AnnualOffer.objects.get()
+    assert (offer.incentive, offer.months_free, offer.percent_off, offer.created_at) == ("months_free", 2, None, now())
+    # A yearly plan cannot be the monthly side.
+    wrong = admin_client.post(add, {"monthly_plan": annual_id, "annual_plan": annual_id, "incentive": "percent",
+                                    "percent_off": "10", "active": "on"})
+    assert wrong.status_code == 200 and AnnualOffer.objects.count() == 1
+    assert admin_client.get("/admin/upgrades/trialplan/add/").status_code == 200
+    assert admin_client.get("/admin/upgrades/temporaryupgrade/").status_code == 200
+    assert admin_client.get("/admin/upgrades/temporaryupgrade/add/").status_code == 403
