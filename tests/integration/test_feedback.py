@@ -310,3 +310,16 @@ def test_comments_export_as_csv_for_other_teams_without_formulas(people):
     assert rows[0][-1] == "comment" and rows[1][2] == "ana@example.com" and rows[1][5] == "detractor"
     assert rows[1][-1].startswith("'=")  # a comment is never read as a formula
     assert Client().get("/dashboard/feedback/comments.csv").status_code == 302
+
+
+def test_the_customers_page_shows_their_feedback(people):
+    from assina.feedback.services import record_response
+
+    ana, _bob = people
+    record_response(customer=ana, survey="nps", score=2, comment="O app trava no celular", submitted_at=now(),
+                    source="api", at=now())
+    user = User.objects.create_superuser("root", "root@example.com", "x")
+    client = Client()
+    client.force_login(user)
+    page = client.get(f"/admin/customers/customer/{ana.pk}/change/")
+    assert page.status_code == 200 and "O app trava no celular" in page.content.decode()

@@ -29,6 +29,7 @@ from assina.payments.new_customer import create_customer
 from assina.portal import admin as portal_admin
 from assina.privacy.erase import erase_customer
 from assina.retention.admin import CancelSessionInline
+from assina.feedback.admin import SurveyResponseInline
 from assina.subscriptions.models import Subscription
 from assina.subscriptions.terms import current_mrr
 
@@ -181,7 +182,8 @@ class CustomerAdmin(CustomerSummaryMixin, ServiceAdmin):
     editable_fields = ("name", "locale", "country", "tax_id")
     readonly_fields = ("email", "currency", "time_zone", "credit_balance_display", "default_payment_method",
                        "metadata", "created_at", "erased_at", "payment_attempts", "portal_access")
-    inlines = (PaymentMethodInline, SubscriptionInline, InvoiceInline, BalanceTransactionInline, CancelSessionInline)
+    inlines = (PaymentMethodInline, SubscriptionInline, InvoiceInline, BalanceTransactionInline, CancelSessionInline,
+               SurveyResponseInline)
     credit_balance_display = money_field("credit_balance", _("credit balance"))
     actions = ("erase_personal_data", portal_admin.end_portal_access)
 

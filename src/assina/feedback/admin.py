@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from assina.admin_actions import ReadOnlyAdmin
+from assina.admin_actions import ReadOnlyAdmin, ReadOnlyInline
 
 from . import services
 from .models import SurveyRequest, SurveyResponse, SurveySettings, Theme
@@ -77,3 +77,17 @@ class SurveyRequestAdmin(ReadOnlyAdmin):
     search_fields = ("customer__email",)
     list_select_related = ("customer",)
     fields = ("customer", "survey", "trigger", "trigger_key", "sent_at", "expires_at")
+
+
+class SurveyResponseInline(ReadOnlyInline):
+    """All of a customer's feedback on their page (customers.admin shows it), newest first."""
+
+    model = SurveyResponse
+    fk_name = "customer"
+    ordering = ("-submitted_at", "-pk")
+    fields = ("submitted_at", "survey", "score", "source", "comment", "themes")
+    verbose_name_plural = _("feedback")
+
+    @admin.display(description=_("themes"))
+    def themes(self, obj):
+        return ", ".join(sorted(a.theme.name_en for a in obj.theme_assignments.select_related("theme")))
