@@ -144,6 +144,8 @@
       ];
       var all = pct100(c.projected.concat(c.observed));
       Plotly.react("chart-forecast", traces, k.layout({
+        // The legend above the plot: below it, it would sit on the axis title on a phone.
+        legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"}, margin: {t: 40, r: 20, b: 50, l: 70},
         xaxis: {title: {text: c.axis}, rangemode: "tozero", tickformat: "d"},
         yaxis: k.axis([all], {title: {text: f.labels.retained}}, true, k.pct)}), k.cfg);
       pooledNote.hidden = !c.pooled;
@@ -158,7 +160,7 @@
        customdata: f.plans["new"].map(money), hovertemplate: "%{x}: %{customdata}<extra>" + f.labels["new"] + "</extra>"},
       {type: "bar", name: f.labels.mean, x: f.plans.labels, y: f.plans.mean, marker: {color: "#90caf9"},
        customdata: f.plans.mean.map(money), hovertemplate: "%{x}: %{customdata}<extra>" + f.labels.mean + "</extra>"}
-    ], k.layout({barmode: "group", legend: {orientation: "h", y: 1.15}, margin: {t: 40, r: 20, b: 50, l: 70},
+    ], k.layout({barmode: "group", legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"}, margin: {t: 60, r: 20, b: 50, l: 70},
                  yaxis: k.axis([f.plans["new"], f.plans.mean], {title: {text: k.currency}}),
                  xaxis: {type: "category", automargin: true}}), k.cfg);
     Plotly.newPlot("chart-clv-cohorts", [
