@@ -327,3 +327,15 @@ def test_the_switch_to_annual_is_linked_only_when_the_upgrades_app_offers_it(sho
     home = _text(client.get("/portal/"))
     # Twelve months at R$60.00 are R$720.00; the yearly plan costs R$600.00.
     assert f'href="/portal/annual/{asub.pk}/"' in home and "Switch to annual (save R$120.00)" in home
+
+
+def test_in_a_free_trial_a_change_is_immediate_and_bills_nothing(shop):
+    carla = make_customer(email="carla@example.com", name="Carla", locale="en")
+    sub = subscribe(carla, "pro", trial_days=14)
+    client = _signed_in(carla)
+    preview = _text(client.get(f"/portal/subscriptions/{sub.pk}/change/", {"plan": "basic", "quantity": "3"}))
+    assert "You are still in your free trial: nothing is charged until it ends" in preview
+    assert _post(client, f"/portal/subscriptions/{sub.pk}/change/confirm/", {"plan": "basic", "quantity": "3"}).status_code == 302
+    assert reload(sub).plan.code == "basic" and not PendingItem.objects.filter(subscription=sub).exists()
+    # The trial ends on January 30: then 3 × R$30.00.
+    assert "R$90.00 on January 30, 2027" in _text(client.get("/portal/"))
