@@ -166,3 +166,25 @@ def test_merging_themes_keeps_their_comments_together(corpus):
     refresh(now())
     after = {t["theme"]: set(t["response_ids"]) for t in ranked_themes()}
     assert "onboarding" not in after and after["price"] == before["price"] | before["onboarding"]
+
+
+def test_you_asked_we_did_tells_each_customer_of_a_theme_once_in_their_language(corpus, capsys):
+    from assina.cli import main
+    from assina.notifications.models import Message
+
+    args = ["feedback", "announce", "--theme", "bugs", "--note-en", "The app no longer crashes on upload.",
+            "--note-pt", "O app não trava mais ao enviar fotos.", "--json"]
+    assert main(args) in (0, None)
+    body = json.loads(capsys.readouterr().out)
+    customers = ranked_themes()[0]["customer_ids"]
+    assert body["customers"] == len(customers) == body["queued"]
+    messages = Message.objects.filter(template="theme_addressed")
+    assert set(messages.values_list("customer_id", flat=True)) == set(customers)
+    pt = messages.filter(customer__locale="pt-BR").first()
+    en = messages.filter(customer__locale="en").first()
+    assert "Você pediu, nós fizemos: Erros e estabilidade" == pt.subject and "O app não trava mais" in pt.html
+    assert "You asked, we did: Bugs and reliability" == en.subject and pt.unsubscribe_url and en.kind == "marketing"
+    assert Theme.objects.get(slug="bugs").addressed_at is not None
+    assert main(args) in (0, None)  # again: nobody is told twice
+    assert json.loads(capsys.readouterr().out)["queued"] == 0
+    assert messages.count() == len(customers)

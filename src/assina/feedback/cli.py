@@ -30,6 +30,11 @@ def register(cli) -> None:
     p = cli.add("send", "send a survey now to the customers of a saved segment (the 90-day NPS throttle holds)", group)
     p.add_argument("--segment", required=True, type=text(NAME))
     p.add_argument("--survey", choices=("nps", "csat"), default="nps")
+    p = cli.add("announce", "'you asked, we did': tell the customers who raised a theme what changed; marks it addressed",
+                group)
+    p.add_argument("--theme", required=True, type=text(60), help="the theme's code, e.g. support-speed")
+    p.add_argument("--note-en", required=True, type=text(2000), help="what changed, in English")
+    p.add_argument("--note-pt", required=True, type=text(2000), help="what changed, in Portuguese")
 
     @cli.command("feedback import")
     def cmd_import(args):
@@ -77,6 +82,14 @@ def register(cli) -> None:
         from .sending import send_to_segment
 
         return send_to_segment(args.segment, args.survey, now())
+
+    @cli.command("feedback announce")
+    def cmd_announce(args):
+        from assina.time import now
+
+        from .sending import announce_addressed
+
+        return announce_addressed(args.theme, args.note_en, args.note_pt, now())
 
 
 def _plain(report: dict) -> dict:

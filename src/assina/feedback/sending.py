@@ -157,3 +157,32 @@ def due_survey_for(customer_id: int, at: datetime) -> SurveyRequest | None:
     """The customer's open, unanswered survey (newest), for a small card in the portal."""
     return (SurveyRequest.objects.filter(customer_id=customer_id, expires_at__gt=at, response__isnull=True)
             .order_by("-sent_at").first())
+
+
+def announce_addressed(theme_slug: str, note_en: str, note_pt: str, at: datetime) -> dict:
+    """"You asked, we did": tell every customer who raised the theme what changed, in their
+    language (a marketing message: it carries the unsubscribe link and respects consent), once
+    per customer and theme; the theme is marked addressed."""
+    from assina.notifications.rendering import message_locale
+
+    from .models import Theme, ThemeAssignment
+    from .services import FeedbackError
+
+    theme = Theme.objects.filter(slug=theme_slug).first()
+    if theme is None:
+        raise FeedbackError(_("no theme %(slug)r") % {"slug": theme_slug})
+    if not note_en.strip() or not note_pt.strip():
+        raise FeedbackError(_("write what changed in English and in Portuguese"))
+    customers = Customer.objects.filter(
+        pk__in=ThemeAssignment.objects.filter(theme=theme).values("response__customer_id"), erased_at__isnull=True)
+    drafts = []
+    for customer in customers.order_by("pk"):
+        portuguese = message_locale(customer.locale) == "pt-BR"
+        drafts.append(Draft(key=f"theme_addressed:{theme.pk}:{customer.pk}", template="theme_addressed",
+                            customer=customer, due_at=at,
+                            context={"theme": (theme.name_pt_br or theme.name_en) if portuguese else theme.name_en,
+                                     "note": (note_pt if portuguese else note_en).strip()}))
+    with transaction.atomic():
+        queued = queue(drafts, at)
+        Theme.objects.filter(pk=theme.pk, addressed_at__isnull=True).update(addressed_at=at)
+    return {"theme": theme.slug, "customers": len(drafts), "queued": queued}

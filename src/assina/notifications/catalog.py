@@ -86,6 +86,8 @@ MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
     MessageSpec("survey_csat", _("CSAT survey"), TRANSACTIONAL,
                 {"scores": [{"score": n, "url": f"https://example.com/s/TOKEN/{n}/"} for n in range(1, 6)],
                  "survey_url": "https://example.com/s/TOKEN/", "opt_out_url": "https://example.com/s/TOKEN/opt-out/"}),
+    MessageSpec("theme_addressed", _("You asked, we did"), MARKETING,
+                {"theme": "Rapidez do suporte", "note": "Agora respondemos em até 4 horas."}),
     # Two days before a temporary upgrade (a free trial of a higher plan) ends (assina.upgrades, issue 16).
     MessageSpec("upgrade_trial_ending", _("Temporary upgrade ending"), TRANSACTIONAL,
                 {"subscription": SUBSCRIPTION, "trial_plan": "Premium", "ends_on": "21 de dezembro de 2026",
@@ -102,6 +104,7 @@ ENGLISH_SAMPLE = {
     "21 de novembro de 2026": "November 21, 2026", "24 de novembro de 2026": "November 24, 2026",
     "21 de dezembro de 2026": "December 21, 2026", "R$ 49,90": "R$49.90", "R$ 25,46": "R$25.46", "-R$ 24,44": "-R$24.44", "R$ 59,90": "R$59.90", "R$ 39,92": "R$39.92", "mês": "month",
     "novembro de 2026": "November 2026", "seu banco recusou o pagamento": "your bank declined the payment", "1.234": "1,234", "chamadas de API": "API calls",
+    "Rapidez do suporte": "Support speed", "Agora respondemos em até 4 horas.": "We now answer within 4 hours.",
 }
 
 
