@@ -78,17 +78,48 @@ def test_an_amount_off_forever_discounts_every_invoice_from_the_next(sub):
     assert Event.objects.get(type="subscription.discount_applied").data["source"] == "cancel_flow"
 
 
-def test_a_new_discount_replaces_the_one_the_subscription_had_from_the_next_invoice():
+def test_a_new_discount_replaces_one_that_has_not_started_from_the_next_invoice(sub):
+    apply_discount(sub.pk, percent_off="20", periods=3)  # from February
+    apply_discount(sub.pk, percent_off="50", periods=1)
+    advance(MONTHS[3])
+    assert _discounts(sub) == [0, -2495, 0, 0]
+    assert Event.objects.filter(type="subscription.discount_applied").last().data["previous"] == f"sub{sub.pk}-1"
+
+
+def test_a_discount_billing_the_current_period_is_not_replaced_until_that_period_ends():
+    """Replacing it mid-period would let a pause or a plan change credit the period as if it had
+    been billed without its discount: money given away."""
     start_clock(START)
     make_plan("basic", 4990)
     catalog.create_coupon(code="welcome3", duration="repeating", duration_periods=3, percent_off="20", at=now())
     sub = subscribe(make_customer(), "basic", coupon_code="welcome3")
     advance(utc(2027, 2, 20, 9))  # Jan and Feb billed with 20% off
-    apply_discount(sub.pk, percent_off="50", periods=1)
-    advance(MONTHS[4])
-    # welcome3 would have covered March too; the replacement takes March (50% of 49.90 = 24.95), then nothing.
-    assert _discounts(sub) == [-998, -998, -2495, 0, 0]
+    before = counts()
+    with pytest.raises(DiscountError, match="billed with the discount welcome3.*2027-03-15"):
+        apply_discount(sub.pk, percent_off="50", periods=1)
+    assert counts() == before
+    remove_discount(sub.pk)  # February keeps it; March is billed in full
+    with pytest.raises(DiscountError, match="once that period has ended"):
+        apply_discount(sub.pk, percent_off="50", periods=1)
+    advance(utc(2027, 3, 20, 9))
+    apply_discount(sub.pk, percent_off="50", periods=1)  # March is not discounted: April takes it
+    advance(MONTHS[5])
+    assert _discounts(sub) == [-998, -998, 0, -2495, 0, 0]
     assert Event.objects.filter(type="subscription.discount_applied").last().data["previous"] == "welcome3"
+
+
+def test_pausing_after_a_discount_was_refused_credits_what_the_period_was_billed():
+    start_clock(START)
+    make_plan("basic", 4990)
+    catalog.create_coupon(code="half-forever", duration="forever", percent_off="50", at=now())
+    sub = subscribe(make_customer(), "basic", coupon_code="half-forever")
+    advance(utc(2027, 2, 15, 12))  # February billed 24.95
+    with pytest.raises(DiscountError):
+        apply_discount(sub.pk, percent_off="10")
+    advance(utc(2027, 3, 1, 12))  # 14 of February's 28 days used
+    pause(sub.pk)
+    credited = sum(n.amount for i in invoices_of(sub) for n in i.credit_notes.all())
+    assert credited == 1248  # half of 24.95 rounded half-even... of what was billed, never of 49.90
 
 
 def test_a_catalog_coupon_by_code_keeps_its_own_duration(sub):

@@ -6,10 +6,13 @@ The rules (docs/billing.md, "A discount on a live subscription"):
   next period start (``current_period_end``: the next renewal, or the end of the trial), for
   ``periods`` periods or forever. The current period is not re-billed and nothing is refunded:
   its invoice was issued at its start and stays as it is.
-- **One discount at a time.** A new discount replaces the one the subscription had (the event
-  names the previous coupon). The replacement prices the periods from the next one; the current
-  period's early-end credits (pause, cancel now with credit, a plan change) are priced at the
-  subscription's terms as they are now, as after any change made during a period.
+- **One discount at a time.** A new discount replaces one that has not started yet or has ended
+  (the event names the previous coupon). It is refused while the current period is billed with
+  another discount: the subscription's terms hold one discount window, and the current period's
+  early-end credits (pause, cancel now with credit, a plan change) are priced from those terms, so
+  swapping the coupon mid-period would credit the period as if it had been billed without its
+  discount. The owner removes it (the current period keeps it) and puts the new one on once that
+  period has ended.
 - **Removing** keeps the discount on the current period (it was billed with it) and stops it
   from the next period; a discount that had not started yet is dropped.
 - **Stored as a coupon.** A catalog coupon is redeemed by its code (its own duration: once,
@@ -61,6 +64,7 @@ def apply_discount(sub_id: int | str, *, percent_off: Decimal | str | int | None
         sub = get_subscription(sub_id, lock=True)
         _refuse_unless_running(sub)
         previous = sub.coupon.code if sub.coupon_id else None
+        _refuse_if_current_period_discounted(sub)
         if coupon_code:
             coupon = redeem(coupon_code, sub.plan.code, at)
             if coupon.amount_off is not None and coupon.currency != sub.currency:
@@ -126,6 +130,18 @@ def _refuse_unless_running(sub: Subscription) -> None:
     if sub.status == S.PAUSED.value:
         raise DiscountError(_("subscription sub_%(id)s is paused; resume it before changing its discount") % {"id": sub.pk})
     refuse_if_held(sub)
+
+
+def _refuse_if_current_period_discounted(sub: Subscription) -> None:
+    """See "One discount at a time" above: the current period's discount must stay in its terms."""
+    if not sub.coupon_id or sub.discount_applies_from is None:
+        return
+    start = sub.current_period_start
+    if sub.discount_applies_from <= start and (sub.discount_applies_until is None or sub.discount_applies_until > start):
+        raise DiscountError(_("the current period of subscription sub_%(id)s is billed with the discount %(coupon)s; "
+                              "to replace it, remove it and put the new discount on once that period has ended "
+                              "(%(date)s)") % {"id": sub.pk, "coupon": sub.coupon.code,
+                                               "date": sub.current_period_end.date().isoformat()})
 
 
 def _source(source: str) -> str:
