@@ -71,24 +71,39 @@ def test_data_that_cannot_be_fitted(columns, message):
         bgnbd.fit(*columns)
 
 
-def test_recovers_parameters_drawn_from_the_model():
-    rng = np.random.default_rng(7)
-    r, alpha, a, b = 0.5, 6.0, 0.8, 3.0
-    n, horizon = 50_000, 52.0
+def _draw(n: int, seed: int, r=0.5, alpha=6.0, a=0.8, b=3.0, horizon=52.0):
+    """Customers drawn from BG/NBD: purchases one after another, each followed by a chance to drop out."""
+    rng = np.random.default_rng(seed)
     rate = rng.gamma(r, 1 / alpha, n)
     drop = rng.beta(a, b, n)
-    frequency, recency = np.zeros(n), np.zeros(n)
-    now = np.zeros(n)
+    frequency, recency, now = np.zeros(n), np.zeros(n), np.zeros(n)
     alive = np.ones(n, dtype=bool)
-    for _ in range(200):  # purchases one after another; the dropouts stop
-        gap = rng.exponential(1 / rate)
-        now = now + gap
+    while alive.any():
+        now = now + rng.exponential(1 / rate)
         buys = alive & (now <= horizon)
         frequency[buys] += 1
         recency[buys] = now[buys]
         alive = buys & (rng.random(n) >= drop)
-        if not alive.any():
-            break
+    return frequency, recency
+
+
+def test_recovers_parameters_drawn_from_the_model():
+    r, alpha, a, b = 0.5, 6.0, 0.8, 3.0
+    n, horizon = 50_000, 52.0
+    frequency, recency = _draw(n, 7)
     fit = bgnbd.fit(frequency, recency, np.full(n, horizon))
     for name, truth in (("r", r), ("alpha", alpha), ("a", a), ("b", b)):
         assert abs(getattr(fit, name) - truth) <= 4 * fit.standard_errors[name], (name, getattr(fit, name))
+
+
+def test_a_large_fit_starting_from_a_sample_lands_on_the_full_data_maximum():
+    # Above 2 × SAMPLE customers the fit starts from a sample's fit; the answer must be the same
+    # maximum as a fit of all of them from the usual start.
+    n = 2 * bgnbd.SAMPLE + 1
+    frequency, recency = _draw(n, 3)
+    age = np.full(n, 52.0)
+    staged = bgnbd.fit(frequency, recency, age)
+    direct = bgnbd._fit(frequency, recency, age, None)
+    for name in ("r", "alpha", "a", "b"):
+        assert getattr(staged, name) == pytest.approx(getattr(direct, name), rel=1e-4), name
+    assert staged.log_likelihood == pytest.approx(direct.log_likelihood, abs=1e-3)
