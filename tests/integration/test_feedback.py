@@ -272,6 +272,11 @@ def test_report_by_api_cli_and_page(api, people, capsys):
     assert body["overall"]["csat"] == {"responses": 2, "satisfied": 1, "csat": 50.0}
     assert body["by_month"]["2027-01"]["nps"]["nps"] == 0.0 and body["by_month"]["2027-02"]["nps"]["passives"] == 1
     assert body["by_country"]["BR"]["nps"]["responses"] == 2 and body["by_locale"]["en"]["nps"]["detractors"] == 1
+    from assina.notifications.models import Segment
+
+    Segment.objects.create(name="Brazil", countries=["BR"], created_at=now())
+    segments = api.ok("GET", "/metrics/feedback", {"from": "2027-01", "to": "2027-02"})["by_segment"]
+    assert segments["Brazil"]["nps"]["responses"] == 2 and segments["Brazil"]["csat"]["satisfied"] == 0
     problem(api.get("/metrics/feedback", {"from": "2027-13"}), 422, "parameter_invalid")
     assert main(["feedback", "report", "--from", "2027-01-01", "--to", "2027-01-31", "--json"]) in (0, None)
     cli = json.loads(capsys.readouterr().out)

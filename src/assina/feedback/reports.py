@@ -117,6 +117,7 @@ def feedback_report(*, since: str | datetime | None = None, until: str | datetim
         for name, key in (("plan", plans.get(customer_id, "")), ("country", country), ("locale", locale),
                           ("cohort", cohort)):
             breakdowns[name].setdefault(key or "—", _empty())[survey][score] += n
+    by_segment = _by_segment(per_customer, end)
     requests = sent.count()
     answered = sent.filter(response__isnull=False).count()
     return {
@@ -128,7 +129,25 @@ def feedback_report(*, since: str | datetime | None = None, until: str | datetim
         "by_country": _summaries(breakdowns["country"]),
         "by_locale": _summaries(breakdowns["locale"]),
         "by_cohort": _summaries(breakdowns["cohort"]),
+        "by_segment": _summaries(by_segment),
     }
+
+
+def _by_segment(per_customer: list, at: datetime) -> dict:
+    """Each saved segment's scores: the responses of the customers in it now (a customer may be
+    in several segments)."""
+    from assina.notifications.models import Segment
+    from assina.notifications.segments import customers_of
+
+    out: dict = {}
+    for segment in Segment.objects.order_by("name"):
+        members = set(customers_of(segment, at).values_list("pk", flat=True))
+        counts = _empty()
+        for customer_id, survey, score, n in per_customer:
+            if customer_id in members:
+                counts[survey][score] += n
+        out[segment.name] = counts
+    return out
 
 
 def latest_comments(limit: int = 20) -> list[SurveyResponse]:

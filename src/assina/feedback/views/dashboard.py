@@ -52,7 +52,8 @@ def feedback_page(request):
         **admin.site.each_context(request), "is_nav_sidebar_enabled": False, "title": _("Feedback"),
         "report": report, "months": months, "themes": themes[:15], "comments": latest_comments(15), "error": error,
         "breakdowns": [(_("By plan"), report["by_plan"]), (_("By country"), report["by_country"]),
-                       (_("By language"), report["by_locale"]), (_("By signup month (cohort)"), report["by_cohort"])],
+                       (_("By language"), report["by_locale"]), (_("By signup month (cohort)"), report["by_cohort"]),
+                       (_("By saved segment"), report["by_segment"])],
         "selected": {"from": request.GET.get("from", ""), "to": request.GET.get("to", ""), "plan": request.GET.get("plan", "")},
     }
     return render(request, "feedback/dashboard.html", context)
