@@ -403,3 +403,14 @@ def test_the_owner_sets_reasons_offers_and_limits_in_the_admin_and_sees_each_cus
     assert "Too few reports" in page and "An export to spreadsheets, please." in page
     listing = _text(admin_client.get("/admin/retention/cancelsession/?outcome__exact=open"))
     assert "ana@example.com" in listing or "Ana Souza" in listing
+
+
+def test_no_second_discount_while_one_is_on_the_subscription(shop):
+    ana, asub, _bia, _bsub = shop
+    rules.settings_row()
+    RetentionSettings.objects.filter(pk=1).update(offer_limit=5)
+    client = _signed_in(ana)
+    _post(client, _start(client, asub, "too_expensive") + "accept")
+    page = _text(client.get(_start(client, asub, "too_expensive")))
+    assert "Stay with a discount?" not in page and "Cancel your Pro subscription?" in page
+    assert _session(asub).offer_terms == {"withheld": "not_applicable", "rule": "discount"}

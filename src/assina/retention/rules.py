@@ -158,8 +158,9 @@ def _discount_terms(rule: CancelOffer, sub, at: datetime) -> dict | None:
         return None
     if sub.status not in (S.ACTIVE.value, S.TRIALING.value, S.PAST_DUE.value):
         return None
-    if sub.coupon_id and (sub.discount_applies_until is None or sub.discount_applies_until > sub.current_period_end):
-        # A discount on the next invoices already: a new one would replace it (one at a time).
+    if sub.coupon_id and (sub.discount_applies_until is None or sub.discount_applies_until > sub.current_period_start):
+        # A discount on this period or the next ones already: one at a time (subscriptions.discounts
+        # refuses to replace the current period's, and a new one would take away the next ones').
         return None
     return {"percent_off": str(percent.normalize()) if percent == percent.to_integral() else str(percent),
             "periods": rule.discount_periods or None}
