@@ -85,14 +85,14 @@ def record_response(*, customer: Customer, survey: str, score: int | None, comme
             response = SurveyResponse.objects.create(
                 customer=customer, survey=survey, score=score, comment=comment, submitted_at=submitted_at,
                 source=source, tags=_clean_tags(tags), idempotency_key=key, created_at=at, updated_at=at)
-            _recorded_event(response, at)
+            record("survey_response.recorded", response, at, _data(response))
     except IntegrityError:  # a concurrent copy of the same response won
         return Recorded(SurveyResponse.objects.get(idempotency_key=key), False)
     return Recorded(response, True)
 
 
-def _recorded_event(response: SurveyResponse, at: datetime, type: str = "survey_response.recorded") -> None:
-    record(type, response, at, {"survey": response.survey, "score": response.score, "source": response.source})
+def _data(response: SurveyResponse) -> dict:
+    return {"survey": response.survey, "score": response.score, "source": response.source}
 
 
 # --- survey links (e-mail, portal) ---------------------------------------------------------------
@@ -119,11 +119,11 @@ def answer(request: SurveyRequest, score: int, at: datetime, *, source: str = Su
             response = SurveyResponse.objects.create(
                 customer_id=request.customer_id, survey=request.survey, score=score, submitted_at=at, source=source,
                 request=request, idempotency_key=f"request:{request.pk}", created_at=at, updated_at=at)
-            _recorded_event(response, at)
+            record("survey_response.recorded", response, at, _data(response))
         elif response.score != score:
             response.score, response.updated_at = score, at
             response.save(update_fields=["score", "updated_at"])
-            _recorded_event(response, at, "survey_response.updated")
+            record("survey_response.updated", response, at, _data(response))
     return response
 
 
@@ -138,7 +138,7 @@ def comment_on(request: SurveyRequest, comment: str, at: datetime) -> SurveyResp
         if response.comment != comment:
             response.comment, response.updated_at, response.themed_at = comment, at, None
             response.save(update_fields=["comment", "updated_at", "themed_at"])
-            _recorded_event(response, at, "survey_response.updated")
+            record("survey_response.updated", response, at, _data(response))
     return response
 
 
