@@ -414,3 +414,21 @@ def test_no_second_discount_while_one_is_on_the_subscription(shop):
     page = _text(client.get(_start(client, asub, "too_expensive")))
     assert "Stay with a discount?" not in page and "Cancel your Pro subscription?" in page
     assert _session(asub).offer_terms == {"withheld": "not_applicable", "rule": "discount"}
+
+
+def test_what_a_customer_wrote_in_the_flow_is_exported_and_erased_with_them(shop):
+    from assina.privacy.erase import erase_customer
+    from assina.privacy.export import export_customer
+    from assina.subscriptions.services import cancel_now
+
+    ana, asub, _bia, _bsub = shop
+    client = _signed_in(ana)
+    step = _start(client, asub, "missing_features", "Too few reports")
+    _post(client, step + "decline", {"feedback_text": "An export, please."})
+    [exported] = export_customer(reload(ana))["cancel_sessions"]
+    assert (exported["reason"], exported["reason_text"], exported["feedback"]) == ("missing_features", "Too few reports",
+                                                                                     "An export, please.")
+    cancel_now(asub.pk)
+    erase_customer(ana.pk, now())
+    session = _session(asub)
+    assert (session.reason, session.reason_text, session.feedback_text) == ("missing_features", "", "")

@@ -33,6 +33,7 @@ from assina.notifications.consent import set_consent
 from assina.notifications.models import Message
 from assina.payments.methods import remove
 from assina.payments.models import PaymentMethod
+from assina.retention.models import CancelSession
 from assina.subscriptions.models import Subscription
 
 ERASED = "[erased]"
@@ -70,6 +71,8 @@ def erase_customer(customer_id: int, at: datetime) -> dict[str, Any]:
         # Survey comments are the customer's own words: gone; the scores stay (anonymous counts).
         SurveyResponse.objects.filter(customer=customer).update(comment="", tags=[], themed_at=None)
         ThemeAssignment.objects.filter(response__customer=customer).delete()
+        # What they wrote in the cancel flow; the reason codes and offers stay (anonymous counts).
+        CancelSession.objects.filter(customer=customer).update(reason_text="", feedback_text="")
         events = _scrub_events(customer.pk, [v for v in before.values() if v and len(v) >= 3])
         record("customer.erased", customer, at, {})
     return _summary(customer, cards=cards, messages=messages, events=events, already=False)

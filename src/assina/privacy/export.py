@@ -12,6 +12,7 @@ from assina.customers.models import BalanceTransaction, Customer
 from assina.events.models import Event
 from assina.events.public import public_events
 from assina.feedback.models import SurveyOptOut, SurveyResponse
+from assina.retention.models import CancelSession
 from assina.invoices.models import Invoice
 from assina.notifications.models import MarketingConsent, Message
 from assina.payments.models import PaymentAttempt, PaymentMethod, Refund
@@ -77,6 +78,11 @@ def export_customer(customer: Customer) -> dict[str, Any]:
             "survey": r.survey, "score": r.score, "comment": r.comment, "source": r.source, "tags": r.tags,
             "submitted_at": _t(r.submitted_at),
         } for r in SurveyResponse.objects.filter(customer=c).order_by("pk")],
+        "cancel_sessions": [{
+            "subscription": f"sub_{x.subscription_id}", "started_at": _t(x.started_at), "reason": x.reason,
+            "reason_text": x.reason_text, "offer": x.offer_kind, "offer_terms": x.offer_terms,
+            "feedback": x.feedback_text, "outcome": x.outcome, "completed_at": _t(x.completed_at),
+        } for x in CancelSession.objects.filter(customer=c).order_by("pk")],
         "surveys_opted_out_at": _t(SurveyOptOut.objects.filter(customer=c).values_list("at", flat=True).first()),
         "marketing_consent": None if consent is None else {
             "status": consent.status, "source": consent.source, "changed_at": _t(consent.changed_at)},
