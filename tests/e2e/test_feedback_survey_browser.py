@@ -35,6 +35,9 @@ def test_survey_by_email_click_comment_and_throttle(live_server, browser_context
     SHOTS.mkdir(parents=True, exist_ok=True)
     settings.ASSINA_BASE_URL = live_server.url
     start_clock(utc(2027, 3, 1, 9))
+    from assina.feedback.models import SurveySettings
+
+    SurveySettings.objects.update_or_create(pk=1, defaults={"after_signup": True})
     customer = make_customer(name="Ana Souza", email=f"ana-{locale.lower()}@example.com", locale=locale, card=None)
     with smtp_server() as (inbox, port):
         settings.ASSINA_SMTP_URL = f"smtp://127.0.0.1:{port}"

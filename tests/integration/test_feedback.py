@@ -182,6 +182,7 @@ def test_signup_trigger_and_the_90_day_nps_throttle_under_the_test_clock(people)
     from factories import advance
 
     ana, bob = people
+    SurveySettings.objects.update_or_create(pk=1, defaults={"after_signup": True})
     advance(utc(2027, 3, 31, 10))  # 30 days after signup: the job sends one NPS each
     assert set(SurveyRequest.objects.values_list("customer_id", "trigger")) == {(ana.pk, "signup"), (bob.pk, "signup")}
     assert jobs.run(now(), at_due_time=False) == {}  # once per trigger, however often the job runs
@@ -215,6 +216,7 @@ def test_support_interactions_get_one_csat_per_reference(api, people):
 
 def test_an_annual_renewal_brings_an_nps_before_it(people):
     ana, _bob = people
+    SurveySettings.objects.update_or_create(pk=1, defaults={"before_renewal": True})
     make_plan("yearly", 49900, interval="year")
     sub = subscribe(make_customer(email="carla@example.com", card="4242424242424242"), "yearly")
     from factories import advance
@@ -328,3 +330,10 @@ def test_the_customers_page_shows_their_feedback(people):
     client.force_login(user)
     page = client.get(f"/admin/customers/customer/{ana.pk}/change/")
     assert page.status_code == 200 and "O app trava no celular" in page.content.decode()
+
+
+def test_mailing_triggers_start_off(people):
+    from factories import advance
+
+    advance(utc(2027, 4, 5, 10))
+    assert not SurveyRequest.objects.exists() and not Message.objects.filter(template__startswith="survey_").exists()

@@ -24,9 +24,11 @@ class Survey(models.TextChoices):
 
 class SurveySettings(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    after_signup = models.BooleanField(_("NPS after signup"), default=True)
+    # The mailing triggers start off: an installation (and its customers) get no survey until the
+    # owner turns one on.
+    after_signup = models.BooleanField(_("NPS after signup"), default=False)
     after_signup_days = models.PositiveIntegerField(_("days after signup"), default=30)
-    before_renewal = models.BooleanField(_("NPS before an annual renewal"), default=True)
+    before_renewal = models.BooleanField(_("NPS before an annual renewal"), default=False)
     before_renewal_days = models.PositiveIntegerField(_("days before the renewal"), default=30)
     after_support = models.BooleanField(_("CSAT after a support interaction"), default=True)
     on_cancellation = models.BooleanField(_("cancellation reasons count as feedback"), default=True)
