@@ -124,3 +124,15 @@ def test_the_dashboard_shows_the_forecast_in_both_languages(business, admin_clie
     data = admin_client.get("/dashboard/").context["forecast"]["charts"]
     assert data["curves"][0]["label"] == "Assinaturas mensais"
     assert np.allclose(data["curves"][0]["observed"], [1.0, 0.75, 0.625, 0.5, 0.5])
+
+
+def test_the_customers_admin_page_shows_their_forecast_value(business, admin_client):
+    paying = business["monthly"][4].customer_id
+    value = forecasts.customer_value(paying)
+    page = admin_client.get(f"/admin/customers/customer/{paying}/change/").content.decode()
+    shown = page.split('id="summary-clv">')[1].split("<")[0]
+    assert "Lifetime value (forecast)" in page and shown != "-"
+    assert shown.replace("R$", "").replace("\xa0", "").replace(",", "").replace(".", "").strip() == str(value["clv"])
+    stopped = business["monthly"][0].customer_id
+    page = admin_client.get(f"/admin/customers/customer/{stopped}/change/").content.decode()
+    assert 'id="summary-clv">-<' in page and 'id="summary-months">-<' in page

@@ -4,8 +4,10 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.formats import number_format
 from django.utils.translation import ngettext
 
+from assina.analytics import forecasts
 from assina.admin_actions import (
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -153,7 +155,20 @@ def customer_summary(customer: Customer) -> dict:
         "paid": format_money(paid, customer.currency),
         "balance": format_money(customer.credit_balance, customer.currency),
         "since": customer.created_at,
+        **_lifetime_value(customer),
     }
+
+
+def _lifetime_value(customer: Customer) -> dict:
+    """The forecast's value of this customer (docs/forecasting.md): what their remaining lifetime
+    is expected to bring, discounted; "-" when they pay nothing now or no model fits yet."""
+    forecast = forecasts.clv(customer=customer.pk)
+    if not forecast["customers"]:
+        return {"clv": "-", "expected_months": "-"}
+    value = forecast["customers"][0]
+    months = value["expected_months"]
+    return {"clv": format_money(value["clv"], forecast["currency"]),
+            "expected_months": number_format(months, 1) if months is not None else "-"}
 
 
 @admin.register(Customer)
