@@ -9,6 +9,7 @@ card link's state in one, the portal's settings in one.
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from assina.core.invoice_states import InvoiceStatus
@@ -109,13 +110,20 @@ def _terms(sub, end: str, amount: str, every: str, resumes: str) -> list[str]:
 
 
 def invoices(customer) -> list[dict]:
+    """Every invoice but drafts, newest first: one query of plain tuples (no model instances), the
+    status words looked up once per page and the PDF's address made by formatting (the same as
+    ``{% url 'portal:invoice_pdf' id %}``, see ``urls.py``) -- 36 rows cost the same few lookups."""
     locale, tz = customer.locale, customer.time_zone
-    rows = (Invoice.objects.filter(customer=customer).exclude(status=InvoiceStatus.DRAFT.value)
-            .only("pk", "number", "status", "currency", "total", "amount_due", "created_at", "finalized_at", "paid_at")
-            .order_by("-created_at", "-pk"))
-    return [{"id": inv.pk, "number": inv.number or "", "date": local_date(inv.finalized_at or inv.created_at, locale, tz),
-             "total": money(inv.total, inv.currency, locale), "status": inv.get_status_display(),
-             "paid": inv.status == InvoiceStatus.PAID.value} for inv in rows]
+    rows = (Invoice.objects.filter(customer_id=customer.pk).exclude(status=InvoiceStatus.DRAFT.value)
+            .order_by("-created_at", "-pk")
+            .values_list("pk", "number", "status", "currency", "total", "created_at", "finalized_at"))
+    words = {value: str(label) for value, label in Invoice._meta.get_field("status").flatchoices}
+    paid = InvoiceStatus.PAID.value
+    pdf = reverse("portal:invoice_pdf", args=[0])[:-len("0/pdf")]  # the script prefix included
+    return [{"id": pk, "number": number_ or "", "date": local_date(finalized_at or created_at, locale, tz),
+             "total": money(total, currency, locale), "status": words.get(status, status), "paid": status == paid,
+             "pdf_url": f"{pdf}{pk}/pdf"}
+            for pk, number_, status, currency, total, created_at, finalized_at in rows]
 
 
 def cards(customer) -> tuple[list[dict], int]:
