@@ -6,10 +6,8 @@ billing service that does the change in one transaction with its events
 (``subscriptions.changes``, ``subscriptions.services``, ``payments.methods``). A refusal raises
 ``PortalActionError`` with a message in the active language, and nothing is changed.
 
-Adding or removing an add-on has no billing service below: it is written here, in one
-transaction, with Stripe's proration rule (the unused part of the period's old total is
-credited and the rest of the new total charged, both carried to the next invoice), the same
-lines and texts as a plan change (``subscriptions.changes``).
+Adding or removing an add-on is ``subscriptions.addons`` (prorated like a plan change, carried
+to the next invoice).
 """
 
 from __future__ import annotations
@@ -23,23 +21,19 @@ from django.utils.translation import gettext as _
 
 from assina.catalog.models import Plan
 from assina.core.errors import DomainError
-from assina.core.invoicing import DraftLine, LineKind, draft_for_period
-from assina.core.periods import Interval, Period, boundary
+from assina.core.invoicing import DraftLine
+from assina.core.periods import Interval, boundary
 from assina.core.pricing import price_amount
-from assina.core.proration import prorate_change
 from assina.core.states import SubscriptionStatus as S
 from assina.customers.models import Customer
 from assina.events.services import record
 from assina.i18n import CustomerTexts
-from assina.invoices.models import PendingItem
 from assina.notifications.context import number
 from assina.payments import methods
 from assina.payments.models import PaymentMethod
-from assina.subscriptions import changes, services as subscriptions
+from assina.subscriptions import addons, changes, services as subscriptions
 from assina.subscriptions import store
-from assina.subscriptions.line_texts import PRORATION_TEXTS
 from assina.subscriptions.models import ScheduledChange, Subscription, SubscriptionItem
-from assina.subscriptions.terms import index_of_period_starting, terms_for
 from assina.time import now as clock_now
 
 from .models import PortalSettings
@@ -239,20 +233,18 @@ def _addons_allowed(sub: Subscription) -> None:
 
 
 def add_addon(customer: Customer, sub_id: int, code: str, quantity_text) -> Plan:
+    """Add an add-on now: the billing service prorates it like a plan change
+    (``subscriptions.addons``), carried to the next invoice."""
     sub = owned_subscription(customer, sub_id)
     _addons_allowed(sub)
     addon = next((p for p in addon_options(sub) if p.code == code), None)
     if addon is None:
         raise PortalActionError(_("This add-on is not available. Choose one of the add-ons listed."))
     quantity = _quantity(quantity_text, customer.locale)
-
-    def add(locked: Subscription) -> dict:
-        if locked.items.filter(plan_version__plan=addon).exists():
-            raise PortalActionError(_("This add-on is already on your subscription."))
-        SubscriptionItem.objects.create(subscription=locked, plan_version=addon.current_version(), quantity=quantity)
-        return {"addon_added": addon.code, "quantity": quantity}
-
-    _change_items(sub.pk, add)
+    try:
+        addons.add_addon(sub.pk, addon.code, quantity)
+    except subscriptions.SubscriptionError as refused:
+        raise PortalActionError(str(refused)) from None
     return addon
 
 
@@ -263,58 +255,11 @@ def remove_addon(customer: Customer, sub_id: int, item_id: int) -> Plan:
     if item is None:
         raise NotFound()
     _addons_allowed(sub)
-
-    def remove(locked: Subscription) -> dict:
-        if not SubscriptionItem.objects.filter(pk=item.pk).delete()[0]:
-            raise PortalActionError(_("This add-on was already removed."))
-        return {"addon_removed": item.plan_version.plan.code, "quantity": item.quantity}
-
-    _change_items(sub.pk, remove)
+    try:
+        addons.remove_addon(sub.pk, item.plan_version.plan.code)
+    except subscriptions.SubscriptionError as refused:
+        raise PortalActionError(str(refused)) from None
     return item.plan_version.plan
-
-
-def _change_items(sub_id: int, change) -> None:
-    """Change the items in one transaction; in a billed period, prorate the period's total."""
-    at = clock_now()
-    with transaction.atomic():
-        sub = subscriptions.get_subscription(sub_id, lock=True)
-        _changeable(sub)
-        before = terms_for(sub)
-        data = change(sub)
-        net = 0
-        if sub.status != S.TRIALING.value and sub.current_period_start < at < sub.current_period_end:
-            lines = _proration(sub, before, at)
-            net = sum(line.amount for line in lines)
-            PendingItem.objects.bulk_create([
-                PendingItem(customer_id=sub.customer_id, subscription=sub, kind=l.kind.value, description=l.description,
-                            item_code=l.item_code, amount=l.amount, currency=sub.currency, period_start=l.period_start,
-                            period_end=l.period_end, created_at=at)
-                for l in CustomerTexts().lines(sub.customer.locale, lines)])
-        store.save(sub, [])
-        record("subscription.updated", sub, at, {**data, "proration": net, "by": "portal"})
-
-
-def _proration(sub: Subscription, before, at: datetime) -> list[DraftLine]:
-    """The credit for the rest of the period at the old total and the charge at the new one
-    (``core.proration.prorate_change``), described as a plan change's lines are."""
-    after = terms_for(sub)
-    index = index_of_period_starting(before, sub.current_period_start)
-    period = Period(sub.current_period_start, sub.current_period_end)
-    old, new = draft_for_period(before, index), draft_for_period(after, index)
-    proration = prorate_change(old.total, new.total, period, at)
-    base = _base_item(sub)
-    quantity = base.quantity if base else 1
-    result = []
-    for which, draft, amount in (("unused", old, proration.credit), ("remaining", new, proration.charge)):
-        if not amount:
-            continue
-        kinds = {line.kind for line in draft.lines}
-        template = PRORATION_TEXTS[(which, LineKind.ADDON in kinds, LineKind.DISCOUNT in kinds)]
-        params = {"plan": sub.plan.name, "quantity": quantity}
-        result.append(DraftLine(kind=LineKind.PRORATION, description=template % params, amount=amount, period_start=at,
-                                period_end=period.end, item_code=sub.plan.code, description_template=template,
-                                description_params=params))
-    return result
 
 
 # --- cards -------------------------------------------------------------------------------

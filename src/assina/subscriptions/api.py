@@ -1,5 +1,5 @@
-"""/subscriptions: create, list, get, change (with a proration preview), cancel, reactivate,
-pause, resume, discount (put on from the next invoice, or removed). Mounted by ``assina.api.main``.
+"""/subscriptions: create, list, get, change (with a proration preview), add-ons (add, remove),
+cancel, reactivate, pause, resume, discount (put on from the next invoice, or removed). Mounted by ``assina.api.main``.
 
 ``GET /subscriptions/{id}`` is the hot read path: what a developer's site calls on every page
 view to decide what a customer may use, so it must serve well over a thousand requests a second
@@ -13,7 +13,7 @@ from typing import Literal
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from assina.api.errors import ApiProblem, not_found
 from assina.api.ids import ident, load
@@ -23,7 +23,7 @@ from assina.api.schemas import Amount, Currency, Input, ListQuery, Metadata, Pag
 from assina.core.states import SubscriptionStatus
 from assina.customers.api import load_customer
 
-from . import changes, discounts, services
+from . import addons, changes, discounts, services
 from .models import Subscription
 from .queries import ITEMS, SUBSCRIPTIONS, subscription_dict, subscription_dicts_orm
 
@@ -96,6 +96,12 @@ class ChangeIn(Input):
     quantity: int | None = Field(None, ge=1, le=10**6)
     when: Literal["now", "period_end"] = Field("now", description="now (prorated) or at the end of the current period")
     invoice_now: bool = Field(False, description="with when=now: bill the proration at once instead of on the next invoice")
+
+
+class AddonAddIn(Input):
+    plan: str = PlanCode
+    quantity: int = Field(1, ge=1, le=10**6)
+    invoice_now: bool = Field(False, description="bill the proration at once instead of on the next invoice")
 
 
 class CancelIn(Input):
@@ -223,6 +229,26 @@ def change(request, subscription_id: str, body: ChangeIn):
         raise ApiProblem(422, "nothing_to_change", _("say what to change: plan and/or quantity"))
     changes.change_subscription(pk, plan_code=body.plan, quantity=body.quantity, at_period_end=body.when == "period_end",
                                 invoice_now=body.invoice_now)
+    return render(pk)
+
+
+@router.post("/{subscription_id}/addons", response=SubscriptionOut, summary="Add an add-on now (prorated)",
+             description="Prorated like a quantity change: the unused part of the period at the old total is "
+                         "credited and the rest at the new total charged, on the next invoice (or at once with "
+                         "`invoice_now`). In a trial nothing is billed now.")
+def add_addon(request, subscription_id: str, body: AddonAddIn):
+    pk = _pk(subscription_id)
+    addons.add_addon(pk, body.plan, body.quantity, invoice_now=body.invoice_now)
+    return render(pk)
+
+
+@router.delete("/{subscription_id}/addons/{plan}", response=SubscriptionOut, summary="Remove an add-on now (prorated)",
+               description="The add-on's unused time is credited on the next invoice (or at once with `invoice_now`; "
+                           "a net credit goes to the customer's credit balance).")
+def remove_addon(request, subscription_id: str, plan: str = Path(..., min_length=1, max_length=64),
+                 invoice_now: bool = Query(False)):
+    pk = _pk(subscription_id)
+    addons.remove_addon(pk, plan, invoice_now=invoice_now)
     return render(pk)
 
 

@@ -194,27 +194,36 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
             if coupon_code:
                 _apply_coupon(sub, coupon_code, at)
             _invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_UPDATE, at, extra_lines=list(preview.lines))
-        elif invoice_now:
-            carried, carried_ids = pending_lines(sub.pk)
-            invoices = issue_invoices([InvoiceDraft(customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency,
-                                                    billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at,
-                                                    lines=list(preview.lines) + carried, pending_item_ids=carried_ids,
-                                                    locale=sub.customer.locale)])
-            attempts = start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
         else:
-            # Billed later, as stored: in the customer's language already.
-            PendingItem.objects.bulk_create([
-                PendingItem(customer_id=sub.customer_id, subscription=sub, kind=l.kind.value, description=l.description,
-                            item_code=l.item_code, amount=l.amount, currency=sub.currency, period_start=l.period_start,
-                            period_end=l.period_end, created_at=at)
-                for l in CustomerTexts().lines(sub.customer.locale, preview.lines)
-            ])
+            attempts = bill_proration(sub, preview.lines, invoice_now=invoice_now, at=at)
         store.save(sub)
         record("subscription.updated", sub, at, {"previous": previous, **change, "proration": preview.net,
                                                  "invoiced_now": bool(invoice_now or preview.resets_period)})
     collect(attempts, at)
     sub.refresh_from_db()
     return sub
+
+
+def bill_proration(sub: Subscription, lines, *, invoice_now: bool, at: datetime) -> list:
+    """Bill a mid-period change's proration lines (caller holds the lock): carried to the next
+    invoice as pending items, or with ``invoice_now`` on an invoice of their own now (with any
+    items carried so far). Returns the payment attempts to collect after the commit. Shared
+    with add-on changes (``addons``)."""
+    if invoice_now:
+        carried, carried_ids = pending_lines(sub.pk)
+        invoices = issue_invoices([InvoiceDraft(customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency,
+                                                billing_reason=Invoice.Reason.SUBSCRIPTION_UPDATE, at=at,
+                                                lines=list(lines) + carried, pending_item_ids=carried_ids,
+                                                locale=sub.customer.locale)])
+        return start_attempts(invoices, {sub.customer_id: customer_method(sub)}, at)
+    # Billed later, as stored: in the customer's language already.
+    PendingItem.objects.bulk_create([
+        PendingItem(customer_id=sub.customer_id, subscription=sub, kind=l.kind.value, description=l.description,
+                    item_code=l.item_code, amount=l.amount, currency=sub.currency, period_start=l.period_start,
+                    period_end=l.period_end, created_at=at)
+        for l in CustomerTexts().lines(sub.customer.locale, lines)
+    ])
+    return []
 
 
 def apply_scheduled_change(sub: Subscription, change: ScheduledChange, at: datetime) -> None:

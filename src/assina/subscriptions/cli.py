@@ -1,4 +1,4 @@
-"""``assina subscription create|show|change|cancel|reactivate|pause|resume|discount|held|release`` (see
+"""``assina subscription create|show|change|addon|cancel|reactivate|pause|resume|discount|held|release`` (see
 ``assina.cli_support.CliBuilder``).
 
 No Django import at module level: the parser is built before Django is set up.
@@ -28,6 +28,12 @@ def register(cli) -> None:
     when = p.add_mutually_exclusive_group()
     when.add_argument("--at-period-end", action="store_true", help="schedule for the end of the current period")
     when.add_argument("--invoice-now", action="store_true", help="bill the proration now instead of on the next invoice")
+    p = cli.add("addon", "add an add-on to a subscription or remove one, now (prorated)", subscription)
+    p.add_argument("what", choices=["add", "remove"])
+    p.add_argument("id", type=text(ID))
+    p.add_argument("--plan", required=True, type=text(CODE), help="the add-on's code")
+    p.add_argument("--quantity", type=QUANTITY, help="with add (default 1)")
+    p.add_argument("--invoice-now", action="store_true", help="bill the proration now instead of on the next invoice")
     p = cli.add("cancel", "cancel a subscription", subscription)
     p.add_argument("id", type=text(ID))
     when = p.add_mutually_exclusive_group(required=True)
@@ -55,7 +61,8 @@ def register(cli) -> None:
     how.add_argument("--bill", action="store_true", help="bill every missed period now")
     how.add_argument("--skip", action="store_true", help="bill none of the missed periods; go on from the current one")
 
-    for name, handler in (("create", cmd_create), ("show", cmd_show), ("change", cmd_change), ("cancel", cmd_cancel),
+    for name, handler in (("create", cmd_create), ("show", cmd_show), ("change", cmd_change), ("addon", cmd_addon),
+                          ("cancel", cmd_cancel),
                           ("reactivate", cmd_reactivate), ("pause", cmd_pause), ("resume", cmd_resume), ("discount", cmd_discount),
                           ("held", cmd_held), ("release", cmd_release)):
         cli.command(f"subscription {name}")(handler)
@@ -128,6 +135,23 @@ def cmd_change(args):
     sub = change_subscription(args.id, plan_code=args.plan, quantity=args.quantity, at_period_end=args.at_period_end,
                               invoice_now=args.invoice_now)
     return subscription_json(sub)
+
+
+def cmd_addon(args):
+    from .addons import add_addon, remove_addon
+
+    if args.what == "add":
+        change = add_addon(args.id, args.plan, args.quantity or 1, invoice_now=args.invoice_now)
+    else:
+        if args.quantity is not None:
+            from django.utils.translation import gettext as _
+
+            from assina.core.errors import DomainError
+
+            raise DomainError(_("--quantity goes with add, not with remove"))
+        change = remove_addon(args.id, args.plan, invoice_now=args.invoice_now)
+    change.sub.refresh_from_db()
+    return {**subscription_json(change.sub), "proration": change.preview.net}
 
 
 def cmd_cancel(args):
