@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from assina.core.invoice_states import InvoiceStatus
@@ -124,6 +126,16 @@ def invoices(customer) -> list[dict]:
              "total": money(total, currency, locale), "status": words.get(status, status), "paid": status == paid,
              "pdf_url": f"{pdf}{pk}/pdf"}
             for pk, number_, status, currency, total, created_at, finalized_at in rows]
+
+
+def invoice_rows(invoices: list[dict]) -> SafeString:
+    """The invoices' table rows, made here rather than by a template loop: the home's biggest loop
+    (36 rows for three years of months) cost more in the template engine's nodes than everything
+    else on the page. Every value escaped, as the template would."""
+    return mark_safe("".join(
+        f'<tr><td>{escape(inv["date"])}</td><td class="hide-narrow">{escape(inv["number"])}</td>'
+        f'<td>{escape(inv["status"])}</td><td class="amount">{escape(inv["total"])}</td>'
+        f'<td><a href="{escape(inv["pdf_url"])}">PDF</a></td></tr>' for inv in invoices))
 
 
 def cards(customer) -> tuple[list[dict], int]:

@@ -110,8 +110,10 @@ def home(request):
         for sub in subscriptions:
             sub["offers"] = offers.get(sub["id"], ())
         cards, card_state = summary.cards(customer)
+        invoices = summary.invoices(customer)
         context = {
-            "customer": customer, "subscriptions": subscriptions, "invoices": summary.invoices(customer),
+            "customer": customer, "subscriptions": subscriptions, "invoices": invoices,
+            "invoice_rows": summary.invoice_rows(invoices),
             "cards": cards, "update_card_url": _card_url(customer.pk, card_state),
             "flow": flow, "focus": FLOW_SECTIONS.get(flow, ""), "return_url": session.link.return_url,
         }
