@@ -88,6 +88,12 @@ MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
                  "survey_url": "https://example.com/s/TOKEN/", "opt_out_url": "https://example.com/s/TOKEN/opt-out/"}),
     MessageSpec("theme_addressed", _("You asked, we did"), MARKETING,
                 {"theme": "Rapidez do suporte", "note": "Agora respondemos em até 4 horas."}),
+    # To the owner (ASSINA_OWNER_EMAIL), weekly: the pain points more customers raise lately (assina.feedback).
+    MessageSpec("feedback_digest", _("Weekly digest of rising themes"), TRANSACTIONAL,
+                {"week_start": "30 de novembro de 2026", "week_end": "6 de dezembro de 2026",
+                 "themes": [{"name": "Rapidez do suporte", "last_7_days": 12, "weekly_average": "3,5",
+                             "detractors": 7, "example": "O suporte demora dias para responder"}],
+                 "feedback_url": "https://example.com/dashboard/feedback/"}),
     # Two days before a temporary upgrade (a free trial of a higher plan) ends (assina.upgrades, issue 16).
     MessageSpec("upgrade_trial_ending", _("Temporary upgrade ending"), TRANSACTIONAL,
                 {"subscription": SUBSCRIPTION, "trial_plan": "Premium", "ends_on": "21 de dezembro de 2026",
