@@ -107,3 +107,25 @@ def test_a_large_fit_starting_from_a_sample_lands_on_the_full_data_maximum():
     for name in ("r", "alpha", "a", "b"):
         assert getattr(staged, name) == pytest.approx(getattr(direct, name), rel=1e-4), name
     assert staged.log_likelihood == pytest.approx(direct.log_likelihood, abs=1e-3)
+
+
+def test_the_analytic_gradient_and_hessian_match_finite_differences(cdnow):
+    # The fit takes Newton steps with them and reads the standard errors off the Hessian: both
+    # must be the derivatives of the log-likelihood, checked by central differences away from
+    # the maximum (where the gradient is not zero).
+    x, t_x, T = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    counts = np.bincount(x.astype(np.int64))
+    distinct = np.flatnonzero(counts).astype(float)
+    repeat = x > 0
+    loglik = bgnbd._loglik(float(len(x)), distinct, counts[counts > 0].astype(float), x[repeat], t_x[repeat], T[repeat], T[~repeat])
+    params = np.array([0.4, 3.0, 1.2, 1.8])
+    _, grad, hess = loglik(params)
+    assert np.all(np.abs(grad) > 1)
+    for i in range(4):
+        h = 1e-6 * params[i]
+        up, down = params.copy(), params.copy()
+        up[i] += h
+        down[i] -= h
+        (v_up, g_up, _), (v_down, g_down, _) = loglik(up), loglik(down)
+        assert grad[i] == pytest.approx((v_up - v_down) / (2 * h), rel=1e-5), i
+        np.testing.assert_allclose(hess[i], (g_up - g_down) / (2 * h), rtol=1e-5, atol=1e-6 * np.abs(hess).max())

@@ -65,3 +65,28 @@ def test_clv_arguments(fitted, cdnow, horizon, rate, message):
     purchases = bgnbd.BgNbdFit(0.243, 4.414, 0.793, 2.426, 0.0, {}, True)
     with pytest.raises(ForecastError, match=message):
         clv.customer_lifetime_value(purchases, fitted, [1], [1], [2], [10], horizon=horizon, discount_rate=rate)
+
+
+def test_the_analytic_gradient_and_hessian_match_finite_differences(cdnow, monkeypatch):
+    # The Newton steps and the standard errors read them: central differences of the
+    # log-likelihood the fit maximises, away from its maximum.
+    seen = {}
+    newton = gamma_gamma.newton
+
+    def keep(names, loglik, start):
+        seen["loglik"] = loglik
+        return newton(names, loglik, start)
+
+    monkeypatch.setattr(gamma_gamma, "newton", keep)
+    gamma_gamma.fit(cdnow["frequency"], cdnow["monetary_value"])
+    params = np.array([3.0, 2.5, 10.0])
+    _, grad, hess = seen["loglik"](params)
+    assert np.all(np.abs(grad) > 1)
+    for i in range(3):
+        h = 1e-6 * params[i]
+        up, down = params.copy(), params.copy()
+        up[i] += h
+        down[i] -= h
+        (v_up, g_up, _), (v_down, g_down, _) = seen["loglik"](up), seen["loglik"](down)
+        assert grad[i] == pytest.approx((v_up - v_down) / (2 * h), rel=1e-5), i
+        np.testing.assert_allclose(hess[i], (g_up - g_down) / (2 * h), rtol=1e-5, atol=1e-6 * np.abs(hess).max())

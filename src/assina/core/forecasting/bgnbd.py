@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, gammaln, hyp2f1
+from scipy.special import digamma, gammaln, hyp2f1, polygamma
 
 from ._data import column, same_length
-from ._fit import maximise
+from ._fit import SAMPLE, dot, newton
 from .errors import ForecastError
 
 
@@ -57,9 +57,6 @@ def check(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, t_x, age
 
 
-# Above this many customers the fit starts from the fit of a sample of this size: the full data
-# then needs a few steps instead of a few dozen (the answer is still the full data's maximum).
-SAMPLE = 100_000
 
 
 def fit(frequency, recency, T) -> BgNbdFit:
@@ -82,15 +79,37 @@ def fit(frequency, recency, T) -> BgNbdFit:
 
 def _fit(x: np.ndarray, t_x: np.ndarray, age: np.ndarray, start: np.ndarray | None) -> BgNbdFit:
     n = float(len(x))
-    distinct, counts = np.unique(x, return_counts=True)
-    counts = counts.astype(np.float64)
+    counts_all = np.bincount(x.astype(np.int64))
+    distinct = np.flatnonzero(counts_all).astype(np.float64)
+    counts = counts_all[counts_all > 0].astype(np.float64)
     repeat = x > 0
     xr, txr, ager = x[repeat], t_x[repeat], age[repeat]
     age0 = age[~repeat]
     sum_x = float(x.sum())
+    # Start from the method-of-moments scale of the purchase rate: α ~ mean age / mean frequency.
+    if start is None:
+        start = np.array([1.0, max(float(age.mean()) / max(sum_x / n, 1e-3), 1e-3) * 0.1, 1.0, 1.0])
+    result = newton(("r", "alpha", "a", "b"), _loglik(n, distinct, counts, xr, txr, ager, age0), start)
+    if not np.isfinite(result.log_likelihood) or not result.converged:
+        raise ForecastError("the purchase model could not be fitted to this data")
+    r, alpha, a, b = (float(v) for v in result.params)
+    se = {k: (None if np.isnan(s) else float(s)) for k, s in zip(result.names, result.standard_errors)}
+    return BgNbdFit(r, alpha, a, b, result.log_likelihood, se, result.converged)
 
-    def loglik(params: np.ndarray) -> tuple[float, np.ndarray]:
+
+def _loglik(n: float, distinct: np.ndarray, counts: np.ndarray, xr: np.ndarray, txr: np.ndarray, ager: np.ndarray,
+            age0: np.ndarray):
+    """The log-likelihood with its gradient and Hessian in (r, α, a, b), in one pass.
+
+    Per repeat customer, with k = r + x, u = ln(α + T), D = u − ln(α + t_x) and
+    z = ln a − ln(b + x − 1) + k D (the log-odds of "dropped out after the last purchase"):
+    ℓ = −k u + ln(1 + e^z). With σ = 1 / (1 + e^−z), σ' = σ(1 − σ) and dz = (D, k E, 1/a, −1/(b+x−1))
+    where E = 1/(α+T) − 1/(α+t_x), the Hessian is σ' dz dzᵀ + σ ∂²z − ∂²(k u)."""
+    xm1 = xr - 1.0
+
+    def loglik(params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         r, alpha, a, b = params
+        h = np.zeros((4, 4))
         # Terms of x alone, per distinct x.
         value = counts @ (gammaln(r + distinct) + gammaln(b + distinct) - gammaln(a + b + distinct))
         value += n * (-gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(b))
@@ -99,37 +118,57 @@ def _fit(x: np.ndarray, t_x: np.ndarray, age: np.ndarray, start: np.ndarray | No
         psi_abx = counts @ digamma(a + b + distinct)
         g_a = n * digamma(a + b) - psi_abx
         g_b = n * digamma(a + b) + counts @ digamma(b + distinct) - n * digamma(b) - psi_abx
+        tri_ab = n * polygamma(1, a + b) - counts @ polygamma(1, a + b + distinct)
+        h[0, 0] = counts @ polygamma(1, r + distinct) - n * polygamma(1, r)
+        h[0, 1] = n / alpha
+        h[1, 1] = -n * r / alpha ** 2
+        h[2, 2] = h[2, 3] = tri_ab
+        h[3, 3] = tri_ab + counts @ polygamma(1, b + distinct) - n * polygamma(1, b)
         # Customers without repeat purchases: −r ln(α + T).
-        log0 = np.log(alpha + age0)
-        value -= r * log0.sum()
-        g_r -= log0.sum()
-        g_alpha -= r * (1.0 / (alpha + age0)).sum()
-        # Repeat customers: ln[(α+T)^−(r+x) + a/(b+x−1) (α+t_x)^−(r+x)].
-        rx = r + xr
-        log_t, log_tx = np.log(alpha + ager), np.log(alpha + txr)
-        a3 = -rx * log_t
-        a4 = np.log(a) - np.log(b + xr - 1) - rx * log_tx
-        top = np.maximum(a3, a4)
-        e3, e4 = np.exp(a3 - top), np.exp(a4 - top)
-        total = e3 + e4
-        value += float((top + np.log(total)).sum())
-        w = e4 / total  # the weight of the "dropped out after the last purchase" branch
-        v = 1.0 - w
-        g_r -= float(v @ log_t + w @ log_tx)
-        g_alpha -= float((v * rx) @ (1.0 / (alpha + ager)) + (w * rx) @ (1.0 / (alpha + txr)))
-        g_a += float(w.sum()) / a
-        g_b -= float(w @ (1.0 / (b + xr - 1)))
-        return float(value), np.array([g_r, g_alpha, g_a, g_b])
+        inv0 = 1.0 / (alpha + age0)
+        log0 = float(np.log(alpha + age0).sum())
+        s_inv0 = float(inv0.sum())
+        value -= r * log0
+        g_r -= log0
+        g_alpha -= r * s_inv0
+        h[0, 1] -= s_inv0
+        h[1, 1] += r * dot(inv0, inv0)
+        # Repeat customers.
+        k = r + xr
+        u = np.log(alpha + ager)
+        d = u - np.log(alpha + txr)
+        i_t = 1.0 / (alpha + ager)
+        i_tx = 1.0 / (alpha + txr)
+        e = i_t - i_tx
+        i_b = 1.0 / (b + xm1)
+        z = np.log(a) - np.log(b + xm1) + k * d
+        ez = np.exp(-np.abs(z))
+        value += float(np.maximum(z, 0.0).sum() + np.log1p(ez).sum()) - dot(k, u)
+        sigma = np.where(z >= 0, 1.0, ez) / (1.0 + ez)
+        s2 = sigma * (1.0 - sigma)
+        ke = k * e
+        g_r += dot(sigma, d) - float(u.sum())
+        g_alpha += dot(sigma, ke) - dot(k, i_t)
+        sum_sigma = float(sigma.sum())
+        g_a += sum_sigma / a
+        sib = sigma * i_b
+        g_b -= float(sib.sum())
+        s2d, s2ke, s2ib = s2 * d, s2 * ke, s2 * i_b
+        h[0, 0] += dot(s2d, d)
+        h[0, 1] += dot(s2d, ke) + dot(sigma, e) - float(i_t.sum())
+        h[0, 2] += float(s2d.sum()) / a
+        h[0, 3] -= dot(s2d, i_b)
+        h[1, 1] += dot(s2ke, ke) + dot(sigma * k, i_tx * i_tx - i_t * i_t) + dot(k, i_t * i_t)
+        h[1, 2] += float(s2ke.sum()) / a
+        h[1, 3] -= dot(s2ke, i_b)
+        sum_s2 = float(s2.sum())
+        h[2, 2] += (sum_s2 - sum_sigma) / a ** 2
+        h[2, 3] -= float(s2ib.sum()) / a
+        h[3, 3] += dot(s2ib + sib, i_b)
+        h = np.triu(h) + np.triu(h, 1).T
+        return float(value), np.array([g_r, g_alpha, g_a, g_b]), h
 
-    # Start from the method-of-moments scale of the purchase rate: α ~ mean age / mean frequency.
-    if start is None:
-        start = np.array([1.0, max(float(age.mean()) / max(sum_x / n, 1e-3), 1e-3) * 0.1, 1.0, 1.0])
-    result = maximise(("r", "alpha", "a", "b"), loglik, start)
-    if not np.isfinite(result.log_likelihood) or not result.converged:
-        raise ForecastError("the purchase model could not be fitted to this data")
-    r, alpha, a, b = (float(v) for v in result.params)
-    se = {k: (None if np.isnan(s) else float(s)) for k, s in zip(result.names, result.standard_errors)}
-    return BgNbdFit(r, alpha, a, b, result.log_likelihood, se, result.converged)
+    return loglik
 
 
 def probability_alive(model: BgNbdFit, frequency, recency, T) -> np.ndarray:
