@@ -4,6 +4,8 @@
   any bad row (reported with its line) means nothing is imported; importing again changes nothing.
 - ``assina feedback report [--from --to] [--plan]``: NPS, CSAT and response rate with their breakdowns.
 - ``assina feedback themes [--from --to] [--refresh]``: the ranked pain points with the ids of their responses.
+- ``assina feedback tallies [--rebuild]``: check the NPS report's counts against the responses (exit 2 when they
+  differ), or recompute them.
 - ``assina feedback send --segment NAME [--survey nps|csat]``: a manual survey to a saved segment.
 """
 
@@ -27,6 +29,8 @@ def register(cli) -> None:
             p.add_argument("--refresh", action="store_true", help="find the themes of every comment again first")
             p.add_argument("--by", choices=("impact", "frequency"), default="impact",
                            help="impact: passives and detractors first (default); frequency: most customers first")
+    p = cli.add("tallies", "check the NPS report's counts against the responses (exit 2 when they differ)", group)
+    p.add_argument("--rebuild", action="store_true", help="recompute the counts from the responses")
     p = cli.add("send", "send a survey now to the customers of a saved segment (the 90-day NPS throttle holds)", group)
     p.add_argument("--segment", required=True, type=text(NAME))
     p.add_argument("--survey", choices=("nps", "csat"), default="nps")
@@ -74,6 +78,22 @@ def register(cli) -> None:
         since = _month(args.since, end=False)
         until = _month(args.until, end=True)
         return {"themes": ranked_themes(since=since, until=until, examples=3, order=args.by)}
+
+    @cli.command("feedback tallies")
+    def cmd_tallies(args):
+        from django.utils.translation import gettext as _
+
+        from . import tallies
+        from .services import FeedbackError
+
+        if args.rebuild:
+            rows = tallies.rebuild()
+            return {"rebuilt": True, "count_rows": rows, "responses": tallies.total()}
+        wrong = tallies.check()
+        if wrong:
+            raise FeedbackError(_("%(count)d score counts differ from the responses (run with --rebuild): %(first)s")
+                                % {"count": len(wrong), "first": wrong[:5]})
+        return {"ok": True, "responses": tallies.total()}
 
     @cli.command("feedback send")
     def cmd_send(args):

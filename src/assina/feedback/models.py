@@ -95,6 +95,12 @@ class SurveyResponse(models.Model):
     themed_at = models.DateTimeField(_("themes found at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))
+    # Who answered, as they were when they answered (the report's breakdowns; see ScoreTally):
+    # the plan of their newest subscription, country, locale and signup month (YYYYMM).
+    plan_code = models.CharField(_("plan when answering"), max_length=64, blank=True)
+    country = models.CharField(_("country when answering"), max_length=2, blank=True)
+    locale = models.CharField(_("locale when answering"), max_length=10, blank=True)
+    cohort = models.PositiveIntegerField(_("signup month"), default=0)
 
     class Meta:
         verbose_name = _("survey response")
@@ -105,6 +111,30 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey} {self.score} ({self.customer_id})"
+
+
+class ScoreTally(models.Model):
+    """How many scored responses have each (UTC month, survey, score, plan, country, locale,
+    cohort): the NPS report sums these few thousand rows instead of reading every response.
+
+    Kept in the same transaction as every response write (a score change moves one count from
+    the old score to the new one); ``assina feedback tallies --check`` compares it with the
+    responses and ``--rebuild`` recomputes it."""
+
+    month = models.PositiveIntegerField(_("month (YYYYMM)"))
+    survey = models.CharField(_("survey"), max_length=8, choices=Survey.choices)
+    score = models.PositiveSmallIntegerField(_("score"))
+    plan_code = models.CharField(_("plan"), max_length=64, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    locale = models.CharField(_("locale"), max_length=10, blank=True)
+    cohort = models.PositiveIntegerField(_("signup month"), default=0)
+    n = models.IntegerField(_("responses"), default=0)
+
+    class Meta:
+        verbose_name = _("score count")
+        verbose_name_plural = _("score counts")
+        constraints = [models.UniqueConstraint(fields=["month", "survey", "score", "plan_code", "country", "locale", "cohort"],
+                                               name="feedback_tally_key")]
 
 
 class SurveyOptOut(models.Model):

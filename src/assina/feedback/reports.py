@@ -1,6 +1,6 @@
 """Scores: NPS with its counts, CSAT, response rate, by month and by plan, country, locale and
-cohort (the month the customer signed up). Counts are grouped in the database (one GROUP BY per
-breakdown), the arithmetic is ``assina.core.nps``.
+cohort (the month the customer signed up), each as the customer was when they answered. The
+counts come from ``ScoreTally`` (see tallies.py), the arithmetic is ``assina.core.nps``.
 """
 
 from __future__ import annotations
@@ -8,15 +8,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import CharField, Count, Func
+from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
 from assina.core.nps import CsatSummary, nps_from_counts, response_rate
 from assina.time import now
 
-from assina.customers.models import Customer
 
+from . import tallies
 from .models import Survey, SurveyRequest, SurveyResponse
 
 
@@ -39,19 +39,6 @@ def _month(text: str | None, *, end: bool) -> datetime | None:
     return day + relativedelta(days=1) if end and len(value) == 10 else day
 
 
-class MonthText(Func):
-    """The UTC month of a time as "YYYY-MM", computed by the database without a Python callback
-    (Django's TruncMonth on SQLite calls back into Python for every row)."""
-
-    output_field = CharField()
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="substr(%(expressions)s, 1, 7)", **extra)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM')", **extra)
-
-
 def _empty() -> dict:
     return {Survey.NPS: [0] * 11, Survey.CSAT: [0] * 11}
 
@@ -65,59 +52,78 @@ def _summaries(groups: dict) -> dict:
     return out
 
 
-def _plans(customer_ids) -> dict[int, str]:
-    """Each customer's plan: that of their newest subscription."""
-    from assina.subscriptions.models import Subscription
+def _month_start(at: datetime, *, up: bool) -> datetime:
+    """The first instant of ``at``'s UTC month (``up``: of the next month unless ``at`` is one)."""
+    at = at.astimezone(timezone.utc)
+    first = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return first + relativedelta(months=1) if up and first != at else first
 
-    plans: dict[int, str] = {}
-    for customer_id, code in (Subscription.objects.filter(customer_id__in=customer_ids).order_by("id")
-                              .values_list("customer_id", "plan__code")):
-        plans[customer_id] = code
-    return plans
+
+def _label(month: int) -> str:
+    return f"{month // 100:04d}-{month % 100:02d}" if month else ""
+
+
+DIMENSIONS = ("month", "plan_code", "country", "locale", "cohort")
+
+
+def counts(start: datetime, end: datetime, plan: str | None = None, *, direct: bool = False) -> dict[str, list[tuple]]:
+    """Per dimension (month, plan, country, locale, cohort), rows (key, survey, score, n) of the
+    scored responses submitted in [start, end). The whole months are summed by the database from
+    the counts table, one small GROUP BY per dimension; the partial months at either end are read
+    from the responses (``direct``: everything from the responses, the straightforward way)."""
+    out: dict[str, list[tuple]] = {name: [] for name in DIMENSIONS}
+
+    def from_responses(since: datetime, until: datetime) -> None:
+        for month, survey, score, plan_code, country, locale, cohort, n in tallies.counted_responses(since, until, plan):
+            for name, key in zip(DIMENSIONS, (month, plan_code, country, locale, cohort)):
+                out[name].append((key, survey, score, n))
+
+    first, last = _month_start(start, up=True), _month_start(end, up=False)
+    if direct or first >= last:
+        from_responses(start, end)
+        return out
+    rows = tallies.tallied(tallies.month_number(first), tallies.month_number(last), plan)
+    for name in DIMENSIONS:
+        out[name].extend(rows.values(name, "survey", "score").annotate(total=Sum("n")).order_by()
+                         .values_list(name, "survey", "score", "total"))
+    if start < first:
+        from_responses(start, first)
+    if last < end:
+        from_responses(last, end)
+    return out
 
 
 def feedback_report(*, since: str | datetime | None = None, until: str | datetime | None = None,
-                    plan: str | None = None) -> dict:
-    """The scores of the responses submitted in [since, until) (default: the last 12 months).
+                    plan: str | None = None, direct: bool = False) -> dict:
+    """The scores of the responses submitted in [since, until) (default: this month and the 11
+    before it).
 
-    Two GROUP BYs in the database: by (month, survey, score) and by (customer, survey, score);
-    the customer's plan, country, locale and cohort are joined in Python from one read of the
-    customers who answered (far fewer rows than responses)."""
+    Read from ``ScoreTally`` (counts per month, survey, score and the customer's plan, country,
+    locale and signup month when they answered), a few thousand rows however many responses;
+    ``direct`` computes the same from the responses (the tests compare the two)."""
     end = until if isinstance(until, datetime) else _month(until, end=True)
     start = since if isinstance(since, datetime) else _month(since, end=False)
-    end = end or now() + timedelta(seconds=1)  # up to now, included
+    end = end or _month_start(now(), up=False) + relativedelta(months=1)
     start = start or (end - relativedelta(months=12))
     if start >= end:
         raise ReportError(_("the start of the period must come before its end"))
-    scored = SurveyResponse.objects.filter(submitted_at__gte=start, submitted_at__lt=end, score__isnull=False,
-                                           survey__in=(Survey.NPS, Survey.CSAT))
     sent = SurveyRequest.objects.filter(sent_at__gte=start, sent_at__lt=end)
     if plan:
         from assina.subscriptions.models import Subscription
 
-        customers_of_plan = Subscription.objects.filter(plan__code=plan).values("customer_id")
-        scored = scored.filter(customer_id__in=customers_of_plan)
-        sent = sent.filter(customer_id__in=customers_of_plan)
+        sent = sent.filter(customer_id__in=Subscription.objects.filter(plan__code=plan).values("customer_id"))
     by_month: dict = {}
-    for month, survey, score, n in (scored.annotate(month=MonthText("submitted_at")).values("month", "survey", "score")
-                                    .annotate(n=Count("id")).order_by().values_list("month", "survey", "score", "n")):
-        by_month.setdefault(month, _empty())[survey][score] += n
-    per_customer = list(scored.values("customer_id", "survey", "score").annotate(n=Count("id")).order_by()
-                        .values_list("customer_id", "survey", "score", "n"))
-    customer_ids = {row[0] for row in per_customer}
-    people = {pk: (country, locale, created.strftime("%Y-%m"))
-              for pk, country, locale, created in Customer.objects.filter(pk__in=customer_ids)
-              .values_list("pk", "country", "locale", "created_at")} if customer_ids else {}
-    plans = _plans(customer_ids) if customer_ids else {}
     overall = {"all": _empty()}
     breakdowns: dict[str, dict] = {"plan": {}, "country": {}, "locale": {}, "cohort": {}}
-    for customer_id, survey, score, n in per_customer:
+    grouped = counts(start, end, plan, direct=direct)
+    for month, survey, score, n in grouped["month"]:
+        by_month.setdefault(_label(month), _empty())[survey][score] += n
         overall["all"][survey][score] += n
-        country, locale, cohort = people.get(customer_id, ("", "", ""))
-        for name, key in (("plan", plans.get(customer_id, "")), ("country", country), ("locale", locale),
-                          ("cohort", cohort)):
+    for name, dimension in (("plan", "plan_code"), ("country", "country"), ("locale", "locale"), ("cohort", "cohort")):
+        for key, survey, score, n in grouped[dimension]:
+            key = _label(key) if dimension == "cohort" else key
             breakdowns[name].setdefault(key or "—", _empty())[survey][score] += n
-    by_segment = _by_segment(per_customer, end)
+    by_segment = _by_segment(start, end, plan)
     requests = sent.count()
     answered = sent.filter(response__isnull=False).count()
     return {
@@ -133,20 +139,30 @@ def feedback_report(*, since: str | datetime | None = None, until: str | datetim
     }
 
 
-def _by_segment(per_customer: list, at: datetime) -> dict:
+def _by_segment(start: datetime, end: datetime, plan: str | None) -> dict:
     """Each saved segment's scores: the responses of the customers in it now (a customer may be
-    in several segments)."""
+    in several segments). Read from the responses, per customer (no counts table can know who
+    a segment holds today), only when segments exist."""
     from assina.notifications.models import Segment
     from assina.notifications.segments import customers_of
 
+    segments = list(Segment.objects.order_by("name"))
+    if not segments:
+        return {}
+    scored = SurveyResponse.objects.filter(submitted_at__gte=start, submitted_at__lt=end, score__isnull=False,
+                                           survey__in=(Survey.NPS, Survey.CSAT))
+    if plan:
+        scored = scored.filter(plan_code=plan)
+    per_customer = list(scored.values("customer_id", "survey", "score").annotate(n=Count("id")).order_by()
+                        .values_list("customer_id", "survey", "score", "n"))
     out: dict = {}
-    for segment in Segment.objects.order_by("name"):
-        members = set(customers_of(segment, at).values_list("pk", flat=True))
-        counts = _empty()
+    for segment in segments:
+        members = set(customers_of(segment, end).values_list("pk", flat=True))
+        counts_ = _empty()
         for customer_id, survey, score, n in per_customer:
             if customer_id in members:
-                counts[survey][score] += n
-        out[segment.name] = counts
+                counts_[survey][score] += n
+        out[segment.name] = counts_
     return out
 
 

@@ -22,6 +22,7 @@ from assina.core.nps import ScoreError, check_score
 from assina.customers.models import Customer
 from assina.events.services import record
 
+from . import tallies
 from .models import Survey, SurveyOptOut, SurveyRequest, SurveyResponse
 
 MAX_COMMENT = 5000
@@ -84,7 +85,9 @@ def record_response(*, customer: Customer, survey: str, score: int | None, comme
         with transaction.atomic():
             response = SurveyResponse.objects.create(
                 customer=customer, survey=survey, score=score, comment=comment, submitted_at=submitted_at,
-                source=source, tags=_clean_tags(tags), idempotency_key=key, created_at=at, updated_at=at)
+                source=source, tags=_clean_tags(tags), idempotency_key=key, created_at=at, updated_at=at,
+                **tallies.snapshot(customer.pk))
+            tallies.add(response, response.score, +1)
             record("survey_response.recorded", response, at, _data(response))
     except IntegrityError:  # a concurrent copy of the same response won
         return Recorded(SurveyResponse.objects.get(idempotency_key=key), False)
@@ -118,9 +121,12 @@ def answer(request: SurveyRequest, score: int, at: datetime, *, source: str = Su
         if response is None:
             response = SurveyResponse.objects.create(
                 customer_id=request.customer_id, survey=request.survey, score=score, submitted_at=at, source=source,
-                request=request, idempotency_key=f"request:{request.pk}", created_at=at, updated_at=at)
+                request=request, idempotency_key=f"request:{request.pk}", created_at=at, updated_at=at,
+                **tallies.snapshot(request.customer_id))
+            tallies.add(response, response.score, +1)
             record("survey_response.recorded", response, at, _data(response))
         elif response.score != score:
+            tallies.changed_score(response, response.score, score)
             response.score, response.updated_at = score, at
             response.save(update_fields=["score", "updated_at"])
             record("survey_response.updated", response, at, _data(response))
@@ -255,3 +261,56 @@ def merge_themes(into_id: int, other_ids: list[int]) -> None:
             other.save(update_fields=["active"])
         into.save(update_fields=["keywords_en", "keywords_pt_br"])
         SurveyResponse.objects.update(themed_at=None)
+
+
+def split_theme(theme_id: int, *, name_en: str, name_pt_br: str, keywords_en: list[str], keywords_pt_br: list[str],
+                at: datetime):
+    """A new theme from part of another: the chosen keywords move from ``theme`` to a new theme
+    (the owner's, named by them) and the comments that use them follow at the next run, while the
+    rest stay. A discovered theme has no keywords: its top words (its name) are the ones to choose
+    from, and the new theme takes the comments that use the chosen ones."""
+    from django.utils.text import slugify
+
+    from .models import Theme
+
+    name_en, name_pt_br = (name_en or "").strip(), (name_pt_br or "").strip()
+    if not name_en:
+        raise FeedbackError(_("give the new theme a name"))
+    with transaction.atomic():
+        theme = Theme.objects.select_for_update().filter(pk=theme_id).first()
+        if theme is None:
+            raise FeedbackError(_("no such theme"))
+        own_en, own_pt = split_choices(theme)
+        chosen_en = [k for k in own_en if k in set(keywords_en or [])]
+        chosen_pt = [k for k in own_pt if k in set(keywords_pt_br or [])]
+        if not chosen_en and not chosen_pt:
+            raise FeedbackError(_("choose at least one keyword to move to the new theme"))
+        if theme.kind != Theme.Kind.DISCOVERED and len(chosen_en) + len(chosen_pt) == len(own_en) + len(own_pt):
+            raise FeedbackError(_("leave at least one keyword in %(name)s (to rename a theme, edit its name)")
+                                % {"name": theme.name_en})
+        if theme.kind == Theme.Kind.DISCOVERED:  # its top words may be either language's (as in a merge)
+            chosen_pt = sorted(set(chosen_pt) | set(chosen_en))
+        base = slugify(name_en)[:50] or "theme"
+        slug, n = base, 1
+        while Theme.objects.filter(slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        new = Theme.objects.create(slug=slug, name_en=name_en, name_pt_br=name_pt_br, keywords_en=chosen_en,
+                                   keywords_pt_br=chosen_pt, kind=Theme.Kind.CUSTOM, assigned_to=theme.assigned_to,
+                                   created_at=at)
+        if theme.kind != Theme.Kind.DISCOVERED:
+            theme.keywords_en = [k for k in own_en if k not in chosen_en]
+            theme.keywords_pt_br = [k for k in own_pt if k not in chosen_pt]
+            theme.save(update_fields=["keywords_en", "keywords_pt_br"])
+        SurveyResponse.objects.update(themed_at=None)
+    return new
+
+
+def split_choices(theme) -> tuple[list[str], list[str]]:
+    """The keywords (English, Portuguese) a theme can give to a new one."""
+    from .models import Theme
+
+    if theme.kind == Theme.Kind.DISCOVERED:
+        words = [w.strip() for w in theme.name_en.split(",") if w.strip()]
+        return words, []
+    return list(theme.keywords_en or []), list(theme.keywords_pt_br or [])
