@@ -131,8 +131,10 @@ def _change(sub_id: int | str, plan_code: str, quantity: int | None, *, add: boo
             if result.lines:
                 attempts = bill_proration(sub, result.lines, invoice_now=invoice_now, at=at)
             store.save(sub, [])
+            # "addon_quantity", not "quantity": readers of subscription.updated (the dashboard's
+            # history, analytics.derive) take "plan"/"quantity" as the base plan's.
             record("subscription.updated", sub, at, {"addon_added" if add else "addon_removed": addon.code,
-                                                     "quantity": quantity, "proration": result.net,
+                                                     "addon_quantity": quantity, "proration": result.net,
                                                      "invoiced_now": bool(invoice_now and result.lines)})
     collect(attempts, at)
     return AddonChange(sub=sub, addon=addon, quantity=quantity, added=add, preview=result)
