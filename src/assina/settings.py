@@ -254,6 +254,14 @@ ASSINA_EMAIL_REPLY_TO = os.environ.get("ASSINA_EMAIL_REPLY_TO", "").strip()
 if ASSINA_EMAIL_REPLY_TO and "@" not in ASSINA_EMAIL_REPLY_TO:
     raise ImproperlyConfigured("ASSINA_EMAIL_REPLY_TO must be an e-mail address (or empty)")
 # --- end ASSINA_EMAIL_REPLY_TO ---
+# --- ASSINA_OWNER_EMAIL (feedback, issue 17) ---
+# Where mail for the owner goes (the weekly digest of rising feedback themes); empty (default):
+# no such mail. ASSINA_OWNER_LOCALE: its language (en or pt-BR; default: LANGUAGE_CODE's).
+ASSINA_OWNER_EMAIL = os.environ.get("ASSINA_OWNER_EMAIL", "").strip()
+if ASSINA_OWNER_EMAIL and "@" not in ASSINA_OWNER_EMAIL:
+    raise ImproperlyConfigured("ASSINA_OWNER_EMAIL must be an e-mail address (or empty)")
+ASSINA_OWNER_LOCALE = os.environ.get("ASSINA_OWNER_LOCALE", "").strip()
+# --- end ASSINA_OWNER_EMAIL ---
 ASSINA_BUSINESS_NAME = os.environ.get("ASSINA_BUSINESS_NAME", "Assina").strip()
 ASSINA_BUSINESS_LOGO_URL = os.environ.get("ASSINA_BUSINESS_LOGO_URL", "").strip()
 ASSINA_BRAND_COLOR = os.environ.get("ASSINA_BRAND_COLOR", "#2563eb").strip()

@@ -1,5 +1,5 @@
-"""The feedback job: send the surveys that fell due, bring in cancellation feedback, and find
-the themes of new comments. Registered from ``FeedbackConfig.ready()``."""
+"""The feedback jobs: send the surveys that fell due, bring in cancellation feedback, and find
+the themes of new comments; the owner's weekly digest of rising themes (digest.py). Registered from ``FeedbackConfig.ready()``."""
 
 from __future__ import annotations
 
@@ -44,3 +44,7 @@ def register() -> None:
 
     # Before the mail jobs (order 900+), so a survey queued here goes out in the same pass.
     register_job("feedback_surveys", run, has_work=has_work, order=850)
+    from . import digest
+
+    # After the themes are found (above), before the mail jobs: the owner's weekly digest.
+    register_job("feedback_digest", digest.run, next_due=digest.next_due, has_work=digest.has_work, order=860)

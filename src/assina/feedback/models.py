@@ -183,3 +183,16 @@ class ThemeAssignment(models.Model):
         verbose_name = _("theme of a comment")
         verbose_name_plural = _("themes of comments")
         constraints = [models.UniqueConstraint(fields=["response", "theme"], name="feedback_theme_once_per_response")]
+
+
+class Digest(models.Model):
+    """One week's digest of rising themes to the owner (kept even when nothing rose, so the
+    week is done): at most one per week."""
+
+    week_start = models.DateField(_("week starting"), unique=True)
+    sent_at = models.DateTimeField(_("made at"))
+    themes = models.PositiveIntegerField(_("rising themes"), default=0)
+
+    class Meta:
+        verbose_name = _("weekly digest")
+        verbose_name_plural = _("weekly digests")
