@@ -1,6 +1,7 @@
 """Benchmark of the lifetime value models (issue 18), with a peer in the same run.
 
-    .venv/bin/python bench/forecasting.py [--customers 1000000] [--subscriptions 1000000] [--seed 1] [--repeat 3] [--no-peer]
+    .venv/bin/python bench/forecasting.py [--customers 1000000] [--subscriptions 1000000] [--seed 1] [--repeat 3]
+                                          [--no-peer] [--whole-weeks]
 
 1. BG/NBD + Gamma-Gamma on N customers drawn from the models with known parameters (52 weeks
    of purchases; order values from the Gamma-Gamma model): ``assina.core.forecasting`` against
@@ -124,9 +125,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="fits of each, ours and theirs alternating")
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--whole-weeks", action="store_true",
+                        help="ages and recencies rounded down to whole weeks, as in a weekly summary (many repeated rows)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     data = draw_purchases(args.customers, rng)
+    if args.whole_weeks:
+        data["T"] = np.ceil(data["T"])
+        data["recency"] = np.floor(data["recency"])
     load_before = os.getloadavg()
     my_times, peer_times = [], []
     for _ in range(args.repeat):
@@ -140,7 +146,7 @@ def main() -> None:
                           "numpy": np.__version__, "cpus": os.cpu_count(),
                           "load_average_before": [round(v, 2) for v in load_before],
                           "load_average_after": [round(v, 2) for v in os.getloadavg()]},
-              "customers": args.customers, "repeat_customers": int((data["frequency"] > 0).sum()),
+              "customers": args.customers, "whole_weeks": args.whole_weeks, "repeat_customers": int((data["frequency"] > 0).sum()),
               "truth": {**TRUE_BGNBD, **TRUE_GG},
               "assina": {"seconds": round(my_seconds, 3), "every_run": [round(t, 3) for t in my_times],
                          "params": {k: round(v, 5) for k, v in mine.items()}}}

@@ -103,7 +103,7 @@ def test_a_large_fit_starting_from_a_sample_lands_on_the_full_data_maximum():
     frequency, recency = _draw(n, 3)
     age = np.full(n, 52.0)
     staged = bgnbd.fit(frequency, recency, age)
-    direct = bgnbd._fit(frequency, recency, age, None)
+    direct = bgnbd._fit(frequency, recency, age, None, None)
     for name in ("r", "alpha", "a", "b"):
         assert getattr(staged, name) == pytest.approx(getattr(direct, name), rel=1e-4), name
     assert staged.log_likelihood == pytest.approx(direct.log_likelihood, abs=1e-3)
@@ -129,3 +129,32 @@ def test_the_analytic_gradient_and_hessian_match_finite_differences(cdnow):
         (v_up, g_up, _), (v_down, g_down, _) = loglik(up), loglik(down)
         assert grad[i] == pytest.approx((v_up - v_down) / (2 * h), rel=1e-5), i
         np.testing.assert_allclose(hess[i], (g_up - g_down) / (2 * h), rtol=1e-5, atol=1e-6 * np.abs(hess).max())
+
+
+def test_customers_with_the_same_history_are_fitted_once_with_their_count(cdnow):
+    # CDNOW's summary repeats itself (1,411 customers without repeat purchases, ages in weeks):
+    # the grouped fit is the same maximum as one row per customer.
+    x, t_x, T = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    grouped = bgnbd._grouped(x, t_x, T)
+    assert len(grouped[0]) < len(x) and grouped[3].sum() == len(x)
+    assert np.all(grouped[3] >= 1)
+    one_each = bgnbd._fit(x, t_x, T, None, None)
+    weighted = bgnbd._fit(*grouped, None)
+    for name in ("r", "alpha", "a", "b"):
+        assert getattr(weighted, name) == pytest.approx(getattr(one_each, name), rel=1e-6), name
+        assert weighted.standard_errors[name] == pytest.approx(one_each.standard_errors[name], rel=1e-4), name
+    assert weighted.log_likelihood == pytest.approx(one_each.log_likelihood, abs=1e-6)
+
+
+def test_whole_ages_are_grouped_by_one_integer_key_to_the_same_rows():
+    # Summaries in whole days take the counting shortcut; it must give the rows and counts sorting does.
+    rng = np.random.default_rng(5)
+    T = rng.integers(1, 60, 5000).astype(float)
+    t_x = np.floor(T * rng.random(5000))
+    x = np.where(t_x > 0, rng.integers(1, 6, 5000), 0).astype(float)
+    fast = bgnbd._grouped(x, t_x, T)
+    assert len(fast[0]) < len(x)
+    sorted_rows = bgnbd._grouped(x, t_x + 0.5, T + 0.5)  # not whole: sorted instead
+    assert len(fast[0]) == len(sorted_rows[0]) and fast[3].sum() == len(x)
+    rows = {(a, b, c): w for a, b, c, w in zip(*fast)}
+    assert rows == {(a, b - 0.5, c - 0.5): w for a, b, c, w in zip(*sorted_rows)}
