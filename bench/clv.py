@@ -1,6 +1,6 @@
 """Benchmark of the lifetime value models (issue 18), with a peer in the same run.
 
-    .venv/bin/python bench/forecasting.py [--customers 1000000] [--subscriptions 1000000] [--seed 1] [--repeat 3]
+    .venv/bin/python bench/clv.py [--customers 1000000] [--subscriptions 1000000] [--seed 1] [--repeat 3]
                                           [--no-peer] [--whole-weeks]
 
 1. BG/NBD + Gamma-Gamma on N customers drawn from the models with known parameters (52 weeks
