@@ -105,7 +105,7 @@ def test_the_counts_are_checked_and_rebuilt(capsys):
     assert feedback_report(since="2027-05", until="2027-05") != feedback_report(since="2027-05", until="2027-05", direct=True)
     assert main(["feedback", "tallies", "--rebuild", "--json"]) in (0, None)
     assert json.loads(capsys.readouterr().out)["responses"] == 2
-    assert tallies.check() == [] and ScoreTally.objects.count() == 2
+    assert tallies.check() == [] and ScoreTally.objects.count() == 8  # 2 scores x (overall, country, locale, cohort)
     report = feedback_report(since="2027-05", until="2027-05")
     assert report == feedback_report(since="2027-05", until="2027-05", direct=True)
     assert report["overall"]["nps"]["nps"] == 0.0 and report["by_cohort"]["2027-06"]["nps"]["responses"] == 2

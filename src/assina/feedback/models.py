@@ -114,27 +114,28 @@ class SurveyResponse(models.Model):
 
 
 class ScoreTally(models.Model):
-    """How many scored responses have each (UTC month, survey, score, plan, country, locale,
-    cohort): the NPS report sums these few thousand rows instead of reading every response.
+    """How many scored responses have each (UTC month, plan, survey, score) overall
+    (``dimension`` "all", ``value`` "") and per country, locale and cohort (``dimension`` one of
+    those, ``value`` the customer's when they answered): the NPS report sums a few thousand rows
+    instead of reading every response. One response counts once in each of the four dimensions.
 
     Kept in the same transaction as every response write (a score change moves one count from
-    the old score to the new one); ``assina feedback tallies --check`` compares it with the
-    responses and ``--rebuild`` recomputes it."""
+    the old score to the new one); ``assina feedback tallies`` compares it with the responses and
+    ``--rebuild`` recomputes it."""
 
     month = models.PositiveIntegerField(_("month (YYYYMM)"))
+    plan_code = models.CharField(_("plan"), max_length=64, blank=True)
+    dimension = models.CharField(_("breakdown"), max_length=8)
+    value = models.CharField(_("value"), max_length=64, blank=True)
     survey = models.CharField(_("survey"), max_length=8, choices=Survey.choices)
     score = models.PositiveSmallIntegerField(_("score"))
-    plan_code = models.CharField(_("plan"), max_length=64, blank=True)
-    country = models.CharField(_("country"), max_length=2, blank=True)
-    locale = models.CharField(_("locale"), max_length=10, blank=True)
-    cohort = models.PositiveIntegerField(_("signup month"), default=0)
     n = models.IntegerField(_("responses"), default=0)
 
     class Meta:
         verbose_name = _("score count")
         verbose_name_plural = _("score counts")
-        constraints = [models.UniqueConstraint(fields=["month", "survey", "score", "plan_code", "country", "locale", "cohort"],
-                                               name="feedback_tally_key")]
+        constraints = [models.UniqueConstraint(fields=["month", "plan_code", "dimension", "value", "survey", "score"],
+                                               name="feedback_tally_dimension_key")]
 
 
 class SurveyOptOut(models.Model):

@@ -83,9 +83,16 @@ def counts(start: datetime, end: datetime, plan: str | None = None, *, direct: b
         from_responses(start, end)
         return out
     rows = tallies.tallied(tallies.month_number(first), tallies.month_number(last), plan)
-    for name in DIMENSIONS:
-        out[name].extend(rows.values(name, "survey", "score").annotate(total=Sum("n")).order_by()
-                         .values_list(name, "survey", "score", "total"))
+    # Two small GROUP BYs: the overall rows by month and by plan, the others by breakdown and value.
+    for month, plan_code, survey, score, n in (rows.filter(dimension="all").values("month", "plan_code", "survey", "score")
+                                               .annotate(total=Sum("n")).order_by()
+                                               .values_list("month", "plan_code", "survey", "score", "total")):
+        out["month"].append((month, survey, score, n))
+        out["plan_code"].append((plan_code, survey, score, n))
+    for dimension, value, survey, score, n in (rows.exclude(dimension="all").values("dimension", "value", "survey", "score")
+                                               .annotate(total=Sum("n")).order_by()
+                                               .values_list("dimension", "value", "survey", "score", "total")):
+        out[dimension].append((int(value) if dimension == "cohort" else value, survey, score, n))
     if start < first:
         from_responses(start, first)
     if last < end:

@@ -3,7 +3,8 @@ and rebuilt from the responses.
 
 A response carries who answered as they were then (plan, country, locale, signup month: see
 ``snapshot``); its count sits under (UTC month, survey, score, those four). Writing a scored
-response adds one; changing its score moves the one from the old key to the new one — in the
+response adds one under each of its four keys (overall, country, locale, cohort); changing its
+score moves those from the old score to the new one — in the
 same transaction as the response, so the counts never disagree with the responses they count.
 Responses written around the services (a bulk load, a deleted customer's cascade) are brought
 back in line by ``rebuild``; ``check`` says whether that is needed.
@@ -42,25 +43,29 @@ def snapshot(customer_id: int) -> dict:
             "cohort": month_number(created) if created else 0}
 
 
-def _key(response: SurveyResponse, score: int) -> dict:
-    return {"month": month_number(response.submitted_at), "survey": response.survey, "score": score,
-            "plan_code": response.plan_code, "country": response.country, "locale": response.locale,
-            "cohort": response.cohort}
+BREAKDOWNS = ("all", "country", "locale", "cohort")
+
+
+def _keys(month: int, plan: str, country: str, locale: str, cohort: int, survey: str, score: int) -> list[dict]:
+    """The four count rows one response adds to: overall, and by its country, locale, cohort."""
+    return [{"month": month, "plan_code": plan, "dimension": dimension, "value": value, "survey": survey, "score": score}
+            for dimension, value in zip(BREAKDOWNS, ("", country, locale, str(cohort)))]
 
 
 def add(response: SurveyResponse, score: int | None, delta: int) -> None:
-    """``delta`` responses more (or fewer) under the response's key with ``score``. Call inside
+    """``delta`` responses more (or fewer) under the response's keys with ``score``. Call inside
     the transaction that writes the response."""
     if score is None or response.survey not in SCORED:
         return
-    key = _key(response, score)
-    if ScoreTally.objects.filter(**key).update(n=F("n") + delta):
-        return
-    try:
-        with transaction.atomic():
-            ScoreTally.objects.create(n=delta, **key)
-    except IntegrityError:  # another transaction created the row first
-        ScoreTally.objects.filter(**key).update(n=F("n") + delta)
+    for key in _keys(month_number(response.submitted_at), response.plan_code, response.country, response.locale,
+                     response.cohort, response.survey, score):
+        if ScoreTally.objects.filter(**key).update(n=F("n") + delta):
+            continue
+        try:
+            with transaction.atomic():
+                ScoreTally.objects.create(n=delta, **key)
+        except IntegrityError:  # another transaction created the row first
+            ScoreTally.objects.filter(**key).update(n=F("n") + delta)
 
 
 def changed_score(response: SurveyResponse, old: int | None, new: int | None) -> None:
@@ -103,27 +108,39 @@ def tallied(start_month: int, end_month: int, plan: str | None = None):
     return rows
 
 
+def _expected() -> dict:
+    counts: dict = {}
+    for month, survey, score, plan, country, locale, cohort, n in counted_responses():
+        for key in _keys(month, plan, country, locale, cohort, survey, score):
+            k = tuple(key.values())
+            counts[k] = counts.get(k, 0) + n
+    return counts
+
+
+ROW = ("month", "plan_code", "dimension", "value", "survey", "score")
+
+
 def rebuild() -> int:
     """The counts again from the responses (all of them). Returns the number of count rows."""
     with transaction.atomic():
         ScoreTally.objects.all().delete()
-        rows = [ScoreTally(n=n, **dict(zip(KEY, key))) for *key, n in counted_responses()]
+        rows = [ScoreTally(n=n, **dict(zip(ROW, key))) for key, n in _expected().items()]
         ScoreTally.objects.bulk_create(rows, batch_size=5000)
     return len(rows)
 
 
 def check() -> list[dict]:
     """The keys whose count differs from the responses' (empty: all agree)."""
-    truth = {tuple(key): n for *key, n in counted_responses()}
+    truth = _expected()
     kept: dict = {}
-    for *key, n in ScoreTally.objects.values_list(*KEY, "n"):
+    for *key, n in ScoreTally.objects.values_list(*ROW, "n"):
         kept[tuple(key)] = kept.get(tuple(key), 0) + n
     out = []
     for key in sorted(set(truth) | set(kept), key=str):
         if truth.get(key, 0) != kept.get(key, 0):
-            out.append({**dict(zip(KEY, key)), "responses": truth.get(key, 0), "counted": kept.get(key, 0)})
+            out.append({**dict(zip(ROW, key)), "responses": truth.get(key, 0), "counted": kept.get(key, 0)})
     return out
 
 
 def total() -> int:
-    return ScoreTally.objects.aggregate(n=Sum("n"))["n"] or 0
+    return ScoreTally.objects.filter(dimension="all").aggregate(n=Sum("n"))["n"] or 0
