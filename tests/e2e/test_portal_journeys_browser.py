@@ -65,7 +65,7 @@ WORDS = {
                       ("Credit for the unused part of this month", "-R$20.32"), ("You pay now", "R$285.68")],
            "try": "Start my free trial of {plan}", "trying": "You are trying {plan}", "keep": "Keep {plan}",
            "kept": "You now have {plan}", "offer": "Your free trial of Premium ends on", "higher": "Try a higher plan",
-           "invalid": "This link is not valid", "expired": "This link has expired", "used": "This link has already been used"},
+           "invalid": "This link is not valid", "expired": "This link has expired", "used": "This link has already been used", "not_found": "Page not found"},
     "pt-BR": {"canceled": "Você mantém o acesso até 1 de abril de 2027 e não será cobrado novamente.",
               "mail": "Manter minha assinatura", "back": "Que bom ter você de volta!",
               "renews": "Sua assinatura Basic continua e será renovada em 1 de abril de 2027",
@@ -76,7 +76,7 @@ WORDS = {
               "try": "Começar meu teste grátis do {plan}", "trying": "Você está testando o plano {plan}",
               "keep": "Ficar com o {plan}", "kept": "Agora você tem o plano {plan}",
               "offer": "Seu teste grátis do plano Premium termina em", "higher": "Teste um plano superior",
-              "invalid": "Este link não é válido", "expired": "Este link expirou", "used": "Este link já foi usado"},
+              "invalid": "Este link não é válido", "expired": "Este link expirou", "used": "Este link já foi usado", "not_found": "Página não encontrada"},
 }
 
 
@@ -238,7 +238,7 @@ def test_links_other_customers_ids_and_csrf_are_refused(live_server, browser_con
                  f"/portal/subscriptions/{bsub.pk}/addons/", f"/portal/cancel/{bsub.pk}/", f"/portal/annual/{bsub.pk}/",
                  f"/portal/upgrade/{bsub.pk}/", f"/portal/invoices/{bia_invoice.pk}/pdf"):
         assert page.goto(live_server.url + path).status == 404, path
-        assert _text(page, "h1") == "Not Found", path
+        assert _text(page, "h1") == words["not_found"], path
 
     # Every kind of portal form, its CSRF token taken out: 403, and nothing changed.
     page.goto(f"{live_server.url}/portal/cancel/{sub.pk}/")

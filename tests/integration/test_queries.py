@@ -54,6 +54,8 @@ from assina.usage import queries as usage_queries
 from assina.usage.models import UsageEvent
 from assina.usage.services import create_metric, record_usage
 from assina.usage.wire import UsageEventStruct
+from assina.upgrades import queries as upgrade_queries
+from assina.upgrades.models import AnnualOffer, TemporaryUpgrade, TrialPlan
 from assina.webhooks import queries as webhook_queries
 from assina.webhooks.fanout import fan_out
 from assina.webhooks.models import FannedOutEvent, WebhookDelivery
@@ -587,6 +589,38 @@ def test_key_by_hash_reads_what_the_orm_reads():
         assert api_queries.key_by_hash(digest) == api_queries.key_by_hash_orm(digest)
     assert api_queries.key_by_hash(hash_secret(revoked.secret))[2] is not None
     assert api_queries.key_by_hash(hash_secret("sk_test_unknown")) is None
+
+
+# --- upgrades ---------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+@compares(upgrade_queries.anything_to_offer_orm)
+def test_whether_the_portal_has_an_upgrade_to_offer_is_what_the_orm_finds():
+    start_clock(T0)
+    basic, pro = make_plan("basic", 3000), make_plan("pro", 6000)
+    yearly = make_plan("basic-year", 30000, interval="year")
+    sub, other = subscribe(make_customer(), "basic"), subscribe(make_customer(email="o@example.com"), "pro")
+
+    def both():
+        answers = {(s.pk, s.plan_id): upgrade_queries.anything_to_offer(s.pk, s.plan_id) for s in (sub, other)}
+        assert answers == {(s.pk, s.plan_id): upgrade_queries.anything_to_offer_orm(s.pk, s.plan_id) for s in (sub, other)}
+        return answers
+
+    assert set(both().values()) == {False}
+    offer = AnnualOffer.objects.create(monthly_plan=basic, annual_plan=yearly, percent_off=15, active=False, created_at=T0)
+    assert set(both().values()) == {False}  # an inactive offer offers nothing
+    offer.active = True
+    offer.save()
+    assert both() == {(sub.pk, basic.pk): True, (other.pk, pro.pk): False}
+    offer.delete()
+    trial = TemporaryUpgrade.objects.create(customer=sub.customer, subscription=sub, from_plan=basic, to_plan=pro,
+                                            started_at=T0, ends_at=T0 + timedelta(days=14))
+    assert both() == {(sub.pk, basic.pk): True, (other.pk, pro.pk): False}
+    trial.reverted_at = T0 + timedelta(days=14)
+    trial.save()
+    assert set(both().values()) == {False}
+    TrialPlan.objects.create(plan=pro, days=14, created_at=T0)
+    assert set(both().values()) == {True}
 
 
 # --- the rule itself --------------------------------------------------------------------------------

@@ -9,33 +9,17 @@ like the plan change would). The portal's home asks this for every subscription 
 
 from __future__ import annotations
 
-from django.db import connection
 from django.utils.translation import gettext as _
 
 from assina.notifications.context import local_date, money
 
-from . import services
-from .models import AnnualOffer, TemporaryUpgrade, TrialPlan
-
-_NOTHING_SQL = None
-
+from . import queries, services
 
 def _anything_to_offer(sub) -> bool:
     """False when none of the three can apply: no trial running on ``sub``, no active annual offer
     for its plan, no active plan to try at all. A superset of what ``services`` checks (it looks
-    further: currencies, intervals, prices), so False never hides an offer. One short query in
-    plain SQL: building three ORM queries cost more CPU than the portal's home has to spare."""
-    global _NOTHING_SQL
-    if _NOTHING_SQL is None:
-        qn = connection.ops.quote_name
-        _NOTHING_SQL = (
-            f"SELECT EXISTS (SELECT 1 FROM {qn(TemporaryUpgrade._meta.db_table)} WHERE subscription_id = %s "
-            f"AND confirmed_at IS NULL AND reverted_at IS NULL), "
-            f"EXISTS (SELECT 1 FROM {qn(AnnualOffer._meta.db_table)} WHERE monthly_plan_id = %s AND active = %s), "
-            f"EXISTS (SELECT 1 FROM {qn(TrialPlan._meta.db_table)} WHERE active = %s)")
-    with connection.cursor() as cursor:
-        cursor.execute(_NOTHING_SQL, [sub.pk, sub.plan_id, True, True])
-        return any(cursor.fetchone())
+    further: currencies, intervals, prices), so False never hides an offer."""
+    return queries.anything_to_offer(sub.pk, sub.plan_id)
 
 
 def offers_for(subscription) -> dict:
