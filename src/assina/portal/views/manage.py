@@ -108,34 +108,39 @@ def _preview(change: manage.PlanChange, customer) -> dict:
 @require_POST
 @portal_session
 def change_confirm(request, sub_id: int):
-    customer = request.portal.customer
-    sub = _sub(request, sub_id)
-    language = _language(customer)
-    with translation.override(language):
-        try:
-            done = manage.change_plan(customer, sub.pk, request.POST.get("plan", ""), request.POST.get("quantity", ""))
-        except manage.PortalActionError as refused:
-            return _refused(request, language, sub, str(refused))
+    def act(customer, sub) -> str:
+        done = manage.change_plan(customer, sub.pk, request.POST.get("plan", ""), request.POST.get("quantity", ""))
         params = {"plan": done.plan.name, "quantity": number(done.quantity, customer.locale),
                   "date": local_date(done.effective_at, customer.locale, customer.time_zone)}
-        text = (_("Done: your plan changes to %(plan)s × %(quantity)s on %(date)s.") if done.timing == "period_end"
+        return (_("Done: your plan changes to %(plan)s × %(quantity)s on %(date)s.") if done.timing == "period_end"
                 else _("Done: your plan is now %(plan)s × %(quantity)s.")) % params
-        return _done(request, text)
+
+    return _subscription_action(request, sub_id, act)
 
 
 @require_POST
 @portal_session
 def keep_plan(request, sub_id: int):
     """Drop the plan change scheduled for the period's end."""
+    def act(customer, sub) -> str:
+        manage.cancel_pending_change(customer, sub.pk)
+        return _("Done: you keep your current plan.")
+
+    return _subscription_action(request, sub_id, act)
+
+
+def _subscription_action(request, sub_id: int, act):
+    """A POST that acts on one of the customer's subscriptions: ``act(customer, sub)`` runs in the
+    customer's language and returns the "Done" text; a refusal shows the refusal page."""
     customer = request.portal.customer
     sub = _sub(request, sub_id)
     language = _language(customer)
     with translation.override(language):
         try:
-            manage.cancel_pending_change(customer, sub.pk)
+            text = act(customer, sub)
         except manage.PortalActionError as refused:
             return _refused(request, language, sub, str(refused))
-        return _done(request, _("Done: you keep your current plan."))
+        return _done(request, text)
 
 
 def _refused(request, language: str, sub, text: str):
@@ -178,15 +183,11 @@ def _pause_page(request, language: str, sub, customer, error: str):
 @require_POST
 @portal_session
 def resume(request, sub_id: int):
-    customer = request.portal.customer
-    sub = _sub(request, sub_id)
-    language = _language(customer)
-    with translation.override(language):
-        try:
-            manage.resume(customer, sub.pk)
-        except manage.PortalActionError as refused:
-            return _refused(request, language, sub, str(refused))
-        return _done(request, _("Done: your subscription is active again."))
+    def act(customer, sub) -> str:
+        manage.resume(customer, sub.pk)
+        return _("Done: your subscription is active again.")
+
+    return _subscription_action(request, sub_id, act)
 
 
 @never_cache
