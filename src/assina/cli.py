@@ -119,6 +119,13 @@ EXTENSIONS = (
     "assina.retention.cli",
     "assina.upgrades.cli",
     "assina.feedback.cli",
+    "assina.selling.cli",
+    "assina.repricing.cli",
+    "assina.engagement.cli",
+    "assina.imports.cli",
+    "assina.success.cli",
+    "assina.playbooks.cli",
+    "assina.workspace.cli",
 )
 
 

@@ -90,6 +90,16 @@ INSTALLED_APPS = [
     "assina.retention",
     "assina.upgrades",
     "assina.feedback",
+    # Selling: the pricing page and checkout; price increases with a choice (issue 19).
+    "assina.selling",
+    "assina.repricing",
+    # Customer success (issue 20): engagement data, history import, health and churn risk,
+    # playbooks and the owner's customer workspace.
+    "assina.engagement",
+    "assina.imports",
+    "assina.success",
+    "assina.playbooks",
+    "assina.workspace",
 ]
 
 MIDDLEWARE = [

@@ -44,4 +44,9 @@ urlpatterns = [
     path("", include("assina.retention.urls")),
     path("", include("assina.upgrades.urls")),
     path("", include("assina.feedback.urls")),
+    path("", include("assina.selling.urls")),
+    path("", include("assina.repricing.urls")),
+    path("", include("assina.success.urls")),
+    path("", include("assina.playbooks.urls")),
+    path("", include("assina.workspace.urls")),
 ]

@@ -12,13 +12,19 @@ from assina.customers.api import router as customers_router
 from assina.events.api import router as events_router
 from assina.feedback.api import metrics as feedback_metrics
 from assina.feedback.api import router as feedback_router
+from assina.engagement.api import router as engagement_router
 from assina.invoices.api import router as invoices_router
 from assina.payments.api import router as payment_methods_router
+from assina.playbooks.api import router as playbooks_router
 from assina.portal.api import router as portal_router
+from assina.repricing.api import router as repricing_router
 from assina.retention.api import metrics as retention_metrics
+from assina.selling.api import router as selling_router
 from assina.subscriptions.api import router as subscriptions_router
+from assina.success.api import router as success_router
 from assina.usage.api import router as usage_router
 from assina.webhooks.api import router as webhooks_router
+from assina.workspace.api import router as workspace_router
 
 from . import errors
 from .guard import guard
@@ -67,3 +73,10 @@ api.add_router("/metrics", retention_metrics)
 api.add_router("/metrics", feedback_metrics)
 api.add_router("/portal_sessions", portal_router)
 api.add_router("/survey_responses", feedback_router)
+# Each of these routers carries its full paths under /api/v1 (several share /customers/{id}/…).
+api.add_router("", selling_router)
+api.add_router("", repricing_router)
+api.add_router("", engagement_router)
+api.add_router("", success_router)
+api.add_router("", playbooks_router)
+api.add_router("", workspace_router)

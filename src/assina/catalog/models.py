@@ -56,6 +56,10 @@ class Plan(models.Model):
     trial_days = models.PositiveSmallIntegerField(_("trial days"), default=0)
     currency = models.CharField(_("currency"), max_length=3)
     active = models.BooleanField(_("active"), default=True)
+    # Listed on the hosted pricing page (/pricing/) and sold through checkout.
+    public = models.BooleanField(_("on the pricing page"), default=False)
+    # Physical goods: the customer gives a shipping address and each period is a delivery.
+    ships_goods = models.BooleanField(_("ships goods"), default=False)
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:

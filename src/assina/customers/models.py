@@ -12,6 +12,12 @@ class Customer(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     country = models.CharField(_("country"), max_length=2, blank=True)
     tax_id = models.CharField(_("tax id"), max_length=64, blank=True)
+    # {"line1", "line2", "city", "state", "postal_code", "country"}: where a plan that ships goods delivers.
+    shipping_address = models.JSONField(_("shipping address"), default=dict, blank=True)
+    # The customer's id in the system the business came from (an import, a checkout integration).
+    external_id = models.CharField(_("external id"), max_length=128, blank=True, db_index=True)
+    # Brought in by ``assina import customers``: history from before Assina.
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
     # Money the business owes the customer (minor units, >= 0), used before charging a card.
     # It is the running sum of BalanceTransaction rows, kept here for fast reads.

@@ -55,6 +55,9 @@ class Subscription(models.Model):
     # While past due: access is kept until this time (the dunning grace period).
     grace_until = models.DateTimeField(_("access kept until"), null=True, blank=True)
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    # Brought in by ``assina import subscriptions``: history that is never billed or charged (its
+    # next action time stays empty) but counts in analytics, cohorts, health and the churn model.
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:

@@ -1,0 +1,3 @@
+"""The playbooks app's tables."""
+
+from django.db import models  # noqa: F401

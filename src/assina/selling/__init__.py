@@ -1,0 +1,1 @@
+"""The hosted pricing page, checkout and checkout sessions (issue 19)."""

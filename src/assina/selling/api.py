@@ -1,0 +1,7 @@
+"""The selling app's API routes. Mounted by ``assina.api.main``."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["selling"])

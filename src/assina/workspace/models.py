@@ -1,0 +1,3 @@
+"""The workspace app's tables."""
+
+from django.db import models  # noqa: F401
