@@ -204,6 +204,33 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
     return sub
 
 
+def schedule_version_change(sub_id: int | str, *, version_id: int) -> Subscription:
+    """At the current period's end, bill the base item at the plan version ``version_id``: a newer
+    price of its own plan (which ``change_subscription`` never moves to: keeping the plan keeps its
+    version) or a given price of another plan. A price migration's choice (``assina.repricing``).
+    Replaces any pending change, like a change at period end; the quantity stays."""
+    at = clock_now()
+    with transaction.atomic():
+        sub = get_subscription(sub_id, lock=True)
+        _check_changeable(sub)
+        version = PlanVersion.objects.select_related("plan").filter(pk=version_id).first()
+        item = _base_item(sub)
+        if version is None:
+            raise SubscriptionError(_("plan version %(id)s does not exist") % {"id": version_id})
+        if version.plan_id != item.plan_version.plan_id:
+            _target(sub, version.plan.code, None)  # the checks of a plan change: kind, active, currency, add-ons
+        elif version.pk == item.plan_version_id:
+            raise SubscriptionError(_("nothing to change: same plan and quantity"))
+        previous = {"plan": sub.plan.code, "quantity": item.quantity}
+        change = {"plan": version.plan.code, "plan_version": version.pk, "quantity": item.quantity}
+        ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
+        scheduled = ScheduledChange.objects.create(subscription=sub, effective_at=sub.current_period_end, change=change, created_at=at)
+        store.save(sub, [])
+        record("subscription.change_scheduled", sub, at, {"previous": previous, "change": change,
+                                                         "effective_at": scheduled.effective_at.isoformat()})
+    return sub
+
+
 def bill_proration(sub: Subscription, lines, *, invoice_now: bool, at: datetime) -> list:
     """Bill a mid-period change's proration lines (caller holds the lock): carried to the next
     invoice as pending items, or with ``invoice_now`` on an invoice of their own now (with any
@@ -247,7 +274,9 @@ def apply_scheduled_change(sub: Subscription, change: ScheduledChange, at: datet
         store.save(sub, [])
         record("subscription.change_canceled", sub, at, {"scheduled_change": change.pk, "reason": "plan_inactive"})
         return
-    version = item.plan_version if plan.pk == item.plan_version.plan_id else plan.current_version()
+    pinned = change.change.get("plan_version")  # schedule_version_change: a given price, not the newest
+    version = (PlanVersion.objects.get(pk=pinned, plan=plan) if pinned else
+               item.plan_version if plan.pk == item.plan_version.plan_id else plan.current_version())
     previous = {"plan": sub.plan.code, "quantity": item.quantity}
     _swap_base_item(sub, plan, version, int(change.change["quantity"]))
     if plan.interval != sub.interval or plan.interval_count != sub.interval_count:
