@@ -56,7 +56,7 @@ INVOICE_MAX_AGE = 366 * 86400
 # little; a spent or expired button lands on the page that mails a new link.
 PORTAL_MAX_AGE = 30 * 86400
 # What a portal button may open: the home, or one of the portal's flows.
-PORTAL_TARGETS = ("home", "update_payment_method", "cancel", "change_plan", "switch_to_annual")
+PORTAL_TARGETS = ("home", "update_payment_method", "cancel", "change_plan", "switch_to_annual", "price_change")
 CLOCK_SKEW = 60  # seconds a token may be dated ahead of this server (several web machines)
 
 

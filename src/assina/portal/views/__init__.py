@@ -31,6 +31,8 @@ from assina.upgrades.offers import offers_for
 SESSION_KEY = "assina_portal"
 FLOW_SECTIONS = {"cancel": "subscription", "change_plan": "subscription", "switch_to_annual": "subscription",
                  "update_payment_method": "card"}
+# A flow with a page of its own: a price migration's choice (assina.repricing, issue 19).
+FLOW_PAGES = {"price_change": "/portal/price-change/"}
 
 
 def _language(customer) -> str:
@@ -93,6 +95,8 @@ def enter(request, token: str):
     request.session.cycle_key()  # a fresh cookie: nobody can plant a session id before sign-in
     request.session[SESSION_KEY] = session.key
     flow = session.link.flow
+    if flow in FLOW_PAGES:
+        return redirect(FLOW_PAGES[flow])
     return redirect(f"/portal/?flow={flow}#{FLOW_SECTIONS[flow]}" if flow else "/portal/")
 
 
