@@ -257,7 +257,8 @@ class SegmentAdmin(admin.ModelAdmin):
     list_display = ("name", "customer_count", "created_at")
     readonly_fields = ("created_at", "customer_count")
     fields = ("name", "plans", "statuses", "countries", "locales", "min_tenure_days", "max_tenure_days",
-              "min_mrr", "max_mrr", "active_within_days", "inactive_for_days", "customer_count", "created_at")
+              "min_mrr", "max_mrr", "active_within_days", "inactive_for_days", "health_bands", "min_churn_risk",
+              "max_churn_risk", "nps_categories", "customer_count", "created_at")
 
     @admin.display(description=gettext_lazy("customers now"))
     def customer_count(self, obj):

@@ -5,6 +5,7 @@ before anything is sent, and its unique ``key`` says which fact it tells the cus
 ("payment failed: attempt 123"), so producing the same message twice is impossible.
 """
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -143,6 +144,11 @@ class MarketingConsent(models.Model):
         return f"{self.customer_id}: {self.status}"
 
 
+# The values a segment's health and NPS filters take (evaluated by the apps above, segments.py).
+HEALTH_BANDS = ("healthy", "watch", "at_risk")
+NPS_CATEGORIES = ("promoter", "passive", "detractor")
+
+
 class Segment(models.Model):
     """A saved audience. Empty filters match everyone."""
 
@@ -157,6 +163,16 @@ class Segment(models.Model):
     max_mrr = models.BigIntegerField(_("MRR at most (minor units)"), null=True, blank=True)
     active_within_days = models.PositiveIntegerField(_("last activity within (days)"), null=True, blank=True)
     inactive_for_days = models.PositiveIntegerField(_("no activity for (days)"), null=True, blank=True)
+    # Evaluated by the apps above through ``segments.register_criterion`` (health and churn risk
+    # from customer success, NPS from feedback): see ``segments.EXTENDED``.
+    health_bands = models.JSONField(_("health bands"), default=list, blank=True,
+                                    help_text=_("healthy, watch or at_risk (the latest health score's band)."))
+    min_churn_risk = models.PositiveSmallIntegerField(_("churn risk at least (%)"), null=True, blank=True,
+                                                      validators=[MaxValueValidator(100)])
+    max_churn_risk = models.PositiveSmallIntegerField(_("churn risk at most (%)"), null=True, blank=True,
+                                                      validators=[MaxValueValidator(100)])
+    nps_categories = models.JSONField(_("NPS categories"), default=list, blank=True,
+                                      help_text=_("promoter, passive or detractor (the customer's latest NPS answer)."))
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:
@@ -166,6 +182,19 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        for field, allowed in (("health_bands", HEALTH_BANDS), ("nps_categories", NPS_CATEGORIES)):
+            value = getattr(self, field)
+            if not isinstance(value, list) or any(v not in allowed for v in value):
+                errors[field] = _("a list of: %(allowed)s") % {"allowed": ", ".join(allowed)}
+        if self.min_churn_risk is not None and self.max_churn_risk is not None and self.min_churn_risk > self.max_churn_risk:
+            errors["max_churn_risk"] = _("the highest churn risk is below the lowest")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Campaign(models.Model):

@@ -4,19 +4,73 @@ Filters: plan and subscription status (of a current subscription), country, loca
 (days since the customer was created), MRR (the monthly value of their subscriptions, as the
 dashboard counts it, in minor units of their currency) and last activity (their latest
 recorded event).
+
+Health bands, churn risk and NPS categories are known only to the apps above this one
+(customer success, feedback): they register how to evaluate them at start-up
+(``register_criterion``, from their ``AppConfig.ready()``), like the facts of
+``assina.dispatch``. A segment that asks for a criterion no installed app evaluates refuses to
+list anyone rather than ignore the filter (``SegmentError``), so a campaign never goes to more
+customers than its segment says.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
+from assina.core.errors import DomainError
 from assina.core.states import LIVE, PAYING
 from assina.customers.models import Customer
 from assina.events.models import Event
 
-from .models import Segment
+from .models import HEALTH_BANDS, NPS_CATEGORIES, Segment  # noqa: F401  (the values, for the apps above)
+
+# criterion name -> the segment's fields that ask for it
+EXTENDED = {
+    "health_bands": ("health_bands",),
+    "churn_risk": ("min_churn_risk", "max_churn_risk"),
+    "nps_categories": ("nps_categories",),
+}
+
+# name -> apply(segment, customers queryset, at) -> the customers that meet the criterion
+Criterion = Callable[[Segment, QuerySet, datetime], QuerySet]
+_criteria: dict[str, Criterion] = {}
+
+
+class SegmentError(DomainError):
+    """A segment that cannot be evaluated here (its message is translated)."""
+
+
+def register_criterion(name: str, apply: Criterion) -> None:
+    """Called by an app above at start-up: ``apply`` narrows a customers queryset to those
+    meeting ``name`` (one of ``EXTENDED``) as ``segment`` asks. Registering twice replaces."""
+    if name not in EXTENDED:
+        raise ValueError(f"unknown segment criterion {name!r} (one of {sorted(EXTENDED)})")
+    _criteria[name] = apply
+
+
+def registered_criteria() -> set[str]:
+    return set(_criteria)
+
+
+def asks_for(segment: Segment, name: str) -> bool:
+    """Whether ``segment`` filters by criterion ``name``."""
+    return any(getattr(segment, field) not in (None, [], "") for field in EXTENDED[name])
+
+
+def _extended(segment: Segment, query: QuerySet, at: datetime) -> QuerySet:
+    for name in EXTENDED:
+        if not asks_for(segment, name):
+            continue
+        apply = _criteria.get(name)
+        if apply is None:
+            raise SegmentError(_("segment %(segment)s filters by %(criterion)s, which no installed app evaluates")
+                               % {"segment": repr(segment.name), "criterion": name})
+        query = apply(segment, query, at)
+    return query
 
 
 def customers_of(segment: Segment, at: datetime):
@@ -48,6 +102,7 @@ def customers_of(segment: Segment, at: datetime):
     if segment.inactive_for_days is not None:
         recent = Event.objects.filter(customer_id__isnull=False, occurred_at__gte=at - timedelta(days=segment.inactive_for_days))
         query = query.exclude(pk__in=recent.values("customer_id"))
+    query = _extended(segment, query, at)
     if segment.min_mrr is not None or segment.max_mrr is not None:
         ids = [pk for pk, mrr in mrr_by_customer(query, at).items() if _within(mrr, segment.min_mrr, segment.max_mrr)]
         query = Customer.objects.filter(pk__in=ids)
