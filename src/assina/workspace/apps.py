@@ -6,3 +6,9 @@ class WorkspaceConfig(AppConfig):
     name = "assina.workspace"
     label = "workspace"
     verbose_name = _("Customer workspace")
+
+    def ready(self) -> None:
+        # Health bands, churn risk and NPS categories in saved segments (campaigns use them too).
+        from . import criteria
+
+        criteria.register()
