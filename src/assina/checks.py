@@ -120,7 +120,8 @@ def _periods(report: Report) -> None:
             elif s2 > e1 and (sub_id, s2) not in resumed:
                 report.add("period_skipped", f"sub_{sub_id}: nothing billed from {e1.isoformat()} to {s2.isoformat()}")
     billed = {(sub_id, p[0]) for sub_id, periods in by_sub.items() for p in periods}
-    for sub_id, start, trial_end in (Subscription.objects.filter(status__in=PAYING)
+    # Imported history (``imported_at``) is never billed: its periods have no invoices by design.
+    for sub_id, start, trial_end in (Subscription.objects.filter(status__in=PAYING, imported_at__isnull=True)
                                      .values_list("pk", "current_period_start", "trial_end")):
         if (sub_id, start) not in billed and not (trial_end and start < trial_end):
             report.add("period_skipped", f"sub_{sub_id}: its current period ({start.isoformat()}) has no invoice")

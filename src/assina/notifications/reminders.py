@@ -59,7 +59,8 @@ def _days_between(start: datetime, end: datetime) -> int:
 def _plain_subscriptions():
     from assina.subscriptions.models import Subscription
 
-    return Subscription.objects.all()
+    # Imported history is never renewed or charged here: no renewal reminder.
+    return Subscription.objects.filter(imported_at__isnull=True)
 
 
 def _subscriptions():

@@ -40,7 +40,7 @@ from .services import end_at_period_end
 # What the reaction to payment results reads of a subscription (the fields its next action
 # time is computed from, and those it changes).
 SUBSCRIPTION_FIELDS = ("id", "status", "customer_id", "current_period_end", "resumes_at", "created_at", "next_action_at",
-                       "grace_until")
+                       "grace_until", "imported_at")
 _OPEN = InvoiceStatus.OPEN.value
 _ACTIVE = SubscriptionStatus.ACTIVE.value
 

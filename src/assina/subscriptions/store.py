@@ -5,7 +5,8 @@ a write that forgot to recompute it would leave the subscription never billed ag
 write of a subscription's row goes through ``save`` (one row) or ``save_many`` (bulk, one
 UPDATE per batch), which recompute it from the row and its pending scheduled changes by the
 rule of ``assina.core.schedule.next_action_time``, which leaves it empty while the subscription is
-held for catch-up (``catch_up_held_at``). (The billing run's renewals compute it with that same
+held for catch-up (``catch_up_held_at``) and for ever on imported history (``imported_at``: never
+billed or charged). (The billing run's renewals compute it with that same
 function from the changes they have already read; a held row is never renewed.)
 """
 
@@ -26,13 +27,14 @@ from .models import ScheduledChange, Subscription
 def next_action_times(subs: Sequence[Subscription]) -> dict[int, datetime | None]:
     """The next action time of each of ``subs`` by id, with one query for their pending
     scheduled changes (none when no subscription's next action is its period end)."""
-    running = [s.pk for s in subs if s.status in NEXT_ACTION_AT_PERIOD_END]
+    running = [s.pk for s in subs if s.status in NEXT_ACTION_AT_PERIOD_END and s.imported_at is None]
     first_change = dict(
         ScheduledChange.objects.filter(subscription_id__in_list=Many(running), status=ScheduledChange.Status.PENDING)
         .values("subscription_id").annotate(first=Min("effective_at")).values_list("subscription_id", "first")
     ) if running else {}
-    return {s.pk: next_action_time(s.status, s.current_period_end, s.resumes_at, s.created_at, first_change.get(s.pk),
-                                   held=s.catch_up_held_at is not None)
+    return {s.pk: None if s.imported_at is not None else
+            next_action_time(s.status, s.current_period_end, s.resumes_at, s.created_at, first_change.get(s.pk),
+                             held=s.catch_up_held_at is not None)
             for s in subs}
 
 
@@ -45,8 +47,8 @@ def save(sub: Subscription, fields: Iterable[str] | None = None) -> None:
     """Write ``sub`` (every field, or only ``fields``) with its next action time recomputed."""
     if sub.pk is None:
         # A new subscription has no scheduled changes yet: inserted once, with its time.
-        sub.next_action_at = next_action_time(sub.status, sub.current_period_end, sub.resumes_at, sub.created_at,
-                                              held=sub.catch_up_held_at is not None)
+        sub.next_action_at = None if sub.imported_at is not None else next_action_time(
+            sub.status, sub.current_period_end, sub.resumes_at, sub.created_at, held=sub.catch_up_held_at is not None)
         sub.save()
         return
     sub.next_action_at = next_action_at(sub)
