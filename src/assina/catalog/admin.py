@@ -27,7 +27,7 @@ from assina.core.periods import Interval
 from assina.core.pricing import TIERED_MODELS, PricingModel
 from assina.i18n import localized_message
 
-from .models import PRICING_MODELS, Coupon, Plan, PlanVersion, Product, PromotionCode
+from .models import IMPORTED_VERSIONS_FROM, PRICING_MODELS, Coupon, Plan, PlanVersion, Product, PromotionCode
 from .services import (
     change_plan_price,
     create_coupon,
@@ -250,7 +250,7 @@ class PlanAdmin(ServiceAdmin):
     inlines = (PlanVersionInline,)
 
     def get_queryset(self, request):
-        latest = PlanVersion.objects.filter(plan=OuterRef("pk")).order_by("-version")
+        latest = PlanVersion.objects.filter(plan=OuterRef("pk"), version__lt=IMPORTED_VERSIONS_FROM).order_by("-version")
         return super().get_queryset(request).annotate(
             current_amount=Subquery(latest.values("unit_amount")[:1]),
             current_pricing_model=Subquery(latest.values("pricing_model")[:1]),

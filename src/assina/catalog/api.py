@@ -20,7 +20,7 @@ from assina.api.schemas import Amount, Currency, Input, ListQuery, Page, Timesta
 from assina.time import now
 
 from . import services
-from .models import Coupon, Plan, PlanVersion, Product, PromotionCode
+from .models import IMPORTED_VERSIONS_FROM, Coupon, Plan, PlanVersion, Product, PromotionCode
 
 products = Router(tags=["products"])
 plans = Router(tags=["plans"])
@@ -114,7 +114,7 @@ def plan_out(p: Plan) -> dict:
     versions = sorted(p.versions.all(), key=lambda v: v.version)
     return {"id": p.code, "product": p.product.code, "name": p.name, "kind": p.kind, "interval": p.interval,
             "interval_count": p.interval_count, "trial_days": p.trial_days, "currency": p.currency, "active": p.active,
-            "current_version": versions[-1].version if versions else 0, "versions": [version_out(v) for v in versions],
+            "current_version": max((v.version for v in versions if v.version < IMPORTED_VERSIONS_FROM), default=0), "versions": [version_out(v) for v in versions],
             "created_at": p.created_at}
 
 

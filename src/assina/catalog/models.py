@@ -39,6 +39,12 @@ class Product(models.Model):
         return self.name
 
 
+# Versions numbered from here hold a price that imported history was paid at (``assina import
+# subscriptions``, when it differs from every version of the plan): imported items keep them,
+# nothing is ever sold or billed at them, and they are never the plan's current version.
+IMPORTED_VERSIONS_FROM = 1_000_000
+
+
 class Plan(models.Model):
     """What a customer subscribes to. Its price lives in versions: a price change adds a version,
     existing subscriptions keep theirs (grandfathering), new ones take the newest."""
@@ -72,7 +78,7 @@ class Plan(models.Model):
         return f"{self.name} ({self.code})"
 
     def current_version(self) -> "PlanVersion":
-        return self.versions.order_by("-version").first()
+        return self.versions.filter(version__lt=IMPORTED_VERSIONS_FROM).order_by("-version").first()
 
 
 class PlanVersion(models.Model):

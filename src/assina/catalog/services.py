@@ -18,7 +18,7 @@ from assina.core.periods import validate_interval
 from assina.core.pricing import PriceSpec, PricingModel, Tier
 from assina.events.services import record
 
-from .models import Coupon, Plan, PlanVersion, Product, PromotionCode
+from .models import IMPORTED_VERSIONS_FROM, Coupon, Plan, PlanVersion, Product, PromotionCode
 
 
 class CatalogError(DomainError):
@@ -66,7 +66,7 @@ def change_plan_price(plan_code: str, *, amount: int, at: datetime, pricing_mode
     """Add a new price version. New subscriptions take it; existing ones keep theirs (grandfathered)."""
     with transaction.atomic():
         plan = get_plan(plan_code)
-        current = plan.versions.select_for_update().order_by("-version").first()
+        current = plan.versions.select_for_update().filter(version__lt=IMPORTED_VERSIONS_FROM).order_by("-version").first()
         model = pricing_model or current.pricing_model
         size = package_size if package_size is not None else current.package_size
         new_tiers = tiers if tiers is not None else (current.tiers if model == current.pricing_model else [])
