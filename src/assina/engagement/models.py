@@ -83,3 +83,29 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class OnboardingMilestone(models.Model):
+    """A step of onboarding the owner defines: the first ``event_name`` event of a customer marks
+    it reached; it should happen within ``due_days`` days of signing up. The milestone marked
+    ``first_value`` (else the first in order) is the customer's first value."""
+
+    name = models.CharField(_("name"), max_length=100)
+    event_name = models.CharField(_("event name"), max_length=64,
+                                  help_text=_("The engagement event that marks this milestone, e.g. report_exported."))
+    due_days = models.PositiveSmallIntegerField(_("due by day"),
+                                                help_text=_("Days after signing up by which it should happen."))
+    first_value = models.BooleanField(_("marks first value"), default=False,
+                                      help_text=_("Time to first value is measured to this milestone."))
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("onboarding milestone")
+        verbose_name_plural = _("onboarding milestones")
+        ordering = ["position", "due_days", "id"]
+        constraints = [models.UniqueConstraint(fields=["event_name"], name="milestone_event_unique")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,16 @@
+"""The durable events the engagement app records (``assina.events``); the customer's timeline and
+webhooks read them. Engagement events themselves are their own table, not durable events.
+
+- ``customer_note.created``: a note or support interaction was written down on a customer.
+- ``task.created`` / ``task.completed``: a task for the owner about a customer.
+- ``onboarding_milestone.created``: the owner defined an onboarding milestone.
+"""
+
+from __future__ import annotations
+
+EVENT_TYPES: tuple[str, ...] = (
+    "customer_note.created",
+    "task.created",
+    "task.completed",
+    "onboarding_milestone.created",
+)

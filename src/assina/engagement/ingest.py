@@ -1,0 +1,296 @@
+"""Storing engagement events in bulk: ``POST /api/v1/engagement_events[/batch]`` and ``assina import events``.
+
+The path of usage batches (``assina.usage.ingest``), without what only billing needs: a batch
+costs two statements whatever its size, one read of the customers it names (by id, or by e-mail
+for the events that give one) and one INSERT of every event, whose rows travel as one JSON text
+encoded by msgspec in C. The checks work on sets (distinct customers, the latest time) and go
+event by event only to say which events are wrong. A batch is all or nothing: one bad event
+refuses the whole batch, with every problem listed by its index, and nothing is stored.
+Event ids are the sender's: an id already stored is a duplicate, reported and not stored again.
+
+On SQLite the writers take turns on usage's file lock (``assina.usage.writer_turns``: usage and
+engagement batches are the same kind of traffic) and keep the write-ahead log short
+(``assina.usage.sqlite_wal``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Protocol
+
+import msgspec
+from django.conf import settings
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+
+from assina.core.errors import DomainError
+from assina.customers.models import Customer
+from assina.usage import queries as usage_queries
+from assina.usage import sqlite_wal
+from assina.usage.writer_turns import writer_turn
+
+from . import queries
+from .wire import MAX_VALUE, NAME_PATTERN
+
+CUSTOMER_PREFIX = "cus_"
+UTC = timezone.utc
+NAME = re.compile(NAME_PATTERN)
+_encode = msgspec.json.Encoder().encode
+# Rows per INSERT of a bulk import (one JSON parameter each).
+CHUNK = 5_000
+
+
+class EngagementError(DomainError):
+    """Events refused as a whole; ``errors`` says which and why (``loc``: where, ``message``)."""
+
+    code = "engagement_invalid"
+    status = 422
+
+    def __init__(self, message: str, errors: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class BatchTooLarge(DomainError):
+    code = "batch_too_large"
+    status = 413
+
+
+class EventIn(Protocol):
+    id: str
+    customer: str | None
+    customer_email: str | None
+    name: str
+    timestamp: datetime
+    value: float | None
+    properties: dict[str, Any]
+
+
+@dataclass
+class IngestResult:
+    received: int
+    stored: int
+    duplicates: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One event for ``record_events``: the customer already resolved to its id."""
+
+    event_id: str
+    customer_id: int
+    name: str
+    occurred_at: datetime
+    value: float | None = None
+    properties: dict = field(default_factory=dict)
+
+
+def max_batch() -> int:
+    return int(getattr(settings, "ASSINA_ENGAGEMENT_MAX_BATCH", 1000))
+
+
+def _latest(received_at: datetime) -> datetime:
+    return received_at + timedelta(seconds=int(getattr(settings, "ASSINA_ENGAGEMENT_FUTURE_TOLERANCE", 3600)))
+
+
+def _utc(t: datetime) -> datetime | None:
+    if t.tzinfo is UTC:
+        return t
+    if t.utcoffset() is None:
+        return None
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+        return None
+
+
+def _has_nul(texts: Iterable[Any]) -> bool:
+    return any(isinstance(t, str) and "\x00" in t for t in texts)
+
+
+def _nul_in(e: EventIn) -> bool:
+    """NUL cannot be stored in PostgreSQL text or JSON: refused for every engine alike."""
+    return _has_nul([e.id, e.name, e.customer, e.customer_email]) or _has_nul(e.properties) \
+        or _has_nul(e.properties.values())
+
+
+def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int | None]:
+    """The customer id of each event (by ``customer`` id or ``customer_email``): one or two queries."""
+    refs = {e.customer for e in events} - {None}
+    pks = {}
+    for ref in refs:
+        text = ref.removeprefix(CUSTOMER_PREFIX)
+        pks[ref] = int(text) if text.isdigit() and text.isascii() and len(text) < 19 else None
+    known = usage_queries.known_customers({pk for pk in pks.values() if pk is not None})
+    if all(e.customer is not None and e.customer_email is None for e in events) and all(
+            pk in known for pk in pks.values()):
+        return [pks[e.customer] for e in events]  # the common case: every event names a known customer id
+    emails = {e.customer_email.strip().lower() for e in events if e.customer is None and e.customer_email}
+    email_ids: dict[str, int] = {}
+    if emails:
+        for pk, email in Customer.objects.filter(email__in_list=sorted(emails)).values_list("pk", "email"):
+            email_ids[email.lower()] = pk
+        missing = emails - email_ids.keys()
+        if missing:  # stored as typed, unique without case: the slower case-blind match for the rest
+            for pk, email in (Customer.objects.annotate(lower_email=Lower("email"))
+                              .filter(lower_email__in_list=sorted(missing)).values_list("pk", "email")):
+                email_ids[email.lower()] = pk
+    result: list[int | None] = []
+    for index, e in enumerate(events):
+        pk = None
+        if e.customer is not None:
+            if e.customer_email:
+                problems.append({"loc": ["events", index, "customer_email"],
+                                 "message": _("give customer or customer_email, not both")})
+            pk = pks[e.customer]
+            if pk not in known:
+                problems.append({"loc": ["events", index, "customer"],
+                                 "message": _("no customer with id %(id)s") % {"id": repr(str(e.customer))}})
+                pk = None
+        elif e.customer_email:
+            pk = email_ids.get(e.customer_email.strip().lower())
+            if pk is None:
+                problems.append({"loc": ["events", index, "customer_email"],
+                                 "message": _("no customer with email %(email)s") % {"email": repr(e.customer_email)}})
+        else:
+            problems.append({"loc": ["events", index, "customer"],
+                             "message": _("say whose event it is: customer or customer_email")})
+        result.append(pk)
+    return result
+
+
+def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool = True) -> IngestResult:
+    """Store a batch of events from the API (all or nothing); duplicates are reported, not stored.
+
+    ``nul_possible=False``: the caller knows no text holds a NUL character (the request body has
+    no ``\\u0000``), so the events are not searched for one.
+    """
+    if len(events) > max_batch():
+        raise BatchTooLarge(_("a batch holds at most %(max)d events; this one has %(count)d")
+                            % {"max": max_batch(), "count": len(events)})
+    if not events:
+        return IngestResult(0, 0)
+    problems: list[dict] = []
+    latest = _latest(received_at)
+    times = [_utc(e.timestamp) for e in events]
+    nul = nul_possible and any(map(_nul_in, events))
+    if nul or None in times or max(t for t in times if t is not None) > latest:
+        for index, (e, t) in enumerate(zip(events, times)):
+            if nul and _nul_in(e):
+                problems.append({"loc": ["events", index], "message": _("text cannot contain the NUL character")})
+            elif t is None:
+                problems.append({"loc": ["events", index, "timestamp"],
+                                 "message": _("%(at)s is out of range") % {"at": e.timestamp.isoformat()}})
+            elif t > latest:
+                problems.append({"loc": ["events", index, "timestamp"],
+                                 "message": _("%(at)s is in the future") % {"at": e.timestamp.isoformat()}})
+    if any(len(p["loc"]) == 2 for p in problems):
+        _refuse(problems, len(events))  # a NUL would break the lookups below on PostgreSQL
+    customers = _resolve_customers(events, problems)
+    if problems:
+        _refuse(problems, len(events))
+    rows = _encode([[pk, e.id, e.name, t, e.value, e.properties] for pk, e, t in zip(customers, events, times)])
+    with writer_turn(), transaction.atomic():
+        stored = queries.insert_events(rows.decode(), False, received_at)
+    sqlite_wal.keep_short()
+    if len(stored) == len(events):
+        return IngestResult(len(events), len(events), [])
+    duplicates = []
+    for e in events:
+        if e.id in stored:
+            stored.discard(e.id)  # the first of identical ids in one batch is the stored one
+        else:
+            duplicates.append(e.id)
+    return IngestResult(len(events), len(events) - len(duplicates), duplicates)
+
+
+def _refuse(problems: list[dict], total: int) -> None:
+    raise EngagementError(_("%(count)d of the %(total)d events are invalid; nothing was stored")
+                          % {"count": len({tuple(p["loc"][:2]) for p in problems}), "total": total}, problems[:100])
+
+
+# --- bulk: imports and other apps ------------------------------------------------------------------
+
+def _row_problems(index: int, row: tuple, latest: datetime) -> list[dict]:
+    event_id, customer_id, name, at, value, properties = row
+    found = []
+
+    def bad(field_name: str, message: str) -> None:
+        found.append({"loc": ["rows", index, field_name], "message": message})
+
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= 128 or "\x00" in event_id:
+        bad("event_id", _("an event id is 1 to 128 characters"))
+    if type(customer_id) is not int:
+        bad("customer", _("no customer with id %(id)s") % {"id": repr(str(customer_id))})
+    if not isinstance(name, str) or not NAME.match(name):
+        bad("name", _("an event name is 1 to 64 letters, digits, _ . : / or -, starting with a letter or digit; "
+                      "got %(name)s") % {"name": repr(name)})
+    if not isinstance(at, datetime) or _utc(at) is None:
+        bad("occurred_at", _("a time with its time zone is needed; got %(at)s") % {"at": repr(str(at))})
+    elif _utc(at) > latest:
+        bad("occurred_at", _("%(at)s is in the future") % {"at": at.isoformat()})
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not math.isfinite(value) or abs(value) > MAX_VALUE):
+        bad("value", _("a value is a number between -10^15 and 10^15; got %(value)s") % {"value": repr(value)})
+    if not isinstance(properties, dict) or _has_nul(properties) or _has_nul(properties.values()):
+        bad("properties", _("properties are an object of names and values without NUL characters"))
+    return found
+
+
+def record_events(rows: Iterable[EventRow | tuple], *, imported: bool = False, at: datetime | None = None) -> IngestResult:
+    """Store many events at once, all or nothing, skipping event ids already stored (idempotent).
+
+    ``rows``: ``EventRow``s or plain tuples ``(event_id, customer_id, name, occurred_at, value,
+    properties)`` (``value`` None or a number, ``properties`` a dict, ``occurred_at`` aware).
+    Every row is checked first (customers exist, names, times not in the future, finite values);
+    any bad row raises ``EngagementError`` whose ``errors`` give each problem's row index
+    (``loc = ["rows", index, field]``) and nothing is stored. Then one INSERT per ``CHUNK`` rows,
+    in one transaction (the caller's, if it has one). ``imported=True`` marks history brought in
+    by ``assina import events``. The answer counts what was stored; ``duplicates`` is left empty
+    (the ids are not read back): ``received - stored`` were already there.
+    """
+    from assina.time import now
+
+    received_at = at or now()
+    latest = _latest(received_at)
+    tuples = [(r.event_id, r.customer_id, r.name, r.occurred_at, r.value, r.properties) if isinstance(r, EventRow)
+              else tuple(r) for r in rows]
+    problems: list[dict] = []
+    for index, row in enumerate(tuples):
+        if len(row) != 6:
+            problems.append({"loc": ["rows", index], "message": _("a row is (event_id, customer_id, name, occurred_at, "
+                                                                  "value, properties)")})
+            continue
+        at_utc = _utc(row[3]) if isinstance(row[3], datetime) else None
+        if (at_utc is None or at_utc > latest or type(row[1]) is not int or not isinstance(row[0], str)
+                or not isinstance(row[2], str) or not NAME.match(row[2]) or not 0 < len(row[0]) <= 128
+                or "\x00" in row[0] or not isinstance(row[5], dict)
+                or (row[4] is not None and (type(row[4]) not in (int, float) or not math.isfinite(row[4])
+                                            or abs(row[4]) > MAX_VALUE))
+                or (row[5] and (_has_nul(row[5]) or _has_nul(row[5].values())))):
+            problems.extend(_row_problems(index, row, latest))
+    customer_ids = {row[1] for row in tuples if len(row) == 6 and type(row[1]) is int}
+    known = set()
+    ids = sorted(customer_ids)
+    for start in range(0, len(ids), 50_000):
+        known |= usage_queries.known_customers(set(ids[start:start + 50_000]))
+    if known != customer_ids:
+        for index, row in enumerate(tuples):
+            if len(row) == 6 and type(row[1]) is int and row[1] not in known:
+                problems.append({"loc": ["rows", index, "customer"],
+                                 "message": _("no customer with id %(id)s") % {"id": repr(f"cus_{row[1]}")}})
+    if problems:
+        problems.sort(key=lambda p: p["loc"][1])
+        raise EngagementError(_("%(count)d of the %(total)d events are invalid; nothing was stored")
+                              % {"count": len({p["loc"][1] for p in problems}), "total": len(tuples)}, problems[:100])
+    stored = 0
+    with writer_turn(), transaction.atomic():
+        for start in range(0, len(tuples), CHUNK):
+            chunk = [[c, e, n, _utc(t), v, p] for e, c, n, t, v, p in tuples[start:start + CHUNK]]
+            stored += queries.count_inserted(_encode(chunk).decode(), imported, received_at)
+    sqlite_wal.keep_short()
+    return IngestResult(len(tuples), stored, [])

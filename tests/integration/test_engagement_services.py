@@ -1,0 +1,61 @@
+"""Engagement services: record_events (bulk, idempotent, all or nothing), notes and tasks with
+their events, and the customer's engagement data in the privacy export and erasure."""
+
+from datetime import timedelta
+
+import pytest
+from factories import make_customer, start_clock, utc
+
+from assina.engagement.models import CustomerNote, EngagementEvent, Task
+from assina.engagement.services import (EngagementError, EventRow, NoteError, add_note, add_task, complete_task,
+                                        record_events)
+from assina.events.models import Event
+
+pytestmark = pytest.mark.django_db
+
+T0 = utc(2027, 1, 10)
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    start_clock(T0)
+
+
+def test_record_events_stores_once_and_refuses_a_bad_row_whole():
+    ana, bia = make_customer(), make_customer()
+    rows = [(f"imp:{i}", (ana if i % 2 else bia).pk, "login", T0 - timedelta(days=i), None, {}) for i in range(12_000)]
+    rows.append(EventRow("imp:x", ana.pk, "report_exported", T0 - timedelta(hours=1), 2.5, {"format": "pdf"}))
+    first = record_events(rows, imported=True)
+    assert (first.received, first.stored) == (12_001, 12_001)
+    assert record_events(rows, imported=True).stored == 0  # the same rows again: nothing new
+    stored = EngagementEvent.objects.get(event_id="imp:x")
+    assert (stored.customer_id, stored.name, stored.value, stored.properties, stored.imported) == (
+        ana.pk, "report_exported", 2.5, {"format": "pdf"}, True)
+    assert stored.occurred_at == T0 - timedelta(hours=1) and stored.received_at == T0
+    bad = [("new:1", ana.pk, "login", T0, None, {}),
+           ("new:2", ana.pk + bia.pk + 100, "login", T0, None, {}),  # no such customer
+           ("new:3", ana.pk, "bad name!", T0, None, {}),
+           ("new:4", ana.pk, "login", T0 + timedelta(days=2), None, {}),  # in the future
+           ("new:5", ana.pk, "login", T0.replace(tzinfo=None), float("nan"), {})]
+    with pytest.raises(EngagementError) as refused:
+        record_events(bad)
+    assert [(p["loc"][1], p["loc"][2]) for p in refused.value.errors] == [
+        (1, "customer"), (2, "name"), (3, "occurred_at"), (4, "occurred_at"), (4, "value")]
+    assert not EngagementEvent.objects.filter(event_id__startswith="new:").exists()
+
+
+def test_notes_and_tasks_record_their_events():
+    ana = make_customer()
+    note = add_note(ana, kind="call", body="  Asked about annual billing  ", occurred_at=T0 - timedelta(days=1))
+    assert (note.kind, note.body, note.created_at) == ("call", "Asked about annual billing", T0)
+    for kwargs in ({"kind": "chat", "body": "x"}, {"body": "  "}, {"body": "x", "occurred_at": T0 + timedelta(hours=1)}):
+        with pytest.raises(NoteError):
+            add_note(ana, **kwargs)
+    task = add_task(ana.pk, title="Call back about the invoice", due_at=T0 + timedelta(days=2), source="playbook:3")
+    assert task.done_at is None
+    done = complete_task(task.pk, at=T0 + timedelta(hours=5))
+    assert done.done_at == T0 + timedelta(hours=5)
+    assert complete_task(task, at=T0 + timedelta(days=1)).done_at == T0 + timedelta(hours=5)  # once
+    types = list(Event.objects.filter(customer_id=ana.pk).order_by("pk").values_list("type", flat=True))
+    assert types[-3:] == ["customer_note.created", "task.created", "task.completed"]
+    assert CustomerNote.objects.count() == 1 and Task.objects.get().source == "playbook:3"
