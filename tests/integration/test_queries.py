@@ -37,6 +37,7 @@ from assina.invoices.models import Invoice, NumberSequence
 from assina.invoices.numbering import take_numbers
 from assina.notifications import campaigns
 from assina.notifications import queries as notification_queries
+from assina.engagement import queries as engagement_queries
 from assina.notifications import reminders
 from assina.notifications.jobs import produce_events
 from assina.notifications.models import Campaign, Message, MessageTemplate, Segment
@@ -621,6 +622,33 @@ def test_whether_the_portal_has_an_upgrade_to_offer_is_what_the_orm_finds():
     assert set(both().values()) == {False}
     TrialPlan.objects.create(plan=pro, days=14, created_at=T0)
     assert set(both().values()) == {True}
+
+
+# --- engagement -------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+@compares(engagement_queries.insert_events_orm, engagement_queries.count_inserted_orm)
+def test_storing_engagement_events_matches_the_orm():
+    from assina.engagement.models import EngagementEvent
+
+    alice, bob = make_customer(), make_customer(email="b@example.com")
+    EngagementEvent.objects.create(customer=alice, event_id="e1", name="login", occurred_at=T0, received_at=T0)
+    received = T0 + timedelta(microseconds=42)
+    rows = _encode([
+        [alice.pk, "e1", "login", utc(2027, 1, 9), None, {}],  # stored already
+        [bob.pk, "e2", "report_exported", utc(2027, 1, 9, 8, 30, 1) + timedelta(microseconds=123), 2.5,
+         {"format": "pdf", "n": [1, "ü"]}],
+        [bob.pk, "e3", "login", utc(2027, 1, 9, 8), 3, {}],
+        [bob.pk, "e3", "login", utc(2027, 1, 9, 9), None, {}],  # the same id twice in one batch
+    ]).decode()
+    for imported in (False, True):
+        answer, _rows = assert_same_writes(lambda: engagement_queries.insert_events(rows, imported, received),
+                                           lambda: engagement_queries.insert_events_orm(rows, imported, received),
+                                           EngagementEvent)
+        assert answer == {"e2", "e3"}
+        assert assert_same_writes(lambda: engagement_queries.count_inserted(rows, imported, received),
+                                  lambda: engagement_queries.count_inserted_orm(rows, imported, received),
+                                  EngagementEvent)[0] == 2
 
 
 # --- the rule itself --------------------------------------------------------------------------------
