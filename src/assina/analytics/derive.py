@@ -35,7 +35,11 @@ from .engine.report import Dataset
 from .engine.table import ChangeTable, Customers, DunningFacts, SubscriptionFacts
 from .models import ExchangeRate
 
-STATUS_EVENTS = ("subscription.created", "subscription.updated", "subscription.canceled")
+# Imported history (assina import subscriptions) starts and ends with its own events, which send
+# no e-mail: read like a creation and an end.
+STATUS_EVENTS = ("subscription.created", "subscription.updated", "subscription.canceled",
+                 "subscription.imported", "subscription.import_ended")
+ENDED_EVENTS = ("subscription.canceled", "subscription.import_ended")
 NO_TIME = -1
 
 
@@ -111,7 +115,7 @@ def _events() -> pd.DataFrame:
     rows = (Event.objects.filter(subject_type="subscription", type__in=STATUS_EVENTS)
             .values_list("subject_id", "occurred_at", "id", "type", "data__status", KT("data__plan"), "data__quantity"))
     ev = pd.DataFrame(list(rows), columns=["sub", "at", "order", "type", "status", "plan", "quantity"])
-    ev.loc[ev["type"] == "subscription.canceled", "status"] = "canceled"
+    ev.loc[ev["type"].isin(ENDED_EVENTS), "status"] = "canceled"
     return ev.drop(columns="type")
 
 

@@ -91,6 +91,11 @@ LABELS = {
     "upgrade.trial_reminded": _("Temporary upgrade ending reminder sent"),
     "upgrade.trial_confirmed": _("Temporary upgrade kept"),
     "upgrade.trial_reverted": _("Temporary upgrade ended"),
+    "customer.imported": _("Customer imported"),
+    "subscription.imported": _("Subscription imported (history, not billed)"),
+    "subscription.import_ended": _("Imported subscription ended"),
+    "import.completed": _("History imported"),
+    "playbook.run": _("Playbook ran"),
 }
 
 
