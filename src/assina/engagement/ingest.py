@@ -209,6 +209,7 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
 
 
 def _refuse(problems: list[dict], total: int) -> None:
+    problems.sort(key=lambda p: p["loc"][1])  # in the order of the events (stable: an event's own order kept)
     raise EngagementError(_("%(count)d of the %(total)d events are invalid; nothing was stored")
                           % {"count": len({tuple(p["loc"][:2]) for p in problems}), "total": total}, problems[:100])
 
