@@ -28,6 +28,22 @@ def register(cli) -> None:
     p.add_argument("code", type=text(CODE))
     p.add_argument("--amount", required=True, type=text(AMOUNT))
 
+    p = cli.add("bundle", "create a bundle: parts sold together at a price or a percent off their sum", plan)
+    p.add_argument("--code", required=True, type=text(CODE))
+    p.add_argument("--name", type=text(NAME))
+    p.add_argument("--part", action="append", required=True, type=text(CODE + 8), help="CODE or CODE:QUANTITY (2 or more)")
+    price = p.add_mutually_exclusive_group(required=True)
+    price.add_argument("--amount", type=text(AMOUNT), help="the bundle's price per interval, e.g. 89.90")
+    price.add_argument("--percent-off", type=text(AMOUNT), help="percent off the sum of the parts, e.g. 15")
+    p = cli.add("shipping", "a plan's shipping: fee per delivery, free-shipping threshold, skips per year", plan)
+    p.add_argument("code", type=text(CODE))
+    p.add_argument("--off", action="store_true", help="the plan ships nothing")
+    p.add_argument("--fee", type=text(AMOUNT), default="0")
+    p.add_argument("--free-from", type=text(AMOUNT), help="spend per period from which shipping is free")
+    p.add_argument("--max-skips", type=integer(0, 52), default=2, help="skipped deliveries allowed per year")
+    cli.command("plan bundle")(cmd_plan_bundle)
+    cli.command("plan shipping")(cmd_plan_shipping)
+
     coupon = cli.group("coupon", "coupons and promotion codes")
     p = cli.add("create", "create a coupon", coupon)
     p.add_argument("--code", required=True, type=text(CODE))
@@ -93,3 +109,41 @@ def cmd_coupon_create(args):
         create_promotion_code(code=args.promo_code, coupon_code=coupon.code, at=at)
     return {"code": coupon.code, "duration": coupon.duration, "percent_off": str(coupon.percent_off) if coupon.percent_off else None,
             "amount_off": coupon.amount_off, "promo_code": args.promo_code}
+
+
+def cmd_plan_bundle(args):
+    from django.utils.translation import gettext as _
+
+    from assina.core.money import parse_amount
+    from assina.time import now
+
+    from .services import CatalogError, bundle_parts, create_bundle, get_plan
+
+    parts = []
+    for spec in args.part:
+        code, _sep, quantity = spec.partition(":")
+        if quantity and not quantity.isdigit():
+            raise CatalogError(_("a part's quantity must be a whole number of at least 1"))
+        parts.append((code, int(quantity) if quantity else 1))
+    amount = parse_amount(args.amount, get_plan(parts[0][0]).currency) if args.amount else None
+    plan = create_bundle(code=args.code, name=args.name or args.code, parts=parts, price=amount,
+                         percent_off=args.percent_off, at=now())
+    version = plan.current_version()
+    return {"code": plan.code, "amount": version.unit_amount, "currency": plan.currency,
+            "percent_off": str(version.bundle_percent_off) if version.bundle_percent_off is not None else None,
+            "parts": [{"plan": p.component.code, "quantity": p.quantity, "value": p.value} for p in bundle_parts(version)],
+            "ships_goods": plan.ships_goods}
+
+
+def cmd_plan_shipping(args):
+    from assina.core.money import parse_amount
+    from assina.time import now
+
+    from .services import get_plan, set_shipping
+
+    currency = get_plan(args.code).currency
+    plan = set_shipping(args.code, ships_goods=not args.off, fee=parse_amount(args.fee, currency),
+                        free_from=parse_amount(args.free_from, currency) if args.free_from else None,
+                        max_skips_per_year=args.max_skips, at=now())
+    return {"code": plan.code, "ships_goods": plan.ships_goods, "shipping_amount": plan.shipping_amount,
+            "free_shipping_from": plan.free_shipping_from, "max_skips_per_year": plan.max_skips_per_year}

@@ -10,6 +10,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "product.updated",
     "plan.created",
     "plan.price_changed",
+    "plan.bundle_created",
     "plan.updated",
     "coupon.created",
     "coupon.updated",

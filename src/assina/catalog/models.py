@@ -66,13 +66,20 @@ class Plan(models.Model):
     public = models.BooleanField(_("on the pricing page"), default=False)
     # Physical goods: the customer gives a shipping address and each period is a delivery.
     ships_goods = models.BooleanField(_("ships goods"), default=False)
+    # Per delivery (period), in minor units; free when the period's items reach the threshold.
+    shipping_amount = models.BigIntegerField(_("shipping fee (minor units)"), default=0)
+    free_shipping_from = models.BigIntegerField(_("free shipping from (minor units per period)"), null=True, blank=True)
+    max_skips_per_year = models.PositiveSmallIntegerField(_("skipped deliveries allowed per year"), default=2)
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:
         verbose_name = _("plan")
         verbose_name_plural = _("plans")
         ordering = ["code"]
-        constraints = [models.CheckConstraint(condition=models.Q(interval_count__gte=1), name="plan_interval_count_positive")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(interval_count__gte=1), name="plan_interval_count_positive"),
+            models.CheckConstraint(condition=models.Q(shipping_amount__gte=0), name="plan_shipping_amount_non_negative"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
@@ -92,6 +99,8 @@ class PlanVersion(models.Model):
     # [{"up_to": 10 | null, "unit_amount": 500, "flat_amount": 0}, ...]
     tiers = models.JSONField(_("tiers"), default=list, blank=True)
     package_size = models.PositiveIntegerField(_("package size"), default=1)
+    # A bundle priced as a percentage off the sum of its parts (its flat amount was computed from it).
+    bundle_percent_off = models.DecimalField(_("bundle percent off"), max_digits=5, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:
@@ -111,6 +120,28 @@ class PlanVersion(models.Model):
             tiers=tuple(Tier(up_to=t.get("up_to"), unit_amount=t.get("unit_amount", 0), flat_amount=t.get("flat_amount", 0)) for t in self.tiers),
             package_size=self.package_size,
         )
+
+
+class BundleComponent(models.Model):
+    """A part of a bundle: a plan version with parts is a bundle (``core.bundles``). The parts
+    belong to the version, like its price: a bundle's new version may change them, subscribers
+    keep theirs."""
+
+    plan_version = models.ForeignKey(PlanVersion, on_delete=models.CASCADE, related_name="bundle_parts", verbose_name=_("bundle version"))
+    component = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("part"))
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    # What the part alone cost per period at this quantity when the version was made.
+    value = models.BigIntegerField(_("value (minor units)"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("bundle part")
+        verbose_name_plural = _("bundle parts")
+        ordering = ["plan_version", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["plan_version", "component"], name="bundle_component_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.component.code} x{self.quantity}"
 
 
 class Coupon(models.Model):

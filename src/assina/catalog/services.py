@@ -9,16 +9,18 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
+from assina.core.bundles import InvalidBundle, bundle_amount, parse_percent, saving
 from assina.core.discounts import Coupon as CoreCoupon
 from assina.core.discounts import CouponDuration, check_redeemable
 from assina.core.errors import DomainError
 from assina.core.input_bounds import EARLIEST, LATEST, date_in_bounds
 from assina.core.money import normalize_currency
 from assina.core.periods import validate_interval
-from assina.core.pricing import PriceSpec, PricingModel, Tier
+from assina.core.pricing import PriceSpec, PricingModel, Tier, price_amount
 from assina.events.services import record
+from assina.i18n import localized_message
 
-from .models import IMPORTED_VERSIONS_FROM, Coupon, Plan, PlanVersion, Product, PromotionCode
+from .models import IMPORTED_VERSIONS_FROM, BundleComponent, Coupon, Plan, PlanVersion, Product, PromotionCode
 
 
 class CatalogError(DomainError):
@@ -74,6 +76,10 @@ def change_plan_price(plan_code: str, *, amount: int, at: datetime, pricing_mode
         version = PlanVersion.objects.create(plan=plan, version=current.version + 1, pricing_model=model,
                                              currency=plan.currency, unit_amount=amount, tiers=new_tiers,
                                              package_size=size, created_at=at)
+        # A bundle's new price keeps its parts (a new bundle is made for other parts).
+        BundleComponent.objects.bulk_create([
+            BundleComponent(plan_version=version, component_id=p.component_id, quantity=p.quantity, value=p.value,
+                            position=p.position) for p in current.bundle_parts.all()])
         record("plan.price_changed", plan, at, {"code": plan.code, "version": version.version,
                                                 "previous_amount": current.unit_amount, "amount": amount})
     return version
@@ -164,3 +170,89 @@ def redeem(code: str, plan_code: str, at: datetime) -> Coupon:
     if not Coupon.objects.filter(limit, pk=coupon.pk).update(times_redeemed=F("times_redeemed") + 1):
         raise CatalogError(_("coupon %(code)s has reached its maximum number of redemptions") % {"code": repr(coupon.code)})
     return coupon
+
+
+def create_bundle(*, code: str, name: str, parts: list[tuple[str, int]], at: datetime, price: int | None = None,
+                  percent_off: str | Decimal | None = None, product_code: str | None = None,
+                  trial_days: int = 0) -> Plan:
+    """A bundle: a plan whose version has parts (other plans or add-ons, each with a quantity),
+    sold at ``price`` or ``percent_off`` the sum of the parts' current prices
+    (``core.bundles.bundle_amount``). The parts share the bundle's currency and interval; the
+    bundle ships goods when any part does (with the first such part's shipping terms)."""
+    if not parts:
+        raise CatalogError(_("a bundle needs at least two parts"))
+    with transaction.atomic():
+        components = []
+        for part_code, quantity in parts:
+            part = get_plan(part_code)
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+                raise CatalogError(_("a part's quantity must be a whole number of at least 1"))
+            if not part.active:
+                raise CatalogError(_("%(code)s is no longer offered") % {"code": repr(part.code)})
+            if part.versions.filter(bundle_parts__isnull=False).exists():
+                raise CatalogError(_("%(code)s is itself a bundle") % {"code": repr(part.code)})
+            components.append((part, quantity))
+        if len({p.pk for p, _q in components}) != len(components):
+            raise CatalogError(_("a bundle lists each part once (give it a quantity instead)"))
+        first = components[0][0]
+        for part, _q in components:
+            if (part.currency, part.interval, part.interval_count) != (first.currency, first.interval, first.interval_count):
+                raise CatalogError(_("a bundle's parts must bill in the same currency and interval (%(code)s does not)")
+                                   % {"code": repr(part.code)})
+        values = [price_amount(part.current_version().price_spec(), quantity) for part, quantity in components]
+        try:
+            amount = bundle_amount(values, price=price,
+                                   percent_off=parse_percent(percent_off) if percent_off not in (None, "") else None)
+        except InvalidBundle as exc:
+            raise CatalogError(localized_message(exc)) from None
+        plan = create_plan(code=code, name=name, amount=amount, currency=first.currency, interval=first.interval,
+                           interval_count=first.interval_count, trial_days=trial_days, at=at,
+                           product_code=product_code)
+        shipped = next((part for part, _q in components if part.ships_goods), None)
+        if shipped is not None:
+            plan.ships_goods = True
+            plan.shipping_amount, plan.free_shipping_from = shipped.shipping_amount, shipped.free_shipping_from
+            plan.max_skips_per_year = shipped.max_skips_per_year
+            plan.save(update_fields=["ships_goods", "shipping_amount", "free_shipping_from", "max_skips_per_year"])
+        version = plan.versions.get()
+        if percent_off not in (None, ""):
+            version.bundle_percent_off = parse_percent(percent_off)
+            version.save(update_fields=["bundle_percent_off"])
+        BundleComponent.objects.bulk_create([
+            BundleComponent(plan_version=version, component=part, quantity=quantity, value=value, position=i)
+            for i, ((part, quantity), value) in enumerate(zip(components, values))])
+        record("plan.bundle_created", plan, at, {
+            "code": plan.code, "amount": amount, "currency": plan.currency,
+            "percent_off": str(version.bundle_percent_off) if version.bundle_percent_off is not None else None,
+            "parts": [{"plan": part.code, "quantity": quantity, "value": value}
+                      for (part, quantity), value in zip(components, values)],
+            "saving": saving(values, amount)})
+    return plan
+
+
+def set_shipping(plan_code: str, *, ships_goods: bool, at: datetime, fee: int = 0, free_from: int | None = None,
+                 max_skips_per_year: int = 2) -> Plan:
+    """The owner's shipping terms of a plan: ships goods or not, the fee per delivery, the spend
+    per period from which shipping is free (None: never free) and the skips allowed per year."""
+    for value in (fee, free_from, max_skips_per_year):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise CatalogError(_("shipping amounts and the skips allowed are whole, non-negative numbers"))
+    if max_skips_per_year > 52:
+        raise CatalogError(_("at most 52 skipped deliveries a year"))
+    with transaction.atomic():
+        plan = Plan.objects.select_for_update().filter(code=plan_code).first()
+        if plan is None:
+            raise CatalogError(_("unknown plan %(code)s") % {"code": repr(plan_code)})
+        new = (ships_goods, fee, free_from, max_skips_per_year)
+        if (plan.ships_goods, plan.shipping_amount, plan.free_shipping_from, plan.max_skips_per_year) == new:
+            return plan
+        plan.ships_goods, plan.shipping_amount, plan.free_shipping_from, plan.max_skips_per_year = new
+        plan.save(update_fields=["ships_goods", "shipping_amount", "free_shipping_from", "max_skips_per_year"])
+        record("plan.updated", plan, at, {"code": plan.code, "ships_goods": ships_goods, "shipping_amount": fee,
+                                          "free_shipping_from": free_from, "max_skips_per_year": max_skips_per_year})
+    return plan
+
+
+def bundle_parts(version: PlanVersion) -> list[BundleComponent]:
+    """A plan version's parts, in order (empty: not a bundle)."""
+    return list(version.bundle_parts.select_related("component").order_by("position", "pk"))

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from assina.core.bundles import BundlePart
 from assina.core.discounts import Coupon, discount_amount
 from assina.core.errors import N_, CurrencyMismatch, InvalidPrice
-from assina.core.money import normalize_currency
+from assina.core.money import Money, normalize_currency
 from assina.core.periods import (
     Interval,
     Period,
@@ -27,6 +28,12 @@ from assina.core.periods import (
     zone,
 )
 from assina.core.pricing import PriceSpec, PricingModel, display_unit_amount, price_amount
+from assina.core.shipping import ShippingTerms, shipping_fee
+
+PART_TEXT = N_("Included: %(part)s (worth %(value)s)")
+SHIPPING_TEXT = N_("Shipping")
+FREE_SHIPPING_TEXT = N_("Shipping: free from %(threshold)s")
+SKIPPED_TEXT = N_("Delivery skipped: %(plan)s (not billed)")
 
 
 class LineKind(StrEnum):
@@ -35,6 +42,10 @@ class LineKind(StrEnum):
     DISCOUNT = "discount"
     PRORATION = "proration"
     CREDIT = "credit"
+    # A bundle's part, shown under the bundle's line (amount 0: the bundle's line carries the price).
+    BUNDLE_PART = "bundle_part"
+    # One delivery's shipping (``core.shipping``): not prorated, not counted in MRR.
+    SHIPPING = "shipping"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +57,13 @@ class ItemTerms:
     price: PriceSpec
     quantity: int = 1
     kind: LineKind = LineKind.SUBSCRIPTION
+    # A bundle's parts (``core.bundles``), shown under its line; empty for any other item.
+    parts: tuple[BundlePart, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", LineKind(self.kind))
-        if self.kind is LineKind.DISCOUNT:
+        object.__setattr__(self, "parts", tuple(self.parts))
+        if self.kind in (LineKind.DISCOUNT, LineKind.BUNDLE_PART, LineKind.SHIPPING):
             raise InvalidPrice(N_("discounts come from coupons, not from items"))
         if not isinstance(self.quantity, int) or isinstance(self.quantity, bool):
             raise InvalidPrice(N_("quantity must be a whole number"))
@@ -87,6 +101,8 @@ class SubscriptionTerms:
     ends_at: datetime | None = None
     discount: DiscountTerms | None = None
     tz: str = "UTC"
+    # Physical goods: each period is one delivery with this shipping (None: nothing ships).
+    shipping: ShippingTerms | None = None
 
     def __post_init__(self) -> None:
         currency = normalize_currency(self.currency)
@@ -153,6 +169,12 @@ class DraftInvoice:
     def total(self) -> int:
         return sum(line.amount for line in self.lines)
 
+    @property
+    def prorated_total(self) -> int:
+        """The total a change mid-period prorates: all but the shipping (the period's delivery
+        has shipped; a change neither refunds nor charges it again)."""
+        return sum(line.amount for line in self.lines if line.kind is not LineKind.SHIPPING)
+
 
 def _item_line(item: ItemTerms, period: Period) -> DraftLine:
     amount = price_amount(item.price, item.quantity)
@@ -173,18 +195,47 @@ def _item_line(item: ItemTerms, period: Period) -> DraftLine:
     )
 
 
+def _part_lines(item: ItemTerms, period: Period, currency: str) -> list[DraftLine]:
+    lines = []
+    for part in item.parts:
+        quantity = part.quantity * max(item.quantity, 1)
+        params = {"part": part.description, "value": Money(part.value * max(item.quantity, 1), currency)}
+        lines.append(DraftLine(kind=LineKind.BUNDLE_PART, description=PART_TEXT % params, amount=0, quantity=quantity,
+                               unit_amount=None, period_start=period.start, period_end=period.end, item_code=part.code,
+                               description_template=PART_TEXT, description_params=params))
+    return lines
+
+
+def _shipping_line(shipping: ShippingTerms, spend: int, period: Period, currency: str) -> DraftLine:
+    fee = shipping_fee(shipping, spend)
+    if fee == 0 and shipping.free_from is not None:
+        template, params = FREE_SHIPPING_TEXT, {"threshold": Money(shipping.free_from, currency)}
+    else:
+        template, params = SHIPPING_TEXT, None
+    return DraftLine(kind=LineKind.SHIPPING, description=template % params if params else template, amount=fee,
+                     quantity=1, unit_amount=fee, period_start=period.start, period_end=period.end, item_code="shipping",
+                     description_template=template, description_params=params)
+
+
 def draft_for_period(terms: SubscriptionTerms, index: int, period: Period | None = None) -> DraftInvoice:
-    """The invoice for period ``index``: one line per item, then the discount line.
+    """The invoice for period ``index``: one line per item (a bundle's parts under it, at 0),
+    then the discount line, then the shipping line when the plan ships goods (free when the
+    items after the discount reach the plan's threshold, ``core.shipping``).
 
     ``period`` may be passed when the caller already computed ``terms.period(index)``."""
     period = period or terms.period(index)
-    lines = [_item_line(item, period) for item in terms.items]
+    item_lines = [_item_line(item, period) for item in terms.items]
+    lines: list[DraftLine] = []
+    for item, line in zip(terms.items, item_lines, strict=True):
+        lines.append(line)
+        if item.parts:
+            lines += _part_lines(item, period, terms.currency)
     discount = terms.discount
     if discount is not None and discount.applies_to_period_starting(period.start):
         coupon = discount.coupon
         base = sum(
             line.amount
-            for item, line in zip(terms.items, lines, strict=True)
+            for item, line in zip(terms.items, item_lines, strict=True)
             if coupon.applies_to(item.code)
         )
         off = discount_amount(coupon, base, terms.currency)
@@ -204,7 +255,18 @@ def draft_for_period(terms: SubscriptionTerms, index: int, period: Period | None
                     description_params=params,
                 )
             )
+    if terms.shipping is not None:
+        lines.append(_shipping_line(terms.shipping, sum(l.amount for l in lines), period, terms.currency))
     return DraftInvoice(terms.currency, index, period, tuple(lines))
+
+
+def skipped_lines(draft: DraftInvoice, plan_code: str, plan_name: str) -> tuple[DraftLine, ...]:
+    """A skipped delivery's period: not billed. One line at 0 in place of the items, the
+    discount and the shipping (the period still has its invoice, so it is accounted for)."""
+    params = {"plan": plan_name}
+    return (DraftLine(kind=LineKind.SUBSCRIPTION, description=SKIPPED_TEXT % params, amount=0, quantity=1,
+                      unit_amount=0, period_start=draft.period.start, period_end=draft.period.end, item_code=plan_code,
+                      description_template=SKIPPED_TEXT, description_params=params),)
 
 
 def due_invoices(

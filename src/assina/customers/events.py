@@ -7,4 +7,5 @@ from __future__ import annotations
 EVENT_TYPES: tuple[str, ...] = (
     "customer.created",
     "customer.updated",
+    "customer.shipping_address_updated",
 )

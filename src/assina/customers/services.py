@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from assina.core.errors import DomainError
 from assina.core.input_bounds import is_country_code
 from assina.core.money import normalize_currency
+from assina.core.shipping import normalize_address
 from assina.events.services import record
 
 from .models import LOCALES, Customer
@@ -185,3 +186,21 @@ def erase_details(customer: Customer, at: datetime) -> dict[str, str]:
     customer.erased_at = at
     customer.save(update_fields=["email", "name", "tax_id", "metadata", "erased_at"])
     return before
+
+
+def set_shipping_address(customer_id: int, data: dict, at: datetime) -> Customer:
+    """Validate and save where a plan that ships goods delivers (``core.shipping``). The same
+    address again changes nothing and records nothing (a resubmitted form)."""
+    address = normalize_address(data)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+        if customer is None or customer.erased_at is not None:
+            raise CustomerError(_("unknown customer %(id)s") % {"id": repr(customer_id)})
+        if customer.shipping_address == address:
+            return customer
+        had = bool(customer.shipping_address)
+        customer.shipping_address = address
+        customer.save(update_fields=["shipping_address"])
+        record("customer.shipping_address_updated", customer, at,
+               {"country": address["country"], "postal_code": address["postal_code"], "first": not had})
+    return customer

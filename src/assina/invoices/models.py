@@ -21,6 +21,8 @@ LINE_KINDS = [
     (LineKind.DISCOUNT.value, _("Discount")),
     (LineKind.PRORATION.value, _("Proration")),
     (LineKind.CREDIT.value, _("Credit")),
+    (LineKind.BUNDLE_PART.value, _("Bundle part")),
+    (LineKind.SHIPPING.value, _("Shipping")),
 ]
 
 

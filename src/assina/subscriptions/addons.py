@@ -90,7 +90,7 @@ def _proration(sub: Subscription, change, at: datetime) -> ChangePreview:
     index = index_of_period_starting(before, sub.current_period_start)
     period = Period(sub.current_period_start, sub.current_period_end)
     old, new = draft_for_period(before, index), draft_for_period(after, index)
-    proration = prorate_change(old.total, new.total, period, at)
+    proration = prorate_change(old.prorated_total, new.prorated_total, period, at)
     quantity = _base_item(sub).quantity
     lines = (_proration_line("unused", sub.plan, quantity, old, proration.credit, at, period),
              _proration_line("remaining", sub.plan, quantity, new, proration.charge, at, period))

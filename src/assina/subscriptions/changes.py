@@ -87,7 +87,7 @@ def _proration_lines(sub: Subscription, plan: Plan, version: PlanVersion, quanti
     same_interval = plan.interval == sub.interval and plan.interval_count == sub.interval_count
     index = index_of_period_starting(old_terms, sub.current_period_start)
     old_draft = draft_for_period(old_terms, index)
-    old_total = old_draft.total
+    old_total = old_draft.prorated_total
     with transaction.atomic():
         # Price the new terms inside a savepoint that is always rolled back: a preview changes nothing.
         sid = transaction.savepoint()
@@ -97,7 +97,7 @@ def _proration_lines(sub: Subscription, plan: Plan, version: PlanVersion, quanti
         transaction.savepoint_rollback(sid)
     old_quantity = _base_quantity(sub)
     if same_interval:
-        proration = prorate_change(old_total, new_draft.total, period, at)
+        proration = prorate_change(old_total, new_draft.prorated_total, period, at)
         lines = (
             _proration_line("unused", old_plan, old_quantity, old_draft, proration.credit, at, period),
             _proration_line("remaining", plan, quantity, new_draft, proration.charge, at, period),

@@ -61,6 +61,16 @@ def register(cli) -> None:
     how.add_argument("--bill", action="store_true", help="bill every missed period now")
     how.add_argument("--skip", action="store_true", help="bill none of the missed periods; go on from the current one")
 
+    p = cli.add("skip-delivery", "skip the next delivery of a plan that ships goods (--undo: ship it after all)",
+                subscription)
+    p.add_argument("id", type=text(ID))
+    p.add_argument("--undo", action="store_true")
+    p = cli.add("shipments", "the deliveries of a month: who ships what where (issue 19)")
+    p.add_argument("--period", required=True, type=text(7), help="the month, YYYY-MM")
+    p.add_argument("--csv", action="store_true", help="print CSV (one row per delivery)")
+    cli.command("subscription skip-delivery")(cmd_skip_delivery)
+    cli.command("shipments", human=_print_shipments)(cmd_shipments)
+
     for name, handler in (("create", cmd_create), ("show", cmd_show), ("change", cmd_change), ("addon", cmd_addon),
                           ("cancel", cmd_cancel),
                           ("reactivate", cmd_reactivate), ("pause", cmd_pause), ("resume", cmd_resume), ("discount", cmd_discount),
@@ -217,3 +227,39 @@ def cmd_release(args):
     from .release import release_catch_up
 
     return subscription_json(release_catch_up(args.id, "bill" if args.bill else "skip"))
+
+
+def cmd_skip_delivery(args):
+    from assina.cli_support import iso
+
+    from .deliveries import skip_next_delivery, unskip_next_delivery
+
+    if args.undo:
+        return {"subscription": args.id, "unskipped": unskip_next_delivery(args.id)}
+    skip, new = skip_next_delivery(args.id)
+    return {"subscription": f"sub_{skip.subscription_id}", "period_start": iso(skip.period_start),
+            "period_end": iso(skip.period_end), "new": new}
+
+
+def cmd_shipments(args):
+    from assina.cli_support import iso
+
+    from .shipments import shipments, shipments_csv
+
+    if args.csv:
+        return {"csv": shipments_csv(args.period)}
+    return {"period": args.period, "shipments": [
+        {"period_start": iso(s.period_start), "invoice": s.invoice, "status": s.status,
+         "subscription": f"sub_{s.subscription_id}", "customer": s.customer_id, "name": s.name, "email": s.email,
+         "items": [{"plan": code, "name": name, "quantity": quantity} for code, name, quantity in s.items],
+         "address": s.address} for s in shipments(args.period)]}
+
+
+def _print_shipments(result) -> None:
+    if "csv" in result:
+        print(result["csv"], end="")
+        return
+    for s in result["shipments"]:
+        items = "; ".join(f"{i['name']} x {i['quantity']}" for i in s["items"])
+        place = ", ".join(v for v in s["address"].values() if v) or "-"
+        print(f"{s['period_start'][:10]}  {s['invoice']}  {s['email']}  {items}  {place}")

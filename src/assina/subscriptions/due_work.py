@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from assina.time import now as clock_now
-from assina.core.invoicing import DraftLine, draft_for_period
+from assina.core.invoicing import DraftLine, draft_for_period, skipped_lines
 from assina.core.periods import Interval, Period, period_starting_at
 from assina.core.schedule import next_action_time
 from assina.core.states import LIVE, SubscriptionStatus, transition
@@ -34,7 +34,7 @@ from .metered import metered_lines
 from .catch_up import catch_up_limit, hold, too_far_behind
 from .changes import apply_scheduled_change
 from . import store
-from .models import ScheduledChange, Subscription
+from .models import ScheduledChange, SkippedDelivery, Subscription
 from .queries import DUE_FIELDS, DueRow, customers_with_cards, due_rows
 from .services import end_at_period_end, expire_incomplete, resume_locked
 from .terms import TermsLoader
@@ -302,6 +302,10 @@ def _renew(batch: list[tuple[DueRow, int, Period, datetime]], fixed_at: datetime
         methods_by_id.update((pk, MethodRef(pk, gateway, token)) for pk, gateway, token in fetch_values(
             PaymentMethod.objects.filter(pk__in_list=Many(own)), ("pk", "gateway", "token")))
 
+    # Deliveries skipped by the customers (plans that ship goods): those periods are not billed.
+    skipped = set(fetch_values(SkippedDelivery.objects.filter(
+        subscription_id__in_list=Many(ids), period_start__gte=min(r.current_period_end for r in rows)),
+        ("subscription_id", "period_start")))
     # Metered usage of the period that is closing (billed in arrears on this renewal's invoice).
     metered = metered_lines([(row.pk, row.current_period_start, row.current_period_end) for row in rows])
     # Subscriptions with the same terms billing the same period get the same lines: computed
@@ -322,6 +326,9 @@ def _renew(batch: list[tuple[DueRow, int, Period, datetime]], fixed_at: datetime
             if lines is None:
                 lines = drafted[key] = draft_for_period(loader.terms(row), index, period).lines
             items = carried.get(row.pk, ())
+            if skipped and (row.pk, start) in skipped:
+                base = loader.terms(row).items[0]
+                lines = skipped_lines(draft_for_period(loader.terms(row), index, period), base.code, base.description)
             if row.pk in metered or items:
                 lines = [*lines, *metered.get(row.pk, ()), *(carried_line(i) for i in items)]
             # else: the shared tuple itself (issuing sums and writes a shared tuple's lines once)

@@ -25,5 +25,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "subscription.dunning_exhausted",
     "subscription.catch_up_held",
     "subscription.catch_up_released",
+    "subscription.delivery_skipped",
+    "subscription.delivery_unskipped",
     "payment_method.expiring",
 )

@@ -104,3 +104,23 @@ class ScheduledChange(models.Model):
         verbose_name = _("scheduled change")
         verbose_name_plural = _("scheduled changes")
         ordering = ["effective_at", "id"]
+
+
+class SkippedDelivery(models.Model):
+    """A delivery the customer skipped: that period of a plan that ships goods is not billed
+    (its invoice has one line at 0) and nothing ships; the period still advances. At most the
+    plan's ``max_skips_per_year`` per calendar year of the period's start."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="skipped_deliveries", verbose_name=_("subscription"))
+    period_start = models.DateTimeField(_("period start"))
+    period_end = models.DateTimeField(_("period end"))
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("skipped delivery")
+        verbose_name_plural = _("skipped deliveries")
+        ordering = ["period_start", "id"]
+        constraints = [models.UniqueConstraint(fields=["subscription", "period_start"], name="skipped_delivery_unique")]
+
+    def __str__(self) -> str:
+        return f"sub_{self.subscription_id} @ {self.period_start:%Y-%m-%d}"

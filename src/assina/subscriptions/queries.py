@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef
 from django.utils.dateparse import parse_datetime
 
 from assina.customers.models import Customer
-from assina.catalog.models import Coupon, Plan, PlanVersion
+from assina.catalog.models import BundleComponent, Coupon, Plan, PlanVersion
 from assina.db import (aware_datetime, fetch_prepared, select_row, select_rows, sql_columns, sql_in_list, sql_table,
                        sql_time)
 from assina.invoices.models import Invoice, PendingItem
@@ -72,21 +72,26 @@ def item_rows_orm(subscription_ids: list[int]) -> list[tuple[int, int, int]]:
 
 def version_rows(version_ids: set[int]) -> list[tuple]:
     """(id, plan code, plan name, plan kind, pricing model, currency, unit amount, tiers,
-    package size) of each plan version."""
-    v, p = sql_columns(PlanVersion), sql_columns(Plan)
+    package size, ships goods, shipping amount, free shipping from, has bundle parts) of each
+    plan version."""
+    v, p, b = sql_columns(PlanVersion), sql_columns(Plan), sql_columns(BundleComponent)
     where, params = sql_in_list(f"v.{v['id']}", version_ids)
     rows = select_rows(
         f"SELECT v.{v['id']}, p.{p['code']}, p.{p['name']}, p.{p['kind']}, v.{v['pricing_model']}, v.{v['currency']}, "
-        f"v.{v['unit_amount']}, v.{v['tiers']}, v.{v['package_size']} FROM {sql_table(PlanVersion)} AS v "
+        f"v.{v['unit_amount']}, v.{v['tiers']}, v.{v['package_size']}, p.{p['ships_goods']}, p.{p['shipping_amount']}, "
+        f"p.{p['free_shipping_from']}, EXISTS (SELECT 1 FROM {sql_table(BundleComponent)} AS b "
+        f"WHERE b.{b['plan_version']} = v.{v['id']}) FROM {sql_table(PlanVersion)} AS v "
         f"JOIN {sql_table(Plan)} AS p ON p.{p['id']} = v.{v['plan']} WHERE {where}", params)
-    # SQLite returns the JSON column as text.
-    return [(*row[:7], json.loads(row[7]) if isinstance(row[7], str) else row[7], row[8]) for row in rows]
+    # SQLite returns the JSON column as text, booleans as 0/1.
+    return [(*row[:7], json.loads(row[7]) if isinstance(row[7], str) else row[7], row[8], bool(row[9]), row[10],
+             row[11], bool(row[12])) for row in rows]
 
 
 def version_rows_orm(version_ids: set[int]) -> list[tuple]:
-    return list(PlanVersion.objects.filter(pk__in=version_ids).values_list(
+    return list(PlanVersion.objects.filter(pk__in=version_ids).annotate(
+        is_bundle=Exists(BundleComponent.objects.filter(plan_version=OuterRef("pk")))).values_list(
         "pk", "plan__code", "plan__name", "plan__kind", "pricing_model", "currency", "unit_amount", "tiers",
-        "package_size"))
+        "package_size", "plan__ships_goods", "plan__shipping_amount", "plan__free_shipping_from", "is_bundle"))
 
 
 # --- the billing run's reads (``due_work``) --------------------------------------------------------------

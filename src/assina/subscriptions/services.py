@@ -327,7 +327,7 @@ def _unused_amount(sub: Subscription, at: datetime) -> int:
     terms = terms_for(sub)
     index = index_of_period_starting(terms, sub.current_period_start)
     period = terms.period(index)
-    return prorate(draft_for_period(terms, index, period).total, period, at)
+    return prorate(draft_for_period(terms, index, period).prorated_total, period, at)
 
 
 def pause(sub_id: int | str, *, resumes_at: datetime | None = None) -> Subscription:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from django.conf import settings
 
-from assina.catalog.models import Coupon, PlanVersion
+from assina.catalog.models import BundleComponent, Coupon, PlanVersion
+from assina.core.bundles import BundlePart
 from assina.core.discounts import Coupon as CoreCoupon
 from assina.core.invoicing import DiscountTerms, ItemTerms, LineKind, SubscriptionTerms
 from assina.core.mrr import discount_in_force, items_amount, subscription_mrr
 from assina.core.periods import Interval, first_index_starting_at_or_after
+from assina.core.shipping import ShippingTerms
 
 from .models import Subscription
 from .queries import item_rows, version_rows
@@ -24,7 +26,7 @@ from .queries import item_rows, version_rows
 
 class TermsLoader:
     def __init__(self) -> None:
-        self._versions: dict[int, tuple[str, str, str, object]] = {}
+        self._versions: dict[int, VersionInfo] = {}
         self._coupons: dict[int, CoreCoupon] = {}
         self._items: dict[int, list[tuple[int, int]]] = {}
         # Plan versions are immutable, so one ItemTerms per (version, quantity) serves every
@@ -65,9 +67,11 @@ class TermsLoader:
         items = self._item_terms.get(key)
         if items is None:
             items = self._item_terms[key] = tuple(
-                ItemTerms(code=code, description=name, price=spec, quantity=quantity, kind=kind)
-                for (code, name, kind, spec), quantity in ((self._versions[v], q) for v, q in key)
+                ItemTerms(code=info.code, description=info.name, price=info.spec, quantity=quantity, kind=info.kind,
+                          parts=info.parts)
+                for info, quantity in ((self._versions[v], q) for v, q in key)
             )
+        shipping = next((self._versions[v].shipping for v, _q in key if self._versions[v].shipping is not None), None)
         discount = None
         if sub.coupon_id and sub.discount_applies_from:
             discount = DiscountTerms(coupon=self._coupons[sub.coupon_id], applies_from=sub.discount_applies_from,
@@ -75,17 +79,40 @@ class TermsLoader:
         return SubscriptionTerms(
             currency=sub.currency, anchor=sub.billing_anchor, interval=Interval(sub.interval),
             interval_count=sub.interval_count, items=items, billing_starts_at=sub.billing_starts_at,
-            discount=discount, tz=settings.TIME_ZONE,
+            discount=discount, tz=settings.TIME_ZONE, shipping=shipping,
         )
 
 
-def _version_rows(version_ids: set[int]) -> dict[int, tuple[str, str, str, object]]:
-    """Each plan version's (plan code, plan name, line kind, price) by id."""
+class VersionInfo(NamedTuple):
+    """What the terms need of a plan version."""
+
+    code: str
+    name: str
+    kind: LineKind
+    spec: object
+    shipping: ShippingTerms | None  # the plan ships goods
+    parts: tuple[BundlePart, ...]  # a bundle's parts
+
+
+def _version_rows(version_ids: set[int]) -> dict[int, VersionInfo]:
+    """Each plan version's code, name, line kind, price, shipping and bundle parts by id (the
+    parts with one more query, only when a version is a bundle)."""
+    rows = version_rows(version_ids)
+    bundles = [row[0] for row in rows if row[12]]
+    parts: dict[int, list[BundlePart]] = defaultdict(list)
+    if bundles:
+        for part in (BundleComponent.objects.filter(plan_version_id__in=bundles).select_related("component")
+                     .order_by("plan_version_id", "position", "pk")):
+            parts[part.plan_version_id].append(BundlePart(code=part.component.code, description=part.component.name,
+                                                          quantity=part.quantity, value=part.value))
     versions = {}
-    for pk, code, name, kind, pricing_model, currency, unit_amount, tiers, package_size in version_rows(version_ids):
+    for (pk, code, name, kind, pricing_model, currency, unit_amount, tiers, package_size, ships, fee, free_from,
+         _bundle) in rows:
         version = PlanVersion(pk=pk, pricing_model=pricing_model, currency=currency, unit_amount=unit_amount,
                               tiers=tiers, package_size=package_size)
-        versions[pk] = (code, name, LineKind.ADDON if kind == "addon" else LineKind.SUBSCRIPTION, version.price_spec())
+        versions[pk] = VersionInfo(code, name, LineKind.ADDON if kind == "addon" else LineKind.SUBSCRIPTION,
+                                   version.price_spec(), ShippingTerms(fee, free_from) if ships else None,
+                                   tuple(parts.get(pk, ())))
     return versions
 
 
@@ -118,8 +145,8 @@ def _current_items(subscription_ids: list[int]) -> dict[int, list[tuple[str, obj
     versions = _version_rows({version_id for _sub, version_id, _q in rows}) if rows else {}
     items: dict[int, list[tuple[str, object, int]]] = defaultdict(list)
     for sub_id, version_id, quantity in rows:
-        code, _name, _kind, spec = versions[version_id]
-        items[sub_id].append((code, spec, quantity))
+        info = versions[version_id]
+        items[sub_id].append((info.code, info.spec, quantity))
     return items
 
 
