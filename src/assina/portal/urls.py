@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import views
-from .views import manage
+from .views import delivery, manage
 
 app_name = "portal"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("subscriptions/<int:sub_id>/resume/", manage.resume, name="resume"),
     path("subscriptions/<int:sub_id>/addons/", manage.addons, name="addons"),
     path("subscriptions/<int:sub_id>/addons/<int:item_id>/remove/", manage.remove_addon, name="remove_addon"),
+    path("delivery/", delivery.page, name="delivery"),  # issue 19: address, skip the next delivery
     path("cards/<int:method_id>/default/", manage.default_card, name="default_card"),
     path("cards/<int:method_id>/remove/", manage.remove_card, name="remove_card"),
 ]
