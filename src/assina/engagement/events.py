@@ -3,7 +3,7 @@ webhooks read them. Engagement events themselves are their own table, not durabl
 
 - ``customer_note.created``: a note or support interaction was written down on a customer.
 - ``task.created`` / ``task.completed``: a task for the owner about a customer.
-- ``onboarding_milestone.created``: the owner defined an onboarding milestone.
+- ``onboarding_milestone.created`` / ``.updated``: the owner defined or changed an onboarding milestone.
 """
 
 from __future__ import annotations
@@ -13,4 +13,5 @@ EVENT_TYPES: tuple[str, ...] = (
     "task.created",
     "task.completed",
     "onboarding_milestone.created",
+    "onboarding_milestone.updated",
 )

@@ -27,7 +27,7 @@ from .models import CustomerNote, EngagementEvent, OnboardingMilestone, Task
 from .wire import NAME_PATTERN
 
 __all__ = ["EngagementError", "EventRow", "IngestResult", "record_events", "record_api_events", "add_note",
-           "add_task", "complete_task", "create_milestone", "NoteError", "TaskError", "MilestoneError"]
+           "add_task", "complete_task", "create_milestone", "update_milestone", "NoteError", "TaskError", "MilestoneError"]
 
 MAX_BODY = 20_000
 MAX_TITLE = 200
@@ -165,6 +165,33 @@ def create_milestone(*, name: str, event_name: str, due_days: int, first_value: 
         milestone = OnboardingMilestone.objects.create(name=name.strip(), event_name=event_name, due_days=due_days,
                                                        first_value=first_value, position=position, created_at=at)
         record("onboarding_milestone.created", milestone, at, {"event_name": event_name, "due_days": due_days})
+    return milestone
+
+
+def update_milestone(milestone: OnboardingMilestone | int, *, name: str | None = None, due_days: int | None = None,
+                     first_value: bool | None = None, position: int | None = None, active: bool | None = None,
+                     at: datetime | None = None) -> OnboardingMilestone:
+    """Change a milestone (its event stays: another event is another milestone). Records
+    ``onboarding_milestone.updated`` with what changed; nothing changed records nothing."""
+    at = at or clock_now()
+    pk = milestone.pk if isinstance(milestone, OnboardingMilestone) else milestone
+    if name is not None and (not name.strip() or len(name) > 100):
+        raise MilestoneError(_("a milestone needs a name of at most 100 characters"))
+    if due_days is not None and not 0 <= due_days <= 3650:
+        raise MilestoneError(_("a milestone is due between day 0 and day 3650"))
+    with transaction.atomic():
+        milestone = OnboardingMilestone.objects.select_for_update().filter(pk=pk).first()
+        if milestone is None:
+            raise MilestoneError(_("no milestone with id %(id)s") % {"id": repr(str(pk))})
+        wanted = {"name": name.strip() if name is not None else None, "due_days": due_days,
+                  "first_value": first_value, "position": position, "active": active}
+        changed = {k: v for k, v in wanted.items() if v is not None and getattr(milestone, k) != v}
+        if not changed:
+            return milestone
+        for key, value in changed.items():
+            setattr(milestone, key, value)
+        milestone.save(update_fields=list(changed))
+        record("onboarding_milestone.updated", milestone, at, changed)
     return milestone
 
 
