@@ -1,0 +1,457 @@
+"""Checkout: sessions, the checks of the form, and completing a purchase exactly once.
+
+A checkout session is made by the API (``create_session``) or by the first POST of the
+/checkout/<plan>/ form, whose signed token is its key (``session_for_token``). ``complete``
+checks everything the visitor typed before anything is written (a bad field changes nothing),
+then claims the session with one conditional UPDATE (``open`` → ``processing``): the request
+that wins makes the customer (``customers.services`` + the card, as ``payments.new_customer``
+does) and the subscription (``subscriptions.services.create_subscription``, which invoices and
+charges the first period); a second POST of the same form (a double click, a retry) waits for
+that result instead and shows it. One customer, one subscription, one charge.
+
+An e-mail that is already a customer's gets no new customer and no charge: the page says the
+same as for a new one (no enumeration), and the address is mailed a sign-in link to its portal
+(``portal.services.request_link``). See docs/selling.md.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time as wall_time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assina.catalog.models import Plan, PromotionCode
+from assina.catalog.services import redeem
+from assina.core.errors import DomainError
+from assina.core.tax_ids import brazilian_tax_id, formatted
+from assina.customers.models import Customer
+from assina.customers.services import check_country, check_new_customer, insert_customer
+from assina.events.services import record
+from assina.i18n import localized_message
+from assina.payments.services import attach_card_token, check_card
+from assina.portal import services as portal
+from assina.subscriptions.models import Subscription, SubscriptionItem
+from assina.subscriptions.services import create_subscription
+from assina.time import now as clock_now
+from assina.upgrades.models import AnnualOffer
+
+from .models import CheckoutRequest, CheckoutSession, CheckoutSuggestion
+
+SESSION_AGE = timedelta(hours=24)
+CLAIM_TIMEOUT = timedelta(minutes=5)  # a claim older than this (a crashed process) is taken over
+WAIT_SECONDS = 20  # how long a second POST waits for the first one's result
+MAX_SUGGESTIONS = 3
+MAX_ADDONS = 3
+# POSTs of the checkout form per client address per hour (a visitor retrying a declined card
+# stays far below it; a script trying stolen cards or e-mails does not).
+PER_ADDRESS = 20
+THROTTLE_WINDOW = timedelta(hours=1)
+KEY_PREFIX = "cs_"
+
+
+class CheckoutError(DomainError):
+    """A refusal shown to the visitor (already translated); ``field`` names the form field."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = f"invalid_{field}" if field else "checkout_error"  # the API's problem code
+
+
+class Throttled(Exception):
+    pass
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+# --- plans, suggestions, the pricing table --------------------------------------------------
+
+def sellable_plan(code: str, *, public_only: bool) -> Plan:
+    """The active base plan ``code`` (only a public one for the /checkout/<plan>/ page)."""
+    plan = Plan.objects.filter(code=code, kind=Plan.Kind.BASE, active=True).first()
+    if plan is None or (public_only and not plan.public):
+        raise CheckoutError(_("This plan is not on sale."), "plan")
+    return plan
+
+
+def _compatible(plan: Plan):
+    return Plan.objects.filter(kind=Plan.Kind.ADDON, active=True, currency=plan.currency, interval=plan.interval,
+                               interval_count=plan.interval_count)
+
+
+def suggested_addons(plan: Plan) -> list[Plan]:
+    """At most three add-ons to offer with ``plan``: the owner's choice
+    (``CheckoutSuggestion``), else those most customers on that plan have."""
+    compatible = _compatible(plan)
+    chosen = list(compatible.filter(pk__in=CheckoutSuggestion.objects.filter(plan=plan).values("addon"))
+                  .order_by("pk"))
+    if chosen:
+        order = {s.addon_id: (s.position, s.pk) for s in CheckoutSuggestion.objects.filter(plan=plan)}
+        return sorted(chosen, key=lambda p: order[p.pk])[:MAX_SUGGESTIONS]
+    counted = (SubscriptionItem.objects
+               .filter(subscription__plan=plan, subscription__status__in=("active", "trialing", "past_due"),
+                       plan_version__plan__in=compatible)
+               .values("plan_version__plan").annotate(n=Count("subscription", distinct=True))
+               .order_by("-n", "plan_version__plan")[:MAX_SUGGESTIONS])
+    ids = [row["plan_version__plan"] for row in counted]
+    by_id = {p.pk: p for p in Plan.objects.filter(pk__in=ids)}
+    return [by_id[i] for i in ids]
+
+
+def chosen_addons(plan: Plan, codes: list[str]) -> list[Plan]:
+    """The add-ons ``codes`` for ``plan`` (each active, same currency and interval; at most three)."""
+    codes = list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
+    if len(codes) > MAX_ADDONS:
+        raise CheckoutError(_("Choose at most %(count)s add-ons.") % {"count": MAX_ADDONS}, "addons")
+    found = {p.code: p for p in _compatible(plan).filter(code__in=codes)}
+    for code in codes:
+        if code not in found:
+            raise CheckoutError(_("The add-on %(code)s cannot be bought with this plan.") % {"code": code}, "addons")
+    return [found[c] for c in codes]
+
+
+@dataclass
+class PricingEntry:
+    """One product's column on the pricing page: its monthly plan and/or its yearly one."""
+
+    monthly: Plan | None = None
+    yearly: Plan | None = None
+    others: list[Plan] = field(default_factory=list)
+
+
+def pricing_entries() -> list[PricingEntry]:
+    """The public plans, a monthly plan paired with its yearly one: the annual plan the owner's
+    annual offer names (upgrades), else the product's yearly plan in the same currency."""
+    plans = list(Plan.objects.filter(public=True, active=True, kind=Plan.Kind.BASE).select_related("product")
+                 .order_by("pk"))
+    offers = dict(AnnualOffer.objects.filter(monthly_plan__in=plans).values_list("monthly_plan_id", "annual_plan_id"))
+    yearly = {p.pk: p for p in plans if p.interval == "year" and p.interval_count == 1}
+    entries: list[PricingEntry] = []
+    paired: set[int] = set()
+    for plan in plans:
+        if plan.interval == "month" and plan.interval_count == 1:
+            partner = yearly.get(offers.get(plan.pk, -1))
+            if partner is None:
+                partner = next((y for y in yearly.values() if y.product_id == plan.product_id
+                                and y.currency == plan.currency and y.pk not in paired), None)
+            if partner is not None:
+                paired.add(partner.pk)
+            entries.append(PricingEntry(monthly=plan, yearly=partner))
+    for plan in plans:
+        if plan.pk in paired or (plan.interval == "month" and plan.interval_count == 1):
+            continue
+        if plan.pk in yearly:
+            entries.append(PricingEntry(yearly=plan))
+        else:
+            entries.append(PricingEntry(others=[plan]))
+    return entries
+
+
+# --- return URLs and sessions ---------------------------------------------------------------
+
+def check_return_url(url: str, name: str) -> str:
+    """An absolute http(s) URL without credentials (https only in live mode), or ""."""
+    url = (url or "").strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    secure_only = settings.ASSINA_MODE == "live"
+    schemes = ("https",) if secure_only else ("http", "https")
+    if (len(url) > 2000 or parts.scheme not in schemes or not parts.hostname or parts.username or parts.password
+            or any(ch in url for ch in "\r\n\t \\")):
+        raise CheckoutError(_("%(name)s must be an absolute %(schemes)s URL without credentials")
+                            % {"name": name, "schemes": " or ".join(schemes)}, name)
+    return url
+
+
+def create_session(*, plan_code: str, success_url: str = "", cancel_url: str = "", customer_email: str = "",
+                   promotion_code: str = "", addons: list[str] | None = None) -> CheckoutSession:
+    """A checkout session for the API (any active plan; the page then shows it at ``url``)."""
+    plan = sellable_plan(plan_code, public_only=False)
+    success_url = check_return_url(success_url, "success_url")
+    cancel_url = check_return_url(cancel_url, "cancel_url")
+    customer_email = (customer_email or "").strip()
+    if customer_email:
+        _check_email(customer_email)
+    addon_plans = chosen_addons(plan, addons or [])
+    at = clock_now()
+    if promotion_code:
+        check_promotion_code(promotion_code.strip(), plan, at)
+    with transaction.atomic():
+        session = CheckoutSession.objects.create(
+            key=new_key(), plan=plan, origin=CheckoutSession.Origin.API, success_url=success_url, cancel_url=cancel_url,
+            customer_email=customer_email, promotion_code=(promotion_code or "").strip(),
+            addons=[a.code for a in addon_plans], created_at=at, expires_at=at + SESSION_AGE)
+        record("checkout_session.created", session, at, {"plan": plan.code})
+    return session
+
+
+def session_for_token(key: str, plan: Plan) -> CheckoutSession:
+    """The session of a /checkout/<plan>/ form (its token's key), made by its first POST."""
+    session = CheckoutSession.objects.filter(key=key).first()
+    if session is not None:
+        return session
+    at = clock_now()
+    try:
+        with transaction.atomic():
+            return CheckoutSession.objects.create(key=key, plan=plan, origin=CheckoutSession.Origin.PAGE, created_at=at,
+                                                  expires_at=at + SESSION_AGE)
+    except IntegrityError:  # the other POST of a double click made it first
+        return CheckoutSession.objects.get(key=key)
+
+
+def get_session(key: str) -> CheckoutSession | None:
+    return CheckoutSession.objects.select_related("plan").filter(key=key).first() if key.startswith(KEY_PREFIX) else None
+
+
+def expired(session: CheckoutSession, at: datetime | None = None) -> bool:
+    return session.status != CheckoutSession.Status.COMPLETE and (at or clock_now()) >= session.expires_at
+
+
+# --- the form's checks ----------------------------------------------------------------------
+
+@dataclass
+class CheckoutForm:
+    email: str = ""
+    name: str = ""
+    tax_id: str = ""
+    promotion_code: str = ""
+    addons: list[str] = field(default_factory=list)
+    shipping: dict = field(default_factory=dict)
+    card_number: str = ""
+    exp_month: str = ""
+    exp_year: str = ""
+    setup_intent: str = ""
+    locale: str = "en"
+
+
+@dataclass
+class Checked:
+    email: str
+    name: str
+    tax_id: str
+    promotion_code: str
+    addons: list[Plan]
+    shipping: dict
+    locale: str
+
+
+SHIPPING_FIELDS = ("line1", "line2", "city", "state", "postal_code", "country")
+SHIPPING_REQUIRED = ("line1", "city", "postal_code", "country")
+
+
+def _check_email(email: str) -> None:
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise CheckoutError(_("Enter a valid e-mail address."), "email") from None
+
+
+class _DryRun(Exception):
+    pass
+
+
+def check_promotion_code(code: str, plan: Plan, at: datetime) -> None:
+    """Refuse a promotion code that would not apply: the catalog's own redemption, rolled back."""
+    if not PromotionCode.objects.filter(code__iexact=code).exists():
+        raise CheckoutError(_("The promotion code %(code)s does not exist.") % {"code": code}, "promotion_code")
+    try:
+        with transaction.atomic():
+            redeem(code, plan.code, at)
+            raise _DryRun
+    except _DryRun:
+        return
+    except DomainError as refused:
+        raise CheckoutError(_("The promotion code cannot be used: %(reason)s") % {"reason": localized_message(refused)},
+                            "promotion_code") from None
+
+
+def check_form(session: CheckoutSession, form: CheckoutForm, at: datetime) -> Checked:
+    """Every field checked, nothing written; a ``CheckoutError`` names the first bad one."""
+    plan = session.plan
+    email = form.email.strip()[:254]
+    _check_email(email)
+    name = " ".join(form.name.split())[:200]
+    if not name:
+        raise CheckoutError(_("Enter your name."), "name")
+    tax_id = ""
+    if plan.currency == "BRL":
+        found = brazilian_tax_id(form.tax_id)
+        if found is None:
+            raise CheckoutError(_("Enter a valid CPF or CNPJ (its check digits do not match)."), "tax_id")
+        tax_id = formatted(*found)
+    else:
+        tax_id = " ".join(form.tax_id.split())[:64]
+    shipping = {}
+    if plan.ships_goods:
+        shipping = {k: " ".join(str(form.shipping.get(k, "")).split())[:200] for k in SHIPPING_FIELDS}
+        shipping["country"] = shipping["country"].upper()[:2]
+        if any(not shipping[k] for k in SHIPPING_REQUIRED):
+            raise CheckoutError(_("Enter the shipping address: street, city, postal code and country."), "shipping")
+        try:
+            check_country(shipping["country"])
+        except DomainError:
+            raise CheckoutError(_("Enter the country as its two-letter code, e.g. BR."), "shipping") from None
+    addons = chosen_addons(plan, form.addons)
+    code = form.promotion_code.strip()[:64]
+    if code:
+        check_promotion_code(code, plan, at)
+    return Checked(email=email, name=name, tax_id=tax_id, promotion_code=code, addons=addons, shipping=shipping,
+                   locale="pt-BR" if form.locale.lower() in ("pt-br", "pt") else "en")
+
+
+def throttle(address: str) -> None:
+    """Count one POST of the checkout form from ``address``; ``Throttled`` past the limit."""
+    at = timezone.now()  # the wall clock, as the portal's sign-in limit: a test clock never lifts it
+    key = f"ip:{address}"[:120]
+    with transaction.atomic():
+        if CheckoutRequest.objects.filter(key=key, at__gt=at - THROTTLE_WINDOW).count() >= PER_ADDRESS:
+            raise Throttled()
+        CheckoutRequest.objects.create(key=key, at=at)
+
+
+def purge_requests() -> int:
+    """Forget the form's requests older than the window (the limit no longer counts them)."""
+    return CheckoutRequest.objects.filter(at__lte=timezone.now() - THROTTLE_WINDOW).delete()[0]
+
+
+# --- completing, exactly once ---------------------------------------------------------------
+
+def _claim(key: str) -> bool:
+    wall = timezone.now()
+    stale = Q(status=CheckoutSession.Status.PROCESSING, claimed_at__lt=wall - CLAIM_TIMEOUT)
+    return bool(CheckoutSession.objects.filter(Q(status=CheckoutSession.Status.OPEN) | stale, key=key)
+                .update(status=CheckoutSession.Status.PROCESSING, claimed_at=wall))
+
+
+def _release(key: str) -> None:
+    CheckoutSession.objects.filter(key=key, status=CheckoutSession.Status.PROCESSING).update(
+        status=CheckoutSession.Status.OPEN, claimed_at=None)
+
+
+def complete(key: str, form: CheckoutForm) -> CheckoutSession:
+    """Complete the session ``key`` with the visitor's form: the finished session (a
+    ``CheckoutError`` when a field is refused, and then nothing was made)."""
+    deadline = wall_time.monotonic() + WAIT_SECONDS
+    while True:
+        session = CheckoutSession.objects.select_related("plan").get(key=key)
+        if session.status == CheckoutSession.Status.COMPLETE:
+            return session
+        at = clock_now()
+        if expired(session, at):
+            raise CheckoutError(_("This checkout has expired. Please start again."), "session")
+        checked = check_form(session, form, at)
+        if _claim(key):
+            break
+        while wall_time.monotonic() < deadline:  # another request is completing it: wait for its result
+            wall_time.sleep(0.05)
+            status = CheckoutSession.objects.filter(key=key).values_list("status", flat=True).first()
+            if status != CheckoutSession.Status.PROCESSING:
+                break
+        else:
+            raise CheckoutError(_("Your order is still being processed. Please wait a moment and reload this page."),
+                                "session")
+    try:
+        return _fulfil(CheckoutSession.objects.select_related("plan").get(key=key), checked, form, at)
+    except BaseException:
+        _release(key)
+        raise
+
+
+def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: datetime) -> CheckoutSession:
+    customer = session.customer
+    if customer is None:
+        # The card is checked for a known address too: both answers cost the same, and asking
+        # whether an address is a customer's costs a card that the gateway accepts.
+        attached = _card(session, form, at)  # the gateway says no before anything is written here
+        if Customer.objects.filter(email__iexact=checked.email).exists():
+            return _existing_customer(session, checked, at)
+        try:
+            with transaction.atomic():
+                new = check_new_customer(email=checked.email, name=checked.name, locale=checked.locale,
+                                         currency=session.plan.currency, tax_id=checked.tax_id,
+                                         country=checked.shipping.get("country", ""),
+                                         metadata={"checkout_session": session.key})
+                customer = insert_customer(new, at)
+                if checked.shipping:
+                    Customer.objects.filter(pk=customer.pk).update(shipping_address=checked.shipping)
+                attach_card_token(customer, attached, at)
+                CheckoutSession.objects.filter(pk=session.pk).update(customer=customer)
+        except (IntegrityError, DomainError):
+            if Customer.objects.filter(email__iexact=checked.email).exists():  # taken meanwhile by another checkout
+                return _existing_customer(session, checked, at)
+            raise
+    sub = Subscription.objects.filter(customer=customer, metadata__checkout_session=session.key).first()
+    if sub is None:
+        try:
+            sub = create_subscription(customer=customer, plan_code=session.plan.code,
+                                      coupon_code=checked.promotion_code or None,
+                                      addons=[(a.code, 1) for a in checked.addons],
+                                      metadata={"checkout_session": session.key})
+        except DomainError as refused:  # e.g. the code's last redemption went to someone else meanwhile
+            raise CheckoutError(localized_message(refused), "promotion_code") from None
+    return _finish(session, CheckoutSession.Outcome.SUBSCRIBED, at, customer=customer, subscription=sub,
+                   checked=checked)
+
+
+def _card(session: CheckoutSession, form: CheckoutForm, at: datetime):
+    number = "".join(ch for ch in form.card_number if ch.isdigit())
+    if not number:
+        raise CheckoutError(_("Enter your card."), "card")
+    try:
+        month, year = int(form.exp_month), int(form.exp_year)
+    except ValueError:
+        raise CheckoutError(_("Enter the card's expiry month and year."), "card") from None
+    if not 1 <= month <= 12:
+        raise CheckoutError(_("Enter the card's expiry month and year."), "card")
+    try:
+        return check_card(number, at, exp_month=month, exp_year=year)
+    except DomainError as refused:
+        raise CheckoutError(localized_message(refused), "card") from None
+
+
+def _existing_customer(session: CheckoutSession, checked: Checked, at: datetime) -> CheckoutSession:
+    """Nothing made, nothing charged; the address gets a sign-in link to its own portal."""
+    try:
+        portal.request_link(checked.email, f"checkout:{session.key}")
+    except portal.Throttled:
+        pass  # links were mailed to this address a few times within the hour already
+    return _finish(session, CheckoutSession.Outcome.EXISTING_CUSTOMER, at, checked=checked)
+
+
+def _finish(session: CheckoutSession, outcome: str, at: datetime, *, checked: Checked, customer=None,
+            subscription=None) -> CheckoutSession:
+    with transaction.atomic():
+        session.status = CheckoutSession.Status.COMPLETE
+        session.outcome = outcome
+        session.customer = customer
+        session.subscription = subscription
+        session.customer_email = checked.email
+        session.locale = checked.locale
+        session.completed_at = at
+        session.save(update_fields=["status", "outcome", "customer", "subscription", "customer_email", "locale",
+                                    "completed_at"])
+        record("checkout_session.completed", session, at, {"outcome": outcome, "plan": session.plan.code,
+                                                           "subscription": subscription.pk if subscription else None},
+               customer_id=customer.pk if customer else None)
+    return session
+
+
+def success_redirect(session: CheckoutSession) -> str:
+    """Where the visitor goes after a completed checkout: the session's success URL (with
+    ``{CHECKOUT_SESSION_ID}`` replaced, as Stripe does) or Assina's own thank-you page."""
+    if session.success_url:
+        return session.success_url.replace("{CHECKOUT_SESSION_ID}", session.key)
+    return f"/checkout/s/{session.key}/"

@@ -1,0 +1,282 @@
+"""The hosted pricing page (/pricing/, and /pricing/embed/ for other sites' pages), and checkout
+(/checkout/<plan>/ and /checkout/s/<session>/ for a session the API made).
+
+Pages are in the visitor's language: ``?lang=pt-br`` or ``?lang=en`` (the switch on the page),
+else the browser's Accept-Language. A GET changes nothing: the /checkout/<plan>/ form carries a
+signed token and its first POST makes the checkout session under that token, so a double
+click or a retried POST finds the same session (``services.complete``). Every POST goes through
+Django's CSRF check and the per-address limit. Only /pricing/embed/ may be framed by other
+sites (it has no form).
+
+Cards: with the sandbox gateway (outside live mode) the page shows its test form; with Stripe
+the card goes into Stripe.js's own fields and only the SetupIntent's id reaches Assina.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core import signing
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from assina import csp
+from assina.accounts.throttle import client_address
+from assina.core.pricing import price_amount
+from assina.notifications.context import interval_word, money
+from assina.notifications.rendering import branding
+from assina.payments.gateways import get_gateway
+
+from . import services
+from .models import CheckoutSession
+
+TOKEN_SALT = "assina.selling.checkout"
+TOKEN_AGE = 24 * 3600
+LANGUAGES = {"en": "en", "pt-br": "pt-br", "pt": "pt-br", "pt-BR": "pt-br"}
+
+
+def _language(request) -> str:
+    asked = request.POST.get("lang") or request.GET.get("lang") or ""
+    if asked in LANGUAGES:
+        return LANGUAGES[asked]
+    return "pt-br" if translation.get_language() == "pt-br" else "en"
+
+
+def _locale(language: str) -> str:
+    return "pt-BR" if language == "pt-br" else "en"
+
+
+def _page(request, template: str, language: str, context: dict, status: int = 200):
+    with translation.override(language):
+        response = render(request, f"selling/{template}",
+                          {"business": branding(), "lang": language, "html_lang": _locale(language), **context},
+                          status=status)
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Language"] = _locale(language)
+    return response
+
+
+def _price(plan, locale: str) -> int:
+    return price_amount(plan.current_version().price_spec(), 1)
+
+
+def _every(plan, locale: str) -> str:
+    return interval_word(plan.interval, plan.interval_count, locale)
+
+
+def _plan_card(plan, locale: str, lang: str) -> dict:
+    return {"code": plan.code, "name": plan.name, "price": money(_price(plan, locale), plan.currency, locale),
+            "every": _every(plan, locale), "trial_days": plan.trial_days, "ships_goods": plan.ships_goods,
+            "url": f"/checkout/{plan.code}/?lang={lang}"}
+
+
+def annual_saving(monthly: int, yearly: int) -> tuple[int, int]:
+    """What a year on the yearly plan saves over twelve months of the monthly one, and that
+    saving as a whole percentage (rounded down, so the page never promises more)."""
+    twelve = monthly * 12
+    saving = twelve - yearly
+    return (saving, saving * 100 // twelve) if saving > 0 and twelve > 0 else (0, 0)
+
+
+def _pricing_context(language: str) -> dict:
+    locale = _locale(language)
+    cards, has_pairs = [], False
+    for entry in services.pricing_entries():
+        card = {"monthly": None, "yearly": None, "saving": "", "others": []}
+        if entry.monthly is not None:
+            card["monthly"] = _plan_card(entry.monthly, locale, language)
+            card["product"] = entry.monthly.product
+        if entry.yearly is not None:
+            card["yearly"] = _plan_card(entry.yearly, locale, language)
+            card["product"] = entry.yearly.product
+        if entry.monthly is not None and entry.yearly is not None:
+            has_pairs = True
+            amount, percent = annual_saving(_price(entry.monthly, locale), _price(entry.yearly, locale))
+            if amount:
+                card["saving"] = _("Save %(amount)s a year (%(percent)s%%)") % {
+                    "amount": money(amount, entry.yearly.currency, locale), "percent": percent}
+        for plan in entry.others:
+            card["others"].append(_plan_card(plan, locale, language))
+            card["product"] = plan.product
+        card["name"] = (card["monthly"] or card["yearly"] or card["others"][0])["name"]
+        cards.append(card)
+    return {"cards": cards, "has_pairs": has_pairs}
+
+
+@require_GET
+def pricing(request):
+    language = _language(request)
+    with translation.override(language):
+        context = _pricing_context(language)
+    return _page(request, "pricing.html", language, {**context, "embedded": False})
+
+
+@xframe_options_exempt
+@require_GET
+def pricing_embed(request):
+    """The pricing table alone, for an iframe on the business's own site (any site may frame it:
+    it has links only, no form; its buttons open checkout in the top window)."""
+    language = _language(request)
+    csp.add(request, "frame-ancestors", "*")
+    with translation.override(language):
+        context = _pricing_context(language)
+    return _page(request, "pricing.html", language, {**context, "embedded": True})
+
+
+@require_GET
+def pricing_embed_js(request):
+    """``<script src=".../pricing/embed.js" data-lang="pt-br" async></script>``: an iframe of
+    /pricing/embed/ where the script tag is, as tall as its content."""
+    base = settings.ASSINA_BASE_URL
+    body = (f"/* Assina pricing table: {base}/pricing/ */\n"
+            f"(function(){{var s=document.currentScript;if(!s)return;var l=s.getAttribute('data-lang')||'';"
+            f"var f=document.createElement('iframe');f.src='{base}/pricing/embed/'+(l?'?lang='+encodeURIComponent(l):'');"
+            f"f.title='Pricing';f.loading='lazy';f.style.cssText='width:100%;border:0;min-height:520px';"
+            f"window.addEventListener('message',function(e){{if(e.origin==='{base}'&&e.source===f.contentWindow&&"
+            f"e.data&&e.data.assinaPricingHeight){{f.style.height=e.data.assinaPricingHeight+'px';}}}});"
+            f"s.parentNode.insertBefore(f,s.nextSibling);}})();\n")
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# --- checkout --------------------------------------------------------------------------------
+
+def _form_token(plan_code: str) -> str:
+    return signing.dumps({"p": plan_code, "k": services.new_key()}, salt=TOKEN_SALT, compress=False)
+
+
+def _token_key(token: str, plan_code: str) -> str | None:
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("p") != plan_code or not str(data.get("k", "")).startswith("cs_"):
+        return None
+    return data["k"]
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request, plan_code: str):
+    language = _language(request)
+    with translation.override(language):
+        try:
+            plan = services.sellable_plan(plan_code, public_only=True)
+        except services.CheckoutError:
+            raise Http404 from None
+        if request.method == "GET":
+            return _checkout_page(request, language, plan, None, {"token": _form_token(plan.code)})
+        key = _token_key(request.POST.get("token", ""), plan.code)
+        if key is None:
+            return _checkout_page(request, language, plan, None, {"token": _form_token(plan.code)},
+                                  error=_("This form has expired. Please check your details and try again."), status=400)
+        return _submit(request, language, key, plan=plan)
+
+
+@require_http_methods(["GET", "POST"])
+def checkout_session(request, key: str):
+    language = _language(request)
+    with translation.override(language):
+        session = services.get_session(key)
+        if session is None:
+            raise Http404
+        if session.status == CheckoutSession.Status.COMPLETE:
+            if request.method == "POST":
+                return _done(session, language)
+            return _thanks(request, language, session)
+        if services.expired(session):
+            return _page(request, "expired.html", language, {"session": session}, status=410)
+        if request.method == "GET":
+            return _checkout_page(request, language, session.plan, session, {})
+        return _submit(request, language, session.key, session=session)
+
+
+def _form(request, language: str) -> services.CheckoutForm:
+    post = request.POST
+    return services.CheckoutForm(
+        email=post.get("email", ""), name=post.get("name", ""), tax_id=post.get("tax_id", ""),
+        promotion_code=post.get("promotion_code", ""), addons=post.getlist("addons")[:10],
+        shipping={k: post.get(f"shipping_{k}", "") for k in services.SHIPPING_FIELDS},
+        card_number=post.get("number", ""), exp_month=post.get("exp_month", ""), exp_year=post.get("exp_year", ""),
+        setup_intent=post.get("setup_intent", ""), locale=_locale(language))
+
+
+def _submit(request, language: str, key: str, *, plan=None, session=None):
+    try:
+        services.throttle(client_address(request))
+    except services.Throttled:
+        return _page(request, "refused.html", language, {
+            "text": _("Too many attempts from your network. Please wait an hour and try again.")}, status=429)
+    if session is None:
+        session = services.session_for_token(key, plan)
+    form = _form(request, language)
+    try:
+        done = services.complete(session.key, form)
+    except services.CheckoutError as refused:
+        extra = {"token": request.POST.get("token", "")} if session.origin == CheckoutSession.Origin.PAGE else {}
+        return _checkout_page(request, language, session.plan, session, extra, error=str(refused),
+                              error_field=refused.field, form=form, status=400)
+    return _done(done, language)
+
+
+def _done(session: CheckoutSession, language: str):
+    """303 to the session's success URL, or to Assina's thank-you page in the visitor's language."""
+    target = services.success_redirect(session)
+    if target.startswith("/"):
+        target += f"?lang={language}"
+    response = redirect(target, permanent=False)
+    response.status_code = 303
+    return response
+
+
+def _gateway_mode() -> str:
+    gateway = get_gateway()
+    if getattr(gateway, "collects_in_browser", False):
+        return "fields"
+    if getattr(gateway, "accepts_test_numbers", False) and settings.ASSINA_MODE != "live":
+        return "sandbox"
+    return "none"
+
+
+def _checkout_page(request, language: str, plan, session, extra: dict, *, error: str = "", error_field: str = "",
+                   form: services.CheckoutForm | None = None, status: int = 200):
+    locale = _locale(language)
+    prefill = form or services.CheckoutForm(email=session.customer_email if session else "",
+                                            promotion_code=session.promotion_code if session else "",
+                                            addons=list(session.addons) if session else [])
+    suggestions = services.suggested_addons(plan)
+    if session is not None:  # add-ons the API chose come first, then the suggestions, three at most
+        chosen = services.chosen_addons(plan, list(session.addons))
+        suggestions = (chosen + [s for s in suggestions if s.pk not in {c.pk for c in chosen}])[:services.MAX_ADDONS]
+    every = _every(plan, locale)
+    mode = _gateway_mode()
+    context = {
+        "plan": plan, "price": money(_price(plan, locale), plan.currency, locale), "every": every,
+        "addons": [{"code": a.code, "name": a.name, "price": money(_price(a, locale), a.currency, locale),
+                    "checked": a.code in prefill.addons} for a in suggestions],
+        "form": prefill, "error": error, "error_field": error_field, "asks_tax_id": plan.currency == "BRL",
+        "ships_goods": plan.ships_goods, "card_mode": mode,
+        "cancel_url": (session.cancel_url if session and session.cancel_url else f"/pricing/?lang={language}"),
+        "action": f"/checkout/s/{session.key}/" if session and session.origin == CheckoutSession.Origin.API
+        else f"/checkout/{plan.code}/",
+        "switch": {"en": f"?lang=en", "pt-br": f"?lang=pt-br"}, **extra,
+    }
+    if mode == "fields":
+        fields = get_gateway().browser_fields()
+        for directive, sources in fields["sources"].items():
+            csp.add(request, directive, *sources)
+        context.update(publishable_key=fields["publishable_key"], stripe_js=fields["script"],
+                       stripe_locale="pt-BR" if language == "pt-br" else "en")
+    return _page(request, "checkout.html", language, context, status=status)
+
+
+def _thanks(request, language: str, session: CheckoutSession):
+    """The same words whether the e-mail was new or already a customer's (no enumeration)."""
+    return _page(request, "thanks.html", language, {"session": session})

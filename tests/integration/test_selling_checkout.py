@@ -1,0 +1,185 @@
+"""The hosted pricing page and the checkout form (issue 19): public plans only, monthly and yearly
+paired with the annual saving, in the visitor's language; a purchase makes one customer, one
+subscription and one charge however often the form is posted; bad input changes nothing and says
+why in the visitor's language; a known e-mail learns nothing (the same page) and is mailed a
+sign-in link; CSRF and the per-address limit.
+
+Amounts by hand: Pro is R$ 49,90 a month, R$ 499,00 a year (12 × 49,90 = 598,80: 99,80 saved,
+16 %); Extra seats R$ 10,00; the promotion code WELCOME is 20 % off: (4990 + 1000) × 0.8 = 4792.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from factories import counts, make_addon, make_customer, make_plan, start_clock, subscribe, utc
+
+from assina.catalog.models import Plan
+from assina.catalog.services import create_coupon, create_promotion_code
+from assina.customers.models import Customer
+from assina.invoices.models import Invoice
+from assina.notifications.models import Message
+from assina.notifications.producing import produce_from_events
+from assina.payments.models import PaymentAttempt
+from assina.selling.models import CheckoutSession, CheckoutSuggestion
+from assina.selling.services import suggested_addons
+from assina.subscriptions.models import Subscription
+from assina.time import now
+
+pytestmark = pytest.mark.django_db(transaction=True)  # requests need every app (sessions, CSRF)
+
+CPF = "123.456.789-09"
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", response.content.decode().replace("\xa0", " "))
+
+
+def _main(response) -> str:
+    return _text(response).split("<main", 1)[1]
+
+
+@pytest.fixture
+def shop():
+    start_clock(utc(2027, 1, 1))
+    pro = make_plan("pro", 4990, name="Pro")
+    year = make_plan("pro-year", 49900, name="Pro yearly", interval="year", product_code="pro")
+    make_plan("secret", 1000, name="Hidden")
+    make_addon("seats", 1000, name="Extra seats")
+    Plan.objects.filter(pk__in=[pro.pk, year.pk]).update(public=True)
+    coupon = create_coupon(code="welcome20", duration="once", percent_off="20", at=now())
+    create_promotion_code(code="WELCOME", coupon_code=coupon.code, at=now())
+    return pro
+
+
+def _form(client: Client, plan: str = "pro", lang: str = "en") -> dict:
+    page = client.get(f"/checkout/{plan}/?lang={lang}")
+    assert page.status_code == 200
+    html = page.content.decode()
+    return {"csrfmiddlewaretoken": re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1),
+            "token": re.search(r'name="token" value="([^"]+)"', html).group(1), "lang": lang}
+
+
+def _details(**changes) -> dict:
+    return {"email": "ana@example.com", "name": "Ana Souza", "tax_id": CPF, "number": "4242 4242 4242 4242",
+            "exp_month": "12", "exp_year": "2031", "addons": ["seats"], "promotion_code": "welcome", **changes}
+
+
+def test_the_pricing_page_lists_public_plans_paired_with_the_annual_saving_in_the_visitors_language(shop):
+    page = _text(Client().get("/pricing/"))
+    assert "Pro" in page and "Hidden" not in page
+    assert "R$49.90" in page and "R$499.00" in page and "Save R$99.80 a year (16%)" in page
+    assert 'href="/checkout/pro/?lang=en"' in page and 'href="/checkout/pro-year/?lang=en"' in page
+    portuguese = _text(Client(HTTP_ACCEPT_LANGUAGE="pt-BR,pt;q=0.9").get("/pricing/"))
+    assert "Planos e preços" in portuguese and "R$ 49,90" in portuguese and "Economize R$ 99,80 por ano (16%)" in portuguese
+    assert "Planos e preços" in _text(Client().get("/pricing/?lang=pt-br"))  # the switch
+
+
+def test_only_the_embed_may_be_framed_and_its_script_points_at_it(shop):
+    client = Client()
+    assert "frame-ancestors 'none'" in client.get("/pricing/")["Content-Security-Policy"]
+    embed = client.get("/pricing/embed/")
+    assert "frame-ancestors *" in embed["Content-Security-Policy"] and "X-Frame-Options" not in embed
+    assert 'target="_top"' in embed.content.decode()
+    script = client.get("/pricing/embed.js")
+    assert script["Content-Type"].startswith("text/javascript") and "/pricing/embed/" in script.content.decode()
+    assert client.get("/checkout/secret/").status_code == 404  # not public: not sold here
+
+
+def test_a_visitor_buys_with_an_add_on_and_a_promotion_code_once_however_often_the_form_is_posted(shop):
+    client = Client(enforce_csrf_checks=True)
+    form = {**_form(client), **_details()}
+    first = client.post("/checkout/pro/", form)
+    assert first.status_code == 303
+    again = client.post("/checkout/pro/", form)  # the retried POST (a double click, a reload)
+    assert again.status_code == 303 and again["Location"] == first["Location"]
+    customer = Customer.objects.get()
+    assert (customer.email, customer.name, customer.tax_id, customer.locale) == ("ana@example.com", "Ana Souza", CPF, "en")
+    sub = Subscription.objects.get()
+    assert sub.status == "active" and sub.coupon.code == "welcome20"
+    [invoice] = Invoice.objects.all()
+    assert (invoice.total, invoice.status) == (4792, "paid")
+    assert PaymentAttempt.objects.count() == 1
+    session = CheckoutSession.objects.get()
+    assert (session.status, session.outcome, session.subscription_id) == ("complete", "subscribed", sub.pk)
+    thanks = _text(client.get(first["Location"]))
+    assert "Thank you!" in thanks and "ana@example.com" in thanks
+    produce_from_events(now(), at_due_time=True)
+    assert set(Message.objects.values_list("template", flat=True)) == {"welcome", "receipt"}
+
+
+def test_bad_input_is_refused_in_the_visitors_language_and_changes_nothing(shop):
+    client = Client(enforce_csrf_checks=True)
+    form = _form(client, lang="pt-br")
+    before = counts()
+    refusals = {
+        "Informe um CPF ou CNPJ válido": _details(tax_id="123.456.789-00"),
+        "O código promocional NOPE não existe.": _details(promotion_code="NOPE"),
+        "Informe um e-mail válido.": _details(email="ana@"),
+        "recusado": _details(number="4000000000000002"),
+    }
+    for words, details in refusals.items():
+        response = client.post("/checkout/pro/", {**form, **details})
+        assert response.status_code == 400 and words in _text(response), _text(response)[-1500:]
+    assert counts() == before and Customer.objects.count() == 0
+    assert CheckoutSession.objects.get().status == "open"  # the visitor can fix it and go on
+    assert client.post("/checkout/pro/", {**form, **_details()}).status_code == 303
+
+
+def test_a_known_email_gets_the_same_page_nothing_charged_and_a_sign_in_link(shop):
+    known = make_customer(email="ana@example.com", name="Ana")
+    client = Client(enforce_csrf_checks=True)
+    new_visitor = client.post("/checkout/pro/", {**_form(client), **_details(email="bia@example.com")})
+    before = counts()
+    response = client.post("/checkout/pro/", {**_form(client), **_details(email="ANA@example.com")})
+    assert response.status_code == 303
+    assert _main(client.get(response["Location"])).replace("ANA@example.com", "X") == \
+        _main(client.get(new_visitor["Location"])).replace("bia@example.com", "X")
+    assert Subscription.objects.filter(customer=known).count() == 0 and Customer.objects.count() == 2
+    assert counts()["invoices"] == before["invoices"] and counts()["attempts"] == before["attempts"]
+    assert Message.objects.get(template="portal_link").to_email == "ana@example.com"
+    session = CheckoutSession.objects.get(customer_email="ANA@example.com")
+    assert (session.outcome, session.customer_id) == ("existing_customer", None)
+
+
+def test_every_post_needs_the_csrf_token_and_an_address_is_limited(shop):
+    client = Client(enforce_csrf_checks=True)
+    form = _form(client)
+    assert client.post("/checkout/pro/", {k: v for k, v in form.items() if k != "csrfmiddlewaretoken"}).status_code == 403
+    for _ in range(20):
+        assert client.post("/checkout/pro/", {**form, **_details(tax_id="1")}).status_code == 400
+    limited = client.post("/checkout/pro/", {**form, **_details()})
+    assert limited.status_code == 429 and "Too many attempts" in _text(limited)
+    assert Customer.objects.count() == 0
+
+
+def test_a_plan_that_ships_goods_asks_for_the_address_and_keeps_it(shop):
+    box = make_plan("box", 9900, name="Box")
+    Plan.objects.filter(pk=box.pk).update(public=True, ships_goods=True)
+    client = Client(enforce_csrf_checks=True)
+    form = {**_form(client, "box"), **_details(addons=[], promotion_code="")}
+    missing = client.post("/checkout/box/", form)
+    assert missing.status_code == 400 and "Enter the shipping address" in _text(missing)
+    address = {"shipping_line1": "Rua A, 10", "shipping_city": "São Paulo", "shipping_state": "SP",
+               "shipping_postal_code": "01000-000", "shipping_country": "br"}
+    assert client.post("/checkout/box/", {**form, **address}).status_code == 303
+    assert Customer.objects.get().shipping_address == {"line1": "Rua A, 10", "line2": "", "city": "São Paulo",
+                                                       "state": "SP", "postal_code": "01000-000", "country": "BR"}
+
+
+def test_at_most_three_add_ons_are_suggested_the_owners_choice_first(shop):
+    for code in ("a1", "a2", "a3", "a4"):
+        make_addon(code, 500, name=code.upper())
+    make_addon("yearly-addon", 500, interval="year")
+    customers = [make_customer() for _ in range(3)]
+    subscribe(customers[0], "pro", addons=[("a4", 1), ("a3", 1)])
+    subscribe(customers[1], "pro", addons=[("a4", 1), ("a2", 1)])
+    subscribe(customers[2], "pro", addons=[("a4", 1), ("a3", 1), ("a1", 1), ("seats", 1)])
+    assert [p.code for p in suggested_addons(shop)] == ["a4", "a3", "seats"]  # the most held; ties: the older add-on
+    for position, code in enumerate(["seats", "a2"]):
+        CheckoutSuggestion.objects.create(plan=shop, addon=Plan.objects.get(code=code), position=position)
+    assert [p.code for p in suggested_addons(shop)] == ["seats", "a2"]
+    page = _text(Client().get("/checkout/pro/"))
+    assert "Extra seats" in page and "A2" in page and "A4" not in page
