@@ -59,3 +59,20 @@ def test_notes_and_tasks_record_their_events():
     types = list(Event.objects.filter(customer_id=ana.pk).order_by("pk").values_list("type", flat=True))
     assert types[-3:] == ["customer_note.created", "task.created", "task.completed"]
     assert CustomerNote.objects.count() == 1 and Task.objects.get().source == "playbook:3"
+
+
+def test_a_customers_export_and_erasure_cover_engagement():
+    from assina.customers.models import Customer
+    from assina.privacy.erase import erase_customer
+    from assina.privacy.export import export_customer
+
+    ana = make_customer()
+    record_events([("p1", ana.pk, "login", T0 - timedelta(days=1), None, {"ip": "200.1.2.3"})])
+    add_note(ana, body="Mentioned her daughter's name")
+    add_task(ana, title="Call Ana back")
+    export = export_customer(Customer.objects.get(pk=ana.pk))
+    assert export["engagement_events"][0]["properties"] == {"ip": "200.1.2.3"}
+    assert export["notes"][0]["body"] == "Mentioned her daughter's name" and export["tasks"][0]["title"] == "Call Ana back"
+    erase_customer(ana.pk, T0)
+    assert EngagementEvent.objects.get().properties == {} and EngagementEvent.objects.get().name == "login"
+    assert CustomerNote.objects.get().body == "[erased]" and Task.objects.get().title == "[erased]"

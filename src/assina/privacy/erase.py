@@ -4,8 +4,9 @@
 each its own transaction, as an operator removing a card), then, in one transaction: replaces
 the customer's name, email, tax id and metadata (``customers.services.erase_details``), blanks
 the bodies and subjects of the messages sent to them and suppresses the queued ones, revokes
-marketing consent, blanks cancellation reasons, scrubs personal values from the data of the
-events about them (webhook payloads are built from those events, so later deliveries carry no
+marketing consent, blanks cancellation reasons, empties the properties of their engagement events
+and erases their notes' and tasks' texts (``engagement.services.erase_customer_engagement``),
+scrubs personal values from the data of the events about them (webhook payloads are built from those events, so later deliveries carry no
 personal data either) and records ``customer.erased`` with no personal data.
 
 Invoices, lines, payments, refunds, the credit ledger and subscriptions keep every number:
@@ -25,6 +26,7 @@ from assina.core.invoice_states import InvoiceStatus
 from assina.core.states import NEVER_DUE
 from assina.customers.models import Customer
 from assina.customers.services import erase_details, erased_email
+from assina.engagement.services import erase_customer_engagement
 from assina.events.models import Event
 from assina.events.services import record
 from assina.feedback.models import SurveyResponse, ThemeAssignment
@@ -73,6 +75,8 @@ def erase_customer(customer_id: int, at: datetime) -> dict[str, Any]:
         ThemeAssignment.objects.filter(response__customer=customer).delete()
         # What they wrote in the cancel flow; the reason codes and offers stay (anonymous counts).
         CancelSession.objects.filter(customer=customer).update(reason_text="", feedback_text="")
+        # Engagement: event properties emptied (names and times stay), notes and task texts erased.
+        erase_customer_engagement(customer.pk)
         events = _scrub_events(customer.pk, [v for v in before.values() if v and len(v) >= 3])
         record("customer.erased", customer, at, {})
     return _summary(customer, cards=cards, messages=messages, events=events, already=False)

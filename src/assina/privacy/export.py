@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Sum
 
 from assina.customers.models import BalanceTransaction, Customer
+from assina.engagement.services import export_customer_engagement
 from assina.events.models import Event
 from assina.events.public import public_events
 from assina.feedback.models import SurveyOptOut, SurveyResponse
@@ -28,7 +29,8 @@ def _t(value: datetime | None) -> str | None:
 def export_customer(customer: Customer) -> dict[str, Any]:
     """The customer's profile, subscriptions, invoices, cards (brand and last 4 digits only),
     payments, refunds, credit ledger, messages sent, marketing consent, usage summary, events about
-    them, and the webhook deliveries of those events (as ids: the payload is the event)."""
+    them, the webhook deliveries of those events (as ids: the payload is the event), and their
+    engagement events, notes and tasks."""
     c = customer
     invoices = list(Invoice.objects.filter(customer=c).order_by("pk"))
     events = list(Event.objects.filter(customer_id=c.pk).order_by("pk"))
@@ -94,4 +96,5 @@ def export_customer(customer: Customer) -> dict[str, Any]:
             "id": f"whd_{d.pk}", "endpoint": f"we_{d.endpoint_id}", "event": f"evt_{d.event_id}", "status": d.status,
             "delivered_at": _t(d.delivered_at),
         } for d in WebhookDelivery.objects.filter(event__customer_id=c.pk).order_by("pk")],
+        **export_customer_engagement(c.pk),  # engagement_events, notes, tasks
     }
