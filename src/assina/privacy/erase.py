@@ -6,8 +6,8 @@ the customer's name, email, tax id and metadata (``customers.services.erase_deta
 the bodies and subjects of the messages sent to them and suppresses the queued ones, revokes
 marketing consent, blanks cancellation reasons, empties the properties of their engagement events
 and erases their notes' and tasks' texts (``engagement.services.erase_customer_engagement``),
-scrubs personal values from the data of the events about them (webhook payloads are built from those events, so later deliveries carry no
-personal data either) and records ``customer.erased`` with no personal data.
+scrubs personal values from the data of the events about them (webhook payloads are built from
+those events, so later deliveries carry no personal data either) and records ``customer.erased`` with no personal data.
 
 Invoices, lines, payments, refunds, the credit ledger and subscriptions keep every number:
 ``assina check`` stays clean. Running it again changes nothing and records nothing.
