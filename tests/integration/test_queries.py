@@ -29,7 +29,7 @@ from assina.api import queries as api_queries
 from assina.api.keys import create_key, hash_secret, revoke_key
 from assina.catalog.services import create_coupon
 from assina.clock import queries as clock_queries
-from assina.clock.models import ClockState
+from assina.clock.models import ClockState, Installation
 from assina.events import queries as event_queries
 from assina.events.models import Event
 from assina.invoices import queries as invoice_queries
@@ -125,6 +125,16 @@ def test_frozen_at_reads_what_the_orm_reads():
         start_clock(at)
         (orm,) = clock_queries.frozen_at_orm().get()
         assert frozen_at() == orm == at
+
+
+@pytest.mark.django_db
+@compares(clock_queries.recorded_mode_orm)
+def test_recorded_mode_reads_what_the_orm_reads():
+    assert clock_queries.recorded_mode() == clock_queries.recorded_mode_orm() == "sandbox"  # recorded by migrate
+    Installation.objects.filter(pk=1).update(mode="live")
+    assert clock_queries.recorded_mode() == clock_queries.recorded_mode_orm() == "live"
+    Installation.objects.all().delete()
+    assert clock_queries.recorded_mode() is clock_queries.recorded_mode_orm() is None
 
 
 # --- events -----------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
 
+from . import queries
 from .models import Installation
 
 
@@ -48,7 +49,7 @@ def recorded_mode() -> str | None:
     A database without the table raises the database error: the CLI answers it with its
     "run assina migrate" hint.
     """
-    return Installation.objects.filter(pk=1).values_list("mode", flat=True).first()
+    return queries.recorded_mode()
 
 
 def mismatch_message(database_mode: str | None) -> str | None:
