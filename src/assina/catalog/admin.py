@@ -241,12 +241,12 @@ class PlanAdmin(ServiceAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("product",)
     fieldsets = (
-        (None, {"fields": ("code", "name", "product", "kind", "active", "created_at")}),
+        (None, {"fields": ("code", "name", "product", "kind", "active", "public", "created_at")}),
         (_("Price"), {"fields": ("price", "current_version", "new_price", "new_tiers")}),
         (_("Billing"), {"fields": ("billing", "trial_days", "currency")}),
     )
     readonly_fields = ("code", "product", "kind", "created_at", "price", "current_version", "billing", "trial_days", "currency")
-    editable_fields = ("name", "active")
+    editable_fields = ("name", "active", "public")
     inlines = (PlanVersionInline,)
 
     def get_queryset(self, request):
