@@ -126,6 +126,13 @@ def remote_customer(customer: Customer) -> str:
     return remote_id
 
 
+def adopt_remote_customer(customer: Customer, remote_id: str) -> None:
+    """Make ``remote_id``, an account at the gateway opened before ``customer`` existed (the
+    checkout's card setup: selling.services), this customer's account there (in the caller's
+    transaction), so the card set up on it can be attached."""
+    GatewayCustomer.objects.get_or_create(customer=customer, gateway=get_gateway().name, defaults={"remote_id": remote_id})
+
+
 def attach_card(customer: Customer, card: str, at: datetime, *, exp_month: int | None = None,
                 exp_year: int | None = None, make_default: bool = True) -> PaymentMethod:
     """Add a card (the default one unless ``make_default`` is false): a gateway payment method
