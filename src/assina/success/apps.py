@@ -6,3 +6,8 @@ class SuccessConfig(AppConfig):
     name = "assina.success"
     label = "success"
     verbose_name = _("Customer health")
+
+    def ready(self) -> None:
+        from .jobs import register
+
+        register()

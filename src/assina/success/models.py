@@ -51,6 +51,17 @@ class HealthSettings(models.Model):
     def __str__(self) -> str:
         return str(_("Health settings"))
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        weights = [getattr(self, f.name) for f in self._meta.fields if f.name.startswith("weight_")]
+        if not any(w or 0 for w in weights):
+            raise ValidationError(_("At least one weight must be above zero."))
+        if not (self.at_risk_below or 0) <= (self.healthy_from or 0) <= 100:
+            raise ValidationError(_("The at-risk threshold must not be above the healthy threshold, nor that above 100."))
+        if not 0 < (self.risk_threshold or 0) < 1:
+            raise ValidationError(_("The churn probability counted as at risk is between 0 and 1."))
+
 
 class HealthScore(models.Model):
     customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="health",

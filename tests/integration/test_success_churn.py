@@ -1,0 +1,104 @@
+"""The churn model on a simulated business whose churn depends on behaviour (issue 20).
+
+The business is made here, not by the model's code: customers sign up over 15 months; each uses the
+product a few times a week; some start fading (their usage falls to almost nothing) and most of those
+leave 15–45 days after the fade began; everyone else leaves at a small rate that does not depend on
+tenure. A model that reads behaviour must beat the tenure-only baseline on later months than it
+was trained on; a business whose churn is random must not get a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from assina.core.health_inputs import History
+from assina.success.churn import backtest
+from assina.success.history import to_days
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@dataclass
+class Business:
+    signup: np.ndarray          # days since epoch
+    end: np.ndarray             # inf: still subscribed
+    event_customer: np.ndarray
+    event_time: np.ndarray
+
+
+def simulate(n: int, seed: int = 11, behaviour: bool = True) -> Business:
+    rng = np.random.default_rng(seed)
+    now = to_days(NOW)
+    signup = now - rng.uniform(30, 450, n)
+    end = np.full(n, np.inf)
+    fade = np.full(n, np.inf)
+    ev_c, ev_t = [], []
+    for i in range(n):
+        rate = rng.uniform(1.0, 4.0) / 7.0  # events a day
+        if behaviour and rng.random() < 0.45:
+            fade[i] = rng.uniform(signup[i] + 20, now + 60)
+            if rng.random() < 0.85:
+                end[i] = fade[i] + rng.uniform(15, 45)
+        if rng.random() < 0.08:  # leaves for reasons the product never sees, whatever the tenure
+            end[i] = min(end[i], rng.uniform(signup[i] + 10, now + 200))
+        if not behaviour and rng.random() < 0.45:
+            end[i] = min(end[i], rng.uniform(signup[i] + 20, now + 60))
+        stop = min(end[i], now)
+        span = max(stop - signup[i], 0.0)
+        count = rng.poisson(rate * span)
+        times = signup[i] + rng.uniform(0, span, count)
+        # After the fade, nine events in ten never happen.
+        keep = (times < fade[i]) | (rng.random(count) < 0.1)
+        times = np.sort(times[keep])
+        ev_c.append(np.full(len(times), i))
+        ev_t.append(times)
+    end[end > now] = np.inf  # the future is not known yet
+    return Business(signup, end, np.concatenate(ev_c).astype(np.int64), np.concatenate(ev_t))
+
+
+def history(b: Business) -> History:
+    empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+    order = np.argsort(b.event_time, kind="stable")
+    return History(signup=b.signup, start=b.signup.copy(), end=b.end, event_customer=b.event_customer[order],
+                   event_time=b.event_time[order], payment_customer=empty_i, payment_time=empty_f,
+                   payment_failed=np.zeros(0, dtype=bool), due_customer=empty_i, due_from=empty_f, due_until=empty_f,
+                   answer_customer=empty_i, answer_time=empty_f, answer_survey=np.zeros(0, dtype=np.int8),
+                   answer_score=empty_f, ticket_customer=empty_i, ticket_time=empty_f)
+
+
+def test_the_model_beats_the_tenure_only_baseline_on_later_months():
+    report, parameters = backtest(history(simulate(1500)), NOW)
+    print("model", report["model"]["roc_auc"], report["model"]["top_decile_lift"],
+          "baseline", report["baseline"]["roc_auc"], report["baseline"]["top_decile_lift"],
+          "train", report["train"]["samples"], report["train"]["churned"],
+          "test", report["test"]["samples"], report["test"]["churned"])
+    assert report["in_use"] == "model" and report["beats_baseline"] and parameters is not None
+    assert report["model"]["roc_auc"] >= report["baseline"]["roc_auc"] + 0.1
+    assert report["model"]["top_decile_lift"] > report["baseline"]["top_decile_lift"]
+    # Validated on later months: every training outcome was known before the first test date.
+    train_last = datetime.fromisoformat(report["train"]["to"]).replace(tzinfo=UTC)
+    test_first = datetime.fromisoformat(report["test"]["from"]).replace(tzinfo=UTC)
+    assert train_last + timedelta(days=30) <= test_first
+    assert report["test"]["to"] <= (NOW - timedelta(days=30)).date().isoformat()
+    assert report["train"]["samples"] > 0 and report["test"]["samples"] > 0
+    bins = report["model"]["calibration"]["bins"]
+    assert sum(b["n"] for b in bins) == report["test"]["samples"]
+    # The riskiest tenth churns more than the safest tenth.
+    assert bins[-1]["observed"] > bins[0]["observed"]
+    # Idleness raises the risk.
+    assert dict(zip(parameters["features"], parameters["coef"]))["idle_days"] > 0
+
+
+def test_random_churn_gets_no_model():
+    report, parameters = backtest(history(simulate(1200, seed=5, behaviour=False)), NOW)
+    assert report["in_use"] == "rules" and parameters is None and not report["beats_baseline"]
+
+
+def test_too_little_history_says_so():
+    report, parameters = backtest(history(simulate(20, seed=3)), NOW)
+    assert parameters is None and report["in_use"] == "rules" and report["model"] is None
+    assert "not enough history" in report["note"]
