@@ -9,6 +9,8 @@ was trained on; a business whose churn is random must not get a model.
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,15 +32,16 @@ class Business:
     event_time: np.ndarray
 
 
-def simulate(n: int, seed: int = 11, behaviour: bool = True) -> Business:
+def simulate(n: int, seed: int = 11, behaviour: bool = True, rate: float = 1.0) -> Business:
     rng = np.random.default_rng(seed)
+    scale = rate
     now = to_days(NOW)
     signup = now - rng.uniform(30, 450, n)
     end = np.full(n, np.inf)
     fade = np.full(n, np.inf)
     ev_c, ev_t = [], []
     for i in range(n):
-        rate = rng.uniform(1.0, 4.0) / 7.0  # events a day
+        rate = rng.uniform(1.0, 4.0) / 7.0 * scale  # events a day
         if behaviour and rng.random() < 0.45:
             fade[i] = rng.uniform(signup[i] + 20, now + 60)
             if rng.random() < 0.85:
@@ -102,3 +105,68 @@ def test_too_little_history_says_so():
     report, parameters = backtest(history(simulate(20, seed=3)), NOW)
     assert parameters is None and report["in_use"] == "rules" and report["model"] is None
     assert "not enough history" in report["note"]
+
+
+@pytest.mark.django_db
+def test_trained_on_the_database_the_model_ranks_the_customers(capsys):
+    """The same kind of business written to the database (customers, imported subscriptions, events):
+    ``assina success train`` puts a model in use, the scores carry each customer's probability and
+    factors, and the page and the metrics say the model ranks them."""
+    from django.contrib.auth.models import Permission, User
+    from django.test import Client
+    from factories import make_plan, start_clock
+
+    from assina.cli import main
+    from assina.customers.models import Customer
+    from assina.engagement.services import record_events
+    from assina.subscriptions.models import Subscription
+    from assina.success.history import from_days
+    from assina.success.models import ChurnModel, HealthScore
+    from assina.success.report import overview
+
+    start_clock(NOW)
+    plan = make_plan("base", 2900)
+    b = simulate(700, seed=21, rate=0.5)
+    customers = Customer.objects.bulk_create(
+        [Customer(email=f"sim{i}@example.com", name=f"Sim {i}", currency="BRL", created_at=from_days(b.signup[i]),
+                  imported_at=NOW) for i in range(len(b.signup))])
+    subs = []
+    for c, signup, end in zip(customers, b.signup, b.end):
+        started = from_days(signup)
+        ended = None if np.isinf(end) else from_days(end)
+        subs.append(Subscription(customer=c, plan=plan, status="canceled" if ended else "active", currency="BRL",
+                                 interval="month", billing_anchor=started, billing_starts_at=started,
+                                 started_at=started, current_period_start=started, current_period_end=started,
+                                 canceled_at=ended, ended_at=ended, imported_at=NOW, created_at=started))
+    Subscription.objects.bulk_create(subs)
+    record_events([(f"s{k}", customers[c].pk, "login", from_days(t), None, {})
+                   for k, (c, t) in enumerate(zip(b.event_customer.tolist(), b.event_time.tolist()))],
+                  imported=True, at=NOW)
+
+    assert main(["success", "train", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["in_use"] == "model", report
+    assert report["model"]["roc_auc"] > report["baseline"]["roc_auc"] + 0.1
+    assert ChurnModel.objects.get(in_use=True).n_test == report["test"]["samples"]
+    assert main(["success", "score", "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["risk_from"] == "model"
+    live = HealthScore.objects.filter(customer__subscriptions__ended_at__isnull=True)
+    assert live.count() == int(np.isinf(b.end).sum()) and not live.filter(churn_probability__isnull=True).exists()
+    assert not HealthScore.objects.exclude(customer__subscriptions__ended_at__isnull=True) \
+        .filter(churn_probability__isnull=False).exists()
+    # The idle are riskier than the active.
+    idle = [h.churn_probability for h in live if any(r["code"] in ("inactive", "no_activity") for r in h.reasons)]
+    active = [h.churn_probability for h in live if {"code": "active_recently"} in h.reasons]
+    assert idle and active and np.mean(idle) > 2 * np.mean(active)
+    top = overview(limit=5)["at_risk"]
+    assert top and top[0]["churn_probability"] >= top[-1]["churn_probability"] and top[0]["factors"]
+
+    viewer = User.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
+    client = Client()
+    client.force_login(viewer)
+    page = client.get("/dashboard/health/").content.decode()
+    assert 'data-risk-from="model"' in page and "Ranked by the churn model" in page
+    pt = client.get("/dashboard/health/", HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
+    assert "Ordenado pelo modelo de cancelamento" in pt
