@@ -17,6 +17,7 @@ from django.db.models import Count, Min
 from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
+from assina.customers.models import Customer
 from assina.db import insert_rows
 
 from . import links
@@ -94,12 +95,26 @@ def send_now(campaign_id: int, at: datetime) -> Counter:
 CHUNK = 5000
 
 
-def _queue_rows(campaign: Campaign, at: datetime) -> Counter:
+def send_to(campaign_id: int, customer_ids: list[int], key: str, at: datetime) -> Counter:
+    """Render and queue a campaign used as an e-mail template (a playbook's action) for these
+    customers only, whatever its status, under the message key ``key`` (``{pk}``: the customer's
+    id): the same key again queues nothing new. The campaign's own status does not change."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    validate_campaign(campaign)
+    recipients = list(Customer.objects.filter(pk__in=customer_ids, erased_at__isnull=True)
+                      .values_list("pk", "email", "name", "locale"))
+    keys = {key.format(pk=pk) for pk, *_rest in recipients}
+    done = set(Message.objects.filter(key__in=keys).values_list("customer_id", flat=True))
+    return _queue_rows(campaign, at, [r for r in recipients if r[0] not in done], key)
+
+
+def _queue_rows(campaign: Campaign, at: datetime, recipients: list | None = None, key: str | None = None) -> Counter:
     """Render and write the rows in chunks: memory stays flat and the garbage collector does not
     rescan an ever-growing heap of rendered messages."""
     compiled = {locale: CompiledTemplate(source) for locale, source in sources(campaign).items()}
     frames = {locale: layout(locale, True) for locale in compiled}
-    recipients = list(customers_of(campaign.segment, at).values_list("pk", "email", "name", "locale"))
+    if recipients is None:
+        recipients = list(customers_of(campaign.segment, at).values_list("pk", "email", "name", "locale"))
     base = _context("", "x@example.com", "")
     # Each recipient's own single-use button into their portal, signed only when the campaign has one.
     personal = any("account_url" in part for source in sources(campaign).values()
@@ -126,7 +141,7 @@ def _queue_rows(campaign: Campaign, at: datetime) -> Counter:
             elif pk in revoked:
                 status, response = Message.Status.SUPPRESSED, no_consent
             counts[status] += 1
-            rows.append((f"campaign:{campaign.pk}:customer:{pk}", pk, email, "campaign", MARKETING, locale,
+            rows.append((key.format(pk=pk) if key else f"campaign:{campaign.pk}:customer:{pk}", pk, email, "campaign", MARKETING, locale,
                          rendered.subject[:300], html, text, campaign.pk, status, 0, at,
                          at if status == Message.Status.QUEUED else None, response, f"<{secrets.token_hex(16)}@{domain}>", url, at))
         insert_rows(Message, FIELDS, rows)
