@@ -119,8 +119,8 @@ class ReportQuery(Schema):
 
 
 @metrics.get("/feedback", response=dict, summary="NPS, CSAT, response rate and themes",
-             description="NPS with its counts, CSAT, the response rate, by month, plan, country, locale and cohort, "
-                         "and the ranked pain-point themes.")
+             description="NPS with its counts, CSAT, the response rate, by month, plan, country, locale, cohort "
+                         "and health band, and the ranked pain-point themes.")
 def feedback_metrics(request, query: Query[ReportQuery]):
     from .reports import ReportError, feedback_report
     from .themes import ranked_themes
@@ -129,6 +129,9 @@ def feedback_metrics(request, query: Query[ReportQuery]):
         report = feedback_report(since=query.from_, until=query.to, plan=query.plan)
     except ReportError as exc:
         raise ApiProblem(422, "parameter_invalid", str(exc)) from None
+    from assina.success.feedback_bands import by_health_band
+
+    report["by_health_band"] = by_health_band(report["from"], report["to"], query.plan)
     report["themes"] = ranked_themes(since=report["from"], until=report["to"], examples=2)
     return report
 

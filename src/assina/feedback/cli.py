@@ -62,9 +62,13 @@ def register(cli) -> None:
 
     @cli.command("feedback report")
     def cmd_report(args):
+        from assina.success.feedback_bands import by_health_band
+
         from .reports import feedback_report
 
-        return _plain(feedback_report(since=args.since, until=args.until, plan=args.plan))
+        report = feedback_report(since=args.since, until=args.until, plan=args.plan)
+        report["by_health_band"] = by_health_band(report["from"], report["to"], args.plan)
+        return _plain(report)
 
     @cli.command("feedback themes")
     def cmd_themes(args):

@@ -17,6 +17,8 @@ from django.core.exceptions import PermissionDenied
 
 from assina.i18n import localized_message
 
+from assina.success.feedback_bands import band_section, by_health_band
+
 from ..reports import ReportError, feedback_report, latest_comments
 from ..themes import ranked_themes
 
@@ -53,7 +55,8 @@ def feedback_page(request):
         "report": report, "months": months, "themes": themes[:15], "comments": latest_comments(15), "error": error,
         "breakdowns": [(_("By plan"), report["by_plan"]), (_("By country"), report["by_country"]),
                        (_("By language"), report["by_locale"]), (_("By signup month (cohort)"), report["by_cohort"]),
-                       (_("By saved segment"), report["by_segment"])],
+                       (_("By saved segment"), report["by_segment"]),
+                       band_section(by_health_band(report["from"], report["to"], request.GET.get("plan") or None))],
         "selected": {"from": request.GET.get("from", ""), "to": request.GET.get("to", ""), "plan": request.GET.get("plan", "")},
     }
     return render(request, "feedback/dashboard.html", context)
