@@ -38,7 +38,8 @@ from assina.customers.models import Customer
 from assina.customers.services import check_country, check_new_customer, insert_customer
 from assina.events.services import record
 from assina.i18n import localized_message
-from assina.payments.services import attach_card_token, check_card
+from assina.payments.gateways import get_gateway
+from assina.payments.services import adopt_remote_customer, attach_card_token, check_card
 from assina.portal import services as portal
 from assina.subscriptions.models import Subscription, SubscriptionItem
 from assina.subscriptions.services import create_subscription
@@ -93,7 +94,8 @@ def _compatible(plan: Plan):
 
 def suggested_addons(plan: Plan) -> list[Plan]:
     """At most three add-ons to offer with ``plan``: the owner's choice
-    (``CheckoutSuggestion``), else those most customers on that plan have."""
+    (``CheckoutSuggestion``), else those most customers on that plan have (then, while the
+    history is shorter than three, the oldest compatible add-ons)."""
     compatible = _compatible(plan)
     chosen = list(compatible.filter(pk__in=CheckoutSuggestion.objects.filter(plan=plan).values("addon"))
                   .order_by("pk"))
@@ -106,6 +108,8 @@ def suggested_addons(plan: Plan) -> list[Plan]:
                .values("plan_version__plan").annotate(n=Count("subscription", distinct=True))
                .order_by("-n", "plan_version__plan")[:MAX_SUGGESTIONS])
     ids = [row["plan_version__plan"] for row in counted]
+    if len(ids) < MAX_SUGGESTIONS:  # too little history (a new shop): the oldest add-ons fill the rest
+        ids += list(compatible.exclude(pk__in=ids).order_by("pk").values_list("pk", flat=True)[:MAX_SUGGESTIONS - len(ids)])
     by_id = {p.pk: p for p in Plan.objects.filter(pk__in=ids)}
     return [by_id[i] for i in ids]
 
@@ -385,6 +389,8 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
                                          country=checked.shipping.get("country", ""),
                                          metadata={"checkout_session": session.key})
                 customer = insert_customer(new, at)
+                if session.gateway_customer and attached.customer_ref == session.gateway_customer:
+                    adopt_remote_customer(customer, session.gateway_customer)  # the card was set up there
                 if checked.shipping:
                     Customer.objects.filter(pk=customer.pk).update(shipping_address=checked.shipping)
                 attach_card_token(customer, attached, at)
@@ -406,7 +412,41 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
                    checked=checked)
 
 
+def _reference(session: CheckoutSession) -> str:
+    return f"checkout_{session.key}"
+
+
+def start_card_setup(key: str, form: CheckoutForm):
+    """With a gateway whose own fields take the card (Stripe): check the form, open the buyer's
+    account at the gateway (once per session) and start a card setup there, which the browser
+    confirms; ``complete`` then keeps the card after asking the gateway. Nothing local is made."""
+    session = CheckoutSession.objects.select_related("plan").get(key=key)
+    at = clock_now()
+    if session.status == CheckoutSession.Status.COMPLETE or expired(session, at):
+        raise CheckoutError(_("This checkout has expired. Please start again."), "session")
+    checked = check_form(session, form, at)
+    gateway = get_gateway()
+    if not getattr(gateway, "collects_in_browser", False):
+        raise CheckoutError(_("Enter your card."), "card")
+    try:
+        if not session.gateway_customer:
+            remote = gateway.create_customer(email=checked.email, name=checked.name, reference=_reference(session))
+            CheckoutSession.objects.filter(pk=session.pk, gateway_customer="").update(gateway_customer=remote)
+            session.refresh_from_db(fields=["gateway_customer"])
+        return gateway.start_card_setup(session.gateway_customer, _reference(session))
+    except DomainError as refused:
+        raise CheckoutError(localized_message(refused), "card") from None
+
+
 def _card(session: CheckoutSession, form: CheckoutForm, at: datetime):
+    if form.setup_intent.strip():
+        gateway = get_gateway()
+        if not getattr(gateway, "collects_in_browser", False) or not session.gateway_customer:
+            raise CheckoutError(_("Enter your card."), "card")
+        try:
+            return gateway.finish_card_setup(form.setup_intent.strip(), session.gateway_customer, _reference(session))
+        except DomainError as refused:
+            raise CheckoutError(localized_message(refused), "card") from None
     number = "".join(ch for ch in form.card_number if ch.isdigit())
     if not number:
         raise CheckoutError(_("Enter your card."), "card")

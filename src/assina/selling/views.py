@@ -217,6 +217,12 @@ def _submit(request, language: str, key: str, *, plan=None, session=None):
     if session is None:
         session = services.session_for_token(key, plan)
     form = _form(request, language)
+    if request.POST.get("action") == "start":  # Stripe.js asks for a card setup (checkout.js)
+        try:
+            setup = services.start_card_setup(session.key, form)
+        except services.CheckoutError as refused:
+            return JsonResponse({"error": str(refused), "field": refused.field}, status=400)
+        return JsonResponse({"client_secret": setup.client_secret})
     try:
         done = services.complete(session.key, form)
     except services.CheckoutError as refused:
