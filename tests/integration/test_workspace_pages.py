@@ -14,7 +14,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from factories import make_customer, make_plan, start_clock, subscribe, utc
 
-from assina.engagement.services import add_note, add_task, record_events
+from assina.engagement.services import EventRow, add_note, add_task, record_events
 from assina.feedback.services import record_response
 from assina.notifications import campaigns
 from assina.notifications.models import Campaign, Message, Segment
@@ -120,3 +120,74 @@ def test_filters_saved_as_a_segment_reach_a_campaign_by_health_band(shop):
     assert Segment.objects.filter(name="At risk").count() == 1
     assert segment.health_bands == [] and segment.nps_categories == ["detractor"] and segment.min_churn_risk == 60
     assert staff("customers.view_customer").post("/workspace/segments/", {"name": "x"}).status_code == 403
+
+
+def timeline_titles(html: str) -> list[str]:
+    block = html.split('id="ws-timeline"', 1)[1].split("</ol>", 1)[0]
+    return [re.sub(r"\s+", " ", t).strip() for t in re.findall(r'<span class="what">(.*?)</span>', block, re.S)]
+
+
+def timeline_times(html: str) -> list[str]:
+    block = html.split('id="ws-timeline"', 1)[1].split("</ol>", 1)[0]
+    return re.findall(r'<time datetime="([^"]+)"', block)
+
+
+def test_a_customers_page_shows_the_summary_feedback_and_whole_timeline_newest_first(shop):
+    bob, at = shop["bob"], now()
+    record_events([EventRow("e1", bob.pk, "report_exported", at - timedelta(days=5))])
+    add_note(bob, body="Called about the failed card", kind="call", occurred_at=at - timedelta(days=1))
+    add_task(bob, title="Offer a discount", due_at=at + timedelta(days=2))
+    owner = staff("customers.view_customer", "feedback.view_surveyresponse")
+    html = owner.get(f"/workspace/customers/{bob.pk}/").content.decode()
+    summary = html.split('id="ws-summary"', 1)[1].split('id="ws-why"', 1)[0]
+    assert "31 · At risk" in summary and "62 %" in summary and "3 · detractor" in summary and "R$30.00" in summary
+    assert "20 days" in summary
+    assert "Offer a discount" in html  # an open task
+    feedback = html.split('id="ws-feedback"', 1)[1].split("</section>", 1)[0]
+    assert "NPS (0–10): 3 (detractor)" in feedback and "support is slow" in feedback and "NPS (0–10): 9 (promoter)" in feedback
+    titles = timeline_titles(html)
+    times = timeline_times(html)
+    assert times == sorted(times, reverse=True)  # newest first
+    for expected in ("Call", "Task: Offer a discount", "NPS (0–10): 3 (detractor)", "NPS (0–10): 9 (promoter)",
+                     "Used the product: report_exported", "New subscription", "Invoice paid"):
+        assert expected in titles, (expected, titles)
+    assert titles.index("Call") < titles.index("NPS (0–10): 3 (detractor)") < titles.index("Used the product: report_exported")
+    assert titles.index("Used the product: report_exported") < titles.index("NPS (0–10): 9 (promoter)") < titles.index("New subscription")
+    billing = timeline_titles(owner.get(f"/workspace/customers/{bob.pk}/?kind=billing").content.decode())
+    assert "Invoice paid" in billing and "Call" not in billing and "New subscription" not in billing
+    cid = owner.get(f"/workspace/customers/{shop['cid'].pk}/").content.decode()
+    assert "not scored yet" in cid and "has not been scored yet" in cid
+
+
+def test_the_timeline_pages_back_through_years_without_losing_items_of_the_same_moment(shop):
+    ana, at = shop["ana"], now()
+    # 130 product events, ten at each of 13 moments: a page boundary falls inside a moment.
+    record_events([EventRow(f"l{d}-{k}", ana.pk, "login", at - timedelta(days=d)) for d in range(13) for k in range(10)])
+    owner = staff("customers.view_customer")
+    url, seen = f"/workspace/customers/{ana.pk}/?kind=engagement", []
+    while url:
+        html = owner.get(url).content.decode()
+        seen += timeline_times(html)
+        found = re.search(r'href="(\?[^"]+)" id="ws-older"', html)
+        url = f"/workspace/customers/{ana.pk}/" + found.group(1).replace("&amp;", "&") if found else None
+    assert len(seen) == 130 and seen == sorted(seen, reverse=True)
+
+
+def test_all_feedback_exports_as_csv_with_customer_score_category_and_comment(shop):
+    owner = staff("customers.view_customer", "feedback.view_surveyresponse")
+    rows = list(csv.DictReader(io.StringIO(b"".join(owner.get("/workspace/feedback.csv").streaming_content).decode())))
+    assert [(r["customer_email"], r["score"], r["nps_category"]) for r in rows] == [
+        ("ana@example.com", "10", "promoter"), ("bob@example.com", "9", "promoter"), ("bob@example.com", "3", "detractor")]
+    assert rows[2]["comment"].startswith("'=HYPERLINK")  # never a formula in a spreadsheet
+    one = owner.get(f"/workspace/customers/{shop['ana'].pk}/feedback.csv")
+    assert [r["customer_email"] for r in csv.DictReader(io.StringIO(b"".join(one.streaming_content).decode()))] == ["ana@example.com"]
+    assert staff("customers.view_customer").get("/workspace/feedback.csv").status_code == 403
+
+
+def test_only_staff_with_the_customer_permission_see_the_workspace(shop):
+    anonymous = Client().get("/workspace/customers/")
+    assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
+    nobody = staff()
+    assert nobody.get("/workspace/customers/").status_code == 403
+    assert nobody.get(f"/workspace/customers/{shop['ana'].pk}/").status_code == 403
+    assert staff("customers.view_customer").get("/workspace/customers/999999/").status_code == 404

@@ -333,9 +333,12 @@ def _preview(action: str, customer: Customer, post) -> dict:
         plan_code, quantity = post.get("plan") or None, _quantity(post)
         preview = preview_change(sub.pk, plan_code=plan_code, quantity=quantity)
         when = post.get("when") == "period_end"
+        from assina.catalog.models import Plan
+
+        target = Plan.objects.filter(code=plan_code).first() if plan_code else sub.plan
         facts.append(_("%(plan)s × %(quantity)s from %(current)s × %(old)s.") % {
-            "plan": plan_code or sub.plan.code, "quantity": quantity or _base_quantity(sub), "current": sub.plan.code,
-            "old": _base_quantity(sub)})
+            "plan": target.name if target else plan_code, "quantity": quantity or _base_quantity(sub),
+            "current": sub.plan.name, "old": _base_quantity(sub)})
         if when:
             facts.append(_("The change takes effect when the current period ends; nothing is billed now."))
         else:
