@@ -137,7 +137,8 @@ class PricingEntry:
 
 def pricing_entries() -> list[PricingEntry]:
     """The public plans, a monthly plan paired with its yearly one: the annual plan the owner's
-    annual offer names (upgrades), else the product's yearly plan in the same currency."""
+    annual offer names (upgrades), else the product's yearly plan in the same currency, else a
+    yearly plan whose code starts with the monthly one's and a dash (pro, pro-annual)."""
     plans = list(Plan.objects.filter(public=True, active=True, kind=Plan.Kind.BASE).select_related("product")
                  .order_by("pk"))
     offers = dict(AnnualOffer.objects.filter(monthly_plan__in=plans).values_list("monthly_plan_id", "annual_plan_id"))
@@ -147,9 +148,10 @@ def pricing_entries() -> list[PricingEntry]:
     for plan in plans:
         if plan.interval == "month" and plan.interval_count == 1:
             partner = yearly.get(offers.get(plan.pk, -1))
-            if partner is None:
-                partner = next((y for y in yearly.values() if y.product_id == plan.product_id
-                                and y.currency == plan.currency and y.pk not in paired), None)
+            if partner is None:  # the same product's yearly plan, else one named after it (pro → pro-annual)
+                candidates = [y for y in yearly.values() if y.currency == plan.currency and y.pk not in paired]
+                partner = next((y for y in candidates if y.product_id == plan.product_id), None) or next(
+                    (y for y in candidates if y.code.startswith(f"{plan.code}-")), None)
             if partner is not None:
                 paired.add(partner.pk)
             entries.append(PricingEntry(monthly=plan, yearly=partner))
@@ -495,3 +497,25 @@ def success_redirect(session: CheckoutSession) -> str:
     if session.success_url:
         return session.success_url.replace("{CHECKOUT_SESSION_ID}", session.key)
     return f"/checkout/s/{session.key}/"
+
+
+def session_summary(session: CheckoutSession) -> dict:
+    """A session as the CLI prints it (the API's shape, ``selling.api``, without its schema)."""
+    return {"id": session.key, "url": f"{settings.ASSINA_BASE_URL}/checkout/s/{session.key}/", "plan": session.plan.code,
+            "status": "expired" if expired(session) else session.status, "outcome": session.outcome,
+            "customer": f"cus_{session.customer_id}" if session.customer_id else None,
+            "subscription": f"sub_{session.subscription_id}" if session.subscription_id else None,
+            "expires_at": session.expires_at.isoformat()}
+
+
+def set_public(plan_code: str, public: bool) -> dict:
+    """Put a base plan on the pricing page or take it off (as the plan's admin page does)."""
+    plan = Plan.objects.filter(code=plan_code).first()
+    if plan is None or plan.kind != Plan.Kind.BASE:
+        raise CheckoutError(_("unknown plan %(code)s (an add-on is not sold alone)") % {"code": repr(plan_code)}, "plan")
+    if plan.public != public:
+        with transaction.atomic():
+            Plan.objects.filter(pk=plan.pk).update(public=public)
+            plan.public = public
+            record("plan.updated", plan, clock_now(), {"public": public})
+    return {"plan": plan.code, "public": plan.public, "active": plan.active}
