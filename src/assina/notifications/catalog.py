@@ -34,6 +34,17 @@ INVOICE = {"number": "2026-000123", "total": "R$ 49,90", "amount_due": "R$ 49,90
            "lines": [{"description": "Pro", "amount": "R$ 49,90"}]}
 CARD = {"brand": "visa", "last4": "4242", "expires": "12/2026"}
 
+PRICE_MIGRATION = {
+    "plan": "Pro", "old_price": "R$ 49,90", "new_price": "R$ 59,90", "interval": "mês",
+    "effective_on": "21 de dezembro de 2026", "changes_on": "21 de dezembro de 2026",
+    "options": [{"value": "accept", "title": "Manter o Pro", "price": "R$ 59,90",
+                 "text": "A partir de 21 de dezembro de 2026 você paga R$ 59,90 por mês em vez de R$ 49,90."},
+                {"value": "switch", "title": "Mudar para o Básico", "price": "R$ 49,90",
+                 "text": "A partir de 21 de dezembro de 2026 você paga R$ 49,90 por mês, perto do que paga hoje."}],
+    "default": "Se você não escolher até 21 de dezembro de 2026: Manter o Pro.",
+    "cancel": "Você também pode cancelar antes de 21 de dezembro de 2026: o novo preço não será cobrado.",
+}
+
 COMMON_SAMPLE = {
     "business": {"name": "Assina", "logo_url": "", "color": "#2563eb", "url": "https://example.com"},
     "customer": {"name": "Ana Souza", "first_name": "Ana", "email": "ana@example.com"},
@@ -98,6 +109,9 @@ MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
     MessageSpec("upgrade_trial_ending", _("Temporary upgrade ending"), TRANSACTIONAL,
                 {"subscription": SUBSCRIPTION, "trial_plan": "Premium", "ends_on": "21 de dezembro de 2026",
                  "new_price": "R$ 59,90", "portal_url": "https://example.com/portal/enter/TOKEN/"}),
+    # A price increase with a choice (assina.repricing, issue 19): the notice, and the reminder 7 days before.
+    MessageSpec("price_migration_notice", _("Price increase with a choice"), TRANSACTIONAL, PRICE_MIGRATION),
+    MessageSpec("price_migration_reminder", _("Price increase reminder"), TRANSACTIONAL, PRICE_MIGRATION),
 ]}
 
 # Campaigns are written in the admin; they may use the common variables only.
@@ -111,6 +125,14 @@ ENGLISH_SAMPLE = {
     "21 de dezembro de 2026": "December 21, 2026", "R$ 49,90": "R$49.90", "R$ 25,46": "R$25.46", "-R$ 24,44": "-R$24.44", "R$ 59,90": "R$59.90", "R$ 39,92": "R$39.92", "mês": "month",
     "novembro de 2026": "November 2026", "seu banco recusou o pagamento": "your bank declined the payment", "1.234": "1,234", "chamadas de API": "API calls",
     "Rapidez do suporte": "Support speed", "Agora respondemos em até 4 horas.": "We now answer within 4 hours.",
+    "Manter o Pro": "Keep Pro", "Mudar para o Básico": "Switch to Basic",
+    "A partir de 21 de dezembro de 2026 você paga R$ 59,90 por mês em vez de R$ 49,90.":
+        "From December 21, 2026 you pay R$59.90 per month instead of R$49.90.",
+    "A partir de 21 de dezembro de 2026 você paga R$ 49,90 por mês, perto do que paga hoje.":
+        "From December 21, 2026 you pay R$49.90 per month, close to what you pay today.",
+    "Se você não escolher até 21 de dezembro de 2026: Manter o Pro.": "If you do not choose by December 21, 2026: Keep Pro.",
+    "Você também pode cancelar antes de 21 de dezembro de 2026: o novo preço não será cobrado.":
+        "You may also cancel before December 21, 2026: you will not be charged the new price.",
 }
 
 
