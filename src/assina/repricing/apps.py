@@ -6,3 +6,8 @@ class RepricingConfig(AppConfig):
     name = "assina.repricing"
     label = "repricing"
     verbose_name = _("Price increases")
+
+    def ready(self):
+        from . import jobs
+
+        jobs.register()
