@@ -14,4 +14,6 @@ EVENT_TYPES: tuple[str, ...] = (
     "upgrade.trial_reminded",  # the "your trial ends in two days" message was queued
     "upgrade.trial_confirmed",  # the customer kept the higher plan: billed as a plan change
     "upgrade.trial_reverted",  # the trial ended (on its own, or the subscription no longer allows it)
+    "suggestion.shown",  # an upsell or cross-sell was shown (once per customer and suggestion per 24 h)
+    "suggestion.accepted",  # the customer took a suggestion shown to them in the last 30 days
 )

@@ -1,0 +1,380 @@
+"""At most three suggestions per customer: upsells and cross-sells, each with its reason in words.
+
+Where they come from, in this order of strength:
+
+1. **usage_upsell**: a higher plan (same currency and interval, a higher base price) would have
+   cost less than the customer's plan for the usage of their last billed period (base price at
+   their quantity plus each metered price of the plan, ``core.pricing``);
+2. **limit_upsell**: they used at least 80 % of a metered price's free first tier (the units
+   their plan includes) in their last billed period, and a higher plan includes more;
+3. **cross_sell**: an add-on that the customers on the same plan who have one of this customer's
+   add-ons most often also have (co-occurrence, at least 2 of them and at least 20 %);
+4. **popular**: the add-ons most subscriptions on their plan have (at least 2 and 10 %).
+
+Never more than ``MAX_SUGGESTIONS`` (3), never an add-on they already have, never their own plan.
+
+Two entry points:
+
+- ``suggestions_for(customer_id)``: all four sources, for every live subscription of the customer
+  (the API, the owner's customer page).
+- ``quick_suggestions(subscription, ...)`` / ``for_plan(plan_id, ...)``: the add-on sources only
+  (cross-sell and popular) in two queries, for the portal's home and checkout; the usage
+  upsells need the usage rows and stay on the full path.
+
+Shown and accepted are durable events (``suggestion.shown``, ``suggestion.accepted``):
+``record_shown`` writes a suggestion once per customer per ``SHOWN_EVERY`` (24 h) whatever the
+number of page views, ``record_accepted`` once per shown suggestion. ``report`` counts them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q, Subquery
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from assina.catalog.models import MeteredPrice, Plan, PlanVersion
+from assina.core.errors import DomainError
+from assina.core.mrr import monthly
+from assina.core.pricing import price_amount
+from assina.core.states import LIVE
+from assina.customers.models import Customer
+from assina.events.models import Event
+from assina.events.services import record
+from assina.notifications.context import money, number
+from assina.notifications.rendering import message_locale
+from assina.subscriptions.models import Subscription, SubscriptionItem
+from assina.time import now as clock_now
+from assina.usage.models import UsageCharge
+
+MAX_SUGGESTIONS = 3
+NEAR_LIMIT = 0.8  # share of the included units that counts as "near the limit"
+CROSS_MIN_SHARE = 0.2
+POPULAR_MIN_SHARE = 0.1
+MIN_CUSTOMERS = 2  # no "customers like you" out of one customer
+SHOWN_EVERY = timedelta(hours=24)
+ACCEPT_WITHIN = timedelta(days=30)
+KINDS = ("usage_upsell", "limit_upsell", "cross_sell", "popular")
+SURFACES = ("portal", "checkout", "api", "admin")
+
+
+class SuggestionError(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    key: str  # "plan:team" (an upgrade) or "addon:priority" (an add-on)
+    kind: str  # one of KINDS
+    plan: str  # the plan or add-on's code
+    name: str
+    price: str  # its price per period, formatted for the customer
+    amount: int  # minor units per period
+    monthly_amount: int  # the MRR it would add (an upgrade: the base prices' difference; an add-on: its price)
+    currency: str
+    reason: str  # in the active language
+    subscription: int | None = None
+
+    @property
+    def url(self) -> str:
+        """Where the customer takes it in the portal ("" at checkout: no subscription yet)."""
+        if self.subscription is None:
+            return ""
+        what = "addons" if self.key.startswith("addon:") else "change"
+        return f"/portal/subscriptions/{self.subscription}/{what}/?suggestion={self.key}"
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "url": self.url}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def _latest_versions(plan_ids) -> dict[int, PlanVersion]:
+    latest: dict[int, PlanVersion] = {}
+    for version in PlanVersion.objects.filter(plan_id__in=list(plan_ids)).order_by("plan_id", "version"):
+        if version.version < 1_000_000:  # imported versions are numbered apart
+            latest[version.plan_id] = version
+    return latest
+
+
+def _live_count(plan_id: int, owned: tuple[int, ...] = ()):
+    """A scalar subquery: live subscriptions of ``plan_id`` (with one of ``owned`` when given)."""
+    subs = Subscription.objects.filter(plan_id=plan_id, status__in=list(LIVE))
+    if owned:
+        subs = subs.filter(items__plan_version__plan_id__in=list(owned))
+    return Subquery(subs.order_by().values("plan_id").annotate(c=Count("pk", distinct=True)).values("c")[:1])
+
+
+def _addon_counts(plan_id: int, owned: tuple[int, ...]) -> list[dict]:
+    """One query: per add-on on live subscriptions of ``plan_id``, how many have it (``n``), how
+    many of those also have one of ``owned`` (``together``), the live subscriptions of the plan
+    (``total``) and those with one of ``owned`` (``owners``), and the add-on's code and name."""
+    extra = {"together": Count("subscription_id", distinct=True,
+                               filter=Q(subscription__items__plan_version__plan_id__in=list(owned))),
+             "owners": _live_count(plan_id, owned)} if owned else {}
+    query = (SubscriptionItem.objects.filter(subscription__plan_id=plan_id, subscription__status__in=list(LIVE),
+                                             plan_version__plan__kind=Plan.Kind.ADDON, plan_version__plan__active=True)
+             .values("plan_version__plan_id", "plan_version__plan__code", "plan_version__plan__name",
+                     "plan_version__plan__currency", "plan_version__plan__interval", "plan_version__plan__interval_count")
+             .annotate(n=Count("subscription_id", distinct=True), total=_live_count(plan_id), **extra))
+    return list(query)
+
+
+def _addon_suggestions(plan: Plan, owned: dict[int, str], currency: str, interval: tuple, locale: str,
+                       subscription_id: int | None, rows: list[dict]) -> list[Suggestion]:
+    """Cross-sells then popular add-ons from ``_addon_counts`` rows (prices: one more query)."""
+    candidates = [r for r in rows if r["plan_version__plan_id"] not in owned and r["plan_version__plan__currency"] == currency
+                  and (r["plan_version__plan__interval"], r["plan_version__plan__interval_count"]) == interval]
+    picked: list[tuple[str, dict, str]] = []
+    owners_of_owned = max((r.get("owners") or 0 for r in rows), default=0)
+    if owned and owners_of_owned:
+        for r in sorted(candidates, key=lambda r: (-r.get("together", 0), r["plan_version__plan__code"])):
+            if r.get("together", 0) >= MIN_CUSTOMERS and r["together"] / owners_of_owned >= CROSS_MIN_SHARE:
+                picked.append(("cross_sell", r, ""))
+    for r in sorted(candidates, key=lambda r: (-r["n"], r["plan_version__plan__code"])):
+        total = r["total"] or 0
+        if r["n"] >= MIN_CUSTOMERS and total and r["n"] / total >= POPULAR_MIN_SHARE and \
+                all(p[1] is not r for p in picked):
+            picked.append(("popular", r, ""))
+    picked = picked[:MAX_SUGGESTIONS]
+    if not picked:
+        return []
+    versions = _latest_versions(r["plan_version__plan_id"] for _k, r, _x in picked)
+    owned_names = ", ".join(sorted(owned.values()))
+    result = []
+    for kind, r, _x in picked:
+        version = versions.get(r["plan_version__plan_id"])
+        if version is None:
+            continue
+        amount = price_amount(version.price_spec(), 1)
+        name = r["plan_version__plan__name"]
+        if kind == "cross_sell":
+            reason = _("Customers on %(plan)s who have %(owned)s often add %(addon)s too (%(count)s of %(total)s).") % {
+                "plan": plan.name, "owned": owned_names, "addon": name, "count": number(r["together"], locale),
+                "total": number(owners_of_owned, locale)}
+        else:
+            share = round(100 * r["n"] / r["total"])
+            reason = _("Popular on %(plan)s: %(percent)s%% of its customers have %(addon)s.") % {
+                "plan": plan.name, "percent": share, "addon": name}
+        result.append(Suggestion(key=f"addon:{r['plan_version__plan__code']}", kind=kind, plan=r["plan_version__plan__code"],
+                                 name=name, price=money(amount, currency, locale), amount=amount,
+                                 monthly_amount=monthly(amount, interval[0], interval[1]), currency=currency, reason=reason,
+                                 subscription=subscription_id))
+    return result
+
+
+def quick_suggestions(subscription, owned_addons: dict[int, str] | None = None, locale: str | None = None) -> list[Suggestion]:
+    """The add-on suggestions (cross-sell, popular) for one subscription: two queries (counts,
+    prices; none for prices when nothing is suggested), one more for its add-ons when
+    ``owned_addons`` is not given. ``owned_addons``: {add-on plan id: name} the caller has loaded already (the
+    portal's summary has the items); ``locale``: the customer's (default: theirs)."""
+    sub = subscription
+    if owned_addons is None:
+        owned_addons = dict(SubscriptionItem.objects.filter(subscription=sub, plan_version__plan__kind=Plan.Kind.ADDON)
+                            .values_list("plan_version__plan_id", "plan_version__plan__name"))
+    owned = tuple(sorted(owned_addons))
+    rows = _addon_counts(sub.plan_id, owned)
+    if not rows:
+        return []
+    return _addon_suggestions(sub.plan, owned_addons, sub.currency, (sub.interval, sub.interval_count),
+                              locale or sub.customer.locale, sub.pk, rows)[:MAX_SUGGESTIONS]
+
+
+def for_plan(plan: Plan, locale: str, chosen_addons: dict[int, str] | None = None) -> list[Suggestion]:
+    """Checkout: the add-ons to suggest to a new customer of ``plan`` (and the add-ons already
+    chosen in the form, ``{plan id: name}``, for cross-sells). Two queries."""
+    chosen = chosen_addons or {}
+    owned = tuple(sorted(chosen))
+    rows = _addon_counts(plan.pk, owned)
+    if not rows:
+        return []
+    return _addon_suggestions(plan, chosen, plan.currency, (plan.interval, plan.interval_count), locale, None, rows)[:MAX_SUGGESTIONS]
+
+
+def _usage_suggestions(sub: Subscription, locale: str) -> list[Suggestion]:
+    """Upsells from the last billed period's metered usage: a higher plan that prices it better,
+    or one that includes more of a metric whose included units are nearly used up."""
+    charges = list(UsageCharge.objects.filter(subscription=sub, free=False).order_by("-period_start")
+                   .values_list("period_start", "metric_code", "quantity")[:50])
+    if not charges:
+        return []
+    last = charges[0][0]
+    usage = {code: quantity for start, code, quantity in charges if start == last}
+    base = sub.items.select_related("plan_version").filter(plan_version__plan__kind=Plan.Kind.BASE).first()
+    if base is None:
+        return []
+    higher = [p for p in Plan.objects.filter(kind=Plan.Kind.BASE, active=True, currency=sub.currency, interval=sub.interval,
+                                            interval_count=sub.interval_count).exclude(pk=sub.plan_id)]
+    versions = _latest_versions([p.pk for p in higher])
+    metered: dict[int, dict[str, MeteredPrice]] = defaultdict(dict)
+    for price in MeteredPrice.objects.select_related("metric", "plan_version").filter(
+            plan_version_id__in=[v.pk for v in versions.values()] + [base.plan_version_id]):
+        metered[price.plan_version_id][price.metric.code] = price
+    names = {p.metric.code: p.metric.name for prices in metered.values() for p in prices.values()}
+
+    def cost(version: PlanVersion) -> int:
+        total = price_amount(version.price_spec(), base.quantity)
+        for code, quantity in usage.items():
+            price = metered[version.pk].get(code)
+            if price is not None:
+                total += price_amount(price.price_spec(), quantity)
+        return total
+
+    def included(version_id: int, code: str) -> int | None:
+        price = metered[version_id].get(code)
+        if price is None or not price.tiers:
+            return None
+        first = price.tiers[0]
+        free = not first.get("unit_amount") and not first.get("flat_amount") and first.get("up_to")
+        return int(first["up_to"]) if free else None
+
+    current_cost = cost(base.plan_version)
+    current_base = price_amount(base.plan_version.price_spec(), base.quantity)
+    result = []
+    for plan in higher:
+        version = versions.get(plan.pk)
+        if version is None or price_amount(version.price_spec(), base.quantity) <= current_base:
+            continue  # only a higher plan is an upsell
+        new_cost = cost(version)
+        if new_cost < current_cost and usage:
+            code = max(usage, key=lambda c: usage[c])
+            reason = _("With your usage last period (%(quantity)s %(metric)s), %(plan)s would have cost %(new)s instead of "
+                       "%(old)s.") % {"quantity": number(usage[code], locale), "metric": names.get(code, code),
+                                      "plan": plan.name, "new": money(new_cost, sub.currency, locale),
+                                      "old": money(current_cost, sub.currency, locale)}
+            result.append((0, new_cost - current_cost, Suggestion(
+                key=f"plan:{plan.code}", kind="usage_upsell", plan=plan.code, name=plan.name,
+                price=money(price_amount(version.price_spec(), base.quantity), sub.currency, locale),
+                amount=price_amount(version.price_spec(), base.quantity),
+                monthly_amount=monthly(price_amount(version.price_spec(), base.quantity) - current_base, sub.interval,
+                                       sub.interval_count),
+                currency=sub.currency, reason=reason, subscription=sub.pk)))
+            continue
+        for code, quantity in sorted(usage.items()):
+            mine, theirs = included(base.plan_version_id, code), included(version.pk, code)
+            if mine and quantity >= NEAR_LIMIT * mine and theirs and theirs > mine:
+                reason = _("You used %(used)s of the %(included)s %(metric)s included in %(current)s; %(plan)s includes "
+                           "%(more)s.") % {"used": number(quantity, locale), "included": number(mine, locale),
+                                           "metric": names.get(code, code), "current": sub.plan.name, "plan": plan.name,
+                                           "more": number(theirs, locale)}
+                amount = price_amount(version.price_spec(), base.quantity)
+                result.append((1, amount, Suggestion(
+                    key=f"plan:{plan.code}", kind="limit_upsell", plan=plan.code, name=plan.name,
+                    price=money(amount, sub.currency, locale), amount=amount,
+                    monthly_amount=monthly(amount - current_base, sub.interval, sub.interval_count), currency=sub.currency,
+                    reason=reason, subscription=sub.pk)))
+                break
+    return [s for _rank, _cost, s in sorted(result, key=lambda r: (r[0], r[1]))]
+
+
+def suggestions_for(customer_id: int | str, locale: str | None = None) -> list[Suggestion]:
+    """Every source, for each live subscription of the customer: at most three in all, the
+    strongest first, one suggestion per plan or add-on."""
+    raw = str(customer_id).removeprefix("cus_")
+    customer = Customer.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+    if customer is None:
+        raise SuggestionError(_("unknown customer %(customer)s") % {"customer": repr(customer_id)})
+    locale = message_locale(locale or customer.locale)
+    found: list[Suggestion] = []
+    with translation.override("pt-br" if locale == "pt-BR" else "en"):  # the reasons in the customer's language
+        for sub in Subscription.objects.select_related("plan", "customer").filter(
+                customer=customer, status__in=list(LIVE), cancel_at_period_end=False).order_by("pk"):
+            found += _usage_suggestions(sub, locale)
+            found += quick_suggestions(sub, locale=locale)
+    order = {kind: n for n, kind in enumerate(KINDS)}
+    result, seen = [], set()
+    for suggestion in sorted(found, key=lambda s: order[s.kind]):
+        if suggestion.key not in seen:
+            seen.add(suggestion.key)
+            result.append(suggestion)
+    return result[:MAX_SUGGESTIONS]
+
+
+# ---------------------------------------------------------------------------------------------
+# Shown and accepted
+
+
+def record_shown(customer_id: int, suggestions: list[Suggestion], surface: str, at: datetime | None = None) -> int:
+    """Record ``suggestion.shown`` for those not recorded for this customer in the last
+    ``SHOWN_EVERY`` (one query when all were: a page viewed again writes nothing). Returns the
+    number written."""
+    if not suggestions:
+        return 0
+    if surface not in SURFACES:
+        raise SuggestionError(_("unknown surface %(surface)s") % {"surface": repr(surface)})
+    at = at or clock_now()
+    recent = {data.get("key") for data in Event.objects.filter(
+        customer_id=customer_id, type="suggestion.shown", occurred_at__gt=at - SHOWN_EVERY).values_list("data", flat=True)}
+    fresh = [s for s in suggestions[:MAX_SUGGESTIONS] if s.key not in recent]
+    if not fresh:
+        return 0
+    customer = Customer(pk=customer_id)
+    with transaction.atomic():
+        for s in fresh:
+            record("suggestion.shown", customer, at, {"key": s.key, "kind": s.kind, "plan": s.plan, "surface": surface,
+                                                      "monthly_amount": s.monthly_amount, "currency": s.currency,
+                                                      "subscription": f"sub_{s.subscription}" if s.subscription else None},
+                   customer_id=customer_id)
+    return len(fresh)
+
+
+def record_accepted(customer_id: int, key: str, surface: str, at: datetime | None = None) -> bool:
+    """Record ``suggestion.accepted`` for the customer's latest shown ``key`` (within 30 days),
+    once; call it when the customer takes a suggested plan or add-on. False when it was not
+    shown to them lately or is already recorded."""
+    at = at or clock_now()
+    if surface not in SURFACES:
+        raise SuggestionError(_("unknown surface %(surface)s") % {"surface": repr(surface)})
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk", flat=True).first()
+        shown = (Event.objects.filter(customer_id=customer_id, type="suggestion.shown", data__key=key,
+                                      occurred_at__gt=at - ACCEPT_WITHIN, occurred_at__lte=at).order_by("-id").first())
+        if shown is None:
+            return False
+        if Event.objects.filter(customer_id=customer_id, type="suggestion.accepted", data__shown=shown.pk).exists():
+            return False
+        record("suggestion.accepted", Customer(pk=customer_id), at, {
+            "key": key, "kind": shown.data.get("kind"), "plan": shown.data.get("plan"), "surface": surface,
+            "shown": shown.pk, "monthly_amount": shown.data.get("monthly_amount", 0), "currency": shown.data.get("currency")},
+               customer_id=customer_id)
+    return True
+
+
+def report(since: datetime | None = None, until: datetime | None = None) -> dict:
+    """Shown, accepted, acceptance rate and added MRR (minor units per currency), overall and by
+    kind, for suggestions shown in [since, until] (default: the last 90 days)."""
+    until = until or clock_now()
+    since = since or until - timedelta(days=90)
+    shown = list(Event.objects.filter(type="suggestion.shown", occurred_at__gte=since, occurred_at__lte=until)
+                 .values_list("id", "data"))
+    ids = {pk for pk, _data in shown}
+    accepted = [data for data in Event.objects.filter(type="suggestion.accepted", occurred_at__gte=since)
+                .values_list("data", flat=True) if data.get("shown") in ids]
+    by_kind: dict[str, Counter] = {kind: Counter() for kind in KINDS}
+    mrr: dict[str, dict[str, int]] = {kind: defaultdict(int) for kind in KINDS}
+    for _pk, data in shown:
+        by_kind.setdefault(data.get("kind"), Counter())["shown"] += 1
+    for data in accepted:
+        kind = data.get("kind")
+        by_kind.setdefault(kind, Counter())["accepted"] += 1
+        mrr.setdefault(kind, defaultdict(int))[data.get("currency") or ""] += int(data.get("monthly_amount") or 0)
+
+    def figures(counter: Counter, added: dict) -> dict:
+        return {"shown": counter["shown"], "accepted": counter["accepted"],
+                "acceptance_rate": round(counter["accepted"] / counter["shown"], 4) if counter["shown"] else None,
+                "added_mrr": dict(added)}
+
+    total = Counter()
+    total_mrr: dict[str, int] = defaultdict(int)
+    for kind, counter in by_kind.items():
+        total.update(counter)
+        for currency, amount in mrr.get(kind, {}).items():
+            total_mrr[currency] += amount
+    return {"from": since.isoformat(), "to": until.isoformat(), **figures(total, total_mrr),
+            "by_kind": [{"kind": kind, **figures(by_kind[kind], mrr.get(kind, {}))} for kind in by_kind]}
