@@ -61,7 +61,7 @@ def test_a_bundle_invoice_shows_its_parts_and_the_mrr_breakdown_attributes_it(ca
     assert first.total == 6783
     # In the customer's language, money per locale.
     assert [d for _k, d, _q, _a in _lines(Invoice.objects.get(customer=bia))][1:] == [
-        "Incluído: Beans (vale R$ 49,90)", "Incluído: Mug (vale R$ 29,90)", "Frete: grátis a partir de R$ 50,00"]
+        "Incluído: Beans (vale R$\xa049,90)", "Incluído: Mug (vale R$\xa029,90)", "Frete: grátis a partir de R$\xa050,00"]
     # The MRR by plan attributes the bundle's revenue to the bundle, not to its parts.
     service.forget()
     plans = {p["plan"]: p["mrr"] for p in service.report(months=1)["plans"]}
@@ -161,3 +161,36 @@ def test_the_shipping_address_is_validated_and_saved_once(catalog):
     set_shipping_address(ana.pk, ADDRESS, now())
     assert reload(ana).shipping_address["postal_code"] == "01305-000"
     assert list(Event.objects.filter(pk__gt=since).values_list("type", flat=True)) == ["customer.shipping_address_updated"]
+
+
+def test_the_owner_manages_bundles_shipping_and_addresses_in_the_admin(catalog, admin_client, client, django_user_model):
+    from assina.catalog.models import Plan
+
+    page = admin_client.post("/admin/catalog/bundle/add/", {
+        "code": "trio", "name": "Trio", "parts": "beans 2\nmug 1", "price": "", "percent_off": "10", "trial_days": "0"})
+    assert page.status_code == 302, page.content[:2000]
+    # (2 × 49.90 + 29.90) = 129.70; 10 % = 12.97 → 116.73.
+    assert Plan.objects.get(code="trio").current_version().unit_amount == 11673
+    listing = admin_client.get("/admin/catalog/bundle/").content.decode()
+    assert "Trio" in listing and "Duo" in listing and "Beans × 2" in listing and ">Beans<" not in listing
+    mug = Plan.objects.get(code="mug")
+    page = admin_client.post(f"/admin/catalog/plan/{mug.pk}/change/", {
+        "name": "Mug", "active": "on", "ships": "on", "shipping_fee": "9.90", "free_shipping": "", "max_skips": "3",
+        "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0"})
+    assert page.status_code == 302, page.content.decode()[:3000]
+    mug.refresh_from_db()
+    assert (mug.ships_goods, mug.shipping_amount, mug.free_shipping_from, mug.max_skips_per_year) == (True, 990, None, 3)
+
+    ana = make_customer(email="ana@example.com", name="Ana")
+    form = admin_client.get(f"/admin/customers/customer/{ana.pk}/change/")
+    assert form.status_code == 200 and "ship_line1" in form.content.decode()
+    subscribe(ana, "duo")
+    shipments = admin_client.get("/admin/subscriptions/skippeddelivery/shipments/?period=2027-01")
+    assert shipments.status_code == 200 and "Beans × 1; Mug × 1" in shipments.content.decode()
+    download = admin_client.get("/admin/subscriptions/skippeddelivery/shipments/?period=2027-01&format=csv")
+    assert download["Content-Type"].startswith("text/csv") and b"ana@example.com" in download.content
+    assert admin_client.get("/admin/subscriptions/skippeddelivery/shipments/?period=27-1").status_code == 400
+    # Staff without the permission to view customers never get their addresses.
+    clerk = django_user_model.objects.create_user("clerk", password="x", is_staff=True)
+    client.force_login(clerk)
+    assert client.get("/admin/subscriptions/skippeddelivery/shipments/?period=2027-01").status_code == 403

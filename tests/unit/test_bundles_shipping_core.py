@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from assina.core.bundles import BundlePart, InvalidBundle, bundle_amount, saving
+from assina.core.bundles import BundlePart, InvalidBundle, bundle_amount, part_value, saving
 from assina.core.invoicing import ItemTerms, LineKind, SubscriptionTerms, draft_for_period, skipped_lines
 from assina.core.periods import Interval
 from assina.core.pricing import PriceSpec, PricingModel
@@ -28,6 +28,9 @@ def test_percent_off_rounds_the_discount_half_up_once_on_the_sum():
     # 33.33 × 3 parts at 33.33 %: 99.99 × 0.3333 = 33.326667 → 33.33 off → 66.66.
     assert bundle_amount([3333, 3333, 3333], percent_off="33.33") == 6666
     assert saving([4990, 2990], 6783) == 1197
+    # A flat part counts once per unit; a per-unit or tiered one at its price for the quantity.
+    assert part_value(PriceSpec(PricingModel.FLAT, "BRL", 4990), 2) == 9980
+    assert part_value(PriceSpec(PricingModel.PACKAGE, "BRL", 1000, package_size=5), 6) == 2000
 
 
 def test_a_bundle_price_is_below_its_parts_and_exactly_one_rule():

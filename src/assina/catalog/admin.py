@@ -27,9 +27,14 @@ from assina.core.periods import Interval
 from assina.core.pricing import TIERED_MODELS, PricingModel
 from assina.i18n import localized_message
 
-from .models import IMPORTED_VERSIONS_FROM, PRICING_MODELS, Coupon, Plan, PlanVersion, Product, PromotionCode
+from .models import (
+    IMPORTED_VERSIONS_FROM, PRICING_MODELS, Bundle, BundleComponent, Coupon, Plan, PlanVersion, Product, PromotionCode,
+)
 from .services import (
+    bundle_parts,
     change_plan_price,
+    create_bundle,
+    set_shipping,
     create_coupon,
     create_plan,
     create_promotion_code,
@@ -183,13 +188,53 @@ class PlanChangeForm(forms.ModelForm):
                     "when the plan was added."),
     )
 
+    ships = forms.BooleanField(label=capfirst(_("ships goods")), required=False,
+                               help_text=_("Each period is a delivery to the customer's shipping address."))
+    shipping_fee = forms.CharField(label=capfirst(_("shipping fee")), max_length=32, required=False,
+                                   help_text=_("Per delivery, in major units, e.g. 15.00."))
+    free_shipping = forms.CharField(label=capfirst(_("free shipping from")), max_length=32, required=False,
+                                    help_text=_("Spend per period (after discounts) from which shipping is free; "
+                                                "empty: never free."))
+    max_skips = forms.IntegerField(label=capfirst(_("skipped deliveries allowed per year")), min_value=0,
+                                   max_value=52, required=False)
+
     class Meta:
         model = Plan
         fields = ("name", "active")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        plan = self.instance
+        if plan.pk and "ships" in self.fields:
+            self.fields["ships"].initial = plan.ships_goods
+            self.fields["shipping_fee"].initial = _decimal(plan.shipping_amount, plan.currency) if plan.shipping_amount else ""
+            self.fields["free_shipping"].initial = _decimal(plan.free_shipping_from, plan.currency) \
+                if plan.free_shipping_from is not None else ""
+            self.fields["max_skips"].initial = plan.max_skips_per_year
+
+    def _clean_shipping(self, data: dict) -> None:
+        """The shipping fields, through ``set_shipping`` when they changed."""
+        plan = self.instance
+        if "ships" not in self.fields:
+            return
+        fee = parse_money_input(self, "shipping_fee", plan.currency) or 0
+        free = parse_money_input(self, "free_shipping", plan.currency)
+        skips = data.get("max_skips")
+        new = (bool(data.get("ships")), fee, free, plan.max_skips_per_year if skips is None else skips)
+        if self.errors or new == (plan.ships_goods, plan.shipping_amount, plan.free_shipping_from, plan.max_skips_per_year):
+            return
+        try:
+            set_shipping(plan.code, ships_goods=new[0], fee=new[1], free_from=new[2], max_skips_per_year=new[3],
+                         at=clock_now())
+        except DomainError as exc:
+            self.add_error("shipping_fee", localized_message(exc))
+            return
+        plan.ships_goods, plan.shipping_amount, plan.free_shipping_from, plan.max_skips_per_year = new
+
     def clean(self):
         data = super().clean()
         plan = self.instance
+        self._clean_shipping(data)
         tiered = plan.current_version().pricing_model in {m.value for m in TIERED_MODELS}
         amount = parse_money_input(self, "new_price", plan.currency)
         tiers_text = (data.get("new_tiers") or "").strip()
@@ -242,10 +287,12 @@ class PlanAdmin(ServiceAdmin):
     list_select_related = ("product",)
     fieldsets = (
         (None, {"fields": ("code", "name", "product", "kind", "active", "public", "created_at")}),
-        (_("Price"), {"fields": ("price", "current_version", "new_price", "new_tiers")}),
+        (_("Price"), {"fields": ("price", "current_version", "parts", "new_price", "new_tiers")}),
         (_("Billing"), {"fields": ("billing", "trial_days", "currency")}),
+        (_("Shipping"), {"fields": ("ships", "shipping_fee", "free_shipping", "max_skips")}),
     )
-    readonly_fields = ("code", "product", "kind", "created_at", "price", "current_version", "billing", "trial_days", "currency")
+    readonly_fields = ("code", "product", "kind", "created_at", "price", "current_version", "parts", "billing",
+                       "trial_days", "currency")
     editable_fields = ("name", "active", "public")
     inlines = (PlanVersionInline,)
 
@@ -266,6 +313,10 @@ class PlanAdmin(ServiceAdmin):
     @admin.display(description=_("current version"))
     def current_version(self, obj):
         return obj.current_version_number
+
+    @admin.display(description=_("bundle parts"))
+    def parts(self, obj):
+        return parts_text(obj)
 
     @admin.display(description=_("billing period"), ordering="interval")
     def billing(self, obj):
@@ -405,6 +456,102 @@ class PromotionCodeAdmin(ServiceAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             save_descriptive_fields(obj, [f for f in form.changed_data if f in self.editable_fields], "promotion_code.updated")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- bundles -----------------------------------------------------------------------------
+
+
+def _decimal(amount: int, currency: str) -> str:
+    """Minor units as a plain decimal a form reads back (1500 BRL -> "15.00")."""
+    from assina.core.money import Money
+
+    return str(Money(amount, currency).to_decimal())
+
+
+def parts_text(plan: Plan) -> str:
+    """"Beans × 1 (R$49.90), Mug × 1 (R$29.90) · 15% off" of the plan's current version, or "—"."""
+    version = plan.current_version()
+    parts = bundle_parts(version) if version else []
+    if not parts:
+        return "—"
+    text = ", ".join(f"{p.component.name} × {p.quantity} ({format_money(p.value, plan.currency)})" for p in parts)
+    if version.bundle_percent_off is not None:
+        text += " · " + _("%(percent)s%% off") % {"percent": version.bundle_percent_off.normalize()}
+    return text
+
+
+class BundleAddForm(ServiceAddForm):
+    code = forms.SlugField(label=field_label(Plan, "code"), max_length=64)
+    name = forms.CharField(label=field_label(Plan, "name"), max_length=200)
+    parts = forms.CharField(label=_("parts"), widget=forms.Textarea(attrs={"rows": 4}),
+                            help_text=_("One plan or add-on code a line, with its quantity: \"beans 1\" then \"mug 2\". "
+                                        "At least two; same currency and billing period."))
+    price = forms.CharField(label=_("bundle price"), max_length=32, required=False,
+                            help_text=_("Per period, in major units, e.g. 69.90; below the parts' sum."))
+    percent_off = forms.DecimalField(label=capfirst(_("bundle percent off")), max_digits=5, decimal_places=2,
+                                     min_value=0, max_value=100, required=False,
+                                     help_text=_("Or a percentage off the sum of the parts (the discount is rounded "
+                                                 "half up once)."))
+    trial_days = forms.IntegerField(label=field_label(Plan, "trial_days"), min_value=0, max_value=730, initial=0)
+
+    class Meta(ServiceAddForm.Meta):
+        model = Bundle
+
+    def clean(self):
+        data = self.cleaned_data
+        parts = []
+        for number, line in enumerate((data.get("parts") or "").strip().splitlines(), start=1):
+            words = line.split()
+            if not words:
+                continue
+            if len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+                self.add_error("parts", _("Line %(number)s: write a code and a quantity, like \"mug 2\".")
+                               % {"number": number})
+                break
+            parts.append((words[0], int(words[1]) if len(words) == 2 else 1))
+        data["part_list"] = parts
+        data["price_minor"] = None
+        if parts and (data.get("price") or "").strip():
+            currency = Plan.objects.filter(code=parts[0][0]).values_list("currency", flat=True).first()
+            data["price_minor"] = parse_money_input(self, "price", currency)
+        return super().clean()
+
+    def create(self, data: dict) -> Plan:
+        return create_bundle(code=data["code"], name=data["name"], parts=data["part_list"], price=data["price_minor"],
+                             percent_off=data.get("percent_off"), trial_days=data["trial_days"], at=clock_now())
+
+
+@admin.register(Bundle)
+class BundleAdmin(ServiceAdmin):
+    """Bundles only: their parts and price. A bundle is a plan (subscribed to, changed and billed
+    like one); its name and shipping are edited on the plan's page."""
+
+    add_form = BundleAddForm
+    add_fieldsets = ((None, {"fields": ("code", "name", "parts", "price", "percent_off", "trial_days")}),)
+    list_display = ("code", "name", "price", "parts", "billing", "active")
+    search_fields = ("code", "name")
+    fields = ("code", "name", "price", "parts", "billing", "ships_goods", "active")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(
+            pk__in=BundleComponent.objects.values("plan_version__plan_id")).select_related("product")
+
+    @admin.display(description=_("price"))
+    def price(self, obj):
+        version = obj.current_version()
+        return format_money(version.unit_amount, obj.currency) if version else "—"
+
+    @admin.display(description=_("bundle parts"))
+    def parts(self, obj):
+        return parts_text(obj)
+
+    @admin.display(description=_("billing period"))
+    def billing(self, obj):
+        return interval_label(obj.interval, obj.interval_count)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -122,6 +122,15 @@ class PlanVersion(models.Model):
         )
 
 
+class Bundle(Plan):
+    """The admin's view of the plans that are bundles (their current version has parts)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("bundle")
+        verbose_name_plural = _("bundles")
+
+
 class BundleComponent(models.Model):
     """A part of a bundle: a plan version with parts is a bundle (``core.bundles``). The parts
     belong to the version, like its price: a bundle's new version may change them, subscribers

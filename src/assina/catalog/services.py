@@ -9,14 +9,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
-from assina.core.bundles import InvalidBundle, bundle_amount, parse_percent, saving
+from assina.core.bundles import InvalidBundle, bundle_amount, parse_percent, part_value, saving
 from assina.core.discounts import Coupon as CoreCoupon
 from assina.core.discounts import CouponDuration, check_redeemable
 from assina.core.errors import DomainError
 from assina.core.input_bounds import EARLIEST, LATEST, date_in_bounds
 from assina.core.money import normalize_currency
 from assina.core.periods import validate_interval
-from assina.core.pricing import PriceSpec, PricingModel, Tier, price_amount
+from assina.core.pricing import PriceSpec, PricingModel, Tier
 from assina.events.services import record
 from assina.i18n import localized_message
 
@@ -199,7 +199,7 @@ def create_bundle(*, code: str, name: str, parts: list[tuple[str, int]], at: dat
             if (part.currency, part.interval, part.interval_count) != (first.currency, first.interval, first.interval_count):
                 raise CatalogError(_("a bundle's parts must bill in the same currency and interval (%(code)s does not)")
                                    % {"code": repr(part.code)})
-        values = [price_amount(part.current_version().price_spec(), quantity) for part, quantity in components]
+        values = [part_value(part.current_version().price_spec(), quantity) for part, quantity in components]
         try:
             amount = bundle_amount(values, price=price,
                                    percent_off=parse_percent(percent_off) if percent_off not in (None, "") else None)

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 
 from assina.core.errors import N_, DomainError
 from assina.core.money import CALC_CONTEXT, round_half_up
+from assina.core.pricing import PriceSpec, PricingModel, price_amount
 
 
 class InvalidBundle(DomainError):
@@ -33,6 +34,15 @@ class BundlePart:
     description: str
     quantity: int
     value: int
+
+
+def part_value(spec: PriceSpec, quantity: int) -> int:
+    """What ``quantity`` of a part costs alone per period: its price at that quantity, except that
+    a flat price (the same whatever the seats) counts once per unit, since two bags of coffee in a
+    box are worth two bags."""
+    if spec.model is PricingModel.FLAT:
+        return spec.unit_amount * quantity
+    return price_amount(spec, quantity)
 
 
 def parse_percent(value: object) -> Decimal:

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.formats import number_format
 from django.utils.translation import ngettext
@@ -21,7 +22,7 @@ from assina.admin_actions import (
 )
 from assina.core.errors import DomainError
 from assina.core.states import LIVE
-from assina.customers.services import check_changes, update_customer
+from assina.customers.services import check_changes, set_shipping_address, update_customer
 from assina.i18n import localized_message
 from assina.time import now as clock_now
 from assina.invoices.models import Invoice
@@ -71,12 +72,45 @@ class CustomerAddForm(ServiceAddForm):
         )
 
 
+ADDRESS_LABELS = {"line1": _("street and number"), "line2": _("complement"), "city": _("city"), "state": _("state"),
+                  "postal_code": _("postal code"), "country": _("shipping country")}
+
+
 class CustomerChangeForm(forms.ModelForm):
     """The edit form: the customers service checks the changed fields (ISO 3166 country, locale)
-    exactly as it does for the API and the add form, and its error is shown on the form."""
+    exactly as it does for the API and the add form, and its error is shown on the form. The
+    shipping address (issue 19) goes through ``set_shipping_address`` when it changed."""
+
+    ship_line1 = forms.CharField(label=capfirst(ADDRESS_LABELS["line1"]), required=False, max_length=200)
+    ship_line2 = forms.CharField(label=capfirst(ADDRESS_LABELS["line2"]), required=False, max_length=200)
+    ship_city = forms.CharField(label=capfirst(ADDRESS_LABELS["city"]), required=False, max_length=100)
+    ship_state = forms.CharField(label=capfirst(ADDRESS_LABELS["state"]), required=False, max_length=100)
+    ship_postal_code = forms.CharField(label=capfirst(ADDRESS_LABELS["postal_code"]), required=False, max_length=20)
+    ship_country = forms.CharField(label=capfirst(ADDRESS_LABELS["country"]), required=False, max_length=2,
+                                   help_text=_("Where plans that ship goods deliver; two letters, e.g. BR."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = (self.instance.shipping_address or {}) if self.instance.pk else {}
+        for name in ADDRESS_LABELS:
+            if f"ship_{name}" in self.fields:
+                self.fields[f"ship_{name}"].initial = current.get(name, "")
+
+    def _clean_address(self, data: dict) -> None:
+        typed = {name: (data.get(f"ship_{name}") or "").strip() for name in ADDRESS_LABELS}
+        current = self.instance.shipping_address or {}
+        if not any(typed.values()) or all(typed[n] == current.get(n, "") for n in ADDRESS_LABELS):
+            return
+        try:
+            set_shipping_address(self.instance.pk, typed, clock_now())
+        except DomainError as exc:
+            self.add_error("ship_line1", localized_message(exc))
 
     def clean(self) -> dict:
         data = super().clean()
+        if self.errors:
+            return data
+        self._clean_address(data)
         if self.errors:
             return data
         try:
@@ -184,6 +218,10 @@ class CustomerAdmin(CustomerSummaryMixin, ServiceAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None and settings.ASSINA_MODE != "sandbox":
             return fieldsets[:1]  # live mode: no card number field (issue 14: the card page collects cards)
+        if obj is not None:
+            shipping = tuple(f"ship_{name}" for name in ADDRESS_LABELS)
+            return [(None, {"fields": [f for f in fieldsets[0][1]["fields"] if f not in shipping]}),
+                    (_("Shipping address"), {"fields": shipping})]
         return fieldsets
     # What fits a 1366 px screen; language and currency are filters on the right.
     list_display = ("email", "name", "country", "credit_balance_display", "created_at")

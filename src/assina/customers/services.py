@@ -176,15 +176,16 @@ def erase_details(customer: Customer, at: datetime) -> dict[str, str]:
     """Replace a locked customer's personal details, in the caller's transaction. Returns the
     values replaced (name, email, tax id), which the caller also scrubs from other records.
 
-    The currency, locale, time zone, country, credit balance and the money records stay: invoices
+    The shipping address is emptied. The currency, locale, time zone, country, credit balance and the money records stay: invoices
     keep their numbers and totals, and the country stays for the revenue reports."""
     before = {"email": customer.email, "name": customer.name, "tax_id": customer.tax_id}
     customer.email = erased_email(customer.pk)
     customer.name = ""
     customer.tax_id = ""
     customer.metadata = {}
+    customer.shipping_address = {}
     customer.erased_at = at
-    customer.save(update_fields=["email", "name", "tax_id", "metadata", "erased_at"])
+    customer.save(update_fields=["email", "name", "tax_id", "metadata", "shipping_address", "erased_at"])
     return before
 
 
@@ -202,5 +203,5 @@ def set_shipping_address(customer_id: int, data: dict, at: datetime) -> Customer
         customer.shipping_address = address
         customer.save(update_fields=["shipping_address"])
         record("customer.shipping_address_updated", customer, at,
-               {"country": address["country"], "postal_code": address["postal_code"], "first": not had})
+               {"country": address["country"], "first": not had})  # no street or postal code in the log
     return customer

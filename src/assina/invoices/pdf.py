@@ -26,6 +26,7 @@ from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from assina.core.invoicing import LineKind
 from assina.core.money import Money
 from assina.i18n import format_money, is_english
 
@@ -190,7 +191,10 @@ def _texts(invoice: Invoice, fmt: _Formats) -> dict:
         who.append(f"{_label(Customer, 'tax_id')}: {customer.tax_id}")
     if customer.country:
         who.append(customer.country)
-    lines = [(line.description, fmt.period(line.period_start, line.period_end), fmt.money(line.amount))
+    # A bundle's parts sit under the bundle's line, indented, without an amount or a period of
+    # their own (the bundle's line carries both).
+    lines = [(f"    {line.description}", "", "") if line.kind == LineKind.BUNDLE_PART.value else
+             (line.description, fmt.period(line.period_start, line.period_end), fmt.money(line.amount))
              for line in sorted(invoice.lines.all(), key=lambda line: line.pk)]
     totals = [(_label(Invoice, "subtotal"), fmt.money(invoice.subtotal), False)]
     if invoice.discount:

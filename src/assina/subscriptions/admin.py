@@ -38,7 +38,7 @@ from . import services
 from .changes import change_subscription, preview_change
 from .discounts import apply_discount, remove_discount, upcoming_discount
 from .release import release_catch_up
-from .models import ScheduledChange, Subscription, SubscriptionItem
+from .models import ScheduledChange, SkippedDelivery, Subscription, SubscriptionItem
 
 S = SubscriptionStatus
 
@@ -483,3 +483,52 @@ class ScheduledChangeAdmin(ReadOnlyAdmin):
     date_hierarchy = "effective_at"
     list_select_related = ("subscription__plan",)
     fields = ("subscription", "effective_at", "change", "status", "created_at", "applied_at")
+
+
+@admin.register(SkippedDelivery)
+class SkippedDeliveryAdmin(ReadOnlyAdmin):
+    """Skipped deliveries (a customer's choice in the portal, or ``assina subscription
+    skip-delivery``), and the month's shipment list: who ships what where, as a page and as CSV."""
+
+    list_display = ("subscription", "period_start", "period_end", "created_at")
+    search_fields = ("subscription__customer__email",)
+    date_hierarchy = "period_start"
+    list_select_related = ("subscription__plan",)
+    fields = ("subscription", "period_start", "period_end", "created_at")
+    change_list_template = "admin/subscriptions/skippeddelivery/change_list.html"
+
+    def get_urls(self):
+        return [path("shipments/", self.admin_site.admin_view(self.shipments_view),
+                     name="subscriptions_skippeddelivery_shipments"), *super().get_urls()]
+
+    def shipments_view(self, request):
+        """The deliveries of a month; ``?period=YYYY-MM&format=csv`` downloads them. The list
+        holds customers' addresses: staff who may view subscriptions and customers only."""
+        from django.http import HttpResponse
+
+        from assina.time import now
+
+        from .shipments import shipments, shipments_csv
+
+        if not (request.user.has_perm("subscriptions.view_subscription")
+                and request.user.has_perm("customers.view_customer")):
+            raise PermissionDenied
+        period = request.GET.get("period") or now().strftime("%Y-%m")
+        error, rows = "", []
+        try:
+            if request.GET.get("format") == "csv":
+                response = HttpResponse(shipments_csv(period), content_type="text/csv; charset=utf-8")
+                response["Content-Disposition"] = f'attachment; filename="shipments-{period}.csv"'
+                return response
+            rows = shipments(period)
+        except DomainError as exc:
+            error = localized_message(exc)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": _("Shipments"),
+                   "period": period, "error": error,
+                   "rows": [{"invoice": s.invoice, "status": s.status, "name": s.name, "email": s.email,
+                             "items": "; ".join(f"{name} × {quantity}" for _code, name, quantity in s.items),
+                             "address": ", ".join(v for v in s.address.values() if v),
+                             "customer_url": reverse("admin:customers_customer_change", args=[s.customer_id])}
+                            for s in rows]}
+        return TemplateResponse(request, "admin/subscriptions/skippeddelivery/shipments.html", context,
+                                status=400 if error else 200)
