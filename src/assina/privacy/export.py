@@ -39,6 +39,7 @@ def export_customer(customer: Customer) -> dict[str, Any]:
         "customer": {
             "id": f"cus_{c.pk}", "email": c.email, "name": c.name, "locale": c.locale, "currency": c.currency,
             "time_zone": c.time_zone, "country": c.country, "tax_id": c.tax_id, "metadata": c.metadata,
+            "shipping_address": c.shipping_address,
             "credit_balance": c.credit_balance, "created_at": _t(c.created_at), "erased_at": _t(c.erased_at),
         },
         "subscriptions": [{
