@@ -28,13 +28,13 @@ def test_usage_down_a_failed_payment_and_a_detractor():
 
 
 def test_past_due_idle_and_tickets_put_a_customer_at_risk():
-    # recency 1 - 15/30 = 0.5, onboarding 0.5, payments 0 (past due), feedback (0.8 + 0.25) / 2 = 0.525,
-    # support 1 - 0.6 = 0.4, tenure 100/365; no usage in either window: trend left out (weights 75).
-    # 10 + 5 + 0 + 5.25 + 4 + 1.37 = 25.62 -> 34.2 -> 34, at risk.
+    # No usage in either window after being active: trend 0; recency 1 - 15/30 = 0.5, onboarding 0.5,
+    # payments 0 (past due), feedback (0.8 + 0.25) / 2 = 0.525, support 1 - 0.6 = 0.4, tenure 100/365.
+    # 0 + 10 + 5 + 0 + 5.25 + 4 + 1.37 = 25.62 of 100 -> 26, at risk.
     score, band, reasons, _s = _one(days_since_activity=22, onboarding=0.5, past_due=True, failed_90=2, nps=8,
                                     nps_month=202611, csat=2, csat_month=202611, tickets_30=3, tenure_days=100)
-    assert (score, band) == (34, "at_risk")
-    # Worst first: past due 26.7 points, idle 13.3, tickets 8.
+    assert (score, band) == (26, "at_risk")
+    # Worst first: (the trend's 25 points have no words: recency says it) past due 20 points, idle 10, tickets 8.
     assert reasons == [{"code": "past_due"}, {"code": "inactive", "value": 22}, {"code": "tickets", "value": 3}]
 
 

@@ -5,7 +5,8 @@ is nothing to judge (no NPS answered, no onboarding defined): a NaN component is
 other weights share its place.
 
 - ``usage_trend``: events in the last 30 days ÷ events in the 30 before, at most 1
-  (down 60 % → 0.4; no events in either window → NaN, recency says it).
+  (down 60 % → 0.4; no events in either window → 0 for a customer active before, NaN for one
+  never active: recency says it).
 - ``recency``: 1 when the last activity is at most 7 days old, then 1/30 less a day: 0 at 37 days;
   never active → 0 (NaN during the first 7 days of a customer).
 - ``onboarding``: the share of onboarding milestones reached (NaN when unknown).
@@ -100,10 +101,13 @@ def components(x: Inputs) -> np.ndarray:
     cur = np.asarray(x.events_30, dtype=np.float64)
     prev = np.asarray(x.events_prev_30, dtype=np.float64)
     out = np.empty((n, len(COMPONENTS)), dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        trend = np.where(prev > 0, np.minimum(cur / prev, 1.0), np.where(cur > 0, 1.0, np.nan))
-    out[:, 0] = trend
     idle = np.asarray(x.days_since_activity, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Nothing in either window: 0 for a customer who used the product before (they stopped),
+        # left out for one who never did (recency says it).
+        trend = np.where(prev > 0, np.minimum(cur / prev, 1.0),
+                         np.where(cur > 0, 1.0, np.where(np.isnan(idle), np.nan, 0.0)))
+    out[:, 0] = trend
     tenure = np.asarray(x.tenure_days, dtype=np.float64)
     recency = np.clip(1.0 - (idle - 7.0) / 30.0, 0.0, 1.0)
     never = np.isnan(idle)

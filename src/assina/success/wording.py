@@ -41,6 +41,8 @@ def reason_text(reason: dict) -> str:
         return _("usage down %(pct)s in 30 days") % {"pct": _pct(value)}
     if code == "usage_up":
         return _("usage up %(pct)s in 30 days") % {"pct": _pct(value)}
+    if code == "low_usage" and value == 0:
+        return _("no events in 30 days")
     if code == "low_usage":
         return ngettext("only %(count)s event in 30 days", "only %(count)s events in 30 days", value) % {"count": _n(value)}
     if code == "inactive":
@@ -127,4 +129,7 @@ def factors(features: list[str], chosen: np.ndarray, x, i: int) -> list[dict]:
             continue
         if item not in out:
             out.append(item)
+    # "No activity for 120 days" already says "no events in 30 days".
+    if any(f["code"] in ("inactive", "no_activity") for f in out):
+        out = [f for f in out if not (f["code"] == "low_usage" and f.get("value") == 0)]
     return out
