@@ -351,8 +351,8 @@ def _preview(action: str, customer: Customer, post) -> dict:
     elif action == "discount":
         percent, amount, periods = _discount_terms(post, sub)
         what = f"{percent} %" if percent is not None else _money(amount, sub.currency)
-        facts.append(_("%(what)s off from the next invoice, for %(periods)s.") % {
-            "what": what, "periods": _("%(n)s periods") % {"n": periods} if periods else _("ever")})
+        facts.append(_("%(what)s off from the next %(n)s invoices.") % {"what": what, "n": periods} if periods
+                     else _("%(what)s off every invoice from the next one on.") % {"what": what})
     elif action == "pause":
         facts.append(_("Billing stops now; the unused part of the paid period becomes credit for when it resumes."))
     elif action == "resume":
