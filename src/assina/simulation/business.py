@@ -7,7 +7,8 @@ Basic 29.90 / 9.90 a month, Pro 79.90 / 24.90 a month with a 14-day trial, Busin
 12.90 per seat a month, Pro annual 799.00 / 249.00 a year, a reminders add-on 19.90 / 5.90 a
 month; a welcome coupon (20% off for 3 months, promotion codes BEMVINDO20 and WELCOME20) and a
 partner coupon (R$ 10 off the Brazilian Pro, forever). Halfway through, the Brazilian Basic goes
-up to 34.90 (existing subscribers keep 29.90).
+up to 34.90 (existing subscribers keep 29.90). The Brazilian Basic, Pro and Pro annual are on the
+pricing page (/pricing/).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from decimal import Decimal
 
 from assina.analytics.models import ExchangeRate
 from assina.catalog.services import change_plan_price, create_coupon, create_plan, create_promotion_code
+from assina.selling.services import set_public
 
 NAME = "Agenda Certa"  # the Makefile's DEMO_ENV gives ASSINA_BUSINESS_NAME the same
 CURRENCY = "BRL"  # the business's own currency, the dashboard's reporting currency
@@ -70,6 +72,9 @@ def create_catalog(at: datetime) -> None:
                   currency=CURRENCY, plans=[plan_code(PRO, CURRENCY)], at=at)
     # What the operator sets in the admin so that the dashboard adds dollars to reais.
     ExchangeRate.objects.create(currency="USD", rate=USD_RATE, valid_from=at.date())
+    # The pricing page (/pricing/) sells the Brazilian Basic and Pro, Pro monthly or annual.
+    for family in (BASIC, PRO, PRO_ANNUAL):
+        set_public(plan_code(family, CURRENCY), True)
 
 
 def raise_basic_price(at: datetime) -> None:
