@@ -25,7 +25,9 @@ def _count(value: int) -> str:
 
 
 def _figure(value: float | None, digits: int) -> str:
-    return "—" if value is None else show.number(value, digits)
+    from babel.numbers import format_decimal
+
+    return "—" if value is None else format_decimal(value, "0." + "0" * digits, locale=show.locale())
 
 
 def ranking_text(data: dict) -> str:
@@ -74,7 +76,7 @@ def health(request):
     if data["expected_mrr_loss"] is not None:
         kpis.append(("expected-loss", _("Expected MRR loss"), _mrr(data["expected_mrr_loss"]),
                      _("Each customer's MRR times their probability of leaving in the next 30 days, added up.")))
-    kpis += [(f"band-{b}", str(bands[b]), _count(data["bands"].get(b, 0)),
+    kpis += [(f"band-{b}", _("Band: %(band)s") % {"band": bands[b]}, _count(data["bands"].get(b, 0)),
               _("Customers in this band at the last computation.")) for b in Band.values]
     context = {
         **admin.site.each_context(request),
