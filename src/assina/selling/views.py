@@ -24,7 +24,7 @@ from django.templatetags.static import static
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from assina import csp
 from assina.accounts.throttle import client_address
@@ -109,7 +109,7 @@ def _pricing_context(language: str) -> dict:
     return {"cards": cards, "has_pairs": has_pairs}
 
 
-@require_GET
+@require_safe
 def pricing(request):
     language = _language(request)
     with translation.override(language):
@@ -118,7 +118,7 @@ def pricing(request):
 
 
 @xframe_options_exempt
-@require_GET
+@require_safe
 def pricing_embed(request):
     """The pricing table alone, for an iframe on the business's own site (any site may frame it:
     it has links only, no form; its buttons open checkout in the top window)."""
@@ -129,21 +129,21 @@ def pricing_embed(request):
     return _page(request, "pricing.html", language, {**context, "embedded": True})
 
 
-@require_GET
+@require_safe
 def pricing_embed_js(request):
-    """``<script src=".../pricing/embed.js" data-lang="pt-br" async></script>``: an iframe of
-    /pricing/embed/ where the script tag is, as tall as its content."""
-    base = settings.ASSINA_BASE_URL
-    body = (f"/* Assina pricing table: {base}/pricing/ */\n"
-            f"(function(){{var s=document.currentScript;if(!s)return;var l=s.getAttribute('data-lang')||'';"
-            f"var f=document.createElement('iframe');f.src='{base}/pricing/embed/'+(l?'?lang='+encodeURIComponent(l):'');"
-            f"f.title='Pricing';f.loading='lazy';f.style.cssText='width:100%;border:0;min-height:520px';"
-            f"window.addEventListener('message',function(e){{if(e.origin==='{base}'&&e.source===f.contentWindow&&"
-            f"e.data&&e.data.assinaPricingHeight){{f.style.height=e.data.assinaPricingHeight+'px';}}}});"
-            f"s.parentNode.insertBefore(f,s.nextSibling);}})();\n")
+    """``<script src="https://…/pricing/embed.js" data-lang="pt-br" async></script>``: an iframe of
+    /pricing/embed/ (from the server the script came from) where the script tag is, as tall as
+    its content (the frame tells its height by postMessage; only that frame is listened to)."""
+    body = ("/* Assina's pricing table (/pricing/embed/). */\n"
+            "(function(){var s=document.currentScript;if(!s||!s.src)return;var o=new URL(s.src).origin;"
+            "var l=s.getAttribute('data-lang')||'';var f=document.createElement('iframe');"
+            "f.src=o+'/pricing/embed/'+(l?'?lang='+encodeURIComponent(l):'');f.title=s.getAttribute('data-title')||'Pricing';"
+            "f.style.cssText='width:100%;border:0;min-height:480px';"
+            "window.addEventListener('message',function(e){if(e.origin===o&&e.source===f.contentWindow&&e.data&&"
+            "e.data.assinaPricingHeight){f.style.height=e.data.assinaPricingHeight+'px';}});"
+            "s.parentNode.insertBefore(f,s.nextSibling);})();\n")
     response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=300"
-    response["Access-Control-Allow-Origin"] = "*"
     return response
 
 
