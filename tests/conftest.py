@@ -119,3 +119,12 @@ def _database_mode_recorded(request):
 
     record_mode()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _portal_homes_made_afresh():
+    """No portal home kept by an earlier test (``assina.portal.home``): test databases reuse ids,
+    so an earlier test's account part could match a later one's stamps."""
+    from assina.portal import home
+
+    home.forget()
