@@ -43,6 +43,7 @@ from assina.notifications.jobs import produce_events
 from assina.notifications.models import Campaign, Message, MessageTemplate, Segment
 from assina.notifications.template_store import sync_templates
 from assina.payments import queries as payment_queries
+from assina.portal import queries as portal_queries
 from assina.payments.models import Refund
 from assina.payments.refunds import refund_invoice
 from assina.payments.services import attach_card
@@ -645,11 +646,12 @@ def test_storing_engagement_events_matches_the_orm():
     EngagementEvent.objects.create(customer=alice, event_id="e1", name="login", occurred_at=T0, received_at=T0)
     received = T0 + timedelta(microseconds=42)
     rows = _encode([
-        [alice.pk, "e1", "login", utc(2027, 1, 9), None, {}],  # stored already
-        [bob.pk, "e2", "report_exported", utc(2027, 1, 9, 8, 30, 1) + timedelta(microseconds=123), 2.5,
-         {"format": "pdf", "n": [1, "ü"]}],
-        [bob.pk, "e3", "login", utc(2027, 1, 9, 8), 3, {}],
-        [bob.pk, "e3", "login", utc(2027, 1, 9, 9), None, {}],  # the same id twice in one batch
+        {"c": alice.pk, "i": "e1", "n": "login", "t": utc(2027, 1, 9), "v": None, "p": {}},  # stored already
+        {"c": bob.pk, "i": "e2", "n": "report_exported", "t": utc(2027, 1, 9, 8, 30, 1) + timedelta(microseconds=123),
+         "v": 2.5, "p": {"format": "pdf", "n": [1, "ü"]}},
+        {"c": bob.pk, "i": "e3", "n": "login", "t": utc(2027, 1, 9, 8), "v": 3, "p": {}},
+        {"c": bob.pk, "i": "e3", "n": "login", "t": utc(2027, 1, 9, 9), "v": None, "p": {}},  # the same id twice
+        {"c": bob.pk + 1000, "i": "e4", "n": "login", "t": utc(2027, 1, 9, 9), "v": None, "p": {}},  # no such customer
     ]).decode()
     for imported in (False, True):
         answer, _rows = assert_same_writes(lambda: engagement_queries.insert_events(rows, imported, received),
@@ -659,6 +661,67 @@ def test_storing_engagement_events_matches_the_orm():
         assert assert_same_writes(lambda: engagement_queries.count_inserted(rows, imported, received),
                                   lambda: engagement_queries.count_inserted_orm(rows, imported, received),
                                   EngagementEvent)[0] == 2
+
+
+# --- portal -----------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+@compares(portal_queries.cookie_session_orm, portal_queries.home_session_orm)
+def test_the_portal_homes_session_and_stamps_are_what_the_orm_reads():
+    from django.contrib.admin.models import ADDITION, LogEntry
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from assina.feedback.models import Survey, Trigger
+    from assina.feedback.sending import send
+    from assina.feedback.services import answer
+    from assina.feedback.models import SurveyRequest
+    from assina.portal import services as portal_services
+
+    start_clock(T0)
+    make_plan("pro", 4990)
+    ana, bea = make_customer(name="Ana Lima", locale="pt-BR"), make_customer(card=None)
+    subscribe(ana, "pro")
+    keys = {}
+    for customer in (ana, bea):
+        _link, url = portal_services.create_link(customer, return_url="https://shop.example.com/")
+        keys[customer.pk] = portal_services.open_link(url.rstrip("/").rsplit("/", 1)[1]).key
+    wall = portal_services.wall()
+
+    def both(key, seen_after=wall - timedelta(hours=1), at=T0):
+        fast = portal_queries.home_session(key, seen_after, at)
+        assert fast == portal_queries.home_session_orm(key, seen_after, at)
+        return fast
+
+    found = both(keys[ana.pk])
+    assert (found.customer_id, found.name, found.locale, found.return_url) == (ana.pk, "Ana Lima", "pt-BR",
+                                                                              "https://shop.example.com/")
+    assert found.customer_events > 0 and found.customer_event and found.global_event and found.admin_change is None
+    assert found.survey_token is None
+    assert both("no-such-key") is None
+    assert both(keys[ana.pk], seen_after=wall + timedelta(seconds=1)) is None  # idle
+    owner = get_user_model().objects.create_user("owner")
+    LogEntry.objects.create(user=owner, action_flag=ADDITION, object_repr="Portal settings", change_message="[]")
+    assert both(keys[bea.pk]).admin_change == LogEntry.objects.get().pk
+    send([(ana, "first"), (bea, "for-bea")], Survey.NPS, Trigger.MANUAL, T0)
+    send([(ana, "newer")], Survey.CSAT, Trigger.MANUAL, T0 + timedelta(hours=1))
+    newer = SurveyRequest.objects.get(trigger_key="newer")
+    assert (both(keys[ana.pk], at=T0 + timedelta(hours=2)).survey_token, newer.survey) == (newer.token, "csat")
+    answer(newer, 4, T0 + timedelta(hours=2))
+    first = SurveyRequest.objects.get(trigger_key="first")
+    assert both(keys[ana.pk], at=T0 + timedelta(hours=2))[-2:] == (first.token, "nps")  # the newest unanswered
+    assert both(keys[ana.pk], at=first.expires_at)[-2:] == (None, None)  # expired
+    portal_services.end_session(keys[bea.pk])
+    assert both(keys[bea.pk]) is None
+
+    store = SessionStore()
+    store["assina_portal"] = keys[ana.pk]
+    store.create()
+    for key, at in ((store.session_key, wall), (store.session_key, store.get_expiry_date() + timedelta(seconds=1)),
+                    ("nosuchsessionkey", wall)):
+        assert portal_queries.cookie_session(key, at) == portal_queries.cookie_session_orm(key, at)
+    assert store.decode(portal_queries.cookie_session(store.session_key, wall)) == {"assina_portal": keys[ana.pk]}
+    assert portal_queries.cookie_session(store.session_key, store.get_expiry_date()) is None
 
 
 # --- the rule itself --------------------------------------------------------------------------------

@@ -199,6 +199,12 @@ def live_session(key: str | None) -> PortalSession | None:
     return session
 
 
+def touch(session_id: int, at: datetime) -> None:
+    """Note that the session was seen at ``at`` (the idle timeout counts from it); callers do it at
+    most every ``TOUCH_EVERY``."""
+    PortalSession.objects.filter(pk=session_id).update(last_seen_at=at)
+
+
 def end_session(key: str) -> None:
     PortalSession.objects.filter(key=key, revoked_at__isnull=True).update(revoked_at=wall())
 

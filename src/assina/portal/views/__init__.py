@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSession
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.middleware.csrf import get_token
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,9 +26,12 @@ from assina.notifications import links
 from assina.notifications.rendering import branding, message_locale
 from assina.invoices.pdf import pdf_filename, render_invoice_pdf
 
-from assina.portal import services, summary
-from assina.portal.models import PortalSettings
+from assina import time as assina_time
+from assina.portal import cards, queries, services
+from assina.portal import home as home_parts
+from assina.subscriptions.models import Subscription
 from assina.upgrades.offers import offers_for
+from assina.upgrades.queries import anything_to_offer
 
 SESSION_KEY = "assina_portal"
 FLOW_SECTIONS = {"cancel": "subscription", "change_plan": "subscription", "switch_to_annual": "subscription",
@@ -101,27 +106,50 @@ def enter(request, token: str):
 
 
 @never_cache
-@portal_session
 def home(request):
-    session = request.portal
-    customer = session.customer
-    language = _language(customer)
+    """The home: the session checked on every request (not ended, not idle), the account part
+    kept between visits while nothing it shows changed (``portal.home``), the small cards
+    (``portal.cards``) and every per-request value (CSRF token, card link, offers) made now."""
+    at, clock = services.wall(), assina_time.now()
+    session = _home_session(request, at, clock)
+    if session is None:
+        return redirect("portal:login")
+    if at - session.last_seen_at >= services.TOUCH_EVERY:
+        services.touch(session.session_id, at)
+    language = "pt-br" if message_locale(session.locale) == "pt-BR" else "en"
     flow = request.GET.get("flow", "")
     flow = flow if flow in FLOW_SECTIONS else ""
     with translation.override(language):
-        subscriptions = summary.subscriptions(customer, PortalSettings.current())
-        offers = _offers(subscriptions)
-        for sub in subscriptions:
-            sub["offers"] = offers.get(sub["id"], ())
-        cards, card_state = summary.cards(customer)
-        invoices = summary.invoices(customer)
-        context = {
-            "customer": customer, "subscriptions": subscriptions, "invoices": invoices,
-            "invoice_rows": summary.invoice_rows(invoices),
-            "cards": cards, "update_card_url": _card_url(customer.pk, card_state),
-            "flow": flow, "focus": FLOW_SECTIONS.get(flow, ""), "return_url": session.link.return_url,
-        }
-    return _page(request, "home.html", language, context)
+        account = home_parts.account(session, language)
+        csrf_token = get_token(request)
+        filled = home_parts.fill(account, csrf_token=csrf_token, card_url=_card_url(session.customer_id, account.card_state),
+                                 offers=_offers(account.changeable), focus=FLOW_SECTIONS.get(flow, ""))
+        shown = cards.cards(cards.Home(request, session, language, clock))
+        html = home_parts.page(request, csrf_token=csrf_token, language=language, flow=flow, name=session.name or session.email,
+                               return_url=session.return_url, cards=shown, account_html=filled)
+    response = HttpResponse(html)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _home_session(request, at, clock) -> queries.HomeSession | None:
+    """The live portal session of the request's cookie, read with two fixed statements: the
+    Django session's row (as ``SessionStore.load`` reads it: the data is put where the session
+    keeps what it loaded, so ``request.session`` behaves as after its own load) and the portal
+    session with the home's stamps (``queries.home_session``)."""
+    store = request.session
+    if type(store) is DatabaseSession and "_session_cache" not in store.__dict__:
+        key = store.session_key
+        data = queries.cookie_session(key, timezone.now()) if key else None
+        if data is None:
+            store._session_key = None
+            store._session_cache = {}
+        else:
+            store._session_cache = store.decode(data)
+    key = store.get(SESSION_KEY)
+    if not key:
+        return None
+    return queries.home_session(key, at - services.IDLE_TIMEOUT, clock)
 
 
 def _card_url(customer_id: int, card_state: int) -> str:
@@ -130,18 +158,19 @@ def _card_url(customer_id: int, card_state: int) -> str:
     return links.url(f"card/{links._sign(links.CARD_SALT, f'{customer_id}.{card_state}')}/")
 
 
-def _offers(subscriptions: list[dict]) -> dict[int, list[dict]]:
-    """The upgrades app's entries per subscription (``upgrades.offers.offers_for``): a running
-    temporary upgrade to keep, the switch to annual, the plans to try; each ``{"url", "label"}``
-    and shown only when that app offers it. Asked only for subscriptions that can change."""
+def _offers(changeable: tuple[tuple[int, int], ...]) -> dict[int, list[dict]]:
+    """The upgrades app's entries per subscription that may change (``upgrades.offers.offers_for``):
+    a running temporary upgrade to keep, the switch to annual, the plans to try; each ``{"url",
+    "label"}`` and shown only when that app offers it. Asked on every request (they depend on the
+    time and on the owner's offers): one short statement per subscription when nothing is offered."""
     result = {}
-    for shown in subscriptions:
-        if not shown["can_change"]:
+    for sub_id, plan_id in changeable:
+        if not anything_to_offer(sub_id, plan_id):
             continue
-        sub = shown["object"]
+        sub = Subscription.objects.select_related("customer", "plan").get(pk=sub_id)
         offer = offers_for(sub)
         entries = [offer["running_trial"], offer["annual"], *offer["trials"]]
-        result[sub.pk] = [{"url": entry["url"], "label": entry["label"]} for entry in entries if entry]
+        result[sub_id] = [{"url": entry["url"], "label": entry["label"]} for entry in entries if entry]
     return result
 
 
