@@ -194,3 +194,18 @@ def test_the_owner_manages_bundles_shipping_and_addresses_in_the_admin(catalog, 
     clerk = django_user_model.objects.create_user("clerk", password="x", is_staff=True)
     client.force_login(clerk)
     assert client.get("/admin/subscriptions/skippeddelivery/shipments/?period=2027-01").status_code == 403
+
+
+def test_the_dashboards_plan_breakdown_names_bundles(catalog):
+    from django.utils import translation
+
+    from assina.analytics.presentation import plans_table
+
+    subscribe(make_customer(email="ana@example.com"), "duo")
+    subscribe(make_customer(email="bia@example.com"), "beans")
+    service.forget()
+    report = service.report(months=1)
+    service.forget()
+    with translation.override("pt-br"):
+        _head, rows = plans_table(report)
+    assert sorted((r[0], r[1]) for r in rows[:2]) == [("Beans", "R$\xa049,90"), ("Duo (pacote)", "R$\xa067,83")]

@@ -18,7 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assina.catalog.models import Plan
+from assina.catalog.models import BundleComponent, Plan
 from assina.core.money import Money, exponent
 from assina.i18n import format_money
 
@@ -86,7 +86,10 @@ def moment(iso: str) -> str:
 
 
 def plan_names() -> dict[str, str]:
-    return dict(Plan.objects.values_list("code", "name"))
+    """Plan names by code; a bundle (issue 19) says it is one, so the breakdown by plan shows bundles."""
+    bundles = set(BundleComponent.objects.values_list("plan_version__plan__code", flat=True))
+    return {code: _("%(name)s (bundle)") % {"name": name} if code in bundles else name
+            for code, name in Plan.objects.values_list("code", "name")}
 
 
 def filter_choices(options: dict) -> dict:
