@@ -47,6 +47,9 @@ def test_bad_batches_are_refused_whole_in_the_readers_language(api):
     assert [e["loc"] for e in refused["errors"]] == [["events", 1, "customer"], ["events", 2, "timestamp"],
                                                       ["events", 3, "customer_email"]]
     assert "nada foi" in refused["detail"] and "futuro" in refused["errors"][1]["message"]
+    by_id_only = {"events": [_event(1, ana), _event(2, ana, customer="cus_999999")]}  # the one-statement path first
+    assert problem(api.post("/engagement_events/batch", by_id_only), 422, "engagement_invalid")["errors"] == [
+        {"loc": ["events", 1, "customer"], "message": "no customer with id 'cus_999999'"}]
     for bad in ({"events": [_event(1, ana, name="has space")]}, {"events": [_event(1, ana, value="3")]},
                 {"events": [_event(1, ana, extra=1)]}, {"events": [_event(1, ana, timestamp="2027-01-09T10:00:00")]}):
         problem(api.post("/engagement_events/batch", bad), 422, "validation_error")

@@ -4,9 +4,10 @@ Storing engagement events is a hot path (tens of thousands a second from the bus
 a million rows from ``assina import events``): a batch is one INSERT whose rows the database
 unpacks from one JSON text, as usage batches are stored (``assina.usage.queries``):
 - SQLite: ``INSERT … SELECT … FROM json_each(?)``;
-- PostgreSQL: ``INSERT … SELECT … FROM json_array_elements(?)``.
-The INSERT skips event ids already stored (``ON CONFLICT (event_id) DO NOTHING``): a re-sent
-batch or a re-imported file stores nothing twice. ``tests/integration/test_queries.py`` runs each
+- PostgreSQL: ``INSERT … SELECT … FROM json_to_recordset(?)`` (typed columns, one C pass).
+The INSERT joins the customers table, so it stores only events whose customer exists (the caller
+compares the count), and skips event ids already stored (``ON CONFLICT (event_id) DO NOTHING``):
+a re-sent batch or a re-imported file stores nothing twice. ``tests/integration/test_queries.py`` runs each
 statement and its twin on the same rows, on SQLite and PostgreSQL, and compares them.
 """
 
@@ -18,6 +19,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from assina.customers.models import Customer
 from assina.db import _sqlite_datetime, execute_prepared, fetch_prepared, sql_columns, sql_table
 
 from .models import EngagementEvent
@@ -28,20 +30,26 @@ _FIELDS = ("customer", "event_id", "name", "occurred_at", "value", "properties",
 
 @functools.cache
 def _insert_sql(vendor: str, returning: bool) -> str:
+    """The INSERT of a batch: rows whose customer exists (a join on the customers' primary key,
+    which the foreign key check reads anyway), ids already stored skipped."""
     c = sql_columns(EngagementEvent)
+    customer_id = sql_columns(Customer)["id"]
     columns = ", ".join(c[name] for name in _FIELDS)
     conflict = f"ON CONFLICT ({c['event_id']}) DO NOTHING" + (f" RETURNING {c['event_id']}" if returning else "")
     if vendor == "postgresql":
+        # json_to_recordset: typed columns in one C pass.
         return (f"INSERT INTO {sql_table(EngagementEvent)} ({columns}) "
-                "SELECT (r->>0)::bigint, r->>1, r->>2, (r->>3)::timestamptz, (r->>4)::double precision, "
-                f"(r->5)::jsonb, %s, %s FROM json_array_elements(%s::json) AS r {conflict}")
+                f"SELECT k.{customer_id}, r.i, r.n, r.t, r.v, COALESCE(r.p, '{{}}'::jsonb), %s, %s "
+                "FROM json_to_recordset(%s::json) AS r(c bigint, i text, n text, t timestamptz, v double precision, p jsonb) "
+                f"JOIN {sql_table(Customer)} AS k ON k.{customer_id} = r.c {conflict}")
     # What Django stores for an aware datetime is naive UTC text ("2027-01-31 10:00:00[.123456]"):
     # the RFC 3339 text msgspec writes for a UTC time, without its T and Z. "WHERE true" tells
     # SQLite's parser the ON CONFLICT belongs to the INSERT.
     return (f"INSERT INTO {sql_table(EngagementEvent)} ({columns}) "
-            "SELECT value->>0, value->>1, value->>2, replace(rtrim(value->>3, 'Z'), 'T', ' '), value->>4, "
-            f"value->'$[5]', %s, %s FROM json_each(%s) WHERE true {conflict}")
-
+            f"SELECT k.{customer_id}, j.value->>'i', j.value->>'n', replace(rtrim(j.value->>'t', 'Z'), 'T', ' '), "
+            "j.value->>'v', COALESCE(j.value->'p', '{}'), %s, %s "
+            f"FROM json_each(%s) AS j JOIN {sql_table(Customer)} AS k ON k.{customer_id} = j.value->>'c' "
+            f"WHERE true {conflict}")
 
 def _params(imported: bool, received_at: datetime, rows: str) -> list:
     at = received_at if connection.vendor == "postgresql" else _sqlite_datetime(received_at)
@@ -49,19 +57,22 @@ def _params(imported: bool, received_at: datetime, rows: str) -> list:
 
 
 def insert_events(rows: str, imported: bool, received_at: datetime) -> set[str]:
-    """INSERT the rows (a JSON array of [customer id, event id, name, UTC time as RFC 3339 with Z,
-    value or null, properties]), skipping event ids already stored; the event ids it stored."""
+    """INSERT the rows (a JSON array of objects: ``c`` customer id, ``i`` event id, ``n`` name,
+    ``t`` UTC time as RFC 3339 with Z, ``v`` value or null, ``p`` properties) whose customer
+    exists, skipping event ids already stored; the event ids it stored."""
     return {event_id for (event_id,) in fetch_prepared(_insert_sql(connection.vendor, True),
                                                        _params(imported, received_at, rows))}
 
 
 def insert_events_orm(rows: str, imported: bool, received_at: datetime) -> set[str]:
+    decoded = json.loads(rows)
+    known = set(Customer.objects.filter(pk__in={r["c"] for r in decoded}).values_list("pk", flat=True))
     events, seen = [], set()
-    for pk, event_id, name, at, value, properties in json.loads(rows):
-        if event_id not in seen:  # the first of identical ids in one batch is the stored one
-            seen.add(event_id)
-            events.append(EngagementEvent(customer_id=pk, event_id=event_id, name=name, occurred_at=_utc(at),
-                                          value=value, properties=properties or {}, imported=imported,
+    for r in decoded:
+        if r["c"] in known and r["i"] not in seen:  # the first of identical ids in one batch is the stored one
+            seen.add(r["i"])
+            events.append(EngagementEvent(customer_id=r["c"], event_id=r["i"], name=r["n"], occurred_at=_utc(r["t"]),
+                                          value=r.get("v"), properties=r.get("p") or {}, imported=imported,
                                           received_at=received_at))
     before = set(EngagementEvent.objects.filter(event_id__in=seen).values_list("event_id", flat=True))
     EngagementEvent.objects.bulk_create([e for e in events if e.event_id not in before], ignore_conflicts=True)
@@ -69,7 +80,8 @@ def insert_events_orm(rows: str, imported: bool, received_at: datetime) -> set[s
 
 
 def count_inserted(rows: str, imported: bool, received_at: datetime) -> int:
-    """``insert_events`` without reading back the ids: how many rows it stored (bulk imports)."""
+    """``insert_events`` without reading back the ids: how many rows it stored (the fast path of
+    a batch, and bulk imports). Prepared once per connection."""
     return execute_prepared(_insert_sql(connection.vendor, False), _params(imported, received_at, rows))
 
 
@@ -79,4 +91,3 @@ def count_inserted_orm(rows: str, imported: bool, received_at: datetime) -> int:
 
 def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
