@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import transaction
@@ -24,7 +25,7 @@ from django.utils.translation import gettext as _, ngettext
 from assina.catalog.models import Coupon, Plan, PlanVersion
 from assina.catalog.services import CatalogError, change_plan_price, create_coupon
 from assina.core.errors import DomainError
-from assina.core.periods import Interval, boundary, first_index_starting_at_or_after
+from assina.core.periods import Interval, boundary, period_starting_at
 from assina.core.pricing import price_amount
 from assina.core.states import LIVE
 from assina.customers.models import Customer
@@ -183,11 +184,19 @@ def candidates(spec: Spec, new_version_id: int | None, at: datetime):
     return items.exclude(subscription_id__in=busy)
 
 
-def _target(anchor: datetime, interval: str, count: int, period_end: datetime, effective_at: datetime) -> tuple[datetime, datetime]:
-    """(first renewal on or after ``effective_at``, the boundary before it)."""
+def _target(anchor: datetime, interval: str, count: int, period_start: datetime, period_end: datetime,
+            effective_at: datetime) -> tuple[datetime, datetime]:
+    """(first renewal on or after ``effective_at``, the boundary before it): the current period's
+    end when it is late enough, else the boundaries after it, counted from its index."""
+    if period_end >= effective_at:
+        return period_end, period_start
     tz = settings.TIME_ZONE
-    n = first_index_starting_at_or_after(anchor, interval, count, max(effective_at, period_end), tz)
-    return boundary(anchor, interval, count, n, tz), boundary(anchor, interval, count, max(n - 1, 0), tz)
+    n, _period = period_starting_at(anchor, interval, count, period_end, tz)
+    before, target = period_start, period_end
+    while target < effective_at:
+        n += 1
+        before, target = target, boundary(anchor, interval, count, n, tz)
+    return target, before
 
 
 MEMBER_FIELDS = ("id", "migration_id", "subscription_id", "customer_id", "old_version_id", "quantity", "currency",
@@ -211,7 +220,10 @@ def create_migration(**asked) -> PriceMigration:
         rows = list(candidates(spec, new_version.pk, at).values_list(
             "subscription_id", "subscription__customer_id", "plan_version_id", "quantity", "subscription__currency",
             "subscription__billing_anchor", "subscription__interval", "subscription__interval_count",
-            "subscription__current_period_end").order_by("subscription_id"))
+            "subscription__current_period_start", "subscription__current_period_end", "subscription__status",
+            "subscription__coupon_id", "subscription__discount_applies_from", "subscription__discount_applies_until",
+            "subscription__customer__email", "subscription__customer__name", "subscription__customer__locale",
+            "subscription__customer__time_zone").order_by("subscription_id"))
         if not rows:
             raise MigrationError(_("no subscription matches: nobody on plan %(code)s at another price than the new one "
                                    "(in the audience, not cancelling, not in another migration)") % {"code": repr(spec.plan.code)})
@@ -226,18 +238,25 @@ def create_migration(**asked) -> PriceMigration:
             loyalty_periods=spec.loyalty_periods, loyalty_coupon=coupon, switch_plan=spec.switch_plan,
             annual_plan=spec.annual_plan, annual_version=spec.annual_plan.current_version() if spec.annual_plan else None,
             default_choice=spec.default_choice, created_at=at, notified_at=at, members_count=len(rows))
-        mrr = _mrr_now([r[0] for r in rows], at)
+        mrr = _mrr_now(rows, at)
         ids = reserve_ids(Member, len(rows))
         members = []
-        for pk, (sub_id, customer_id, version_id, quantity, currency, anchor, interval, count, period_end) in zip(ids, rows):
-            target, before = _target(anchor, interval, count, period_end, spec.effective_at)
+        targets: dict[tuple, tuple[datetime, datetime]] = {}  # subscriptions that share their periods share this
+        notices = []
+        for pk, (sub_id, customer_id, version_id, quantity, currency, anchor, interval, count, period_start, period_end,
+                 _status, _coupon, _from, _until, email, name, locale, tz) in zip(ids, rows):
+            periods = (anchor, interval, count, period_start, period_end)
+            if periods not in targets:
+                targets[periods] = _target(*periods, spec.effective_at)
+            target, before = targets[periods]
             remind = target - REMIND_BEFORE
             arm = max(before, at)
             remind = remind if remind > at else None
             members.append((pk, migration.pk, sub_id, customer_id, version_id, quantity, currency, mrr.get(sub_id, 0), target,
                             remind, arm, "", None, "", False, "", "", min(t for t in (remind, arm) if t is not None)))
+            notices.append((pk, customer_id, currency, quantity, version_id, target, email, name, locale, tz))
         insert_rows(Member, MEMBER_FIELDS, members)
-        notices = send_notices(migration, [m[0] for m in members], at)
+        notices = send_notices(migration, notices, at)
         record("price_migration.created", migration, at, {
             "migration": f"pm_{migration.pk}", "plan": spec.plan.code, "new_version": new_version.version,
             "effective_at": spec.effective_at.isoformat(), "subscriptions": len(members), "notices": notices,
@@ -255,11 +274,13 @@ def _loyalty_coupon(spec: Spec, at: datetime) -> str:
     return code
 
 
-def _mrr_now(sub_ids: list[int], at: datetime) -> dict[int, int]:
+def _mrr_now(rows: list[tuple], at: datetime) -> dict[int, int]:
+    """Each candidate's MRR now (``terms.current_mrr``, the dashboard's rule) from the fields the
+    candidates' query already read (no model instances)."""
     result = {}
-    fields = ("id", "status", "currency", "interval", "interval_count", "coupon_id", "discount_applies_from", "discount_applies_until")
-    for offset in range(0, len(sub_ids), CHUNK):
-        subs = Subscription.objects.filter(pk__in=sub_ids[offset:offset + CHUNK]).only(*fields)
+    for offset in range(0, len(rows), CHUNK):
+        subs = [SimpleNamespace(pk=r[0], currency=r[4], interval=r[6], interval_count=r[7], status=r[10], coupon_id=r[11],
+                                discount_applies_from=r[12], discount_applies_until=r[13]) for r in rows[offset:offset + CHUNK]]
         result.update(current_mrr(subs, at))
     return result
 
@@ -347,12 +368,81 @@ def _drafts(migration: PriceMigration, member_ids: list[int], at: datetime, temp
     return drafts
 
 
-def send_notices(migration: PriceMigration, member_ids: list[int], at: datetime) -> int:
-    """Render and queue the notice of each member (inside the caller's transaction)."""
+def _local_day(value: datetime, tz: str):
+    """The day ``notifications.context.local_date`` names (UTC when the zone is unknown)."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        return value.astimezone(ZoneInfo(tz or "UTC")).date()
+    except (KeyError, ValueError):
+        return value.astimezone(ZoneInfo("UTC")).date()
+
+
+MESSAGE_FIELDS = ("key", "customer_id", "to_email", "template", "kind", "locale", "subject", "html", "text", "status",
+                  "attempts", "due_at", "next_attempt_at", "provider_response", "message_id", "unsubscribe_url", "created_at")
+# Stand-ins rendered into a group's message, replaced by each customer's own values (letters
+# only: they pass escaping and the HTML-to-text conversion unchanged).
+NAME_MARK, URL_MARK = "QZXFIRSTNAMEQZX", "QZXACCOUNTURLQZX"
+
+
+def send_notices(migration: PriceMigration, members: list[tuple], at: datetime) -> int:
+    """Render and write the notice of each member (inside the caller's transaction). ``members``:
+    (member id, customer id, currency, quantity, price before's version id, target, e-mail, name,
+    locale, time zone), as ``create_migration`` has them.
+
+    Customers who read the same words (same language, time zone, quantity, price before and
+    date of change) share one rendering: it is made once with stand-ins for the first name and
+    the portal button, which each customer's row then gets (the name HTML-escaped in the HTML
+    part, as the template would). The rows are the outbox's (``notifications.outbox``), written
+    in bulk; the keys are new (one per member of a new migration)."""
+    import html as html_lib
+    import secrets
+
+    from assina.notifications.context import common, customer_vars
+    from assina.notifications.outbox import mail_domain, recipient_problem
+    from assina.notifications.rendering import layout, wrap
+    from assina.notifications.models import Message
+
     templates = TemplateCache()
+    versions = {v.pk: v for v in PlanVersion.objects.filter(
+        pk__in={migration.new_version_id, migration.annual_version_id, *(m[4] for m in members)} - {None})}
+    template = "price_migration_notice"
+    domain = mail_domain()
+    frames: dict[str, tuple] = {}
+    groups: dict[tuple, tuple[str, str, str]] = {}
+    base = None
     written = 0
-    for offset in range(0, len(member_ids), CHUNK):
-        written += queue(_drafts(migration, member_ids[offset:offset + CHUNK], at, "price_migration_notice"), at, templates)
+    for offset in range(0, len(members), CHUNK):
+        rows = []
+        for pk, customer_id, currency, quantity, old_version_id, target_at, email, name, customer_locale, tz in \
+                members[offset:offset + CHUNK]:
+            locale = message_locale(customer_locale)
+            # The words name the change's date, not its instant: a day's subscribers share them.
+            key = (locale, tz, quantity, old_version_id, currency, _local_day(target_at, tz))
+            group = groups.get(key)
+            if group is None:
+                if base is None:
+                    base = common(Customer(pk=customer_id, name="", email=""), URL_MARK)
+                member = Member(pk=pk, currency=currency, quantity=quantity, old_version_id=old_version_id, target_at=target_at)
+                with translation.override("pt-br" if locale == "pt-BR" else "en"):
+                    words = options_for(migration, member, locale, tz, versions=versions)
+                context = {**base, **words, "customer": {"name": NAME_MARK, "first_name": NAME_MARK, "email": NAME_MARK},
+                           "account_url": URL_MARK}
+                if locale not in frames:
+                    frames[locale] = layout(locale, False)
+                rendered = templates.get(template, locale).render(context)
+                html, text = wrap(rendered, locale, marketing=False, frame=frames[locale])
+                group = groups[key] = (rendered.subject[:300], html, text)
+            subject, html, text = group
+            first = customer_vars(name, email)["first_name"]
+            url = links.portal_url(customer_id, "price_change")
+            problem = recipient_problem(email)
+            status = Message.Status.INVALID if problem else Message.Status.QUEUED
+            rows.append((f"{template}.{pk}", customer_id, email[:254], template, "transactional", locale,
+                         subject.replace(NAME_MARK, first), html.replace(NAME_MARK, html_lib.escape(first)).replace(URL_MARK, url),
+                         text.replace(NAME_MARK, first).replace(URL_MARK, url), status, 0, at,
+                         at if status == Message.Status.QUEUED else None, problem, f"<{secrets.token_hex(16)}@{domain}>", "", at))
+        written += insert_rows(Message, MESSAGE_FIELDS, rows)
     return written
 
 
