@@ -209,3 +209,16 @@ def test_the_dashboards_plan_breakdown_names_bundles(catalog):
     with translation.override("pt-br"):
         _head, rows = plans_table(report)
     assert sorted((r[0], r[1]) for r in rows[:2]) == [("Beans", "R$\xa049,90"), ("Duo (pacote)", "R$\xa067,83")]
+
+
+def test_the_receipt_and_the_pdf_show_a_bundles_parts(catalog):
+    from assina.invoices.pdf import render_invoice_pdf
+    from assina.notifications.context import invoice_vars
+
+    bia = make_customer(email="bia@example.com", name="Bia", locale="pt-BR")
+    subscribe(bia, "duo")
+    invoice = Invoice.objects.get(customer=bia)
+    lines = [(l["description"], l["amount"]) for l in invoice_vars(invoice, bia)["lines"]]
+    assert lines == [("Duo", "R$\xa067,83"), ("Incluído: Beans (vale R$\xa049,90)", ""),
+                     ("Incluído: Mug (vale R$\xa029,90)", ""), ("Frete: grátis a partir de R$\xa050,00", "R$\xa00,00")]
+    assert render_invoice_pdf(invoice).startswith(b"%PDF")

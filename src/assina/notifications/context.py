@@ -124,7 +124,9 @@ def subscription_vars(sub, customer) -> dict:
 
 def invoice_vars(invoice, customer) -> dict:
     locale, tz = customer.locale, customer.time_zone
-    lines = [{"description": line.description, "amount": money(line.amount, invoice.currency, locale)}
+    # A bundle's parts (issue 19) are listed under it without an amount: the bundle's line has the price.
+    lines = [{"description": line.description,
+              "amount": "" if line.kind == "bundle_part" else money(line.amount, invoice.currency, locale)}
              for line in invoice.lines.all()]
     return {
         "number": invoice.number or "", "total": money(invoice.total, invoice.currency, locale),
