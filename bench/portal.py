@@ -13,9 +13,14 @@ another process: keep-alive connections, closed loop, each request a random cust
 
 The peer, measured in the same run with the same gunicorn settings and client: a WSGI app that
 answers the same bytes (one customer's home as served) without Django (``portal:peer_app``).
+A second peer (``--django-peer``, on by default): a Django view that answers those bytes with no
+database work of its own, through the project's settings and whole middleware (the mode check,
+sessions, CSRF, CSP...) in the same gunicorn: the most a Django page can do here.
 
 Prints JSON: requests/s, latency p50/p90/p99 (ms), errors, the server's CPU per request, the
-load average before and after. Target (issue 16): >= 500 requests/s with p99 < 50 ms on SQLite.
+load average before and after. Nothing changes during the run, so after the warm-up every home
+is served from the account part its worker keeps (``assina.portal.home``); a home made afresh
+costs about ten times more CPU (docs/performance.md). Target (issue 16): >= 500 requests/s with p99 < 50 ms on SQLite.
 """
 
 from __future__ import annotations
@@ -45,6 +50,34 @@ def peer_app(environ, start_response):
 
 
 _PEER_BODY = os.environ.get(PEER_BODY_ENV, "").encode()
+DJANGO_PEER_ENV = "ASSINA_BENCH_DJANGO_PEER"
+
+
+def _hello(request):
+    from django.http import HttpResponse
+
+    return HttpResponse(_PEER_BODY, content_type="text/html; charset=utf-8")
+
+
+def _django_peer():
+    """The project's Django (settings, middleware, database) with one URL, ``/``, answering the
+    peer's bytes: set up at import, so that gunicorn's worker hook keeps its database connection."""
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.ROOT_URLCONF = __name__
+    from assina.wsgi import application
+
+    return application
+
+
+urlpatterns = []
+if os.environ.get(DJANGO_PEER_ENV):
+    from django.urls import path
+
+    urlpatterns = [path("portal/", _hello), path("", _hello)]
+    django_peer_app = _django_peer()
 
 
 def _script(env: dict, code: str) -> str:
@@ -116,12 +149,14 @@ def main() -> None:
     parser.add_argument("--database", help="a PostgreSQL URL to (re)create; default: a temporary SQLite file")
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--warmup", type=float, default=3)
+    # Long enough for each gunicorn worker to have made every customer's account part once (the
+    # home keeps it until something it shows changes: assina.portal.home): the steady state.
+    parser.add_argument("--warmup", type=float, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--client-processes", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--no-peer", action="store_true", help="skip the peer (the raw gunicorn limit)")
+    parser.add_argument("--no-peer", action="store_true", help="skip the peers (the raw gunicorn and Django limits)")
     parser.add_argument("--port", type=int, default=18743)
     args = parser.parse_args()
 
@@ -152,6 +187,12 @@ def main() -> None:
                 peer = measure(server, args.port, requests, args)
             finally:
                 stop_server(server)
+            server = start_server({**env, PEER_BODY_ENV: sample.decode(), DJANGO_PEER_ENV: "1"}, args.port, args.workers,
+                                  args.threads, "portal:django_peer_app", "/")
+            try:
+                django_peer = measure(server, args.port, requests, args)
+            finally:
+                stop_server(server)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report = {"benchmark": "portal", "endpoint": "GET /portal/ (a random customer's home, signed in)",
@@ -162,6 +203,10 @@ def main() -> None:
     if peer is not None:
         report["peer"] = {"what": "the same bytes from a bare WSGI app in the same gunicorn (no Django)", **peer}
         report["share_of_peer_requests_per_second"] = round(result["requests_per_second"] / peer["requests_per_second"], 3)
+        report["django_peer"] = {"what": "the same bytes from a Django view doing nothing, through the project's settings "
+                                         "and middleware in the same gunicorn", **django_peer}
+        report["share_of_django_peer_requests_per_second"] = round(
+            result["requests_per_second"] / django_peer["requests_per_second"], 3)
     report.update(target={"requests_per_second": 500, "p99_ms": 50},
                   meets_target=result["requests_per_second"] >= 500 and result["latency_ms"]["p99"] < 50,
                   cpus=os.cpu_count())
