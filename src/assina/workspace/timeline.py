@@ -136,11 +136,21 @@ def _event_detail(e: Event) -> str:
         parts.append(str(d["plan"]))
     if d.get("coupon"):
         parts.append(str(d["coupon"]))
-    for key in ("reason", "message", "decline_code"):
+    if d.get("status") and d.get("previous_status"):
+        parts.append(f"{_status(d['previous_status'])} → {_status(d['status'])}")
+    elif e.type in ("subscription.canceled", "subscription.cancel_scheduled") and d.get("reason"):
+        parts.append(str(d["reason"])[:200])  # the owner's or the customer's words
+    for key in ("message", "decline_code"):
         if d.get(key):
             parts.append(str(d[key])[:200])
             break
     return " · ".join(p for p in parts if p)
+
+
+def _status(code: str) -> str:
+    from assina.subscriptions.models import STATUSES
+
+    return str(dict(STATUSES).get(code, code))
 
 
 def _messages(customer_id: int, cursor, limit: int) -> list[Item]:
