@@ -92,16 +92,29 @@ def _compatible(plan: Plan):
                                interval_count=plan.interval_count)
 
 
+POPULAR_SECONDS = 60  # how long a process keeps a plan's most held add-ons (a count over its subscriptions)
+_popular: dict[int, tuple[float, list[int]]] = {}
+
+
 def suggested_addons(plan: Plan) -> list[Plan]:
     """At most three add-ons to offer with ``plan``: the owner's choice
     (``CheckoutSuggestion``), else those most customers on that plan have (then, while the
-    history is shorter than three, the oldest compatible add-ons)."""
+    history is shorter than three, the oldest compatible add-ons). The most held add-ons are
+    counted over the plan's subscriptions at most once a minute per process."""
     compatible = _compatible(plan)
-    chosen = list(compatible.filter(pk__in=CheckoutSuggestion.objects.filter(plan=plan).values("addon"))
-                  .order_by("pk"))
+    chosen = [s.addon for s in CheckoutSuggestion.objects.filter(plan=plan, addon__in=compatible)
+              .select_related("addon").order_by("position", "pk")]
     if chosen:
-        order = {s.addon_id: (s.position, s.pk) for s in CheckoutSuggestion.objects.filter(plan=plan)}
-        return sorted(chosen, key=lambda p: order[p.pk])[:MAX_SUGGESTIONS]
+        return chosen[:MAX_SUGGESTIONS]
+    kept = _popular.get(plan.pk)
+    if kept is None or wall_time.monotonic() - kept[0] > POPULAR_SECONDS:
+        kept = (wall_time.monotonic(), _most_held(plan, compatible))
+        _popular[plan.pk] = kept
+    by_id = {p.pk: p for p in compatible.filter(pk__in=kept[1])}
+    return [by_id[i] for i in kept[1] if i in by_id]
+
+
+def _most_held(plan: Plan, compatible) -> list[int]:
     counted = (SubscriptionItem.objects
                .filter(subscription__plan=plan, subscription__status__in=("active", "trialing", "past_due"),
                        plan_version__plan__in=compatible)
@@ -110,8 +123,7 @@ def suggested_addons(plan: Plan) -> list[Plan]:
     ids = [row["plan_version__plan"] for row in counted]
     if len(ids) < MAX_SUGGESTIONS:  # too little history (a new shop): the oldest add-ons fill the rest
         ids += list(compatible.exclude(pk__in=ids).order_by("pk").values_list("pk", flat=True)[:MAX_SUGGESTIONS - len(ids)])
-    by_id = {p.pk: p for p in Plan.objects.filter(pk__in=ids)}
-    return [by_id[i] for i in ids]
+    return ids
 
 
 def chosen_addons(plan: Plan, codes: list[str]) -> list[Plan]:
@@ -401,7 +413,9 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
             if Customer.objects.filter(email__iexact=checked.email).exists():  # taken meanwhile by another checkout
                 return _existing_customer(session, checked, at)
             raise
-    sub = Subscription.objects.filter(customer=customer, metadata__checkout_session=session.key).first()
+    # Only a checkout taken over after a crash may find its subscription made already.
+    sub = (Subscription.objects.filter(customer=customer, metadata__checkout_session=session.key).first()
+           if session.customer_id else None)
     if sub is None:
         try:
             sub = create_subscription(customer=customer, plan_code=session.plan.code,
