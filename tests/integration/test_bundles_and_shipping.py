@@ -147,6 +147,16 @@ def test_shipment_csv_lists_a_bundles_parts_and_the_cli_prints_it(catalog, capsy
     assert [(r["name"], r["email"], r["items"], r["line1"]) for r in rows] == [
         ("'=HYPERLINK(1)", "'=bia@example.com", "Beans × 1; Mug × 1", "")]
     assert main(["shipments", "--period", "2027-13"]) != 0
+    capsys.readouterr()
+    # The owner's other commands: a bundle at a set price, a plan's shipping, a skipped delivery.
+    assert main(["plan", "bundle", "--code", "pair", "--part", "beans:2", "--part", "mug", "--amount", "99.90", "--json"]) == 0
+    assert '"amount": 9990' in capsys.readouterr().out
+    assert main(["plan", "shipping", "mug", "--fee", "5.00", "--max-skips", "0", "--json"]) == 0
+    sub = Invoice.objects.get(customer=bia).subscription
+    assert main(["subscription", "skip-delivery", f"sub_{sub.pk}", "--json"]) == 0
+    assert '"period_start": "2027-02-01T00:00:00Z"' in capsys.readouterr().out
+    assert main(["subscription", "skip-delivery", f"sub_{sub.pk}", "--undo", "--json"]) == 0
+    assert not sub.skipped_deliveries.exists()
 
 
 def test_the_shipping_address_is_validated_and_saved_once(catalog):
@@ -171,6 +181,7 @@ def test_the_owner_manages_bundles_shipping_and_addresses_in_the_admin(catalog, 
     assert page.status_code == 302, page.content[:2000]
     # (2 × 49.90 + 29.90) = 129.70; 10 % = 12.97 → 116.73.
     assert Plan.objects.get(code="trio").current_version().unit_amount == 11673
+    assert "Shipments of a month" in admin_client.get("/admin/subscriptions/skippeddelivery/").content.decode()
     listing = admin_client.get("/admin/catalog/bundle/").content.decode()
     assert "Trio" in listing and "Duo" in listing and "Beans × 2" in listing and ">Beans<" not in listing
     mug = Plan.objects.get(code="mug")
