@@ -44,3 +44,37 @@ def test_the_list_rows_are_what_the_orm_reads():
     assert rows[bob.pk][8:] == ("canceled", "basic", "Basic", 20, "at_risk", None, None)
     assert rows[cid.pk][7:] == (None,) * 8
     assert queries.list_rows([]) == queries.list_rows_orm([]) == {}
+
+
+@compares(queries.timeline_keys_orm)
+def test_the_timelines_keys_are_what_the_orm_reads_from_every_cursor():
+    from assina.engagement.services import EventRow, add_note, add_task, record_events
+
+    start_clock(utc(2027, 1, 10, 9))
+    make_plan("basic", 3000)
+    ana, bob = make_customer(email="ana@example.com"), make_customer(email="bob@example.com")
+    subscribe(ana, "basic")
+    subscribe(bob, "basic")
+    at = now()
+    # Rows of several sources at the very same moment, and some of another customer.
+    record_events([EventRow(f"e{i}", c.pk, "login", at - timedelta(hours=i % 3)) for i in range(9) for c in (ana, bob)])
+    for i in range(4):
+        add_note(ana, body=f"note {i}", occurred_at=at - timedelta(hours=i % 2))
+        add_task(ana, title=f"task {i}")
+    record_response(customer=ana, survey="nps", score=8, comment="", submitted_at=at, source="api", at=at)
+    everything = (0, 1, 2, 3, 4, 5, 6)
+    cases = [(everything, ("customer_note.", "task.", "survey_response."), True), ((0,), ("invoice.", "payment."), False),
+             ((0, 2), ("survey.opted_out",), False), ((3, 4, 5), (), False), ((1,), (), False)]
+    for ranks, prefixes, exclude in cases:
+        for limit in (1, 4, 7, 100):
+            cursor, seen = None, []
+            while True:
+                keys = queries.timeline_keys(ana.pk, ranks, prefixes, exclude, cursor, limit)
+                assert keys == queries.timeline_keys_orm(ana.pk, ranks, prefixes, exclude, cursor, limit), (ranks, cursor)
+                if not keys:
+                    break
+                seen += keys
+                cursor = keys[-1]
+            assert len(seen) == len(set(seen)) and seen == sorted(seen, reverse=True)
+    assert len(queries.timeline_keys(ana.pk, (3,), (), False, None, 100)) == 9
+    assert queries.timeline_keys(ana.pk, (), (), False, None, 10) == []

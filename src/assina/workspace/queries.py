@@ -17,7 +17,7 @@ from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 
 from assina.catalog.models import Plan
 from assina.customers.models import Customer
-from assina.db import aware_datetime, select_rows, sql_columns, sql_in_list, sql_table
+from assina.db import aware_datetime, select_rows, sql_columns, sql_in_list, sql_table, sql_time
 from assina.feedback.models import Survey, SurveyResponse
 from assina.subscriptions.models import Subscription
 from assina.success.models import HealthScore
@@ -75,3 +75,95 @@ def list_rows_orm(customer_ids: list[int]) -> dict[int, ListRow]:
                    sub.plan.name if sub else None, score.score if score else None, score.band if score else None,
                    score.churn_probability if score else None, nps)
     return out
+
+
+# --- the timeline's page: which rows, from which sources ------------------------------------------
+
+# rank -> (model, time field); the rank orders rows of the same moment (``timeline.Item.key``).
+def timeline_sources() -> dict[int, tuple]:
+    from assina.engagement.models import CustomerNote, EngagementEvent, Task
+    from assina.events.models import Event
+    from assina.notifications.models import Message
+    from assina.retention.models import CancelSession
+
+    return {0: (Event, "occurred_at"), 1: (Message, "due_at"), 2: (SurveyResponse, "submitted_at"),
+            3: (EngagementEvent, "occurred_at"), 4: (CustomerNote, "occurred_at"), 5: (Task, "created_at"),
+            6: (CancelSession, "started_at")}
+
+
+def _customer_column(model) -> str:
+    columns = sql_columns(model)
+    return columns["customer_id"] if "customer_id" in columns else columns["customer"]
+
+
+@functools.cache
+def _timeline_sql(vendor: str, ranks: tuple[int, ...], prefixes: int, exclude: bool, cursor: tuple | None) -> str:
+    sources = timeline_sources()
+    branches = []
+    for rank in ranks:
+        model, field = sources[rank]
+        c = sql_columns(model)
+        time, pk = c[field], c["id"]
+        where = [f"{_customer_column(model)} = %s"]
+        if rank == 0 and prefixes:
+            test = " OR ".join(f"substr({c['type']}, 1, %s) = %s" for _ in range(prefixes))
+            where.append(f"NOT ({test})" if exclude else f"({test})")
+        if cursor is not None:
+            cursor_rank = cursor[0]
+            same = "1 = 1" if rank < cursor_rank else f"{pk} < %s" if rank == cursor_rank else "1 = 0"
+            where.append(f"({time} < %s OR ({time} = %s AND {same}))")
+        branches.append(f"SELECT * FROM (SELECT {time} AS at, {rank} AS rank, {pk} AS id FROM {sql_table(model)} "
+                        f"WHERE {' AND '.join(where)} ORDER BY {time} DESC, {pk} DESC LIMIT %s) AS s{rank}")
+    return " UNION ALL ".join(branches) + " ORDER BY 1 DESC, 2 DESC, 3 DESC LIMIT %s"
+
+
+def timeline_keys(customer_id: int, ranks: tuple[int, ...], event_prefixes: tuple[str, ...], exclude_prefixes: bool,
+                  cursor: tuple | None, limit: int) -> list[tuple]:
+    """The newest ``limit`` (time, rank, id) of the customer's rows in the sources ``ranks``
+    after ``cursor`` (newest first), in one statement: each source read newest first from its
+    index, at most ``limit`` rows each. Event rows are those whose type starts with one of
+    ``event_prefixes`` (or, with ``exclude_prefixes``, with none of them)."""
+    if not ranks:
+        return []
+    shape = None if cursor is None else (cursor[1],)
+    sql = _timeline_sql(connection.vendor, tuple(ranks), len(event_prefixes), exclude_prefixes, shape)
+    params: list = []
+    for rank in ranks:
+        params.append(customer_id)
+        if rank == 0:
+            for prefix in event_prefixes:
+                params += [len(prefix), prefix]
+        if cursor is not None:
+            at, cursor_rank, cursor_id = cursor
+            params += [sql_time(at), sql_time(at)]
+            if rank == cursor_rank:
+                params.append(cursor_id)
+        params.append(limit)
+    params.append(limit)
+    return [(aware_datetime(at), rank, pk) for at, rank, pk in select_rows(sql, params)]
+
+
+def timeline_keys_orm(customer_id: int, ranks: tuple[int, ...], event_prefixes: tuple[str, ...], exclude_prefixes: bool,
+                      cursor: tuple | None, limit: int) -> list[tuple]:
+    from django.db.models import Q
+
+    sources = timeline_sources()
+    keys = []
+    for rank in ranks:
+        model, field = sources[rank]
+        query = model.objects.filter(customer_id=customer_id)
+        if rank == 0 and event_prefixes:
+            test = Q(pk__in=[])
+            for prefix in event_prefixes:
+                test |= Q(type__startswith=prefix)
+            query = query.exclude(test) if exclude_prefixes else query.filter(test)
+        if cursor is not None:
+            at, cursor_rank, cursor_id = cursor
+            older = Q(**{f"{field}__lt": at})
+            if rank < cursor_rank:
+                older |= Q(**{field: at})
+            elif rank == cursor_rank:
+                older |= Q(**{field: at, "pk__lt": cursor_id})
+            query = query.filter(older)
+        keys += [(at, rank, pk) for at, pk in query.order_by(f"-{field}", "-pk").values_list(field, "pk")[:limit]]
+    return sorted(keys, reverse=True)[:limit]

@@ -8,19 +8,18 @@ tasks, cancel flows with the offer shown (``retention.CancelSession``) and playb
 (``playbook.*`` events).
 
 Every source is read newest first from its own index, at most a page plus one per source, from
-a cursor ``(time, source, id)``: the page is the newest ``limit`` items of the merge, and the
-next page starts after its last item. So a page costs the same after five years of history as
+a cursor ``(time, source, id)``, all in one statement that keeps the newest ``limit`` keys of the
+merge (``queries.timeline_keys``); only those rows are then loaded, and the next page starts
+after the last one. So a page costs the same after five years of history as
 after a week, and items sharing a moment (an invoice, its payment and its e-mail at the same
 second) are never lost or shown twice across pages.
 """
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -31,6 +30,8 @@ from assina.events.models import Event
 from assina.feedback.models import Survey, SurveyResponse
 from assina.notifications.models import Message
 from assina.retention.models import CancelSession
+
+from . import queries
 
 PAGE = 50
 
@@ -68,34 +69,9 @@ class Item:
         return (self.at, self.rank, self.id)
 
 
-def _after(cursor: tuple | None, rank: int, time_field: str) -> Q:
-    """Rows of source ``rank`` that come after ``cursor`` in the newest-first order."""
-    if cursor is None:
-        return Q()
-    at, cursor_rank, cursor_id = cursor
-    older = Q(**{f"{time_field}__lt": at})
-    if rank < cursor_rank:
-        return older | Q(**{time_field: at})
-    if rank == cursor_rank:
-        return older | Q(**{time_field: at, "pk__lt": cursor_id})
-    return older
-
-
-def _events(customer_id: int, kind: str | None, cursor, limit: int) -> list[Item]:
-    query = Event.objects.filter(customer_id=customer_id)
-    if kind is None:
-        shown_elsewhere = Q()
-        for prefix in _SHOWN_ELSEWHERE:
-            shown_elsewhere |= Q(type__startswith=prefix)
-        query = query.exclude(shown_elsewhere)
-    else:
-        wanted = Q(pk__in=[])
-        for prefix in KINDS[kind][1]:
-            wanted |= Q(type__startswith=prefix)
-        query = query.filter(wanted)
-    rows = query.filter(_after(cursor, 0, "occurred_at")).order_by("-occurred_at", "-id")[:limit]
+def _events(ids: list[int]) -> list[Item]:
     out = []
-    for e in rows:
+    for e in Event.objects.filter(pk__in=ids):
         found = next((k for k, (_t, prefixes) in KINDS.items() if prefixes and e.type.startswith(prefixes)), "other")
         out.append(Item(e.occurred_at, 0, e.pk, found, label(e.type), _event_detail(e), None, _tone(e.type)))
     return out
@@ -153,16 +129,14 @@ def _status(code: str) -> str:
     return str(dict(STATUSES).get(code, code))
 
 
-def _messages(customer_id: int, cursor, limit: int) -> list[Item]:
-    rows = (Message.objects.filter(customer_id=customer_id).filter(_after(cursor, 1, "due_at"))
-            .only("pk", "due_at", "subject", "status", "template").order_by("-due_at", "-id")[:limit])
+def _messages(ids: list[int]) -> list[Item]:
+    rows = Message.objects.filter(pk__in=ids).only("pk", "due_at", "subject", "status", "template")
     return [Item(m.due_at, 1, m.pk, "email", _("E-mail: %(subject)s") % {"subject": m.subject},
                  m.get_status_display(), None, "bad" if m.status in ("failed", "invalid") else "") for m in rows]
 
 
-def _responses(customer_id: int, cursor, limit: int) -> list[Item]:
-    rows = (SurveyResponse.objects.filter(customer_id=customer_id).filter(_after(cursor, 2, "submitted_at"))
-            .prefetch_related("theme_assignments__theme").order_by("-submitted_at", "-id")[:limit])
+def _responses(ids: list[int]) -> list[Item]:
+    rows = SurveyResponse.objects.filter(pk__in=ids).prefetch_related("theme_assignments__theme")
     return [response_item(r) for r in rows]
 
 
@@ -187,30 +161,27 @@ CATEGORY_WORDS = {"promoter": gettext_lazy("promoter"), "passive": gettext_lazy(
                   "detractor": gettext_lazy("detractor")}
 
 
-def _engagement(customer_id: int, cursor, limit: int) -> list[Item]:
-    rows = (EngagementEvent.objects.filter(customer_id=customer_id).filter(_after(cursor, 3, "occurred_at"))
-            .only("pk", "occurred_at", "name", "value", "imported").order_by("-occurred_at", "-id")[:limit])
+def _engagement(ids: list[int]) -> list[Item]:
+    rows = EngagementEvent.objects.filter(pk__in=ids).only("pk", "occurred_at", "name", "value", "imported")
     return [Item(e.occurred_at, 3, e.pk, "engagement", _("Used the product: %(name)s") % {"name": e.name},
                  " · ".join(p for p in [f"{e.value:g}" if e.value is not None else "", _("imported") if e.imported else ""] if p))
             for e in rows]
 
 
-def _notes(customer_id: int, cursor, limit: int) -> list[Item]:
-    rows = (CustomerNote.objects.filter(customer_id=customer_id).filter(_after(cursor, 4, "occurred_at"))
-            .select_related("author").order_by("-occurred_at", "-id")[:limit])
+def _notes(ids: list[int]) -> list[Item]:
+    rows = CustomerNote.objects.filter(pk__in=ids).select_related("author")
     return [Item(n.occurred_at, 4, n.pk, "notes", str(n.get_kind_display()),
                  n.body[:2000] + (f" — {n.author.get_username()}" if n.author else "")) for n in rows]
 
 
-def _tasks(customer_id: int, cursor, limit: int) -> list[Item]:
-    rows = Task.objects.filter(customer_id=customer_id).filter(_after(cursor, 5, "created_at")).order_by("-created_at", "-id")[:limit]
+def _tasks(ids: list[int]) -> list[Item]:
+    rows = Task.objects.filter(pk__in=ids)
     return [Item(t.created_at, 5, t.pk, "notes", _("Task: %(title)s") % {"title": t.title},
                  _("done") if t.done_at else _("open"), None, "good" if t.done_at else "") for t in rows]
 
 
-def _cancel_sessions(customer_id: int, cursor, limit: int) -> list[Item]:
-    rows = (CancelSession.objects.filter(customer_id=customer_id).filter(_after(cursor, 6, "started_at"))
-            .order_by("-started_at", "-id")[:limit])
+def _cancel_sessions(ids: list[int]) -> list[Item]:
+    rows = CancelSession.objects.filter(pk__in=ids)
     out = []
     for s in rows:
         parts = [s.get_reason_display() if s.reason else "", f"“{s.reason_text}”" if s.reason_text else "",
@@ -221,27 +192,28 @@ def _cancel_sessions(customer_id: int, cursor, limit: int) -> list[Item]:
     return out
 
 
+BUILDERS = {0: _events, 1: _messages, 2: _responses, 3: _engagement, 4: _notes, 5: _tasks, 6: _cancel_sessions}
+# kind -> the sources it reads (0, the event log, through its type prefixes)
+_SOURCES = {"email": (1,), "feedback": (0, 2), "engagement": (3,), "notes": (4, 5), "cancel": (6,)}
+
+
 def page(customer_id: int, *, kind: str | None = None, cursor: tuple | None = None, limit: int = PAGE) -> tuple[list[Item], tuple | None]:
     """The newest ``limit`` items after ``cursor`` (None: from now), and the next page's cursor
-    (None when nothing is left)."""
+    (None when nothing is left): which rows, in one statement (``queries.timeline_keys``), then
+    the rows themselves, one query per source on the page."""
     kind = kind if kind in KINDS else None
-    sources = []
-    if kind is None or KINDS[kind][1]:
-        sources.append(lambda: _events(customer_id, kind, cursor, limit + 1))
-    if kind in (None, "email"):
-        sources.append(lambda: _messages(customer_id, cursor, limit + 1))
-    if kind in (None, "feedback"):
-        sources.append(lambda: _responses(customer_id, cursor, limit + 1))
-    if kind in (None, "engagement"):
-        sources.append(lambda: _engagement(customer_id, cursor, limit + 1))
-    if kind in (None, "notes"):
-        sources.append(lambda: _notes(customer_id, cursor, limit + 1))
-        sources.append(lambda: _tasks(customer_id, cursor, limit + 1))
-    if kind in (None, "cancel"):
-        sources.append(lambda: _cancel_sessions(customer_id, cursor, limit + 1))
-    merged = list(heapq.merge(*(source() for source in sources), key=lambda i: i.key, reverse=True))
-    items = merged[:limit]
-    return items, (items[-1].key if len(merged) > limit else None)
+    if kind is None:
+        ranks, prefixes, exclude = tuple(BUILDERS), _SHOWN_ELSEWHERE, True
+    else:
+        ranks, prefixes, exclude = _SOURCES.get(kind, (0,)), KINDS[kind][1], False
+    keys = queries.timeline_keys(customer_id, ranks, prefixes, exclude, cursor, limit + 1)
+    shown = keys[:limit]
+    wanted: dict[int, list[int]] = {}
+    for _at, rank, pk in shown:
+        wanted.setdefault(rank, []).append(pk)
+    items = [item for rank, ids in wanted.items() for item in BUILDERS[rank](ids)]
+    items.sort(key=lambda i: i.key, reverse=True)
+    return items, (shown[-1] if len(keys) > limit else None)
 
 
 def encode_cursor(cursor: tuple | None) -> str:
