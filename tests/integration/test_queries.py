@@ -32,6 +32,7 @@ from assina.clock import queries as clock_queries
 from assina.clock.models import ClockState, Installation
 from assina.events import queries as event_queries
 from assina.events.models import Event
+from assina.feedback import queries as feedback_queries
 from assina.invoices import queries as invoice_queries
 from assina.invoices.models import Invoice, NumberSequence
 from assina.invoices.numbering import take_numbers
@@ -663,6 +664,36 @@ def test_storing_engagement_events_matches_the_orm():
                                   EngagementEvent)[0] == 2
 
 
+# --- feedback ---------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+@compares(feedback_queries.due_survey_orm)
+def test_the_survey_due_in_the_portal_is_what_the_orm_finds():
+    from assina.feedback.models import Survey, SurveyRequest, Trigger
+    from assina.feedback.sending import due_survey_for, send
+    from assina.feedback.services import answer
+
+    start_clock(T0)
+    ana, bea = make_customer(), make_customer(card=None)
+
+    def both(customer, at):
+        fast = feedback_queries.due_survey(customer.pk, at)
+        assert fast == feedback_queries.due_survey_orm(customer.pk, at)
+        found = due_survey_for(customer.pk, at)
+        assert fast == ((found.token, found.survey) if found else None)
+        return fast
+
+    assert both(ana, T0) is None
+    send([(ana, "first"), (bea, "for-bea")], Survey.NPS, Trigger.MANUAL, T0)
+    send([(ana, "newer")], Survey.CSAT, Trigger.MANUAL, T0 + timedelta(hours=1))
+    newer, first = SurveyRequest.objects.get(trigger_key="newer"), SurveyRequest.objects.get(trigger_key="first")
+    assert both(ana, T0 + timedelta(hours=2)) == (newer.token, "csat")
+    answer(newer, 4, T0 + timedelta(hours=2))
+    assert both(ana, T0 + timedelta(hours=2)) == (first.token, "nps")  # the newest unanswered
+    assert both(ana, first.expires_at) is None  # expired
+    assert both(bea, T0)[1] == "nps"
+
+
 # --- portal -----------------------------------------------------------------------------------------
 
 @pytest.mark.django_db
@@ -672,11 +703,8 @@ def test_the_portal_homes_session_and_stamps_are_what_the_orm_reads():
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.backends.db import SessionStore
 
-    from assina.feedback.models import Survey, Trigger
-    from assina.feedback.sending import send
-    from assina.feedback.services import answer
-    from assina.feedback.models import SurveyRequest
     from assina.portal import services as portal_services
+    from assina.portal.models import PortalSettings
 
     start_clock(T0)
     make_plan("pro", 4990)
@@ -688,29 +716,23 @@ def test_the_portal_homes_session_and_stamps_are_what_the_orm_reads():
         keys[customer.pk] = portal_services.open_link(url.rstrip("/").rsplit("/", 1)[1]).key
     wall = portal_services.wall()
 
-    def both(key, seen_after=wall - timedelta(hours=1), at=T0):
-        fast = portal_queries.home_session(key, seen_after, at)
-        assert fast == portal_queries.home_session_orm(key, seen_after, at)
+    def both(key, seen_after=wall - timedelta(hours=1)):
+        fast = portal_queries.home_session(key, seen_after)
+        assert fast == portal_queries.home_session_orm(key, seen_after)
         return fast
 
     found = both(keys[ana.pk])
     assert (found.customer_id, found.name, found.locale, found.return_url) == (ana.pk, "Ana Lima", "pt-BR",
                                                                               "https://shop.example.com/")
     assert found.customer_events > 0 and found.customer_event and found.global_event and found.admin_change is None
-    assert found.survey_token is None
+    assert found.settings == (None, None, None, None)  # no settings row: the defaults
     assert both("no-such-key") is None
     assert both(keys[ana.pk], seen_after=wall + timedelta(seconds=1)) is None  # idle
     owner = get_user_model().objects.create_user("owner")
     LogEntry.objects.create(user=owner, action_flag=ADDITION, object_repr="Portal settings", change_message="[]")
     assert both(keys[bea.pk]).admin_change == LogEntry.objects.get().pk
-    send([(ana, "first"), (bea, "for-bea")], Survey.NPS, Trigger.MANUAL, T0)
-    send([(ana, "newer")], Survey.CSAT, Trigger.MANUAL, T0 + timedelta(hours=1))
-    newer = SurveyRequest.objects.get(trigger_key="newer")
-    assert (both(keys[ana.pk], at=T0 + timedelta(hours=2)).survey_token, newer.survey) == (newer.token, "csat")
-    answer(newer, 4, T0 + timedelta(hours=2))
-    first = SurveyRequest.objects.get(trigger_key="first")
-    assert both(keys[ana.pk], at=T0 + timedelta(hours=2))[-2:] == (first.token, "nps")  # the newest unanswered
-    assert both(keys[ana.pk], at=first.expires_at)[-2:] == (None, None)  # expired
+    PortalSettings(pause_2=False, allow_addon_changes=False).save()
+    assert both(keys[ana.pk]).settings == (True, False, True, False)
     portal_services.end_session(keys[bea.pk])
     assert both(keys[bea.pk]) is None
 
@@ -723,6 +745,30 @@ def test_the_portal_homes_session_and_stamps_are_what_the_orm_reads():
     assert store.decode(portal_queries.cookie_session(store.session_key, wall)) == {"assina_portal": keys[ana.pk]}
     assert portal_queries.cookie_session(store.session_key, store.get_expiry_date()) is None
 
+
+
+@pytest.mark.django_db
+@compares(engagement_queries.first_times_orm)
+def test_the_first_events_of_onboarding_are_what_the_orm_reads():
+    from assina.engagement.services import record_events
+
+    alice, bob = make_customer(), make_customer(email="b@example.com")
+    record_events([("f1", alice.pk, "login", T0 - timedelta(days=2), None, {}),
+                   ("f2", alice.pk, "login", T0 - timedelta(days=3, microseconds=-250), None, {}),
+                   ("f3", alice.pk, "report_exported", T0 - timedelta(hours=1), None, {}),
+                   ("f4", bob.pk, "login", T0 - timedelta(seconds=1), None, {}),
+                   ("f5", bob.pk, "page_viewed", T0, None, {})], at=T0)
+
+    def rows(answer):
+        ids, names, micros = answer
+        return sorted(zip(ids.tolist(), names, micros.tolist()))
+
+    for names, customers in ((["login", "report_exported"], None), (["login"], [bob.pk]), (["nothing"], None),
+                             (["login", "page_viewed"], [alice.pk, bob.pk + 1000])):
+        assert rows(engagement_queries.first_times(names, customers)) == rows(
+            engagement_queries.first_times_orm(names, customers))
+    first = dict(((pk, name), us) for pk, name, us in rows(engagement_queries.first_times(["login"])))
+    assert first[(alice.pk, "login")] == int((T0 - timedelta(days=3)).timestamp()) * 1_000_000 + 250
 
 # --- the rule itself --------------------------------------------------------------------------------
 
