@@ -19,12 +19,12 @@ from assina.portal import home, services
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Every home, kept or not: the mode check, the Django session, the test clock, the portal session
-# with its customer, stamps and survey due (one statement), the upgrade offers (one query per
-# subscription that may change, when nothing is offered).
-KEPT_QUERIES = 5
+# with its customer and stamps (one statement), the upgrade offers (one query per subscription
+# that may change, when nothing is offered), the survey due (its card, ``portal.views.cards``).
+KEPT_QUERIES = 6
 # When the account part is made: also the customer, the portal settings, the subscriptions and
 # their items, the cards, the invoices.
-MADE_QUERIES = 11
+MADE_QUERIES = 12
 
 
 def _signed_in(customer) -> Client:

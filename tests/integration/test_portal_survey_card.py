@@ -63,7 +63,7 @@ def test_a_due_survey_shows_its_card_whose_links_record_the_score(customers):
 
     _home(client)  # sending it was an event of hers: the account part is made again once
     page, queries = _home(client)
-    assert queries == kept  # read with the session (``portal.queries.home_session``): no query of its own
+    assert queries == kept  # the card's one query runs on every home, due or not
     assert "Qual a probabilidade de você recomendar" in page  # the customer's language
     links = SCORE_LINK.findall(page)
     assert [int(score) for _url, _token, score, _label in links] == list(range(11))

@@ -5,7 +5,7 @@ The page has three parts:
 
 - per request, always: the signed-in check (``queries.home_session``: the portal session, not
   ended and not idle, read on every request with the Django session), the greeting, the flow's
-  note, the small cards (``portal.cards``), the CSRF token, the card link (signed with the time)
+  note, the small cards (``portal.views.cards``), the CSRF token, the card link (signed with the time)
   and the upgrade offers (``upgrades.offers``: time and the owner's offers decide them);
 - the account part, rendered from ``portal/account.html`` with marks where the per-request values
   go (``fill`` puts them in), and kept in ``_KEPT`` under a key made of the customer, the language

@@ -4,8 +4,8 @@ both and compares them).
 The portal's home is asked for on every visit and reload: the ORM's query building cost more
 CPU than the answers (docs/performance.md, "Customer portal home"), so the two reads every home
 makes are fixed statements: the cookie session's data, and the portal session with what the
-home needs to know before it looks at its cache (the customer, the stamps that change whenever
-something the home shows changes, the survey due).
+home needs to know before it looks at the account part it keeps (the customer, the stamps that
+change whenever something that part shows changes, the portal settings' switches).
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from django.db.models import Count, Max
 from assina.customers.models import Customer
 from assina.db import aware_datetime, select_row, sql_columns, sql_table, sql_time
 from assina.events.models import Event
-from assina.feedback.models import SurveyRequest, SurveyResponse
-from assina.feedback.sending import due_survey_for
 
 from .models import PortalLink, PortalSession, PortalSettings
 
@@ -46,8 +44,6 @@ class HomeSession(NamedTuple):
     admin_change: int | None
     # The portal settings' switches the account part shows (None without a settings row).
     settings: tuple[bool | None, bool | None, bool | None, bool | None]
-    survey_token: str | None  # the customer's open survey (``feedback.sending.due_survey_for``)
-    survey: str | None  # its kind (nps, csat)
 
 
 @functools.cache
@@ -73,37 +69,30 @@ def cookie_session_orm(session_key: str, at: datetime) -> str | None:
 def _home_session_sql(vendor: str) -> str:
     ps, c, link, conf = sql_columns(PortalSession), sql_columns(Customer), sql_columns(PortalLink), sql_columns(PortalSettings)
     e, log = sql_columns(Event), sql_columns(LogEntry)
-    r, answer = sql_columns(SurveyRequest), sql_columns(SurveyResponse)
-    survey = (f"FROM {sql_table(SurveyRequest)} r WHERE r.{r['customer']} = ps.{ps['customer']} AND r.{r['expires_at']} > %s "
-              f"AND NOT EXISTS (SELECT 1 FROM {sql_table(SurveyResponse)} a WHERE a.{answer['request']} = r.{r['id']}) "
-              f"ORDER BY r.{r['sent_at']} DESC, r.{r['id']} DESC LIMIT 1")
     return (f"SELECT ps.{ps['id']}, ps.{ps['last_seen_at']}, ps.{ps['customer']}, c.{c['name']}, c.{c['email']}, "
             f"c.{c['locale']}, l.{link['return_url']}, "
             f"(SELECT count(*) FROM {sql_table(Event)} e WHERE e.{e['customer_id']} = ps.{ps['customer']}), "
             f"(SELECT max(e.{e['id']}) FROM {sql_table(Event)} e WHERE e.{e['customer_id']} = ps.{ps['customer']}), "
             f"(SELECT max(e.{e['id']}) FROM {sql_table(Event)} e WHERE e.{e['customer_id']} IS NULL), "
             f"(SELECT max(a.{log['id']}) FROM {sql_table(LogEntry)} a), "
-            f"s.{conf['pause_1']}, s.{conf['pause_2']}, s.{conf['pause_3']}, s.{conf['allow_addon_changes']}, "
-            f"(SELECT r.{r['token']} {survey}), (SELECT r.{r['survey']} {survey}) "
+            f"s.{conf['pause_1']}, s.{conf['pause_2']}, s.{conf['pause_3']}, s.{conf['allow_addon_changes']} "
             f"FROM {sql_table(PortalSession)} ps JOIN {sql_table(Customer)} c ON c.{c['id']} = ps.{ps['customer']} "
             f"JOIN {sql_table(PortalLink)} l ON l.{link['id']} = ps.{ps['link']} "
             f"LEFT JOIN {sql_table(PortalSettings)} s ON s.{conf['id']} = 1 "
             f"WHERE ps.{ps['key']} = %s AND ps.{ps['revoked_at']} IS NULL AND ps.{ps['last_seen_at']} > %s")
 
 
-def home_session(key: str, seen_after: datetime, survey_at: datetime) -> HomeSession | None:
+def home_session(key: str, seen_after: datetime) -> HomeSession | None:
     """The portal session ``key`` if it is not ended and was seen after ``seen_after`` (the idle
-    timeout), with its customer, the home's stamps and the survey due at ``survey_at``: one
-    statement."""
-    survey_at = sql_time(survey_at)
-    row = select_row(_home_session_sql(connection.vendor), [survey_at, survey_at, key, sql_time(seen_after)])
+    timeout), with its customer and the home's stamps: one statement."""
+    row = select_row(_home_session_sql(connection.vendor), [key, sql_time(seen_after)])
     if row is None:
         return None
     switches = tuple(None if v is None else bool(v) for v in row[11:15])
-    return HomeSession(row[0], aware_datetime(row[1]), *row[2:11], switches, *row[15:])
+    return HomeSession(row[0], aware_datetime(row[1]), *row[2:11], switches)
 
 
-def home_session_orm(key: str, seen_after: datetime, survey_at: datetime) -> HomeSession | None:
+def home_session_orm(key: str, seen_after: datetime) -> HomeSession | None:
     session = (PortalSession.objects.select_related("customer", "link")
                .filter(key=key, revoked_at__isnull=True, last_seen_at__gt=seen_after).first())
     if session is None:
@@ -112,10 +101,8 @@ def home_session_orm(key: str, seen_after: datetime, survey_at: datetime) -> Hom
     events = Event.objects.filter(customer_id=customer.pk).aggregate(n=Count("id"), top=Max("id"))
     others = Event.objects.filter(customer_id__isnull=True).aggregate(top=Max("id"))["top"]
     admin = LogEntry.objects.aggregate(top=Max("id"))["top"]
-    survey = due_survey_for(customer.pk, survey_at)
     conf = PortalSettings.objects.filter(pk=1).first()
     switches = ((conf.pause_1, conf.pause_2, conf.pause_3, conf.allow_addon_changes) if conf is not None
                 else (None, None, None, None))
     return HomeSession(session.pk, session.last_seen_at, customer.pk, customer.name, customer.email, customer.locale,
-                       session.link.return_url, events["n"], events["top"], others, admin, switches, survey.token if survey else None,
-                       survey.survey if survey else None)
+                       session.link.return_url, events["n"], events["top"], others, admin, switches)

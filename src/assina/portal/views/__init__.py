@@ -27,8 +27,9 @@ from assina.notifications.rendering import branding, message_locale
 from assina.invoices.pdf import pdf_filename, render_invoice_pdf
 
 from assina import time as assina_time
-from assina.portal import cards, queries, services
+from assina.portal import queries, services
 from assina.portal import home as home_parts
+from assina.portal.views import cards
 from assina.subscriptions.models import Subscription
 from assina.upgrades.offers import offers_for
 from assina.upgrades.queries import anything_to_offer
@@ -111,7 +112,7 @@ def home(request):
     kept between visits while nothing it shows changed (``portal.home``), the small cards
     (``portal.cards``) and every per-request value (CSRF token, card link, offers) made now."""
     at, clock = services.wall(), assina_time.now()
-    session = _home_session(request, at, clock)
+    session = _home_session(request, at)
     if session is None:
         return redirect("portal:login")
     if at - session.last_seen_at >= services.TOUCH_EVERY:
@@ -132,7 +133,7 @@ def home(request):
     return response
 
 
-def _home_session(request, at, clock) -> queries.HomeSession | None:
+def _home_session(request, at) -> queries.HomeSession | None:
     """The live portal session of the request's cookie, read with two fixed statements: the
     Django session's row (as ``SessionStore.load`` reads it: the data is put where the session
     keeps what it loaded, so ``request.session`` behaves as after its own load) and the portal
@@ -149,7 +150,7 @@ def _home_session(request, at, clock) -> queries.HomeSession | None:
     key = store.get(SESSION_KEY)
     if not key:
         return None
-    return queries.home_session(key, at - services.IDLE_TIMEOUT, clock)
+    return queries.home_session(key, at - services.IDLE_TIMEOUT)
 
 
 def _card_url(customer_id: int, card_state: int) -> str:
