@@ -12,7 +12,7 @@ from factories import make_customer, start_clock, utc
 
 from assina.cli import main
 from assina.feedback.services import record_response
-from assina.success.feedback_bands import by_health_band
+from assina.success.feedback_bands import by_health_band, rebuild_tally
 from assina.success.models import HealthScore
 from assina.time import now
 
@@ -39,6 +39,13 @@ def test_the_breakdown_everywhere(answers, api, capsys):  # noqa: F811
     assert bands["at_risk"]["nps"]["nps"] == -50.0
     assert bands["unscored"]["csat"]["responses"] == 1 and bands["unscored"]["nps"]["responses"] == 0
     assert by_health_band(utc(2026, 10, 1), utc(2026, 11, 1)) == {}
+    # From the counts kept per month (rebuilt after each scoring): the same figures, whole months
+    # from the counts and partial months from the responses.
+    assert rebuild_tally() == 6  # healthy 10, 9, 3; at risk 2, 8; unscored CSAT 5
+    for since, until in ((utc(2026, 11, 1), utc(2026, 12, 1)), (utc(2026, 10, 15), utc(2027, 1, 1)),
+                         (utc(2026, 11, 20, 12), utc(2026, 11, 21)), (utc(2026, 10, 1), utc(2026, 11, 20, 13))):
+        assert by_health_band(since, until) == by_health_band(since, until, direct=True)
+    assert by_health_band(utc(2026, 11, 1), utc(2026, 12, 1), plan="none") == {}
 
     assert main(["feedback", "report", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["by_health_band"]["at_risk"]["nps"]["nps"] == -50.0

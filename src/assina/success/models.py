@@ -131,3 +131,22 @@ class ChurnModel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trained_at:%Y-%m-%d %H:%M}"
+
+
+class BandTally(models.Model):
+    """NPS/CSAT answers counted per month submitted, health band (as of the last scoring), the
+    answer's plan, survey and score: the feedback report's breakdown by health band sums it instead
+    of joining every response to the scores. Rebuilt after each scoring (``feedback_bands``)."""
+
+    month = models.PositiveIntegerField(_("month"))  # YYYYMM, UTC
+    band = models.CharField(_("band"), max_length=8)  # a Band, or "unscored"
+    plan_code = models.CharField(_("plan when answering"), max_length=64, blank=True)
+    survey = models.CharField(_("survey"), max_length=8)
+    score = models.PositiveSmallIntegerField(_("score"))
+    responses = models.PositiveIntegerField(_("responses"))
+
+    class Meta:
+        verbose_name = _("answers by health band")
+        verbose_name_plural = _("answers by health band")
+        constraints = [models.UniqueConstraint(fields=["month", "band", "plan_code", "survey", "score"],
+                                               name="success_band_tally_unique")]

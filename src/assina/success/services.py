@@ -106,6 +106,9 @@ def score_all(at: datetime | None = None) -> dict:
                                                unique_fields=["customer", "day"],
                                                update_fields=["score", "band", "churn_probability"])
         HealthScore.objects.filter(customer__erased_at__isnull=False).delete()
+    from .feedback_bands import rebuild_tally
+
+    rebuild_tally()  # the NPS report's breakdown by band follows the new bands
     counts = {"scored": len(rows), "changed": len(changed)}
     for band in health.BANDS:
         counts[band] = int((bands == band).sum())
