@@ -56,6 +56,7 @@ def history(years: int) -> int:
     from assina.engagement.services import EventRow, add_note, record_events
     from assina.feedback.services import record_response
     from assina.payments.new_customer import create_customer
+    from assina.payments.services import attach_card
     from assina.scheduler import advance_clock
     from assina.subscriptions.changes import change_subscription
     from assina.subscriptions.services import create_subscription
@@ -66,7 +67,8 @@ def history(years: int) -> int:
     freeze_clock(START)
     create_plan(code="pro", name="Pro", amount=4990, currency="BRL", interval="month", at=START)
     customer = create_customer(email="helena@example.com", name="Helena Prado", at=START, currency="BRL",
-                               card="4242424242424242", locale="pt-BR", country="BR")
+                               locale="pt-BR", country="BR")
+    attach_card(customer, "4242424242424242", START, exp_month=12, exp_year=START.year + 10)  # lasts the history
     sub = create_subscription(customer=customer, plan_code="pro")
     months = years * 12
     for m in range(1, months + 1):

@@ -111,7 +111,8 @@ def _timeline_sql(vendor: str, ranks: tuple[int, ...], prefixes: int, exclude: b
         if cursor is not None:
             cursor_rank = cursor[0]
             same = "1 = 1" if rank < cursor_rank else f"{pk} < %s" if rank == cursor_rank else "1 = 0"
-            where.append(f"({time} < %s OR ({time} = %s AND {same}))")
+            # The bound first, so that the engines read the (customer, time) index from the cursor down.
+            where.append(f"{time} <= %s AND ({time} < %s OR ({time} = %s AND {same}))")
         branches.append(f"SELECT * FROM (SELECT {time} AS at, {rank} AS rank, {pk} AS id FROM {sql_table(model)} "
                         f"WHERE {' AND '.join(where)} ORDER BY {time} DESC, {pk} DESC LIMIT %s) AS s{rank}")
     return " UNION ALL ".join(branches) + " ORDER BY 1 DESC, 2 DESC, 3 DESC LIMIT %s"
@@ -135,7 +136,7 @@ def timeline_keys(customer_id: int, ranks: tuple[int, ...], event_prefixes: tupl
                 params += [len(prefix), prefix]
         if cursor is not None:
             at, cursor_rank, cursor_id = cursor
-            params += [sql_time(at), sql_time(at)]
+            params += [sql_time(at), sql_time(at), sql_time(at)]
             if rank == cursor_rank:
                 params.append(cursor_id)
         params.append(limit)
