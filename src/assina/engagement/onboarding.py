@@ -29,13 +29,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import Min
 
 from assina.customers.models import Customer
 from assina.db import fetch_values
 from assina.time import now as clock_now
 
-from .models import EngagementEvent, OnboardingMilestone
+from . import queries
+from .models import OnboardingMilestone
 
 DAY = 86_400.0
 # Below this many customers the events are read for those customers only; above, for everyone
@@ -92,14 +92,6 @@ def _seconds(values) -> np.ndarray:
     return np.array([v.timestamp() if v is not None else np.nan for v in values], dtype=float)
 
 
-def _first_times(names: list[str], customer_ids: list[int] | None) -> list[tuple[int, str, datetime]]:
-    events = EngagementEvent.objects.filter(name__in=names)
-    if customer_ids is not None:
-        events = events.filter(customer_id__in_list=customer_ids)
-    return list(events.order_by().values("customer_id", "name").annotate(first=Min("occurred_at"))
-                .values_list("customer_id", "name", "first"))
-
-
 def onboarding_frame(customer_ids: Iterable[int] | None = None, at: datetime | None = None) -> pd.DataFrame:
     """One row per customer (index ``customer_id``; ``None``: every customer not erased) with:
 
@@ -126,19 +118,18 @@ def onboarding_frame(customer_ids: Iterable[int] | None = None, at: datetime | N
     completed_at = np.full(n, -np.inf)
     if items and n:
         ids_list = ids.tolist() if customer_ids is not None and n <= FILTER_LIMIT else None
-        firsts = _first_times([m.event_name for m in items], ids_list)
-        by_name: dict[str, tuple[list[int], list[float]]] = {m.event_name: ([], []) for m in items}
-        for pk, name, first in firsts:
-            by_name[name][0].append(pk)
-            by_name[name][1].append(first.timestamp())
+        first_ids, first_names, first_micros = queries.first_times([m.event_name for m in items], ids_list)
+        first_names = np.array(first_names, dtype=object)
+        first_seconds = first_micros / 1e6
         for m in items:
-            pks, times = by_name[m.event_name]
+            mine = first_names == m.event_name
+            pks, times = first_ids[mine], first_seconds[mine]
             reached = np.full(n, np.nan)
-            if pks:
-                positions = np.searchsorted(ids, np.array(pks, dtype=np.int64))
+            if len(pks):
+                positions = np.searchsorted(ids, pks)
                 inside = positions < n
-                inside[inside] = ids[positions[inside]] == np.array(pks, dtype=np.int64)[inside]
-                reached[positions[inside]] = np.array(times)[inside]
+                inside[inside] = ids[positions[inside]] == pks[inside]
+                reached[positions[inside]] = times[inside]
             due = signup + m.due_days * DAY
             is_reached = ~np.isnan(reached)
             state = np.where(is_reached, np.where(reached <= due, DONE, LATE), np.where(now_s > due, MISSED, PENDING))

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
+import numpy as np
 from django.db import connection
+from django.db.models import Min
 
 from assina.customers.models import Customer
-from assina.db import _sqlite_datetime, execute_prepared, fetch_prepared, sql_columns, sql_table
+from assina.db import _sqlite_datetime, execute_prepared, fetch_prepared, select_rows, sql_columns, sql_table
 
 from .models import EngagementEvent
 
@@ -91,3 +93,49 @@ def count_inserted_orm(rows: str, imported: bool, received_at: datetime) -> int:
 
 def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# --- onboarding: each customer's first event of some names --------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def first_times(names: list[str], customer_ids: list[int] | None = None) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(customer ids, event names, first times as int64 microseconds since the epoch) of every
+    (customer, name) among ``names`` (and ``customer_ids``, when given) with an event.
+
+    One GROUP BY through the index by name and time. The times are converted in bulk (SQLite:
+    NumPy parses the stored UTC text; PostgreSQL: the epoch in the statement), not one datetime
+    object per row as the ORM's converters would (two thirds of the time for 100,000 rows)."""
+    c, table = sql_columns(EngagementEvent), sql_table(EngagementEvent)
+    names_in = ", ".join(["%s"] * len(names))
+    params: list = list(names)
+    extra = ""
+    if customer_ids is not None:
+        if connection.vendor == "postgresql":
+            extra = f" AND {c['customer']} = ANY(%s::bigint[])"
+            params.append(list(customer_ids))
+        else:
+            extra = f" AND {c['customer']} IN (SELECT value FROM json_each(%s))"
+            params.append(json.dumps(list(customer_ids)))
+    first = (f"(EXTRACT(EPOCH FROM MIN({c['occurred_at']})) * 1000000)::bigint" if connection.vendor == "postgresql"
+             else f"MIN({c['occurred_at']})")
+    rows = select_rows(f"SELECT {c['customer']}, {c['name']}, {first} FROM {table} "
+                       f"WHERE {c['name']} IN ({names_in}){extra} GROUP BY {c['customer']}, {c['name']}", params)
+    if not rows:
+        return np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64)
+    ids, found, times = zip(*rows)
+    micros = (np.array(times, dtype=np.int64) if connection.vendor == "postgresql"
+              else np.array(times, dtype="datetime64[us]").astype(np.int64))
+    return np.array(ids, dtype=np.int64), list(found), micros
+
+
+def first_times_orm(names: list[str], customer_ids: list[int] | None = None) -> tuple[np.ndarray, list[str], np.ndarray]:
+    events = EngagementEvent.objects.filter(name__in=names)
+    if customer_ids is not None:
+        events = events.filter(customer_id__in=customer_ids)
+    rows = list(events.order_by().values("customer_id", "name").annotate(first=Min("occurred_at"))
+                .values_list("customer_id", "name", "first"))
+    return (np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows],
+            np.array([(r[2] - _EPOCH) // _MICROSECOND for r in rows], dtype=np.int64))
