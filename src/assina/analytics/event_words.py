@@ -96,6 +96,7 @@ LABELS = {
     "subscription.import_ended": _("Imported subscription ended"),
     "import.completed": _("History imported"),
     "playbook.run": _("Playbook ran"),
+    "playbook.webhook": _("Playbook called the webhooks"),
 }
 
 

@@ -6,3 +6,8 @@ class PlaybooksConfig(AppConfig):
     name = "assina.playbooks"
     label = "playbooks"
     verbose_name = _("Playbooks")
+
+    def ready(self):
+        from . import jobs
+
+        jobs.register()
