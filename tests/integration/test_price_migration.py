@@ -22,6 +22,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from api_support import api  # noqa: F401
 from factories import advance, make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.invoices.models import Invoice, InvoiceLine
@@ -185,3 +186,26 @@ def test_refusals_change_nothing():
         with pytest.raises(services.MigrationError, match=words):
             _create(**extra)
     assert PlanVersion.objects.count() == before and Message.objects.count() == 0 and list(Member.objects.values_list("pk")) == versions
+
+
+def test_the_cli_and_the_api_drive_it(capsys, api):  # noqa: F811
+    import json
+
+    from assina.cli import main
+
+    start_clock(utc(2027, 1, 1))
+    _plans()
+    for _n in range(3):
+        subscribe(make_customer(), "pro")
+    too_soon = api.post("/price_migrations", {"plan": "pro", "amount": 6000, "effective_at": "2027-01-20T00:00:00Z"})
+    assert too_soon.status_code == 422 and "at least 30 days" in too_soon.json()["detail"]
+    assert api.get("/price_migrations/pm_999/report").status_code == 404
+    assert main(["price-migration", "create", "--plan", "pro", "--amount", "6000", "--effective", "2027-03-01",
+                 "--switch-plan", "basic", "--default", "switch", "--json"]) in (0, None)
+    created = json.loads(capsys.readouterr().out)
+    assert (created["notified"], created["no_answer"], created["default"], created["offers"]) == (3, 3, "switch",
+                                                                                               ["accept", "switch"])
+    report = api.get(f"/price_migrations/{created['migration']}/report").json()
+    assert report["mrr_before"] == {"BRL": 15000} and report["churn"]["group"] == {"subscriptions": 3, "churned": 0, "rate": 0.0}
+    assert main(["price-migration", "report", created["migration"], "--json"]) in (0, None)
+    assert json.loads(capsys.readouterr().out)["notified"] == 3

@@ -14,7 +14,9 @@ from typing import Literal, Optional
 from ninja import Field, Router, Schema
 
 from .report import migration_report, migrations_list
-from .services import create_migration
+from assina.api.errors import not_found
+
+from .services import MigrationError, create_migration
 
 router = Router(tags=["repricing"])
 
@@ -97,4 +99,7 @@ def list_migrations(request):
 
 @router.get("/price_migrations/{migration_id}/report", response=ReportOut, summary="A price migration's report")
 def report(request, migration_id: str):
-    return migration_report(migration_id)
+    try:
+        return migration_report(migration_id)
+    except MigrationError:
+        raise not_found("price migration", migration_id) from None

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from assina.subscriptions.models import Subscription
 from assina.subscriptions.terms import current_mrr
@@ -38,7 +39,7 @@ def migration_report(migration_id: int | str) -> dict:
     migration = (PriceMigration.objects.select_related("plan", "new_version", "switch_plan", "annual_plan")
                  .filter(pk=int(raw)).first() if raw.isdigit() else None)
     if migration is None:
-        raise MigrationError(f"unknown price migration {migration_id!r}")
+        raise MigrationError(_("unknown price migration %(id)s") % {"id": repr(migration_id)})
     rows = list(Member.objects.filter(migration=migration).values_list(
         "subscription_id", "choice", "outcome", "currency", "mrr_before", "mrr_after", "landed_at"))
     sub_ids = [r[0] for r in rows]

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Literal, Optional
 
-from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
-from assina.api.errors import ApiProblem
+from assina.api.errors import not_found
 
 from . import suggestions
 
@@ -32,11 +31,9 @@ class SuggestionOut(Schema):
 @router.get("/customers/{customer_id}/suggestions", response=list[SuggestionOut],
             summary="At most three upsell and cross-sell suggestions for a customer, each with its reason",
             description="Listing them records nothing: `suggestion.shown` is recorded where a customer sees them.")
-def customer_suggestions(request, customer_id: str, locale: Optional[str] = None):
-    if locale not in (None, "en", "pt-BR"):
-        raise ApiProblem(422, "invalid_locale", _("locale must be en or pt-BR"))
+def customer_suggestions(request, customer_id: str, locale: Optional[Literal["en", "pt-BR"]] = None):
     try:
         found = suggestions.suggestions_for(customer_id, locale=locale)
-    except suggestions.SuggestionError as missing:
-        raise ApiProblem(404, "not_found", str(missing)) from None
+    except suggestions.SuggestionError:
+        raise not_found("customer", customer_id) from None
     return [s.as_dict() for s in found]
