@@ -233,3 +233,18 @@ def test_the_receipt_and_the_pdf_show_a_bundles_parts(catalog):
     assert lines == [("Duo", "R$\xa067,83"), ("Incluído: Beans (vale R$\xa049,90)", ""),
                      ("Incluído: Mug (vale R$\xa029,90)", ""), ("Frete: grátis a partir de R$\xa050,00", "R$\xa00,00")]
     assert render_invoice_pdf(invoice).startswith(b"%PDF")
+
+
+def test_the_portals_next_invoice_counts_the_shipping_and_a_skipped_delivery(catalog):
+    from assina.portal.upcoming import upcoming_for, with_flags
+    from assina.subscriptions.models import Subscription
+
+    sub = subscribe(make_customer(email="ana@example.com"), "beans")
+
+    def upcoming():
+        subs = list(with_flags(Subscription.objects.filter(pk=sub.pk)).prefetch_related("items__plan_version__plan"))
+        return upcoming_for(subs, 0, "en")[sub.pk]
+
+    assert upcoming().total == 4990 + 1500
+    deliveries.skip_next_delivery(sub.pk)
+    assert upcoming().total == 0

@@ -24,14 +24,17 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from assina.catalog.models import Coupon, Plan
 from assina.core.credit import credit_on_issue
-from assina.core.invoicing import DiscountTerms, DraftLine, ItemTerms, LineKind, SubscriptionTerms, draft_for_period
+from assina.core.invoicing import (
+    DiscountTerms, DraftLine, ItemTerms, LineKind, SubscriptionTerms, draft_for_period, skipped_lines,
+)
 from assina.core.periods import Interval
 from assina.core.states import SubscriptionStatus as S
+from assina.core.shipping import ShippingTerms
 from assina.i18n import CustomerTexts
 from assina.invoices.models import PendingItem
 from assina.invoices.services import carried_line
 from assina.subscriptions.metered import metered_lines
-from assina.subscriptions.models import ScheduledChange, Subscription, SubscriptionItem
+from assina.subscriptions.models import ScheduledChange, SkippedDelivery, Subscription, SubscriptionItem
 from assina.subscriptions.terms import index_of_period_starting
 
 RENEWING = (S.ACTIVE.value, S.TRIALING.value, S.PAST_DUE.value)
@@ -59,6 +62,9 @@ def with_flags(subs: QuerySet) -> QuerySet:
         portal_carried=Exists(PendingItem.objects.filter(subscription=OuterRef("pk"), invoice__isnull=True)),
         portal_change=Exists(ScheduledChange.objects.filter(subscription=OuterRef("pk"),
                                                             status=ScheduledChange.Status.PENDING)),
+        # The next delivery is skipped (issue 19): that period is not billed.
+        portal_skipped=Exists(SkippedDelivery.objects.filter(subscription=OuterRef("pk"),
+                                                             period_start=OuterRef("current_period_end"))),
     )
 
 
@@ -88,6 +94,11 @@ def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str) -> 
         for item in PendingItem.objects.filter(subscription_id__in=ids, invoice__isnull=True).order_by("pk"):
             carried[item.subscription_id].append(carried_line(item))
     metered = set(_flagged(renewing, "portal_metered"))
+    skipped = set()
+    if ids := _flagged(renewing, "portal_skipped"):
+        ends = {s.pk: s.current_period_end for s in renewing}
+        skipped = {sub_id for sub_id, start in SkippedDelivery.objects.filter(subscription_id__in=ids)
+                   .values_list("subscription_id", "period_start") if ends.get(sub_id) == start}
     texts = CustomerTexts()
     balance = max(credit_balance, 0)
     result = {}
@@ -104,7 +115,13 @@ def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str) -> 
         except ValueError:
             continue  # the period's end is no boundary of its anchor: nothing to foresee
         usage = _usage_so_far(sub) if sub.pk in metered else []
-        lines = [*draft_for_period(terms, index).lines, *usage, *carried.get(sub.pk, ())]
+        draft = draft_for_period(terms, index)
+        if sub.pk in skipped:
+            base = terms.items[0]
+            draft_lines = skipped_lines(draft, base.code, base.description)
+        else:
+            draft_lines = draft.lines
+        lines = [*draft_lines, *usage, *carried.get(sub.pk, ())]
         total = sum(line.amount for line in lines)
         credit, due, _taken = credit_on_issue(total, balance)
         balance -= credit  # renewals at the same moment share the balance (in id order, as the run does)
@@ -125,9 +142,12 @@ def _terms(sub: Subscription, coupons: dict) -> SubscriptionTerms:
     if sub.coupon_id and sub.discount_applies_from:
         discount = DiscountTerms(coupon=coupons[sub.coupon_id], applies_from=sub.discount_applies_from,
                                  applies_until=sub.discount_applies_until)
+    # A plan that ships goods bills its shipping (issue 19), as ``subscriptions.terms`` does.
+    shipped = next((item.plan_version.plan for item in sub.items.all() if item.plan_version.plan.ships_goods), None)
     return SubscriptionTerms(currency=sub.currency, anchor=sub.billing_anchor, interval=Interval(sub.interval),
                              interval_count=sub.interval_count, items=items, billing_starts_at=sub.billing_starts_at,
-                             discount=discount, tz=settings.TIME_ZONE)
+                             discount=discount, tz=settings.TIME_ZONE,
+                             shipping=ShippingTerms(shipped.shipping_amount, shipped.free_shipping_from) if shipped else None)
 
 
 def _usage_so_far(sub: Subscription) -> list[DraftLine]:
