@@ -116,3 +116,4 @@ def test_the_page_and_the_commands(business, capsys):
     pt = client.get("/dashboard/health/", HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
     assert "Saúde dos clientes" in pt and "nenhuma atividade ainda" in pt
     assert Client().get("/dashboard/health/").status_code == 302
+    assert '<a href="/dashboard/health/" id="link-health">' in client.get("/dashboard/").content.decode()
