@@ -81,7 +81,8 @@ def load(with_onboarding: bool = True, at: datetime | None = None) -> tuple[list
     ev_c, ev_t = _pairs(EngagementEvent.objects.order_by("occurred_at", "pk").values_list("customer_id", "occurred_at"),
                         index)
     attempts = [(index[c], t or created, st == PaymentAttempt.Status.FAILED) for c, t, created, st in
-                PaymentAttempt.objects.exclude(status=PaymentAttempt.Status.PENDING).order_by("pk")
+                PaymentAttempt.objects.exclude(status=PaymentAttempt.Status.PENDING)
+                .order_by("completed_at", "created_at", "pk")
                 .values_list("invoice__customer_id", "completed_at", "created_at", "status") if c in index]
     pay_c = np.asarray([a[0] for a in attempts], dtype=np.int64)
     pay_t = _days_column([a[1] for a in attempts])
@@ -105,6 +106,7 @@ def load(with_onboarding: bool = True, at: datetime | None = None) -> tuple[list
     tickets = list(CustomerNote.objects.filter(kind=CustomerNote.Kind.TICKET).values_list("customer_id", "occurred_at"))
     tickets += list(SurveyResponse.objects.filter(source=SurveyResponse.Source.SUPPORT)
                     .values_list("customer_id", "submitted_at"))
+    tickets.sort(key=lambda row: row[1])
     tk_c, tk_t = _pairs(tickets, index)
 
     onboarding = onboarding_shares(ids, at) if with_onboarding else None
