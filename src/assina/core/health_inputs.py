@@ -27,7 +27,8 @@ def _i(values) -> np.ndarray:
 
 @dataclass
 class History:
-    """``signup``: each customer's signup time; ``start``/``end``: first subscription start and the end
+    """Rows of each kind are sorted by time (the latest of a customer's rows is their last one).
+    ``signup``: each customer's signup time; ``start``/``end``: first subscription start and the end
     of the last one (``inf`` while one is active, NaN: never subscribed).
     Events ``event_customer``/``event_time``; payment attempts ``payment_customer``/``payment_time``/
     ``payment_failed`` (completed ones); past-due spells ``due_customer``/``due_from``/``due_until``
@@ -65,17 +66,12 @@ def _window_count(customer: np.ndarray, time: np.ndarray, low: float, high: floa
     return np.bincount(customer[mask], minlength=n)
 
 
-def _latest(customer: np.ndarray, time: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
-    """For each customer, the index (into the arrays) of their latest row among ``mask``; −1 if none.
-    Among rows of the same time, the last one given wins."""
+def _latest(customer: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    """For each customer, the index of their latest row among ``mask`` (rows sorted by time: the
+    highest index; among rows of the same time, the last one given); −1 if none."""
     rows = np.flatnonzero(mask)
     out = np.full(n, -1, dtype=np.int64)
-    if len(rows) == 0:
-        return out
-    order = rows[np.lexsort((rows, time[rows], customer[rows]))]
-    cust = customer[order]
-    last = np.r_[cust[1:] != cust[:-1], True]
-    out[cust[last]] = order[last]
+    np.maximum.at(out, customer[rows], rows)
     return out
 
 
@@ -99,7 +95,7 @@ def inputs_as_of(h: History, t: float) -> Inputs:
     failed = h.payment_failed.astype(bool)
     in_90 = (pt > t - 90.0) & (pt <= t)
     failed_90 = np.bincount(pc[in_90 & failed], minlength=n)
-    latest_payment = _latest(pc, pt, pt <= t, n)
+    latest_payment = _latest(pc, pt <= t, n)
     last_failed = np.zeros(n, dtype=bool)
     has = latest_payment >= 0
     last_failed[has] = failed[latest_payment[has]]
@@ -114,7 +110,7 @@ def inputs_as_of(h: History, t: float) -> Inputs:
     nps_month = np.zeros(n, dtype=np.int64)
     csat_month = np.zeros(n, dtype=np.int64)
     for survey, scores, months in ((0, nps, nps_month), (1, csat, csat_month)):
-        latest = _latest(ac, at, year & (asv == survey), n)
+        latest = _latest(ac, year & (asv == survey), n)
         has = latest >= 0
         scores[has] = asc[latest[has]]
         months[has] = _yyyymm(at[latest[has]])
