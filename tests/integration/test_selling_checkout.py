@@ -11,9 +11,11 @@ Amounts by hand: Pro is R$ 49,90 a month, R$ 499,00 a year (12 × 49,90 = 598,80
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from factories import counts, make_addon, make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.catalog.models import Plan
@@ -23,7 +25,7 @@ from assina.invoices.models import Invoice
 from assina.notifications.models import Message
 from assina.notifications.producing import produce_from_events
 from assina.payments.models import PaymentAttempt
-from assina.selling.models import CheckoutSession, CheckoutSuggestion
+from assina.selling.models import CheckoutRequest, CheckoutSession, CheckoutSuggestion
 from assina.selling import services
 from assina.selling.services import suggested_addons
 from assina.subscriptions.models import Subscription
@@ -155,6 +157,9 @@ def test_every_post_needs_the_csrf_token_and_an_address_is_limited(shop):
     limited = client.post("/checkout/pro/", {**form, **_details()})
     assert limited.status_code == 429 and "Too many attempts" in _text(limited)
     assert Customer.objects.count() == 0
+    CheckoutRequest.objects.update(at=timezone.now() - timedelta(hours=1, seconds=1))  # an hour later
+    assert client.post("/checkout/pro/", {**form, **_details()}).status_code == 303
+    assert CheckoutRequest.objects.count() == 1  # the old ones are forgotten
 
 
 def test_a_plan_that_ships_goods_asks_for_the_address_and_keeps_it(shop):

@@ -335,14 +335,10 @@ def throttle(address: str) -> None:
     at = timezone.now()  # the wall clock, as the portal's sign-in limit: a test clock never lifts it
     key = f"ip:{address}"[:120]
     with transaction.atomic():
+        CheckoutRequest.objects.filter(at__lte=at - THROTTLE_WINDOW).delete()  # the limit no longer counts them
         if CheckoutRequest.objects.filter(key=key, at__gt=at - THROTTLE_WINDOW).count() >= PER_ADDRESS:
             raise Throttled()
         CheckoutRequest.objects.create(key=key, at=at)
-
-
-def purge_requests() -> int:
-    """Forget the form's requests older than the window (the limit no longer counts them)."""
-    return CheckoutRequest.objects.filter(at__lte=timezone.now() - THROTTLE_WINDOW).delete()[0]
 
 
 # --- completing, exactly once ---------------------------------------------------------------
