@@ -80,7 +80,7 @@ def list_rows_orm(customer_ids: list[int]) -> dict[int, ListRow]:
 # --- the timeline's page: which rows, from which sources ------------------------------------------
 
 # rank -> (model, time field); the rank orders rows of the same moment (``timeline.Item.key``).
-def timeline_sources() -> dict[int, tuple]:
+def _timeline_sources() -> dict[int, tuple]:
     from assina.engagement.models import CustomerNote, EngagementEvent, Task
     from assina.events.models import Event
     from assina.notifications.models import Message
@@ -98,7 +98,7 @@ def _customer_column(model) -> str:
 
 @functools.cache
 def _timeline_sql(vendor: str, ranks: tuple[int, ...], prefixes: int, exclude: bool, cursor: tuple | None) -> str:
-    sources = timeline_sources()
+    sources = _timeline_sources()
     branches = []
     for rank in ranks:
         model, field = sources[rank]
@@ -148,7 +148,7 @@ def timeline_keys_orm(customer_id: int, ranks: tuple[int, ...], event_prefixes: 
                       cursor: tuple | None, limit: int) -> list[tuple]:
     from django.db.models import Q
 
-    sources = timeline_sources()
+    sources = _timeline_sources()
     keys = []
     for rank in ranks:
         model, field = sources[rank]
