@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from assina.core.errors import DomainError
 from assina.core.states import LIVE, PAYING
 from assina.customers.models import Customer
+from assina.db import Many
 from assina.events.models import Event
 
 from .models import HEALTH_BANDS, NPS_CATEGORIES, Segment  # noqa: F401  (the values, for the apps above)
@@ -105,7 +106,8 @@ def customers_of(segment: Segment, at: datetime):
     query = _extended(segment, query, at)
     if segment.min_mrr is not None or segment.max_mrr is not None:
         ids = [pk for pk, mrr in mrr_by_customer(query, at).items() if _within(mrr, segment.min_mrr, segment.max_mrr)]
-        query = Customer.objects.filter(pk__in=ids)
+        # One parameter, however many ids (a plain IN would pass SQLite's variable limit on 100k customers).
+        query = Customer.objects.filter(pk__in_list=Many(ids))
     return query.order_by("pk")
 
 
