@@ -49,7 +49,7 @@ class ChurnOut(Schema):
     rest: Churn
 
 
-class ReportOut(Schema):
+class PriceMigrationReportOut(Schema):
     migration: str
     plan: str
     new_version: int
@@ -80,7 +80,7 @@ class MigrationOut(Schema):
     status: str
 
 
-@router.post("/price_migrations", response={201: ReportOut}, summary="Start a price migration",
+@router.post("/price_migrations", response={201: PriceMigrationReportOut}, summary="Start a price migration",
              description="Refused (422) when the effective date is less than 30 days ahead, nobody matches, or an "
                          "option is not valid; nothing is written then.")
 def create(request, body: MigrationIn):
@@ -97,7 +97,7 @@ def list_migrations(request):
     return migrations_list()
 
 
-@router.get("/price_migrations/{migration_id}/report", response=ReportOut, summary="A price migration's report")
+@router.get("/price_migrations/{migration_id}/report", response=PriceMigrationReportOut, summary="A price migration's report")
 def report(request, migration_id: str):
     try:
         return migration_report(migration_id)
