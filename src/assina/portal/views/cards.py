@@ -21,9 +21,15 @@ from datetime import datetime
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
+from assina.catalog.models import Plan
+from assina.core.states import LIVE
 from assina.feedback.models import Survey
 from assina.feedback.sending import scale, score_url
-from assina.notifications.rendering import branding
+from assina.notifications.context import local_date
+from assina.notifications.rendering import branding, message_locale
+from assina.repricing.services import open_members
+from assina.subscriptions.models import Subscription, SubscriptionItem
+from assina.upgrades.suggestions import MAX_SUGGESTIONS, quick_suggestions, record_shown
 
 from assina.feedback.queries import due_survey
 from assina.portal.queries import HomeSession
@@ -49,7 +55,65 @@ def survey(home: Home) -> str:
         "business": branding(), "nps": kind == Survey.NPS, "scores": [{"score": n, "url": score_url(token, n)} for n in scale(kind)]})
 
 
-CARDS = (survey,)
+def _live_subscriptions(customer_id: int) -> list[tuple[Subscription, dict[int, str]]]:
+    """The customer's live subscriptions (not cancelling) with their add-ons ``{plan id: name}``,
+    from their items in one query (a live subscription has its base item, so none is missed),
+    as ``quick_suggestions`` reads them: the subscription's plan id and name, currency, interval."""
+    rows = (SubscriptionItem.objects.filter(subscription__customer_id=customer_id, subscription__status__in=list(LIVE),
+                                            subscription__cancel_at_period_end=False)
+            .order_by("subscription_id", "pk")
+            .values_list("subscription_id", "subscription__plan_id", "subscription__plan__name", "subscription__currency",
+                         "subscription__interval", "subscription__interval_count", "plan_version__plan_id",
+                         "plan_version__plan__kind", "plan_version__plan__name"))
+    subs: dict[int, tuple[Subscription, dict[int, str]]] = {}
+    for sub_id, plan_id, plan_name, currency, interval, count, item_plan, kind, item_name in rows:
+        if sub_id not in subs:
+            sub = Subscription(pk=sub_id, customer_id=customer_id, plan_id=plan_id, currency=currency, interval=interval,
+                               interval_count=count)
+            sub.plan = Plan(pk=plan_id, name=plan_name)
+            subs[sub_id] = (sub, {})
+        if kind == Plan.Kind.ADDON:
+            subs[sub_id][1][item_plan] = item_name
+    return list(subs.values())
+
+
+def suggestions(home: Home) -> str:
+    """At most three add-ons to suggest (``upgrades.suggestions.quick_suggestions``: cross-sells
+    and popular add-ons of the customer's plan), each a link to the add-ons page with
+    ``?suggestion=<key>``; recorded as shown (``record_shown``: once a day per suggestion).
+    Queries: the subscriptions with their add-ons (one), then per subscription the counts (one)
+    and the prices when something is suggested (one), and the shown check when shown (one)."""
+    customer_id = home.session.customer_id
+    locale = message_locale(home.session.locale)
+    found, seen = [], set()
+    for sub, owned in _live_subscriptions(customer_id):
+        for suggestion in quick_suggestions(sub, owned_addons=owned, locale=locale):
+            if suggestion.key not in seen:
+                seen.add(suggestion.key)
+                found.append(suggestion)
+        if len(found) >= MAX_SUGGESTIONS:
+            break
+    found = found[:MAX_SUGGESTIONS]
+    if not found:
+        return ""
+    record_shown(customer_id, found, "portal", at=home.at)
+    return render_to_string("portal/cards/suggestions.html", {"suggestions": found})
+
+
+def price_change(home: Home) -> str:
+    """A price change announced to the customer that has not taken effect yet (their choice can
+    still be made or changed: ``repricing.services.open_members`` before its date): its date and
+    a button to ``/portal/price-change/``. One query."""
+    row = (open_members(home.session.customer_id).filter(target_at__gt=home.at)
+           .values_list("target_at", "customer__time_zone").first())
+    if row is None:
+        return ""
+    target_at, tz = row
+    return render_to_string("portal/cards/price_change.html", {
+        "date": local_date(target_at, message_locale(home.session.locale), tz)})
+
+
+CARDS = (survey, price_change, suggestions)
 
 
 def cards(home: Home) -> list[str]:

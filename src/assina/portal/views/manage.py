@@ -22,6 +22,7 @@ from assina.notifications.context import interval_word, local_date, money, numbe
 from assina.portal import manage
 from assina.portal.models import PortalSettings
 from assina.time import now as clock_now
+from assina.upgrades.suggestions import record_accepted
 
 from . import _language, _page, portal_session
 
@@ -36,6 +37,13 @@ def _sub(request, sub_id: int):
 def _done(request, text: str, anchor: str = "subscription"):
     messages.success(request, text)
     return redirect(f"/portal/#{anchor}")
+
+
+def _accepted(request, customer, key: str) -> None:
+    """The customer took the suggestion their form carried (``suggestion``): recorded when it is
+    ``key`` (the plan or add-on they took) and was shown to them; any other value is ignored."""
+    if request.POST.get("suggestion", "") == key:
+        record_accepted(customer.pk, key, "portal")
 
 
 def _plans(sub, customer, base, quantity: int) -> list[dict]:
@@ -64,7 +72,8 @@ def change(request, sub_id: int):
         shown = int(asked) if asked.isdigit() and 1 <= int(asked) <= manage.MAX_QUANTITY else current
         context = {"sub": sub, "every": interval_word(sub.interval, sub.interval_count, customer.locale),
                    "quantity": shown, "current_quantity": number(current, customer.locale),
-                   "allow_quantity": PortalSettings.current().allow_quantity_change}
+                   "allow_quantity": PortalSettings.current().allow_quantity_change,
+                   "suggestion": request.GET.get("suggestion", "")[:80]}
         try:
             manage._changeable(sub)
             context["plans"] = _plans(sub, customer, base, shown)
@@ -112,6 +121,7 @@ def change_confirm(request, sub_id: int):
         done = manage.change_plan(customer, sub.pk, request.POST.get("plan", ""), request.POST.get("quantity", ""))
         params = {"plan": done.plan.name, "quantity": number(done.quantity, customer.locale),
                   "date": local_date(done.effective_at, customer.locale, customer.time_zone)}
+        _accepted(request, customer, f"plan:{done.plan.code}")
         return (_("Done: your plan changes to %(plan)s × %(quantity)s on %(date)s.") if done.timing == "period_end"
                 else _("Done: your plan is now %(plan)s × %(quantity)s.")) % params
 
@@ -205,6 +215,7 @@ def addons(request, sub_id: int):
             except manage.PortalActionError as refused:
                 error = str(refused)
             else:
+                _accepted(request, customer, f"addon:{addon.code}")
                 return _done(request, _("Done: %(addon)s is added to your subscription. The rest of this period is "
                                         "charged on your next invoice.") % {"addon": addon.name})
         return _addons_page(request, language, sub, customer, error)
@@ -223,7 +234,10 @@ def _addons_page(request, language: str, sub, customer, error: str):
     except manage.PortalActionError as refused:
         error = error or str(refused)
     context = {"sub": sub, "every": every, "options": options, "error": error,
-               "held": [{"id": i.pk, "name": i.plan_version.plan.name, "quantity": number(i.quantity, locale)} for i in held]}
+               "held": [{"id": i.pk, "name": i.plan_version.plan.name, "quantity": number(i.quantity, locale)} for i in held],
+               "suggestion": (request.GET.get("suggestion") or request.POST.get("suggestion", ""))[:80]}
+    codes = [o["code"] for o in options]  # the suggested add-on chosen at first, else the first one
+    context["chosen"] = next((c for c in codes if f"addon:{c}" == context["suggestion"]), codes[0] if codes else "")
     return _page(request, "addons.html", language, context, status=400 if error else 200)
 
 
