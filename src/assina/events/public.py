@@ -78,7 +78,7 @@ PLAIN_KEYS = frozenset({
     "expired", "final", "final_action", "grace_days", "hard_decline", "hard_decline_codes", "invoiced_now", "last4",
     "locale", "message", "metric", "name", "number", "outcome", "payment", "plan", "pricing_model", "previous",
     "previous_amount", "previous_status", "proration", "quantity", "reason", "retry_days", "soft_decline_codes",
-    "saved", "source", "status", "still_paying", "tax_id", "to_balance", "total", "unit_amount", "url", "version",
+    "public", "saved", "source", "status", "still_paying", "tax_id", "to_balance", "total", "unit_amount", "url", "version",
 })
 
 
