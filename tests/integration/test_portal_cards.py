@@ -27,6 +27,7 @@ from assina.notifications.context import local_date
 from assina.portal import services
 from assina.repricing import services as repricing
 from assina.repricing.models import PriceMigrationMember
+from assina.subscriptions.services import cancel_at_period_end, reactivate
 from assina.upgrades.suggestions import Suggestion, record_shown
 
 pytestmark = pytest.mark.django_db(transaction=True)  # requests need every app (auth, sessions)
@@ -91,6 +92,8 @@ def test_the_suggestion_card_links_to_the_add_on_and_records_it_shown_then_accep
                              "suggestion": "addon:storage"}).status_code == 302
     accepted = _events(ana, "suggestion.accepted")
     assert [(e["key"], e["surface"], e["monthly_amount"]) for e in accepted] == [("addon:storage", "portal", 2000)]
+    # The card is kept between views (portal.views.cards), and made again once she holds it.
+    assert 'id="suggestions-title"' not in _get(client, "/portal/")
 
 
 def test_a_plan_change_carrying_its_suggestion_records_it_accepted(shop):
@@ -122,3 +125,15 @@ def test_the_price_change_card_shows_its_date_until_it_takes_effect(shop):
 
     start_clock(member.target_at + timedelta(days=1))  # its date passed (the clock only: nothing processed)
     assert 'id="price-change"' not in _get(ana_client, "/portal/")
+
+
+def test_a_customer_who_cancelled_since_the_notice_has_no_price_change_to_choose(shop):
+    ana, ana_sub, _bia, _bia_sub = shop
+    client = _signed_in(ana)
+    repricing.create_migration(plan_code="pro", new_amount=6000, effective_at=utc(2027, 4, 15))
+    assert 'id="price-change"' in _get(client, "/portal/")
+    cancel_at_period_end(ana_sub.pk)
+    assert 'id="price-change"' not in _get(client, "/portal/")
+    assert "The price of Pro changes on" not in _get(client, "/portal/price-change/")
+    reactivate(ana_sub.pk)  # the choice is back with the subscription
+    assert 'id="price-change"' in _get(client, "/portal/")

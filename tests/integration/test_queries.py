@@ -45,6 +45,7 @@ from assina.notifications.models import Campaign, Message, MessageTemplate, Segm
 from assina.notifications.template_store import sync_templates
 from assina.payments import queries as payment_queries
 from assina.portal import queries as portal_queries
+from assina.repricing import queries as repricing_queries
 from assina.payments.models import Refund
 from assina.payments.refunds import refund_invoice
 from assina.payments.services import attach_card
@@ -692,6 +693,33 @@ def test_the_survey_due_in_the_portal_is_what_the_orm_finds():
     assert both(ana, T0 + timedelta(hours=2)) == (first.token, "nps")  # the newest unanswered
     assert both(ana, first.expires_at) is None  # expired
     assert both(bea, T0)[1] == "nps"
+
+
+# --- repricing --------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+@compares(repricing_queries.coming_price_change_orm)
+def test_the_price_change_on_the_portal_home_is_what_the_orm_finds():
+    from assina.repricing.services import create_migration
+
+    start_clock(T0)
+    make_plan("pro", 5000)
+    ana, bea, cai = make_customer(), make_customer(), make_customer()
+    ana_sub, bea_sub, _cai_sub = subscribe(ana, "pro"), subscribe(bea, "pro"), subscribe(cai, "pro")
+
+    def both(customer, at):
+        fast = repricing_queries.coming_price_change(customer.pk, at)
+        assert fast == repricing_queries.coming_price_change_orm(customer.pk, at)
+        return fast
+
+    assert both(ana, T0) is None
+    create_migration(plan_code="pro", new_amount=6000, effective_at=T0 + timedelta(days=45))
+    target, zone = both(ana, T0)
+    assert target > T0 + timedelta(days=44) and zone == ana.time_zone
+    cancel_at_period_end(bea_sub.pk)
+    cancel_now(ana_sub.pk)
+    assert both(bea, T0) is None and both(ana, T0) is None  # cancelling: nothing left to choose
+    assert both(cai, target) is None  # its date reached
 
 
 # --- portal -----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from assina.catalog.services import CatalogError, change_plan_price, create_coup
 from assina.core.errors import DomainError
 from assina.core.periods import Interval, boundary, period_starting_at
 from assina.core.pricing import price_amount
-from assina.core.states import LIVE
+from assina.core.states import LIVE, SubscriptionStatus
 from assina.customers.models import Customer
 from assina.db import insert_rows, reserve_ids
 from assina.events.services import record
@@ -451,9 +451,14 @@ def send_notices(migration: PriceMigration, members: list[tuple], at: datetime) 
 
 
 def open_members(customer_id: int):
-    """The customer's price changes still to come (their choice can be made or changed)."""
+    """The customer's price changes still to come (their choice can be made or changed): not
+    landed, on a subscription that has not ended and is not cancelling at its period end (a
+    customer who cancelled since the notice has nothing left to choose; reactivating brings the
+    choice back)."""
     return (Member.objects.select_related("migration__plan", "migration__switch_plan", "migration__annual_plan",
-                                          "subscription").filter(customer_id=customer_id, landed_at__isnull=True)
+                                          "subscription")
+            .filter(customer_id=customer_id, landed_at__isnull=True, subscription__cancel_at_period_end=False)
+            .exclude(subscription__status=SubscriptionStatus.CANCELED)
             .order_by("target_at", "pk"))
 
 

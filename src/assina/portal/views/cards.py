@@ -8,13 +8,17 @@ yours to ``CARDS`` (the order is the page's). This module is part of the portal'
 point), so a card may call any app (the portal's own modules sit below feedback, upgrades,
 repricing...). Cards are made on **every** request, outside the account part the home keeps
 between visits (``portal.home``), so a card never needs its tables in the home's stamps and is
-never stale; in exchange it must be cheap: one short query, and the page's query budget in
-``tests/integration/test_portal_queries.py`` goes up by one with it. A POST from a card goes to
+never stale; in exchange it must be cheap: one fixed statement (an app's ``queries.py``: the
+ORM costs more than the whole kept home), and the page's query budget in
+``tests/integration/test_portal_queries.py`` goes up by one with it. A card that needs more may
+keep its answer under the session's stamps, as ``suggestions`` does. A POST from a card goes to
 the card's own view (with ``{% csrf_token %}``: ``home.request`` is there for it).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,7 +31,7 @@ from assina.feedback.models import Survey
 from assina.feedback.sending import scale, score_url
 from assina.notifications.context import local_date
 from assina.notifications.rendering import branding, message_locale
-from assina.repricing.services import open_members
+from assina.repricing.queries import coming_price_change
 from assina.subscriptions.models import Subscription, SubscriptionItem
 from assina.upgrades.suggestions import MAX_SUGGESTIONS, quick_suggestions, record_shown
 
@@ -77,12 +81,7 @@ def _live_subscriptions(customer_id: int) -> list[tuple[Subscription, dict[int, 
     return list(subs.values())
 
 
-def suggestions(home: Home) -> str:
-    """At most three add-ons to suggest (``upgrades.suggestions.quick_suggestions``: cross-sells
-    and popular add-ons of the customer's plan), each a link to the add-ons page with
-    ``?suggestion=<key>``; recorded as shown (``record_shown``: once a day per suggestion).
-    Queries: the subscriptions with their add-ons (one), then per subscription the counts (one)
-    and the prices when something is suggested (one), and the shown check when shown (one)."""
+def _suggestions_now(home: Home) -> str:
     customer_id = home.session.customer_id
     locale = message_locale(home.session.locale)
     found, seen = [], set()
@@ -100,12 +99,55 @@ def suggestions(home: Home) -> str:
     return render_to_string("portal/cards/suggestions.html", {"suggestions": found})
 
 
+# The suggestions card as last made, per process and customer: counting what the customers of a
+# plan hold is the dearest thing on the home (~8 ms), and its answer changes only with the
+# customer's own subscriptions (their events), the catalog (events of no customer, the admin) or
+# what others hold (a statistic: an hour old is fine). The stamps come with the session.
+KEEP_SUGGESTIONS = 2000
+_KEPT_SUGGESTIONS: OrderedDict[tuple, str] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
+
+
+def forget() -> None:
+    """Drop every kept suggestions card of this process (tests)."""
+    with _KEPT_LOCK:
+        _KEPT_SUGGESTIONS.clear()
+
+
+def _suggestions_key(home: Home) -> tuple:
+    s = home.session
+    return (s.customer_id, s.locale, home.language, s.customer_events, s.customer_event, s.global_event,
+            s.admin_change, int(home.at.timestamp() // 3600))
+
+
+def suggestions(home: Home) -> str:
+    """At most three add-ons to suggest (``upgrades.suggestions.quick_suggestions``: cross-sells
+    and popular add-ons of the customer's plan), each a link to the add-ons page with
+    ``?suggestion=<key>``; recorded as shown (``record_shown``: once a day per suggestion).
+    Made again when the customer's events, the catalog or the hour change (recording "shown"
+    writes an event, so a card shown for the first time is made twice, the second time writing
+    nothing); kept between: no query. Made: the subscriptions with their add-ons (one query),
+    then per subscription the counts (one) and the prices when something is suggested (one),
+    and the shown check when shown (one)."""
+    key = _suggestions_key(home)
+    with _KEPT_LOCK:
+        html = _KEPT_SUGGESTIONS.get(key)
+        if html is not None:
+            _KEPT_SUGGESTIONS.move_to_end(key)
+            return html
+    html = _suggestions_now(home)
+    with _KEPT_LOCK:
+        _KEPT_SUGGESTIONS[key] = html
+        while len(_KEPT_SUGGESTIONS) > KEEP_SUGGESTIONS:
+            _KEPT_SUGGESTIONS.popitem(last=False)
+    return html
+
+
 def price_change(home: Home) -> str:
     """A price change announced to the customer that has not taken effect yet (their choice can
     still be made or changed: ``repricing.services.open_members`` before its date): its date and
-    a button to ``/portal/price-change/``. One query."""
-    row = (open_members(home.session.customer_id).filter(target_at__gt=home.at)
-           .values_list("target_at", "customer__time_zone").first())
+    a button to ``/portal/price-change/``. One fixed statement."""
+    row = coming_price_change(home.session.customer_id, home.at)
     if row is None:
         return ""
     target_at, tz = row
