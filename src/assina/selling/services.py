@@ -100,8 +100,10 @@ def suggested_addons(plan: Plan) -> list[Plan]:
     """At most three add-ons to offer with ``plan``: the owner's choice
     (``CheckoutSuggestion``), else those most customers on that plan have (then, while the
     history is shorter than three, the oldest compatible add-ons). The most held add-ons are
-    counted over the plan's subscriptions at most once a minute per process."""
-    compatible = _compatible(plan)
+    counted over the plan's subscriptions at most once a minute per process. A bundle's own parts
+    are never offered with it."""
+    compatible = _compatible(plan).exclude(pk__in=plan.versions.filter(bundle_parts__isnull=False)
+                                           .values("bundle_parts__component"))
     chosen = [s.addon for s in CheckoutSuggestion.objects.filter(plan=plan, addon__in=compatible)
               .select_related("addon").order_by("position", "pk")]
     if chosen:

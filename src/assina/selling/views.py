@@ -32,6 +32,7 @@ from assina.core.pricing import price_amount
 from assina.notifications.context import interval_word, money
 from assina.notifications.rendering import branding
 from assina.payments.gateways import get_gateway
+from assina.upgrades.suggestions import checkout_bundles
 
 from . import services
 from .models import CheckoutSession
@@ -257,16 +258,20 @@ def _checkout_page(request, language: str, plan, session, extra: dict, *, error:
     prefill = form or services.CheckoutForm(email=session.customer_email if session else "",
                                             promotion_code=session.promotion_code if session else "",
                                             addons=list(session.addons) if session else [])
-    suggestions = services.suggested_addons(plan)
+    suggestions, fixed = services.suggested_addons(plan), 0
     if session is not None:  # add-ons the API chose come first, then the suggestions, three at most
         chosen = services.chosen_addons(plan, list(session.addons))
         suggestions = (chosen + [s for s in suggestions if s.pk not in {c.pk for c in chosen}])[:services.MAX_ADDONS]
+        fixed = len(chosen)
+    # A bundle with this plan cheaper than its parts (a link to its own checkout); three in all.
+    bundles = checkout_bundles(plan, locale, tuple(a.pk for a in suggestions), room=services.MAX_SUGGESTIONS - fixed)
+    suggestions = suggestions[:services.MAX_SUGGESTIONS - len(bundles)]
     every = _every(plan, locale)
     mode = _gateway_mode()
     context = {
         "plan": plan, "price": money(_price(plan, locale), plan.currency, locale), "every": every,
         "addons": [{"code": a.code, "name": a.name, "price": money(_price(a, locale), a.currency, locale),
-                    "checked": a.code in prefill.addons} for a in suggestions],
+                    "checked": a.code in prefill.addons} for a in suggestions], "bundles": bundles,
         "form": prefill, "error": error, "error_field": error_field, "asks_tax_id": plan.currency == "BRL",
         "ships_goods": plan.ships_goods, "card_mode": mode,
         "cancel_url": (session.cancel_url if session and session.cancel_url else f"/pricing/?lang={language}"),

@@ -9,17 +9,25 @@ Where they come from, in this order of strength:
    their plan includes) in their last billed period, and a higher plan includes more;
 3. **cross_sell**: an add-on that the customers on the same plan who have one of this customer's
    add-ons most often also have (co-occurrence, at least 2 of them and at least 20 %);
-4. **popular**: the add-ons most subscriptions on their plan have (at least 2 and 10 %).
+4. **bundle**: an active, public bundle (same currency and interval) that has their plan as a
+   part and costs less than its parts at today's prices: "Pro and Storage together as Duo:
+   R$ 59,90 per month instead of R$ 69,80". At most one (``MAX_BUNDLES``): first one whose other
+   parts include an add-on suggested or chosen, then the biggest saving. In the portal it is a plan
+   change (``plan:<bundle>``, at quantity 1, a bundle the portal offers) and never one with a part
+   the subscription already holds besides its plan (the change keeps that add-on: paid twice);
+5. **popular**: the add-ons most subscriptions on their plan have (at least 2 and 10 %).
 
 Never more than ``MAX_SUGGESTIONS`` (3), never an add-on they already have, never their own plan.
 
-Two entry points:
+Entry points:
 
-- ``suggestions_for(customer_id)``: all four sources, for every live subscription of the customer
+- ``suggestions_for(customer_id)``: every source, for every live subscription of the customer
   (the API, the owner's customer page).
-- ``quick_suggestions(subscription, ...)`` / ``for_plan(plan_id, ...)``: the add-on sources only
-  (cross-sell and popular) in two queries, for the portal's home and checkout; the usage
-  upsells need the usage rows and stay on the full path.
+- ``quick_suggestions(subscription, ...)``: the add-on sources and the bundle in two queries (a
+  third only when a bundle on sale has the plan as a part), for the portal's home;
+  ``for_plan(plan, ...)``: the add-on sources for a plan; ``checkout_bundles(plan, ...)``: the
+  bundle for the checkout page (its rows kept a minute per process). The usage upsells need the
+  usage rows and stay on the full path.
 
 Shown and accepted are durable events (``suggestion.shown``, ``suggestion.accepted``):
 ``record_shown`` writes a suggestion once per customer per ``SHOWN_EVERY`` (24 h) whatever the
@@ -28,25 +36,30 @@ number of page views, ``record_accepted`` once per shown suggestion. ``report`` 
 
 from __future__ import annotations
 
+import threading
+import time as wall_time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+from babel.lists import format_list
 from django.db import transaction
-from django.db.models import Count, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from assina.catalog.models import MeteredPrice, Plan, PlanVersion
+from assina.catalog.models import IMPORTED_VERSIONS_FROM, BundleComponent, MeteredPrice, Plan, PlanVersion
+from assina.core.bundles import part_value
 from assina.core.errors import DomainError
 from assina.core.mrr import monthly
-from assina.core.pricing import price_amount
+from assina.core.pricing import PriceSpec, PricingModel, Tier, price_amount
 from assina.core.states import LIVE
 from assina.customers.models import Customer
 from assina.events.models import Event
 from assina.events.services import record
-from assina.notifications.context import money, number
+from assina.notifications.context import babel_locale, interval_word, money, number
 from assina.notifications.rendering import message_locale
+from assina.portal.models import PortalSettings
 from assina.subscriptions.models import Subscription, SubscriptionItem
 from assina.time import now as clock_now
 from assina.usage.models import UsageCharge
@@ -58,7 +71,9 @@ POPULAR_MIN_SHARE = 0.1
 MIN_CUSTOMERS = 2  # no "customers like you" out of one customer
 SHOWN_EVERY = timedelta(hours=24)
 ACCEPT_WITHIN = timedelta(days=30)
-KINDS = ("usage_upsell", "limit_upsell", "cross_sell", "popular")
+KINDS = ("usage_upsell", "limit_upsell", "cross_sell", "bundle", "popular")
+MAX_BUNDLES = 1  # bundle suggestions per subscription (portal) or checkout page
+BUNDLES_KEPT_SECONDS = 60  # how long a process keeps a plan's bundles for its checkout page
 SURFACES = ("portal", "checkout", "api", "admin")
 
 
@@ -68,7 +83,7 @@ class SuggestionError(DomainError):
 
 @dataclass(frozen=True)
 class Suggestion:
-    key: str  # "plan:team" (an upgrade) or "addon:priority" (an add-on)
+    key: str  # "plan:team" (an upgrade or a bundle) or "addon:priority" (an add-on)
     kind: str  # one of KINDS
     plan: str  # the plan or add-on's code
     name: str
@@ -81,7 +96,12 @@ class Suggestion:
 
     @property
     def url(self) -> str:
-        """Where the customer takes it in the portal ("" at checkout: no subscription yet)."""
+        """Where the customer takes it in the portal; at checkout (no subscription yet) a bundle's
+        own checkout page (the page adds ``?lang=``), nothing for an add-on (a checkbox)."""
+        if self.kind == "bundle":
+            if self.subscription is None:
+                return f"/checkout/{self.plan}/"
+            return f"/portal/subscriptions/{self.subscription}/change/?plan={self.plan}&quantity=1&suggestion={self.key}"
         if self.subscription is None:
             return ""
         what = "addons" if self.key.startswith("addon:") else "change"
@@ -111,10 +131,11 @@ def _live_count(plan_id: int, owned: tuple[int, ...] = ()):
     return Subquery(subs.order_by().values("plan_id").annotate(c=Count("pk", distinct=True)).values("c")[:1])
 
 
-def _addon_counts(plan_id: int, owned: tuple[int, ...]) -> list[dict]:
+def _addon_counts(plan_id: int, owned: tuple[int, ...], bundles: bool = False) -> list[dict]:
     """One query: per add-on on live subscriptions of ``plan_id``, how many have it (``n``), how
     many of those also have one of ``owned`` (``together``), the live subscriptions of the plan
-    (``total``) and those with one of ``owned`` (``owners``), and the add-on's code and name."""
+    (``total``) and those with one of ``owned`` (``owners``), and the add-on's code and name;
+    with ``bundles``, whether a bundle on sale has the plan as a part (``bundled``)."""
     extra = {"together": Count("subscription_id", distinct=True,
                                filter=Q(subscription__items__plan_version__plan_id__in=list(owned))),
              "owners": _live_count(plan_id, owned)} if owned else {}
@@ -123,6 +144,8 @@ def _addon_counts(plan_id: int, owned: tuple[int, ...]) -> list[dict]:
              .values("plan_version__plan_id", "plan_version__plan__code", "plan_version__plan__name",
                      "plan_version__plan__currency", "plan_version__plan__interval", "plan_version__plan__interval_count")
              .annotate(n=Count("subscription_id", distinct=True), total=_live_count(plan_id), **extra))
+    if bundles:
+        query = query.annotate(bundled=Exists(_bundle_parts_of(plan_id)))
     return list(query)
 
 
@@ -169,9 +192,132 @@ def _addon_suggestions(plan: Plan, owned: dict[int, str], currency: str, interva
     return result
 
 
+# ---------------------------------------------------------------------------------------------
+# Bundles: a bundle on sale that has the customer's plan as a part, cheaper than its parts apart
+
+
+def _bundle_parts_of(plan_id: int):
+    """The parts of bundles that have ``plan_id`` as a part (a subquery: any version; the
+    current one is checked by ``_bundle_rows``)."""
+    return BundleComponent.objects.filter(component_id=plan_id, plan_version__plan__active=True,
+                                          plan_version__plan__public=True)
+
+
+def _bundle_rows(plan_id: int, currency: str, interval: str, count: int, subscription_id: int | None = None) -> list[tuple]:
+    """One query: every part of the current version of each active, public bundle in ``currency``
+    and the interval that has ``plan_id`` as a part, with the bundle's price and each part's
+    current price. With ``subscription_id`` (the portal's plan change): only when that
+    subscription holds one of ``plan_id`` (quantity 1) and the portal offers the bundle."""
+    latest = PlanVersion.objects.filter(plan_id=OuterRef("component_id"), version__lt=IMPORTED_VERSIONS_FROM).order_by("-version")
+    newer = PlanVersion.objects.filter(plan_id=OuterRef("plan_version__plan_id"), version__lt=IMPORTED_VERSIONS_FROM,
+                                       version__gt=OuterRef("plan_version__version"))
+    query = (BundleComponent.objects
+             .filter(plan_version_id__in=_bundle_parts_of(plan_id).values("plan_version_id"),
+                     plan_version__plan__kind=Plan.Kind.BASE, plan_version__plan__currency=currency,
+                     plan_version__plan__interval=interval, plan_version__plan__interval_count=count)
+             .exclude(plan_version__plan_id=plan_id).exclude(Exists(newer)))
+    if subscription_id is not None:
+        settings = PortalSettings.objects.filter(pk=1, any_base_plan=False)
+        offered = PortalSettings.plans.through.objects.filter(portalsettings_id=1, plan_id=OuterRef("plan_version__plan_id"))
+        query = query.filter(Exists(SubscriptionItem.objects.filter(subscription_id=subscription_id,
+                                                                    plan_version__plan_id=plan_id, quantity=1)),
+                             ~Exists(settings) | Exists(offered))
+    query = query.annotate(part_model=Subquery(latest.values("pricing_model")[:1]),
+                           part_unit=Subquery(latest.values("unit_amount")[:1]),
+                           part_tiers=Subquery(latest.values("tiers")[:1]),
+                           part_package=Subquery(latest.values("package_size")[:1]))
+    return list(query.order_by("plan_version__plan__code", "plan_version_id", "position", "pk").values_list(
+        "plan_version_id", "plan_version__plan__code", "plan_version__plan__name", "plan_version__pricing_model",
+        "plan_version__unit_amount", "plan_version__tiers", "plan_version__package_size", "component_id",
+        "component__name", "quantity", "part_model", "part_unit", "part_tiers", "part_package"))
+
+
+def _spec(currency: str, model, unit, tiers, package) -> PriceSpec:
+    if isinstance(tiers, str):  # a JSON column read through a subquery on some databases
+        import json
+
+        tiers = json.loads(tiers)
+    return PriceSpec(model=PricingModel(model), currency=currency, unit_amount=unit or 0,
+                     tiers=tuple(Tier(up_to=t.get("up_to"), unit_amount=t.get("unit_amount", 0),
+                                      flat_amount=t.get("flat_amount", 0)) for t in tiers or ()),
+                     package_size=package or 1)
+
+
+def _bundle_suggestions(rows: list[tuple], plan_id: int, currency: str, interval: tuple, locale: str,
+                        subscription_id: int | None = None, held: set[int] = frozenset(),
+                        preferred: tuple[int, ...] = ()) -> list[Suggestion]:
+    """Bundles from ``_bundle_rows`` that cost less than their parts at today's prices, at most
+    ``MAX_BUNDLES``: first those whose other parts include one of ``preferred`` (add-ons chosen
+    or suggested), then the biggest saving. In the portal (``subscription_id``) never one with a
+    part the subscription already holds besides its plan: the plan change keeps that add-on, so
+    it would be paid twice."""
+    parts: dict[int, list[tuple]] = defaultdict(list)
+    for row in rows:
+        parts[row[0]].append(row)
+    found = []
+    for version_id, bundle in parts.items():
+        others = {r[7] for r in bundle} - {plan_id}
+        if len(others) == len(bundle) or (subscription_id is not None and others & held):
+            continue
+        _v, code, name, model, unit, tiers, package = bundle[0][:7]
+        amount = price_amount(_spec(currency, model, unit, tiers, package), 1)
+        values = {r[7]: part_value(_spec(currency, *r[10:14]), r[9]) for r in bundle}
+        apart = sum(values.values())
+        if amount >= apart:
+            continue
+        rank = min((preferred.index(p) for p in others if p in preferred), default=len(preferred))
+        found.append((rank, amount - apart, code, bundle, amount, apart, values[plan_id]))
+    found.sort(key=lambda f: f[:3])
+    result = []
+    with translation.override("pt-br" if message_locale(locale) == "pt-BR" else "en"):
+        for _rank, _saving, code, bundle, amount, apart, plan_amount in found[:MAX_BUNDLES]:
+            names = [r[8] if r[9] == 1 else f"{number(r[9], locale)} × {r[8]}" for r in bundle]
+            reason = _("%(parts)s together as %(bundle)s: %(price)s per %(interval)s instead of %(total)s.") % {
+                "parts": format_list(names, locale=babel_locale(locale)), "bundle": bundle[0][2],
+                "price": money(amount, currency, locale), "interval": interval_word(interval[0], interval[1], locale),
+                "total": money(apart, currency, locale)}
+            added = amount - plan_amount if subscription_id is not None else amount  # the portal: in place of the plan
+            result.append(Suggestion(key=f"plan:{code}", kind="bundle", plan=code, name=bundle[0][2],
+                                     price=money(amount, currency, locale), amount=amount,
+                                     monthly_amount=monthly(added, interval[0], interval[1]), currency=currency,
+                                     reason=reason, subscription=subscription_id))
+    return result
+
+
+_KEPT_BUNDLES: dict[tuple, tuple[float, list[tuple]]] = {}
+_KEPT_BUNDLES_LOCK = threading.Lock()
+
+
+def forget_bundles() -> None:
+    """Drop the bundles this process keeps for checkout pages (tests)."""
+    with _KEPT_BUNDLES_LOCK:
+        _KEPT_BUNDLES.clear()
+
+
+def checkout_bundles(plan: Plan, locale: str, preferred: tuple[int, ...] = (), room: int = MAX_BUNDLES) -> list[Suggestion]:
+    """Checkout: the bundle (``MAX_BUNDLES``) to offer instead of ``plan``, a link to its own
+    checkout page; ``preferred``: the add-ons chosen or suggested on the page (ids), a bundle
+    with one of them first; ``room``: how many suggestions the page has left (three in all). The
+    bundles of a plan are read at most once a minute per process (one query)."""
+    if room <= 0:
+        return []
+    key = (plan.pk, plan.currency, plan.interval, plan.interval_count)
+    with _KEPT_BUNDLES_LOCK:
+        kept = _KEPT_BUNDLES.get(key)
+    if kept is None or wall_time.monotonic() - kept[0] > BUNDLES_KEPT_SECONDS:
+        kept = (wall_time.monotonic(), _bundle_rows(plan.pk, plan.currency, plan.interval, plan.interval_count))
+        with _KEPT_BUNDLES_LOCK:
+            _KEPT_BUNDLES[key] = kept
+    if not kept[1]:
+        return []
+    return _bundle_suggestions(kept[1], plan.pk, plan.currency, (plan.interval, plan.interval_count),
+                               message_locale(locale), preferred=tuple(preferred))[:room]
+
+
 def quick_suggestions(subscription, owned_addons: dict[int, str] | None = None, locale: str | None = None) -> list[Suggestion]:
-    """The add-on suggestions (cross-sell, popular) for one subscription: two queries (counts,
-    prices; none for prices when nothing is suggested), one more for its add-ons when
+    """The add-on suggestions (cross-sell, popular) and a bundle for one subscription: two
+    queries (counts, prices; none for prices when nothing is suggested), one more for the bundles
+    only when a bundle on sale has the plan as a part (the counts say so), one more for its add-ons when
     ``owned_addons`` is not given. ``owned_addons``: {add-on plan id: name} the caller has loaded already (the
     portal's summary has the items); ``locale``: the customer's (default: theirs)."""
     sub = subscription
@@ -179,11 +325,18 @@ def quick_suggestions(subscription, owned_addons: dict[int, str] | None = None, 
         owned_addons = dict(SubscriptionItem.objects.filter(subscription=sub, plan_version__plan__kind=Plan.Kind.ADDON)
                             .values_list("plan_version__plan_id", "plan_version__plan__name"))
     owned = tuple(sorted(owned_addons))
-    rows = _addon_counts(sub.plan_id, owned)
-    if not rows:
-        return []
-    return _addon_suggestions(sub.plan, owned_addons, sub.currency, (sub.interval, sub.interval_count),
-                              locale or sub.customer.locale, sub.pk, rows)[:MAX_SUGGESTIONS]
+    locale = locale or sub.customer.locale
+    interval = (sub.interval, sub.interval_count)
+    rows = _addon_counts(sub.plan_id, owned, bundles=True)
+    found = _addon_suggestions(sub.plan, owned_addons, sub.currency, interval, locale, sub.pk, rows) if rows else []
+    if not rows or rows[0]["bundled"]:  # a bundle on sale has this plan as a part (or nobody holds an add-on)
+        bundle_rows = _bundle_rows(sub.plan_id, sub.currency, sub.interval, sub.interval_count, sub.pk)
+        preferred = tuple(s.plan for s in found)
+        codes = {r["plan_version__plan__code"]: r["plan_version__plan_id"] for r in rows}
+        found += _bundle_suggestions(bundle_rows, sub.plan_id, sub.currency, interval, locale, sub.pk,
+                                     held=set(owned_addons), preferred=tuple(codes[c] for c in preferred if c in codes))
+    order = {kind: n for n, kind in enumerate(KINDS)}
+    return sorted(found, key=lambda s: order[s.kind])[:MAX_SUGGESTIONS]
 
 
 def for_plan(plan: Plan, locale: str, chosen_addons: dict[int, str] | None = None) -> list[Suggestion]:
