@@ -177,3 +177,33 @@ def test_an_event_after_the_clock_is_refused(shop):
     make_customer(email="dan@example.com")
     result = import_events("customer_email,name,occurred_at\ndan@example.com,login,2026-12-02\n", now())
     assert result.error_count == 1 and "in the future" in result.errors[0]["error"]
+
+
+def test_a_good_file_checked_by_column_gives_the_events_the_row_by_row_path_gives(shop):
+    """The column path (every row good) derives the same ids, customers, times and values as the
+    row-by-row path: a file imported before is found again whichever path reads it."""
+    from assina.imports.reading import Problems, Table
+    from assina.imports.services import EVENT_COLUMNS, EVENT_OPTIONAL, _event_columns, _event_columns_by_row
+    from assina.time import now
+
+    for email in ("ana@example.com", "Bob@Example.com"):
+        make_customer(email=email)
+    text = ("Customer_Email,value,name,occurred_at\n"
+            " ANA@example.com ,3,login,2026-11-01T10:00:00.250000Z\n"
+            "bob@example.com,,report_exported,2026-11-01T10:00:00.000000Z\n"
+            "ana@example.com,3.0,login,2026-11-01T10:00:00.250000z\n"  # the same event: its second occurrence
+            "ana@example.com,1e3,login,2026-11-01 09:00:00.000001\n"
+            "bob@example.com,-2,login,1969-12-31T23:59:59.999999Z\n")
+    by_column = _event_columns(Table(text, EVENT_COLUMNS, EVENT_OPTIONAL, Problems()), now())
+    problems = Problems()
+    by_row = _event_columns_by_row(Table(text, EVENT_COLUMNS, EVENT_OPTIONAL, problems), now(), problems)
+    assert not problems and by_column is not None
+    assert len(set(by_row.ids)) == 5 and by_row.ids == sorted(by_row.ids)
+    for field in ("ids", "customers", "names", "values", "lines"):
+        assert getattr(by_column, field) == getattr(by_row, field), field
+    assert by_column.micros.tolist() == by_row.micros.tolist()
+    for other in ("2026-11-01T10:00:00+01:00", "1762000000", " 2026-11-01 "):  # other shapes: parsed per distinct text
+        same = text.replace("2026-11-01 09:00:00.000001", other)
+        column = _event_columns(Table(same, EVENT_COLUMNS, EVENT_OPTIONAL, Problems()), now())
+        row = _event_columns_by_row(Table(same, EVENT_COLUMNS, EVENT_OPTIONAL, Problems()), now(), Problems())
+        assert column is not None and column.ids == row.ids and column.micros.tolist() == row.micros.tolist()

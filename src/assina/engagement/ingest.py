@@ -19,6 +19,8 @@ engagement batches are the same kind of traffic) and keep the write-ahead log sh
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import re
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Protocol
 
 import msgspec
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -336,10 +339,80 @@ def record_events(rows: Iterable[EventRow | tuple], *, imported: bool = False, a
         problems.sort(key=lambda p: p["loc"][1])
         raise EngagementError(_("%(count)d of the %(total)d events are invalid; nothing was stored")
                               % {"count": len({p["loc"][1] for p in problems}), "total": len(tuples)}, problems[:100])
+    ids, customers, names, times, values, properties = zip(*tuples) if tuples else ([],) * 6
+    return _store(ids, customers, names, [_utc(t) for t in times], values, properties, imported, received_at)
+
+
+def _store(ids, customers, names, times, values, properties, imported: bool, received_at: datetime) -> IngestResult:
+    """INSERT checked events, ``CHUNK`` rows a statement, in one transaction (the caller's, if it
+    has one); ``times``: UTC datetimes or RFC 3339 texts ending in Z; ``properties`` None: all empty."""
     stored = 0
     with writer_turn(), transaction.atomic():
-        for start in range(0, len(tuples), CHUNK):
-            chunk = [{"c": c, "i": e, "n": n, "t": _utc(t), "v": v, "p": p} for e, c, n, t, v, p in tuples[start:start + CHUNK]]
+        for start in range(0, len(ids), CHUNK):
+            stop = start + CHUNK
+            if properties is None:  # no "p": stored as {}
+                chunk = [{"c": c, "i": e, "n": n, "t": t, "v": v} for e, c, n, t, v
+                         in zip(ids[start:stop], customers[start:stop], names[start:stop], times[start:stop], values[start:stop])]
+            else:
+                chunk = [{"c": c, "i": e, "n": n, "t": t, "v": v, "p": p} for e, c, n, t, v, p
+                         in zip(ids[start:stop], customers[start:stop], names[start:stop], times[start:stop], values[start:stop],
+                                properties[start:stop])]
             stored += queries.count_inserted(_encode(chunk).decode(), imported, received_at)
     sqlite_wal.keep_short()
-    return IngestResult(len(tuples), stored, [])
+    return IngestResult(len(ids), stored, [])
+
+
+@contextlib.contextmanager
+def without_gc():
+    """No cyclic garbage collection inside (a bulk import makes millions of objects and no cycles:
+    the collector would walk them all again and again); as before after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+_YEAR_1 = -62135596800 * 1_000_000  # 0001-01-01T00:00:00Z in microseconds since the epoch
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def record_event_columns(event_ids: list[str], customer_ids: list[int], names: list[str], micros: np.ndarray,
+                         values: list[float | None], *, imported: bool = False, at: datetime | None = None) -> IngestResult:
+    """``record_events`` of events given column by column, without properties: ``micros`` the
+    times as int64 UTC microseconds since the epoch. Each column is checked as a whole (each
+    distinct customer and name once); when a check fails, the rows are checked one by one by
+    ``record_events``, which says which rows are bad (``loc = ["rows", index, field]``)."""
+    from assina.time import now
+
+    received_at = at or now()
+    count = len(event_ids)
+    latest = (_latest(received_at) - _EPOCH) // timedelta(microseconds=1)
+    ok = len(customer_ids) == len(names) == len(micros) == len(values) == count
+    if ok and count:
+        distinct_names = set(names)
+        numbers = [v for v in values if v is not None]
+        ok = (set(map(type, event_ids)) == {str} and min(map(len, event_ids)) > 0 and max(map(len, event_ids)) <= 128
+              and "\x00" not in "".join(event_ids) and set(map(type, customer_ids)) == {int}
+              and all(type(n) is str and NAME.match(n) for n in distinct_names)
+              and _YEAR_1 <= int(micros.min()) and int(micros.max()) <= latest
+              and set(map(type, numbers)) <= {int, float}
+              and (not numbers or bool(np.all(np.abs(np.array(numbers, dtype=np.float64)) <= MAX_VALUE))))
+        if ok:
+            distinct = sorted(set(customer_ids))
+            known: set[int] = set()
+            for start in range(0, len(distinct), 50_000):
+                known |= usage_queries.known_customers(set(distinct[start:start + 50_000]))
+            ok = len(known) == len(distinct)
+    if not ok:
+        times = [_EPOCH + timedelta(microseconds=m) for m in np.asarray(micros).tolist()]
+        return record_events(list(zip(event_ids, customer_ids, names, times, values, [{}] * count)),
+                             imported=imported, at=received_at)
+    # RFC 3339 in UTC, as msgspec writes a UTC datetime: whole seconds without a fraction.
+    stamp = np.asarray(micros).astype("datetime64[us]")
+    whole = micros % 1_000_000 == 0
+    texts = np.datetime_as_string(stamp, unit="s") if whole.all() else \
+        np.where(whole, np.datetime_as_string(stamp, unit="s"), np.datetime_as_string(stamp, unit="us"))
+    return _store(event_ids, customer_ids, names, np.char.add(texts, "Z").tolist(), values, None, imported, received_at)

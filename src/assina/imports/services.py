@@ -18,12 +18,16 @@ the analytics like a subscription's creation and end, and send no e-mail.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from hashlib import sha256
+
+import numpy as np
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -41,8 +45,7 @@ from assina.core.states import SubscriptionStatus
 from assina.customers.models import Customer
 from assina.customers.services import check_country, normalize_locale
 from assina.db import insert_rows
-from assina.engagement.ingest import EngagementError
-from assina.engagement.services import record_events
+from assina.engagement.ingest import EngagementError, record_event_columns, without_gc
 from assina.engagement.wire import MAX_VALUE, NAME_PATTERN
 from assina.events.models import Event
 from assina.events.services import record
@@ -51,11 +54,14 @@ from assina.subscriptions import store
 from assina.subscriptions.models import Subscription, SubscriptionItem
 
 from .models import ImportRun
-from .reading import Problems, Table, bad_time, in_future, parse_time
+from .reading import Problems, Table, bad_time, in_future, parse_time, parse_times
 
 EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
 CHUNK = 5000  # ids per lookup query
 MAX_QUANTITY = 1_000_000
+UTC = timezone.utc
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 class ImportsError(DomainError):
@@ -434,11 +440,131 @@ def imported_event_id(email: str, name: str, occurred_at: datetime, value: float
 def import_events(data: str, at: datetime, file_name: str = "") -> ImportResult:
     """``customer_email,name,occurred_at`` (optional ``value``): what customers did in the
     business's product before Assina. Counted by health and the churn model like events sent
-    through the API, marked imported."""
+    through the API, marked imported.
+
+    A file whose every row is good is checked and turned into events column by column
+    (``_event_columns``); any other file is checked row by row, which names every bad row."""
     problems = Problems()
     table = Table(data, EVENT_COLUMNS, EVENT_OPTIONAL, problems)
     if not table.ok:
         return _failed("events", problems)
+    with without_gc():
+        columns = _event_columns(table, at)
+        if columns is None:  # some row is bad, or the file's layout needs the rows one by one
+            table = Table(data, EVENT_COLUMNS, EVENT_OPTIONAL, problems)
+            columns = _event_columns_by_row(table, at, problems)
+            if problems:
+                return _failed("events", problems, len(columns.lines))
+        result = ImportResult("events", rows=len(columns.lines))
+        with transaction.atomic():
+            try:
+                stored = record_event_columns(columns.ids, columns.customers, columns.names, columns.micros,
+                                              columns.values, imported=True, at=at)
+            except EngagementError as exc:  # what the checks above let through (a customer erased meanwhile)
+                for error in exc.errors:
+                    problems.add(columns.lines[error["loc"][1]], error["message"])
+                transaction.set_rollback(True)
+                return _failed("events", problems, len(columns.lines))
+            result.created, result.unchanged = stored.stored, stored.received - stored.stored
+            _finish("events", file_name, data, result, at)
+    return result
+
+
+@dataclass
+class _EventColumns:
+    """The events of a file, sorted by id (time first: the indexes grow in order), column by
+    column; ``lines[k]``: the file's line of event k."""
+
+    ids: list[str]
+    customers: list[int]
+    names: list[str]
+    micros: np.ndarray  # occurred_at, UTC microseconds since the epoch
+    values: list[float | None]
+    lines: list[int]
+
+
+def _sorted_columns(emails: list[str], customers: list[int], names: list[str], micros: np.ndarray,
+                    values: list[float | None], lines: list[int]) -> _EventColumns:
+    """Each event's id (``imported_event_id``, computed for the whole column), all sorted by id."""
+    count = len(lines)
+    if count and int(np.abs(micros).max()) >= 2 ** 53:  # far from today: the exact float rounding of timestamp()
+        stamps = [int((EPOCH + timedelta(microseconds=m)).timestamp()) for m in micros.tolist()]
+    else:  # what int(datetime.timestamp()) gives: the float quotient, truncated
+        stamps = np.trunc(micros / 1e6).astype(np.int64).tolist()
+    whole = micros % 1_000_000 == 0
+    stamp = micros.astype("datetime64[us]")
+    iso = np.datetime_as_string(stamp, unit="s").tolist() if whole.all() else \
+        np.where(whole, np.datetime_as_string(stamp, unit="s"), np.datetime_as_string(stamp, unit="us")).tolist()
+    keys = [f"{e}|{n}|{t}+00:00|{v!r}" for e, n, t, v in zip(emails, names, iso, values)]
+    if len(set(keys)) == count:
+        texts = [key + "|1" for key in keys]
+    else:  # identical rows: each one's occurrence among them
+        seen: dict[str, int] = {}
+        texts = []
+        for key in keys:
+            seen[key] = occurrence = seen.get(key, 0) + 1
+            texts.append(f"{key}|{occurrence}")
+    ids = [f"imp_{stamp:011d}_" + sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+           for stamp, text in zip(stamps, texts)]
+    order = sorted(range(count), key=ids.__getitem__)
+    if order == list(range(count)):  # the file was in time order
+        return _EventColumns(ids, customers, names, micros, values, lines)
+    return _EventColumns([ids[k] for k in order], [customers[k] for k in order], [names[k] for k in order],
+                         micros[np.array(order, dtype=np.int64)], [values[k] for k in order], [lines[k] for k in order])
+
+
+def _event_columns(table: Table, at: datetime) -> _EventColumns | None:
+    """The file's events checked column by column, each distinct e-mail, name, time and value
+    once; None when some row is bad or the file has rows over several lines or blank lines (the
+    row-by-row path then says which rows are bad, with their lines)."""
+    reader = table.reader
+    try:
+        records = list(reader)
+    except csv.Error:
+        return None
+    if reader.line_num != len(records) + 1 or (records and set(map(len, records)) != {table.width}):
+        return None
+    if not records:
+        return _EventColumns([], [], [], np.zeros(0, dtype=np.int64), [], [])
+    columns = list(zip(*records))
+    del records
+    count = len(columns[0])
+    raw_emails, raw_names = columns[table.index["customer_email"]], columns[table.index["name"]]
+    emails = {raw: raw.strip().lower() for raw in set(raw_emails)}
+    names = {raw: raw.strip() for raw in set(raw_names)}
+    if not all(NAME.match(name) for name in names.values()):
+        return None
+    micros = parse_times(list(columns[table.index["occurred_at"]]))
+    if micros is None or int(micros.max()) > (at - EPOCH) // MICROSECOND:
+        return None
+    if table.index["value"] is None:
+        value_column = [None] * count
+    else:
+        raw_values = columns[table.index["value"]]
+        values: dict[str, float | None] = {}
+        for raw in set(raw_values):
+            if not raw.strip():
+                values[raw] = None
+                continue
+            try:
+                value = float(raw)
+            except ValueError:
+                return None
+            # -0.0: its occurrence is counted with 0.0's (equal values) while its id has "-0.0": by row.
+            if not math.isfinite(value) or abs(value) > MAX_VALUE or (value == 0 and math.copysign(1, value) < 0):
+                return None
+            values[raw] = value
+        value_column = list(map(values.__getitem__, raw_values))
+    ids = _ids_by_email(set(emails.values()))
+    if len(ids) != len(set(emails.values())):
+        return None
+    email_column = list(map(emails.__getitem__, raw_emails))
+    return _sorted_columns(email_column, list(map(ids.__getitem__, email_column)), list(map(names.__getitem__, raw_names)),
+                           micros, value_column, list(range(2, count + 2)))
+
+
+def _event_columns_by_row(table: Table, at: datetime, problems: Problems) -> _EventColumns:
+    """The file's events checked row by row: every bad row is added to ``problems`` with its line."""
     i_email, i_name, i_time, i_value = (table.index[c] for c in ("customer_email", "name", "occurred_at", "value"))
     parsed = []
     times: dict[str, datetime] = {}
@@ -475,24 +601,15 @@ def import_events(data: str, at: datetime, file_name: str = "") -> ImportResult:
             if email in missing:
                 problems.add(line, _("no customer with e-mail %(email)s (import the customers first)") % {"email": repr(email)})
     if problems:
-        return _failed("events", problems, len(parsed))
-    result = ImportResult("events", rows=len(parsed))
+        return _EventColumns([], [], [], np.zeros(0, dtype=np.int64), [], [p[0] for p in parsed])
     occurrences: Counter = Counter()
-    rows = []
+    ids, micros = [], []
     for _line, email, name, occurred, value in parsed:
         key = (email, name, occurred, value)
         occurrences[key] += 1
-        rows.append((imported_event_id(email, name, occurred, value, occurrences[key]), customers[email], name,
-                     occurred, value, {}))
-    order = sorted(range(len(rows)), key=lambda i: rows[i][0])  # by id (time first): the indexes grow in order
-    with transaction.atomic():
-        try:
-            stored = record_events([rows[i] for i in order], imported=True, at=at)
-        except EngagementError as exc:  # what the checks above let through (a customer erased meanwhile)
-            for error in exc.errors:
-                problems.add(parsed[order[error["loc"][1]]][0], error["message"])
-            transaction.set_rollback(True)
-            return _failed("events", problems, len(parsed))
-        result.created, result.unchanged = stored.stored, stored.received - stored.stored
-        _finish("events", file_name, data, result, at)
-    return result
+        ids.append(imported_event_id(email, name, occurred, value, occurrences[key]))
+        micros.append((occurred - EPOCH) // MICROSECOND)
+    order = sorted(range(len(ids)), key=ids.__getitem__)  # by id (time first): the indexes grow in order
+    return _EventColumns([ids[k] for k in order], [customers[parsed[k][1]] for k in order], [parsed[k][2] for k in order],
+                         np.array([micros[k] for k in order], dtype=np.int64), [parsed[k][4] for k in order],
+                         [parsed[k][0] for k in order])
