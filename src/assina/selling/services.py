@@ -218,18 +218,17 @@ def create_session(*, plan_code: str, success_url: str = "", cancel_url: str = "
     return session
 
 
-def session_for_token(key: str, plan: Plan) -> CheckoutSession:
-    """The session of a /checkout/<plan>/ form (its token's key), made by its first POST."""
-    session = CheckoutSession.objects.filter(key=key).first()
-    if session is not None:
-        return session
-    at = clock_now()
+def session_for_token(key: str, plan: Plan, at: datetime | None = None) -> CheckoutSession:
+    """The session of a /checkout/<plan>/ form (its token's key), made by its first POST (a
+    token is new on its first POST, so the session is inserted without looking for it first;
+    a second POST of the same form finds it taken)."""
+    at = at or clock_now()
     try:
         with transaction.atomic():
             return CheckoutSession.objects.create(key=key, plan=plan, origin=CheckoutSession.Origin.PAGE, created_at=at,
                                                   expires_at=at + SESSION_AGE)
-    except IntegrityError:  # the other POST of a double click made it first
-        return CheckoutSession.objects.get(key=key)
+    except IntegrityError:  # made by an earlier POST of this form (a double click, a retry)
+        return CheckoutSession.objects.select_related("plan").get(key=key)
 
 
 def get_session(key: str) -> CheckoutSession | None:
@@ -357,20 +356,25 @@ def _release(key: str) -> None:
         status=CheckoutSession.Status.OPEN, claimed_at=None)
 
 
-def complete(key: str, form: CheckoutForm) -> CheckoutSession:
+def complete(key: str, form: CheckoutForm, *, session: CheckoutSession | None = None,
+             at: datetime | None = None) -> CheckoutSession:
     """Complete the session ``key`` with the visitor's form: the finished session (a
-    ``CheckoutError`` when a field is refused, and then nothing was made)."""
+    ``CheckoutError`` when a field is refused, and then nothing was made). ``session``: the
+    session as the caller has just read or made it, and ``at`` the clock's time then."""
     deadline = wall_time.monotonic() + WAIT_SECONDS
     while True:
-        session = CheckoutSession.objects.select_related("plan").get(key=key)
+        if session is None:
+            session = CheckoutSession.objects.select_related("plan").get(key=key)
+            at = None
         if session.status == CheckoutSession.Status.COMPLETE:
             return session
-        at = clock_now()
+        at = at or clock_now()
         if expired(session, at):
             raise CheckoutError(_("This checkout has expired. Please start again."), "session")
         checked = check_form(session, form, at)
         if _claim(key):
             break
+        session = None
         while wall_time.monotonic() < deadline:  # another request is completing it: wait for its result
             wall_time.sleep(0.05)
             status = CheckoutSession.objects.filter(key=key).values_list("status", flat=True).first()
@@ -392,9 +396,7 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
         # The card is checked for a known address too: both answers cost the same, and asking
         # whether an address is a customer's costs a card that the gateway accepts.
         attached = _card(session, form, at)  # the gateway says no before anything is written here
-        if Customer.objects.filter(email__iexact=checked.email).exists():
-            return _existing_customer(session, checked, at)
-        try:
+        try:  # a known address is refused by check_new_customer (below, in the transaction)
             with transaction.atomic():
                 new = check_new_customer(email=checked.email, name=checked.name, locale=checked.locale,
                                          currency=session.plan.currency, tax_id=checked.tax_id,
@@ -408,7 +410,7 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
                 attach_card_token(customer, attached, at)
                 CheckoutSession.objects.filter(pk=session.pk).update(customer=customer)
         except (IntegrityError, DomainError):
-            if Customer.objects.filter(email__iexact=checked.email).exists():  # taken meanwhile by another checkout
+            if Customer.objects.filter(email__iexact=checked.email).exists():  # a customer's, or taken meanwhile
                 return _existing_customer(session, checked, at)
             raise
     # Only a checkout taken over after a crash may find its subscription made already.
@@ -416,9 +418,9 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
            if session.customer_id else None)
     if sub is None:
         try:
-            sub = create_subscription(customer=customer, plan_code=session.plan.code,
+            sub = create_subscription(customer=customer, plan_code=session.plan.code, plan=session.plan,
                                       coupon_code=checked.promotion_code or None,
-                                      addons=[(a.code, 1) for a in checked.addons],
+                                      addons=[(a, 1) for a in checked.addons],
                                       metadata={"checkout_session": session.key})
         except DomainError as refused:  # e.g. the code's last redemption went to someone else meanwhile
             raise CheckoutError(localized_message(refused), "promotion_code") from None

@@ -32,6 +32,7 @@ from assina.core.pricing import price_amount
 from assina.notifications.context import interval_word, money
 from assina.notifications.rendering import branding
 from assina.payments.gateways import get_gateway
+from assina.time import now as clock_now
 from assina.upgrades.suggestions import checkout_bundles
 
 from . import services
@@ -215,8 +216,10 @@ def _submit(request, language: str, key: str, *, plan=None, session=None):
     except services.Throttled:
         return _page(request, "refused.html", language, {
             "text": _("Too many attempts from your network. Please wait an hour and try again.")}, status=429)
+    at = None
     if session is None:
-        session = services.session_for_token(key, plan)
+        at = clock_now()
+        session = services.session_for_token(key, plan, at)
     form = _form(request, language)
     if request.POST.get("action") == "start":  # Stripe.js asks for a card setup (checkout.js)
         try:
@@ -225,7 +228,7 @@ def _submit(request, language: str, key: str, *, plan=None, session=None):
             return JsonResponse({"error": str(refused), "field": refused.field}, status=400)
         return JsonResponse({"client_secret": setup.client_secret})
     try:
-        done = services.complete(session.key, form)
+        done = services.complete(session.key, form, session=session, at=at)
     except services.CheckoutError as refused:
         extra = {"token": request.POST.get("token", "")} if session.origin == CheckoutSession.Origin.PAGE else {}
         return _checkout_page(request, language, session.plan, session, extra, error=str(refused),

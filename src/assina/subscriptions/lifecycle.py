@@ -30,12 +30,13 @@ def customer_method(sub: Subscription) -> PaymentMethod | None:
 
 
 def bill_period_now(sub: Subscription, index: int, reason: str, at: datetime,
-                    extra_lines: list[DraftLine] | None = None) -> tuple[Invoice, list[PaymentAttempt]]:
+                    extra_lines: list[DraftLine] | None = None, terms=None) -> tuple[Invoice, list[PaymentAttempt]]:
     """Issue the invoice of period ``index`` (plus carried items) and write its pending attempt.
 
     Runs in the caller's transaction; the caller collects the attempts after committing.
+    ``terms``: ``sub``'s current terms when the caller has built them already.
     """
-    terms = terms_for(sub)
+    terms = terms or terms_for(sub)
     draft = draft_for_period(terms, index)
     carried, carried_ids = pending_lines(sub.pk)
     invoice = issue_invoices([InvoiceDraft(

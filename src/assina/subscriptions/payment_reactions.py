@@ -38,9 +38,9 @@ from .models import ScheduledChange, Subscription
 from .services import end_at_period_end
 
 # What the reaction to payment results reads of a subscription (the fields its next action
-# time is computed from, and those it changes).
+# time is computed from, held for catch-up included, and those it changes).
 SUBSCRIPTION_FIELDS = ("id", "status", "customer_id", "current_period_end", "resumes_at", "created_at", "next_action_at",
-                       "grace_until", "imported_at")
+                       "grace_until", "imported_at", "catch_up_held_at")
 _OPEN = InvoiceStatus.OPEN.value
 _ACTIVE = SubscriptionStatus.ACTIVE.value
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from assina.catalog.models import Plan
+from assina.catalog.models import IMPORTED_VERSIONS_FROM, Plan, PlanVersion
 from assina.catalog.services import get_plan, redeem
 from assina.time import now as clock_now
 from assina.core.catch_up import earliest_start
@@ -40,7 +40,7 @@ from . import store
 from .lifecycle import bill_period_now, customer_method, set_status
 from .line_texts import PRORATION_TEXTS, UNUSED_TIME_TEXTS
 from .models import ScheduledChange, Subscription, SubscriptionItem
-from .terms import index_of_period_starting, terms_for
+from .terms import TermsLoader, index_of_period_starting, terms_for
 
 S = SubscriptionStatus
 
@@ -77,8 +77,8 @@ def refuse_if_held(sub: Subscription) -> None:
                                   "bill the missed periods or skip them") % {"id": sub.pk})
 
 
-def _resolve_time(at: datetime | None) -> datetime:
-    now = clock_now()
+def _resolve_time(at: datetime | None, now: datetime | None = None) -> datetime:
+    now = now or clock_now()
     if at is None:
         return now
     if at.tzinfo is None or at.utcoffset() is None:
@@ -89,10 +89,21 @@ def _resolve_time(at: datetime | None) -> datetime:
     return at
 
 
-def _addon_versions(plan: Plan, addons: list[tuple[str, int]]) -> list[tuple[object, int]]:
-    result = []
+def _current_versions(plans: list[Plan]) -> dict[int, PlanVersion]:
+    """Each plan's current version (``Plan.current_version``), in one query."""
+    found: dict[int, PlanVersion] = {}
+    for version in (PlanVersion.objects.filter(plan_id__in=[p.pk for p in plans], version__lt=IMPORTED_VERSIONS_FROM)
+                    .order_by("plan_id", "-version")):
+        found.setdefault(version.plan_id, version)
+    return found
+
+
+def _addon_versions(plan: Plan, addons: list[tuple[str | Plan, int]]) -> list[tuple[object, int]]:
+    """The add-ons' current versions and quantities, the base plan's current version last."""
+    checked = []
     for code, quantity in addons:
-        addon = get_plan(code)
+        addon = code if isinstance(code, Plan) else get_plan(code)  # a Plan: the caller has just read it
+        code = addon.code
         if addon.kind != Plan.Kind.ADDON:
             raise SubscriptionError(_("%(code)s is a plan, not an add-on") % {"code": repr(code)})
         if addon.currency != plan.currency or addon.interval != plan.interval or addon.interval_count != plan.interval_count:
@@ -100,18 +111,23 @@ def _addon_versions(plan: Plan, addons: list[tuple[str, int]]) -> list[tuple[obj
                                     % {"addon": repr(code), "plan": repr(plan.code)})
         if quantity < 1:
             raise SubscriptionError(_("an add-on quantity must be at least 1"))
-        result.append((addon.current_version(), quantity))
-    return result
+        checked.append((addon, quantity))
+    versions = _current_versions([plan, *(addon for addon, _q in checked)])
+    return [(versions.get(addon.pk), quantity) for addon, quantity in checked] + [(versions.get(plan.pk), 1)]
 
 
 def create_subscription(*, customer: Customer, plan_code: str, start: datetime | None = None, quantity: int = 1,
-                        coupon_code: str | None = None, addons: list[tuple[str, int]] | None = None,
-                        trial_days: int | None = None, metadata: dict | None = None) -> Subscription:
+                        coupon_code: str | None = None, addons: list[tuple[str | Plan, int]] | None = None,
+                        trial_days: int | None = None, metadata: dict | None = None,
+                        plan: Plan | None = None) -> Subscription:
     """Subscribe a customer. With a trial nothing is billed until it ends; otherwise the first
-    period is invoiced and charged at once, and a failed first payment leaves it incomplete."""
+    period is invoiced and charged at once, and a failed first payment leaves it incomplete.
+
+    ``plan`` (the plan ``plan_code`` names) and add-ons given as ``Plan`` rows: what the caller
+    has just read, not read again."""
     created = clock_now()  # when it is written: an incomplete subscription expires 23 h after this
-    start = _resolve_time(start)
-    plan = get_plan(plan_code)
+    start = _resolve_time(start, created)
+    plan = plan if plan is not None and plan.code == plan_code else get_plan(plan_code)
     if plan.kind != Plan.Kind.BASE or not plan.active:
         raise SubscriptionError(_("%(plan)s is not an active plan that customers can subscribe to") % {"plan": repr(plan_code)})
     _require_recent_start(start, created, plan)
@@ -125,7 +141,10 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
     trial = plan.trial_days if trial_days is None else trial_days
     if trial < 0:
         raise SubscriptionError(_("trial days cannot be negative"))
-    addon_versions = _addon_versions(plan, addons or [])
+    *addon_versions, (base_version, _one) = _addon_versions(plan, addons or [])
+    # One loader for the terms built below (the coupon's window, the first period, its invoice):
+    # the items are those written here, the coupon the one redeemed here.
+    loader = TermsLoader()
     with transaction.atomic():
         trial_end = start + timedelta(days=trial) if trial else None
         anchor = trial_end or start
@@ -137,21 +156,22 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
             created_at=created,
         )
         store.save(sub)
-        SubscriptionItem.objects.create(subscription=sub, plan_version=plan.current_version(), quantity=quantity)
+        SubscriptionItem.objects.create(subscription=sub, plan_version=base_version, quantity=quantity)
         for version, addon_quantity in addon_versions:
             SubscriptionItem.objects.create(subscription=sub, plan_version=version, quantity=addon_quantity)
+        loader.known_items(sub.pk, [(base_version.pk, quantity), *((v.pk, q) for v, q in addon_versions)])
         record("subscription.created", sub, start, {"plan": plan.code, "quantity": quantity, "status": sub.status,
                                                      "trial_end": trial_end.isoformat() if trial_end else None})
         if coupon_code:  # after "created": event readers must never see a discount for an unknown subscription
-            _apply_coupon(sub, coupon_code, start)
+            _apply_coupon(sub, coupon_code, start, loader)
         attempts = []
         if trial_end:
             sub.current_period_end = trial_end
         else:
-            terms = terms_for(sub)
+            terms = terms_for(sub, loader)
             period = terms.period(0)
             sub.current_period_start, sub.current_period_end = period.start, period.end
-            invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_CREATE, start)
+            invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_CREATE, start, terms=terms)
             if invoice.status == InvoiceStatus.PAID.value:
                 set_status(sub, S.ACTIVE, start, "nothing_to_pay")
         store.save(sub)
@@ -177,13 +197,16 @@ def _require_recent_start(start: datetime, now: datetime, plan: Plan) -> None:
                         % {"start": start.isoformat(), "days": days, "earliest": earliest.isoformat()})
 
 
-def _apply_coupon(sub: Subscription, code: str, at: datetime) -> None:
+def _apply_coupon(sub: Subscription, code: str, at: datetime, loader: TermsLoader | None = None) -> None:
     coupon = redeem(code, sub.plan.code, at)
     sub.coupon = coupon
-    terms = terms_for(sub)
+    core = coupon.to_core()
+    if loader is not None:
+        loader.known_coupon(coupon.pk, core)
+    terms = terms_for(sub, loader)
     first = terms.period(0)
     sub.discount_applies_from, sub.discount_applies_until = discount_window(
-        coupon.to_core(), first, lambda k: terms.boundary(k + 1))
+        core, first, lambda k: terms.boundary(k + 1))
     store.save(sub, ["coupon", "discount_applies_from", "discount_applies_until"])
     record("subscription.discount_applied", sub, at, {"coupon": coupon.code})
 

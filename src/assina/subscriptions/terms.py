@@ -49,6 +49,18 @@ class TermsLoader:
             for coupon in Coupon.objects.filter(pk__in=coupon_ids).prefetch_related("plans"):
                 self._coupons[coupon.pk] = coupon.to_core()
 
+    def known_items(self, sub_id: int, pairs: list[tuple[int, int]]) -> None:
+        """The items of subscription ``sub_id`` as (plan version id, quantity) in the order they
+        were added, when the caller has just written them (no query for them then)."""
+        self._items[sub_id] = list(pairs)
+        missing = {v for v, _q in pairs} - self._versions.keys()
+        if missing:
+            self._versions.update(_version_rows(missing))
+
+    def known_coupon(self, coupon_id: int, coupon: CoreCoupon) -> None:
+        """A coupon the caller has just read (no query for it then)."""
+        self._coupons[coupon_id] = coupon
+
     def terms_key(self, sub: Subscription) -> tuple:
         """Everything ``terms(sub)`` is built from: equal keys give equal terms."""
         if sub.pk not in self._items:
@@ -60,6 +72,9 @@ class TermsLoader:
         key = self.terms_key(sub)
         terms = self._terms.get(key)
         if terms is None:
+            if sub.coupon_id and sub.coupon_id not in self._coupons:  # applied after the items were loaded
+                for coupon in Coupon.objects.filter(pk=sub.coupon_id).prefetch_related("plans"):
+                    self._coupons[coupon.pk] = coupon.to_core()
             terms = self._terms[key] = self._build(sub, key[0])
         return terms
 
@@ -150,9 +165,12 @@ def _current_items(subscription_ids: list[int]) -> dict[int, list[tuple[str, obj
     return items
 
 
-def terms_for(sub: Subscription) -> SubscriptionTerms:
-    loader = TermsLoader()
-    loader.load([sub])
+def terms_for(sub: Subscription, loader: TermsLoader | None = None) -> SubscriptionTerms:
+    """``sub``'s terms; with ``loader``, what it has loaded already is not read again (a use
+    case that builds the terms of one subscription several times, e.g. subscribing)."""
+    if loader is None:
+        loader = TermsLoader()
+        loader.load([sub])
     return loader.terms(sub)
 
 
