@@ -6,6 +6,16 @@ A model is a logistic regression on standardised features, stored as plain numbe
 (``{"features", "mean", "scale", "coef", "intercept"}``) and scored here with NumPy; the success
 app fits it (scikit-learn) and decides whether it beats the tenure-only baseline.
 
+Onboarding, when the owner defined milestones (``ONBOARDING``, added to the features then, left
+out otherwise), from the milestones reached by the observation date: ``onboarding_unfinished``, the
+share of milestones not reached, and ``first_value_wait``, the days from signup to the first-value
+milestone (while not reached: the days since signup so far, capped at ``FIRST_VALUE_CAP``), both
+weighted by how new the customer is (1 at signup, 0 from ``NEW_DAYS`` days): an unfinished
+onboarding says much about a customer of three weeks and little about one of two years, and a
+linear model cannot learn that from the share and the tenure apart. A feature unknown for a
+customer (NaN: milestones removed after the model was fitted) counts as the average customer's: it
+contributes nothing.
+
 Metrics of a backtest: ROC AUC (the Mann–Whitney statistic, ties counted half), top-decile lift
 (churn rate among the riskiest 10 % ÷ the overall churn rate) and calibration (mean predicted
 against observed rate per decile of prediction, and the Brier score).
@@ -20,8 +30,20 @@ from .health import Inputs
 
 FEATURES = ("tenure", "events_30", "usage_change", "idle_days", "failed_90", "past_due", "nps", "no_nps",
             "tickets_30")
+ONBOARDING = ("onboarding_unfinished", "first_value_wait")
 TENURE_ONLY = ("tenure",)
 IDLE_CAP = 120.0
+FIRST_VALUE_CAP = 90.0
+NEW_DAYS = 90.0
+
+
+def features_for(with_onboarding: bool) -> tuple[str, ...]:
+    """The model's features: behaviour, billing, tenure and feedback, and onboarding when milestones exist."""
+    return FEATURES + ONBOARDING if with_onboarding else FEATURES
+
+
+def _none_or(values, n: int, fill: float) -> np.ndarray:
+    return np.full(n, fill) if values is None else np.asarray(values, dtype=np.float64)
 
 
 def feature_matrix(x: Inputs, names: tuple[str, ...] = FEATURES) -> np.ndarray:
@@ -31,6 +53,21 @@ def feature_matrix(x: Inputs, names: tuple[str, ...] = FEATURES) -> np.ndarray:
     prev = np.asarray(x.events_prev_30, dtype=np.float64)
     idle = np.asarray(x.days_since_activity, dtype=np.float64)
     nps = np.asarray(x.nps, dtype=np.float64)
+    n = len(tenure)
+
+    def newness() -> np.ndarray:
+        return np.clip(1.0 - tenure / NEW_DAYS, 0.0, 1.0)
+
+    def unfinished() -> np.ndarray:
+        return (1.0 - np.asarray(x.onboarding, dtype=np.float64)) * newness()  # NaN stays NaN
+
+    def first_value_wait() -> np.ndarray:
+        total = _none_or(x.milestones_total, n, 0.0)
+        days = _none_or(x.days_to_first_value, n, np.nan)
+        # Not reached yet: as slow as the time since signup so far.
+        so_far = np.minimum(np.where(np.isnan(days), np.maximum(tenure, 0.0), days), FIRST_VALUE_CAP)
+        return np.where(total > 0, so_far * newness(), np.nan)
+
     columns = {
         "tenure": lambda: np.log1p(np.maximum(tenure, 0.0)),
         "events_30": lambda: np.log1p(cur),
@@ -42,6 +79,8 @@ def feature_matrix(x: Inputs, names: tuple[str, ...] = FEATURES) -> np.ndarray:
         "nps": lambda: np.where(np.isnan(nps), 7.5, nps),
         "no_nps": lambda: np.isnan(nps).astype(np.float64),
         "tickets_30": lambda: np.asarray(x.tickets_30, dtype=np.float64),
+        "onboarding_unfinished": unfinished,
+        "first_value_wait": first_value_wait,
     }
     return np.column_stack([columns[name]() for name in names]) if len(tenure) else np.zeros((0, len(names)))
 
@@ -50,6 +89,7 @@ def _linear(params: dict, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = np.asarray(params["mean"], dtype=np.float64)
     scale = np.asarray(params["scale"], dtype=np.float64)
     coef = np.asarray(params["coef"], dtype=np.float64)
+    X = np.where(np.isnan(X), mean, X)  # unknown: the average customer's, no contribution
     contributions = (X - mean) / scale * coef
     return contributions, contributions.sum(axis=1) + float(params["intercept"])
 

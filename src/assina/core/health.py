@@ -55,6 +55,9 @@ class Inputs:
     unknown); ``failed_90``: failed payments in 90 days; ``last_payment_failed``, ``past_due``: bool;
     ``nps``/``csat``: the latest score of the last 365 days (NaN: none) and ``nps_month``/``csat_month``
     as YYYYMM (0: none); ``tickets_30``: support tickets in 30 days; ``tenure_days``: days since signup.
+    Onboarding milestones reached by the date, when the owner defined some (else None, or 0 of 0):
+    ``milestones_reached`` of ``milestones_total``, and ``days_to_first_value`` (days from signup to
+    the first-value milestone, NaN while not reached by the date).
     """
 
     events_30: np.ndarray
@@ -70,13 +73,17 @@ class Inputs:
     csat_month: np.ndarray
     tickets_30: np.ndarray
     tenure_days: np.ndarray
+    milestones_reached: np.ndarray | None = None
+    milestones_total: np.ndarray | None = None
+    days_to_first_value: np.ndarray | None = None
 
     @classmethod
     def single(cls, **values) -> "Inputs":
         """One customer's inputs from scalars (missing ones: no events, no answers, nothing failed)."""
         defaults = dict(events_30=0, events_prev_30=0, days_since_activity=np.nan, onboarding=np.nan,
                         failed_90=0, last_payment_failed=False, past_due=False, nps=np.nan, nps_month=0,
-                        csat=np.nan, csat_month=0, tickets_30=0, tenure_days=0)
+                        csat=np.nan, csat_month=0, tickets_30=0, tenure_days=0, milestones_reached=0,
+                        milestones_total=0, days_to_first_value=np.nan)
         unknown = set(values) - set(defaults)
         if unknown:
             raise TypeError(f"unknown inputs: {sorted(unknown)}")

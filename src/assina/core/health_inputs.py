@@ -34,8 +34,12 @@ class History:
     ``payment_failed`` (completed ones); past-due spells ``due_customer``/``due_from``/``due_until``
     (an invoice's first failed payment until paid or voided, ``inf`` while open); survey answers
     ``answer_customer``/``answer_time``/``answer_survey`` (0 NPS, 1 CSAT)/``answer_score``; support
-    tickets ``ticket_customer``/``ticket_time``. ``onboarding``: today's completion share (NaN: unknown);
-    it is not known for past dates, so past inputs leave it out."""
+    tickets ``ticket_customer``/``ticket_time``.
+    Onboarding, when the owner defined milestones: ``milestone_reached`` (n, milestones), the time each
+    customer first reached each one (NaN: not yet), and ``first_value``, the time they reached the
+    first-value milestone (NaN: not yet); as of a date only those reached by then count.
+    ``onboarding``: a completion share known for today only (NaN: unknown), used when the milestone
+    times are not given."""
 
     signup: np.ndarray
     start: np.ndarray
@@ -55,6 +59,13 @@ class History:
     ticket_customer: np.ndarray
     ticket_time: np.ndarray
     onboarding: np.ndarray | None = None
+    milestone_reached: np.ndarray | None = None
+    first_value: np.ndarray | None = None
+
+    @property
+    def has_milestones(self) -> bool:
+        return self.milestone_reached is not None and self.milestone_reached.ndim == 2 \
+            and self.milestone_reached.shape[1] > 0
 
     @property
     def n(self) -> int:
@@ -117,15 +128,34 @@ def inputs_as_of(h: History, t: float) -> Inputs:
 
     tickets_30 = _window_count(h.ticket_customer, h.ticket_time, t - 30.0, t, n)
     tenure = np.maximum(np.floor(t - h.signup), 0.0)
-    onboarding = h.onboarding if h.onboarding is not None else np.full(n, np.nan)
+    reached, total, first_value = _onboarding_as_of(h, t)
+    if h.has_milestones:
+        onboarding = reached / total
+    else:
+        onboarding = h.onboarding if h.onboarding is not None else np.full(n, np.nan)
     return Inputs(events_30=events_30, events_prev_30=events_prev_30, days_since_activity=idle,
                   onboarding=onboarding, failed_90=failed_90, last_payment_failed=last_failed,
                   past_due=past_due, nps=nps, nps_month=nps_month, csat=csat, csat_month=csat_month,
-                  tickets_30=tickets_30, tenure_days=tenure)
+                  tickets_30=tickets_30, tenure_days=tenure, milestones_reached=reached, milestones_total=total,
+                  days_to_first_value=first_value)
+
+
+def _onboarding_as_of(h: History, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(milestones reached by ``t``, milestones defined, days from signup to first value when reached by
+    ``t`` else NaN): a milestone reached after ``t`` does not count yet."""
+    n = h.n
+    if not h.has_milestones:
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), np.full(n, np.nan)
+    reached = (h.milestone_reached <= t).sum(axis=1)  # NaN (never reached) compares False
+    total = np.full(n, h.milestone_reached.shape[1], dtype=np.int64)
+    fv = h.first_value if h.first_value is not None else np.full(n, np.nan)
+    with np.errstate(invalid="ignore"):
+        first_value = np.where(fv <= t, np.maximum(fv - h.signup, 0.0), np.nan)
+    return reached, total, first_value
 
 
 def subset(x: Inputs, rows: np.ndarray) -> Inputs:
-    return Inputs(**{name: np.asarray(value)[rows] for name, value in x.__dict__.items()})
+    return Inputs(**{name: None if value is None else np.asarray(value)[rows] for name, value in x.__dict__.items()})
 
 
 def alive_at(h: History, t: float) -> np.ndarray:

@@ -22,9 +22,12 @@ router = Router(tags=["success"])
 class Reason(Schema):
     code: str = Field(description="usage_down, usage_up, low_usage, inactive, no_activity, onboarding, past_due, "
                                   "payment_failed, failed_payments, detractor, passive, promoter, low_csat, "
-                                  "no_feedback, tickets, new_customer, active_recently, payments_ok")
-    value: Optional[int] = Field(None, description="the figure: a percentage, a number of days or events, a score")
+                                  "no_feedback, tickets, new_customer, active_recently, payments_ok; churn factors "
+                                  "also onboarding_unfinished, no_first_value, slow_first_value")
+    value: Optional[int] = Field(None, description="the figure: a percentage, a number of days or events, a score, "
+                                                   "the onboarding milestones reached")
     month: Optional[int] = Field(None, description="YYYYMM of the survey answer")
+    total: Optional[int] = Field(None, description="onboarding_unfinished: the milestones defined")
 
 
 class Health(Schema):

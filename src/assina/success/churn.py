@@ -7,7 +7,7 @@ nothing dated after it) and whether their last subscription ended in the 30 days
 Backtest: the last observation dates (up to 3) are the test; the model is fitted on the dates whose
 30-day outcome was known before the first test date, so nothing it learns comes from the test
 window. The model (logistic regression on standardised behaviour, billing, tenure and feedback
-features) and the tenure-only baseline are compared on the test rows by ROC AUC, top-decile lift and
+features, and onboarding when the owner defined milestones: ``core.churn.features_for``) and the tenure-only baseline are compared on the test rows by ROC AUC, top-decile lift and
 calibration. The model is used only when it beats the baseline (ROC AUC higher by at least
 ``MIN_AUC_GAIN`` and a top-decile lift at least as high); the parameters kept are refitted on every
 dated row (train and test windows).
@@ -37,19 +37,19 @@ class Rows:
     date: np.ndarray
 
 
-def rows(h: History, dates: list[float]) -> Rows:
+def rows(h: History, dates: list[float], names: tuple[str, ...] = maths.FEATURES) -> Rows:
     xs, ts, ys, ds = [], [], [], []
     for t in dates:
         alive = np.flatnonzero(alive_at(h, t))
         if len(alive) == 0:
             continue
         x = subset(inputs_as_of(h, t), alive)
-        xs.append(maths.feature_matrix(x))
+        xs.append(maths.feature_matrix(x, names))
         ts.append(maths.feature_matrix(x, maths.TENURE_ONLY))
         ys.append(churned_within(h, t, HORIZON_DAYS)[alive])
         ds.append(np.full(len(alive), t))
     if not xs:
-        return Rows(np.zeros((0, len(maths.FEATURES))), np.zeros((0, 1)), np.zeros(0, dtype=bool), np.zeros(0))
+        return Rows(np.zeros((0, len(names))), np.zeros((0, 1)), np.zeros(0, dtype=bool), np.zeros(0))
     return Rows(np.vstack(xs), np.vstack(ts), np.concatenate(ys), np.concatenate(ds))
 
 
@@ -57,7 +57,9 @@ def fit(X: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> dict:
     """A logistic regression on standardised columns, as plain numbers (``core.churn.predict``)."""
     from sklearn.linear_model import LogisticRegression
 
-    mean = X.mean(axis=0)
+    known = ~np.isnan(X)
+    mean = np.where(known, X, 0.0).sum(axis=0) / np.maximum(known.sum(axis=0), 1)
+    X = np.where(known, X, mean)  # an unknown value counts as the average customer's
     scale = X.std(axis=0)
     scale = np.where(scale > 1e-12, scale, 1.0)
     model = LogisticRegression(C=1.0, max_iter=2000)
@@ -86,17 +88,19 @@ def _window(r: Rows, mask: np.ndarray, dates: list[float]) -> dict:
             "churned": int(r.y[mask].sum())}
 
 
-def backtest(h: History, until: datetime) -> tuple[dict, dict | None]:
+def backtest(h: History, until: datetime, features: tuple[str, ...] | None = None) -> tuple[dict, dict | None]:
     """(the backtest's report, the parameters to use or None). Dates are the observation dates; each
-    row's outcome is the 30 days after its date."""
+    row's outcome is the 30 days after its date. ``features``: by default those of
+    ``core.churn.features_for`` (onboarding included when the history has milestones)."""
     from .history import to_days
 
+    names = tuple(features) if features is not None else maths.features_for(h.has_milestones)
     dates = observation_dates(h, to_days(until), horizon=HORIZON_DAYS)
-    report: dict = {"horizon_days": int(HORIZON_DAYS), "as_of": until.isoformat(), "features": list(maths.FEATURES),
+    report: dict = {"horizon_days": int(HORIZON_DAYS), "as_of": until.isoformat(), "features": list(names),
                     "baseline_features": list(maths.TENURE_ONLY), "min_auc_gain": MIN_AUC_GAIN}
     test_dates = dates[-TEST_DATES:] if len(dates) >= 2 else []
     train_dates = [t for t in dates if test_dates and t + HORIZON_DAYS <= test_dates[0]]
-    r = rows(h, dates)
+    r = rows(h, dates, names)
     train = np.isin(r.date, train_dates)
     test = np.isin(r.date, test_dates)
     report["train"] = _window(r, train, train_dates)
@@ -108,7 +112,7 @@ def backtest(h: History, until: datetime) -> tuple[dict, dict | None]:
                       note="not enough history: at least %d training rows with %d churned, and churned and retained "
                            "customers in the test window" % (MIN_TRAIN_ROWS, MIN_CHURNED))
         return report, None
-    model = fit(r.X[train], r.y[train], maths.FEATURES)
+    model = fit(r.X[train], r.y[train], names)
     baseline = fit(r.tenure[train], r.y[train], maths.TENURE_ONLY)
     report["model"] = _metrics(r.y[test], maths.predict(model, r.X[test]))
     report["baseline"] = _metrics(r.y[test], maths.predict(baseline, r.tenure[test]))
@@ -118,5 +122,5 @@ def backtest(h: History, until: datetime) -> tuple[dict, dict | None]:
     report["beats_baseline"] = bool(beats)
     report["in_use"] = "model" if beats else "rules"
     labelled = train | test
-    report["coefficients"] = dict(zip(maths.FEATURES, np.round(model["coef"], 4).tolist()))
-    return report, (fit(r.X[labelled], r.y[labelled], maths.FEATURES) if beats else None)
+    report["coefficients"] = dict(zip(names, np.round(model["coef"], 4).tolist()))
+    return report, (fit(r.X[labelled], r.y[labelled], names) if beats else None)

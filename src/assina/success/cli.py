@@ -41,7 +41,7 @@ def register(cli) -> None:
         from .churn import backtest
         from .history import load
 
-        _ids, h = load(with_onboarding=False)
+        _ids, h = load()
         report, _params = backtest(h, now())
         return report
 

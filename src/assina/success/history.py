@@ -2,7 +2,7 @@
 
 Customers, subscriptions (imported ones included), engagement events, payment attempts, past-due
 invoices, NPS/CSAT answers, support tickets (engagement notes of kind ``ticket`` and feedback's
-support notes) — a handful of ``values_list`` queries, whatever the number of customers.
+support notes), the times each customer reached the onboarding milestones — a handful of ``values_list`` queries, whatever the number of customers.
 """
 
 from __future__ import annotations
@@ -38,19 +38,24 @@ def _pairs(rows, index: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(cust, dtype=np.int64), _days_column(times)
 
 
-def onboarding_shares(ids: list[int], at: datetime | None = None) -> np.ndarray | None:
-    """Each customer's onboarding completion 0–1 (in ``ids`` order) from the engagement app's
-    milestones (``engagement.onboarding.onboarding_frame``); None when the owner defined none."""
-    from assina.engagement.onboarding import milestones, onboarding_frame
+def onboarding_times(ids: list[int], at: datetime | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the (n, milestones) times in days each customer first reached each active milestone, NaN: not
+    yet; the time they reached the first-value milestone) in ``ids`` order, from the engagement app
+    (``engagement.onboarding.onboarding_frame``); None when the owner defined no milestone."""
+    from assina.engagement.onboarding import DAY, first_value_milestone, milestones, onboarding_frame
 
-    if not ids or not milestones():
+    items = milestones()
+    if not ids or not items:
         return None
-    frame = onboarding_frame(None, at)
-    return frame["completion"].reindex(ids).to_numpy(dtype=np.float64)
+    frame = onboarding_frame(None, at).reindex(ids)
+    reached = np.column_stack([frame[f"reached_{m.pk}"].to_numpy(dtype=np.float64) / DAY for m in items])
+    first = first_value_milestone(items)
+    return reached, frame[f"reached_{first.pk}"].to_numpy(dtype=np.float64) / DAY
 
 
 def load(with_onboarding: bool = True, at: datetime | None = None) -> tuple[list[int], History]:
-    """(customer ids in index order, their history)."""
+    """(customer ids in index order, their history, with the onboarding milestones' times unless
+    ``with_onboarding`` is false)."""
     from assina.customers.models import Customer
     from assina.engagement.models import CustomerNote, EngagementEvent
     from assina.feedback.models import SurveyResponse
@@ -109,9 +114,10 @@ def load(with_onboarding: bool = True, at: datetime | None = None) -> tuple[list
     tickets.sort(key=lambda row: row[1])
     tk_c, tk_t = _pairs(tickets, index)
 
-    onboarding = onboarding_shares(ids, at) if with_onboarding else None
+    times = onboarding_times(ids, at) if with_onboarding else None
+    reached, first_value = times if times is not None else (None, None)
     return ids, History(signup=signup, start=start, end=end, event_customer=ev_c, event_time=ev_t,
                         payment_customer=pay_c, payment_time=pay_t, payment_failed=pay_f, due_customer=due_c,
                         due_from=due_from, due_until=due_until, answer_customer=ans_c, answer_time=ans_t,
                         answer_survey=ans_s, answer_score=ans_v, ticket_customer=tk_c, ticket_time=tk_t,
-                        onboarding=onboarding)
+                        milestone_reached=reached, first_value=first_value)

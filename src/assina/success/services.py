@@ -120,7 +120,7 @@ def train(at: datetime | None = None) -> tuple[ChurnModel, dict]:
     """Backtest and record a new churn model; in use only when it beats the tenure-only baseline.
     The health scores are computed again with whichever ranking is in use afterwards."""
     at = at or now()
-    _ids, h = load(with_onboarding=False)
+    _ids, h = load(at=at)
     report, parameters = churn.backtest(h, at)
     with transaction.atomic():
         record = ChurnModel.objects.create(

@@ -1,7 +1,7 @@
 """Reasons and churn factors in words, in the reader's language (the active Django language or
 ``locale``), with numbers, percentages and months formatted by Babel.
 
-A reason is a dict ``{"code": ..., "value"?: int, "month"?: YYYYMM}`` (``core.health.reasons_for``);
+A reason is a dict ``{"code": ..., "value"?: int, "month"?: YYYYMM, "total"?: int}`` (``core.health.reasons_for``);
 a churn factor is the same shape (``factors`` below turns the model's features into them).
 """
 
@@ -51,6 +51,17 @@ def reason_text(reason: dict) -> str:
         return _("no activity yet")
     if code == "onboarding":
         return _("onboarding %(pct)s complete") % {"pct": _pct(value)}
+    if code == "onboarding_unfinished":
+        total = int(reason.get("total") or 0)
+        return ngettext("onboarding not finished: %(reached)s of %(total)s milestone",
+                        "onboarding not finished: %(reached)s of %(total)s milestones", total) % {
+            "reached": _n(value), "total": _n(total)}
+    if code == "no_first_value":
+        return ngettext("no first value yet after %(count)s day", "no first value yet after %(count)s days",
+                        value) % {"count": _n(value)}
+    if code == "slow_first_value":
+        return ngettext("first value took %(count)s day", "first value took %(count)s days", value) % {
+            "count": _n(value)}
     if code == "past_due":
         return _("an invoice is past due")
     if code == "payment_failed":
@@ -95,6 +106,21 @@ def reasons_list(reasons: list[dict], locale: str | None = None) -> list[str]:
     return [reason_text(r) for r in reasons]
 
 
+def _onboarding_factor(name: str, x, i: int) -> dict | None:
+    """"onboarding not finished: 1 of 3 milestones", "no first value yet after 40 days", "first value took
+    21 days"; None when the customer's milestones are unknown (or, for the share, all reached)."""
+    total = 0 if x.milestones_total is None else int(x.milestones_total[i])
+    if total == 0:
+        return None
+    reached = int(x.milestones_reached[i])
+    if name == "onboarding_unfinished":
+        return {"code": "onboarding_unfinished", "value": reached, "total": total} if reached < total else None
+    days = np.nan if x.days_to_first_value is None else float(x.days_to_first_value[i])
+    if np.isnan(days):
+        return {"code": "no_first_value", "value": int(x.tenure_days[i])}
+    return {"code": "slow_first_value", "value": int(np.floor(days + 0.5))}
+
+
 def factors(features: list[str], chosen: np.ndarray, x, i: int) -> list[dict]:
     """Customer ``i``'s churn factors (feature indices ``chosen``, −1 = none) as reason dicts, from
     their inputs ``x`` (``core.health.Inputs``)."""
@@ -125,6 +151,10 @@ def factors(features: list[str], chosen: np.ndarray, x, i: int) -> list[dict]:
             item = {"code": "no_feedback"}
         elif name == "tickets_30":
             item = {"code": "tickets", "value": int(x.tickets_30[i])}
+        elif name in ("onboarding_unfinished", "first_value_wait"):
+            item = _onboarding_factor(name, x, i)
+            if item is None:
+                continue
         else:
             continue
         if item not in out:
