@@ -15,8 +15,10 @@ router = Router(tags=["suggestions"])
 
 
 class SuggestionOut(Schema):
-    key: str = Field(description="`plan:<code>` (an upgrade) or `addon:<code>` (an add-on)")
-    kind: str = Field(description="usage_upsell, limit_upsell, cross_sell or popular")
+    key: str = Field(description="`plan:<code>` (an upgrade or a bundle) or `addon:<code>` (an add-on)")
+    kind: Literal[suggestions.KINDS] = Field(
+        description="usage_upsell, limit_upsell, cross_sell, bundle (a bundle with the customer's plan that costs less "
+                    "than its parts: a plan change) or popular")
     plan: str
     name: str
     price: str = Field(description="its price per period, formatted in the customer's language")
