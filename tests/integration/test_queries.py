@@ -46,6 +46,8 @@ from assina.notifications.template_store import sync_templates
 from assina.payments import queries as payment_queries
 from assina.portal import queries as portal_queries
 from assina.repricing import queries as repricing_queries
+from assina.selling import queries as selling_queries
+from assina.selling.models import CheckoutRequest
 from assina.payments.models import Refund
 from assina.payments.refunds import refund_invoice
 from assina.payments.services import attach_card
@@ -797,6 +799,33 @@ def test_the_first_events_of_onboarding_are_what_the_orm_reads():
             engagement_queries.first_times_orm(names, customers))
     first = dict(((pk, name), us) for pk, name, us in rows(engagement_queries.first_times(["login"])))
     assert first[(alice.pk, "login")] == int((T0 - timedelta(days=3)).timestamp()) * 1_000_000 + 250
+
+# --- selling ----------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+@compares(selling_queries.count_request_orm)
+def test_counting_a_checkout_post_matches_the_orm():
+    since = utc(2027, 1, 10, 8)
+    for at in (since - timedelta(seconds=1), since, since + timedelta(microseconds=1), T0):
+        CheckoutRequest.objects.create(key="ip:a", at=at)  # two forgotten (up to since), two counted
+    CheckoutRequest.objects.create(key="ip:b", at=T0)
+    for key, limit, counted in (("ip:a", 2, False), ("ip:a", 3, True), ("ip:b", 1, False), ("ip:c", 1, True)):
+        answer, (rows,) = assert_same_writes(lambda: selling_queries.count_request(key, T0, since, limit),
+                                             lambda: selling_queries.count_request_orm(key, T0, since, limit),
+                                             CheckoutRequest)
+        assert answer is counted and len(rows) == 3 + counted
+
+
+@pytest.mark.django_db
+@compares(selling_queries.versions_stamp_orm)
+def test_the_plan_versions_stamp_is_what_the_orm_counts():
+    assert selling_queries.versions_stamp() == selling_queries.versions_stamp_orm() == (0, None)
+    start_clock(T0)
+    make_plan("pro", 4990)
+    make_addon("seats", 1000)
+    stamp = selling_queries.versions_stamp()
+    assert stamp == selling_queries.versions_stamp_orm() and stamp[0] == 2
+
 
 # --- the rule itself --------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from factories import counts, make_addon, make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.catalog.models import Plan
-from assina.catalog.services import create_coupon, create_promotion_code
+from assina.catalog.services import change_plan_price, create_coupon, create_promotion_code
 from assina.customers.models import Customer
 from assina.invoices.models import Invoice
 from assina.notifications.models import Message
@@ -146,6 +146,13 @@ def test_a_known_email_gets_the_same_page_nothing_charged_and_a_sign_in_link(sho
     assert Message.objects.get(template="portal_link").to_email == "ana@example.com"
     session = CheckoutSession.objects.get(customer_email="ANA@example.com")
     assert (session.outcome, session.customer_id) == ("existing_customer", None)
+
+
+def test_a_new_price_shows_on_the_next_view_of_the_checkout_page(shop):
+    assert "R$ 49,90" in _main(Client().get("/checkout/pro/?lang=pt-br"))  # the price is now kept by the process
+    change_plan_price("pro", amount=5990, at=now())
+    page = _main(Client().get("/checkout/pro/?lang=pt-br"))
+    assert "R$ 59,90" in page and "R$ 49,90" not in page
 
 
 def test_every_post_needs_the_csrf_token_and_an_address_is_limited(shop):

@@ -46,7 +46,8 @@ from assina.subscriptions.services import create_subscription
 from assina.time import now as clock_now
 from assina.upgrades.models import AnnualOffer
 
-from .models import CheckoutRequest, CheckoutSession, CheckoutSuggestion
+from . import queries
+from .models import CheckoutSession, CheckoutSuggestion
 
 SESSION_AGE = timedelta(hours=24)
 CLAIM_TIMEOUT = timedelta(minutes=5)  # a claim older than this (a crashed process) is taken over
@@ -336,10 +337,8 @@ def throttle(address: str) -> None:
     at = timezone.now()  # the wall clock, as the portal's sign-in limit: a test clock never lifts it
     key = f"ip:{address}"[:120]
     with transaction.atomic():
-        CheckoutRequest.objects.filter(at__lte=at - THROTTLE_WINDOW).delete()  # the limit no longer counts them
-        if CheckoutRequest.objects.filter(key=key, at__gt=at - THROTTLE_WINDOW).count() >= PER_ADDRESS:
+        if not queries.count_request(key, at, at - THROTTLE_WINDOW, PER_ADDRESS):
             raise Throttled()
-        CheckoutRequest.objects.create(key=key, at=at)
 
 
 # --- completing, exactly once ---------------------------------------------------------------

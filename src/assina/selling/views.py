@@ -35,7 +35,7 @@ from assina.payments.gateways import get_gateway
 from assina.time import now as clock_now
 from assina.upgrades.suggestions import checkout_bundles
 
-from . import services
+from . import queries, services
 from .models import CheckoutSession
 
 TOKEN_SALT = "assina.selling.checkout"
@@ -64,8 +64,17 @@ def _page(request, template: str, language: str, context: dict, status: int = 20
     return response
 
 
+# Each plan's current price as last read by this process, with the plan versions' stamp it was
+# read under (``queries.versions_stamp``: any new version makes it read again).
+_PRICES: dict[int, tuple[tuple, int]] = {}
+
+
 def _price(plan, locale: str) -> int:
-    return price_amount(plan.current_version().price_spec(), 1)
+    stamp = queries.versions_stamp()
+    kept = _PRICES.get(plan.pk)
+    if kept is None or kept[0] != stamp:
+        kept = _PRICES[plan.pk] = (stamp, price_amount(plan.current_version().price_spec(), 1))
+    return kept[1]
 
 
 def _every(plan, locale: str) -> str:

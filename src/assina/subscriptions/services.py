@@ -156,9 +156,9 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
             created_at=created,
         )
         store.save(sub)
-        SubscriptionItem.objects.create(subscription=sub, plan_version=base_version, quantity=quantity)
-        for version, addon_quantity in addon_versions:
-            SubscriptionItem.objects.create(subscription=sub, plan_version=version, quantity=addon_quantity)
+        SubscriptionItem.objects.bulk_create(  # one INSERT, in the order items are read back (by id)
+            [SubscriptionItem(subscription=sub, plan_version=base_version, quantity=quantity)]
+            + [SubscriptionItem(subscription=sub, plan_version=version, quantity=q) for version, q in addon_versions])
         loader.known_items(sub.pk, [(base_version.pk, quantity), *((v.pk, q) for v, q in addon_versions)])
         record("subscription.created", sub, start, {"plan": plan.code, "quantity": quantity, "status": sub.status,
                                                      "trial_end": trial_end.isoformat() if trial_end else None})
