@@ -3,21 +3,23 @@
     .venv/bin/python bench/success.py [--customers 1000000] [--events-per-year 36] [--seed 1] [--repeat 3]
                                       [--no-peer] [--no-others]
 
-A synthetic business of N customers (signed up over 4 years) with a year of engagement events
-(on average ``--events-per-year`` each, drawn per customer from a Gamma–Poisson: some customers
-use the product daily, many rarely), a year of monthly payment attempts (3 % declined), past-due
-invoices, NPS and CSAT answers and support tickets, all as arrays sorted by time (what
-``assina.success.history.load`` reads from the database). Not timed: drawing the data, and fitting
-the churn model (scikit-learn, on a 100,000-customer sample with a label drawn from behaviour).
+A synthetic business of N customers (signed up over 4 years) with a year of engagement events (on
+average ``--events-per-year`` each, drawn per customer from a Gamma–Poisson: some customers use the
+product daily, many rarely), a year of monthly payment attempts (3 % declined), past-due invoices,
+NPS and CSAT answers, support tickets and the times each customer reached three onboarding
+milestones (60 % reach all three in their first weeks, 20 % the first only), all as arrays sorted
+by time (what ``assina.success.history.load`` reads from the database). Not timed: drawing the
+data, and fitting the churn model (scikit-learn, on a 100,000-customer sample with a label drawn
+from behaviour).
 
 Timed, ``--repeat`` times (ours and the peer alternating; the load average is printed before and
 after, the machine is shared): ours = every customer's health inputs as of today
 (``core.health_inputs.inputs_as_of``: events in the last 30 days and the 30 before, days since the
 last activity, failed payments in 90 days, the last payment, past due, the latest NPS/CSAT of the
-year with its month, tickets in 30 days, tenure), the health score, band and reasons
-(``core.health``), the churn features, probability and top factors (``core.churn``). The peer
-computes the same inputs with plain pandas (boolean masks and ``groupby``), as one would without
-this module; both are checked equal, column by column.
+year with its month, tickets in 30 days, tenure, the milestones reached and days to first value),
+the health score, band and reasons (``core.health``), the churn features, probability and top
+factors (``core.churn``). The peer computes the same inputs with plain pandas (boolean masks and
+``groupby``), as one would without this module; both are checked equal, column by column.
 
 If bench/success_import.py and bench/success_page.py exist (written for the import and the customer
 page), they are run after, each in its own process, and their JSON is included (``--no-others`` skips).
@@ -81,10 +83,18 @@ def draw(n: int, per_year: float, rng: np.random.Generator) -> History:
     ac, asv, asc, at = ac[order], asv[order], asc[order], at[order]
     tc = rng.integers(0, n, n // 2)
     tt = np.sort(TODAY - rng.uniform(0, 365, n // 2))
+    reached = signup[:, None] + np.cumsum(rng.uniform(0.5, 6.0, (n, 3)), axis=1)
+    fate = rng.random(n)
+    reached[fate >= 0.6, 1:] = np.nan
+    reached[fate >= 0.8, 0] = np.nan
+    reached[reached > TODAY] = np.nan
     return History(signup=signup, start=start, end=end, event_customer=ec, event_time=et, payment_customer=pc,
                    payment_time=pt, payment_failed=pf, due_customer=due_c, due_from=due_from, due_until=due_until,
                    answer_customer=ac, answer_time=at, answer_survey=asv, answer_score=asc, ticket_customer=tc,
-                   ticket_time=tt, onboarding=np.where(rng.random(n) < 0.5, rng.random(n), np.nan))
+                   ticket_time=tt, milestone_reached=reached, first_value=reached[:, 0].copy())
+
+
+NAMES = churn.FEATURES + churn.ONBOARDING
 
 
 def model_parameters(h: History, rng: np.random.Generator) -> dict:
@@ -95,10 +105,10 @@ def model_parameters(h: History, rng: np.random.Generator) -> dict:
 
     rows = rng.choice(h.n, size=min(h.n, 100_000), replace=False)
     x = subset(inputs_as_of(h, TODAY), rows)
-    X = churn.feature_matrix(x)
-    z = -3.0 + 0.03 * X[:, 3] - 0.5 * X[:, 1] + 0.8 * X[:, 4] + 1.5 * X[:, 5] - 0.2 * X[:, 0]
+    X = churn.feature_matrix(x, NAMES)
+    z = -3.0 + 0.03 * X[:, 3] - 0.5 * X[:, 1] + 0.8 * X[:, 4] + 1.5 * X[:, 5] - 0.2 * X[:, 0] + 1.0 * X[:, 9]
     y = rng.random(len(rows)) < 1 / (1 + np.exp(-z))
-    return fit(X, y, churn.FEATURES)
+    return fit(X, y, NAMES)
 
 
 def ours(h: History, params: dict) -> dict:
@@ -108,7 +118,7 @@ def ours(h: History, params: dict) -> dict:
     s = health.score(x)
     codes, figures = health.reason_codes(x, s)
     t2 = time.perf_counter()
-    X = churn.feature_matrix(x)
+    X = churn.feature_matrix(x, NAMES)
     p = churn.predict(params, X)
     factors = churn.top_factors(params, X)
     t3 = time.perf_counter()

@@ -7,10 +7,11 @@ nothing dated after it) and whether their last subscription ended in the 30 days
 Backtest: the last observation dates (up to 3) are the test; the model is fitted on the dates whose
 30-day outcome was known before the first test date, so nothing it learns comes from the test
 window. The model (logistic regression on standardised behaviour, billing, tenure and feedback
-features, and onboarding when the owner defined milestones: ``core.churn.features_for``) and the tenure-only baseline are compared on the test rows by ROC AUC, top-decile lift and
-calibration. The model is used only when it beats the baseline (ROC AUC higher by at least
-``MIN_AUC_GAIN`` and a top-decile lift at least as high); the parameters kept are refitted on every
-dated row (train and test windows).
+features, and onboarding when the owner defined milestones: ``core.churn.features_for``) and the
+tenure-only baseline are compared on the test rows by ROC AUC, top-decile lift and calibration. The
+model is used only when it beats the baseline (ROC AUC higher by at least ``MIN_AUC_GAIN`` and a
+top-decile lift at least as high); the parameters kept are refitted on every dated row (train and
+test windows).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Customers, subscriptions (imported ones included), engagement events, payment attempts, past-due
 invoices, NPS/CSAT answers, support tickets (engagement notes of kind ``ticket`` and feedback's
-support notes), the times each customer reached the onboarding milestones — a handful of ``values_list`` queries, whatever the number of customers.
+support notes), the times each customer reached the onboarding milestones — a handful of
+``values_list`` queries, whatever the number of customers.
 """
 
 from __future__ import annotations
