@@ -36,6 +36,7 @@ number of page views, ``record_accepted`` once per shown suggestion. ``report`` 
 
 from __future__ import annotations
 
+import json
 import threading
 import time as wall_time
 from collections import Counter, defaultdict
@@ -234,8 +235,6 @@ def _bundle_rows(plan_id: int, currency: str, interval: str, count: int, subscri
 
 def _spec(currency: str, model, unit, tiers, package) -> PriceSpec:
     if isinstance(tiers, str):  # a JSON column read through a subquery on some databases
-        import json
-
         tiers = json.loads(tiers)
     return PriceSpec(model=PricingModel(model), currency=currency, unit_amount=unit or 0,
                      tiers=tuple(Tier(up_to=t.get("up_to"), unit_amount=t.get("unit_amount", 0),
