@@ -3,6 +3,7 @@ their events, and the customer's engagement data in the privacy export and erasu
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from factories import make_customer, start_clock, utc
 
@@ -42,6 +43,34 @@ def test_record_events_stores_once_and_refuses_a_bad_row_whole():
     assert [(p["loc"][1], p["loc"][2]) for p in refused.value.errors] == [
         (1, "customer"), (2, "name"), (3, "occurred_at"), (4, "occurred_at"), (4, "value")]
     assert not EngagementEvent.objects.filter(event_id__startswith="new:").exists()
+
+
+def test_a_bulk_insert_larger_than_the_table_builds_the_customer_index_after_its_rows(monkeypatch):
+    """SQLite: the index by customer and time is dropped and made again around a large insert;
+    PostgreSQL keeps it. Either way it is there after, the same, and used to read the rows."""
+    from django.db import connection
+
+    from assina.db import select_rows
+    from assina.engagement import queries
+    from assina.engagement.ingest import record_event_columns
+
+    def index() -> list:
+        if connection.vendor != "sqlite":
+            return select_rows("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [queries.CUSTOMER_TIME_INDEX])
+        return select_rows("SELECT sql FROM sqlite_master WHERE name = %s", [queries.CUSTOMER_TIME_INDEX])
+
+    before = index()
+    monkeypatch.setattr(queries, "DEFER_FROM_ROWS", 10)
+    ana, bia = make_customer(), make_customer()
+    micros = np.array([(T0 - timedelta(days=d) - utc(1970, 1, 1)) // timedelta(microseconds=1) for d in range(30)])
+    result = record_event_columns([f"c:{d}" for d in range(30)], [(ana, bia)[d % 2].pk for d in range(30)], ["login"] * 30,
+                                  micros, [None] * 30, imported=True)
+    assert (result.received, result.stored) == (30, 30) and index() == before and len(before) == 1
+    assert list(EngagementEvent.objects.filter(customer=ana).order_by("occurred_at").values_list("event_id", flat=True)) == [
+        f"c:{d}" for d in range(28, -1, -2)]
+    with pytest.raises(EngagementError):  # refused before anything is written: the index untouched
+        record_event_columns(["c:x"] * 30, [ana.pk] * 30, ["login"] * 30, micros + 10**13, [None] * 30)
+    assert index() == before and EngagementEvent.objects.count() == 30
 
 
 def test_notes_and_tasks_record_their_events():

@@ -13,6 +13,7 @@ statement and its twin on the same rows, on SQLite and PostgreSQL, and compares 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from datetime import datetime, timedelta, timezone
@@ -22,7 +23,8 @@ from django.db import connection
 from django.db.models import Min
 
 from assina.customers.models import Customer
-from assina.db import _sqlite_datetime, execute_prepared, fetch_prepared, select_rows, sql_columns, sql_table
+from assina.db import (_sqlite_datetime, execute, execute_prepared, fetch_prepared, select_row, select_rows, sql_columns,
+                       sql_table)
 
 from .models import EngagementEvent
 
@@ -89,6 +91,35 @@ def count_inserted(rows: str, imported: bool, received_at: datetime) -> int:
 
 def count_inserted_orm(rows: str, imported: bool, received_at: datetime) -> int:
     return len(insert_events_orm(rows, imported, received_at))
+
+
+# Engine plumbing (no ORM twin): on SQLite, a bulk insert that at least doubles the table builds the
+# index by customer and time once, after its rows, instead of writing each row into it at random.
+CUSTOMER_TIME_INDEX = "engagement_customer_time_idx"
+DEFER_FROM_ROWS = 50_000
+
+
+@contextlib.contextmanager
+def _customer_index_deferred(rows: int):
+    """Inside the caller's transaction, on SQLite, when ``rows`` (at least ``DEFER_FROM_ROWS``)
+    are at least as many as the table holds: the index by customer and time is dropped, the
+    caller inserts, and the same index is created again (one sort, about a quarter of a
+    million-row import). All in the transaction: a failure rolls the drop back with the rows;
+    readers keep their snapshot (WAL). Otherwise (PostgreSQL: dropping an index locks the table
+    for readers) nothing is done."""
+    if connection.vendor != "sqlite" or rows < DEFER_FROM_ROWS or not connection.in_atomic_block:
+        yield
+        return
+    table = sql_table(EngagementEvent)
+    held = select_row(f"SELECT max({sql_columns(EngagementEvent)['id']}) FROM {table}")[0] or 0
+    found = select_rows("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = %s AND tbl_name = %s",
+                        [CUSTOMER_TIME_INDEX, EngagementEvent._meta.db_table])
+    if held > rows or not found:
+        yield
+        return
+    execute(f'DROP INDEX "{CUSTOMER_TIME_INDEX}"')
+    yield  # an exception propagates: the caller's transaction is rolled back, the index with it
+    execute(found[0][0])
 
 
 def _utc(text: str) -> datetime:
