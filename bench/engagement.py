@@ -22,17 +22,16 @@ ratio, the import's rows/s, and the load average (the machine may be shared).
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import sys
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from usage_ingest import _processes, cpu_seconds, free_port, percentile, prepare_database, setup, start_server  # noqa: E402
+from usage_ingest import (_processes, cpu_seconds, free_port, load, open_database, percentile, server_arguments,  # noqa: E402
+                          setup, start_server)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -56,52 +55,10 @@ def usage_bodies(n_events: int, batch: int, customer_ids: list[int], prefix: str
     return bodies(n_events, batch, customer_ids, prefix)
 
 
-def load(port: int, secret: str, path: str, batches: list[bytes], clients: int) -> tuple[float, list[float], int]:
-    """Send every body to PATH from CLIENTS keep-alive connections; (seconds, latencies, events stored)."""
-    latencies: list[float] = []
-    stored = [0]
-    lock = threading.Lock()
-    queue = list(reversed(batches))
-    errors: list[str] = []
-    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-
-    def worker():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        try:
-            while True:
-                with lock:
-                    if not queue or errors:
-                        return
-                    body = queue.pop()
-                started = time.perf_counter()
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-                elapsed = time.perf_counter() - started
-                if response.status != 200:
-                    errors.append(f"{response.status} {data[:300]!r}")
-                    return
-                with lock:
-                    latencies.append(elapsed)
-                    stored[0] += json.loads(data)["stored"]
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise SystemExit(f"the server refused a batch: {errors[0]}")
-    return time.perf_counter() - started, latencies, stored[0]
-
-
 def measured(port, secret, path, warmup, batches, clients, app_pids, db_pids) -> dict:
-    load(port, secret, path, warmup, clients)
+    load(port, secret, warmup, clients, path)
     app_cpu, db_cpu = cpu_seconds(app_pids), cpu_seconds(db_pids)
-    seconds, latencies, stored = load(port, secret, path, batches, clients)
+    seconds, latencies, stored = load(port, secret, batches, clients, path)
     app_cpu, db_cpu = cpu_seconds(app_pids) - app_cpu, cpu_seconds(db_pids) - db_cpu
     events = sum(body.count(b'"id"') for body in batches)
     if stored != events:
@@ -137,21 +94,11 @@ def import_run(n: int, customer_ids: list[int]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", help="PostgreSQL URL (dropped and recreated); default: a temporary SQLite file")
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent client connections")
-    parser.add_argument("--customers", type=int, default=1000, help="event i belongs to customer i %% CUSTOMERS")
+    server_arguments(parser, events=200_000)
     parser.add_argument("--import-events", type=int, default=1_000_000, help="rows for record_events (0: skip)")
     args = parser.parse_args()
 
-    url = prepare_database(args.database)
-    os.environ["ASSINA_DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assina.settings")
-    import django
-
-    django.setup()
+    url = open_database(args.database)
     from django.db import connection
 
     vendor = connection.vendor

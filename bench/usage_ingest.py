@@ -104,8 +104,10 @@ def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
-def load(port: int, secret: str, batches: list[bytes], clients: int) -> tuple[float, list[float], int]:
-    """Send every body from CLIENTS keep-alive connections; (seconds, latencies, events stored)."""
+def load(port: int, secret: str, batches: list[bytes], clients: int,
+         path: str = "/api/v1/usage/batch") -> tuple[float, list[float], int]:
+    """Send every body to PATH from CLIENTS keep-alive connections; (seconds, latencies, events
+    stored). ``bench/engagement.py`` drives the engagement endpoint with it too."""
     latencies: list[float] = []
     stored = [0]
     lock = threading.Lock()
@@ -122,7 +124,7 @@ def load(port: int, secret: str, batches: list[bytes], clients: int) -> tuple[fl
                         return
                     body = queue.pop()
                 started = time.perf_counter()
-                conn.request("POST", "/api/v1/usage/batch", body=body, headers=headers)
+                conn.request("POST", path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
                 elapsed = time.perf_counter() - started
@@ -244,25 +246,36 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def server_arguments(parser: argparse.ArgumentParser, events: int) -> None:
+    """The options of a run against the server (also ``bench/engagement.py``'s)."""
     parser.add_argument("--database", help="PostgreSQL URL (dropped and recreated); default: a temporary SQLite file")
-    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--events", type=int, default=events)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client connections")
     parser.add_argument("--customers", type=int, default=1000, help="event i belongs to customer i %% CUSTOMERS")
-    parser.add_argument("--random-ids", action="store_true", help="random UUIDs as event ids (default: a counter)")
-    parser.add_argument("--peer-indexed", action="store_true",
-                        help="SQLite storage peer: every row straight into the index by customer (no pending rows)")
-    args = parser.parse_args()
 
-    url = prepare_database(args.database)
+
+def open_database(database: str | None) -> str:
+    """A fresh database (``prepare_database``) that Django in this process uses; its URL."""
+    url = prepare_database(database)
     os.environ["ASSINA_DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assina.settings")
     import django
 
     django.setup()
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    server_arguments(parser, events=300_000)
+    parser.add_argument("--random-ids", action="store_true", help="random UUIDs as event ids (default: a counter)")
+    parser.add_argument("--peer-indexed", action="store_true",
+                        help="SQLite storage peer: every row straight into the index by customer (no pending rows)")
+    args = parser.parse_args()
+
+    url = open_database(args.database)
     from django.db import connection
 
     vendor = connection.vendor

@@ -13,15 +13,14 @@ from typing import Any, Literal
 
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict
-from pydantic import ValidationError as PydanticValidationError
 
 from assina.api.errors import ApiProblem
 from assina.api.ids import ident
 from assina.api.pagination import object_pk, paginate
 from assina.api.schemas import Input, ListQuery, Page, Timestamp
 from assina.core.errors import DomainError
+from assina.usage.api import body_validator, inline_body_schema
 
 from . import wire
 from .ingest import max_batch
@@ -73,28 +72,8 @@ class BatchRecorded(Schema):
     duplicates: list[str] = Field(description="ids already stored (not stored again)")
 
 
-def _validator(model: type[BaseModel]):
-    """The pydantic model's own validation of a JSON body, its errors as ninja's (a 422 or a 400 problem)."""
-    def validate(body: bytes):
-        try:
-            return model.model_validate_json(body)
-        except PydanticValidationError as exc:
-            raise NinjaValidationError([{**e, "loc": ("body", *e["loc"])} for e in
-                                        exc.errors(include_url=False, include_context=False, include_input=False)]) from None
-    return validate
-
-
-_validate_event = _validator(EngagementEventIn)
-_validate_batch = _validator(EngagementBatchIn)
-
-
-def _inline_schema(model: type[BaseModel]) -> dict:
-    """A body's JSON schema with the event schema inlined (the spec has no $defs)."""
-    schema = model.model_json_schema()
-    event = schema.pop("$defs", {}).get("EngagementEventIn")
-    if event is not None:
-        schema["properties"]["events"]["items"] = event
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+_validate_event = body_validator(EngagementEventIn)
+_validate_batch = body_validator(EngagementBatchIn)
 
 
 def _record(events: list, body: bytes):
@@ -105,7 +84,7 @@ def _record(events: list, body: bytes):
 
 
 @router.post("/engagement_events", response={200: EventRecorded}, summary="Record one engagement event",
-             operation_id="create_engagement_event", openapi_extra=_inline_schema(EngagementEventIn))
+             operation_id="create_engagement_event", openapi_extra=inline_body_schema(EngagementEventIn, EngagementEventIn))
 def create_engagement_event(request):
     body = request.body or b""
     event = wire.decode_event(body, _validate_event)
@@ -114,7 +93,7 @@ def create_engagement_event(request):
 
 
 @router.post("/engagement_events/batch", response={200: BatchRecorded}, summary="Record up to 1,000 engagement events",
-             operation_id="create_engagement_batch", openapi_extra=_inline_schema(EngagementBatchIn))
+             operation_id="create_engagement_batch", openapi_extra=inline_body_schema(EngagementBatchIn, EngagementEventIn))
 def create_engagement_batch(request):
     body = request.body or b""
     events = wire.decode_batch(body, _validate_batch)

@@ -31,11 +31,10 @@ import msgspec
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from assina.core.errors import DomainError
-from assina.customers.models import Customer
+from assina.usage import ingest as usage_ingest
 from assina.usage import queries as usage_queries
 from assina.usage import sqlite_wal
 from assina.usage.writer_turns import writer_turn
@@ -126,48 +125,10 @@ def _nul_in(e: EventIn) -> bool:
 
 
 def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int | None]:
-    """The customer id of each event (by ``customer`` id or ``customer_email``): one or two queries."""
-    refs = {e.customer for e in events} - {None}
-    pks = {}
-    for ref in refs:
-        text = ref.removeprefix(CUSTOMER_PREFIX)
-        pks[ref] = int(text) if text.isdigit() and text.isascii() and len(text) < 19 else None
-    known = usage_queries.known_customers({pk for pk in pks.values() if pk is not None})
-    if all(e.customer is not None and e.customer_email is None for e in events) and all(
-            pk in known for pk in pks.values()):
-        return [pks[e.customer] for e in events]  # the common case: every event names a known customer id
-    emails = {e.customer_email.strip().lower() for e in events if e.customer is None and e.customer_email}
-    email_ids: dict[str, int] = {}
-    if emails:
-        for pk, email in Customer.objects.filter(email__in_list=sorted(emails)).values_list("pk", "email"):
-            email_ids[email.lower()] = pk
-        missing = emails - email_ids.keys()
-        if missing:  # stored as typed, unique without case: the slower case-blind match for the rest
-            for pk, email in (Customer.objects.annotate(lower_email=Lower("email"))
-                              .filter(lower_email__in_list=sorted(missing)).values_list("pk", "email")):
-                email_ids[email.lower()] = pk
-    result: list[int | None] = []
-    for index, e in enumerate(events):
-        pk = None
-        if e.customer is not None:
-            if e.customer_email:
-                problems.append({"loc": ["events", index, "customer_email"],
-                                 "message": _("give customer or customer_email, not both")})
-            pk = pks[e.customer]
-            if pk not in known:
-                problems.append({"loc": ["events", index, "customer"],
-                                 "message": _("no customer with id %(id)s") % {"id": repr(str(e.customer))}})
-                pk = None
-        elif e.customer_email:
-            pk = email_ids.get(e.customer_email.strip().lower())
-            if pk is None:
-                problems.append({"loc": ["events", index, "customer_email"],
-                                 "message": _("no customer with email %(email)s") % {"email": repr(e.customer_email)}})
-        else:
-            problems.append({"loc": ["events", index, "customer"],
-                             "message": _("say whose event it is: customer or customer_email")})
-        result.append(pk)
-    return result
+    """The customer id of each event (by ``customer`` id or ``customer_email``): usage's resolution."""
+    return usage_ingest.resolve_customers(events, problems,
+                                          usage_ingest.customer_pks({e.customer for e in events} - {None}, ascii_digits=True),
+                                          _("say whose event it is: customer or customer_email"))
 
 
 def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool = True) -> IngestResult:
@@ -347,7 +308,7 @@ def _store(ids, customers, names, times, values, properties, imported: bool, rec
     """INSERT checked events, ``CHUNK`` rows a statement, in one transaction (the caller's, if it
     has one); ``times``: UTC datetimes or RFC 3339 texts ending in Z; ``properties`` None: all empty."""
     stored = 0
-    with writer_turn(), transaction.atomic():
+    with writer_turn(), transaction.atomic(), queries._customer_index_deferred(len(ids)):
         for start in range(0, len(ids), CHUNK):
             stop = start + CHUNK
             if properties is None:  # no "p": stored as {}

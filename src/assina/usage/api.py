@@ -121,8 +121,9 @@ def _record(events: list, body: bytes):
         raise ApiProblem(getattr(exc, "status", 422), exc.code, exc.message, errors=getattr(exc, "errors", None)) from exc
 
 
-def _validator(model: type[BaseModel]):
-    """The pydantic model's own validation of a JSON body, its errors as ninja's (a 422 or a 400 problem)."""
+def body_validator(model: type[BaseModel]):
+    """The pydantic model's own validation of a JSON body, its errors as ninja's (a 422 or a 400
+    problem): for the bodies msgspec refuses (usage's and engagement's ``wire``)."""
     def validate(body: bytes):
         try:
             return model.model_validate_json(body)
@@ -132,22 +133,22 @@ def _validator(model: type[BaseModel]):
     return validate
 
 
-_validate_event = _validator(UsageEventIn)
-_validate_batch = _validator(UsageBatchIn)
+_validate_event = body_validator(UsageEventIn)
+_validate_batch = body_validator(UsageBatchIn)
 
 
-def _inline_schema(model: type[BaseModel]) -> dict:
-    """A body's JSON schema with the event schema inlined (the spec has no $defs)."""
+def inline_body_schema(model: type[BaseModel], event: type[BaseModel]) -> dict:
+    """A body's JSON schema with the ``event`` schema inlined (the spec has no $defs)."""
     schema = model.model_json_schema()
-    event = schema.pop("$defs", {}).get("UsageEventIn")
-    if event is not None:
-        schema["properties"]["events"]["items"] = event
+    inlined = schema.pop("$defs", {}).get(event.__name__)
+    if inlined is not None:
+        schema["properties"]["events"]["items"] = inlined
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 # Both bodies are read by assina.usage.wire, not by ninja: the schemas are given to the spec here.
 @router.post("", response={200: UsageRecorded}, summary="Record one usage event", operation_id="create_usage_event",
-             openapi_extra=_inline_schema(UsageEventIn))
+             openapi_extra=inline_body_schema(UsageEventIn, UsageEventIn))
 def create_usage_event(request):
     body = request.body or b""
     event = wire.decode_event(body, _validate_event)
@@ -156,7 +157,7 @@ def create_usage_event(request):
 
 
 @router.post("/batch", response={200: UsageBatchRecorded}, summary="Record up to 1,000 usage events",
-             operation_id="create_usage_batch", openapi_extra=_inline_schema(UsageBatchIn))
+             operation_id="create_usage_batch", openapi_extra=inline_body_schema(UsageBatchIn, UsageEventIn))
 def create_usage_batch(request):
     body = request.body or b""
     events = wire.decode_batch(body, _validate_batch)

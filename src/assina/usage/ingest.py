@@ -86,12 +86,13 @@ def max_batch() -> int:
 
 
 
-def _customer_pks(refs: set) -> dict[Any, int | None]:
-    """The customer id in each reference (``cus_12`` or ``12``; None if it cannot be one)."""
+def customer_pks(refs: set, ascii_digits: bool = False) -> dict[Any, int | None]:
+    """The customer id in each reference (``cus_12`` or ``12``; None if it cannot be one).
+    ``ascii_digits``: only the digits 0-9 (engagement's rule; usage also reads other scripts' digits)."""
     pks = {}
     for ref in refs:
         text = ref.removeprefix(CUSTOMER_PREFIX) if type(ref) is str else str(ref).removeprefix(CUSTOMER_PREFIX)
-        pks[ref] = int(text) if text.isdigit() and len(text) < 19 else None
+        pks[ref] = int(text) if text.isdigit() and len(text) < 19 and (text.isascii() or not ascii_digits) else None
     return pks
 
 
@@ -138,11 +139,12 @@ def _check_texts_and_times(events: list[EventIn], times: list[datetime | None], 
                              "message": _("%(at)s is in the future") % {"at": e.timestamp.isoformat()}})
 
 
-def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int | None]:
-    """The customer id of each event (by ``customer`` id or ``customer_email``): one or two queries."""
+def resolve_customers(events: list, problems: list[dict], pks: dict[Any, int | None], whose: str) -> list[int | None]:
+    """The customer id of each event (usage or engagement: by ``customer``, whose id ``pks``
+    gives, or by ``customer_email``): one or two queries. A problem for each event without a
+    known customer (``whose``: the message when it names none), at ``["events", index, field]``."""
     refs = {e.customer for e in events}
     emails = {e.customer_email for e in events}
-    pks = _customer_pks(refs - {None})
     known = queries.known_customers({pk for pk in pks.values() if pk is not None})
     if None not in refs and emails == {None} and all(pk in known for pk in pks.values()):
         return [pks[e.customer] for e in events]  # the common case: every event names a known customer id
@@ -174,9 +176,14 @@ def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int 
                 problems.append({"loc": ["events", index, "customer_email"],
                                  "message": _("no customer with email %(email)s") % {"email": repr(e.customer_email)}})
         else:
-            problems.append({"loc": ["events", index, "customer"], "message": _("say whose usage it is: customer or customer_email")})
+            problems.append({"loc": ["events", index, "customer"], "message": whose})
         result.append(pk)
     return result
+
+
+def _resolve_customers(events: list[EventIn], problems: list[dict]) -> list[int | None]:
+    return resolve_customers(events, problems, customer_pks({e.customer for e in events} - {None}),
+                             _("say whose usage it is: customer or customer_email"))
 
 
 def _check_metrics(events: list[EventIn], problems: list[dict]) -> None:
