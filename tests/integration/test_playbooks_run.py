@@ -21,7 +21,7 @@ from assina.feedback.services import record_response
 from assina.notifications.models import Campaign, Message, Segment
 from assina.payments.services import attach_card
 from assina.playbooks import services
-from assina.playbooks.models import Playbook, PlaybookRun
+from assina.playbooks.models import Playbook, PlaybookOffer, PlaybookRun
 from assina.subscriptions.models import Subscription
 from assina.subscriptions.services import cancel_now
 from assina.success.models import HealthScore
@@ -77,9 +77,11 @@ def test_an_inactive_customer_gets_every_action_once_per_period_on_their_timelin
     assert bob_run.fired_at >= fired_at
     message = Message.objects.get(key=f"playbook:{bob_run.pk}:customer:{shop['bob'].pk}")
     assert message.subject == "We miss you, Bob"
-    assert Subscription.objects.get(customer=shop["bob"]).coupon.code == "stay20"
+    # The coupon is offered in the portal (playbooks.services.make_offer), not applied.
+    assert Subscription.objects.get(customer=shop["bob"]).coupon_id is None
+    assert PlaybookOffer.objects.get(run=bob_run).coupon == coupon
     timeline = Event.objects.filter(customer_id=shop["bob"].pk, type__startswith="playbook.").values_list("type", flat=True)
-    assert sorted(timeline) == ["playbook.run", "playbook.webhook"]
+    assert sorted(timeline) == ["playbook.offer_made", "playbook.run", "playbook.webhook"]
     # Once per customer per period: the next check, and one a week later, run nothing new.
     assert services.run_playbooks(now())["fired"] == 0
     assert services.run_playbooks(now() + timedelta(days=7))["fired"] == 0
@@ -152,9 +154,10 @@ def test_the_report_compares_runs_with_customers_before_the_playbook(shop, capsy
 def test_the_owner_makes_a_playbook_in_the_admin_and_reads_its_outcome_in_portuguese(admin_client, shop, settings):
     admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "pt-br"
     form = {"name": "Detratores", "trigger": "detractor", "threshold": "", "period_days": "30", "task_title": "Ligar",
-            "task_due_days": "2", "active": "on"}
+            "task_due_days": "2", "offer_days": "14", "active": "on"}
     refused = admin_client.post("/admin/playbooks/playbook/add/", {**form, "task_title": ""})
     assert "escolha ao menos uma ação" in refused.content.decode()
+    assert "Cupom a oferecer no portal:" in refused.content.decode() and "A oferta vale por (dias):" in refused.content.decode()
     assert admin_client.post("/admin/playbooks/playbook/add/", form).status_code == 302
     playbook = Playbook.objects.get()
     assert playbook.created_at == now()

@@ -15,6 +15,7 @@ import ast
 import importlib
 import inspect
 from datetime import timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,7 @@ from assina.clock.models import ClockState, Installation
 from assina.events import queries as event_queries
 from assina.events.models import Event
 from assina.feedback import queries as feedback_queries
+from assina.playbooks import queries as playbook_queries
 from assina.invoices import queries as invoice_queries
 from assina.invoices.models import Invoice, NumberSequence
 from assina.invoices.numbering import take_numbers
@@ -722,6 +724,47 @@ def test_the_price_change_on_the_portal_home_is_what_the_orm_finds():
     cancel_now(ana_sub.pk)
     assert both(bea, T0) is None and both(ana, T0) is None  # cancelling: nothing left to choose
     assert both(cai, target) is None  # its date reached
+
+
+# --- playbooks -------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+@compares(playbook_queries.open_offer_orm)
+def test_the_offer_on_the_portal_home_is_what_the_orm_finds():
+    from assina.playbooks import services as playbooks
+    from assina.playbooks.models import PlaybookRun
+
+    start_clock(T0)
+    make_plan("pro", 5000)
+    ana, bea = make_customer(), make_customer()
+    subscribe(ana, "pro")
+    bea_sub = subscribe(bea, "pro")
+    percent = create_coupon(code="p12", duration="repeating", duration_periods=2, percent_off="12.5", at=T0)
+    amount = create_coupon(code="a10", duration="forever", amount_off=1000, currency="BRL", at=T0)
+    playbook = playbooks.create_playbook(name="Detractors", trigger="detractor", at=T0, coupon=percent, offer_days=14)
+
+    def offer(customer, coupon, at):
+        playbook.coupon = coupon
+        return playbooks.make_offer(playbook, PlaybookRun.objects.create(playbook=playbook, customer=customer, fired_at=at), at)
+
+    def both(customer, at):
+        fast = playbook_queries.open_offer(customer.pk, at)
+        assert fast == playbook_queries.open_offer_orm(customer.pk, at)
+        return fast
+
+    assert both(ana, T0) is None
+    first, newer = offer(ana, percent, T0), offer(ana, amount, T0 + timedelta(hours=1))
+    found = both(ana, T0 + timedelta(hours=2))
+    assert (found.id, found.terms.amount_off, found.terms.duration, found.expires_at) == (newer.pk, 1000, "forever",
+                                                                                       newer.expires_at)
+    playbooks.decline_offer(ana.pk, newer.pk)
+    found = both(ana, T0 + timedelta(hours=2))  # the older one, still open
+    assert (found.id, found.terms.percent_off, found.terms.periods) == (first.pk, Decimal("12.50"), 2)
+    assert both(ana, first.expires_at) is None  # expired
+    offer(bea, percent, T0)
+    assert both(bea, T0).id
+    cancel_at_period_end(bea_sub.pk)
+    assert both(bea, T0) is None  # no next invoice to discount
 
 
 # --- portal -----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 from assina.admin_actions import ReadOnlyAdmin
 from assina.time import now
 
-from .models import Playbook, PlaybookRun
+from .models import Playbook, PlaybookOffer, PlaybookRun
 from .outcomes import playbook_report
 from .services import run_playbook
 
@@ -19,8 +19,8 @@ from .services import run_playbook
 class PlaybookAdmin(admin.ModelAdmin):
     list_display = ("name", "trigger", "threshold", "period_days", "active", "run_count", "checked_at")
     list_filter = ("trigger", "active")
-    fields = ("name", "trigger", "threshold", "milestone", "period_days", "email_campaign", "coupon", "task_title",
-              "task_due_days", "call_webhook", "active", "outcome", "created_at", "checked_at")
+    fields = ("name", "trigger", "threshold", "milestone", "period_days", "email_campaign", "coupon", "offer_days",
+              "task_title", "task_due_days", "call_webhook", "active", "outcome", "created_at", "checked_at")
     readonly_fields = ("outcome", "created_at", "checked_at")
     actions = ("run_now",)
 
@@ -43,6 +43,11 @@ class PlaybookAdmin(admin.ModelAdmin):
             ours, theirs = report[f"after_{days}_days"], report["comparison"][f"after_{days}_days"]
             rows.append((_("still subscribed after %(days)d days") % {"days": days},
                          _rate(ours), _rate(theirs)))
+        offers = report["offers"]
+        if offers["made"]:
+            rows.append((_("coupon offers accepted in the portal"),
+                         _("%(accepted)d of %(made)d (%(declined)d declined, %(expired)d expired, %(open)d open)") % offers,
+                         "-"))
         header = (_("measure"), _("customers it ran for"), _("customers before the playbook (nothing done)"))
         return format_html("<table>{}</table>", format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                                                                   [header, *rows]))
@@ -66,3 +71,18 @@ class PlaybookRunAdmin(ReadOnlyAdmin):
     list_filter = ("playbook",)
     fields = ("playbook", "customer", "fired_at", "reason", "actions")
     list_select_related = ("playbook", "customer")
+
+
+@admin.register(PlaybookOffer)
+class PlaybookOfferAdmin(ReadOnlyAdmin):
+    """The coupons playbooks offered in the portal, and what each customer did with theirs."""
+
+    list_display = ("run", "customer", "coupon", "created_at", "expires_at", "answer")
+    list_filter = ("run__playbook",)
+    fields = ("run", "customer", "subscription", "coupon", "created_at", "expires_at", "accepted_at", "declined_at")
+    list_select_related = ("run__playbook", "customer", "coupon")
+
+    @admin.display(description=_("answer"))
+    def answer(self, obj):
+        return {"accepted": _("accepted"), "declined": _("declined"), "expired": _("expired"),
+                "open": _("open")}[obj.state(now())]

@@ -4,6 +4,10 @@
   the trigger, the actions and what each did).
 - ``playbook.webhook``: a playbook's webhook action (the customer, the playbook, the trigger): for
   the endpoints subscribed to it.
+- ``playbook.offer_made``: a run's coupon offered on the customer's portal home (subject: the
+  offer; the coupon, the subscription, until when).
+- ``playbook.offer_accepted``: the customer accepted it in the portal and the coupon went on their
+  subscription (from when, until when).
 """
 
 from __future__ import annotations
@@ -11,4 +15,6 @@ from __future__ import annotations
 EVENT_TYPES: tuple[str, ...] = (
     "playbook.run",
     "playbook.webhook",
+    "playbook.offer_made",
+    "playbook.offer_accepted",
 )

@@ -6,6 +6,8 @@
   customer per ``period_days``.
 - ``PlaybookRun``: one firing for one customer, what triggered it and what each action did; on
   the customer's timeline through its ``playbook.run`` event.
+- ``PlaybookOffer``: the coupon a run offers the customer on their portal home, until they accept
+  it (then it is applied to their subscription from its next invoice), decline it, or it expires.
 """
 
 from django.core.exceptions import ValidationError
@@ -35,8 +37,11 @@ class Playbook(models.Model):
         "notifications.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         verbose_name=_("e-mail to send"), help_text=_("A campaign used as the e-mail's template (subject and text in both languages)."))
     coupon = models.ForeignKey("catalog.Coupon", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                               verbose_name=_("coupon to offer"),
-                               help_text=_("Applied to the customer's subscription from its next invoice (shown in the portal)."))
+                               verbose_name=_("coupon to offer in the portal"),
+                               help_text=_("Shown on the customer's portal home with an Accept button; once accepted, "
+                                           "it applies to their subscription from its next invoice."))
+    offer_days = models.PositiveSmallIntegerField(_("the offer is valid for (days)"), default=14,
+                                                  help_text=_("After that the offer disappears from the portal."))
     task_title = models.CharField(_("task for the owner"), max_length=200, blank=True)
     task_due_days = models.PositiveSmallIntegerField(_("task due in (days)"), default=3)
     call_webhook = models.BooleanField(_("call the webhooks"), default=False,
@@ -69,6 +74,8 @@ class Playbook(models.Model):
             raise ValidationError(_("choose at least one action: an e-mail, a coupon, a task or the webhooks"))
         if self.period_days < 1:
             raise ValidationError({"period_days": _("at least one day")})
+        if self.coupon_id and self.offer_days < 1:
+            raise ValidationError({"offer_days": _("at least one day")})
 
 
 class PlaybookRun(models.Model):
@@ -89,3 +96,36 @@ class PlaybookRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.playbook} → cus_{self.customer_id}"
+
+
+class PlaybookOffer(models.Model):
+    """A coupon offered to a customer by a playbook's run, on their portal home. Open while
+    neither accepted nor declined and before ``expires_at``, and while its subscription runs."""
+
+    run = models.OneToOneField(PlaybookRun, on_delete=models.PROTECT, related_name="offer", verbose_name=_("playbook run"))
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("customer"))
+    # The subscription the coupon goes on when accepted (the customer's running one at the offer).
+    subscription = models.ForeignKey("subscriptions.Subscription", on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("subscription"))
+    coupon = models.ForeignKey("catalog.Coupon", on_delete=models.PROTECT, related_name="+", verbose_name=_("coupon"))
+    created_at = models.DateTimeField(_("offered at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    declined_at = models.DateTimeField(_("declined at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("playbook offer")
+        verbose_name_plural = _("playbook offers")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "expires_at"], name="playbook_offer_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.coupon_id} → cus_{self.customer_id}"
+
+    def state(self, at) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.declined_at is not None:
+            return "declined"
+        return "expired" if self.expires_at <= at else "open"

@@ -1,14 +1,17 @@
 """A playbook's outcome: of the customers it ran for, how many were still subscribed 30 and 90
 days later, against customers who met the same trigger in the ``LOOKBACK_DAYS`` before the
 playbook existed (nothing was done for them: the comparison group). A run or a comparison
-customer counts for a horizon once that many days have passed."""
+customer counts for a horizon once that many days have passed. A playbook with a coupon also
+counts its offers: made, accepted in the portal, declined, expired, and the share accepted."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.db.models import Count, Q
+
 from . import signals
-from .models import Playbook, PlaybookRun, Trigger
+from .models import Playbook, PlaybookOffer, PlaybookRun, Trigger
 
 HORIZONS = (30, 90)
 LOOKBACK_DAYS = 180
@@ -50,13 +53,26 @@ def _retention(moments: list[tuple[int, datetime]], at: datetime) -> dict:
     return out
 
 
+def offer_counts(playbook: Playbook, at: datetime) -> dict:
+    """The playbook's portal offers: made, accepted, declined, expired (neither before its end),
+    still open, and the share of those made that were accepted."""
+    counts = PlaybookOffer.objects.filter(run__playbook=playbook).aggregate(
+        made=Count("pk"), accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
+        declined=Count("pk", filter=Q(declined_at__isnull=False)),
+        expired=Count("pk", filter=Q(accepted_at__isnull=True, declined_at__isnull=True, expires_at__lte=at)))
+    counts["open"] = counts["made"] - counts["accepted"] - counts["declined"] - counts["expired"]
+    counts["accepted_rate"] = round(counts["accepted"] / counts["made"], 4) if counts["made"] else None
+    return counts
+
+
 def playbook_report(playbook: Playbook, at: datetime) -> dict:
     runs = list(PlaybookRun.objects.filter(playbook=playbook).values_list("customer_id", "fired_at"))
     control = sorted(_history(playbook).items())
     report = {"playbook": playbook.pk, "name": playbook.name, "trigger": playbook.trigger, "active": playbook.active,
               "created_at": playbook.created_at.isoformat(), "runs": len(runs),
               "customers": len({pk for pk, _when in runs}), **_retention(runs, at),
-              "comparison": {"customers": len(control), "window_days": LOOKBACK_DAYS, **_retention(control, at)}}
+              "comparison": {"customers": len(control), "window_days": LOOKBACK_DAYS, **_retention(control, at)},
+              "offers": offer_counts(playbook, at)}
     for days in HORIZONS:
         ours, theirs = report[f"after_{days}_days"]["rate"], report["comparison"][f"after_{days}_days"]["rate"]
         report[f"difference_{days}_days"] = round(ours - theirs, 4) if ours is not None and theirs is not None else None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 
 from assina.catalog.models import Plan
@@ -31,6 +32,8 @@ from assina.feedback.models import Survey
 from assina.feedback.sending import scale, score_url
 from assina.notifications.context import local_date
 from assina.notifications.rendering import branding, message_locale
+from assina.playbooks.queries import open_offer
+from assina.playbooks.wording import coupon_sentence
 from assina.repricing.queries import coming_price_change
 from assina.subscriptions.models import Subscription, SubscriptionItem
 from assina.upgrades.suggestions import MAX_SUGGESTIONS, quick_suggestions, record_shown
@@ -155,7 +158,21 @@ def price_change(home: Home) -> str:
         "date": local_date(target_at, message_locale(home.session.locale), tz)})
 
 
-CARDS = (survey, price_change, suggestions)
+def offer(home: Home) -> str:
+    """A coupon a playbook offers the customer (``playbooks.services.make_offer``) and they may
+    still take: what it gives on which subscription, until when, an Accept and a "No thanks"
+    button (POSTs to ``/portal/offers/<id>/accept/`` and ``.../decline/``, the playbooks app's
+    views). One fixed statement (``playbooks.queries.open_offer``)."""
+    found = open_offer(home.session.customer_id, home.at)
+    if found is None:
+        return ""
+    locale = message_locale(home.session.locale)
+    return render_to_string("portal/cards/offer.html", {
+        "offer": found.id, "discount": coupon_sentence(found.terms, locale), "plan": found.plan,
+        "until": local_date(found.expires_at, locale, found.time_zone), "csrf_token": get_token(home.request)})
+
+
+CARDS = (survey, offer, price_change, suggestions)
 
 
 def cards(home: Home) -> list[str]:

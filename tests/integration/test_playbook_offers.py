@@ -1,0 +1,146 @@
+"""A playbook's coupon is an offer in the portal (issue 20, "offer a coupon through the portal").
+
+A shop with "pro" (R$50.00 a month) and the coupon "stay20" (20% off for 3 invoices); a playbook
+for detractors that offers it for 14 days. Ana (en) and Bia (pt-BR) answer NPS 3.
+
+- A run makes one offer per customer (the run again, or its action retried: still one) and
+  applies nothing; Ana's home shows the card in English, Bia's in Portuguese.
+- Accepting takes a POST with the CSRF token, from the offer's own customer (another's id is a
+  404); a double POST applies the coupon once: one redemption, one event, one e-mail, the next
+  invoice 20% off; the home confirms it and the card is gone.
+- "No thanks" hides it (and it cannot be accepted after); an expired offer, or one whose
+  subscription ended, is not shown; the report counts offers made and accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+from factories import advance, invoices_of, make_customer, make_plan, start_clock, subscribe, utc
+
+from assina.catalog.models import Coupon
+from assina.catalog.services import create_coupon
+from assina.events.models import Event
+from assina.feedback.services import record_response
+from assina.notifications.context import local_date
+from assina.notifications.models import Message
+from assina.playbooks import services
+from assina.playbooks.models import PlaybookOffer, PlaybookRun
+from assina.playbooks.outcomes import offer_counts
+from assina.portal import services as portal
+from assina.subscriptions.models import Subscription
+from assina.subscriptions.services import cancel_now
+from assina.time import now
+
+pytestmark = pytest.mark.django_db(transaction=True)  # requests need every app (auth, sessions)
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def _signed_in(customer) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    _link, url = portal.create_link(customer)
+    path = urlsplit(url).path
+    assert client.post(path, {"csrfmiddlewaretoken": TOKEN.search(client.get(path).content.decode()).group(1)}).status_code == 302
+    return client
+
+
+def _home(client: Client) -> str:
+    response = client.get("/portal/")
+    assert response.status_code == 200
+    return response.content.decode().replace("\xa0", " ")
+
+
+def _events(customer, kind: str) -> int:
+    return Event.objects.filter(customer_id=customer.pk, type=kind).count()
+
+
+@pytest.fixture
+def offered():
+    """Ana's and Bia's offers, made by one run of the playbook."""
+    start_clock(utc(2027, 3, 1, 12))
+    make_plan("pro", 5000, name="Pro")
+    coupon = create_coupon(code="stay20", duration="repeating", duration_periods=3, percent_off="20", at=now())
+    playbook = services.create_playbook(name="Detractors", trigger="detractor", at=now(), coupon=coupon, offer_days=14)
+    people = []
+    for name, locale in (("ana", "en"), ("bia", "pt-BR")):
+        customer = make_customer(email=f"{name}@example.com", name=name.title(), locale=locale)
+        subscribe(customer, "pro")
+        record_response(customer=customer, survey="nps", score=3, comment="", submitted_at=now(), source="api", at=now())
+        people.append(customer)
+    assert services.run_playbook(playbook.pk, now())["fired"] == 2
+    return playbook, *people
+
+
+def test_the_customer_accepts_the_offered_coupon_once_and_their_next_invoice_is_discounted(offered):
+    playbook, ana, bia = offered
+    run = PlaybookRun.objects.get(customer=ana)
+    offer = PlaybookOffer.objects.get(run=run)
+    assert services.make_offer(playbook, run, now()) == offer  # a retried action finds it
+    assert services.run_playbook(playbook.pk, now() + timedelta(hours=1))["fired"] == 0
+    assert PlaybookOffer.objects.filter(customer=ana).count() == 1 and _events(ana, "playbook.offer_made") == 1
+    sub = Subscription.objects.get(customer=ana)
+    assert sub.coupon_id is None  # offered, not given
+
+    client = _signed_in(ana)
+    page = _home(client)
+    until = local_date(offer.expires_at, "en", ana.time_zone)
+    assert "An offer for you" in page and "<strong>20% off your next 3 invoices</strong> on your Pro subscription" in page
+    assert f"The offer is yours until {until}." in page
+    assert f'action="/portal/offers/{offer.pk}/accept/"' in page and "No thanks" in page
+    pt = _home(_signed_in(bia))
+    assert "Uma oferta para você" in pt and "20% de desconto nas próximas 3 faturas" in pt and "Aceitar" in pt
+
+    url = f"/portal/offers/{offer.pk}/accept/"
+    assert client.post(url).status_code == 403  # no CSRF token
+    token = TOKEN.search(page).group(1)
+    bias_offer = PlaybookOffer.objects.get(customer=bia)
+    assert client.post(f"/portal/offers/{bias_offer.pk}/accept/", {"csrfmiddlewaretoken": token}).status_code == 404
+    assert client.post(f"/portal/offers/{bias_offer.pk}/decline/", {"csrfmiddlewaretoken": token}).status_code == 404
+    assert Subscription.objects.get(pk=sub.pk).coupon_id is None
+    assert client.post(url, {"csrfmiddlewaretoken": token}).status_code == 302
+    assert client.post(url, {"csrfmiddlewaretoken": token}).status_code == 302  # a double POST
+
+    sub = Subscription.objects.get(pk=sub.pk)
+    assert sub.coupon.code == "stay20" and sub.discount_applies_from == sub.current_period_end
+    assert Coupon.objects.get(code="stay20").times_redeemed == 1
+    assert _events(ana, "playbook.offer_accepted") == 1 and _events(ana, "subscription.discount_applied") == 1
+    mail = Message.objects.get(template="playbook_offer_accepted")
+    assert mail.customer_id == ana.pk and mail.kind == "transactional" and mail.subject == "Your discount on Pro is on"
+    assert "20% off your next 3 invoices" in mail.text
+    done = _home(client)
+    assert (f"Done: 20% off your next 3 invoices on your Pro subscription, from your invoice of "
+            f"{local_date(sub.current_period_end, 'en', ana.time_zone)}.") in done
+    assert 'id="offer"' not in done
+    assert offer_counts(playbook, now())["accepted"] == 1
+
+    advance(sub.current_period_end + timedelta(hours=1))
+    assert [(i.subtotal, i.discount, i.total) for i in invoices_of(sub)][-1] == (5000, -1000, 4000)
+
+
+def test_a_declined_expired_or_ended_offer_is_not_shown(offered):
+    playbook, ana, bia = offered
+    client = _signed_in(bia)
+    page = _home(client)
+    offer = PlaybookOffer.objects.get(customer=bia)
+    token = TOKEN.search(page).group(1)
+    assert client.post(f"/portal/offers/{offer.pk}/decline/", {"csrfmiddlewaretoken": token}).status_code == 302
+    assert 'id="offer"' not in _home(client)
+    refused = client.post(f"/portal/offers/{offer.pk}/accept/", {"csrfmiddlewaretoken": token})
+    assert refused.status_code == 409 and "Esta oferta terminou." in refused.content.decode()
+    assert Subscription.objects.get(customer=bia).coupon_id is None
+
+    ana_client = _signed_in(ana)
+    ana_offer = PlaybookOffer.objects.get(customer=ana)
+    start_clock(ana_offer.expires_at)
+    assert 'id="offer"' not in _home(ana_client)
+    start_clock(ana_offer.expires_at - timedelta(hours=1))
+    assert 'id="offer"' in _home(ana_client)
+    cancel_now(Subscription.objects.get(customer=ana).pk)
+    assert 'id="offer"' not in _home(ana_client)
+    counts = offer_counts(playbook, ana_offer.expires_at)
+    assert (counts["made"], counts["accepted"], counts["declined"], counts["expired"]) == (2, 0, 1, 1)
