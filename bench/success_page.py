@@ -91,7 +91,11 @@ def history(years: int) -> int:
 
 
 def others(n: int, at: datetime) -> None:
-    """``n`` more customers in bulk: a subscription and its item each, health scores, NPS answers, events."""
+    """``n`` more customers in bulk: a subscription and its items each, health scores, NPS answers,
+    events. Their MRR varies as a shop's does: one in seven pays yearly, one in four has an
+    add-on of 0-4 extra seats, one in six a 20 % discount in force, one in thirteen is in a trial."""
+    from assina.catalog.models import PlanVersion
+    from assina.catalog.services import create_coupon, create_plan
     from assina.customers.models import Customer
     from assina.db import insert_rows
     from assina.events.models import Event
@@ -101,6 +105,11 @@ def others(n: int, at: datetime) -> None:
 
     template = Subscription.objects.first()
     item = SubscriptionItem.objects.filter(subscription=template).first()
+    annual = create_plan(code="pro-annual", name="Pro (annual)", amount=49900, currency="BRL", interval="year", at=at)
+    seats = create_plan(code="extra-seats", name="Extra seats", amount=1500, currency="BRL", interval="month", at=at,
+                        pricing_model="per_unit", kind="addon")
+    annual_version, seats_version = (PlanVersion.objects.get(plan=plan) for plan in (annual, seats))
+    coupon = create_coupon(code="loyal20", duration="forever", percent_off="20", at=at)
     first = Customer.objects.count()
     for start in range(0, n, 20_000):
         chunk = range(start, min(n, start + 20_000))
@@ -109,13 +118,24 @@ def others(n: int, at: datetime) -> None:
             locale="pt-BR" if i % 2 else "en", created_at=at - timedelta(days=i % 1800)) for i in chunk])
     ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[first:])
     fields = {f.attname: getattr(template, f.attname) for f in Subscription._meta.concrete_fields if f.attname != "id"}
+
+    def subscription(pk: int) -> Subscription:
+        row = {**fields, "customer_id": pk, "next_action_at": None,
+               "status": "trialing" if pk % 13 == 0 else "active" if pk % 10 else "past_due"}
+        if pk % 7 == 0:
+            row.update(plan_id=annual.pk, interval="year")
+        if pk % 6 == 0:
+            row.update(coupon_id=coupon.pk, discount_applies_from=at - timedelta(days=30), discount_applies_until=None)
+        return Subscription(**row)
+
     for start in range(0, len(ids), 20_000):
         chunk = ids[start:start + 20_000]
-        subs = Subscription.objects.bulk_create([Subscription(**{**fields, "customer_id": pk, "next_action_at": None,
-                                                                 "status": "active" if pk % 10 else "past_due"})
-                                                 for pk in chunk])
-        SubscriptionItem.objects.bulk_create([SubscriptionItem(subscription_id=s.pk, plan_version_id=item.plan_version_id,
-                                                               quantity=1 + s.pk % 3) for s in subs])
+        subs = Subscription.objects.bulk_create([subscription(pk) for pk in chunk])
+        SubscriptionItem.objects.bulk_create(
+            [SubscriptionItem(subscription_id=s.pk, plan_version_id=annual_version.pk if s.interval == "year"
+                              else item.plan_version_id, quantity=1 + s.pk % 3) for s in subs]
+            + [SubscriptionItem(subscription_id=s.pk, plan_version_id=seats_version.pk, quantity=s.customer_id % 5)
+               for s in subs if s.customer_id % 4 == 0])
         HealthScore.objects.bulk_create([HealthScore(
             customer_id=pk, score=pk % 101, band="healthy" if pk % 101 >= 70 else "watch" if pk % 101 >= 40 else "at_risk",
             churn_probability=(pk % 97) / 100, reasons=[], computed_at=at) for pk in chunk if pk % 10])
@@ -213,6 +233,9 @@ def main() -> None:
             "at_risk_by_risk": timed(client, "/workspace/customers/?health=at_risk&sort=risk", args.repeat),
             "detractors_in_br": timed(client, "/workspace/customers/?nps=detractor&country=BR", max(3, args.repeat // 5)),
             "mrr_at_least_100": timed(client, "/workspace/customers/?mrr_min=100", max(3, args.repeat // 10)),
+            "mrr_at_most_40": timed(client, "/workspace/customers/?mrr_max=40", max(3, args.repeat // 10)),
+            "at_risk_mrr_50_to_100_by_risk": timed(
+                client, "/workspace/customers/?health=at_risk&mrr_min=50&mrr_max=100&sort=risk", max(3, args.repeat // 10)),
             "page_1000": timed(client, "/workspace/customers/?page=1000", args.repeat),
         }
         load_after = os.getloadavg()[0]

@@ -1,7 +1,8 @@
 """The customer workspace in headless Chromium (issue 20), in English and then in Portuguese:
 the owner signs in, goes from the dashboard to the customer list, filters it by health band,
 opens a customer, reads the summary and the timeline, and acts (a note at once; a pause, then a
-cancellation, each after its confirmation). Screenshots at 1366 px and 390 px go to
+cancellation, each after its confirmation), and deletes a saved segment after its confirmation
+(in Portuguese, one a campaign uses: refused, naming the campaign). Screenshots at 1366 px and 390 px go to
 /tmp/shots/workspace/; on a phone nothing scrolls sideways; no Content-Security-Policy
 violation and no failed request."""
 
@@ -15,6 +16,7 @@ from factories import make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.engagement.services import EventRow, add_note, record_events
 from assina.feedback.services import record_response
+from assina.notifications.models import Campaign, Segment
 from assina.subscriptions.models import Subscription
 from assina.success.models import HealthScore
 from assina.time import now
@@ -30,9 +32,11 @@ document.addEventListener('securitypolicyviolation',
 """
 WORDS = {
     "en": {"title": "Customers", "band": "31 · At risk", "paused": "Subscription paused.", "note": "Note added.",
-           "canceled": "Cancellation scheduled for the end of the paid period.", "risk": "Churn risk (30 days)"},
+           "canceled": "Cancellation scheduled for the end of the paid period.", "risk": "Churn risk (30 days)",
+           "segment": "Old list", "deleted": "Segment “Old list” deleted."},
     "pt-BR": {"title": "Clientes", "band": "31 · Em risco", "paused": "Assinatura pausada.", "note": "Nota adicionada.",
-              "canceled": "Cancelamento agendado para o fim do período pago.", "risk": "Risco de cancelamento (30 dias)"},
+              "canceled": "Cancelamento agendado para o fim do período pago.", "risk": "Risco de cancelamento (30 dias)",
+              "segment": "Em risco", "deleted": "a campanha “Reconquista”"},
 }
 
 
@@ -61,6 +65,9 @@ def _shop():
     bruno = people["Bruno Lima"]
     record_events([EventRow(f"b{d}", bruno.pk, "report_exported", at - timedelta(days=d)) for d in (2, 9, 30)])
     add_note(bruno, body="Asked how to export reports", kind="call", occurred_at=at - timedelta(days=1))
+    Segment.objects.create(name="Old list", countries=["BR"], created_at=at)
+    Campaign.objects.create(name="Reconquista", created_at=at, subject_en="Hi", html_en="<p>Hi</p>",
+                            segment=Segment.objects.create(name="Em risco", health_bands=["at_risk"], created_at=at))
     return people
 
 
@@ -138,7 +145,20 @@ def test_the_owner_filters_opens_a_customer_and_acts_in_both_languages(live_serv
             page.click("form[action$='/resume/'] button")
             page.click("#ws-confirm-button")
             page.wait_for_selector(".messagelist .success")
+        # A saved segment: deleted after its confirmation, or refused while a campaign uses it.
+        page.goto(live_server.url + f"/workspace/customers/?segment={Segment.objects.get(name=words['segment']).pk}")
+        _shot(page, f"segment-{locale}", 390)
+        page.set_viewport_size({"width": 1366, "height": 900})
+        page.click("#ws-segment-delete button")
+        page.wait_for_selector("#ws-confirm")
+        _shot(page, f"segment-delete-{locale}", 1366)
+        _shot(page, f"segment-delete-{locale}", 390)
+        if locale == "en":
+            page.click("#ws-confirm-button")
+            page.wait_for_selector(".messagelist .success")
+        assert words["deleted"] in page.inner_text("body")
         page.goto(live_server.url + "/workspace/customers/")
     assert Subscription.objects.get(pk=sub.pk).cancel_at_period_end
+    assert list(Segment.objects.values_list("name", flat=True)) == ["Em risco"]
     problems.extend(page.evaluate("window.__violations"))
     assert not problems, problems

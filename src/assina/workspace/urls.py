@@ -10,6 +10,7 @@ urlpatterns = [
     path("workspace/customers/", views.customer_list, name="customers"),
     path("workspace/segments/", views.segment_save, name="segment_save"),
     path("workspace/segments/<int:segment_id>/delete/", views.segment_delete, name="segment_delete"),
+    path("workspace/segments/<int:segment_id>/rename/", views.segment_rename, name="segment_rename"),
     path("workspace/customers/<int:customer_id>/", views.customer_page, name="customer"),
     path("workspace/customers/<int:customer_id>/feedback.csv", views.feedback_csv, name="customer_feedback_csv"),
     path("workspace/customers/<int:customer_id>/<slug:action>/", views.act, name="act"),

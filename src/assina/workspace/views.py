@@ -27,12 +27,12 @@ from assina.customers.models import Customer
 from assina.i18n import localized_message
 from assina.notifications.context import money
 from assina.notifications.models import HEALTH_BANDS, NPS_CATEGORIES, Segment
-from assina.notifications.segments import SegmentError
+from assina.notifications.segments import SegmentError, customers_of
 from assina.subscriptions.models import Subscription
 from assina.time import now as clock_now
 
 from . import exports, listing, summary, timeline
-from .services import SegmentSaveError, delete_segment, save_segment
+from .services import delete_segment, rename_segment, save_segment, segment_uses
 
 VIEW = "customers.view_customer"
 
@@ -119,6 +119,8 @@ def customer_list(request):
         previous_url=_page_url(base, page.number - 1) if page.number > 1 else "",
         next_url=_page_url(base, page.number + 1) if page.number < page.pages else "",
         can_save=request.user.has_perm("notifications.add_segment"),
+        can_rename=request.user.has_perm("notifications.change_segment"),
+        can_delete=request.user.has_perm("notifications.delete_segment"),
         can_export=request.user.has_perm("feedback.view_surveyresponse"),
     )
     return render(request, "workspace/customers.html", context)
@@ -180,13 +182,44 @@ def segment_save(request):
 @require_POST
 @permission_required("notifications.delete_segment")
 def segment_delete(request, segment_id: int):
+    """A POST shows what deleting the segment means (or why it cannot be deleted); a POST with
+    ``confirm=yes`` deletes it."""
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        messages.error(request, _("That segment no longer exists."))
+        return HttpResponseRedirect(reverse("workspace:customers"))
+    if request.POST.get("confirm") != "yes":
+        uses = segment_uses(segment)
+        return render(request, "workspace/segment_delete.html", _context(
+            request, _("Delete segment"), segment=segment, uses=uses,
+            audience=None if uses else _audience(segment),
+            back_url=reverse("workspace:customers") + f"?segment={segment.pk}"))
     try:
-        delete_segment(segment_id)
+        name = delete_segment(segment_id)
     except DomainError as exc:
         messages.error(request, localized_message(exc))
-    else:
-        messages.success(request, _("Segment removed."))
+        return HttpResponseRedirect(reverse("workspace:customers") + f"?segment={segment.pk}")
+    messages.success(request, _("Segment “%(name)s” deleted.") % {"name": name or segment.name})
     return HttpResponseRedirect(reverse("workspace:customers"))
+
+
+def _audience(segment: Segment) -> int | None:
+    try:
+        return customers_of(segment, clock_now()).filter(erased_at__isnull=True).count()
+    except SegmentError:
+        return None
+
+
+@require_POST
+@permission_required("notifications.change_segment")
+def segment_rename(request, segment_id: int):
+    try:
+        segment = rename_segment(segment_id, request.POST.get("name", ""))
+    except DomainError as exc:
+        messages.error(request, localized_message(exc))
+        return HttpResponseRedirect(reverse("workspace:customers") + f"?segment={segment_id}")
+    messages.success(request, _("Segment renamed to “%(name)s”.") % {"name": segment.name})
+    return HttpResponseRedirect(reverse("workspace:customers") + f"?segment={segment.pk}")
 
 
 # --- a customer's page ------------------------------------------------------------------------------
