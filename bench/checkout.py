@@ -99,7 +99,7 @@ def _checkout_client(port: int, seconds: float, number: int, out) -> None:
             errors += 1
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    out.put((done, errors, latencies))
+    out.put((done, errors, latencies, time.process_time()))
 
 
 def _api_client(port: int, seconds: float, number: int, secret: str, out) -> None:
@@ -134,12 +134,29 @@ def _api_client(port: int, seconds: float, number: int, secret: str, out) -> Non
             errors += 1
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    out.put((done, errors, latencies))
+    out.put((done, errors, latencies, time.process_time()))
 
 
-def _load(target, args, extra: tuple) -> dict:
+def _server_cpu(server) -> float:
+    """CPU seconds used so far by the gunicorn workers of ``server`` (Linux /proc)."""
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    total = 0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _load(target, args, extra: tuple, server=None) -> dict:
     out = multiprocessing.Queue()
     load_before = os.getloadavg()[0]
+    server_before = _server_cpu(server) if server else 0.0
     procs = [multiprocessing.Process(target=target, args=(args.port, args.seconds, n, *extra, out))
              for n in range(args.clients)]
     started = time.perf_counter()
@@ -149,8 +166,10 @@ def _load(target, args, extra: tuple) -> dict:
     elapsed = time.perf_counter() - started
     for proc in procs:
         proc.join()
+    server_cpu = (_server_cpu(server) - server_before) if server else 0.0
     done = sum(r[0] for r in results)
     latencies = sorted(x for r in results for x in r[2])
+    client_cpu = sum(r[3] for r in results)
 
     def pct(p: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 1) if latencies else 0.0
@@ -158,6 +177,9 @@ def _load(target, args, extra: tuple) -> dict:
     return {"completed": done, "errors": sum(r[1] for r in results), "seconds": round(elapsed, 2),
             "per_second": round(done / elapsed, 1),
             "latency_ms": {"p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99)},
+            # CPU per completed purchase: the server's workers (Python, SQLite) and the clients
+            "cpu_ms_per_purchase": {"server": round(server_cpu * 1000 / done, 1) if done else None,
+                                    "clients": round(client_cpu * 1000 / done, 1) if done else None},
             "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
 
 
@@ -206,9 +228,9 @@ def main() -> None:
         secret = prepare(env)
         server = start_server(env, args.port, args.workers, args.threads, "assina.wsgi", "/pricing/")
         try:
-            checkouts = _load(_checkout_client, args, ())
+            checkouts = _load(_checkout_client, args, (), server)
             after_checkouts = check(env)
-            api = _load(_api_client, args, (secret,))
+            api = _load(_api_client, args, (secret,), server)
         finally:
             stop_server(server)
         held = check(env)

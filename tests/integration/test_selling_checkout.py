@@ -114,6 +114,19 @@ def test_a_visitor_buys_with_an_add_on_and_a_promotion_code_once_however_often_t
     assert set(Message.objects.values_list("template", flat=True)) == {"welcome", "receipt"}
 
 
+def test_a_checkout_taken_over_after_a_crash_keeps_the_customer_it_made(shop):
+    session = services.session_for_token(services.new_key(), shop)
+    ana = make_customer(email="ana@example.com")  # made by the request that died before subscribing
+    CheckoutSession.objects.filter(pk=session.pk).update(status="processing", customer=ana,
+                                                         claimed_at=timezone.now() - timedelta(minutes=6))
+    form = services.CheckoutForm(email="ana@example.com", name="Ana Souza", tax_id=CPF, card_number="4242424242424242",
+                                 exp_month="12", exp_year="2031", addons=["seats"], promotion_code="WELCOME")
+    done = services.complete(session.key, form, session=session)  # as read before the takeover
+    sub = Subscription.objects.get()
+    assert (done.outcome, done.customer_id, sub.customer_id, Customer.objects.count()) == ("subscribed", ana.pk, ana.pk, 1)
+    assert Invoice.objects.get().total == 4792
+
+
 def test_bad_input_is_refused_in_the_visitors_language_and_changes_nothing(shop):
     client = Client(enforce_csrf_checks=True)
     form = _form(client, lang="pt-br")

@@ -383,7 +383,12 @@ def complete(key: str, form: CheckoutForm, *, session: CheckoutSession | None = 
             raise CheckoutError(_("Your order is still being processed. Please wait a moment and reload this page."),
                                 "session")
     try:
-        return _fulfil(CheckoutSession.objects.select_related("plan").get(key=key), checked, form, at)
+        # What an earlier claim may have left (a customer made, an account opened at the gateway)
+        # is read again now that this request holds the claim; the rest of the row is as read.
+        session.customer_id, session.gateway_customer = (
+            CheckoutSession.objects.filter(key=key).values_list("customer_id", "gateway_customer").get())
+        session.status = CheckoutSession.Status.PROCESSING
+        return _fulfil(session, checked, form, at)
     except BaseException:
         _release(key)
         raise

@@ -174,7 +174,8 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
             invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_CREATE, start, terms=terms)
             if invoice.status == InvoiceStatus.PAID.value:
                 set_status(sub, S.ACTIVE, start, "nothing_to_pay")
-        store.save(sub)
+        # What changed since the row was inserted (the coupon's fields were written with it).
+        store.save(sub, ["status", "current_period_start", "current_period_end"])
     collect(attempts, start)
     sub.refresh_from_db()
     return sub
