@@ -24,22 +24,24 @@ CENTS = Decimal("0.01")
 
 @dataclass(frozen=True)
 class OpenOffer:
-    """The portal card's offer: its id, what the coupon gives, until when, on which plan."""
+    """The portal card's offer: its id, what the coupon gives, until when, on which plan, from
+    which invoice (the subscription's next: the end of its current period)."""
 
     id: int
     expires_at: datetime
     terms: CouponTerms
     plan: str
+    next_invoice_at: datetime
     time_zone: str
 
 
 def _offer(row) -> OpenOffer:
-    pk, expires_at, percent_off, amount_off, currency, duration, periods, plan, time_zone = row
+    pk, expires_at, percent_off, amount_off, currency, duration, periods, plan, next_invoice_at, time_zone = row
     # SQLite hands a stored decimal back as an int or a float: read as the ORM reads it.
     percent = None if percent_off is None else Decimal(str(percent_off)).quantize(CENTS)
     return OpenOffer(pk, aware_datetime(expires_at),
                      CouponTerms(percent_off=percent, amount_off=amount_off, currency=currency, duration=duration,
-                                 periods=periods), plan, time_zone)
+                                 periods=periods), plan, aware_datetime(next_invoice_at), time_zone)
 
 
 @functools.cache
@@ -47,7 +49,7 @@ def _open_offer_sql(vendor: str) -> str:
     o, c, s = sql_columns(PlaybookOffer), sql_columns(Coupon), sql_columns(Subscription)
     p, cu = sql_columns(Plan), sql_columns(Customer)
     return (f"SELECT o.{o['id']}, o.{o['expires_at']}, c.{c['percent_off']}, c.{c['amount_off']}, c.{c['currency']}, "
-            f"c.{c['duration']}, c.{c['duration_periods']}, p.{p['name']}, cu.{cu['time_zone']} "
+            f"c.{c['duration']}, c.{c['duration_periods']}, p.{p['name']}, s.{s['current_period_end']}, cu.{cu['time_zone']} "
             f"FROM {sql_table(PlaybookOffer)} o "
             f"JOIN {sql_table(Coupon)} c ON c.{c['id']} = o.{o['coupon']} "
             f"JOIN {sql_table(Subscription)} s ON s.{s['id']} = o.{o['subscription']} "
@@ -71,5 +73,6 @@ def open_offer(customer_id: int, at: datetime) -> OpenOffer | None:
 def open_offer_orm(customer_id: int, at: datetime) -> OpenOffer | None:
     row = open_offers(customer_id, at).values_list(
         "pk", "expires_at", "coupon__percent_off", "coupon__amount_off", "coupon__currency", "coupon__duration",
-        "coupon__duration_periods", "subscription__plan__name", "customer__time_zone").first()
+        "coupon__duration_periods", "subscription__plan__name", "subscription__current_period_end",
+        "customer__time_zone").first()
     return None if row is None else _offer(row)

@@ -27,14 +27,14 @@ class CouponTerms:
 
 
 def coupon_sentence(terms: CouponTerms, locale: str) -> str:
-    """"20% off your next 3 invoices", "R$10.00 off your next invoice", "20% off every invoice
-    from your next one"."""
+    """"20% off your next 3 invoices", "R$10.00 off your next invoice", "20% off every invoice"
+    (callers say from which invoice)."""
     if terms.percent_off is not None:
         off = percent(str(terms.percent_off), locale)
     else:
         off = money(terms.amount_off or 0, terms.currency, locale)
     if terms.duration == CouponDuration.FOREVER.value:
-        return _("%(off)s off every invoice from your next one") % {"off": off}
+        return _("%(off)s off every invoice") % {"off": off}
     count = (terms.periods or 1) if terms.duration == CouponDuration.REPEATING.value else 1
     return ngettext("%(off)s off your next invoice", "%(off)s off your next %(count)s invoices", count) % {
         "off": off, "count": count}

@@ -160,7 +160,7 @@ def price_change(home: Home) -> str:
 
 def offer(home: Home) -> str:
     """A coupon a playbook offers the customer (``playbooks.services.make_offer``) and they may
-    still take: what it gives on which subscription, until when, an Accept and a "No thanks"
+    still take: what it gives on which subscription from which invoice, until when, an Accept and a "No thanks"
     button (POSTs to ``/portal/offers/<id>/accept/`` and ``.../decline/``, the playbooks app's
     views). One fixed statement (``playbooks.queries.open_offer``)."""
     found = open_offer(home.session.customer_id, home.at)
@@ -169,6 +169,7 @@ def offer(home: Home) -> str:
     locale = message_locale(home.session.locale)
     return render_to_string("portal/cards/offer.html", {
         "offer": found.id, "discount": coupon_sentence(found.terms, locale), "plan": found.plan,
+        "starts": local_date(found.next_invoice_at, locale, found.time_zone),
         "until": local_date(found.expires_at, locale, found.time_zone), "csrf_token": get_token(home.request)})
 
 
