@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from assina.feedback.models import Survey, SurveyResponse
 from assina.notifications.segments import register_criterion
@@ -43,11 +43,10 @@ def latest_nps():
 
 
 def nps_categories(segment, query: QuerySet, at: datetime) -> QuerySet:
-    wanted = Q(pk__in=[])
-    for name in segment.nps_categories:
-        low, high = NPS_RANGES[name]
-        wanted |= Q(workspace_latest_nps__gte=low, workspace_latest_nps__lte=high)
-    return query.annotate(workspace_latest_nps=latest_nps()).filter(wanted)
+    # One IN over the categories' scores: the latest answer is looked up once per customer (a
+    # range per category would repeat the subquery in each bound).
+    scores = sorted({score for name in segment.nps_categories for score in range(NPS_RANGES[name][0], NPS_RANGES[name][1] + 1)})
+    return query.alias(workspace_latest_nps=latest_nps()).filter(workspace_latest_nps__in=scores)
 
 
 def register() -> None:
