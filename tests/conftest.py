@@ -72,18 +72,6 @@ def _default_language():
 
 
 @pytest.fixture(autouse=True)
-def _no_portal_page_kept_between_tests():
-    """The portal keeps a customer's account part and suggestions per process under stamps of
-    ids (``portal.home``, ``portal.views.cards``); a rolled-back test can hand the same ids to
-    the next one, so each test starts with none kept."""
-    from assina.portal import home
-    from assina.portal.views import cards
-
-    home.forget()
-    cards.forget()
-
-
-@pytest.fixture(autouse=True)
 def _webhook_receivers_on_loopback(settings):
     """The tests' webhook receivers listen on 127.0.0.1, which production refuses (issue 14): allow
     it as a developer would with ASSINA_WEBHOOK_ALLOW_PRIVATE=1. The tests of the refusal
@@ -135,8 +123,12 @@ def _database_mode_recorded(request):
 
 @pytest.fixture(autouse=True)
 def _portal_homes_made_afresh():
-    """No portal home kept by an earlier test (``assina.portal.home``): test databases reuse ids,
-    so an earlier test's account part could match a later one's stamps."""
+    """No portal home or suggestions card kept by an earlier test (``assina.portal.home``,
+    ``assina.portal.views.cards``): test databases reuse ids, so an earlier test's kept part could
+    match a later one's stamps."""
     from assina.portal import home
+    from assina.portal.views import cards
 
     home.forget()
+    cards.forget()
+
