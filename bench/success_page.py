@@ -21,8 +21,10 @@ request (the first request's time is printed too: it builds the lifetime-value f
 both pages then keep), median and p90 in ms, and the SQL statements one request runs. Pages:
 the workspace's customer page; the same customer's Django admin change page (the peer); the
 timeline's second page; the customer list (newest first; filtered by health band and sorted by
-churn risk; filtered by MRR, which computes every customer's MRR; page 1,000). Target: the
-customer page in <= 100 ms. Prints JSON.
+churn risk; detractors in Brazil; promoters and passives; MRR at least R$ 100, at most R$ 40
+(customers without a paying subscription included), from R$ 50 to R$ 100 among those at risk:
+each evaluates every candidate's MRR in the database; page 1,000). Target: the customer page in
+<= 100 ms. Prints JSON.
 """
 
 from __future__ import annotations
@@ -232,6 +234,7 @@ def main() -> None:
             "newest": timed(client, "/workspace/customers/", args.repeat),
             "at_risk_by_risk": timed(client, "/workspace/customers/?health=at_risk&sort=risk", args.repeat),
             "detractors_in_br": timed(client, "/workspace/customers/?nps=detractor&country=BR", max(3, args.repeat // 5)),
+            "promoters_and_passives": timed(client, "/workspace/customers/?nps=promoter&nps=passive", max(3, args.repeat // 5)),
             "mrr_at_least_100": timed(client, "/workspace/customers/?mrr_min=100", max(3, args.repeat // 10)),
             "mrr_at_most_40": timed(client, "/workspace/customers/?mrr_max=40", max(3, args.repeat // 10)),
             "at_risk_mrr_50_to_100_by_risk": timed(
