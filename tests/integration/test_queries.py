@@ -842,6 +842,12 @@ def test_the_first_events_of_onboarding_are_what_the_orm_reads():
             engagement_queries.first_times_orm(names, customers))
     first = dict(((pk, name), us) for pk, name, us in rows(engagement_queries.first_times(["login"])))
     assert first[(alice.pk, "login")] == int((T0 - timedelta(days=3)).timestamp()) * 1_000_000 + 250
+    # Later batches: an earlier login wins, a later one and a re-sent id change nothing (kept by a trigger).
+    record_events([("f6", bob.pk, "login", T0 - timedelta(days=9), None, {}), ("f7", alice.pk, "login", T0, None, {}),
+                   ("f4", bob.pk, "login", T0 - timedelta(days=30), None, {})], at=T0)
+    assert rows(engagement_queries.first_times(["login"])) == rows(engagement_queries.first_times_orm(["login"]))
+    first = dict(((pk, name), us) for pk, name, us in rows(engagement_queries.first_times(["login"])))
+    assert first[(bob.pk, "login")] == int((T0 - timedelta(days=9)).timestamp()) * 1_000_000
 
 # --- selling ----------------------------------------------------------------------------------------
 

@@ -38,6 +38,28 @@ class EngagementEvent(models.Model):
         return f"{self.name} @ {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+class FirstEvent(models.Model):
+    """A customer's first event of each name (onboarding's milestones read it instead of grouping
+    every event). Kept by the database (migration 0003: a trigger on every engagement event
+    stored, by any path, in the same transaction): the earlier time wins, so the order events
+    arrive in and a re-sent event change nothing. Events are never deleted (erasure clears their
+    properties), so it only grows."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("customer"), db_index=False)
+    name = models.CharField(_("name"), max_length=64)
+    first_at = models.DateTimeField(_("first at"))
+
+    class Meta:
+        verbose_name = _("first event")
+        verbose_name_plural = _("first events")
+        constraints = [models.UniqueConstraint(fields=["customer", "name"], name="first_event_unique")]
+        indexes = [models.Index(fields=["name", "customer"], name="first_event_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.first_at:%Y-%m-%d %H:%M}"
+
+
 class CustomerNote(models.Model):
     class Kind(models.TextChoices):
         NOTE = "note", _("Note")
