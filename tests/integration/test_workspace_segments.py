@@ -80,6 +80,9 @@ def test_the_databases_mrr_is_the_dashboards_customer_by_customer():
     assert _members(at, max_mrr=1993) == {"dan", "gus", "kim", "hal", "ivy"}
     assert _members(at + timedelta(days=40), max_mrr=1993) == {"dan", "gus", "kim", "ivy"}
     assert _members(at, min_mrr=1) == set(expected) - {"dan", "gus", "kim"}
+    # As a subquery, as price migrations read their segment.
+    inner = customers_of(Segment(name="s", created_at=T0, min_mrr=4000, max_mrr=4375), at).values("pk")
+    assert set(Customer.objects.filter(pk__in=inner).values_list("email", flat=True)) == {"fay@example.com", "jo@example.com"}
 
 
 def test_the_owner_renames_and_deletes_a_segment_unless_a_campaign_playbook_or_price_migration_uses_it(client):
