@@ -733,12 +733,13 @@ def test_the_price_change_on_the_portal_home_is_what_the_orm_finds():
 def test_the_offer_on_the_portal_home_is_what_the_orm_finds():
     from assina.playbooks import services as playbooks
     from assina.playbooks.models import PlaybookRun
+    from assina.subscriptions.discounts import apply_discount
 
     start_clock(T0)
     make_plan("pro", 5000)
-    ana, bea = make_customer(), make_customer()
+    ana, bea, cai = make_customer(), make_customer(), make_customer()
     subscribe(ana, "pro")
-    bea_sub = subscribe(bea, "pro")
+    bea_sub, cai_sub = subscribe(bea, "pro"), subscribe(cai, "pro")
     percent = create_coupon(code="p12", duration="repeating", duration_periods=2, percent_off="12.5", at=T0)
     amount = create_coupon(code="a10", duration="forever", amount_off=1000, currency="BRL", at=T0)
     playbook = playbooks.create_playbook(name="Detractors", trigger="detractor", at=T0, coupon=percent, offer_days=14)
@@ -762,9 +763,12 @@ def test_the_offer_on_the_portal_home_is_what_the_orm_finds():
     assert (found.id, found.terms.percent_off, found.terms.periods) == (first.pk, Decimal("12.50"), 2)
     assert both(ana, first.expires_at) is None  # expired
     offer(bea, percent, T0)
-    assert both(bea, T0).id
+    offer(cai, amount, T0)
+    assert both(bea, T0).id and both(cai, T0).id
     cancel_at_period_end(bea_sub.pk)
     assert both(bea, T0) is None  # no next invoice to discount
+    apply_discount(cai_sub.pk, percent_off="10", periods=1)
+    assert both(cai, T0) is None  # a discount runs: accepting would replace it
 
 
 # --- portal -----------------------------------------------------------------------------------------

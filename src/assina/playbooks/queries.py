@@ -58,6 +58,8 @@ def _open_offer_sql(vendor: str) -> str:
             f"WHERE o.{o['customer']} = %s AND o.{o['accepted_at']} IS NULL AND o.{o['declined_at']} IS NULL "
             f"AND o.{o['expires_at']} > %s AND s.{s['ended_at']} IS NULL AND s.{s['status']} NOT IN (%s, %s, %s) "
             f"AND s.{s['cancel_at_period_end']} = %s "
+            f"AND (s.{s['coupon']} IS NULL OR s.{s['discount_applies_from']} IS NULL "
+            f"OR s.{s['discount_applies_until']} <= s.{s['current_period_start']}) "
             f"AND c.{c['active']} = %s AND (c.{c['redeem_by']} IS NULL OR c.{c['redeem_by']} > %s) "
             f"ORDER BY o.{o['created_at']} DESC, o.{o['id']} DESC LIMIT 1")
 

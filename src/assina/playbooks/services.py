@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -211,12 +211,15 @@ def make_offer(playbook: Playbook, run: PlaybookRun, at: datetime) -> PlaybookOf
 
 def open_offers(customer_id: int, at: datetime):
     """The customer's offers they may still accept, newest first: not accepted, declined or
-    expired, on a subscription that has not ended and is not paused or cancelling, with a coupon
-    still active."""
+    expired, on a subscription that has not ended, is not paused or cancelling and has no
+    discount running (another offer accepted, the owner's), with a coupon still active."""
     return (PlaybookOffer.objects.filter(customer_id=customer_id, accepted_at__isnull=True, declined_at__isnull=True,
                                          expires_at__gt=at, subscription__ended_at__isnull=True, coupon__active=True)
             .filter(subscription__cancel_at_period_end=False).exclude(subscription__status__in=NOT_DISCOUNTABLE)
             .filter(Q(coupon__redeem_by__isnull=True) | Q(coupon__redeem_by__gt=at))
+            # No discount running (``_discount_running``): accepting would replace it.
+            .filter(Q(subscription__coupon__isnull=True) | Q(subscription__discount_applies_from__isnull=True)
+                    | Q(subscription__discount_applies_until__lte=F("subscription__current_period_start")))
             .order_by("-created_at", "-id"))
 
 
@@ -241,6 +244,8 @@ def accept_offer(customer_id: int, offer_id: int) -> PlaybookOffer:
             return offer
         if offer.declined_at is not None or offer.expires_at <= at:
             raise OfferError(_("This offer has ended."))
+        if _discount_running(offer.subscription):
+            raise OfferError(_("Your subscription already has a discount: this offer cannot be added to it."))
         # The claim: of two requests at once, one updates the row; the other finds it taken.
         if not PlaybookOffer.objects.filter(pk=offer.pk, accepted_at__isnull=True, declined_at__isnull=True).update(accepted_at=at):
             offer.refresh_from_db(fields=["accepted_at", "declined_at"])
