@@ -87,5 +87,18 @@ class AssinaAdminSite(admin.AdminSite):
         return app_list if app_label else grouped(app_list)
 
 
+# Whether Django's admin imports every app's admin module when Django starts. The command line
+# never shows the admin and sets this to False (``assina.cli``): the admin modules and what they
+# import are about a second of each command's start. The web app imports them with its URLs
+# (``assina.urls`` calls ``admin.autodiscover()``), so its pages are the same either way.
+DISCOVER = True
+
+
 class AdminConfig(DjangoAdminConfig):
     default_site = "assina.admin_site.AssinaAdminSite"
+
+    def ready(self):
+        if DISCOVER:
+            super().ready()
+        else:
+            super(DjangoAdminConfig, self).ready()  # the admin's checks, without autodiscover

@@ -30,6 +30,9 @@ def _setup_django() -> None:
     from django.conf import settings
     from django.utils import translation
 
+    from assina import admin_site
+
+    admin_site.DISCOVER = False  # a command shows no admin page; `assina serve` loads them with the URLs
     django.setup()
     translation.activate(settings.LANGUAGE_CODE)  # ASSINA_LANGUAGE; English by default
 

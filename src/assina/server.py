@@ -8,6 +8,7 @@ import threading
 def serve(*, host: str = "127.0.0.1", port: int = 8000, worker: bool = True) -> None:
     from waitress import serve as waitress_serve
 
+    import assina.urls  # noqa: F401 - the URLs and the admin's modules now, not on the first request
     from assina.wsgi import application
 
     stop = threading.Event()

@@ -8,6 +8,10 @@ from django.urls import include, path
 
 from assina.accounts.views import throttled_login
 
+# Every app's admin module, when Django's start did not import them (the command line's
+# ``assina serve``: assina.admin_site.DISCOVER); a no-op otherwise.
+admin.autodiscover()
+
 
 def home(request):
     """The dashboard for whoever may see it; the admin's index (or its login) for everyone else,

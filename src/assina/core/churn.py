@@ -24,7 +24,6 @@ against observed rate per decile of prediction, and the Brier score).
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from .health import Inputs
 
@@ -114,6 +113,8 @@ def roc_auc(y: np.ndarray, p: np.ndarray) -> float | None:
     positives, negatives = int(y.sum()), int((~y).sum())
     if positives == 0 or negatives == 0:
         return None
+    from scipy.stats import rankdata  # here: SciPy's statistics take a third of a second to import
+
     ranks = rankdata(p)
     return float((ranks[y].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
 

@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.formats import number_format
 from django.utils.translation import ngettext
 
-from assina.analytics import forecasts
 from assina.admin_actions import (
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -196,6 +195,8 @@ def customer_summary(customer: Customer) -> dict:
 def _lifetime_value(customer: Customer) -> dict:
     """The forecast's value of this customer (docs/forecasting.md): what their remaining lifetime
     is expected to bring, discounted; "-" when they pay nothing now or no model fits yet."""
+    from assina.analytics import forecasts  # here: its models import SciPy, slow for every command and worker
+
     forecast = forecasts.clv(customer=customer.pk)
     if not forecast["customers"]:
         return {"clv": "-", "expected_months": "-"}
