@@ -12,7 +12,8 @@ i % CUSTOMERS, four names, times spread over the past year, a value on every thi
   customers up, derive each event's id, store through ``engagement.ingest.record_event_columns``
   in one transaction);
 - ``again``: the same file imported again (nothing new stored);
-- peers, on a copy of the same empty table and indexes in a second SQLite file: Python's sqlite3
+- peers, on a copy of the same empty table, indexes and trigger (with the first events' table it
+  keeps) in a second SQLite file: Python's sqlite3
   ``executemany`` of the same rows already built (ids, customer ids, times as text: no parsing
   or checking) in one transaction, and the ``sqlite3`` shell's ``.import`` of a CSV of those rows.
 
@@ -67,7 +68,7 @@ def main() -> None:
     from django.db import connection
 
     from assina.customers.models import Customer
-    from assina.engagement.models import EngagementEvent
+    from assina.engagement.models import EngagementEvent, FirstEvent
     from assina.imports.services import import_events
 
     call_command("migrate", verbosity=0)
@@ -89,7 +90,10 @@ def main() -> None:
     # The peers: the same rows, already built, into the same empty table and indexes.
     table = EngagementEvent._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute("SELECT sql FROM sqlite_master WHERE tbl_name = %s AND sql IS NOT NULL", [table])
+        # The events' table, its indexes and its trigger, and the first events' table the trigger keeps.
+        first = FirstEvent._meta.db_table
+        cursor.execute("SELECT sql FROM sqlite_master WHERE tbl_name IN (%s, %s) AND sql IS NOT NULL "
+                       "ORDER BY tbl_name = %s, type <> 'table', type = 'trigger'", [table, first, table])
         ddl = [row[0] for row in cursor.fetchall()]
         cursor.execute(f'SELECT event_id, customer_id, name, occurred_at, value, properties, imported, received_at FROM "{table}"')
         rows = cursor.fetchall()
@@ -109,6 +113,7 @@ def main() -> None:
     peer.execute("COMMIT")
     executemany_seconds = time.perf_counter() - started
     peer.execute(f'DELETE FROM "{table}"')
+    peer.execute(f'DELETE FROM "{first}"')
     peer.execute("VACUUM")
     peer.close()
     plain_csv = tmp / "rows.csv"
