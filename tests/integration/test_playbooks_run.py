@@ -9,6 +9,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from factories import FAILING_CARD, advance, make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.catalog.services import create_coupon
@@ -58,7 +59,8 @@ def test_an_inactive_customer_gets_every_action_once_per_period_on_their_timelin
     _login(shop["ana"], now() - timedelta(days=2))  # active lately: not inactive
     coupon = create_coupon(code="stay20", duration="once", percent_off="20", at=now())
     campaign = Campaign.objects.create(name="We miss you", segment=Segment.objects.create(name="everyone", created_at=now()),
-                                       subject_en="We miss you, {{ customer.name }}", html_en="<p>Come back</p>",
+                                       subject_en="We miss you, {{ customer.name }}",
+                                       html_en='<p>Come back: <a href="{{ account_url }}">your offer</a></p>',
                                        subject_pt_br="Sentimos sua falta, {{ customer.name }}", html_pt_br="<p>Volte</p>",
                                        created_at=now())
     playbook = _playbook("inactive", threshold=30, email_campaign=campaign, coupon=coupon, task_title="Call them",
@@ -77,6 +79,7 @@ def test_an_inactive_customer_gets_every_action_once_per_period_on_their_timelin
     assert bob_run.fired_at >= fired_at
     message = Message.objects.get(key=f"playbook:{bob_run.pk}:customer:{shop['bob'].pk}")
     assert message.subject == "We miss you, Bob"
+    assert f"{settings.ASSINA_BASE_URL}/portal/enter/" in message.html  # the signed button to the portal's offer card
     # The coupon is offered in the portal (playbooks.services.make_offer), not applied.
     assert Subscription.objects.get(customer=shop["bob"]).coupon_id is None
     assert PlaybookOffer.objects.get(run=bob_run).coupon == coupon
