@@ -20,7 +20,11 @@ POSTGRES = [
     """CREATE FUNCTION engagement_first_event() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         INSERT INTO engagement_firstevent (customer_id, name, first_at)
-        SELECT customer_id, name, MIN(occurred_at) FROM stored GROUP BY customer_id, name ORDER BY customer_id, name
+        SELECT s.customer_id, s.name, s.first_at
+        FROM (SELECT customer_id, name, MIN(occurred_at) AS first_at FROM stored GROUP BY customer_id, name) AS s
+        WHERE NOT EXISTS (SELECT 1 FROM engagement_firstevent AS f  -- most batches change nothing: no row locked
+                          WHERE f.customer_id = s.customer_id AND f.name = s.name AND f.first_at <= s.first_at)
+        ORDER BY s.customer_id, s.name
         ON CONFLICT (customer_id, name) DO UPDATE SET first_at = EXCLUDED.first_at
         WHERE EXCLUDED.first_at < engagement_firstevent.first_at;
         RETURN NULL;
