@@ -32,6 +32,7 @@ from assina.playbooks import services
 from assina.playbooks.models import PlaybookOffer, PlaybookRun
 from assina.playbooks.outcomes import offer_counts
 from assina.portal import services as portal
+from assina.privacy.export import export_customer
 from assina.subscriptions.models import Subscription
 from assina.subscriptions.services import cancel_now
 from assina.time import now
@@ -130,7 +131,11 @@ def test_a_declined_expired_or_ended_offer_is_not_shown(offered):
     offer = PlaybookOffer.objects.get(customer=bia)
     token = TOKEN.search(page).group(1)
     assert client.post(f"/portal/offers/{offer.pk}/decline/", {"csrfmiddlewaretoken": token}).status_code == 302
+    assert client.post(f"/portal/offers/{offer.pk}/decline/", {"csrfmiddlewaretoken": token}).status_code == 302
     assert 'id="offer"' not in _home(client)
+    assert _events(bia, "playbook.offer_declined") == 1  # on her timeline, once
+    assert [(x["coupon"], x["declined_at"] is not None) for x in export_customer(bia)["portal_offers"]] == [
+        (offer.coupon.code, True)]  # in her data export
     refused = client.post(f"/portal/offers/{offer.pk}/accept/", {"csrfmiddlewaretoken": token})
     assert refused.status_code == 409 and "Esta oferta terminou." in refused.content.decode()
     assert Subscription.objects.get(customer=bia).coupon_id is None

@@ -65,7 +65,7 @@ def test_export_holds_everything_about_the_customer(api, ana):
     assert all(set(d) == {"id", "endpoint", "event", "status", "delivered_at"} for d in export["webhook_deliveries"])
     assert set(export) == {"customer", "subscriptions", "invoices", "payment_methods", "payments", "refunds",
                            "balance_transactions", "messages", "marketing_consent", "usage", "events",
-                           "webhook_deliveries", "survey_responses", "surveys_opted_out_at", "cancel_sessions",
+                           "webhook_deliveries", "survey_responses", "surveys_opted_out_at", "cancel_sessions", "portal_offers",
                            "engagement_events", "notes", "tasks"}
 
 

@@ -112,6 +112,10 @@ MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
     # A price increase with a choice (assina.repricing, issue 19): the notice, and the reminder 7 days before.
     MessageSpec("price_migration_notice", _("Price increase with a choice"), TRANSACTIONAL, PRICE_MIGRATION),
     MessageSpec("price_migration_reminder", _("Price increase reminder"), TRANSACTIONAL, PRICE_MIGRATION),
+    # A playbook's coupon offered in the portal, accepted by the customer (assina.playbooks, issue 20).
+    MessageSpec("playbook_offer_accepted", _("Offer accepted in the portal"), TRANSACTIONAL,
+                {"offer": {"discount": "20% de desconto nas próximas 3 faturas", "plan": "Pro",
+                           "starts_on": "21 de dezembro de 2026"}}),
 ]}
 
 # Campaigns are written in the admin; they may use the common variables only.
@@ -125,7 +129,7 @@ ENGLISH_SAMPLE = {
     "21 de dezembro de 2026": "December 21, 2026", "R$ 49,90": "R$49.90", "R$ 25,46": "R$25.46", "-R$ 24,44": "-R$24.44", "R$ 59,90": "R$59.90", "R$ 39,92": "R$39.92", "mês": "month",
     "novembro de 2026": "November 2026", "seu banco recusou o pagamento": "your bank declined the payment", "1.234": "1,234", "chamadas de API": "API calls",
     "Rapidez do suporte": "Support speed", "Agora respondemos em até 4 horas.": "We now answer within 4 hours.",
-    "Manter o Pro": "Keep Pro", "Mudar para o Básico": "Switch to Basic",
+    "Manter o Pro": "Keep Pro", "20% de desconto nas próximas 3 faturas": "20% off your next 3 invoices", "Mudar para o Básico": "Switch to Basic",
     "A partir de 21 de dezembro de 2026 você paga R$ 59,90 por mês em vez de R$ 49,90.":
         "From December 21, 2026 you pay R$59.90 per month instead of R$49.90.",
     "A partir de 21 de dezembro de 2026 você paga R$ 49,90 por mês, perto do que paga hoje.":

@@ -8,6 +8,7 @@
   offer; the coupon, the subscription, until when).
 - ``playbook.offer_accepted``: the customer accepted it in the portal and the coupon went on their
   subscription (from when, until when).
+- ``playbook.offer_declined``: the customer said "No thanks" to it in the portal.
 """
 
 from __future__ import annotations
@@ -17,4 +18,5 @@ EVENT_TYPES: tuple[str, ...] = (
     "playbook.webhook",
     "playbook.offer_made",
     "playbook.offer_accepted",
+    "playbook.offer_declined",
 )

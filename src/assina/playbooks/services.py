@@ -268,11 +268,14 @@ def accept_offer(customer_id: int, offer_id: int) -> PlaybookOffer:
 
 
 def decline_offer(customer_id: int, offer_id: int) -> PlaybookOffer:
-    """"No thanks": the offer leaves the portal. Declining twice, or after accepting, changes nothing."""
+    """"No thanks": the offer leaves the portal (``playbook.offer_declined`` on the customer's
+    timeline). Declining twice, or after accepting, changes nothing."""
     at = clock_now()
     with transaction.atomic():
         offer = customers_offer(customer_id, offer_id)
-        PlaybookOffer.objects.filter(pk=offer.pk, accepted_at__isnull=True, declined_at__isnull=True).update(declined_at=at)
+        if PlaybookOffer.objects.filter(pk=offer.pk, accepted_at__isnull=True, declined_at__isnull=True).update(declined_at=at):
+            record("playbook.offer_declined", offer, at, {"playbook": offer.run.playbook_id, "run": offer.run_id,
+                                                          "coupon": offer.coupon.code, "subscription": offer.subscription_id})
         offer.refresh_from_db(fields=["accepted_at", "declined_at"])
     return offer
 

@@ -17,6 +17,7 @@ from assina.retention.models import CancelSession
 from assina.invoices.models import Invoice
 from assina.notifications.models import MarketingConsent, Message
 from assina.payments.models import PaymentAttempt, PaymentMethod, Refund
+from assina.playbooks.models import PlaybookOffer
 from assina.subscriptions.models import Subscription
 from assina.usage.models import UsageEvent
 from assina.webhooks.models import WebhookDelivery
@@ -29,8 +30,8 @@ def _t(value: datetime | None) -> str | None:
 def export_customer(customer: Customer) -> dict[str, Any]:
     """The customer's profile, subscriptions, invoices, cards (brand and last 4 digits only),
     payments, refunds, credit ledger, messages sent, marketing consent, usage summary, events about
-    them, the webhook deliveries of those events (as ids: the payload is the event), and their
-    engagement events, notes and tasks."""
+    them, the webhook deliveries of those events (as ids: the payload is the event), the coupons
+    offered to them in the portal, and their engagement events, notes and tasks."""
     c = customer
     invoices = list(Invoice.objects.filter(customer=c).order_by("pk"))
     events = list(Event.objects.filter(customer_id=c.pk).order_by("pk"))
@@ -97,5 +98,9 @@ def export_customer(customer: Customer) -> dict[str, Any]:
             "id": f"whd_{d.pk}", "endpoint": f"we_{d.endpoint_id}", "event": f"evt_{d.event_id}", "status": d.status,
             "delivered_at": _t(d.delivered_at),
         } for d in WebhookDelivery.objects.filter(event__customer_id=c.pk).order_by("pk")],
+        "portal_offers": [{
+            "coupon": x.coupon.code, "subscription": f"sub_{x.subscription_id}", "created_at": _t(x.created_at),
+            "expires_at": _t(x.expires_at), "accepted_at": _t(x.accepted_at), "declined_at": _t(x.declined_at),
+        } for x in PlaybookOffer.objects.filter(customer=c).select_related("coupon").order_by("pk")],
         **export_customer_engagement(c.pk),  # engagement_events, notes, tasks
     }
