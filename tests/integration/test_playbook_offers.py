@@ -15,15 +15,17 @@ for detractors that offers it for 14 days. Ana (en) and Bia (pt-BR) answer NPS 3
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connection
 from django.test import Client
 from factories import advance, invoices_of, make_customer, make_plan, start_clock, subscribe, utc
 
 from assina.catalog.models import Coupon
-from assina.catalog.services import create_coupon
+from assina.catalog.services import create_coupon, create_promotion_code
 from assina.events.models import Event
 from assina.feedback.services import record_response
 from assina.notifications.context import local_date
@@ -34,7 +36,8 @@ from assina.playbooks.outcomes import offer_counts
 from assina.portal import services as portal
 from assina.privacy.export import export_customer
 from assina.subscriptions.models import Subscription
-from assina.subscriptions.services import cancel_now
+from assina.subscriptions.discounts import apply_discount
+from assina.subscriptions.services import cancel_at_period_end, cancel_now, reactivate
 from assina.time import now
 
 pytestmark = pytest.mark.django_db(transaction=True)  # requests need every app (auth, sessions)
@@ -150,3 +153,70 @@ def test_a_declined_expired_or_ended_offer_is_not_shown(offered):
     assert 'id="offer"' not in _home(ana_client)
     counts = offer_counts(playbook, ana_offer.expires_at)
     assert (counts["made"], counts["accepted"], counts["declined"], counts["expired"]) == (2, 0, 1, 1)
+
+
+def test_accepting_is_refused_once_the_subscription_cancels_or_has_the_owners_discount(offered):
+    """The accept itself judges what the card judges (a stale page cannot take an offer the card
+    would no longer show), and never replaces a discount the owner put on."""
+    _playbook, ana, bia = offered
+    ana_sub = Subscription.objects.get(customer=ana)
+    ana_offer = PlaybookOffer.objects.get(customer=ana)
+    cancel_at_period_end(ana_sub.pk)
+    with pytest.raises(services.OfferError):
+        services.accept_offer(ana.pk, ana_offer.pk)
+    reactivate(ana_sub.pk)
+    assert services.accept_offer(ana.pk, ana_offer.pk).accepted_at is not None  # open again once reactivated
+
+    bia_sub = Subscription.objects.get(customer=bia)
+    apply_discount(bia_sub.pk, percent_off="10", periods=1)
+    with pytest.raises(services.OfferError):
+        services.accept_offer(bia.pk, PlaybookOffer.objects.get(customer=bia).pk)
+    bia_sub.refresh_from_db()
+    assert bia_sub.coupon.percent_off == 10 and Coupon.objects.get(code="stay20").times_redeemed == 1  # Ana's only
+
+
+def test_the_offer_applies_its_own_coupon_even_when_a_promotion_code_has_its_letters(offered):
+    _playbook, ana, _bia = offered
+    create_coupon(code="half", duration="forever", percent_off="50", at=now())
+    create_promotion_code(code="STAY20", coupon_code="half", at=now())
+    services.accept_offer(ana.pk, PlaybookOffer.objects.get(customer=ana).pk)
+    sub = Subscription.objects.get(customer=ana)
+    assert sub.coupon.code == "stay20" and sub.coupon.percent_off == 20
+
+
+@pytest.mark.postgres_only
+def test_of_two_offers_accepted_at_once_one_takes_and_the_other_is_refused(offered, monkeypatch):
+    playbook, ana, _bia = offered
+    other = create_coupon(code="stay30", duration="repeating", duration_periods=3, percent_off="30", at=now())
+    second = services.create_playbook(name="Detractors again", trigger="detractor", at=now(), coupon=other, offer_days=14)
+    assert services.run_playbook(second.pk, now())["fired"] == 2
+    offers = list(PlaybookOffer.objects.filter(customer=ana))
+    assert len(offers) == 2
+    # Both requests have read their offer before either locks the subscription.
+    barrier = threading.Barrier(2, timeout=20)
+    found = services.customers_offer
+
+    def read_then_wait(customer_id, offer_id):
+        offer = found(customer_id, offer_id)
+        barrier.wait()
+        return offer
+
+    monkeypatch.setattr(services, "customers_offer", read_then_wait)
+    results = []
+
+    def accept(offer):
+        try:
+            services.accept_offer(ana.pk, offer.pk)
+            results.append("accepted")
+        except services.OfferError:
+            results.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accept, args=(offer,)) for offer in offers]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(results) == ["accepted", "refused"]
+    taken = PlaybookOffer.objects.get(customer=ana, accepted_at__isnull=False)
+    assert Subscription.objects.get(customer=ana).coupon_id == taken.coupon_id
+    assert Message.objects.filter(template="playbook_offer_accepted", customer=ana).count() == 1

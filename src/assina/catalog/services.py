@@ -163,6 +163,13 @@ def redeem(code: str, plan_code: str, at: datetime) -> Coupon:
         coupon = Coupon.objects.filter(code=code).first()
         if coupon is None:
             raise CatalogError(_("unknown coupon or promotion code %(code)s") % {"code": repr(code)})
+    return redeem_coupon(coupon, plan_code, at)
+
+
+def redeem_coupon(coupon: Coupon, plan_code: str, at: datetime) -> Coupon:
+    """Redeem this coupon itself for a plan (an offer made with it: no code typed, so never read as
+    a promotion code of the same letters); counts the redemption atomically, in the caller's
+    transaction."""
     if not coupon.active:
         raise CatalogError(_("coupon %(code)s is no longer active") % {"code": repr(coupon.code)})
     check_redeemable(coupon.to_core(), plan_code, at, coupon.times_redeemed)

@@ -187,7 +187,7 @@ def make_offer(playbook: Playbook, run: PlaybookRun, at: datetime) -> PlaybookOf
     found = PlaybookOffer.objects.filter(run=run).first()
     if found is not None:
         return found
-    sub = (Subscription.objects.select_related("plan").filter(customer_id=run.customer_id, status__in=("active", "past_due"),
+    sub = (Subscription.objects.select_related("plan").filter(customer_id=run.customer_id, status__in=("active", "past_due", "trialing"),
                                                              imported_at__isnull=True, ended_at__isnull=True)
            .order_by("-started_at", "-pk").first())
     if sub is None:
@@ -223,6 +223,16 @@ def open_offers(customer_id: int, at: datetime):
             .order_by("-created_at", "-id"))
 
 
+def _still_open(offer: PlaybookOffer, at: datetime) -> bool:
+    """``open_offers``' rule for one offer (its discount running is checked apart, with its own
+    message): not declined or expired, on a subscription that has not ended, is not paused or
+    cancelling, with a coupon still active and redeemable."""
+    sub, coupon = offer.subscription, offer.coupon
+    return (offer.declined_at is None and offer.expires_at > at and sub.ended_at is None
+            and not sub.cancel_at_period_end and sub.status not in NOT_DISCOUNTABLE and coupon.active
+            and (coupon.redeem_by is None or coupon.redeem_by > at))
+
+
 def customers_offer(customer_id: int, offer_id: int) -> PlaybookOffer:
     offer = (PlaybookOffer.objects.select_related("run", "coupon", "subscription__plan", "customer")
              .filter(pk=offer_id, customer_id=customer_id).first())
@@ -242,7 +252,11 @@ def accept_offer(customer_id: int, offer_id: int) -> PlaybookOffer:
         offer = customers_offer(customer_id, offer_id)
         if offer.accepted_at is not None:
             return offer
-        if offer.declined_at is not None or offer.expires_at <= at:
+        # The subscription locked before it is judged: of two offers accepted at once, the second
+        # sees the first one's discount (and is refused) instead of replacing it.
+        offer.subscription = (Subscription.objects.select_for_update(of=("self",)).select_related("plan")
+                              .get(pk=offer.subscription_id))
+        if not _still_open(offer, at):
             raise OfferError(_("This offer has ended."))
         if _discount_running(offer.subscription):
             raise OfferError(_("Your subscription already has a discount: this offer cannot be added to it."))
@@ -254,7 +268,7 @@ def accept_offer(customer_id: int, offer_id: int) -> PlaybookOffer:
             raise OfferError(_("This offer has ended."))
         try:
             # Refused for a subscription that ended or is paused, a coupon no longer redeemable...
-            sub = apply_discount(offer.subscription_id, coupon_code=offer.coupon.code, source="playbook")
+            sub = apply_discount(offer.subscription_id, coupon=offer.coupon, source="playbook")
         except DomainError as refused:  # the claim above is rolled back with the transaction
             raise OfferError(_("We could not apply this offer to your subscription: %(reason)s")
                              % {"reason": localized_message(refused)}) from None

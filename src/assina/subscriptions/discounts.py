@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from assina.catalog.models import Coupon
-from assina.catalog.services import create_coupon, redeem
+from assina.catalog.services import create_coupon, redeem, redeem_coupon
 from assina.core.discounts import discount_window
 from assina.core.states import SubscriptionStatus
 from assina.events.services import record
@@ -53,20 +53,25 @@ class DiscountError(SubscriptionError):
 
 
 def apply_discount(sub_id: int | str, *, percent_off: Decimal | str | int | None = None, amount_off: int | None = None,
-                   periods: int | None = None, coupon_code: str | None = None, source: str = "owner") -> Subscription:
-    """Discount the subscription from its next invoice: a catalog coupon by code, or ``percent_off``
-    (0 < p <= 100) or ``amount_off`` (minor units of the subscription's currency) for ``periods``
-    periods (None: forever). Replaces any discount it had. Records ``subscription.discount_applied``."""
+                   periods: int | None = None, coupon_code: str | None = None, coupon: Coupon | None = None,
+                   source: str = "owner") -> Subscription:
+    """Discount the subscription from its next invoice: a catalog coupon by code (or a promotion
+    code), a catalog ``coupon`` itself (an offer made with it), or ``percent_off`` (0 < p <= 100)
+    or ``amount_off`` (minor units of the subscription's currency) for ``periods`` periods (None:
+    forever). Replaces any discount it had. Records ``subscription.discount_applied``."""
     source = _source(source)
-    percent, amount, periods = _ad_hoc_terms(percent_off, amount_off, periods, coupon_code)
+    if coupon is not None and coupon_code is not None:
+        raise DiscountError(_("give either a coupon code or a percentage or amount off (with its periods), not both; "
+                              "a coupon's duration is its own"))
+    percent, amount, periods = _ad_hoc_terms(percent_off, amount_off, periods, coupon.code if coupon else coupon_code)
     at = clock_now()
     with transaction.atomic():
         sub = get_subscription(sub_id, lock=True)
         _refuse_unless_running(sub)
         previous = sub.coupon.code if sub.coupon_id else None
         _refuse_if_current_period_discounted(sub)
-        if coupon_code:
-            coupon = redeem(coupon_code, sub.plan.code, at)
+        if coupon is not None or coupon_code:
+            coupon = redeem_coupon(coupon, sub.plan.code, at) if coupon is not None else redeem(coupon_code, sub.plan.code, at)
             if coupon.amount_off is not None and coupon.currency != sub.currency:
                 raise DiscountError(_("coupon %(coupon)s takes off an amount in %(coupon_currency)s; this subscription "
                                       "bills in %(currency)s") % {"coupon": coupon.code, "coupon_currency": coupon.currency,
