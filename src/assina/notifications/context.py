@@ -15,7 +15,7 @@ from assina.core.money import Money
 from assina.core.pricing import price_amount
 
 from .links import portal_url
-from .rendering import branding, message_locale
+from .rendering import branding, django_language, message_locale
 
 
 @lru_cache(maxsize=8)
@@ -83,7 +83,7 @@ def interval_word(interval: str, count: int, locale: str) -> str:
 @lru_cache(maxsize=64)
 def _interval_word(interval: str, count: int, locale: str) -> str:
     # Translated inside the override: the words are in the customer's language, not the caller's.
-    with translation.override("pt-br" if message_locale(locale) == "pt-BR" else "en"):
+    with translation.override(django_language(locale)):
         words = {"day": (_("day"), _("days")), "week": (_("week"), _("weeks")),
                  "month": (_("month"), _("months")), "year": (_("year"), _("years"))}
         singular, plural = words.get(interval, (interval, interval))

@@ -309,6 +309,11 @@ def message_locale(locale: str | None) -> str:
     return "pt-BR" if (locale or "").lower().startswith("pt") else "en"
 
 
+def django_language(locale: str | None) -> str:
+    """The Django language code ('pt-br' or 'en') that speaks to a customer of this locale."""
+    return "pt-br" if message_locale(locale) == "pt-BR" else "en"
+
+
 # --- layout -------------------------------------------------------------------------------------
 
 _BODY = "\x00BODY\x00"

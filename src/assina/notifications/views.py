@@ -28,11 +28,11 @@ from . import links
 from .consent import unsubscribe as unsubscribe_customer
 from .context import local_date
 from .models import MarketingConsent
-from .rendering import branding, message_locale
+from .rendering import branding, django_language
 
 
 def _language(customer) -> str:
-    return "pt-br" if message_locale(customer.locale) == "pt-BR" else "en"
+    return django_language(customer.locale)
 
 
 def _page(request, template: str, customer, context: dict, status: int = 200):

@@ -37,7 +37,7 @@ from assina.notifications.campaigns import send_to
 from assina.notifications.catalog import TRANSACTIONAL
 from assina.notifications.context import local_date
 from assina.notifications.outbox import Draft, queue
-from assina.notifications.rendering import message_locale
+from assina.notifications.rendering import django_language, message_locale
 from assina.subscriptions.discounts import apply_discount
 from assina.subscriptions.models import Subscription
 from assina.time import now as clock_now
@@ -304,7 +304,7 @@ def accepted_words(offer: PlaybookOffer, sub: Subscription) -> dict:
 
 def _queue_accepted_message(offer: PlaybookOffer, sub: Subscription, at: datetime) -> None:
     customer = offer.customer
-    with translation.override("pt-br" if message_locale(customer.locale) == "pt-BR" else "en"):
+    with translation.override(django_language(customer.locale)):
         words = accepted_words(offer, sub)
     queue([Draft(key=f"{OFFER_ACCEPTED_MESSAGE}:offer:{offer.pk}", template=OFFER_ACCEPTED_MESSAGE, customer=customer,
                  due_at=at, context={"offer": words}, kind=TRANSACTIONAL)], at)

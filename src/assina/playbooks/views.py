@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from assina.notifications.rendering import branding, message_locale
+from assina.notifications.rendering import branding, django_language
 from assina.portal.views import portal_session
 from assina.subscriptions.models import Subscription
 
@@ -25,7 +25,7 @@ from . import services
 
 
 def _language(customer) -> str:
-    return "pt-br" if message_locale(customer.locale) == "pt-BR" else "en"
+    return django_language(customer.locale)
 
 
 @never_cache

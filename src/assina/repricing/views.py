@@ -14,14 +14,14 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from assina.notifications.rendering import branding, message_locale
+from assina.notifications.rendering import branding, django_language, message_locale
 from assina.portal.views import portal_session
 
 from . import services
 
 
 def _language(customer) -> str:
-    return "pt-br" if message_locale(customer.locale) == "pt-BR" else "en"
+    return django_language(customer.locale)
 
 
 def _changes(customer) -> list[dict]:

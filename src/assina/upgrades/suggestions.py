@@ -59,7 +59,7 @@ from assina.customers.models import Customer
 from assina.events.models import Event
 from assina.events.services import record
 from assina.notifications.context import babel_locale, interval_word, money, number
-from assina.notifications.rendering import message_locale
+from assina.notifications.rendering import django_language, message_locale
 from assina.portal.models import PortalSettings
 from assina.subscriptions.models import Subscription, SubscriptionItem
 from assina.time import now as clock_now
@@ -268,7 +268,7 @@ def _bundle_suggestions(rows: list[tuple], plan_id: int, currency: str, interval
         found.append((rank, amount - apart, code, bundle, amount, apart, values[plan_id]))
     found.sort(key=lambda f: f[:3])
     result = []
-    with translation.override("pt-br" if message_locale(locale) == "pt-BR" else "en"):
+    with translation.override(django_language(locale)):
         for _rank, _saving, code, bundle, amount, apart, plan_amount in found[:MAX_BUNDLES]:
             names = [r[8] if r[9] == 1 else f"{number(r[9], locale)} × {r[8]}" for r in bundle]
             reason = _("%(parts)s together as %(bundle)s: %(price)s per %(interval)s instead of %(total)s.") % {

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from assina.notifications.context import interval_word, local_date, money
-from assina.notifications.rendering import branding, message_locale
+from assina.notifications.rendering import branding, django_language
 from assina.portal.views import portal_session
 
 from . import services
@@ -22,7 +22,7 @@ from .models import AnnualOffer
 
 
 def _language(customer) -> str:
-    return "pt-br" if message_locale(customer.locale) == "pt-BR" else "en"
+    return django_language(customer.locale)
 
 
 def _page(request, template: str, customer, context: dict, status: int = 200):

@@ -23,7 +23,7 @@ from assina.accounts.throttle import client_address
 from assina.core.invoice_states import InvoiceStatus
 from assina.invoices.models import Invoice
 from assina.notifications import links
-from assina.notifications.rendering import branding, message_locale
+from assina.notifications.rendering import branding, django_language
 from assina.invoices.pdf import pdf_filename, render_invoice_pdf
 
 from assina import time as assina_time
@@ -42,7 +42,7 @@ FLOW_PAGES = {"price_change": "/portal/price-change/"}
 
 
 def _language(customer) -> str:
-    return "pt-br" if message_locale(customer.locale) == "pt-BR" else "en"
+    return django_language(customer.locale)
 
 
 def _browser_language() -> str:
@@ -117,7 +117,7 @@ def home(request):
         return redirect("portal:login")
     if at - session.last_seen_at >= services.TOUCH_EVERY:
         services.touch(session.session_id, at)
-    language = "pt-br" if message_locale(session.locale) == "pt-BR" else "en"
+    language = django_language(session.locale)
     flow = request.GET.get("flow", "")
     flow = flow if flow in FLOW_SECTIONS else ""
     with translation.override(language):

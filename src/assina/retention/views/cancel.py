@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from assina.core.errors import DomainError
 from assina.i18n import localized_message
 from assina.notifications.context import local_date
-from assina.notifications.rendering import branding, message_locale
+from assina.notifications.rendering import branding, django_language
 from assina.portal.views import portal_session
 from assina.subscriptions.changes import preview_change
 from assina.time import now as clock_now
@@ -31,7 +31,7 @@ Outcome = services.Outcome
 
 
 def _language(customer) -> str:
-    return "pt-br" if message_locale(customer.locale) == "pt-BR" else "en"
+    return django_language(customer.locale)
 
 
 def _page(request, template: str, context: dict, status: int = 200):
