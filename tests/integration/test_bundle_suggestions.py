@@ -28,6 +28,7 @@ from assina.events.models import Event
 from assina.portal import services as portal
 from assina.portal.views import cards
 from assina.selling import services as selling
+from assina.selling import views as selling_views
 from assina.subscriptions.models import Subscription
 from assina.time import now
 from assina.upgrades import suggestions
@@ -52,8 +53,7 @@ def _signed_in(customer) -> Client:
 
 @pytest.fixture
 def shop():
-    selling._popular.clear()  # processes keep a plan's add-ons and bundles for a minute
-    suggestions.forget_bundles()
+    selling_views.forget()  # processes keep a plan's add-ons and bundles (test databases reuse ids)
     cards.forget()
     start_clock(utc(2027, 3, 1, 12))
     make_plan("pro", 4990, name="Pro")
@@ -79,6 +79,16 @@ def test_checkout_offers_the_bundle_with_its_saving_and_three_suggestions_at_mos
     duo = _text(Client().get("/checkout/duo/?lang=en"))
     assert re.findall(r'name="addons" value="(\w+)"', duo) == ["backup", "sms"]  # never its own part
     assert "Buy the bundle instead" not in duo
+
+
+def test_a_bundle_switched_off_or_dearer_is_gone_from_the_next_checkout_page(shop):
+    assert "Buy the bundle instead" in _text(Client().get("/checkout/pro/?lang=en"))  # now kept by the process
+    Plan.objects.filter(code="duo").update(active=False)
+    assert "Buy the bundle instead" not in _text(Client().get("/checkout/pro/?lang=en"))
+    Plan.objects.filter(code="duo").update(active=True)
+    assert "Buy the bundle instead" in _text(Client().get("/checkout/pro/?lang=en"))
+    change_plan_price("storage", amount=500, at=now())  # the parts now cost less than the bundle
+    assert "Buy the bundle instead" not in _text(Client().get("/checkout/pro/?lang=en"))
 
 
 def test_the_portal_suggests_the_bundle_and_taking_it_records_it_accepted(shop):

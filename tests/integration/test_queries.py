@@ -28,7 +28,8 @@ from factories import (FAILING_CARD, GOOD_CARD, advance, make_addon, make_custom
 
 from assina.api import queries as api_queries
 from assina.api.keys import create_key, hash_secret, revoke_key
-from assina.catalog.services import create_coupon
+from assina.catalog.services import change_plan_price, create_coupon
+from assina.catalog.models import Plan
 from assina.clock import queries as clock_queries
 from assina.clock.models import ClockState, Installation
 from assina.events import queries as event_queries
@@ -49,7 +50,7 @@ from assina.payments import queries as payment_queries
 from assina.portal import queries as portal_queries
 from assina.repricing import queries as repricing_queries
 from assina.selling import queries as selling_queries
-from assina.selling.models import CheckoutRequest
+from assina.selling.models import CheckoutRequest, CheckoutSuggestion
 from assina.payments.models import Refund
 from assina.payments.refunds import refund_invoice
 from assina.payments.services import attach_card
@@ -870,14 +871,23 @@ def test_counting_a_checkout_post_matches_the_orm():
 
 
 @pytest.mark.django_db
-@compares(selling_queries.versions_stamp_orm)
-def test_the_plan_versions_stamp_is_what_the_orm_counts():
-    assert selling_queries.versions_stamp() == selling_queries.versions_stamp_orm() == (0, None)
+@compares(selling_queries.catalog_stamp_orm)
+def test_the_catalog_stamp_is_what_the_orm_counts_and_moves_with_each_change_the_pages_show():
+    assert selling_queries.catalog_stamp() == selling_queries.catalog_stamp_orm() == (0, None, 0, 0, None, 0, None, 0, None)
     start_clock(T0)
-    make_plan("pro", 4990)
-    make_addon("seats", 1000)
-    stamp = selling_queries.versions_stamp()
-    assert stamp == selling_queries.versions_stamp_orm() and stamp[0] == 2
+    pro = make_plan("pro", 4990)
+    seats = make_addon("seats", 1000)
+    seen = [selling_queries.catalog_stamp()]
+    assert seen[0] == selling_queries.catalog_stamp_orm() and seen[0][0] == 2
+    for change in (lambda: Plan.objects.filter(pk=pro.pk).update(public=True),
+                   lambda: Plan.objects.filter(pk=seats.pk).update(active=False),
+                   lambda: CheckoutSuggestion.objects.create(plan=pro, addon=seats),
+                   lambda: CheckoutSuggestion.objects.update(position=1),
+                   lambda: change_plan_price("seats", amount=1200, at=T0)):
+        change()
+        stamp = selling_queries.catalog_stamp()
+        assert stamp == selling_queries.catalog_stamp_orm() and stamp not in seen
+        seen.append(stamp)
 
 
 # --- the rule itself --------------------------------------------------------------------------------

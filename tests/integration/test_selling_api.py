@@ -14,6 +14,7 @@ from factories import make_addon, make_plan, start_clock, utc
 
 from assina.catalog.services import create_coupon, create_promotion_code
 from assina.selling.models import CheckoutSession
+from assina.selling import views as selling_views
 from assina.subscriptions.models import Subscription
 from assina.time import now
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def shop():
+    selling_views.forget()  # a process keeps prices, add-ons and bundles (test databases reuse ids)
     start_clock(utc(2027, 1, 1))
     make_plan("pro", 4990, name="Pro")  # not public: the API may still sell it
     make_addon("seats", 1000, name="Extra seats")

@@ -14,7 +14,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from factories import counts, make_addon, make_customer, make_plan, start_clock, subscribe, utc
 
@@ -26,7 +28,7 @@ from assina.notifications.models import Message
 from assina.notifications.producing import produce_from_events
 from assina.payments.models import PaymentAttempt
 from assina.selling.models import CheckoutRequest, CheckoutSession, CheckoutSuggestion
-from assina.selling import services
+from assina.selling import services, views
 from assina.selling.services import suggested_addons
 from assina.subscriptions.models import Subscription
 from assina.time import now
@@ -46,7 +48,7 @@ def _main(response) -> str:
 
 @pytest.fixture
 def shop():
-    services._popular.clear()  # a process keeps the most held add-ons for a minute
+    views.forget()  # a process keeps prices, add-ons and bundles (test databases reuse ids)
     start_clock(utc(2027, 1, 1))
     pro = make_plan("pro", 4990, name="Pro")
     year = make_plan("pro-year", 49900, name="Pro yearly", interval="year", product_code="pro")
@@ -166,6 +168,45 @@ def test_a_new_price_shows_on_the_next_view_of_the_checkout_page(shop):
     change_plan_price("pro", amount=5990, at=now())
     page = _main(Client().get("/checkout/pro/?lang=pt-br"))
     assert "R$ 59,90" in page and "R$ 49,90" not in page
+
+
+def test_the_pages_add_ons_are_kept_by_the_process_and_follow_the_catalog_on_the_next_view(shop):
+    def addons(queries: int | None = None) -> str:
+        with CaptureQueriesContext(connection) as done:
+            page = _main(Client().get("/checkout/pro/?lang=en"))
+        assert queries is None or len(done) == queries, [q["sql"] for q in done]
+        return " ".join(re.findall(r'<label class="choice">.*?</label>', page))
+
+    assert "Extra seats<span class=\"price\">+ R$10.00 / month" in addons()
+    assert "Extra seats" in addons(queries=3)  # kept: the clock's mode, the plan, the catalog's stamp
+    change_plan_price("seats", amount=1200, at=now())
+    assert "+ R$12.00 / month" in addons()
+    Plan.objects.filter(code="seats").update(active=False)  # switched off
+    assert "Extra seats" not in addons()
+    Plan.objects.filter(code="seats").update(active=True)
+    assert "Extra seats" in addons()
+    CheckoutSuggestion.objects.create(plan=shop, addon=make_addon("backup", 500, name="Backup"))  # the owner's choice
+    assert "Backup" in addons() and "Extra seats" not in addons()
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-br"])
+def test_the_kept_checkout_page_is_byte_for_byte_what_the_template_gives(shop, lang, monkeypatch):
+    Plan.objects.filter(pk=shop.pk).update(trial_days=7, name='Pro <"& plus>')
+
+    def same(response) -> tuple:
+        body = re.sub(rb'(name="csrfmiddlewaretoken" value="|name="token" value="|nonce=")[^"]+"', rb'\1-"',
+                      response.content)
+        assert body.count(b'"-"') == 4  # the CSRF token, the form's token, the two styles' nonces
+        return (response.status_code, body, response["Content-Type"], response["Cache-Control"],
+                response["Content-Language"], re.sub(r"'nonce-[^']+'", "", response["Content-Security-Policy"]))
+
+    client = Client()
+    kept = [same(client.get(f"/checkout/pro/?lang={lang}")) for _ in range(2)]  # made, then from the kept frame
+    monkeypatch.setattr(views, "_plain_page", lambda request, language, key, context:
+                        views._page(request, "checkout.html", language, context))
+    fresh = same(client.get(f"/checkout/pro/?lang={lang}"))
+    assert kept[0] == kept[1] == fresh
+    assert "Extra seats" in fresh[1].decode() and "Pro &lt;&quot;&amp; plus&gt;" in fresh[1].decode()
 
 
 def test_every_post_needs_the_csrf_token_and_an_address_is_limited(shop):

@@ -7,13 +7,13 @@ import functools
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max, Q, Sum
 
 from assina.db import execute, select_row, sql_columns, sql_table, sql_time
 
-from assina.catalog.models import PlanVersion
+from assina.catalog.models import Plan, PlanVersion
 
-from .models import CheckoutRequest
+from .models import CheckoutRequest, CheckoutSuggestion
 
 
 @functools.cache
@@ -48,19 +48,35 @@ def count_request_orm(key: str, at: datetime, since: datetime, limit: int) -> bo
 
 
 @functools.cache
-def _versions_stamp_sql(vendor: str) -> str:
-    return f"SELECT COUNT(*), MAX({sql_columns(PlanVersion)['id']}) FROM {sql_table(PlanVersion)}"
+def _catalog_stamp_sql(vendor: str) -> str:
+    v, p, s = sql_columns(PlanVersion), sql_columns(Plan), sql_columns(CheckoutSuggestion)
+    versions, plans, suggestions = sql_table(PlanVersion), sql_table(Plan), sql_table(CheckoutSuggestion)
+    flags = ", ".join(f"COUNT(CASE WHEN {p[flag]} THEN 1 END) AS {flag}_count,"
+                      f" SUM(CASE WHEN {p[flag]} THEN {p['id']} END) AS {flag}_ids" for flag in ("active", "public"))
+    return (f"SELECT (SELECT COUNT(*) FROM {versions}), (SELECT MAX({v['id']}) FROM {versions}),"
+            f" plans.*, (SELECT COUNT(*) FROM {suggestions}),"
+            f" (SELECT SUM({s['id']} + {s['plan']} * 3 + {s['addon']} * ({s['position']} + 7)) FROM {suggestions})"
+            f" FROM (SELECT COUNT(*) AS all_count, {flags} FROM {plans}) plans")
 
 
-def versions_stamp() -> tuple[int, int | None]:
-    """How many plan versions there are and the newest one's id: a price shown from a kept
-    current version is right while this stays the same (versions are never edited nor deleted;
-    a new price is a new row, and the count catches one that got a lower id but committed
-    later, as PostgreSQL hands out ids before commit)."""
-    count, newest = select_row(_versions_stamp_sql(connection.vendor))
-    return count, newest
+def catalog_stamp() -> tuple:
+    """What the checkout and pricing pages keep per process is right while this stays the same:
+    how many plan versions there are and the newest one's id (versions are never edited nor
+    deleted; a new price or bundle is a new row, and the count catches one that got a lower id
+    but committed later, as PostgreSQL hands out ids before commit), how many plans there are,
+    how many are active and public and the sums of those ids (a plan, add-on or bundle switched
+    off or on, put on or taken off the pricing page), and how many add-ons the owner suggests
+    at checkout with a sum over their rows (one added, removed or moved). One statement."""
+    return tuple(int(n) if n is not None else None for n in select_row(_catalog_stamp_sql(connection.vendor)))
 
 
-def versions_stamp_orm() -> tuple[int, int | None]:
-    found = PlanVersion.objects.aggregate(count=Count("id"), newest=Max("id"))
-    return found["count"], found["newest"]
+def catalog_stamp_orm() -> tuple:
+    versions = PlanVersion.objects.aggregate(count=Count("id"), newest=Max("id"))
+    plans = Plan.objects.aggregate(count=Count("id"), n_active=Count("id", filter=Q(active=True)),
+                                   active_ids=Sum("id", filter=Q(active=True)),
+                                   n_public=Count("id", filter=Q(public=True)), public_ids=Sum("id", filter=Q(public=True)))
+    chosen = CheckoutSuggestion.objects.aggregate(
+        count=Count("id"), rows=Sum(F("id") + F("plan_id") * 3 + F("addon_id") * (F("position") + 7)))
+    return tuple(int(n) if n is not None else None for n in (
+        versions["count"], versions["newest"], plans["count"], plans["n_active"], plans["active_ids"], plans["n_public"],
+        plans["public_ids"], chosen["count"], chosen["rows"]))

@@ -14,13 +14,18 @@ the card goes into Stripe.js's own fields and only the SetupIntent's id reaches 
 
 from __future__ import annotations
 
+import re
 import secrets
+import time as wall_time
 
 from django.conf import settings
 from django.core import signing
 from django.http import Http404, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.utils.html import escape
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -33,7 +38,7 @@ from assina.notifications.context import interval_word, money
 from assina.notifications.rendering import branding
 from assina.payments.gateways import get_gateway
 from assina.time import now as clock_now
-from assina.upgrades.suggestions import checkout_bundles
+from assina.upgrades.suggestions import checkout_bundles, forget_bundles
 
 from . import queries, services
 from .models import CheckoutSession
@@ -64,13 +69,13 @@ def _page(request, template: str, language: str, context: dict, status: int = 20
     return response
 
 
-# Each plan's current price as last read by this process, with the plan versions' stamp it was
-# read under (``queries.versions_stamp``: any new version makes it read again).
+# Each plan's current price as last read by this process, with the catalog's stamp it was read
+# under (``queries.catalog_stamp``: a new plan version, a plan switched off or on, a change to
+# the add-ons suggested at checkout make every page read again).
 _PRICES: dict[int, tuple[tuple, int]] = {}
 
 
-def _price(plan, locale: str) -> int:
-    stamp = queries.versions_stamp()
+def _price(plan, locale: str, stamp: tuple) -> int:
     kept = _PRICES.get(plan.pk)
     if kept is None or kept[0] != stamp:
         kept = _PRICES[plan.pk] = (stamp, price_amount(plan.current_version().price_spec(), 1))
@@ -81,8 +86,8 @@ def _every(plan, locale: str) -> str:
     return interval_word(plan.interval, plan.interval_count, locale)
 
 
-def _plan_card(plan, locale: str, lang: str) -> dict:
-    return {"code": plan.code, "name": plan.name, "price": money(_price(plan, locale), plan.currency, locale),
+def _plan_card(plan, locale: str, lang: str, stamp: tuple) -> dict:
+    return {"code": plan.code, "name": plan.name, "price": money(_price(plan, locale, stamp), plan.currency, locale),
             "every": _every(plan, locale), "trial_days": plan.trial_days, "ships_goods": plan.ships_goods,
             "url": f"/checkout/{plan.code}/?lang={lang}"}
 
@@ -97,23 +102,24 @@ def annual_saving(monthly: int, yearly: int) -> tuple[int, int]:
 
 def _pricing_context(language: str) -> dict:
     locale = _locale(language)
+    stamp = queries.catalog_stamp()
     cards, has_pairs = [], False
     for entry in services.pricing_entries():
         card = {"monthly": None, "yearly": None, "saving": "", "others": []}
         if entry.monthly is not None:
-            card["monthly"] = _plan_card(entry.monthly, locale, language)
+            card["monthly"] = _plan_card(entry.monthly, locale, language, stamp)
             card["product"] = entry.monthly.product
         if entry.yearly is not None:
-            card["yearly"] = _plan_card(entry.yearly, locale, language)
+            card["yearly"] = _plan_card(entry.yearly, locale, language, stamp)
             card["product"] = entry.yearly.product
         if entry.monthly is not None and entry.yearly is not None:
             has_pairs = True
-            amount, percent = annual_saving(_price(entry.monthly, locale), _price(entry.yearly, locale))
+            amount, percent = annual_saving(_price(entry.monthly, locale, stamp), _price(entry.yearly, locale, stamp))
             if amount:
                 card["saving"] = _("Save %(amount)s a year (%(percent)s%%)") % {
                     "amount": money(amount, entry.yearly.currency, locale), "percent": percent}
         for plan in entry.others:
-            card["others"].append(_plan_card(plan, locale, language))
+            card["others"].append(_plan_card(plan, locale, language, stamp))
             card["product"] = plan.product
         card["name"] = (card["monthly"] or card["yearly"] or card["others"][0])["name"]
         cards.append(card)
@@ -264,26 +270,100 @@ def _gateway_mode() -> str:
     return "none"
 
 
-def _checkout_page(request, language: str, plan, session, extra: dict, *, error: str = "", error_field: str = "",
-                   form: services.CheckoutForm | None = None, status: int = 200):
-    locale = _locale(language)
-    prefill = form or services.CheckoutForm(email=session.customer_email if session else "",
-                                            promotion_code=session.promotion_code if session else "",
-                                            addons=list(session.addons) if session else [])
+# The add-ons and bundle each plan's page suggests, in each language, as last worked out by this
+# process: kept while the catalog's stamp stays the same (a plan, add-on or bundle switched off,
+# a new price, the owner's suggestions changed: the next page view works them out again), and at
+# most a minute (the most held add-ons are counted again, a renamed add-on shows).
+OFFERS_KEPT_SECONDS = services.POPULAR_SECONDS
+_OFFERS: dict[tuple, tuple[tuple, float, list, list]] = {}
+_OFFERS_STAMP: list = [None]
+
+
+def forget() -> None:
+    """Drop every price, offer and page this process keeps (tests: test databases reuse ids, so
+    an earlier test's kept answer could match a later one's stamp)."""
+    _PRICES.clear()
+    _OFFERS.clear()
+    _FRAMES.clear()
+    _OFFERS_STAMP[0] = None
+    services._popular.clear()
+    forget_bundles()
+
+
+def _offers(plan, locale: str, stamp: tuple, chosen: list | None = None) -> tuple[list[tuple], list]:
+    """The add-ons to offer with ``plan`` ((code, name, price) each) and the bundles to suggest
+    instead (three in all): the kept answer for a page without a session; ``chosen``: the add-ons
+    an API session chose, first (not kept)."""
+    if _OFFERS_STAMP[0] != stamp:  # the catalog changed: forget every plan's offers and bundles
+        _OFFERS.clear()
+        _FRAMES.clear()
+        forget_bundles()
+        _OFFERS_STAMP[0] = stamp
+    key = (plan.pk, plan.currency, plan.interval, plan.interval_count, locale)
+    kept = _OFFERS.get(key) if chosen is None else None
+    if kept is not None and wall_time.monotonic() - kept[1] <= OFFERS_KEPT_SECONDS:
+        return kept[2], kept[3]
     suggestions, fixed = services.suggested_addons(plan), 0
-    if session is not None:  # add-ons the API chose come first, then the suggestions, three at most
-        chosen = services.chosen_addons(plan, list(session.addons))
+    if chosen is not None:
         suggestions = (chosen + [s for s in suggestions if s.pk not in {c.pk for c in chosen}])[:services.MAX_ADDONS]
         fixed = len(chosen)
     # A bundle with this plan cheaper than its parts (a link to its own checkout); three in all.
     bundles = checkout_bundles(plan, locale, tuple(a.pk for a in suggestions), room=services.MAX_SUGGESTIONS - fixed)
     suggestions = suggestions[:services.MAX_SUGGESTIONS - len(bundles)]
+    addons = [(a.code, a.name, money(_price(a, locale, stamp), a.currency, locale)) for a in suggestions]
+    if chosen is None:
+        _OFFERS[key] = (stamp, wall_time.monotonic(), addons, bundles)
+    return addons, bundles
+
+
+# The plain checkout page (a GET of /checkout/<plan>/: no session, no error, nothing typed) is
+# rendered once per plan, language, card mode and what it shows, with marks where this request's
+# values go (the CSRF token, the CSP nonce, the form's signed token), and filled per request: the
+# same bytes the template gives (tests/integration/test_selling_checkout.py compares them).
+# Marks: random per process, so no text an owner typed can look like one.
+_MARK = "m" + secrets.token_hex(8)
+_MARKS = {name: f"{_MARK}{name}." for name in ("csrf", "nonce", "token")}
+_FILL = re.compile(re.escape(_MARK) + r"(csrf|nonce|token)\.")
+_FRAMES: dict[tuple, str] = {}
+KEEP_FRAMES = 500  # kept pages per process (emptied when the catalog's stamp moves, or when full)
+
+
+def _plain_page(request, language: str, key: tuple, context: dict):
+    """The plain checkout page from its kept frame, filled with this request's values."""
+    frame = _FRAMES.get(key)
+    if frame is None:
+        business = branding()
+        with translation.override(language):
+            frame = render_to_string("selling/checkout.html", {
+                "business": business, "lang": language, "html_lang": _locale(language), **context,
+                "token": _MARKS["token"], "csrf_token": _MARKS["csrf"], "request": {"csp_nonce": _MARKS["nonce"]}})
+        if len(_FRAMES) >= KEEP_FRAMES:
+            _FRAMES.clear()
+        _FRAMES[key] = frame
+    values = {"csrf": get_token(request), "nonce": escape(str(request.csp_nonce)), "token": escape(context["token"])}
+    response = HttpResponse(_FILL.sub(lambda match: values[match.group(1)], frame))
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Language"] = _locale(language)
+    return response
+
+
+def _checkout_page(request, language: str, plan, session, extra: dict, *, error: str = "", error_field: str = "",
+                   form: services.CheckoutForm | None = None, status: int = 200):
+    locale = _locale(language)
+    stamp = queries.catalog_stamp()
+    prefill = form or services.CheckoutForm(email=session.customer_email if session else "",
+                                            promotion_code=session.promotion_code if session else "",
+                                            addons=list(session.addons) if session else [])
+    if session is None:
+        addons, bundles = _offers(plan, locale, stamp)
+    else:  # add-ons the API chose come first, then the suggestions, three at most
+        addons, bundles = _offers(plan, locale, stamp, chosen=services.chosen_addons(plan, list(session.addons)))
     every = _every(plan, locale)
     mode = _gateway_mode()
     context = {
-        "plan": plan, "price": money(_price(plan, locale), plan.currency, locale), "every": every,
-        "addons": [{"code": a.code, "name": a.name, "price": money(_price(a, locale), a.currency, locale),
-                    "checked": a.code in prefill.addons} for a in suggestions], "bundles": bundles,
+        "plan": plan, "price": money(_price(plan, locale, stamp), plan.currency, locale), "every": every,
+        "addons": [{"code": code, "name": name, "price": price, "checked": code in prefill.addons}
+                   for code, name, price in addons], "bundles": bundles,
         "form": prefill, "error": error, "error_field": error_field, "asks_tax_id": plan.currency == "BRL",
         "ships_goods": plan.ships_goods, "card_mode": mode,
         "cancel_url": (session.cancel_url if session and session.cancel_url else f"/pricing/?lang={language}"),
@@ -297,6 +377,12 @@ def _checkout_page(request, language: str, plan, session, extra: dict, *, error:
             csp.add(request, directive, *sources)
         context.update(publishable_key=fields["publishable_key"], stripe_js=fields["script"],
                        stripe_locale="pt-BR" if language == "pt-br" else "en")
+    if session is None and form is None and not error and status == 200 and set(extra) == {"token"}:
+        key = (language, mode, stamp, tuple(sorted(branding().items())), plan.pk, plan.code, plan.name,
+               plan.trial_days, plan.currency, plan.ships_goods, every, context["price"], tuple(addons),
+               tuple((b.plan, b.name, b.reason, b.url) for b in bundles),
+               context.get("publishable_key"), context.get("stripe_js"))
+        return _plain_page(request, language, key, context)
     return _page(request, "checkout.html", language, context, status=status)
 
 
