@@ -11,21 +11,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from assina.notifications.rendering import branding, django_language
-from assina.portal.views import portal_session
+from assina.notifications.rendering import django_language
+from assina.portal.views import portal_session, refused as refused_page
 from assina.subscriptions.models import Subscription
 
 from . import services
-
-
-def _language(customer) -> str:
-    return django_language(customer.locale)
 
 
 @never_cache
@@ -33,17 +29,14 @@ def _language(customer) -> str:
 @portal_session
 def accept(request, offer_id: int):
     customer = request.portal.customer
-    language = _language(customer)
+    language = django_language(customer.locale)
     with translation.override(language):
         try:
             offer = services.accept_offer(customer.pk, offer_id)
         except services.OfferNotFound:
             raise Http404 from None
         except services.OfferError as refused:
-            response = render(request, "portal/refused.html", {"business": branding(), "lang": language,
-                                                               "error": str(refused)}, status=409)
-            response["Cache-Control"] = "private, no-store"
-            return response
+            return refused_page(request, language, str(refused), status=409)
         sub = Subscription.objects.select_related("plan").get(pk=offer.subscription_id)
         words = services.accepted_words(offer, sub)
         messages.success(request, _("Done: %(discount)s on your %(plan)s subscription, from your invoice of %(date)s. "

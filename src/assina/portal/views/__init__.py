@@ -56,6 +56,12 @@ def _page(request, template: str, language: str, context: dict, status: int = 20
     return response
 
 
+def refused(request, language: str, error: str, status: int = 409):
+    """The portal's page for an action refused (another app's portal views use it too): what
+    was refused and why, in the customer's language, never cached."""
+    return _page(request, "refused.html", language, {"error": error}, status=status)
+
+
 def portal_session(view):
     """Loads the live portal session into ``request.portal``; without one, the sign-in page."""
 
