@@ -166,6 +166,30 @@ def redeem(code: str, plan_code: str, at: datetime) -> Coupon:
     return redeem_coupon(coupon, plan_code, at)
 
 
+def check_promotion_code(code: str, plan_code: str, at: datetime) -> Coupon | None:
+    """Whether ``redeem(code, plan_code, at)`` would take the promotion code ``code`` now,
+    without writing anything (checkout checks a typed code before it makes anything): its coupon,
+    ``None`` when no promotion code has those letters, else the ``CatalogError`` or
+    ``CouponNotApplicable`` that ``redeem`` would raise, in the same order. One query (two when
+    the coupon is limited to some plans). ``redeem`` in the same transaction as the purchase
+    still decides: a code's last redemption may go to someone else in between."""
+    promo = PromotionCode.objects.filter(code__iexact=code).select_related("coupon").first()
+    if promo is None:
+        return None
+    if not promo.active or (promo.expires_at and at >= promo.expires_at):
+        raise CatalogError(_("promotion code %(code)s has expired") % {"code": repr(code)})
+    if promo.max_redemptions is not None and promo.times_redeemed >= promo.max_redemptions:
+        raise CatalogError(_("promotion code %(code)s has reached its maximum number of redemptions")
+                           % {"code": repr(code)})
+    coupon = promo.coupon
+    if not coupon.active:
+        raise CatalogError(_("coupon %(code)s is no longer active") % {"code": repr(coupon.code)})
+    check_redeemable(coupon.to_core(), plan_code, at, coupon.times_redeemed)
+    if coupon.max_redemptions is not None and coupon.times_redeemed >= coupon.max_redemptions:
+        raise CatalogError(_("coupon %(code)s has reached its maximum number of redemptions") % {"code": repr(coupon.code)})
+    return coupon
+
+
 def redeem_coupon(coupon: Coupon, plan_code: str, at: datetime) -> Coupon:
     """Redeem this coupon itself for a plan (an offer made with it: no code typed, so never read as
     a promotion code of the same letters); counts the redemption atomically, in the caller's

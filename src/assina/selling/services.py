@@ -30,8 +30,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assina.catalog.models import Plan, PromotionCode
-from assina.catalog.services import redeem
+from assina.catalog.models import Plan
+from assina.catalog.services import check_promotion_code as check_code
 from assina.core.errors import DomainError
 from assina.core.tax_ids import brazilian_tax_id, formatted
 from assina.customers.models import Customer
@@ -279,23 +279,16 @@ def _check_email(email: str) -> None:
         raise CheckoutError(_("Enter a valid e-mail address."), "email") from None
 
 
-class _DryRun(Exception):
-    pass
-
-
 def check_promotion_code(code: str, plan: Plan, at: datetime) -> None:
-    """Refuse a promotion code that would not apply: the catalog's own redemption, rolled back."""
-    if not PromotionCode.objects.filter(code__iexact=code).exists():
-        raise CheckoutError(_("The promotion code %(code)s does not exist.") % {"code": code}, "promotion_code")
+    """Refuse a promotion code that would not apply now: the catalog's own check, read-only
+    (``catalog.services.check_promotion_code``, the same reasons as its redemption)."""
     try:
-        with transaction.atomic():
-            redeem(code, plan.code, at)
-            raise _DryRun
-    except _DryRun:
-        return
+        found = check_code(code, plan.code, at)
     except DomainError as refused:
         raise CheckoutError(_("The promotion code cannot be used: %(reason)s") % {"reason": localized_message(refused)},
                             "promotion_code") from None
+    if found is None:
+        raise CheckoutError(_("The promotion code %(code)s does not exist.") % {"code": code}, "promotion_code")
 
 
 def check_form(session: CheckoutSession, form: CheckoutForm, at: datetime) -> Checked:
