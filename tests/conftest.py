@@ -130,12 +130,16 @@ def _database_mode_recorded(request):
 
 @pytest.fixture(autouse=True)
 def _portal_homes_made_afresh():
-    """No portal home or suggestions card kept by an earlier test (``assina.portal.home``,
-    ``assina.portal.views.cards``): test databases reuse ids, so an earlier test's kept part could
-    match a later one's stamps."""
+    """No portal home, suggestions card or checkout page kept by an earlier test
+    (``assina.portal.home``, ``assina.portal.views.cards``, ``assina.selling.views``): test
+    databases reuse ids, so an earlier test's kept part could match a later one's stamps."""
     from assina.portal import home
     from assina.portal.views import cards
+    from assina.selling import views as selling_views
+    from assina.upgrades.suggestions import forget_bundles
 
     home.forget()
     cards.forget()
+    selling_views.forget()  # the checkout page's kept prices, suggestions and frames
+    forget_bundles()
 
