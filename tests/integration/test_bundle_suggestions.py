@@ -16,18 +16,16 @@ A shop: "pro" (R$49.90), add-ons "storage" (R$19.90), "backup" (R$15.00) and "sm
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
 from factories import make_addon, make_customer, make_plan, start_clock, subscribe, utc
+from portal_support import signed_in as _signed_in
 
 from assina.catalog.models import Plan
 from assina.catalog.services import change_plan_price, create_bundle
 from assina.events.models import Event
-from assina.portal import services as portal
 from assina.portal.views import cards
-from assina.selling import services as selling
 from assina.selling import views as selling_views
 from assina.subscriptions.models import Subscription
 from assina.time import now
@@ -43,12 +41,6 @@ def _text(response) -> str:
     return re.sub(r"\s+", " ", response.content.decode().replace("\xa0", " "))
 
 
-def _signed_in(customer) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    _link, url = portal.create_link(customer)
-    path = urlsplit(url).path
-    assert client.post(path, {"csrfmiddlewaretoken": TOKEN.search(client.get(path).content.decode()).group(1)}).status_code == 302
-    return client
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 from factories import advance, event_types, invoices_of, last_event_id, make_customer, make_plan, reload, start_clock, subscribe, utc
+from portal_support import signed_in
 
 from assina.events.models import Event
 from assina.invoices.models import InvoiceLine
 from assina.notifications.models import Message
-from assina.portal import services as portal
 from assina.retention import rules
 from assina.retention.models import CancelOffer, CancelReason, CancelSession, RetentionSettings
 from assina.scheduler import run_jobs
@@ -44,12 +44,7 @@ def _token(page) -> str:
 
 
 def _signed_in(customer) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    _link, url = portal.create_link(customer, flow="cancel")
-    path = urlsplit(url).path
-    page = client.get(path)
-    assert client.post(path, {"csrfmiddlewaretoken": _token(page)}).status_code == 302
-    return client
+    return signed_in(customer, flow="cancel")
 
 
 def _post(client: Client, path: str, data: dict | None = None):

@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 import threading
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
 from django.test import Client
 from factories import advance, invoices_of, make_customer, make_plan, start_clock, subscribe, utc
+from portal_support import signed_in as _signed_in
 
 from assina.catalog.models import Coupon
 from assina.catalog.services import create_coupon, create_promotion_code
@@ -33,7 +33,6 @@ from assina.notifications.models import Message
 from assina.playbooks import services
 from assina.playbooks.models import PlaybookOffer, PlaybookRun
 from assina.playbooks.outcomes import offer_counts
-from assina.portal import services as portal
 from assina.privacy.export import export_customer
 from assina.subscriptions.models import Subscription
 from assina.subscriptions.discounts import apply_discount
@@ -45,12 +44,6 @@ pytestmark = pytest.mark.django_db(transaction=True)  # requests need every app 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-def _signed_in(customer) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    _link, url = portal.create_link(customer)
-    path = urlsplit(url).path
-    assert client.post(path, {"csrfmiddlewaretoken": TOKEN.search(client.get(path).content.decode()).group(1)}).status_code == 302
-    return client
 
 
 def _home(client: Client) -> str:

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
 from factories import make_addon, make_customer, make_plan, start_clock, subscribe, utc
+from portal_support import signed_in as _signed_in
 
 from assina.events.models import Event
 from assina.notifications.context import local_date
-from assina.portal import services
 from assina.repricing import services as repricing
 from assina.repricing.models import PriceMigrationMember
 from assina.subscriptions.services import cancel_at_period_end, reactivate
@@ -35,12 +34,6 @@ pytestmark = pytest.mark.django_db(transaction=True)  # requests need every app 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-def _signed_in(customer) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    _link, url = services.create_link(customer)
-    path = urlsplit(url).path
-    assert client.post(path, {"csrfmiddlewaretoken": TOKEN.search(client.get(path).content.decode()).group(1)}).status_code == 302
-    return client
 
 
 def _get(client: Client, path: str) -> str:

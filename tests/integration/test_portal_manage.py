@@ -10,12 +10,12 @@ Amounts are computed by hand. The month of January 2027 has 31 days; at 16 Janua
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
 from usage_support import send, usage
 from factories import advance, event_types, last_event_id, make_addon, make_customer, make_plan, reload, start_clock, subscribe, utc
+from portal_support import signed_in as _signed_in
 
 from assina.customers.models import BalanceTransaction
 from assina.events.models import Event
@@ -23,7 +23,6 @@ from assina.invoices.models import PendingItem
 from assina.invoices.services import add_balance
 from assina.payments import methods
 from assina.payments.models import PaymentMethod
-from assina.portal import services
 from assina.portal.models import PortalSettings
 from assina.subscriptions.models import ScheduledChange, SubscriptionItem
 from assina.time import now
@@ -41,13 +40,6 @@ def _token(page) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
 
 
-def _signed_in(customer) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    _link, url = services.create_link(customer)
-    path = urlsplit(url).path
-    page = client.get(path)
-    assert client.post(path, {"csrfmiddlewaretoken": _token(page)}).status_code == 302
-    return client
 
 
 def _post(client: Client, path: str, data: dict | None = None):

@@ -5,16 +5,15 @@ account part is made (first visit, or after a change) and when it is kept (``por
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from factories import advance, make_addon, make_customer, make_plan, start_clock, subscribe, utc
+from portal_support import signed_in as _signed_in
 
 from assina.invoices.models import Invoice
-from assina.portal import home, services
+from assina.portal import home
 from assina.portal.views import cards
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,14 +31,6 @@ KEPT_QUERIES = 8
 MADE_QUERIES = 16  # with the playbook's offer card, as above
 
 
-def _signed_in(customer) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    _link, url = services.create_link(customer)
-    path = url.split("://", 1)[1].split("/", 1)[1]
-    page = client.get(f"/{path}")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
-    assert client.post(f"/{path}", {"csrfmiddlewaretoken": token}).status_code == 302
-    return client
 
 
 def _home_queries(client: Client, *, kept: bool) -> tuple[int, str]:

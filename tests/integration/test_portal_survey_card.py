@@ -13,10 +13,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from factories import make_customer, make_plan, start_clock, subscribe, utc
+from portal_support import signed_in as _signed_in
 
 from assina.feedback.models import Survey, SurveyRequest, SurveyResponse, Trigger
 from assina.feedback.sending import send
-from assina.portal import services
 from assina.time import now
 
 pytestmark = pytest.mark.django_db(transaction=True)  # requests need every app (auth, sessions)
@@ -24,13 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True)  # requests need every app 
 SCORE_LINK = re.compile(r'<a href="(http://[^"]+/s/([^/"]+)/(\d+)/)">(\d+)</a>')
 
 
-def _signed_in(customer) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    _link, url = services.create_link(customer)
-    path = urlsplit(url).path
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', client.get(path).content.decode()).group(1)
-    assert client.post(path, {"csrfmiddlewaretoken": token}).status_code == 302
-    return client
 
 
 def _home(client: Client) -> tuple[str, int]:

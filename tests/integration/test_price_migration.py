@@ -21,13 +21,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from api_support import api  # noqa: F401
 from factories import advance, make_customer, make_plan, start_clock, subscribe, utc
+from portal_support import signed_in as _signed_in
 
 from assina.invoices.models import Invoice, InvoiceLine
 from assina.notifications.models import Message
-from assina.portal import services as portal
 from assina.repricing import services
 from assina.repricing.models import PriceMigrationMember as Member
 from assina.repricing.report import migration_report
@@ -46,13 +45,6 @@ def _token(page) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
 
 
-def _signed_in(customer) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    _link, url = portal.create_link(customer)
-    path = "/" + url.split("/", 3)[3]
-    page = client.get(path)
-    assert client.post(path, {"csrfmiddlewaretoken": _token(page)}).status_code == 302
-    return client
 
 
 def _plans():

@@ -17,10 +17,10 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from factories import advance, invoices_of, lines_of, make_addon, make_customer, make_plan, reload, start_clock, subscribe, utc
+from portal_support import signed_in as _signed_in
 
 from assina.events.models import Event
 from assina.invoices.models import Invoice
-from assina.portal import services as portal
 from assina.subscriptions.changes import change_subscription
 from assina.time import now
 from assina.upgrades import services
@@ -38,13 +38,6 @@ def _token(page) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
 
 
-def _signed_in(customer) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    _link, url = portal.create_link(customer)
-    path = "/" + url.split("/", 3)[3]
-    page = client.get(path)
-    assert client.post(path, {"csrfmiddlewaretoken": _token(page)}).status_code == 302
-    return client
 
 
 @pytest.fixture
