@@ -49,8 +49,9 @@ def test_the_databases_mrr_is_the_dashboards_customer_by_customer():
     create_coupon(code="eighth", duration="forever", percent_off="12.5", at=now())
     create_coupon(code="free", duration="forever", percent_off="100", at=now())
     create_coupon(code="seats10", duration="forever", amount_off=1000, currency="BRL", plans=["seats"], at=now())
+    create_coupon(code="seats20", duration="forever", percent_off="20", plans=["seats"], at=now())
     who = {name: make_customer(email=f"{name}@example.com") for name in
-           ("ana", "bob", "cid", "dan", "eve", "fay", "gus", "hal", "ivy", "jo", "kim")}
+           ("ana", "bob", "cid", "dan", "eve", "fay", "gus", "hal", "ivy", "jo", "kim", "lea")}
     subscribe(who["ana"], "basic", coupon_code="fifteen")  # 2990 - 448.5 rounded up: 2541
     subscribe(who["bob"], "annual")  # 99990 / 12 = 8332.5: 8333
     # 4 seats (4000) less 1000 on the seats only, the graduated add-on (600 + 200 + 100) in full
@@ -64,9 +65,11 @@ def test_the_databases_mrr_is_the_dashboards_customer_by_customer():
     subscribe(who["ivy"], "fortnight")  # 700 × 52 / 24 = 1516.67: 1517
     subscribe(who["jo"], "volume", quantity=10, coupon_code="eighth")  # 5000 - 625: 4375
     cancel_now(subscribe(who["kim"], "basic").pk)  # ended: 0
+    # 2 seats (2000) less 20 % on the seats only, the graduated add-on (300 + 300) in full
+    subscribe(who["lea"], "seats", quantity=2, coupon_code="seats20", addons=[("support", 2)])
     at = now()
     expected = {"ana": 2541, "bob": 8333, "cid": 3900, "dan": 0, "eve": 3333, "fay": 4000, "gus": 0, "hal": 1993,
-                "ivy": 1517, "jo": 4375, "kim": 0}
+                "ivy": 1517, "jo": 4375, "kim": 0, "lea": 2200}
     by_name = {c.pk: c.email.split("@")[0] for c in Customer.objects.all()}
     for moment in (at, at + timedelta(days=40)):  # a month on, Hal's discount is over
         python = mrr_by_customer(Customer.objects.all(), moment)
