@@ -9,6 +9,7 @@ from assina.core.pricing import (
     Tier,
     display_unit_amount,
     price_amount,
+    tier_pieces,
     tiers_breakdown,
 )
 
@@ -135,3 +136,17 @@ def test_display_unit_amount_multiplies_back_to_the_amount() -> None:
     assert display_unit_amount(per_unit, 3) == 1500
     assert display_unit_amount(VOLUME, 8) == 650
     assert display_unit_amount(GRADUATED, 8) is None
+
+
+@given(st.lists(st.tuples(st.integers(1, 40), st.integers(0, 900), st.integers(0, 300)), min_size=1, max_size=4),
+       st.integers(0, 900), st.integers(0, 300), st.sampled_from([PricingModel.GRADUATED, PricingModel.VOLUME]),
+       st.integers(1, 200))
+def test_tier_pieces_price_each_quantity_as_price_amount_does(steps, last_unit, last_flat, model, quantity) -> None:
+    """The linear pieces a database prices with (segments' MRR) give what ``price_amount`` gives."""
+    bounds, tiers = 0, []
+    for step, unit, flat in steps:
+        bounds += step
+        tiers.append(Tier(bounds, unit, flat))
+    spec = PriceSpec(model, "BRL", tiers=(*tiers, Tier(None, last_unit, last_flat)))
+    up_to, base, per_unit = next(p for p in tier_pieces(spec) if p[0] is None or quantity <= p[0])
+    assert base + per_unit * quantity == price_amount(spec, quantity)

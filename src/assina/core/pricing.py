@@ -167,6 +167,23 @@ def price_amount(spec: PriceSpec, quantity: int) -> int:
     raise InvalidPrice(N_("%(model)s is not a pricing model"), model=repr(spec.model))  # pragma: no cover
 
 
+
+def tier_pieces(spec: PriceSpec) -> list[tuple[int | None, int, int]]:
+    """A tiered price as linear pieces (up_to, base, per unit): for the first piece with
+    ``quantity <= up_to`` (None: any), ``price_amount(spec, quantity) == base + per_unit * quantity``
+    (quantity >= 1). What a database needs to price a quantity in one expression (segments' MRR)."""
+    pieces, lower, below = [], 0, 0  # below: what the tiers under this one cost in full (graduated)
+    for tier in spec.tiers:
+        if spec.model == PricingModel.VOLUME:
+            pieces.append((tier.up_to, tier.flat_amount, tier.unit_amount))
+            continue
+        # graduated: the tiers below in full, then (quantity - lower) units of this one and its flat amount
+        pieces.append((tier.up_to, below + tier.flat_amount - lower * tier.unit_amount, tier.unit_amount))
+        if tier.up_to is not None:
+            below += (tier.up_to - lower) * tier.unit_amount + tier.flat_amount
+            lower = tier.up_to
+    return pieces
+
 def display_unit_amount(spec: PriceSpec, quantity: int) -> int | None:
     """The per-unit amount to print on an invoice line, or None when there is none.
 

@@ -155,28 +155,10 @@ def _bigint(expression) -> Cast:
     return Cast(expression, BigIntegerField())
 
 
-def _tier_pieces(spec) -> list[tuple[int | None, int, int]]:
-    """A tiered price as (up_to, base, per unit): for the first piece with ``quantity <= up_to``
-    (None: any), ``price_amount(spec, quantity) == base + per_unit * quantity`` (quantity >= 1)."""
-    from assina.core.pricing import PricingModel
-
-    pieces, lower, below = [], 0, 0  # below: what the tiers under this one cost in full (graduated)
-    for tier in spec.tiers:
-        if spec.model == PricingModel.VOLUME:
-            pieces.append((tier.up_to, tier.flat_amount, tier.unit_amount))
-            continue
-        # graduated: the tiers below in full, then (quantity - lower) units of this one and its flat amount
-        pieces.append((tier.up_to, below + tier.flat_amount - lower * tier.unit_amount, tier.unit_amount))
-        if tier.up_to is not None:
-            below += (tier.up_to - lower) * tier.unit_amount + tier.flat_amount
-            lower = tier.up_to
-    return pieces
-
-
 def _item_amount() -> Case:
     """What a ``SubscriptionItem`` row costs per period at its quantity (``price_amount``)."""
     from assina.catalog.models import PlanVersion
-    from assina.core.pricing import TIERED_MODELS, PricingModel
+    from assina.core.pricing import TIERED_MODELS, PricingModel, tier_pieces
 
     q, unit = F("quantity"), F("plan_version__unit_amount")
     size = F("plan_version__package_size")
@@ -186,7 +168,7 @@ def _item_amount() -> Case:
              When(plan_version__pricing_model=PricingModel.PACKAGE.value, then=(q + size - 1) / size * unit)]
     # Tiers are JSON: each tiered version (few, and immutable) becomes its own pieces here.
     for version in PlanVersion.objects.filter(pricing_model__in=[m.value for m in TIERED_MODELS]).order_by("pk"):
-        pieces = _tier_pieces(version.price_spec())
+        pieces = tier_pieces(version.price_spec())
         amount = Case(*[When(quantity__lte=up_to, then=Value(base) + Value(per_unit) * q)
                         for up_to, base, per_unit in pieces[:-1]],
                       default=Value(pieces[-1][1]) + Value(pieces[-1][2]) * q, output_field=BigIntegerField())
