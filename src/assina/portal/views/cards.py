@@ -103,7 +103,7 @@ def _suggestions_now(home: Home) -> str:
 
 
 # The suggestions card as last made, per process and customer: counting what the customers of a
-# plan hold is the dearest thing on the home (~8 ms), and its answer changes only with the
+# plan hold is the dearest thing on the home (docs/performance.md), and its answer changes only with the
 # customer's own subscriptions (their events), the catalog (events of no customer, the admin) or
 # what others hold (a statistic: an hour old is fine). The stamps come with the session.
 KEEP_SUGGESTIONS = 2000
