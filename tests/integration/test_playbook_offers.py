@@ -24,8 +24,8 @@ from django.test import Client
 from factories import advance, invoices_of, make_customer, make_plan, start_clock, subscribe, utc
 from portal_support import signed_in as _signed_in
 
-from assina.catalog.models import Coupon
-from assina.catalog.services import create_coupon, create_promotion_code
+from assina.catalog.models import Coupon, PromotionCode
+from assina.catalog.services import CatalogError, create_coupon, create_promotion_code
 from assina.events.models import Event
 from assina.feedback.services import record_response
 from assina.notifications.context import local_date
@@ -170,8 +170,12 @@ def test_accepting_is_refused_once_the_subscription_cancels_or_has_the_owners_di
 
 def test_the_offer_applies_its_own_coupon_even_when_a_promotion_code_has_its_letters(offered):
     _playbook, ana, _bia = offered
-    create_coupon(code="half", duration="forever", percent_off="50", at=now())
-    create_promotion_code(code="STAY20", coupon_code="half", at=now())
+    half = create_coupon(code="half", duration="forever", percent_off="50", at=now())
+    # Made before the catalog refused a promotion code with another coupon's letters (as a
+    # database from an earlier version may hold): the offer still gives its own coupon.
+    PromotionCode.objects.create(code="STAY20", coupon=half, created_at=now())
+    with pytest.raises(CatalogError):
+        create_promotion_code(code="Stay20", coupon_code="half", at=now())
     services.accept_offer(ana.pk, PlaybookOffer.objects.get(customer=ana).pk)
     sub = Subscription.objects.get(customer=ana)
     assert sub.coupon.code == "stay20" and sub.coupon.percent_off == 20

@@ -136,3 +136,19 @@ def test_expired_promotion_code_is_refused():
         subscribe(customer, "basic", coupon_code="FLASH")
     assert counts() == before
     assert PromotionCode.objects.get(code="FLASH").times_redeemed == 0
+
+
+@pytest.mark.django_db
+def test_a_promotion_code_and_another_coupons_code_never_share_their_letters():
+    """A typed code is read as a promotion code first: the same letters for another coupon would
+    give customers typing one coupon's code another's discount."""
+    catalog.create_coupon(code="half", duration="forever", percent_off="50", at=now())
+    catalog.create_coupon(code="stay20", duration="once", percent_off="20", at=now())
+    with pytest.raises(catalog.CatalogError, match="another coupon"):
+        catalog.create_promotion_code(code="STAY20", coupon_code="half", at=now())
+    catalog.create_promotion_code(code="STAY20", coupon_code="stay20", at=now())  # its own letters: the same coupon
+    catalog.create_promotion_code(code="WELCOME", coupon_code="half", at=now())
+    with pytest.raises(catalog.CatalogError, match="already a promotion code"):
+        catalog.create_coupon(code="welcome", duration="once", percent_off="10", at=now())
+    assert not Coupon.objects.filter(code="welcome").exists()
+    assert set(PromotionCode.objects.values_list("code", flat=True)) == {"STAY20", "WELCOME"}

@@ -116,6 +116,11 @@ def create_coupon(*, code: str, duration: str, at: datetime, percent_off: str | 
     with transaction.atomic():
         if Coupon.objects.filter(code=code).exists():
             raise CatalogError(_("a coupon with code %(code)s already exists") % {"code": repr(code)})
+        # A typed code is read as a promotion code first (``redeem``): a coupon with the same letters
+        # could never be reached by its own code.
+        if PromotionCode.objects.filter(code__iexact=code).exists():
+            raise CatalogError(_("%(code)s is already a promotion code: choose another code for the coupon")
+                               % {"code": repr(code)})
         restricted = [get_plan(c) for c in (plans or [])]
         coupon = Coupon.objects.create(code=code, name=name, percent_off=percent, amount_off=amount_off,
                                        currency=currency or "", duration=kind.value, duration_periods=duration_periods,
@@ -136,6 +141,10 @@ def create_promotion_code(*, code: str, coupon_code: str, at: datetime, expires_
             raise CatalogError(_("unknown coupon %(code)s") % {"code": repr(coupon_code)})
         if PromotionCode.objects.filter(code__iexact=code).exists():
             raise CatalogError(_("a promotion code %(code)s already exists") % {"code": repr(code)})
+        # Customers typing another coupon's own code would get this coupon instead (``redeem``).
+        if Coupon.objects.filter(code__iexact=code).exclude(pk=coupon.pk).exists():
+            raise CatalogError(_("%(code)s is already the code of another coupon: choose another promotion code")
+                               % {"code": repr(code)})
         promo = PromotionCode.objects.create(code=code, coupon=coupon, expires_at=expires_at,
                                              max_redemptions=max_redemptions, created_at=at)
         record("promotion_code.created", promo, at, {"code": code, "coupon": coupon.code})
