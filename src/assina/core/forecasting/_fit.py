@@ -63,6 +63,16 @@ def maximise(names: tuple[str, ...], loglik_and_grad: Callable[[np.ndarray], tup
     # BFGS (SciPy's, in Python): a few dozen steps of cheap bookkeeping; L-BFGS-B's compiled
     # step costs more than a whole small fit (sBG on 60 periods).
     result = minimize(bounded, np.log(start), jac=True, method="BFGS", options={"maxiter": 1000, "gtol": 1e-7})
+    # BFGS can stop on a failed line search far from the maximum (its first step from a poor start
+    # overshoots, "precision loss"): started again from where it stopped, with a fresh curvature
+    # estimate, it goes on. At most a few times, and only while it still gains.
+    for _ in range(5):
+        if result.success:
+            break
+        again = minimize(bounded, result.x, jac=True, method="BFGS", options={"maxiter": 1000, "gtol": 1e-7})
+        if not again.fun < result.fun:
+            break
+        result = again
     params = np.exp(result.x)
     at_bound = bool(np.any(np.abs(result.x) > LOG_BOUND - 1e-3))
     value, grad = loglik_and_grad(params)
