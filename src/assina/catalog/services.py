@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from assina.core.bundles import InvalidBundle, bundle_amount, parse_percent, part_value, saving
@@ -172,6 +172,8 @@ def redeem(code: str, plan_code: str, at: datetime) -> Coupon:
         coupon = Coupon.objects.filter(code=code).first()
         if coupon is None:
             raise CatalogError(_("unknown coupon or promotion code %(code)s") % {"code": repr(code)})
+    # The plans it is limited to, read once for every ``to_core`` of this redemption.
+    prefetch_related_objects([coupon], "plans")
     return redeem_coupon(coupon, plan_code, at)
 
 

@@ -30,21 +30,25 @@ def customer_method(sub: Subscription) -> PaymentMethod | None:
 
 
 def bill_period_now(sub: Subscription, index: int, reason: str, at: datetime,
-                    extra_lines: list[DraftLine] | None = None, terms=None) -> tuple[Invoice, list[PaymentAttempt]]:
+                    extra_lines: list[DraftLine] | None = None, terms=None, *,
+                    new: bool = False) -> tuple[Invoice, list[PaymentAttempt]]:
     """Issue the invoice of period ``index`` (plus carried items) and write its pending attempt.
 
     Runs in the caller's transaction; the caller collects the attempts after committing.
-    ``terms``: ``sub``'s current terms when the caller has built them already.
+    ``terms``: ``sub``'s current terms when the caller has built them already. ``new``: ``sub``
+    was inserted in this transaction, so no item can be carried over to it yet (none is read).
     """
     terms = terms or terms_for(sub)
     draft = draft_for_period(terms, index)
-    carried, carried_ids = pending_lines(sub.pk)
+    carried, carried_ids = ([], []) if new else pending_lines(sub.pk)
+    # Written with its first attempt counted, and the attempt carries the invoice as written
+    # (``apply_results`` then reads neither back).
     invoice = issue_invoices([InvoiceDraft(
         customer_id=sub.customer_id, subscription_id=sub.pk, currency=sub.currency, billing_reason=reason, at=at,
         lines=list(draft.lines) + (extra_lines or []) + carried, period_start=draft.period.start,
         period_end=draft.period.end, pending_item_ids=carried_ids, locale=sub.customer.locale,
-    )])[0]
-    attempts = start_attempts([invoice], {sub.customer_id: customer_method(sub)}, at)
+    )], first_attempt=True)[0]
+    attempts = start_attempts([invoice], {sub.customer_id: customer_method(sub)}, at, counted=True)
     return invoice, attempts
 
 

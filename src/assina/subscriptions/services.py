@@ -26,6 +26,7 @@ from assina.core.invoice_states import InvoiceStatus
 from assina.core.invoicing import DraftLine, LineKind, draft_for_period
 from assina.core.proration import prorate
 from assina.core.states import LIVE, SubscriptionStatus
+from assina.db import insert_rows
 from assina.customers.models import BalanceTransaction, Customer
 from assina.events.services import record
 from assina.i18n import CustomerTexts, status_word
@@ -145,6 +146,8 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
     # One loader for the terms built below (the coupon's window, the first period, its invoice):
     # the items are those written here, the coupon the one redeemed here.
     loader = TermsLoader()
+    item_pairs = [(base_version.pk, quantity), *((v.pk, q) for v, q in addon_versions)]
+    loader.load_versions(v for v, _q in item_pairs)
     with transaction.atomic():
         trial_end = start + timedelta(days=trial) if trial else None
         anchor = trial_end or start
@@ -156,14 +159,16 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
             created_at=created,
         )
         store.save(sub)
-        SubscriptionItem.objects.bulk_create(  # one INSERT, in the order items are read back (by id)
-            [SubscriptionItem(subscription=sub, plan_version=base_version, quantity=quantity)]
-            + [SubscriptionItem(subscription=sub, plan_version=version, quantity=q) for version, q in addon_versions])
-        loader.known_items(sub.pk, [(base_version.pk, quantity), *((v.pk, q) for v, q in addon_versions)])
+        # One INSERT, in the order items are read back (by id).
+        insert_rows(SubscriptionItem, ["subscription_id", "plan_version_id", "quantity"],
+                    [(sub.pk, version_id, q) for version_id, q in item_pairs])
+        loader.known_items(sub.pk, item_pairs)
         record("subscription.created", sub, start, {"plan": plan.code, "quantity": quantity, "status": sub.status,
                                                      "trial_end": trial_end.isoformat() if trial_end else None})
+        changed = ["status", "current_period_start", "current_period_end"]
         if coupon_code:  # after "created": event readers must never see a discount for an unknown subscription
-            _apply_coupon(sub, coupon_code, start, loader)
+            _apply_coupon(sub, coupon_code, start, loader, save=False)
+            changed += ["coupon_id", "discount_applies_from", "discount_applies_until"]
         attempts = []
         if trial_end:
             sub.current_period_end = trial_end
@@ -171,11 +176,11 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
             terms = terms_for(sub, loader)
             period = terms.period(0)
             sub.current_period_start, sub.current_period_end = period.start, period.end
-            invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_CREATE, start, terms=terms)
+            invoice, attempts = bill_period_now(sub, 0, Invoice.Reason.SUBSCRIPTION_CREATE, start, terms=terms, new=True)
             if invoice.status == InvoiceStatus.PAID.value:
                 set_status(sub, S.ACTIVE, start, "nothing_to_pay")
-        # What changed since the row was inserted (the coupon's fields were written with it).
-        store.save(sub, ["status", "current_period_start", "current_period_end"])
+        # What changed since the row was inserted, in one UPDATE.
+        store.save_many([sub], changed)
     collect(attempts, start)
     sub.refresh_from_db()
     return sub
@@ -198,7 +203,10 @@ def _require_recent_start(start: datetime, now: datetime, plan: Plan) -> None:
                         % {"start": start.isoformat(), "days": days, "earliest": earliest.isoformat()})
 
 
-def _apply_coupon(sub: Subscription, code: str, at: datetime, loader: TermsLoader | None = None) -> None:
+def _apply_coupon(sub: Subscription, code: str, at: datetime, loader: TermsLoader | None = None, *,
+                  save: bool = True) -> None:
+    """Redeem ``code`` for ``sub`` and set its discount window; ``save=False``: the caller
+    writes the coupon's fields with the rest of the row, in the same transaction."""
     coupon = redeem(code, sub.plan.code, at)
     sub.coupon = coupon
     core = coupon.to_core()
@@ -208,7 +216,8 @@ def _apply_coupon(sub: Subscription, code: str, at: datetime, loader: TermsLoade
     first = terms.period(0)
     sub.discount_applies_from, sub.discount_applies_until = discount_window(
         core, first, lambda k: terms.boundary(k + 1))
-    store.save(sub, ["coupon", "discount_applies_from", "discount_applies_until"])
+    if save:
+        store.save(sub, ["coupon", "discount_applies_from", "discount_applies_until"])
     record("subscription.discount_applied", sub, at, {"coupon": coupon.code})
 
 

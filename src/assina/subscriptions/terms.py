@@ -49,13 +49,18 @@ class TermsLoader:
             for coupon in Coupon.objects.filter(pk__in=coupon_ids).prefetch_related("plans"):
                 self._coupons[coupon.pk] = coupon.to_core()
 
+    def load_versions(self, version_ids: Iterable[int]) -> None:
+        """Read these plan versions now (a version never changes once written: a caller reads
+        them before its transaction takes the write lock)."""
+        missing = set(version_ids) - self._versions.keys()
+        if missing:
+            self._versions.update(_version_rows(missing))
+
     def known_items(self, sub_id: int, pairs: list[tuple[int, int]]) -> None:
         """The items of subscription ``sub_id`` as (plan version id, quantity) in the order they
         were added, when the caller has just written them (no query for them then)."""
         self._items[sub_id] = list(pairs)
-        missing = {v for v, _q in pairs} - self._versions.keys()
-        if missing:
-            self._versions.update(_version_rows(missing))
+        self.load_versions(v for v, _q in pairs)
 
     def known_coupon(self, coupon_id: int, coupon: CoreCoupon) -> None:
         """A coupon the caller has just read (no query for it then)."""
