@@ -62,7 +62,7 @@ def prepare(env: dict) -> str:
     return run(env, "apikey", "create", "--scope", "write", "--name", "bench")["secret"]
 
 
-def _checkout_client(port: int, seconds: float, number: int, out) -> None:
+def _checkout_client(port: int, seconds: float, number: int, keep: bool, out) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     cookie = ""
     done, errors, latencies = 0, 0, []
@@ -72,6 +72,9 @@ def _checkout_client(port: int, seconds: float, number: int, out) -> None:
         i += 1
         visitor = f"10.{number}.{(i >> 8) & 255}.{i & 255}"
         started = time.perf_counter()
+        if not keep:  # a new visitor: a browser of its own, its own connection (and no cookie yet)
+            conn.close()
+            cookie = ""
         try:
             headers = {"X-Forwarded-For": visitor, "Accept-Language": "pt-BR"}
             if cookie:
@@ -104,7 +107,7 @@ def _checkout_client(port: int, seconds: float, number: int, out) -> None:
     out.put((done, errors, latencies, time.process_time()))
 
 
-def _api_client(port: int, seconds: float, number: int, secret: str, out) -> None:
+def _api_client(port: int, seconds: float, number: int, keep: bool, secret: str, out) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     done, errors, latencies = 0, 0, []
@@ -113,6 +116,8 @@ def _api_client(port: int, seconds: float, number: int, secret: str, out) -> Non
     while time.monotonic() < deadline:
         i += 1
         started = time.perf_counter()
+        if not keep:  # the same connection policy as the checkout's clients: one per purchase
+            conn.close()
         try:
             conn.request("POST", "/api/v1/customers", body=json.dumps({
                 "email": f"a{number}-{i}@example.com", "name": "Ana Souza", "locale": "pt-BR", "tax_id": "529.982.247-25",
@@ -159,7 +164,7 @@ def _load(target, args, extra: tuple, server=None) -> dict:
     out = multiprocessing.Queue()
     load_before = os.getloadavg()[0]
     server_before = _server_cpu(server) if server else 0.0
-    procs = [multiprocessing.Process(target=target, args=(args.port, args.seconds, n, *extra, out))
+    procs = [multiprocessing.Process(target=target, args=(args.port, args.seconds, n, args.keep_alive, *extra, out))
              for n in range(args.clients)]
     started = time.perf_counter()
     for proc in procs:
@@ -219,6 +224,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--port", type=int, default=18753)
+    parser.add_argument("--keep-alive", action="store_true",
+                        help="each client keeps one connection for the whole run (default: one per visitor)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="assina-checkout-bench-"))
@@ -244,7 +251,9 @@ def main() -> None:
                   and after_checkouts["checkouts_complete"] == checkouts["completed"])
     report = {"benchmark": "checkout", "engine": "postgresql" if args.database else "sqlite",
               "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads, sandbox gateway",
-              "client": f"{args.clients} processes, one keep-alive connection each, closed loop",
+              "client": f"{args.clients} processes, closed loop, "
+                        + ("one keep-alive connection each for the whole run" if args.keep_alive
+                           else "a new keep-alive connection per visitor (its GET and POST) or API pair"),
               "checkout": {"what": "GET /checkout/pro/ then POST the form (new customer, card, add-on, promotion code; "
                                    "subscription, invoice, charge); 303 to the thank-you page", **checkouts},
               "peer_api": {"what": "POST /api/v1/customers (with the test card) then POST /api/v1/subscriptions "
