@@ -28,8 +28,9 @@ from factories import (FAILING_CARD, GOOD_CARD, advance, make_addon, make_custom
 
 from assina.api import queries as api_queries
 from assina.api.keys import create_key, hash_secret, revoke_key
-from assina.catalog.services import change_plan_price, create_coupon
-from assina.catalog.models import Plan
+from assina.catalog import queries as catalog_queries
+from assina.catalog.services import change_plan_price, create_coupon, create_promotion_code
+from assina.catalog.models import Coupon, Plan, PromotionCode
 from assina.clock import queries as clock_queries
 from assina.clock.models import ClockState, Installation
 from assina.events import queries as event_queries
@@ -888,6 +889,52 @@ def test_the_catalog_stamp_is_what_the_orm_counts_and_moves_with_each_change_the
         stamp = selling_queries.catalog_stamp()
         assert stamp == selling_queries.catalog_stamp_orm() and stamp not in seen
         seen.append(stamp)
+
+
+# --- the catalog ---------------------------------------------------------------------------------
+
+def _promotion(found):
+    if found is None:
+        return None
+    promo, coupon = found
+    return promo, [getattr(coupon, f.attname) for f in Coupon._meta.concrete_fields], coupon.plan_codes, coupon.to_core()
+
+
+@pytest.mark.django_db
+@compares(catalog_queries.promotion_code_orm)
+def test_a_promotion_code_with_its_coupon_is_what_the_orm_reads_in_any_case_of_its_letters():
+    start_clock(T0)
+    make_plan("pro", 4990)
+    make_plan("team", 9990)
+    create_coupon(code="half", duration="repeating", duration_periods=3, percent_off="12.5", at=T0,
+                  plans=["pro", "team"], redeem_by=T0 + timedelta(days=30), max_redemptions=9, name="Half")
+    create_coupon(code="tenoff", duration="once", amount_off=1000, currency="BRL", at=T0)
+    create_promotion_code(code="HALF2027", coupon_code="half", at=T0, expires_at=T0 + timedelta(days=3),
+                          max_redemptions=2)
+    create_promotion_code(code="Ten_Off", coupon_code="tenoff", at=T0)
+    for typed in ("HALF2027", "half2027", "Ten_Off", "ten_off", "tenXoff", "ten%", "nothing", "half"):
+        fast, orm = _promotion(catalog_queries.promotion_code(typed)), _promotion(catalog_queries.promotion_code_orm(typed))
+        assert fast == orm, typed
+    assert _promotion(catalog_queries.promotion_code("half2027"))[2] == {"pro", "team"}
+    percent = catalog_queries.promotion_code("HALF2027")[1].percent_off
+    assert percent == Decimal("12.50") and str(percent) == "12.50"
+    assert catalog_queries.promotion_code("nothing") is None
+
+
+@pytest.mark.django_db
+@compares(catalog_queries.count_redemption_orm)
+def test_counting_a_redemption_is_what_the_orm_counts_up_to_the_limit():
+    start_clock(T0)
+    coupon = create_coupon(code="welcome", duration="once", percent_off="20", at=T0, max_redemptions=1)
+    promo = create_promotion_code(code="WELCOME", coupon_code="welcome", at=T0)
+    for model, pk, limit in ((Coupon, coupon.pk, 1), (Coupon, coupon.pk, None), (PromotionCode, promo.pk, None),
+                             (PromotionCode, promo.pk, 5), (Coupon, coupon.pk + 99, None)):
+        assert_same_writes(lambda: catalog_queries.count_redemption(model, pk, limit),
+                           lambda: catalog_queries.count_redemption_orm(model, pk, limit), Coupon, PromotionCode)
+    Coupon.objects.filter(pk=coupon.pk).update(times_redeemed=1)
+    assert_same_writes(lambda: catalog_queries.count_redemption(Coupon, coupon.pk, 1),
+                       lambda: catalog_queries.count_redemption_orm(Coupon, coupon.pk, 1), Coupon)
+    assert catalog_queries.count_redemption(Coupon, coupon.pk, 1) is False
 
 
 # --- the rule itself --------------------------------------------------------------------------------
