@@ -179,8 +179,12 @@ class Coupon(models.Model):
         return self.name or self.code
 
     def to_core(self) -> CoreCoupon:
-        # Uses prefetched plans when the caller loaded them (the billing run does).
-        plan_codes = frozenset(p.code for p in self.plans.all())
+        # The plans it is limited to: as read with the coupon (``catalog.queries.promotion_code``
+        # sets ``plan_codes``), else the prefetched plans when the caller loaded them (the billing
+        # run does), else one query.
+        plan_codes = getattr(self, "plan_codes", None)
+        if plan_codes is None:
+            plan_codes = frozenset(p.code for p in self.plans.all())
         return CoreCoupon(
             code=self.code,
             duration=CouponDuration(self.duration),

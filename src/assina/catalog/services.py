@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import F, Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from assina.core.bundles import InvalidBundle, bundle_amount, parse_percent, part_value, saving
@@ -20,6 +20,7 @@ from assina.core.pricing import PriceSpec, PricingModel, Tier
 from assina.events.services import record
 from assina.i18n import localized_message
 
+from . import queries
 from .models import IMPORTED_VERSIONS_FROM, BundleComponent, Coupon, Plan, PlanVersion, Product, PromotionCode
 
 
@@ -156,24 +157,20 @@ def redeem(code: str, plan_code: str, at: datetime) -> Coupon:
 
     Runs in the caller's transaction so a failed subscription gives the redemption back.
     """
-    promo = PromotionCode.objects.filter(code__iexact=code).select_related("coupon").first()
-    if promo is not None:
-        if not promo.active or (promo.expires_at and at >= promo.expires_at):
+    found = queries.promotion_code(code)
+    if found is not None:
+        (promo_id, active, expires_at, max_redemptions, _times), coupon = found
+        if not active or (expires_at and at >= expires_at):
             raise CatalogError(_("promotion code %(code)s has expired") % {"code": repr(code)})
-        if promo.max_redemptions is not None:
-            taken = PromotionCode.objects.filter(pk=promo.pk, times_redeemed__lt=promo.max_redemptions).update(times_redeemed=F("times_redeemed") + 1)
-            if not taken:
-                raise CatalogError(_("promotion code %(code)s has reached its maximum number of redemptions")
-                                   % {"code": repr(code)})
-        else:
-            PromotionCode.objects.filter(pk=promo.pk).update(times_redeemed=F("times_redeemed") + 1)
-        coupon = promo.coupon
+        if not queries.count_redemption(PromotionCode, promo_id, max_redemptions):
+            raise CatalogError(_("promotion code %(code)s has reached its maximum number of redemptions")
+                               % {"code": repr(code)})
     else:
         coupon = Coupon.objects.filter(code=code).first()
         if coupon is None:
             raise CatalogError(_("unknown coupon or promotion code %(code)s") % {"code": repr(code)})
-    # The plans it is limited to, read once for every ``to_core`` of this redemption.
-    prefetch_related_objects([coupon], "plans")
+        # The plans it is limited to, read once for every ``to_core`` of this redemption.
+        prefetch_related_objects([coupon], "plans")
     return redeem_coupon(coupon, plan_code, at)
 
 
@@ -184,15 +181,15 @@ def check_promotion_code(code: str, plan_code: str, at: datetime) -> Coupon | No
     ``CouponNotApplicable`` that ``redeem`` would raise, in the same order. One query (two when
     the coupon is limited to some plans). ``redeem`` in the same transaction as the purchase
     still decides: a code's last redemption may go to someone else in between."""
-    promo = PromotionCode.objects.filter(code__iexact=code).select_related("coupon").first()
-    if promo is None:
+    found = queries.promotion_code(code)
+    if found is None:
         return None
-    if not promo.active or (promo.expires_at and at >= promo.expires_at):
+    (_promo_id, active, expires_at, max_redemptions, times_redeemed), coupon = found
+    if not active or (expires_at and at >= expires_at):
         raise CatalogError(_("promotion code %(code)s has expired") % {"code": repr(code)})
-    if promo.max_redemptions is not None and promo.times_redeemed >= promo.max_redemptions:
+    if max_redemptions is not None and times_redeemed >= max_redemptions:
         raise CatalogError(_("promotion code %(code)s has reached its maximum number of redemptions")
                            % {"code": repr(code)})
-    coupon = promo.coupon
     if not coupon.active:
         raise CatalogError(_("coupon %(code)s is no longer active") % {"code": repr(coupon.code)})
     check_redeemable(coupon.to_core(), plan_code, at, coupon.times_redeemed)
@@ -208,8 +205,7 @@ def redeem_coupon(coupon: Coupon, plan_code: str, at: datetime) -> Coupon:
     if not coupon.active:
         raise CatalogError(_("coupon %(code)s is no longer active") % {"code": repr(coupon.code)})
     check_redeemable(coupon.to_core(), plan_code, at, coupon.times_redeemed)
-    limit = Q(times_redeemed__lt=coupon.max_redemptions) if coupon.max_redemptions is not None else Q()
-    if not Coupon.objects.filter(limit, pk=coupon.pk).update(times_redeemed=F("times_redeemed") + 1):
+    if not queries.count_redemption(Coupon, coupon.pk, coupon.max_redemptions):
         raise CatalogError(_("coupon %(code)s has reached its maximum number of redemptions") % {"code": repr(coupon.code)})
     return coupon
 
