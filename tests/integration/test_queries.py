@@ -987,3 +987,70 @@ def test_hand_written_statements_run_from_queries_modules_only():
 
 # The workspace's comparisons live in their own module; imported here so that they count when this one runs alone.
 import test_workspace_queries  # noqa: E402,F401
+
+
+# --- applying payment results (issue 19: a checkout's write lock) -----------------------------------
+
+@pytest.mark.django_db
+@compares(payment_queries.pending_attempt_ids_orm)
+def test_the_pending_attempts_locked_to_apply_results_are_what_the_orm_locks():
+    from assina.payments.models import PaymentAttempt
+
+    start_clock(T0)
+    make_plan("pro", 4990)
+    invoices = [Invoice.objects.get(subscription=subscribe(make_customer(), "pro")) for _ in range(3)]
+    for invoice in invoices:  # each invoice's first attempt succeeded; later ones pending, failed or succeeded
+        for number, status in ((2, "pending"), (3, "failed"), (4, "pending"), (5, "succeeded")):
+            PaymentAttempt.objects.create(invoice=invoice, number=number, idempotency_key=f"k_{invoice.pk}_{number}",
+                                          amount=4990, currency="BRL", status=status, created_at=T0)
+    first, second, third = (invoice.pk for invoice in invoices)
+    cases = [[f"k_{first}_2"], [f"k_{first}_3"], ["nope"], [f"k_{third}_4", f"k_{first}_2", f"k_{first}_3", "nope"],
+             [f"k_{i}_{n}" for i in (first, second, third) for n in (5, 4, 3, 2)],
+             [PaymentAttempt.objects.filter(number=1).values_list("idempotency_key", flat=True).first()], []]
+    found = []
+    for keys in cases:
+        with transaction.atomic():
+            fast = payment_queries.pending_attempt_ids(keys)
+            assert fast == payment_queries.pending_attempt_ids_orm(keys)
+        found.append([key for _, key in fast])
+    assert found == [[f"k_{first}_2"], [], [], [f"k_{first}_2", f"k_{third}_4"],
+                     [f"k_{i}_{n}" for i in (first, second, third) for n in (2, 4)], [], []]
+
+
+@pytest.mark.django_db
+@compares(subscription_queries.subscriptions_to_follow_orm, subscription_queries.open_invoice_ids_orm)
+def test_what_following_payment_results_reads_is_what_the_orm_reads():
+    start_clock(T0)
+    make_plan("pro", 4990)
+    active = subscribe(make_customer(), "pro")
+    past_due = subscribe(make_customer(), "pro")
+    attach_card(past_due.customer, FAILING_CARD, T0)
+    advance(past_due.current_period_end)  # the renewal is declined: past due, with a grace period
+    incomplete = subscribe(make_customer(card=FAILING_CARD), "pro")  # its first invoice stays open
+    trialing = subscribe(make_customer(card=None), "pro", trial_days=30)
+    Subscription.objects.filter(pk=trialing.pk).update(  # times with and without microseconds
+        resumes_at=utc(2027, 5, 1) + timedelta(microseconds=7), catch_up_held_at=utc(2027, 2, 1))
+    Subscription.objects.filter(pk=incomplete.pk).update(imported_at=utc(2026, 12, 1, 3, 4, 5))
+    statuses = dict(Subscription.objects.values_list("pk", "status"))
+    assert statuses == {active.pk: "active", incomplete.pk: "incomplete", past_due.pk: "past_due",
+                        trialing.pk: "trialing"}
+    every = set(statuses)
+    for failed, paid in ((set(), set()), ({active.pk}, set()), (set(), {active.pk}), (set(), {incomplete.pk}),
+                         ({past_due.pk}, {incomplete.pk, active.pk, trialing.pk}), (every, set()), (set(), every),
+                         ({999999}, {999998})):
+        with transaction.atomic():
+            fast = subscription_queries.subscriptions_to_follow(failed, paid)
+            assert fast == subscription_queries.subscriptions_to_follow_orm(failed, paid)
+        assert [row[0] for row in fast] == sorted(failed & every | {pk for pk in paid & every if statuses[pk] != "active"})
+        fields = subscription_queries.FOLLOWED_FIELDS
+        for row in fast:  # every value as the ORM's instance holds it
+            sub = Subscription.objects.get(pk=row[0])
+            assert row == tuple(getattr(sub, name) for name in fields)
+    open_ids = {sub.pk: list(Invoice.objects.filter(subscription=sub, status="open").order_by("pk")
+                             .values_list("pk", flat=True)) for sub in (incomplete, past_due)}
+    assert all(open_ids.values())
+    for sub_id in (*every, 999999):
+        for besides in {0, *open_ids.get(sub_id, [])}:
+            fast = subscription_queries.open_invoice_ids(sub_id, besides)
+            assert fast == subscription_queries.open_invoice_ids_orm(sub_id, besides)
+            assert fast == [pk for pk in open_ids.get(sub_id, []) if pk != besides]

@@ -46,6 +46,7 @@ from .events import PaymentOutcome, PaymentResultsApplied
 from .gateway import AttachedCard, CardDetails, ChargeRequest, ChargeResult
 from .gateways import get_gateway
 from .models import GatewayCustomer, PaymentAttempt, PaymentMethod
+from .queries import pending_attempt_ids
 
 NO_PAYMENT_METHOD = "no_payment_method"
 EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
@@ -383,14 +384,12 @@ def _pending_attempts(keys: list[str], written: dict[str, PendingCharge]) -> tup
     """The attempts among ``keys`` still pending, locked in id order, as (pk, key, invoice id,
     number, amount, currency, created_at), and their invoices (id -> row in INVOICE_FIELDS
     order, locked too)."""
-    pending = PaymentAttempt.objects.select_for_update().filter(idempotency_key__in_list=Many(keys),
-                                                                 status=PaymentAttempt.Status.PENDING).order_by("pk")
     if written and all(key in written for key in keys):
         # Times as a read would give them (UTC): they end up in event texts.
         utc = _to_utc_cache()
         attempts = []
         invoices: dict[int, list] = {}
-        for pk, key in fetch_values(pending, ("pk", "idempotency_key")):
+        for pk, key in pending_attempt_ids(keys):
             charge = written[key]
             row = list(charge.invoice)
             start, created = row[I_PERIOD], charge.created_at
@@ -404,6 +403,8 @@ def _pending_attempts(keys: list[str], written: dict[str, PendingCharge]) -> tup
         # else changes these invoices, so they hold what the attempts' transaction wrote; the
         # UPDATE that applies the results locks them.
         return attempts, invoices
+    pending = PaymentAttempt.objects.select_for_update().filter(idempotency_key__in_list=Many(keys),
+                                                                 status=PaymentAttempt.Status.PENDING).order_by("pk")
     attempts = fetch_values(pending, ("pk", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at"))
     if not attempts:
         return attempts, {}

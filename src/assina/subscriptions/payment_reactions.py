@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db import DEFAULT_DB_ALIAS
 
 from assina.core.dunning import CANCEL, UNPAID, final_action_applies
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.payment_results import past_due_after_failure, reactivated_by_payment
 from assina.core.states import SubscriptionStatus, transition
-from assina.db import Many
 from assina.dispatch import on
 from assina.events.services import record
 from assina.invoices.events import InvoiceSettled
@@ -35,14 +34,10 @@ from assina.payments.events import DunningExhausted, PaymentResultsApplied
 from . import store
 from .lifecycle import set_status
 from .models import ScheduledChange, Subscription
+from .queries import FOLLOWED_FIELDS, open_invoice_ids, subscriptions_to_follow
 from .services import end_at_period_end
 
-# What the reaction to payment results reads of a subscription (the fields its next action
-# time is computed from, held for catch-up included, and those it changes).
-SUBSCRIPTION_FIELDS = ("id", "status", "customer_id", "current_period_end", "resumes_at", "created_at", "next_action_at",
-                       "grace_until", "imported_at", "catch_up_held_at")
 _OPEN = InvoiceStatus.OPEN.value
-_ACTIVE = SubscriptionStatus.ACTIVE.value
 
 
 def follow_payment_results(fact: PaymentResultsApplied) -> None:
@@ -55,9 +50,9 @@ def follow_payment_results(fact: PaymentResultsApplied) -> None:
     outcomes = fact.outcomes
     failed = {o.subscription_id for o in outcomes if not o.succeeded}
     paid = {o.subscription_id for o in outcomes} - failed
-    subs = {s.pk: s for s in Subscription.objects.select_for_update()
-            .filter(Q(pk__in_list=Many(failed - {None})) | (Q(pk__in_list=Many(paid - {None})) & ~Q(status=_ACTIVE)))
-            .only(*SUBSCRIPTION_FIELDS).order_by("pk")}
+    # Instances as ``.only(*FOLLOWED_FIELDS)`` builds them (``store`` writes model instances).
+    subs = {row[0]: Subscription.from_db(DEFAULT_DB_ALIAS, FOLLOWED_FIELDS, row)
+            for row in subscriptions_to_follow(failed - {None}, paid - {None})}
     if not subs:
         return
     settled: set[int] = set()  # the batch's invoices paid so far, in the order of the results
@@ -83,8 +78,7 @@ def follow_payment_results(fact: PaymentResultsApplied) -> None:
 def _others_open(sub_id: int, paid_id: int, settled: set[int]) -> bool:
     """Whether the subscription still has an open invoice besides ``paid_id``, counting those
     the batch has paid so far as paid (their rows are written after the reaction)."""
-    others = Invoice.objects.filter(subscription_id=sub_id, status=_OPEN).exclude(pk=paid_id)
-    return any(pk not in settled for pk in others.values_list("pk", flat=True))
+    return any(pk not in settled for pk in open_invoice_ids(sub_id, paid_id))
 
 
 def _set_status(sub: Subscription, target: SubscriptionStatus, at: datetime, events: list[tuple], reason: str) -> None:
