@@ -51,7 +51,7 @@ from assina.payments import queries as payment_queries
 from assina.portal import queries as portal_queries
 from assina.repricing import queries as repricing_queries
 from assina.selling import queries as selling_queries
-from assina.selling.models import CheckoutRequest, CheckoutSuggestion
+from assina.selling.models import CheckoutRequest, CheckoutSession, CheckoutSuggestion
 from assina.payments.models import Refund
 from assina.payments.refunds import refund_invoice
 from assina.payments.services import attach_card
@@ -889,6 +889,30 @@ def test_the_catalog_stamp_is_what_the_orm_counts_and_moves_with_each_change_the
         stamp = selling_queries.catalog_stamp()
         assert stamp == selling_queries.catalog_stamp_orm() and stamp not in seen
         seen.append(stamp)
+
+
+@pytest.mark.django_db
+@compares(selling_queries.claim_session_orm)
+def test_claiming_a_checkout_session_is_what_the_orm_claims_and_reads_back():
+    start_clock(T0)
+    pro = make_plan("pro", 4990)
+    customer = make_customer(email="ana@example.com")
+    wall = utc(2027, 1, 10, 12)
+    Status = CheckoutSession.Status
+    rows = {"open": dict(status=Status.OPEN), "mine": dict(status=Status.OPEN, customer=customer, gateway_customer="cus_1"),
+            "held": dict(status=Status.PROCESSING, claimed_at=wall - timedelta(minutes=1)),
+            "crashed": dict(status=Status.PROCESSING, claimed_at=wall - timedelta(minutes=10), gateway_customer="cus_2"),
+            "done": dict(status=Status.COMPLETE)}
+    for key, fields in rows.items():
+        CheckoutSession.objects.create(key=f"cs_{key}", plan=pro, created_at=T0, expires_at=T0 + timedelta(days=1), **fields)
+    answers = {}
+    for key in [*rows, "absent"]:
+        answers[key], _rows_left = assert_same_writes(
+            lambda key=key: selling_queries.claim_session(f"cs_{key}", wall, wall - timedelta(minutes=5)),
+            lambda key=key: selling_queries.claim_session_orm(f"cs_{key}", wall, wall - timedelta(minutes=5)),
+            CheckoutSession)
+    assert answers == {"open": (None, ""), "mine": (customer.pk, "cus_1"), "held": None, "crashed": (None, "cus_2"),
+                       "done": None, "absent": None}
 
 
 # --- the catalog ---------------------------------------------------------------------------------

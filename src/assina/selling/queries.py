@@ -13,7 +13,7 @@ from assina.db import execute, select_row, sql_columns, sql_table, sql_time
 
 from assina.catalog.models import Plan, PlanVersion
 
-from .models import CheckoutRequest, CheckoutSuggestion
+from .models import CheckoutRequest, CheckoutSession, CheckoutSuggestion
 
 
 @functools.cache
@@ -80,3 +80,31 @@ def catalog_stamp_orm() -> tuple:
     return tuple(int(n) if n is not None else None for n in (
         versions["count"], versions["newest"], plans["count"], plans["n_active"], plans["active_ids"], plans["n_public"],
         plans["public_ids"], chosen["count"], chosen["rows"]))
+
+
+@functools.cache
+def _claim_sql(vendor: str) -> str:
+    c, table = sql_columns(CheckoutSession), sql_table(CheckoutSession)
+    return (f"UPDATE {table} SET {c['status']} = %s, {c['claimed_at']} = %s WHERE {c['key']} = %s"
+            f" AND ({c['status']} = %s OR ({c['status']} = %s AND {c['claimed_at']} < %s))"
+            f" RETURNING {c['customer']}, {c['gateway_customer']}")
+
+
+def claim_session(key: str, at: datetime, stale_before: datetime) -> tuple[int | None, str] | None:
+    """Take the checkout session ``key`` for completing it: open, or processing under a claim
+    older than ``stale_before`` (a crashed request's). The session's customer id and account at
+    the gateway as an earlier claim may have left them, or None when another request holds it
+    (or it is complete). One statement: the UPDATE answers what the ORM read back after it."""
+    Status = CheckoutSession.Status
+    row = select_row(_claim_sql(connection.vendor), [Status.PROCESSING, sql_time(at), key, Status.OPEN,
+                                                     Status.PROCESSING, sql_time(stale_before)])
+    return None if row is None else (row[0], row[1])
+
+
+def claim_session_orm(key: str, at: datetime, stale_before: datetime) -> tuple[int | None, str] | None:
+    Status = CheckoutSession.Status
+    stale = Q(status=Status.PROCESSING, claimed_at__lt=stale_before)
+    if not CheckoutSession.objects.filter(Q(status=Status.OPEN) | stale, key=key).update(status=Status.PROCESSING,
+                                                                                          claimed_at=at):
+        return None
+    return CheckoutSession.objects.filter(key=key).values_list("customer_id", "gateway_customer").get()

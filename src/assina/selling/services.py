@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,6 +36,7 @@ from assina.core.errors import DomainError
 from assina.core.tax_ids import brazilian_tax_id, formatted
 from assina.customers.models import Customer
 from assina.customers.services import check_country, check_new_customer, insert_customer
+from assina.db import update_many, update_rows
 from assina.events.services import record
 from assina.i18n import localized_message
 from assina.payments.gateways import get_gateway
@@ -219,17 +220,23 @@ def create_session(*, plan_code: str, success_url: str = "", cancel_url: str = "
     return session
 
 
-def session_for_token(key: str, plan: Plan, at: datetime | None = None) -> CheckoutSession:
+def session_for_token(key: str, plan: Plan, at: datetime | None = None, *, address: str | None = None) -> CheckoutSession:
     """The session of a /checkout/<plan>/ form (its token's key), made by its first POST (a
     token is new on its first POST, so the session is inserted without looking for it first;
-    a second POST of the same form finds it taken)."""
+    a second POST of the same form finds it taken). ``address``: this POST is counted against
+    the address's limit (``throttle``) in the same transaction; ``Throttled`` past it, and
+    then nothing is made."""
     at = at or clock_now()
-    try:
-        with transaction.atomic():
-            return CheckoutSession.objects.create(key=key, plan=plan, origin=CheckoutSession.Origin.PAGE, created_at=at,
-                                                  expires_at=at + SESSION_AGE)
-    except IntegrityError:  # made by an earlier POST of this form (a double click, a retry)
-        return CheckoutSession.objects.select_related("plan").get(key=key)
+    with transaction.atomic():
+        if address is not None:
+            _count_post(address)
+        try:
+            with transaction.atomic():  # a savepoint: a second POST's count stays counted
+                return CheckoutSession.objects.create(key=key, plan=plan, origin=CheckoutSession.Origin.PAGE,
+                                                      created_at=at, expires_at=at + SESSION_AGE)
+        except IntegrityError:  # made by an earlier POST of this form (a double click, a retry)
+            pass
+    return CheckoutSession.objects.select_related("plan").get(key=key)
 
 
 def get_session(key: str) -> CheckoutSession | None:
@@ -327,20 +334,22 @@ def check_form(session: CheckoutSession, form: CheckoutForm, at: datetime) -> Ch
 
 def throttle(address: str) -> None:
     """Count one POST of the checkout form from ``address``; ``Throttled`` past the limit."""
-    at = timezone.now()  # the wall clock, as the portal's sign-in limit: a test clock never lifts it
-    key = f"ip:{address}"[:120]
     with transaction.atomic():
-        if not queries.count_request(key, at, at - THROTTLE_WINDOW, PER_ADDRESS):
-            raise Throttled()
+        _count_post(address)
+
+
+def _count_post(address: str) -> None:
+    at = timezone.now()  # the wall clock, as the portal's sign-in limit: a test clock never lifts it
+    if not queries.count_request(f"ip:{address}"[:120], at, at - THROTTLE_WINDOW, PER_ADDRESS):
+        raise Throttled()
 
 
 # --- completing, exactly once ---------------------------------------------------------------
 
-def _claim(key: str) -> bool:
+def _claim(key: str) -> tuple[int | None, str] | None:
+    """The session's customer id and gateway account once this request holds it, else None."""
     wall = timezone.now()
-    stale = Q(status=CheckoutSession.Status.PROCESSING, claimed_at__lt=wall - CLAIM_TIMEOUT)
-    return bool(CheckoutSession.objects.filter(Q(status=CheckoutSession.Status.OPEN) | stale, key=key)
-                .update(status=CheckoutSession.Status.PROCESSING, claimed_at=wall))
+    return queries.claim_session(key, wall, wall - CLAIM_TIMEOUT)
 
 
 def _release(key: str) -> None:
@@ -364,7 +373,8 @@ def complete(key: str, form: CheckoutForm, *, session: CheckoutSession | None = 
         if expired(session, at):
             raise CheckoutError(_("This checkout has expired. Please start again."), "session")
         checked = check_form(session, form, at)
-        if _claim(key):
+        claimed = _claim(key)
+        if claimed is not None:
             break
         session = None
         while wall_time.monotonic() < deadline:  # another request is completing it: wait for its result
@@ -377,9 +387,8 @@ def complete(key: str, form: CheckoutForm, *, session: CheckoutSession | None = 
                                 "session")
     try:
         # What an earlier claim may have left (a customer made, an account opened at the gateway)
-        # is read again now that this request holds the claim; the rest of the row is as read.
-        session.customer_id, session.gateway_customer = (
-            CheckoutSession.objects.filter(key=key).values_list("customer_id", "gateway_customer").get())
+        # comes with this request's claim; the rest of the row is as read.
+        session.customer_id, session.gateway_customer = claimed
         session.status = CheckoutSession.Status.PROCESSING
         return _fulfil(session, checked, form, at)
     except BaseException:
@@ -405,7 +414,7 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
                 if checked.shipping:
                     Customer.objects.filter(pk=customer.pk).update(shipping_address=checked.shipping)
                 attach_card_token(customer, attached, at)
-                CheckoutSession.objects.filter(pk=session.pk).update(customer=customer)
+                update_rows(CheckoutSession, ["customer_id"], [(customer.pk, session.pk)])
         except (IntegrityError, DomainError):
             if Customer.objects.filter(email__iexact=checked.email).exists():  # a customer's, or taken meanwhile
                 return _existing_customer(session, checked, at)
@@ -494,8 +503,8 @@ def _finish(session: CheckoutSession, outcome: str, at: datetime, *, checked: Ch
         session.customer_email = checked.email
         session.locale = checked.locale
         session.completed_at = at
-        session.save(update_fields=["status", "outcome", "customer", "subscription", "customer_email", "locale",
-                                    "completed_at"])
+        update_many([session], ["status", "outcome", "customer_id", "subscription_id", "customer_email", "locale",
+                                "completed_at"])
         record("checkout_session.completed", session, at, {"outcome": outcome, "plan": session.plan.code,
                                                            "subscription": subscription.pk if subscription else None},
                customer_id=customer.pk if customer else None)

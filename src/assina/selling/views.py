@@ -226,15 +226,16 @@ def _form(request, language: str) -> services.CheckoutForm:
 
 
 def _submit(request, language: str, key: str, *, plan=None, session=None):
+    at = None
     try:
-        services.throttle(client_address(request))
+        if session is None:  # counted in the transaction that makes the form's session
+            at = clock_now()
+            session = services.session_for_token(key, plan, at, address=client_address(request))
+        else:
+            services.throttle(client_address(request))
     except services.Throttled:
         return _page(request, "refused.html", language, {
             "text": _("Too many attempts from your network. Please wait an hour and try again.")}, status=429)
-    at = None
-    if session is None:
-        at = clock_now()
-        session = services.session_for_token(key, plan, at)
     form = _form(request, language)
     if request.POST.get("action") == "start":  # Stripe.js asks for a card setup (checkout.js)
         try:
