@@ -1078,3 +1078,61 @@ def test_what_following_payment_results_reads_is_what_the_orm_reads():
             fast = subscription_queries.open_invoice_ids(sub_id, besides)
             assert fast == subscription_queries.open_invoice_ids_orm(sub_id, besides)
             assert fast == [pk for pk in open_ids.get(sub_id, []) if pk != besides]
+
+
+@pytest.mark.django_db
+@compares(subscription_queries.first_pending_changes_orm)
+def test_the_first_pending_changes_are_what_the_orm_finds():
+    from assina.subscriptions.models import ScheduledChange
+
+    start_clock(T0)
+    make_plan("pro", 4990)
+    subs = [subscribe(make_customer(card=None), "pro", trial_days=30).pk for _ in range(4)]
+    first, second, third, _none = subs
+    micro = timedelta(microseconds=3)
+    for sub_id, at, status in ((first, utc(2027, 3, 1), "pending"), (first, utc(2027, 2, 1) + micro, "pending"),
+                               (first, utc(2027, 1, 20), "canceled"), (second, utc(2027, 2, 15), "applied"),
+                               (third, utc(2027, 4, 1, 12), "pending"), (third, utc(2027, 4, 1, 12), "pending")):
+        ScheduledChange.objects.create(subscription_id=sub_id, effective_at=at, change={"quantity": 2}, status=status,
+                                       created_at=T0)
+    for ids in ([], [first], [second], subs, [third, first, 999999]):
+        fast = subscription_queries.first_pending_changes(ids)
+        assert fast == subscription_queries.first_pending_changes_orm(ids)
+        assert fast == {k: v for k, v in {first: utc(2027, 2, 1) + micro, third: utc(2027, 4, 1, 12)}.items() if k in ids}
+
+
+@pytest.mark.django_db
+@compares(payment_queries.pending_attempt_rows_orm, payment_queries.locked_invoice_rows_orm)
+def test_the_attempts_and_invoices_locked_to_apply_results_read_what_the_orm_reads():
+    from assina.payments.models import PaymentAttempt
+    from assina.payments.services import INVOICE_FIELDS
+
+    start_clock(T0)
+    make_plan("pro", 4990)
+    failing = subscribe(make_customer(), "pro")
+    attach_card(failing.customer, FAILING_CARD, T0)
+    advance(failing.current_period_end)  # a declined renewal: in dunning, a retry scheduled
+    paid = subscribe(make_customer(), "pro")
+    invoices = list(Invoice.objects.order_by("pk"))
+    created = utc(2027, 2, 10, 9, 30) + timedelta(microseconds=11)
+    for invoice in invoices:
+        for number, status in ((7, "pending"), (8, "failed"), (9, "pending")):
+            PaymentAttempt.objects.create(invoice=invoice, number=number, idempotency_key=f"k_{invoice.pk}_{number}",
+                                          amount=invoice.total, currency="BRL", status=status, created_at=created)
+    keys = [f"k_{invoice.pk}_{n}" for invoice in invoices for n in (9, 8, 7)]
+    for chosen in ([], keys[:1], keys[1:2], keys, ["nope", *keys[::-1]]):
+        with transaction.atomic():
+            fast = payment_queries.pending_attempt_rows(chosen)
+            assert fast == payment_queries.pending_attempt_rows_orm(chosen)
+        assert [row[1] for row in fast] == sorted({k for k in chosen if k in keys and not k.endswith("_8")},
+                                                  key=lambda k: PaymentAttempt.objects.get(idempotency_key=k).pk)
+        assert all(row[6] == created for row in fast)
+    ids = [invoice.pk for invoice in invoices]
+    for chosen in ([], ids[:1], ids, [ids[-1], 999999, ids[0]]):
+        with transaction.atomic():
+            fast = payment_queries.locked_invoice_rows(chosen, INVOICE_FIELDS)
+            assert fast == payment_queries.locked_invoice_rows_orm(chosen, INVOICE_FIELDS)
+        assert [row[0] for row in fast] == sorted(set(chosen) & set(ids))
+    rows = payment_queries.locked_invoice_rows(ids, INVOICE_FIELDS)
+    assert {row[1] for row in rows} == {"open", "paid"} and any(row[-2] and row[-1] for row in rows)  # in dunning
+    assert paid.pk in {row[2] for row in rows}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Min
 
 from assina.db import Many, aware_datetime, fetch_prepared, select_row, sql_columns, sql_in_list, sql_table
@@ -88,3 +88,68 @@ def pending_attempt_ids_orm(keys: list[str]) -> list[tuple[int, str]]:
     return list(PaymentAttempt.objects.select_for_update().filter(idempotency_key__in_list=Many(keys),
                                                                    status=PaymentAttempt.Status.PENDING)
                 .order_by("pk").values_list("pk", "idempotency_key"))
+
+
+def _read(model, attnames: tuple[str, ...], vendor: str) -> str:
+    """The columns of ``attnames``, datetimes read as text on SQLite (no converter runs; parsed
+    by ``_times``)."""
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    quote = connection.ops.quote_name
+    return ", ".join(f"CAST({quote(fields[name].column)} AS TEXT)"
+                     if vendor == "sqlite" and isinstance(fields[name], models.DateTimeField) else quote(fields[name].column)
+                     for name in attnames)
+
+
+def _times(model, attnames: tuple[str, ...], rows: list[tuple]) -> list[tuple]:
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    times = [i for i, name in enumerate(attnames) if isinstance(fields[name], models.DateTimeField)]
+    if not times or not rows or connection.vendor != "sqlite":
+        return rows
+    columns = list(zip(*rows))
+    for i in times:
+        parsed = {value: aware_datetime(value) for value in set(columns[i])}
+        columns[i] = list(map(parsed.__getitem__, columns[i]))
+    return list(zip(*columns))
+
+
+ATTEMPT_FIELDS = ("id", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at")
+
+
+@functools.cache
+def _pending_attempt_rows_sql(vendor: str) -> str:
+    a = sql_columns(PaymentAttempt)
+    lock = " FOR UPDATE" if vendor == "postgresql" else ""
+    return (f"SELECT {_read(PaymentAttempt, ATTEMPT_FIELDS, vendor)} FROM {sql_table(PaymentAttempt)} "
+            f"WHERE {sql_in_list(a['idempotency_key'], (), vendor)[0]} AND {a['status']} = %s ORDER BY {a['id']}{lock}")
+
+
+def pending_attempt_rows(keys: list[str]) -> list[tuple]:
+    """``pending_attempt_ids``, with each attempt's ``ATTEMPT_FIELDS`` (for results whose
+    attempts the caller does not hold: retries, card payments, reconciliation)."""
+    _, params = sql_in_list("", keys)
+    rows = fetch_prepared(_pending_attempt_rows_sql(connection.vendor), [*params, PaymentAttempt.Status.PENDING.value])
+    return _times(PaymentAttempt, ATTEMPT_FIELDS, rows)
+
+
+def pending_attempt_rows_orm(keys: list[str]) -> list[tuple]:
+    return list(PaymentAttempt.objects.select_for_update().filter(idempotency_key__in_list=Many(keys),
+                                                                   status=PaymentAttempt.Status.PENDING)
+                .order_by("pk").values_list(*ATTEMPT_FIELDS))
+
+
+@functools.cache
+def _locked_invoice_rows_sql(vendor: str, fields: tuple[str, ...]) -> str:
+    i = sql_columns(Invoice)
+    lock = " FOR UPDATE" if vendor == "postgresql" else ""
+    return (f"SELECT {_read(Invoice, fields, vendor)} FROM {sql_table(Invoice)} "
+            f"WHERE {sql_in_list(i['id'], (), vendor)[0]} ORDER BY {i['id']}{lock}")
+
+
+def locked_invoice_rows(ids: list[int], fields: tuple[str, ...]) -> list[tuple]:
+    """Lock the invoices ``ids`` in id order and read their ``fields`` (attribute names)."""
+    _, params = sql_in_list("", ids)
+    return _times(Invoice, fields, fetch_prepared(_locked_invoice_rows_sql(connection.vendor, fields), params))
+
+
+def locked_invoice_rows_orm(ids: list[int], fields: tuple[str, ...]) -> list[tuple]:
+    return list(Invoice.objects.select_for_update().filter(pk__in_list=Many(ids)).order_by("pk").values_list(*fields))

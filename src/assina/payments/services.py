@@ -32,7 +32,7 @@ from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.payment_results import failure_enters_dunning, success_pays
 from assina.customers.models import BalanceTransaction, Customer
-from assina.db import Many, fetch_values, insert_rows, update_rows
+from assina.db import insert_rows, update_rows
 from assina.dispatch import publish
 from assina.events.models import Event
 from assina.events.services import record
@@ -46,7 +46,7 @@ from .events import PaymentOutcome, PaymentResultsApplied
 from .gateway import AttachedCard, CardDetails, ChargeRequest, ChargeResult
 from .gateways import get_gateway
 from .models import GatewayCustomer, PaymentAttempt, PaymentMethod
-from .queries import pending_attempt_ids
+from .queries import locked_invoice_rows, pending_attempt_ids, pending_attempt_rows
 
 NO_PAYMENT_METHOD = "no_payment_method"
 EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
@@ -403,15 +403,10 @@ def _pending_attempts(keys: list[str], written: dict[str, PendingCharge]) -> tup
         # else changes these invoices, so they hold what the attempts' transaction wrote; the
         # UPDATE that applies the results locks them.
         return attempts, invoices
-    pending = PaymentAttempt.objects.select_for_update().filter(idempotency_key__in_list=Many(keys),
-                                                                 status=PaymentAttempt.Status.PENDING).order_by("pk")
-    attempts = fetch_values(pending, ("pk", "idempotency_key", "invoice_id", "number", "amount", "currency", "created_at"))
+    attempts = pending_attempt_rows(keys)
     if not attempts:
         return attempts, {}
-    invoices = {
-        row[0]: list(row) for row in fetch_values(
-            Invoice.objects.select_for_update().filter(pk__in_list=Many(a[2] for a in attempts)).order_by("pk"), INVOICE_FIELDS)
-    }
+    invoices = {row[0]: list(row) for row in locked_invoice_rows(sorted({a[2] for a in attempts}), INVOICE_FIELDS)}
     return attempts, invoices
 
 

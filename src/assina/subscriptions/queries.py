@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 from django.db import connection, models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils.dateparse import parse_datetime
 
 from assina.customers.models import Customer
@@ -402,3 +402,25 @@ def open_invoice_ids(subscription_id: int, besides: int) -> list[int]:
 def open_invoice_ids_orm(subscription_id: int, besides: int) -> list[int]:
     return list(Invoice.objects.filter(subscription_id=subscription_id, status=InvoiceStatus.OPEN)
                 .exclude(pk=besides).order_by("pk").values_list("pk", flat=True))
+
+
+@functools.cache
+def _first_pending_changes_sql(vendor: str) -> str:
+    c = sql_columns(ScheduledChange)
+    return (f"SELECT {c['subscription']}, MIN({c['effective_at']}) FROM {sql_table(ScheduledChange)} "
+            f"WHERE {sql_in_list(c['subscription'], (), vendor)[0]} AND {c['status']} = %s GROUP BY {c['subscription']}")
+
+
+def first_pending_changes(subscription_ids: list[int]) -> dict[int, datetime]:
+    """Subscription id -> when its first pending scheduled change takes effect, for those of
+    ``subscription_ids`` that have one (what ``store.next_action_times`` computes a next action
+    time from: every write of a subscription's status asks it)."""
+    _, params = sql_in_list("", subscription_ids)
+    rows = fetch_prepared(_first_pending_changes_sql(connection.vendor), [*params, ScheduledChange.Status.PENDING.value])
+    return {sub_id: aware_datetime(first) for sub_id, first in rows}
+
+
+def first_pending_changes_orm(subscription_ids: list[int]) -> dict[int, datetime]:
+    return dict(ScheduledChange.objects.filter(subscription_id__in_list=Many(subscription_ids),
+                                               status=ScheduledChange.Status.PENDING)
+                .values("subscription_id").annotate(first=Min("effective_at")).values_list("subscription_id", "first"))
