@@ -961,6 +961,36 @@ def test_counting_a_redemption_is_what_the_orm_counts_up_to_the_limit():
     assert catalog_queries.count_redemption(Coupon, coupon.pk, 1) is False
 
 
+@pytest.mark.django_db
+@compares(catalog_queries.active_plan_orm, catalog_queries.active_addons_orm, catalog_queries.current_version_ids_orm)
+def test_plans_and_their_current_versions_are_what_the_orm_reads():
+    start_clock(T0)
+    pro = make_plan("pro", 4990, trial_days=7)
+    Plan.objects.filter(pk=pro.pk).update(public=True, ships_goods=True, shipping_amount=900, free_shipping_from=10000)
+    make_plan("old", 1990)
+    Plan.objects.filter(code="old").update(active=False)
+    for code in ("seats", "extra_1", "yearly"):
+        make_addon(code, 1000, interval="year" if code == "yearly" else "month")
+    make_addon("dollars", 1000, currency="USD")
+    change_plan_price("seats", amount=1200, at=T0)
+
+    def fields(plan):
+        return None if plan is None else [getattr(plan, f.attname) for f in Plan._meta.concrete_fields]
+
+    for code, kind in (("pro", "base"), ("old", "base"), ("seats", "addon"), ("seats", "base"), ("none", "base")):
+        assert fields(catalog_queries.active_plan(code, kind)) == fields(catalog_queries.active_plan_orm(code, kind))
+    assert catalog_queries.active_plan("pro", "base").ships_goods is True
+    for codes in (["seats", "extra_1", "yearly", "dollars", "pro", "none"], ["extra%"], ["extra_1"], []):
+        fast = catalog_queries.active_addons(codes, "BRL", "month", 1)
+        assert [fields(p) for p in fast] == [fields(p) for p in catalog_queries.active_addons_orm(codes, "BRL", "month", 1)]
+    assert [p.code for p in catalog_queries.active_addons(["seats", "extra_1", "yearly"], "BRL", "month", 1)] == [
+        "extra_1", "seats"]
+    ids = list(Plan.objects.values_list("pk", flat=True)) + [999]
+    assert catalog_queries.current_version_ids(ids) == catalog_queries.current_version_ids_orm(ids)
+    seats = Plan.objects.get(code="seats")
+    assert catalog_queries.current_version_ids([seats.pk]) == {seats.pk: seats.current_version().pk}
+
+
 # --- the rule itself --------------------------------------------------------------------------------
 
 def _queries_modules():

@@ -14,9 +14,9 @@ from decimal import Context, Decimal
 from django.db import connection
 from django.db.models import F, Q
 
-from assina.db import aware_datetime, execute, select_row, select_rows, sql_columns, sql_table
+from assina.db import aware_datetime, execute, select_row, select_rows, sql_columns, sql_in_list, sql_table
 
-from .models import Coupon, Plan, PromotionCode
+from .models import IMPORTED_VERSIONS_FROM, Coupon, Plan, PlanVersion, PromotionCode
 
 # A coupon's columns as the fixed statement reads them, in the model's field order.
 _COUPON_FIELDS = [f for f in Coupon._meta.concrete_fields]
@@ -54,6 +54,66 @@ def _percent(value) -> Decimal | None:
     return Decimal(value).quantize(Decimal(1).scaleb(-_PERCENT.decimal_places), context=_PERCENT.context)
 
 
+def _instance(model: type, fields: list, values) -> object:
+    """A model instance from a fixed statement's row (``fields``' columns in order), its values
+    as the ORM reads them: the catalog's models hold booleans, datetimes and one decimal."""
+    values = list(values)
+    for i, field in enumerate(fields):
+        kind = field.get_internal_type()
+        if kind == "DateTimeField":
+            values[i] = aware_datetime(values[i])
+        elif kind == "BooleanField":
+            values[i] = bool(values[i]) if values[i] is not None else None
+        elif field is _PERCENT:
+            values[i] = _percent(values[i])
+        elif kind not in _PLAIN:
+            raise TypeError(f"{model.__name__}.{field.name}: a {kind} is not read by catalog.queries yet")
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+# Columns the engines give as the ORM does (no converter to apply).
+_PLAIN = {"AutoField", "BigAutoField", "CharField", "SlugField", "PositiveIntegerField", "PositiveSmallIntegerField",
+          "BigIntegerField", "IntegerField", "ForeignKey", "DecimalField"}
+
+_PLAN_FIELDS = [f for f in Plan._meta.concrete_fields]
+
+
+@functools.cache
+def _plans_sql(vendor: str) -> tuple[str, str]:
+    p = sql_columns(Plan)
+    columns = ", ".join(p[f.name] for f in _PLAN_FIELDS)
+    table = sql_table(Plan)
+    return (f"SELECT {columns} FROM {table} WHERE {p['code']} = %s AND {p['kind']} = %s AND {p['active']}",
+            f"SELECT {columns} FROM {table} WHERE {p['kind']} = %s AND {p['active']} AND {p['currency']} = %s"
+            f" AND {p['interval']} = %s AND {p['interval_count']} = %s AND {{codes}} ORDER BY {p['code']}")
+
+
+def active_plan(code: str, kind: str) -> Plan | None:
+    """The active plan ``code`` of ``kind`` (base plan or add-on), or None."""
+    row = select_row(_plans_sql(connection.vendor)[0], [code, kind])
+    return None if row is None else _instance(Plan, _PLAN_FIELDS, row)
+
+
+def active_plan_orm(code: str, kind: str) -> Plan | None:
+    return Plan.objects.filter(code=code, kind=kind, active=True).first()
+
+
+def active_addons(codes: list[str], currency: str, interval: str, interval_count: int) -> list[Plan]:
+    """The active add-ons among ``codes`` that bill in ``currency`` every ``interval_count``
+    ``interval`` (what can be bought with such a plan), by code."""
+    if not codes:
+        return []
+    among, listed = sql_in_list(sql_columns(Plan)["code"], codes)
+    sql = _plans_sql(connection.vendor)[1].replace("{codes}", among)
+    return [_instance(Plan, _PLAN_FIELDS, row)
+            for row in select_rows(sql, [Plan.Kind.ADDON, currency, interval, interval_count, *listed])]
+
+
+def active_addons_orm(codes: list[str], currency: str, interval: str, interval_count: int) -> list[Plan]:
+    return list(Plan.objects.filter(kind=Plan.Kind.ADDON, active=True, currency=currency, interval=interval,
+                                    interval_count=interval_count, code__in=codes).order_by("code"))
+
+
 def promotion_code(code: str) -> tuple[tuple, Coupon] | None:
     """The promotion code whose letters are ``code`` in any case (as ``code__iexact``), as (id,
     active, expires_at, max_redemptions, times_redeemed), and its coupon, which carries the
@@ -64,15 +124,7 @@ def promotion_code(code: str) -> tuple[tuple, Coupon] | None:
     if row is None:
         return None
     promo = (row[0], bool(row[1]), aware_datetime(row[2]), row[3], row[4])
-    values = list(row[5:-1])
-    for i, field in enumerate(_COUPON_FIELDS):
-        if field.get_internal_type() == "DateTimeField":
-            values[i] = aware_datetime(values[i])
-        elif field.get_internal_type() == "BooleanField":
-            values[i] = bool(values[i])
-        elif field is _PERCENT:
-            values[i] = _percent(values[i])
-    coupon = Coupon.from_db(connection.alias, [f.attname for f in _COUPON_FIELDS], values)
+    coupon = _instance(Coupon, _COUPON_FIELDS, row[5:-1])
     coupon.plan_codes = frozenset(r[0] for r in select_rows(plans_sql, [coupon.pk])) if row[-1] else frozenset()
     return promo, coupon
 
@@ -104,3 +156,29 @@ def count_redemption_orm(model: type, pk: int, limit: int | None) -> bool:
     room = Q(times_redeemed__lt=limit) if limit is not None else Q()
     return model.objects.filter(room, pk=pk).update(times_redeemed=F("times_redeemed") + 1) == 1
 
+
+
+@functools.cache
+def _versions_sql(vendor: str) -> str:
+    v = sql_columns(PlanVersion)
+    return (f"SELECT {v['plan']}, {v['id']} FROM {sql_table(PlanVersion)} WHERE {{plans}} AND {v['version']} < %s"
+            f" ORDER BY {v['plan']}, {v['version']} DESC")
+
+
+def current_version_ids(plan_ids: list[int]) -> dict[int, int]:
+    """Each plan's current version id (``Plan.current_version``: the newest version not
+    imported from another system), by plan id."""
+    among, listed = sql_in_list(sql_columns(PlanVersion)["plan"], plan_ids)
+    found: dict[int, int] = {}
+    for plan_id, version_id in select_rows(_versions_sql(connection.vendor).replace("{plans}", among),
+                                           [*listed, IMPORTED_VERSIONS_FROM]):
+        found.setdefault(plan_id, version_id)
+    return found
+
+
+def current_version_ids_orm(plan_ids: list[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for plan_id, version_id in (PlanVersion.objects.filter(plan_id__in=plan_ids, version__lt=IMPORTED_VERSIONS_FROM)
+                                .order_by("plan_id", "-version").values_list("plan_id", "id")):
+        found.setdefault(plan_id, version_id)
+    return found

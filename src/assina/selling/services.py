@@ -30,6 +30,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assina.catalog import queries as catalog_queries
 from assina.catalog.models import Plan
 from assina.catalog.services import check_promotion_code as check_code
 from assina.core.errors import DomainError
@@ -83,7 +84,7 @@ def new_key() -> str:
 
 def sellable_plan(code: str, *, public_only: bool) -> Plan:
     """The active base plan ``code`` (only a public one for the /checkout/<plan>/ page)."""
-    plan = Plan.objects.filter(code=code, kind=Plan.Kind.BASE, active=True).first()
+    plan = catalog_queries.active_plan(code, Plan.Kind.BASE)
     if plan is None or (public_only and not plan.public):
         raise CheckoutError(_("This plan is not on sale."), "plan")
     return plan
@@ -135,7 +136,7 @@ def chosen_addons(plan: Plan, codes: list[str]) -> list[Plan]:
     codes = list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
     if len(codes) > MAX_ADDONS:
         raise CheckoutError(_("Choose at most %(count)s add-ons.") % {"count": MAX_ADDONS}, "addons")
-    found = {p.code: p for p in _compatible(plan).filter(code__in=codes)}
+    found = {p.code: p for p in catalog_queries.active_addons(codes, plan.currency, plan.interval, plan.interval_count)}
     for code in codes:
         if code not in found:
             raise CheckoutError(_("The add-on %(code)s cannot be bought with this plan.") % {"code": code}, "addons")

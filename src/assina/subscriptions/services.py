@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from assina.catalog.models import IMPORTED_VERSIONS_FROM, Plan, PlanVersion
+from assina.catalog.models import Plan
+from assina.catalog.queries import current_version_ids
 from assina.catalog.services import get_plan, redeem
 from assina.time import now as clock_now
 from assina.core.catch_up import earliest_start
@@ -90,17 +91,8 @@ def _resolve_time(at: datetime | None, now: datetime | None = None) -> datetime:
     return at
 
 
-def _current_versions(plans: list[Plan]) -> dict[int, PlanVersion]:
-    """Each plan's current version (``Plan.current_version``), in one query."""
-    found: dict[int, PlanVersion] = {}
-    for version in (PlanVersion.objects.filter(plan_id__in=[p.pk for p in plans], version__lt=IMPORTED_VERSIONS_FROM)
-                    .order_by("plan_id", "-version")):
-        found.setdefault(version.plan_id, version)
-    return found
-
-
-def _addon_versions(plan: Plan, addons: list[tuple[str | Plan, int]]) -> list[tuple[object, int]]:
-    """The add-ons' current versions and quantities, the base plan's current version last."""
+def _addon_versions(plan: Plan, addons: list[tuple[str | Plan, int]]) -> list[tuple[int, int]]:
+    """The add-ons' current version ids and quantities, the base plan's current version last."""
     checked = []
     for code, quantity in addons:
         addon = code if isinstance(code, Plan) else get_plan(code)  # a Plan: the caller has just read it
@@ -113,7 +105,7 @@ def _addon_versions(plan: Plan, addons: list[tuple[str | Plan, int]]) -> list[tu
         if quantity < 1:
             raise SubscriptionError(_("an add-on quantity must be at least 1"))
         checked.append((addon, quantity))
-    versions = _current_versions([plan, *(addon for addon, _q in checked)])
+    versions = current_version_ids([plan.pk, *(addon.pk for addon, _q in checked)])
     return [(versions.get(addon.pk), quantity) for addon, quantity in checked] + [(versions.get(plan.pk), 1)]
 
 
@@ -146,7 +138,7 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
     # One loader for the terms built below (the coupon's window, the first period, its invoice):
     # the items are those written here, the coupon the one redeemed here.
     loader = TermsLoader()
-    item_pairs = [(base_version.pk, quantity), *((v.pk, q) for v, q in addon_versions)]
+    item_pairs = [(base_version, quantity), *addon_versions]
     loader.load_versions(v for v, _q in item_pairs)
     with transaction.atomic():
         trial_end = start + timedelta(days=trial) if trial else None
