@@ -32,6 +32,7 @@ from assina.catalog import queries as catalog_queries
 from assina.catalog.services import change_plan_price, create_coupon, create_promotion_code
 from assina.catalog.models import Coupon, Plan, PromotionCode
 from assina.clock import queries as clock_queries
+from assina.customers.models import Customer
 from assina.clock.models import ClockState, Installation
 from assina.events import queries as event_queries
 from assina.events.models import Event
@@ -913,6 +914,18 @@ def test_claiming_a_checkout_session_is_what_the_orm_claims_and_reads_back():
             CheckoutSession)
     assert answers == {"open": (None, ""), "mine": (customer.pk, "cus_1"), "held": None, "crashed": (None, "cus_2"),
                        "done": None, "absent": None}
+
+
+@pytest.mark.django_db
+@compares(invoice_queries.credit_balances_orm)
+def test_credit_balances_are_what_the_orm_reads():
+    start_clock(T0)
+    ana, bia, caio = (make_customer(email=f"{name}@example.com") for name in ("ana", "bia", "caio"))
+    Customer.objects.filter(pk=ana.pk).update(credit_balance=1500)
+    Customer.objects.filter(pk=caio.pk).update(credit_balance=1)
+    for ids in ([ana.pk, bia.pk, caio.pk], [bia.pk], [], [caio.pk + 99, ana.pk]):
+        assert invoice_queries.credit_balances(ids) == invoice_queries.credit_balances_orm(ids)
+    assert invoice_queries.credit_balances([caio.pk, ana.pk, bia.pk]) == {ana.pk: 1500, caio.pk: 1}
 
 
 # --- the catalog ---------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import functools
 from django.db import connection
 from django.db.models import F
 
-from assina.db import select_row, sql_columns, sql_table
+from assina.customers.models import Customer
+from assina.db import select_row, select_rows, sql_columns, sql_in_list, sql_table
 
 from .models import NumberSequence
 
@@ -32,3 +33,25 @@ def advance_sequence_orm(key: str, count: int) -> int | None:
     if not NumberSequence.objects.filter(key=key).update(next_value=F("next_value") + count):
         return None
     return NumberSequence.objects.get(key=key).next_value
+
+
+@functools.cache
+def _credit_balances_sql(vendor: str) -> str:
+    c = sql_columns(Customer)
+    # FOR NO KEY UPDATE (only the balance changes): FOREIGN KEY checks of other transactions on
+    # these customers do not wait for it. SQLite's transaction holds the database's write lock.
+    lock = " FOR NO KEY UPDATE" if vendor == "postgresql" else ""
+    return (f"SELECT {c['id']}, {c['credit_balance']} FROM {sql_table(Customer)} WHERE {{customers}}"
+            f" AND {c['credit_balance']} > 0 ORDER BY {c['id']}{lock}")
+
+
+def credit_balances(customer_ids: list[int]) -> dict[int, int]:
+    """The credit balance of each of these customers that has one, by id, locked until the
+    transaction ends (issuing invoices spends it)."""
+    among, listed = sql_in_list(sql_columns(Customer)["id"], customer_ids)
+    return dict(select_rows(_credit_balances_sql(connection.vendor).replace("{customers}", among), listed))
+
+
+def credit_balances_orm(customer_ids: list[int]) -> dict[int, int]:
+    return dict(Customer.objects.select_for_update(no_key=True).filter(pk__in=customer_ids, credit_balance__gt=0)
+                .order_by("pk").values_list("pk", "credit_balance"))

@@ -25,6 +25,7 @@ from assina.events.models import Event
 from assina.events.services import record
 from assina.i18n import CustomerTexts, is_english, status_word
 
+from . import queries
 from .events import InvoiceChanging, InvoiceSettled
 from .models import CreditNote, Invoice, InvoiceLine, PendingItem
 from .numbering import business_year, take_numbers
@@ -142,11 +143,7 @@ def _issue(drafts: list[InvoiceDraft], balances: dict[int, int] | None, first_at
         insert_rows(Event, EVENT_FIELDS, more_events)
         return []
     if balances is None:
-        ids = {d.customer_id for d in drafts}
-        # FOR NO KEY UPDATE (only the balance changes): FOREIGN KEY checks of other
-        # transactions on these customers do not wait for it.
-        balances = dict(Customer.objects.select_for_update(no_key=True).filter(pk__in=ids, credit_balance__gt=0)
-                        .order_by("pk").values_list("pk", "credit_balance"))
+        balances = queries.credit_balances(sorted({d.customer_id for d in drafts}))
     else:
         balances = dict(balances)
     unknown = {d.customer_id for d in drafts if d.locale is None}
