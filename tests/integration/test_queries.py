@@ -32,6 +32,7 @@ from assina.catalog import queries as catalog_queries
 from assina.catalog.services import change_plan_price, create_coupon, create_promotion_code
 from assina.catalog.models import Coupon, Plan, PromotionCode
 from assina.clock import queries as clock_queries
+from assina.customers import queries as customer_queries
 from assina.customers.models import Customer
 from assina.clock.models import ClockState, Installation
 from assina.events import queries as event_queries
@@ -926,6 +927,17 @@ def test_credit_balances_are_what_the_orm_reads():
     for ids in ([ana.pk, bia.pk, caio.pk], [bia.pk], [], [caio.pk + 99, ana.pk]):
         assert invoice_queries.credit_balances(ids) == invoice_queries.credit_balances_orm(ids)
     assert invoice_queries.credit_balances([caio.pk, ana.pk, bia.pk]) == {ana.pk: 1500, caio.pk: 1}
+
+
+@pytest.mark.django_db
+@compares(customer_queries.email_taken_orm)
+def test_a_taken_email_is_what_the_orm_finds_in_any_case():
+    start_clock(T0)
+    make_customer(email="Ana_Souza@Example.com")  # addresses are ASCII (validate_email)
+    for typed in ("ana_souza@example.com", "ANA_SOUZA@EXAMPLE.COM", "anaXsouza@example.com", "ana%@example.com",
+                  "joão@example.com", "JOÃO@example.com", "bia@example.com", ""):
+        assert customer_queries.email_taken(typed) == customer_queries.email_taken_orm(typed), typed
+    assert customer_queries.email_taken("ana_souza@EXAMPLE.com") is True
 
 
 # --- the catalog ---------------------------------------------------------------------------------

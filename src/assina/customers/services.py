@@ -18,6 +18,7 @@ from assina.core.money import normalize_currency
 from assina.core.shipping import normalize_address
 from assina.events.services import record
 
+from . import queries
 from .models import LOCALES, Customer
 
 LOCALE_CODES = {code for code, _label in LOCALES}
@@ -74,7 +75,7 @@ def check_new_customer(*, email: str, name: str = "", locale: str = "en", curren
     except (ZoneInfoNotFoundError, ValueError):
         raise CustomerError(_("unknown time zone %(zone)s") % {"zone": repr(time_zone)}) from None
     country = check_country(country.upper()[:2])
-    if Customer.objects.filter(email__iexact=email).exists():
+    if queries.email_taken(email):
         raise CustomerError(_("a customer with email %(email)s already exists") % {"email": email})
     return NewCustomer(email=email, name=name, locale=locale, currency=currency, time_zone=time_zone,
                        country=country, tax_id=tax_id, metadata=metadata or {})
