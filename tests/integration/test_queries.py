@@ -1191,3 +1191,26 @@ def test_the_attempts_and_invoices_locked_to_apply_results_read_what_the_orm_rea
     rows = payment_queries.locked_invoice_rows(ids, INVOICE_FIELDS)
     assert {row[1] for row in rows} == {"open", "paid"} and any(row[-2] and row[-1] for row in rows)  # in dunning
     assert paid.pk in {row[2] for row in rows}
+
+
+@pytest.mark.django_db
+@compares(payment_queries.record_attempt_result_orm, payment_queries.mark_invoice_paid_orm)
+def test_writing_one_charges_result_matches_the_orm():
+    from assina.payments.models import PaymentAttempt
+
+    start_clock(T0)
+    make_plan("pro", 4990)
+    invoice = Invoice.objects.get(subscription=subscribe(make_customer(card=FAILING_CARD), "pro"))  # open
+    attempt = PaymentAttempt.objects.get(invoice=invoice)
+    later = (T0 + timedelta(hours=5, microseconds=42)).astimezone(ZoneInfo("America/Sao_Paulo"))
+    for args in (("succeeded", "", "", "ch_1", T0, None), ("failed", "card_declined", "Zoë's bank said no", "", later,
+                                                           utc(2027, 1, 13, 9)),
+                 ("failed", None, None, None, T0 + timedelta(seconds=1), None)):
+        answer, _ = assert_same_writes(lambda args=args: payment_queries.record_attempt_result(attempt.pk, *args),
+                                       lambda args=args: payment_queries.record_attempt_result_orm(attempt.pk, *args),
+                                       PaymentAttempt)
+        assert answer == 1
+    for invoice_id, amount, at in ((invoice.pk, invoice.amount_due, T0), (invoice.pk, 1, later), (999999, 5, T0)):
+        answer, _ = assert_same_writes(lambda: payment_queries.mark_invoice_paid(invoice_id, amount, at),
+                                       lambda: payment_queries.mark_invoice_paid_orm(invoice_id, amount, at), Invoice)
+        assert answer == (invoice_id == invoice.pk)

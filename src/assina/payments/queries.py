@@ -16,12 +16,15 @@ from datetime import datetime
 from django.db import connection, models
 from django.db.models import Min
 
-from assina.db import Many, aware_datetime, fetch_prepared, select_row, sql_columns, sql_in_list, sql_table
+from assina.db import (Many, aware_datetime, execute_prepared, fetch_prepared, select_row, sql_columns, sql_in_list,
+                       sql_table, sql_time)
+from assina.core.invoice_states import InvoiceStatus
 from assina.invoices.models import Invoice
 
 from .models import PaymentAttempt, Refund
 
 OPEN = "open"
+PAID = InvoiceStatus.PAID.value
 
 
 def _first_of_open_invoices(field: str) -> str:
@@ -153,3 +156,46 @@ def locked_invoice_rows(ids: list[int], fields: tuple[str, ...]) -> list[tuple]:
 
 def locked_invoice_rows_orm(ids: list[int], fields: tuple[str, ...]) -> list[tuple]:
     return list(Invoice.objects.select_for_update().filter(pk__in_list=Many(ids)).order_by("pk").values_list(*fields))
+
+
+# Applying one charge's result (a checkout, a card payment): the bulk helpers' per-call
+# preparation costs more than these single-row UPDATEs, which run inside the write transaction.
+# Text columns are NOT NULL: an absent text is stored empty, as ``db.update_rows`` stores it.
+
+@functools.cache
+def _record_attempt_result_sql(vendor: str) -> str:
+    a = sql_columns(PaymentAttempt)
+    fields = ("status", "decline_code", "message", "gateway_charge_id", "completed_at", "next_retry_at")
+    return f"UPDATE {sql_table(PaymentAttempt)} SET {', '.join(f'{a[f]} = %s' for f in fields)} WHERE {a['id']} = %s"
+
+
+def record_attempt_result(attempt_id: int, status: str, decline_code: str, message: str, charge_id: str,
+                          completed_at: datetime, next_retry_at: datetime | None) -> int:
+    """Write an attempt's result; how many rows changed."""
+    return execute_prepared(_record_attempt_result_sql(connection.vendor),
+                            [status, decline_code or "", message or "", charge_id or "", sql_time(completed_at),
+                             None if next_retry_at is None else sql_time(next_retry_at), attempt_id])
+
+
+def record_attempt_result_orm(attempt_id: int, status: str, decline_code: str, message: str, charge_id: str,
+                              completed_at: datetime, next_retry_at: datetime | None) -> int:
+    return PaymentAttempt.objects.filter(pk=attempt_id).update(
+        status=status, decline_code=decline_code or "", message=message or "", gateway_charge_id=charge_id or "",
+        completed_at=completed_at, next_retry_at=next_retry_at)
+
+
+@functools.cache
+def _mark_invoice_paid_sql(vendor: str) -> str:
+    i = sql_columns(Invoice)
+    return (f"UPDATE {sql_table(Invoice)} SET {i['status']} = %s, {i['amount_paid']} = %s, {i['paid_at']} = %s "
+            f"WHERE {i['id']} = %s")
+
+
+def mark_invoice_paid(invoice_id: int, amount_paid: int, paid_at: datetime) -> int:
+    """Mark an invoice paid (its status, amount paid and time); how many rows changed. Its
+    next payment attempt is left as it is (the caller writes it when one was scheduled)."""
+    return execute_prepared(_mark_invoice_paid_sql(connection.vendor), [PAID, amount_paid, sql_time(paid_at), invoice_id])
+
+
+def mark_invoice_paid_orm(invoice_id: int, amount_paid: int, paid_at: datetime) -> int:
+    return Invoice.objects.filter(pk=invoice_id).update(status=PAID, amount_paid=amount_paid, paid_at=paid_at)

@@ -46,7 +46,8 @@ from .events import PaymentOutcome, PaymentResultsApplied
 from .gateway import AttachedCard, CardDetails, ChargeRequest, ChargeResult
 from .gateways import get_gateway
 from .models import GatewayCustomer, PaymentAttempt, PaymentMethod
-from .queries import locked_invoice_rows, pending_attempt_ids, pending_attempt_rows
+from .queries import (locked_invoice_rows, mark_invoice_paid, pending_attempt_ids, pending_attempt_rows,
+                      record_attempt_result)
 
 NO_PAYMENT_METHOD = "no_payment_method"
 EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
@@ -372,9 +373,17 @@ def apply_results(keys: list[str], results: dict[str, ChargeResult], when: datet
         for invoice, amount, at in late:
             # After the reaction: a customer row is locked after its subscriptions.
             _credit_late_payment(invoice, amount, at)
-        update_rows(PaymentAttempt, ["status", "decline_code", "message", "gateway_charge_id", "completed_at", "next_retry_at"],
-                    attempt_rows)
-        update_rows(Invoice, ["status", "amount_paid", "paid_at"], paid_rows)
+        if len(attempt_rows) == 1:  # one charge (a checkout, a card payment): no bulk preparation
+            (*result_values, attempt_id), = attempt_rows
+            record_attempt_result(attempt_id, *result_values)
+        else:
+            update_rows(PaymentAttempt, ["status", "decline_code", "message", "gateway_charge_id", "completed_at",
+                                         "next_retry_at"], attempt_rows)
+        if len(paid_rows) == 1:
+            (_, amount_paid, paid_at, paid_id), = paid_rows
+            mark_invoice_paid(paid_id, amount_paid, paid_at)
+        else:
+            update_rows(Invoice, ["status", "amount_paid", "paid_at"], paid_rows)
         update_rows(Invoice, ["status", "amount_paid", "paid_at", "next_payment_attempt"], invoice_rows)
         update_rows(Invoice, ["next_payment_attempt", "dunning_status", "dunning_started_at", "dunning_final_at"], dunning_rows)
         insert_rows(Event, EVENT_FIELDS, [event for outcome in outcomes for event in outcome.events])
