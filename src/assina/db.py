@@ -241,6 +241,37 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(last - count + 1, last + 1))
 
 
+def insert_one(obj: models.Model) -> models.Model:
+    """INSERT a new instance (every concrete column) and set its id, as ``obj.save()`` does
+    for a new row, without building the ORM's statement (a checkout inserts its session, its
+    customer and its subscription this way, the last two under the write lock). Only for
+    models without ``auto_now`` fields and with an auto id; no signals are sent (Assina
+    connects none)."""
+    model = type(obj)
+    insert = _INSERTS.get((model, connection.vendor))
+    if insert is None:
+        meta = model._meta
+        if not isinstance(meta.pk, models.AutoField) or any(
+                getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in meta.concrete_fields):
+            raise TypeError(f"{model.__name__}: insert_one needs an auto id and no auto_now fields")
+        columns = _columns(model, None)
+        quote = connection.ops.quote_name
+        sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in columns)})"
+               f" VALUES ({', '.join(['%s'] * len(columns))}) RETURNING {quote(meta.pk.column)}")
+        insert = _INSERTS[(model, connection.vendor)] = (columns, [f.attname for f in columns], sql)
+    columns, names, sql = insert
+    (values,) = _prepare(columns, [[getattr(obj, name) for name in names]], trailing=0)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj
+
+
+_INSERTS: dict[tuple[type[models.Model], str], tuple[list[models.Field], list[str], str]] = {}
+
+
 def insert_many(objs: Iterable[models.Model], fields: Sequence[str] | None = None) -> int:
     """INSERT many instances of one model (without reading back their ids)."""
     objs = list(objs)

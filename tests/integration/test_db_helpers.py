@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 
-from assina.db import _sqlite_datetime, fetch_values, insert_rows, update_rows
+from assina.db import _sqlite_datetime, fetch_values, insert_one, insert_rows, update_rows
 from assina.events.models import Event
 
 
@@ -61,3 +61,51 @@ def test_in_list_matches_in_for_ids_and_keys():
     assert not Event.objects.filter(pk__in_list=[]).exists()
     with pytest.raises(TypeError):
         list(Event.objects.filter(occurred_at__in_list=[at]))
+
+
+@pytest.mark.django_db
+def test_a_row_inserted_by_insert_one_reads_back_like_the_orms():
+    """The same new customer, subscription and checkout session, once through ``insert_one``
+    and once through ``save()``: every column equal (ids and unique keys aside), datetimes also
+    as stored."""
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+    from factories import make_plan, start_clock
+
+    from assina.customers.models import Customer
+    from assina.selling.models import CheckoutSession
+    from assina.subscriptions.models import Subscription
+
+    at = datetime(2027, 1, 31, 10, 0, 0, 250000, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    start_clock(at)
+    plan = make_plan("pro", 4990)
+
+    def rows(model, ids, unique):
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in unique]
+        stored = {f"_stored_{f.name}": Cast(f.name, output_field=TextField()) for f in fields
+                  if f.get_internal_type() == "DateTimeField"}
+        names = [f.attname for f in fields] + list(stored)
+        return [model.objects.filter(pk=pk).annotate(**stored).values_list(*names).get() for pk in ids]
+
+    def both(make, unique=()):
+        fast, orm = insert_one(make(1)), make(2)
+        orm.save()
+        assert fast.pk and fast.pk != orm.pk and not fast._state.adding
+        first, second = rows(type(fast), [fast.pk, orm.pk], unique)
+        assert first == second
+        return fast, orm
+
+    customers = both(lambda n: Customer(email=f"c{n}@example.com", name="Ana Souza", locale="pt-BR", currency="BRL",
+                                        time_zone="America/Sao_Paulo", tax_id="529.982.247-25",
+                                        metadata={"checkout_session": "cs_1", "n": [1, 2]},
+                                        shipping_address={"city": "Recife"}, created_at=at), unique=("email",))
+    both(lambda n: Subscription(customer=customers[n - 1], plan=plan, status="incomplete", currency="BRL",
+                                interval="month", interval_count=1, billing_anchor=at, billing_starts_at=at,
+                                started_at=at, current_period_start=at, current_period_end=at + timedelta(days=28),
+                                metadata={"checkout_session": "cs_1"}, created_at=at, next_action_at=at),
+         unique=("customer",))
+    both(lambda n: CheckoutSession(key=f"cs_{n}", plan=plan, created_at=at, expires_at=at + timedelta(days=1),
+                                   addons=["seats"]), unique=("key",))
+    with pytest.raises(TypeError, match="auto_now"):
+        from assina.clock.models import ClockState
+        insert_one(ClockState(frozen_at=at))

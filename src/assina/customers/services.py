@@ -16,6 +16,7 @@ from assina.core.errors import DomainError
 from assina.core.input_bounds import is_country_code
 from assina.core.money import normalize_currency
 from assina.core.shipping import normalize_address
+from assina.db import insert_one
 from assina.events.services import record
 
 from . import queries
@@ -83,9 +84,9 @@ def check_new_customer(*, email: str, name: str = "", locale: str = "en", curren
 
 def insert_customer(new: NewCustomer, at: datetime) -> Customer:
     """Write a checked new customer and its ``customer.created`` event, in the caller's transaction."""
-    customer = Customer.objects.create(email=new.email, name=new.name, locale=new.locale, currency=new.currency,
-                                       time_zone=new.time_zone, country=new.country, tax_id=new.tax_id,
-                                       metadata=new.metadata, created_at=at)
+    customer = insert_one(Customer(email=new.email, name=new.name, locale=new.locale, currency=new.currency,
+                                   time_zone=new.time_zone, country=new.country, tax_id=new.tax_id,
+                                   metadata=new.metadata, created_at=at))
     record("customer.created", customer, at, {"email": new.email, "locale": new.locale, "currency": new.currency})
     return customer
 

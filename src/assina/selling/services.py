@@ -37,7 +37,7 @@ from assina.core.errors import DomainError
 from assina.core.tax_ids import brazilian_tax_id, formatted
 from assina.customers.models import Customer
 from assina.customers.services import check_country, check_new_customer, insert_customer
-from assina.db import update_many, update_rows
+from assina.db import insert_one, update_many, update_rows
 from assina.events.services import record
 from assina.i18n import localized_message
 from assina.payments.gateways import get_gateway
@@ -233,8 +233,8 @@ def session_for_token(key: str, plan: Plan, at: datetime | None = None, *, addre
             _count_post(address)
         try:
             with transaction.atomic():  # a savepoint: a second POST's count stays counted
-                return CheckoutSession.objects.create(key=key, plan=plan, origin=CheckoutSession.Origin.PAGE,
-                                                      created_at=at, expires_at=at + SESSION_AGE)
+                return insert_one(CheckoutSession(key=key, plan=plan, origin=CheckoutSession.Origin.PAGE,
+                                                  created_at=at, expires_at=at + SESSION_AGE))
         except IntegrityError:  # made by an earlier POST of this form (a double click, a retry)
             pass
     return CheckoutSession.objects.select_related("plan").get(key=key)

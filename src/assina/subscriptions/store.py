@@ -19,7 +19,7 @@ from django.db.models import Min
 
 from assina.core.schedule import next_action_time
 from assina.core.states import NEXT_ACTION_AT_PERIOD_END
-from assina.db import Many, update_rows
+from assina.db import Many, insert_one, update_rows
 
 from .models import ScheduledChange, Subscription
 
@@ -49,7 +49,7 @@ def save(sub: Subscription, fields: Iterable[str] | None = None) -> None:
         # A new subscription has no scheduled changes yet: inserted once, with its time.
         sub.next_action_at = None if sub.imported_at is not None else next_action_time(
             sub.status, sub.current_period_end, sub.resumes_at, sub.created_at, held=sub.catch_up_held_at is not None)
-        sub.save()
+        insert_one(sub)
         return
     sub.next_action_at = next_action_at(sub)
     if fields is None:
