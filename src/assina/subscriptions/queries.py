@@ -416,7 +416,7 @@ def first_pending_changes(subscription_ids: list[int]) -> dict[int, datetime]:
     ``subscription_ids`` that have one (what ``store.next_action_times`` computes a next action
     time from: every write of a subscription's status asks it)."""
     _, params = sql_in_list("", subscription_ids)
-    rows = fetch_prepared(_first_pending_changes_sql(connection.vendor), [*params, ScheduledChange.Status.PENDING.value])
+    rows = select_rows(_first_pending_changes_sql(connection.vendor), [*params, ScheduledChange.Status.PENDING.value])
     return {sub_id: aware_datetime(first) for sub_id, first in rows}
 
 

@@ -15,23 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from django.db.models import Min
-
 from assina.core.schedule import next_action_time
 from assina.core.states import NEXT_ACTION_AT_PERIOD_END
-from assina.db import Many, insert_one, update_rows
+from assina.db import insert_one, update_rows
 
-from .models import ScheduledChange, Subscription
+from .models import Subscription
+from .queries import first_pending_changes
 
 
 def next_action_times(subs: Sequence[Subscription]) -> dict[int, datetime | None]:
     """The next action time of each of ``subs`` by id, with one query for their pending
     scheduled changes (none when no subscription's next action is its period end)."""
     running = [s.pk for s in subs if s.status in NEXT_ACTION_AT_PERIOD_END and s.imported_at is None]
-    first_change = dict(
-        ScheduledChange.objects.filter(subscription_id__in_list=Many(running), status=ScheduledChange.Status.PENDING)
-        .values("subscription_id").annotate(first=Min("effective_at")).values_list("subscription_id", "first")
-    ) if running else {}
+    first_change = first_pending_changes(running) if running else {}
     return {s.pk: None if s.imported_at is not None else
             next_action_time(s.status, s.current_period_end, s.resumes_at, s.created_at, first_change.get(s.pk),
                              held=s.catch_up_held_at is not None)
