@@ -43,6 +43,8 @@ def _database(url: str) -> dict:
         url = "sqlite:///" + str(Path.cwd() / url[len("sqlite:///"):])
     config = dj_database_url.parse(url, conn_max_age=0)
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Django's SQLite backend whose write transactions queue on a file lock (its docstring).
+        config["ENGINE"] = "assina.sqlite_backend"
         config["OPTIONS"] = {
             # WAL lets readers work while the worker writes; IMMEDIATE takes the write lock at
             # BEGIN so two writers queue instead of failing with "database is locked" mid-way.
@@ -54,7 +56,8 @@ def _database(url: str) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         }
-        config["TEST"] = {"NAME": os.environ.get("ASSINA_TEST_SQLITE_NAME") or None}
+        # ":memory:" by name: pytest-django recognises an in-memory test database only so (or by the stock engine).
+        config["TEST"] = {"NAME": os.environ.get("ASSINA_TEST_SQLITE_NAME") or ":memory:"}
     elif config["ENGINE"] == "django.db.backends.postgresql":
         config.setdefault("OPTIONS", {})
     return config

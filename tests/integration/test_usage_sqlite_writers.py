@@ -1,6 +1,6 @@
-"""Usage ingestion's SQLite helpers on a real database file (they do nothing in memory, which is
-where the other tests run): writers take turns on a file lock, and a long write-ahead log is
-emptied after a batch. Each case runs in subprocesses of its own, pointed at a temporary file."""
+"""Usage ingestion's SQLite helper on a real database file (it does nothing in memory, which is
+where the other tests run): a long write-ahead log is emptied after a batch. The case runs in a
+subprocess of its own, pointed at a temporary file. (Writers' turns: test_sqlite_writer_turns.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,26 +19,6 @@ import json, os, sys, time, django
 os.environ["DJANGO_SETTINGS_MODULE"] = "assina.settings"
 django.setup()
 from django.db import connection, transaction
-"""
-
-HOLD_TURN = SETUP + """
-from assina.usage.writer_turns import writer_turn
-with writer_turn():
-    print("holding", flush=True)
-    time.sleep(float(sys.argv[1]))
-print(json.dumps({"released": time.time()}), flush=True)
-"""
-
-TAKE_TURN = SETUP + """
-from assina.usage.writer_turns import writer_turn
-started = time.time()
-with writer_turn():
-    got = time.time()
-with transaction.atomic():
-    inside = time.time()
-    with writer_turn():  # inside a transaction it never waits (it may hold SQLite's lock)
-        nested = time.time() - inside
-print(json.dumps({"started": started, "got": got, "nested_wait": nested}), flush=True)
 """
 
 KEEP_SHORT = SETUP + """
@@ -75,48 +54,6 @@ def _run(script: str, database: Path, *args: str) -> dict:
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def test_a_usage_writer_waits_for_the_other_ones_turn_and_never_inside_a_transaction(tmp_path):
-    database = tmp_path / "turns.sqlite3"
-    database.touch()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_TURN, "1.5"], env=_env(database), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "holding"
-        taker = _run(TAKE_TURN, database)
-    finally:
-        out, err = holder.communicate(timeout=60)
-    assert holder.returncode == 0, err
-    released = json.loads(out.strip().splitlines()[-1])["released"]
-    assert taker["got"] >= released - 0.05, "the second writer got its turn while the first still held it"
-    assert taker["nested_wait"] < 0.5
-
-
-TWO_THREADS = SETUP + """
-import threading
-from assina.usage.writer_turns import writer_turn
-spans = []
-def write(name):
-    with writer_turn():
-        start = time.time()
-        time.sleep(0.3)
-        spans.append((name, start, time.time()))
-threads = [threading.Thread(target=write, args=(n,)) for n in ("a", "b")]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print(json.dumps(sorted(spans, key=lambda s: s[1])))
-"""
-
-
-def test_two_threads_of_one_process_take_turns_too(tmp_path):
-    """gunicorn runs two threads per worker: their turns must not overlap either."""
-    database = tmp_path / "threads.sqlite3"
-    database.touch()
-    (_a, _start_a, end_a), (_b, start_b, _end_b) = _run(TWO_THREADS, database)
-    assert start_b >= end_a - 0.01, "the second thread wrote inside the first one's turn"
 
 
 def test_a_long_write_ahead_log_is_emptied_after_a_batch_and_nothing_is_lost(tmp_path):

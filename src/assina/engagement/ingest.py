@@ -12,9 +12,8 @@ can hold one) and go event by event only to say which events are wrong. A batch 
 refuses the whole batch, with every problem listed by its index, and nothing is stored.
 Event ids are the sender's: an id already stored is a duplicate, reported and not stored again.
 
-On SQLite the writers take turns on usage's file lock (``assina.usage.writer_turns``: usage and
-engagement batches are the same kind of traffic) and keep the write-ahead log short
-(``assina.usage.sqlite_wal``).
+On SQLite the writers take turns (``assina.sqlite_backend``) and keep the write-ahead log short
+(``assina.usage.sqlite_wal``: usage and engagement batches are the same kind of traffic).
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ from assina.core.errors import DomainError
 from assina.usage import ingest as usage_ingest
 from assina.usage import queries as usage_queries
 from assina.usage import sqlite_wal
-from assina.usage.writer_turns import writer_turn
 
 from . import queries
 from .wire import MAX_VALUE, NAME_PATTERN
@@ -164,7 +162,7 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
             rows = _encode([{"c": pk, "i": e.id, "n": e.name, "t": t, "v": e.value, "p": e.properties}
                             for pk, e, t in zip(pks, events, times)]).decode()
             try:
-                with writer_turn(), transaction.atomic():
+                with transaction.atomic():
                     if queries.count_inserted(rows, False, received_at) != len(events):
                         raise _NotEveryEvent  # rolls this INSERT back: the exact path below says why
                 sqlite_wal.keep_short()
@@ -176,7 +174,7 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
         _refuse(problems, len(events))
     rows = _encode([{"c": pk, "i": e.id, "n": e.name, "t": t, "v": e.value, "p": e.properties}
                     for pk, e, t in zip(customers, events, times)]).decode()
-    with writer_turn(), transaction.atomic():
+    with transaction.atomic():
         stored = queries.insert_events(rows, False, received_at)
     sqlite_wal.keep_short()
     if len(stored) == len(events):
@@ -308,7 +306,7 @@ def _store(ids, customers, names, times, values, properties, imported: bool, rec
     """INSERT checked events, ``CHUNK`` rows a statement, in one transaction (the caller's, if it
     has one); ``times``: UTC datetimes or RFC 3339 texts ending in Z; ``properties`` None: all empty."""
     stored = 0
-    with writer_turn(), transaction.atomic(), queries._customer_index_deferred(len(ids)):
+    with transaction.atomic(), queries._customer_index_deferred(len(ids)):
         for start in range(0, len(ids), CHUNK):
             stop = start + CHUNK
             if properties is None:  # no "p": stored as {}

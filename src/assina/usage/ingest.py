@@ -41,7 +41,6 @@ from assina.customers.models import Customer
 
 from . import queries, settle, sqlite_wal
 from .wire import UsageEventStruct
-from .writer_turns import writer_turn
 
 CUSTOMER_PREFIX = "cus_"
 UTC = timezone.utc
@@ -221,7 +220,7 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
     if not problems and _fast_path(events):
         if _metrics_fine(events):
             try:
-                with writer_turn(), transaction.atomic():
+                with transaction.atomic():
                     settle.settle_if_due()
                     stored_count = queries.insert_fast(_encode(events).decode(), received_at)
                     if stored_count != len(events):
@@ -236,7 +235,7 @@ def ingest(events: list[EventIn], received_at: datetime, *, nul_possible: bool =
         _refuse(problems, len(events))
     rows = _encode([[pk, e.metric, e.id, e.value, t, e.properties]
                     for pk, e, t in zip(customers, events, times)]).decode()
-    with writer_turn(), transaction.atomic():
+    with transaction.atomic():
         settle.settle_if_due()
         stored = queries.insert_exact(rows, received_at)
     sqlite_wal.keep_short()
