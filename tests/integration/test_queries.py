@@ -940,6 +940,17 @@ def test_a_taken_email_is_what_the_orm_finds_in_any_case():
     assert customer_queries.email_taken("ana_souza@EXAMPLE.com") is True
 
 
+@pytest.mark.django_db
+@compares(payment_queries.token_attached_orm)
+def test_an_attached_token_is_what_the_orm_finds():
+    start_clock(T0)
+    customer = make_customer(email="ana@example.com", card=GOOD_CARD)
+    token = customer.default_payment_method.token
+    for typed in (token, token.upper(), token[:-1], "", "pm_unknown"):
+        assert payment_queries.token_attached(typed) == payment_queries.token_attached_orm(typed), typed
+    assert payment_queries.token_attached(token) is True
+
+
 # --- the catalog ---------------------------------------------------------------------------------
 
 def _promotion(found):

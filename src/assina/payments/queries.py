@@ -21,7 +21,7 @@ from assina.db import (Many, aware_datetime, execute_prepared, fetch_prepared, s
 from assina.core.invoice_states import InvoiceStatus
 from assina.invoices.models import Invoice
 
-from .models import PaymentAttempt, Refund
+from .models import PaymentAttempt, PaymentMethod, Refund
 
 OPEN = "open"
 PAID = InvoiceStatus.PAID.value
@@ -199,3 +199,18 @@ def mark_invoice_paid(invoice_id: int, amount_paid: int, paid_at: datetime) -> i
 
 def mark_invoice_paid_orm(invoice_id: int, amount_paid: int, paid_at: datetime) -> int:
     return Invoice.objects.filter(pk=invoice_id).update(status=PAID, amount_paid=amount_paid, paid_at=paid_at)
+
+
+@functools.cache
+def _token_attached_sql(vendor: str) -> str:
+    return f"SELECT 1 FROM {sql_table(PaymentMethod)} WHERE {sql_columns(PaymentMethod)['token']} = %s LIMIT 1"
+
+
+def token_attached(token: str) -> bool:
+    """Whether a card with this gateway token is kept already (asked under the write lock when a
+    checkout keeps the buyer's card)."""
+    return select_row(_token_attached_sql(connection.vendor), [token]) is not None
+
+
+def token_attached_orm(token: str) -> bool:
+    return PaymentMethod.objects.filter(token=token).exists()

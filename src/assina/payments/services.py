@@ -32,7 +32,7 @@ from assina.core.errors import DomainError
 from assina.core.invoice_states import InvoiceStatus
 from assina.core.payment_results import failure_enters_dunning, success_pays
 from assina.customers.models import BalanceTransaction, Customer
-from assina.db import insert_rows, update_rows
+from assina.db import insert_one, insert_rows, update_rows
 from assina.dispatch import publish
 from assina.events.models import Event
 from assina.events.services import record
@@ -47,7 +47,7 @@ from .gateway import AttachedCard, CardDetails, ChargeRequest, ChargeResult
 from .gateways import get_gateway
 from .models import GatewayCustomer, PaymentAttempt, PaymentMethod
 from .queries import (locked_invoice_rows, mark_invoice_paid, pending_attempt_ids, pending_attempt_rows,
-                      record_attempt_result)
+                      record_attempt_result, token_attached)
 
 NO_PAYMENT_METHOD = "no_payment_method"
 EVENT_FIELDS = ("type", "occurred_at", "customer_id", "subject_type", "subject_id", "data")
@@ -97,7 +97,7 @@ def check_card(card: str, at: datetime, *, exp_month: int | None = None, exp_yea
 def attach_card_token(customer: Customer, attached: AttachedCard, at: datetime, make_default: bool = True) -> PaymentMethod:
     """Keep only the gateway token, brand, last 4 digits and expiry (inside the caller's transaction)."""
     gateway = get_gateway()
-    if PaymentMethod.objects.filter(token=attached.token).exists():
+    if token_attached(attached.token):
         raise PaymentError(_("this payment method is already attached to a customer"))
     if getattr(gateway, "needs_customer", False):
         remote = remote_customer(customer)
@@ -105,12 +105,13 @@ def attach_card_token(customer: Customer, attached: AttachedCard, at: datetime, 
             raise PaymentError(_("this payment method belongs to another customer at the gateway"))
         if not attached.customer_ref:  # a SetupIntent at Stripe has attached it already
             gateway.attach_to_customer(attached.token, remote)
-    method = PaymentMethod.objects.create(
+    # Fixed statements, not the ORM's: a checkout keeps its card under the write lock.
+    method = insert_one(PaymentMethod(
         customer=customer, gateway=gateway.name, token=attached.token, brand=attached.brand,
         last4=attached.last4, exp_month=attached.exp_month, exp_year=attached.exp_year, created_at=at,
-    )
+    ))
     if make_default:
-        Customer.objects.filter(pk=customer.pk).update(default_payment_method=method)
+        update_rows(Customer, ["default_payment_method_id"], [(method.pk, customer.pk)])
         customer.default_payment_method = method
     record("payment_method.attached", method, at, {"brand": method.brand, "last4": method.last4, "default": make_default,
                                                    "exp_month": method.exp_month, "exp_year": method.exp_year})

@@ -1,13 +1,15 @@
 """Checkout: sessions, the checks of the form, and completing a purchase exactly once.
 
 A checkout session is made by the API (``create_session``) or by the first POST of the
-/checkout/<plan>/ form, whose signed token is its key (``session_for_token``). ``complete``
-checks everything the visitor typed before anything is written (a bad field changes nothing),
-then claims the session with one conditional UPDATE (``open`` → ``processing``): the request
-that wins makes the customer (``customers.services`` + the card, as ``payments.new_customer``
-does) and the subscription (``subscriptions.services.create_subscription``, which invoices and
-charges the first period); a second POST of the same form (a double click, a retry) waits for
-that result instead and shows it. One customer, one subscription, one charge.
+/checkout/<plan>/ form, whose signed token is its key (``open_page_session``). Everything the
+visitor typed is checked before anything is written (a bad field changes nothing); then the
+session is taken for completing it (``open`` → ``processing``): the page's first POST makes it
+taken, an API session's POST claims it with one conditional UPDATE. The request that holds it
+makes, in one transaction, the customer with the card (``customers.services``, as
+``payments.new_customer`` does), the subscription with its first invoice and payment attempt
+(``subscriptions.services.open_subscription``) and the completed session, then charges the
+first period; a second POST of the same form (a double click, a retry) waits for that result
+instead and shows it. One customer, one subscription, one charge.
 
 An e-mail that is already a customer's gets no new customer and no charge: the page says the
 same as for a new one (no enumeration), and the address is mailed a sign-in link to its portal
@@ -36,15 +38,16 @@ from assina.catalog.services import check_promotion_code as check_code
 from assina.core.errors import DomainError
 from assina.core.tax_ids import brazilian_tax_id, formatted
 from assina.customers.models import Customer
+from assina.customers import queries as queries_customers
 from assina.customers.services import check_country, check_new_customer, insert_customer
-from assina.db import insert_one, update_many, update_rows
+from assina.db import insert_one, update_many
 from assina.events.services import record
 from assina.i18n import localized_message
 from assina.payments.gateways import get_gateway
-from assina.payments.services import adopt_remote_customer, attach_card_token, check_card
+from assina.payments.services import adopt_remote_customer, attach_card_token, check_card, collect
 from assina.portal import services as portal
 from assina.subscriptions.models import Subscription, SubscriptionItem
-from assina.subscriptions.services import create_subscription
+from assina.subscriptions.services import open_subscription
 from assina.time import now as clock_now
 from assina.upgrades.models import AnnualOffer
 
@@ -228,16 +231,40 @@ def session_for_token(key: str, plan: Plan, at: datetime | None = None, *, addre
     the address's limit (``throttle``) in the same transaction; ``Throttled`` past it, and
     then nothing is made."""
     at = at or clock_now()
+    return _page_session(key, plan, at, address, None) or CheckoutSession.objects.select_related("plan").get(key=key)
+
+
+def open_page_session(key: str, plan: Plan, form: CheckoutForm, at: datetime, *,
+                      address: str) -> tuple[CheckoutSession, Checked | None]:
+    """``session_for_token`` for a POST that buys: every field is checked first and, when they
+    all pass, the session is made already taken by this request for completing it (no claim
+    afterwards: ``complete(..., checked=)``), with the checked fields; else it is made open,
+    with None (``complete`` then shows the refusal). A session an earlier POST of this form
+    made comes back as it is, with None."""
+    try:
+        checked = check_form(plan, form, at)
+    except CheckoutError:
+        checked = None
+    made = _page_session(key, plan, at, address, timezone.now() if checked else None)
+    if made is None:
+        return CheckoutSession.objects.select_related("plan").get(key=key), None
+    return made, checked
+
+
+def _page_session(key: str, plan: Plan, at: datetime, address: str | None,
+                  claimed_at: datetime | None) -> CheckoutSession | None:
+    """Count the POST and insert the form's session (taken at ``claimed_at``, when given), in one
+    transaction; None when an earlier POST of the form made it."""
+    status = CheckoutSession.Status.PROCESSING if claimed_at else CheckoutSession.Status.OPEN
     with transaction.atomic():
         if address is not None:
             _count_post(address)
         try:
             with transaction.atomic():  # a savepoint: a second POST's count stays counted
-                return insert_one(CheckoutSession(key=key, plan=plan, origin=CheckoutSession.Origin.PAGE,
-                                                  created_at=at, expires_at=at + SESSION_AGE))
+                return insert_one(CheckoutSession(key=key, plan=plan, origin=CheckoutSession.Origin.PAGE, status=status,
+                                                  claimed_at=claimed_at, created_at=at, expires_at=at + SESSION_AGE))
         except IntegrityError:  # made by an earlier POST of this form (a double click, a retry)
-            pass
-    return CheckoutSession.objects.select_related("plan").get(key=key)
+            return None
 
 
 def get_session(key: str) -> CheckoutSession | None:
@@ -299,9 +326,8 @@ def check_promotion_code(code: str, plan: Plan, at: datetime) -> None:
         raise CheckoutError(_("The promotion code %(code)s does not exist.") % {"code": code}, "promotion_code")
 
 
-def check_form(session: CheckoutSession, form: CheckoutForm, at: datetime) -> Checked:
+def check_form(plan: Plan, form: CheckoutForm, at: datetime) -> Checked:
     """Every field checked, nothing written; a ``CheckoutError`` names the first bad one."""
-    plan = session.plan
     email = form.email.strip()[:254]
     _check_email(email)
     name = " ".join(form.name.split())[:200]
@@ -359,12 +385,15 @@ def _release(key: str) -> None:
 
 
 def complete(key: str, form: CheckoutForm, *, session: CheckoutSession | None = None,
-             at: datetime | None = None) -> CheckoutSession:
+             at: datetime | None = None, checked: Checked | None = None) -> CheckoutSession:
     """Complete the session ``key`` with the visitor's form: the finished session (a
     ``CheckoutError`` when a field is refused, and then nothing was made). ``session``: the
-    session as the caller has just read or made it, and ``at`` the clock's time then."""
+    session as the caller has just read or made it, and ``at`` the clock's time then;
+    ``checked``: the form's fields as ``open_page_session`` checked them when it made the
+    session taken by this request."""
     deadline = wall_time.monotonic() + WAIT_SECONDS
-    while True:
+    claimed = (None, "") if checked is not None else None
+    while claimed is None:
         if session is None:
             session = CheckoutSession.objects.select_related("plan").get(key=key)
             at = None
@@ -373,7 +402,7 @@ def complete(key: str, form: CheckoutForm, *, session: CheckoutSession | None = 
         at = at or clock_now()
         if expired(session, at):
             raise CheckoutError(_("This checkout has expired. Please start again."), "session")
-        checked = check_form(session, form, at)
+        checked = check_form(session.plan, form, at)
         claimed = _claim(key)
         if claimed is not None:
             break
@@ -397,42 +426,59 @@ def complete(key: str, form: CheckoutForm, *, session: CheckoutSession | None = 
         raise
 
 
+class _NotNew(Exception):
+    """The new customer was refused (its e-mail taken, or the card): the cause says why."""
+
+
 def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: datetime) -> CheckoutSession:
+    """The customer with the card, the subscription with its first invoice and payment attempt,
+    and the session completed: one transaction; then the first charge."""
     customer = session.customer
-    if customer is None:
-        # The card is checked for a known address too: both answers cost the same, and asking
-        # whether an address is a customer's costs a card that the gateway accepts.
-        attached = _card(session, form, at)  # the gateway says no before anything is written here
-        try:  # a known address is refused by check_new_customer (below, in the transaction)
-            with transaction.atomic():
-                new = check_new_customer(email=checked.email, name=checked.name, locale=checked.locale,
-                                         currency=session.plan.currency, tax_id=checked.tax_id,
-                                         country=checked.shipping.get("country", ""),
-                                         metadata={"checkout_session": session.key})
-                customer = insert_customer(new, at)
-                if session.gateway_customer and attached.customer_ref == session.gateway_customer:
-                    adopt_remote_customer(customer, session.gateway_customer)  # the card was set up there
-                if checked.shipping:
-                    Customer.objects.filter(pk=customer.pk).update(shipping_address=checked.shipping)
-                attach_card_token(customer, attached, at)
-                update_rows(CheckoutSession, ["customer_id"], [(customer.pk, session.pk)])
-        except (IntegrityError, DomainError):
-            if Customer.objects.filter(email__iexact=checked.email).exists():  # a customer's, or taken meanwhile
-                return _existing_customer(session, checked, at)
-            raise
+    # The card is checked for a known address too: both answers cost the same, and asking
+    # whether an address is a customer's costs a card that the gateway accepts.
+    attached = _card(session, form, at) if customer is None else None  # the gateway says no before anything is written
     # Only a checkout taken over after a crash may find its subscription made already.
     sub = (Subscription.objects.filter(customer=customer, metadata__checkout_session=session.key).first()
-           if session.customer_id else None)
-    if sub is None:
-        try:
-            sub = create_subscription(customer=customer, plan_code=session.plan.code, plan=session.plan,
-                                      coupon_code=checked.promotion_code or None,
-                                      addons=[(a, 1) for a in checked.addons],
-                                      metadata={"checkout_session": session.key})
-        except DomainError as refused:  # e.g. the code's last redemption went to someone else meanwhile
-            raise CheckoutError(localized_message(refused), "promotion_code") from None
-    return _finish(session, CheckoutSession.Outcome.SUBSCRIBED, at, customer=customer, subscription=sub,
-                   checked=checked)
+           if customer is not None else None)
+    charges: list = []
+    try:
+        with transaction.atomic():
+            if customer is None:
+                try:
+                    customer = _new_customer(session, checked, attached, at)
+                except (IntegrityError, DomainError) as refused:
+                    raise _NotNew() from refused
+            if sub is None:
+                try:
+                    sub, charges = open_subscription(customer=customer, plan_code=session.plan.code, plan=session.plan,
+                                                     coupon_code=checked.promotion_code or None,
+                                                     addons=[(a, 1) for a in checked.addons],
+                                                     metadata={"checkout_session": session.key})
+                except DomainError as refused:  # e.g. the code's last redemption went to someone else meanwhile
+                    raise CheckoutError(localized_message(refused), "promotion_code") from None
+            _finish(session, CheckoutSession.Outcome.SUBSCRIBED, at, customer=customer, subscription=sub,
+                    checked=checked)
+    except _NotNew as not_new:  # nothing was written
+        if queries_customers.email_taken(checked.email):  # a customer's, or taken meanwhile
+            return _existing_customer(session, checked, at)
+        raise not_new.__cause__ from None
+    collect(charges, sub.started_at)
+    return session
+
+
+def _new_customer(session: CheckoutSession, checked: Checked, attached, at: datetime) -> Customer:
+    """The buyer as a customer with the card (in the caller's transaction); a known address is
+    refused by ``check_new_customer``."""
+    new = check_new_customer(email=checked.email, name=checked.name, locale=checked.locale,
+                             currency=session.plan.currency, tax_id=checked.tax_id,
+                             country=checked.shipping.get("country", ""), metadata={"checkout_session": session.key})
+    customer = insert_customer(new, at)
+    if session.gateway_customer and attached.customer_ref == session.gateway_customer:
+        adopt_remote_customer(customer, session.gateway_customer)  # the card was set up there
+    if checked.shipping:
+        Customer.objects.filter(pk=customer.pk).update(shipping_address=checked.shipping)
+    attach_card_token(customer, attached, at)
+    return customer
 
 
 def _reference(session: CheckoutSession) -> str:
@@ -447,7 +493,7 @@ def start_card_setup(key: str, form: CheckoutForm):
     at = clock_now()
     if session.status == CheckoutSession.Status.COMPLETE or expired(session, at):
         raise CheckoutError(_("This checkout has expired. Please start again."), "session")
-    checked = check_form(session, form, at)
+    checked = check_form(session.plan, form, at)
     gateway = get_gateway()
     if not getattr(gateway, "collects_in_browser", False):
         raise CheckoutError(_("Enter your card."), "card")
@@ -496,7 +542,7 @@ def _existing_customer(session: CheckoutSession, checked: Checked, at: datetime)
 
 def _finish(session: CheckoutSession, outcome: str, at: datetime, *, checked: Checked, customer=None,
             subscription=None) -> CheckoutSession:
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # in the caller's transaction when it has one
         session.status = CheckoutSession.Status.COMPLETE
         session.outcome = outcome
         session.customer = customer

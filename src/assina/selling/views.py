@@ -226,25 +226,29 @@ def _form(request, language: str) -> services.CheckoutForm:
 
 
 def _submit(request, language: str, key: str, *, plan=None, session=None):
-    at = None
+    at = checked = None
+    form = _form(request, language)
+    starting = request.POST.get("action") == "start"  # Stripe.js asks for a card setup (checkout.js)
     try:
         if session is None:  # counted in the transaction that makes the form's session
             at = clock_now()
-            session = services.session_for_token(key, plan, at, address=client_address(request))
+            if starting:
+                session = services.session_for_token(key, plan, at, address=client_address(request))
+            else:  # made already taken for completing it when the form checks out
+                session, checked = services.open_page_session(key, plan, form, at, address=client_address(request))
         else:
             services.throttle(client_address(request))
     except services.Throttled:
         return _page(request, "refused.html", language, {
             "text": _("Too many attempts from your network. Please wait an hour and try again.")}, status=429)
-    form = _form(request, language)
-    if request.POST.get("action") == "start":  # Stripe.js asks for a card setup (checkout.js)
+    if starting:
         try:
             setup = services.start_card_setup(session.key, form)
         except services.CheckoutError as refused:
             return JsonResponse({"error": str(refused), "field": refused.field}, status=400)
         return JsonResponse({"client_secret": setup.client_secret})
     try:
-        done = services.complete(session.key, form, session=session, at=at)
+        done = services.complete(session.key, form, session=session, at=at, checked=checked)
     except services.CheckoutError as refused:
         extra = {"token": request.POST.get("token", "")} if session.origin == CheckoutSession.Origin.PAGE else {}
         return _checkout_page(request, language, session.plan, session, extra, error=str(refused),

@@ -118,6 +118,22 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
 
     ``plan`` (the plan ``plan_code`` names) and add-ons given as ``Plan`` rows: what the caller
     has just read, not read again."""
+    sub, charges = open_subscription(customer=customer, plan_code=plan_code, start=start, quantity=quantity,
+                                     coupon_code=coupon_code, addons=addons, trial_days=trial_days, metadata=metadata,
+                                     plan=plan)
+    collect(charges, sub.started_at)
+    sub.refresh_from_db()
+    return sub
+
+
+def open_subscription(*, customer: Customer, plan_code: str, start: datetime | None = None, quantity: int = 1,
+                      coupon_code: str | None = None, addons: list[tuple[str | Plan, int]] | None = None,
+                      trial_days: int | None = None, metadata: dict | None = None,
+                      plan: Plan | None = None) -> tuple[Subscription, list]:
+    """``create_subscription``'s writes without its charge: the subscription, its first invoice
+    and the payment attempt, in one transaction (the caller's, when it has one: a checkout
+    writes its new customer and the subscription together), and the pending charges, which the
+    caller collects (``payments.services.collect``) once that transaction has committed."""
     created = clock_now()  # when it is written: an incomplete subscription expires 23 h after this
     start = _resolve_time(start, created)
     plan = plan if plan is not None and plan.code == plan_code else get_plan(plan_code)
@@ -173,9 +189,7 @@ def create_subscription(*, customer: Customer, plan_code: str, start: datetime |
                 set_status(sub, S.ACTIVE, start, "nothing_to_pay")
         # What changed since the row was inserted, in one UPDATE.
         store.save_many([sub], changed)
-    collect(attempts, start)
-    sub.refresh_from_db()
-    return sub
+    return sub, attempts
 
 
 def _require_recent_start(start: datetime, now: datetime, plan: Plan) -> None:
