@@ -123,8 +123,7 @@ def _adapter(field: models.Field) -> Callable[[Sequence[Any]], Sequence[Any]] | 
     if isinstance(field, models.DateTimeField):
         if connection.vendor == "sqlite":
             return _distinct_mapped(_sqlite_datetime)
-        adapt = connection.ops.adapt_datetimefield_value
-        return _distinct_mapped(lambda v: None if v is None else adapt(v))
+        return _distinct_mapped(lambda v: None if v is None else connection.ops.adapt_datetimefield_value(v))
     if isinstance(field, models.JSONField):
         return _json_column(field)
     if isinstance(field, (models.DecimalField, models.DateField, models.UUIDField)):
@@ -132,6 +131,9 @@ def _adapter(field: models.Field) -> Callable[[Sequence[Any]], Sequence[Any]] | 
     if isinstance(field, (models.CharField, models.TextField)):
         return _text_column(field)
     return None
+
+
+_ADAPTERS: dict[tuple[tuple[models.Field, ...], str], list] = {}
 
 
 def _columns(model: type[models.Model], fields: Sequence[str] | None) -> list[models.Field]:
@@ -150,7 +152,10 @@ def _prepare(columns: list[models.Field], rows: Iterable[Sequence[Any]], trailin
     width = len(columns) + trailing
     if set(map(len, rows)) != {width}:
         raise ValueError(f"every row must have {width} values")
-    adapters = [_adapter(f) for f in columns]
+    key = (tuple(columns), connection.vendor)
+    adapters = _ADAPTERS.get(key)
+    if adapters is None:  # built once per set of columns: a checkout's rows are written under the write lock
+        adapters = _ADAPTERS[key] = [_adapter(f) for f in columns]
     if not any(adapters):
         return rows
     data = list(zip(*rows))
