@@ -231,7 +231,7 @@ def session_for_token(key: str, plan: Plan, at: datetime | None = None, *, addre
     the address's limit (``throttle``) in the same transaction; ``Throttled`` past it, and
     then nothing is made."""
     at = at or clock_now()
-    return _page_session(key, plan, at, address, None) or CheckoutSession.objects.select_related("plan").get(key=key)
+    return _page_session(key, plan, at, address, None) or _read_session(key)
 
 
 def open_page_session(key: str, plan: Plan, form: CheckoutForm, at: datetime, *,
@@ -247,7 +247,7 @@ def open_page_session(key: str, plan: Plan, form: CheckoutForm, at: datetime, *,
         checked = None
     made = _page_session(key, plan, at, address, timezone.now() if checked else None)
     if made is None:
-        return CheckoutSession.objects.select_related("plan").get(key=key), None
+        return _read_session(key), None
     return made, checked
 
 
@@ -265,6 +265,10 @@ def _page_session(key: str, plan: Plan, at: datetime, address: str | None,
                                                   claimed_at=claimed_at, created_at=at, expires_at=at + SESSION_AGE))
         except IntegrityError:  # made by an earlier POST of this form (a double click, a retry)
             return None
+
+
+def _read_session(key: str) -> CheckoutSession:
+    return CheckoutSession.objects.select_related("plan").get(key=key)
 
 
 def get_session(key: str) -> CheckoutSession | None:
@@ -395,7 +399,7 @@ def complete(key: str, form: CheckoutForm, *, session: CheckoutSession | None = 
     claimed = (None, "") if checked is not None else None
     while claimed is None:
         if session is None:
-            session = CheckoutSession.objects.select_related("plan").get(key=key)
+            session = _read_session(key)
             at = None
         if session.status == CheckoutSession.Status.COMPLETE:
             return session
@@ -489,7 +493,7 @@ def start_card_setup(key: str, form: CheckoutForm):
     """With a gateway whose own fields take the card (Stripe): check the form, open the buyer's
     account at the gateway (once per session) and start a card setup there, which the browser
     confirms; ``complete`` then keeps the card after asking the gateway. Nothing local is made."""
-    session = CheckoutSession.objects.select_related("plan").get(key=key)
+    session = _read_session(key)
     at = clock_now()
     if session.status == CheckoutSession.Status.COMPLETE or expired(session, at):
         raise CheckoutError(_("This checkout has expired. Please start again."), "session")

@@ -63,22 +63,18 @@ class _Cursor(base.SQLiteCursorWrapper):
     turn: _Turn | None = None
 
     def execute(self, query, params=None):
-        turn = self.turn
-        if turn is None or turn.held or self.connection.in_transaction or not _WRITES.match(query):
-            return super().execute(query, params)
-        turn.take()
-        try:
-            return super().execute(query, params)
-        finally:
-            turn.give()
+        return self._in_turn(query, super().execute, query, params)
 
     def executemany(self, query, param_list):
+        return self._in_turn(query, super().executemany, query, param_list)
+
+    def _in_turn(self, query: str, run, *args):
         turn = self.turn
         if turn is None or turn.held or self.connection.in_transaction or not _WRITES.match(query):
-            return super().executemany(query, param_list)
+            return run(*args)
         turn.take()
         try:
-            return super().executemany(query, param_list)
+            return run(*args)
         finally:
             turn.give()
 
@@ -112,21 +108,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 turn.give()
             raise
 
-    def _commit(self) -> None:
-        super()._commit()  # a COMMIT that fails leaves the transaction open: its rollback gives the turn back
+    def _give_turn(self) -> None:
         if self._turn is not None:
             self._turn.give()
+
+    def _commit(self) -> None:
+        super()._commit()  # a COMMIT that fails leaves the transaction open: its rollback gives the turn back
+        self._give_turn()
 
     def _rollback(self) -> None:
         try:
             super()._rollback()
         finally:
-            if self._turn is not None:
-                self._turn.give()
+            self._give_turn()
 
     def _close(self) -> None:
         try:
             super()._close()
         finally:
-            if self._turn is not None:
-                self._turn.give()
+            self._give_turn()
