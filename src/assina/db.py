@@ -23,9 +23,10 @@ COPY. There is one way of writing it:
 - **Running.** Only through this module: ``select_row`` and ``select_rows`` (reads, and writes
   with ``RETURNING``), ``execute`` (writes: the number of rows changed), ``fetch_prepared`` and
   ``execute_prepared`` (statements run on every API request or usage batch: prepared once per
-  connection on PostgreSQL, sqlite3's own cursor on SQLite), and the bulk helpers below
-  (``insert_rows``, ``update_rows``, ``fetch_values``, ``reserve_ids``). No other module opens
-  a cursor; ``test_queries`` checks both rules.
+  connection on PostgreSQL), and the bulk helpers below (``insert_rows``, ``update_rows``,
+  ``fetch_values``, ``reserve_ids``). On SQLite they skip Django's cursor when nobody records
+  queries (``_sqlite_direct``). No other module opens a cursor; ``test_queries`` checks both
+  rules.
 
 The only SQL outside ``queries.py`` modules is engine plumbing that has no ORM equivalent to
 compare with: this module's bulk statements and ``reserve_ids``, SQLite's log checkpoint
@@ -45,11 +46,12 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from json.encoder import c_make_encoder, encode_basestring_ascii
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models.functions import Cast
 
 
@@ -133,31 +135,45 @@ def _adapter(field: models.Field) -> Callable[[Sequence[Any]], Sequence[Any]] | 
     return None
 
 
-_ADAPTERS: dict[tuple[tuple[models.Field, ...], str], list] = {}
+class _Columns:
+    """The fields written by a statement of one model and how each column's values are adapted."""
+
+    __slots__ = ("fields", "adapters", "any_adapter")
+
+    def __init__(self, fields: list[models.Field]) -> None:
+        self.fields = fields
+        self.adapters = [_adapter(f) for f in fields]
+        self.any_adapter = any(self.adapters)
 
 
-def _columns(model: type[models.Model], fields: Sequence[str] | None) -> list[models.Field]:
-    meta = model._meta
-    if fields is None:
-        return [f for f in meta.concrete_fields if not f.primary_key]
-    return [meta.get_field(name) for name in fields]
+_COLUMN_SETS: dict[tuple[type[models.Model], tuple[str, ...] | None, str], _Columns] = {}
 
 
-def _prepare(columns: list[models.Field], rows: Iterable[Sequence[Any]], trailing: int) -> list[Sequence[Any]]:
+def _columns(model: type[models.Model], fields: Sequence[str] | None) -> _Columns:
+    """Built once per model, field names and engine: a checkout writes its rows under the write
+    lock, and looking fields up (and hashing them) costs more than writing a small row."""
+    key = (model, None if fields is None else tuple(fields), connection.vendor)
+    found = _COLUMN_SETS.get(key)
+    if found is None:
+        meta = model._meta
+        chosen = ([f for f in meta.concrete_fields if not f.primary_key] if fields is None
+                  else [meta.get_field(name) for name in fields])
+        found = _COLUMN_SETS[key] = _Columns(chosen)
+    return found
+
+
+def _prepare(columns: _Columns, rows: Iterable[Sequence[Any]], trailing: int) -> list[Sequence[Any]]:
     """Rows of database parameters, adapted column by column (each column's adapter runs once
     over the whole column instead of once per value)."""
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         return []
-    width = len(columns) + trailing
+    width = len(columns.fields) + trailing
     if set(map(len, rows)) != {width}:
         raise ValueError(f"every row must have {width} values")
-    key = (tuple(columns), connection.vendor)
-    adapters = _ADAPTERS.get(key)
-    if adapters is None:  # built once per set of columns: a checkout's rows are written under the write lock
-        adapters = _ADAPTERS[key] = [_adapter(f) for f in columns]
-    if not any(adapters):
+    if not columns.any_adapter:
         return rows
+    adapters = columns.adapters
     data = list(zip(*rows))
     for i, adapt in enumerate(adapters):
         if adapt is not None:
@@ -173,17 +189,17 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
         return 0
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    names = ", ".join(quote(f.column) for f in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    names = ", ".join(quote(f.column) for f in columns.fields)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
             # The raw psycopg cursor: wrap its errors so callers see Django's IntegrityError etc.
             with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in prepared:
                     copy.write_row(row)
-        else:
-            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
-            for offset in range(0, len(prepared), batch_size):
-                cursor.executemany(sql, prepared[offset:offset + batch_size])
+        return len(prepared)
+    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns.fields))})"
+    for offset in range(0, len(prepared), batch_size):
+        _run_many(sql, prepared[offset:offset + batch_size])
     return len(prepared)
 
 
@@ -196,25 +212,25 @@ def update_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     pk = model._meta.pk
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One statement per batch: each column travels as one typed array.
-            names = [f"c{i}" for i in range(len(columns))]
-            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
-            sql = (
-                f"UPDATE {table} SET {', '.join(f'{quote(f.column)} = v.{n}' for f, n in zip(columns, names))} "
-                f"FROM unnest({arrays}, %s::{pk.db_type(connection).replace('serial', 'int')}[]) "
-                f"AS v({', '.join(names)}, pk) WHERE {table}.{quote(pk.column)} = v.pk"
-            )
+    if connection.vendor == "postgresql":
+        # One statement per batch: each column travels as one typed array.
+        names = [f"c{i}" for i in range(len(columns.fields))]
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns.fields)
+        sql = (
+            f"UPDATE {table} SET {', '.join(f'{quote(f.column)} = v.{n}' for f, n in zip(columns.fields, names))} "
+            f"FROM unnest({arrays}, %s::{pk.db_type(connection).replace('serial', 'int')}[]) "
+            f"AS v({', '.join(names)}, pk) WHERE {table}.{quote(pk.column)} = v.pk"
+        )
+        with connection.cursor() as cursor:
             for offset in range(0, len(prepared), batch_size):
                 chunk = prepared[offset:offset + batch_size]
                 cursor.execute(sql, [list(column) for column in zip(*chunk)])
-        else:
-            sql = "UPDATE {} SET {} WHERE {} = %s".format(
-                table, ", ".join(f"{quote(f.column)} = %s" for f in columns), quote(pk.column)
-            )
-            for offset in range(0, len(prepared), batch_size):
-                cursor.executemany(sql, prepared[offset:offset + batch_size])
+        return len(prepared)
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        table, ", ".join(f"{quote(f.column)} = %s" for f in columns.fields), quote(pk.column)
+    )
+    for offset in range(0, len(prepared), batch_size):
+        _run_many(sql, prepared[offset:offset + batch_size])
     return len(prepared)
 
 
@@ -232,17 +248,15 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
         return []
     table = model._meta.db_table
     column = model._meta.pk.column
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                           [connection.ops.quote_name(table), column, count])
-            return sorted(row[0] for row in cursor.fetchall())
-        quoted = connection.ops.quote_name(table)
-        cursor.execute("INSERT INTO sqlite_sequence (name, seq) SELECT %s, 0 "
-                       "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = %s)", [table, table])
-        cursor.execute(f"UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max({connection.ops.quote_name(column)}) "
-                       f"FROM {quoted}), 0)) + %s WHERE name = %s RETURNING seq", [count, table])
-        last = cursor.fetchone()[0]
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        rows = select_rows("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [quote(table), column, count])
+        return sorted(row[0] for row in rows)
+    execute("INSERT INTO sqlite_sequence (name, seq) SELECT %s, 0 "
+            "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = %s)", [table, table])
+    (last,) = select_row(f"UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max({quote(column)}) "
+                         f"FROM {quote(table)}), 0)) + %s WHERE name = %s RETURNING seq", [count, table])
     return list(range(last - count + 1, last + 1))
 
 
@@ -261,20 +275,18 @@ def insert_one(obj: models.Model) -> models.Model:
             raise TypeError(f"{model.__name__}: insert_one needs an auto id and no auto_now fields")
         columns = _columns(model, None)
         quote = connection.ops.quote_name
-        sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in columns)})"
-               f" VALUES ({', '.join(['%s'] * len(columns))}) RETURNING {quote(meta.pk.column)}")
-        insert = _INSERTS[(model, connection.vendor)] = (columns, [f.attname for f in columns], sql)
+        sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in columns.fields)})"
+               f" VALUES ({', '.join(['%s'] * len(columns.fields))}) RETURNING {quote(meta.pk.column)}")
+        insert = _INSERTS[(model, connection.vendor)] = (columns, [f.attname for f in columns.fields], sql)
     columns, names, sql = insert
     (values,) = _prepare(columns, [[getattr(obj, name) for name in names]], trailing=0)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        obj.pk = cursor.fetchone()[0]
+    (obj.pk,) = select_row(sql, values)
     obj._state.adding = False
     obj._state.db = connection.alias
     return obj
 
 
-_INSERTS: dict[tuple[type[models.Model], str], tuple[list[models.Field], list[str], str]] = {}
+_INSERTS: dict[tuple[type[models.Model], str], tuple[_Columns, list[str], str]] = {}
 
 
 def insert_many(objs: Iterable[models.Model], fields: Sequence[str] | None = None) -> int:
@@ -282,7 +294,7 @@ def insert_many(objs: Iterable[models.Model], fields: Sequence[str] | None = Non
     objs = list(objs)
     if not objs:
         return 0
-    columns = _columns(type(objs[0]), fields)
+    columns = _columns(type(objs[0]), fields).fields
     names = [f.attname for f in columns]
     return insert_rows(type(objs[0]), [f.name for f in columns], ([getattr(o, n) for n in names] for o in objs))
 
@@ -292,8 +304,7 @@ def update_many(objs: Iterable[models.Model], fields: Sequence[str]) -> int:
     objs = list(objs)
     if not objs:
         return 0
-    columns = _columns(type(objs[0]), fields)
-    names = [f.attname for f in columns]
+    names = [f.attname for f in _columns(type(objs[0]), fields).fields]
     return update_rows(type(objs[0]), fields, ([getattr(o, n) for n in names] + [o.pk] for o in objs))
 
 
@@ -319,9 +330,7 @@ def fetch_values(queryset: models.QuerySet, fields: Sequence[str]) -> list[tuple
         if casts:
             queryset = queryset.annotate(**casts)
     sql, params = queryset.values_list(*names).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = select_rows(sql, params)
     if not datetimes or not rows:
         return rows
     # Column by column, each distinct text parsed once (a batch shares a few instants).
@@ -412,13 +421,23 @@ def sql_time(value: datetime) -> Any:
 
 
 def select_row(sql: str, params: Sequence[Any] = ()) -> tuple:
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    direct = _sqlite_direct(db, sql)
+    if direct is not None:
+        with db.wrap_database_errors:
+            return direct.execute(_qmark(sql), params).fetchone()
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
 
 def select_rows(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    direct = _sqlite_direct(db, sql)
+    if direct is not None:
+        with db.wrap_database_errors:
+            return direct.execute(_qmark(sql), params).fetchall()
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -437,9 +456,57 @@ def sql_values(rows: list[tuple], types: Sequence[str], names: Sequence[str]) ->
 
 def execute(sql: str, params: Sequence[Any] = ()) -> int:
     """Run one statement that changes rows; how many it changed."""
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    direct = _sqlite_direct(db, sql)
+    if direct is not None:
+        with db.wrap_database_errors:
+            return direct.execute(_qmark(sql), params).rowcount
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def _run_many(sql: str, rows: list[Sequence[Any]]) -> None:
+    """One statement over many rows of parameters (SQLite's ``executemany``)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    direct = _sqlite_direct(db, sql)
+    if direct is not None:
+        with db.wrap_database_errors:
+            direct.executemany(_qmark(sql), rows)
+        return
+    with db.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+# On SQLite, this module's statements go to sqlite3's own cursor on Django's connection when
+# nobody is recording queries (DEBUG, CaptureQueriesContext, execute wrappers): Django's cursor
+# costs about 10 µs of Python per statement (connection lookups, a regex rewriting placeholders,
+# error wrappers), and a checkout runs about 45 statements under SQLite's write lock, where every
+# microsecond holds up every other writer. Errors still become Django's database errors. A write
+# outside a transaction keeps Django's cursor: the SQLite backend queues it for the write lock
+# (``assina.sqlite_backend``); inside a transaction the lock is held already.
+_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+
+
+def _sqlite_direct(db, sql: str):
+    """sqlite3's connection when ``sql`` may skip Django's cursor (see above), else None."""
+    raw = db.connection
+    if raw is None or db.vendor != "sqlite" or db.execute_wrappers or db.queries_logged:
+        return None
+    if not raw.in_transaction and not _READ.match(sql):
+        return None
+    if db.needs_rollback:
+        db.validate_no_broken_transaction()
+    return raw
+
+
+# Django's rewriting of ``%s`` placeholders for sqlite3 (``%%`` is a literal ``%``), once per statement.
+_FORMAT = re.compile(r"(?<!%)%s")
+
+
+@functools.lru_cache(maxsize=4096)
+def _qmark(sql: str) -> str:
+    return _FORMAT.sub("?", sql).replace("%%", "%")
 
 
 # Statements that run on every API request or usage batch. On PostgreSQL, Django sends every
@@ -451,10 +518,10 @@ def execute(sql: str, params: Sequence[Any] = ()) -> int:
 # turns psycopg's prepared statements off for the whole connection (for poolers); they are
 # turned on just for these, and psycopg forgets them all (DEALLOCATE ALL) on a rollback, as it
 # must. A pooler in transaction mode (PgBouncer < 1.21) does not keep prepared statements: set
-# ``ASSINA_API_PREPARED_STATEMENTS=0`` there. On SQLite they go to sqlite3's cursor directly
-# (same connection, same type converters): Django's cursor would rewrite the placeholders with
-# a regex on every call. Errors become Django's database errors and mark the connection either
-# way, as Django's own cursor does.
+# ``ASSINA_API_PREPARED_STATEMENTS=0`` there. On SQLite they run like every statement of this
+# module (``select_rows``, ``execute``: sqlite3's own cursor unless queries are being recorded).
+# Errors become Django's database errors and mark the connection either way, as Django's own
+# cursor does.
 
 def fetch_prepared(sql: str, params: Sequence[Any]) -> list[tuple]:
     """The rows of a fixed statement written with ``%s`` placeholders, prepared once per connection."""
@@ -472,25 +539,18 @@ def fetch_prepared(sql: str, params: Sequence[Any]) -> list[tuple]:
                 return cursor.fetchall()
         finally:
             pg.prepare_threshold = threshold
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        connection.validate_no_broken_transaction()
-        with connection.wrap_database_errors:
-            return connection.connection.execute(_qmark(sql), params).fetchall()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    return select_rows(sql, params)
 
 
 def execute_prepared(sql: str, params: Sequence[Any]) -> int:
     """Run a fixed statement written with ``%s`` placeholders, prepared once per connection; how
     many rows it changed. On PostgreSQL the parameters travel apart from the text even when
     prepared statements are off (a usage batch's JSON is not escaped into the statement)."""
-    connection.ensure_connection()
-    connection.validate_no_broken_transaction()
     if connection.vendor == "postgresql":
         import psycopg
 
+        connection.ensure_connection()
+        connection.validate_no_broken_transaction()
         pg = connection.connection
         prepare = _prepared_statements()
         threshold = pg.prepare_threshold
@@ -501,19 +561,13 @@ def execute_prepared(sql: str, params: Sequence[Any]) -> int:
                 return cursor.rowcount
         finally:
             pg.prepare_threshold = threshold
-    with connection.wrap_database_errors:
-        return connection.connection.execute(sql.replace("%s", "?"), params).rowcount
+    return execute(sql, params)
 
 
 def _prepared_statements() -> bool:
     from django.conf import settings
 
     return getattr(settings, "ASSINA_API_PREPARED_STATEMENTS", True)
-
-
-@functools.cache
-def _qmark(sql: str) -> str:
-    return sql.replace("%s", "?")
 
 
 def sqlite_wal_checkpoint(wait_ms: int) -> None:

@@ -109,3 +109,57 @@ def test_a_row_inserted_by_insert_one_reads_back_like_the_orms():
     with pytest.raises(TypeError, match="auto_now"):
         from assina.clock.models import ClockState
         insert_one(ClockState(frozen_at=at))
+
+
+_AT = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)
+_PRODUCT = ["code", "name", "description", "active", "created_at"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_helpers_statements_in_a_transaction_raise_djangos_errors_and_refuse_a_broken_one():
+    """On SQLite these statements skip Django's cursor inside a transaction; its errors and its
+    refusal to go on in a transaction that failed must stay as they are on every engine."""
+    from django.db import IntegrityError, transaction
+    from django.db.transaction import TransactionManagementError
+
+    from assina.catalog.models import Product
+    from assina.db import select_row
+
+    with transaction.atomic():
+        insert_rows(Product, _PRODUCT, [("p1", "One", "", True, _AT)])
+        with pytest.raises(IntegrityError):
+            with transaction.atomic():
+                insert_rows(Product, _PRODUCT, [("p1", "Again", "", True, _AT)])
+        assert select_row("SELECT count(*) FROM catalog_product WHERE code = %s", ["p1"]) == (1,)
+    with pytest.raises(TransactionManagementError):
+        with transaction.atomic():
+            try:
+                with transaction.atomic(savepoint=False):
+                    insert_rows(Product, _PRODUCT, [("p1", "Again", "", True, _AT)])
+            except IntegrityError:
+                pass
+            select_row("SELECT count(*) FROM catalog_product")
+    assert select_row("SELECT count(*) FROM catalog_product") == (1,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_helpers_statements_are_recorded_when_queries_are_captured_and_keep_a_literal_percent():
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from assina.catalog.models import Product
+    from assina.db import execute, select_row, select_rows
+
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        insert_rows(Product, _PRODUCT, [("p1", "One", "", True, _AT), ("p2", "Two", "", True, _AT)])
+        assert execute("UPDATE catalog_product SET name = %s WHERE code = %s", ["Uno", "p1"]) == 1
+        assert select_rows("SELECT code FROM catalog_product WHERE name LIKE 'T%%' ORDER BY code") == [("p2",)]
+        assert select_row("SELECT '100%%' || %s", [" sure"]) == ("100% sure",)
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert any("INSERT INTO" in s and "catalog_product" in s for s in statements)
+    assert any(s.startswith("UPDATE") for s in statements)
+    assert sum("SELECT" in s for s in statements) == 2
+    # Outside any capture, on the fast path, the same text means the same thing.
+    with transaction.atomic():
+        assert select_rows("SELECT code FROM catalog_product WHERE name LIKE 'T%%' ORDER BY code") == [("p2",)]
+        assert select_row("SELECT '100%%' || %s", [" sure"]) == ("100% sure",)

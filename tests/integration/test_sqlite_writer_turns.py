@@ -26,14 +26,10 @@ with connection.cursor() as cursor:
     cursor.execute("CREATE TABLE IF NOT EXISTS tally (id INTEGER PRIMARY KEY, n INTEGER)")
     cursor.execute("INSERT OR IGNORE INTO tally (id, n) VALUES (1, 0)")
 print("ready", flush=True)
-sys.stdin.readline()  # the test holds the turn now
 """
 
 WAITS = SETUP + """
-def timed(write):
-    started = time.time()
-    write()
-    return started, time.time()
+from assina import db
 def in_transaction():
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -45,13 +41,26 @@ def read():
     with connection.cursor() as cursor:
         cursor.execute("SELECT n FROM tally WHERE id = 1")
         cursor.fetchone()
-spans = {"read": timed(read)}
-spans["in_transaction"] = timed(in_transaction)
-spans["alone"] = timed(alone)
-print(json.dumps(spans), flush=True)
+# assina.db's statements skip Django's cursor where they can; they queue all the same
+def helper_read():
+    db.select_row("SELECT n FROM tally WHERE id = %s", [1])
+def helper_in_transaction():
+    with transaction.atomic():
+        db.execute("UPDATE tally SET n = n + 1 WHERE id = %s", [1])
+def helper_alone():
+    db.execute("UPDATE tally SET n = n + 1 WHERE id = %s", [1])
+def prepared_alone():
+    db.execute_prepared("UPDATE tally SET n = n + 1 WHERE id = %s", [1])
+spans = {}
+for name in sys.argv[1:]:  # each while the test holds the turn: "go" once it does
+    sys.stdin.readline()
+    spans[name] = time.time()
+    globals()[name]()
+    print(json.dumps([name, spans[name], time.time()]), flush=True)
 """
 
 HOLDS = SETUP + """
+sys.stdin.readline()
 import fcntl
 probe = os.open(connection.settings_dict["NAME"] + "-writer", os.O_RDWR)
 def free():
@@ -84,6 +93,7 @@ print(json.dumps(seen), flush=True)
 """
 
 THREADS = SETUP + """
+sys.stdin.readline()
 spans = []
 def write(name):
     with transaction.atomic():
@@ -102,10 +112,10 @@ print(json.dumps(sorted(spans, key=lambda s: s[1])), flush=True)
 """
 
 
-def _start(script: str, database: Path) -> subprocess.Popen:
+def _start(script: str, database: Path, *args: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSINA_", "DJANGO_"))}
     env["ASSINA_DATABASE_URL"] = f"sqlite:///{database}"
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", script, *args], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
     return proc
@@ -117,21 +127,33 @@ def _result(proc: subprocess.Popen) -> dict | list:
     return json.loads(out.strip().splitlines()[-1])
 
 
+WRITES = ["in_transaction", "alone", "helper_in_transaction", "helper_alone", "prepared_alone"]
+READS = ["read", "helper_read"]
+
+
 def test_a_write_waits_for_the_turn_inside_a_transaction_or_alone_and_a_read_never_waits(tmp_path):
+    """Through Django's cursor and through ``assina.db``'s helpers alike; each statement starts
+    while the test holds the turn (and only the turn: SQLite's own lock is free)."""
     database = tmp_path / "turns.sqlite3"
-    proc = _start(WAITS, database)
-    holder = os.open(f"{database}-writer", os.O_RDWR)
-    fcntl.flock(holder, fcntl.LOCK_EX)  # the turn, and only the turn: SQLite's own lock is free
-    proc.stdin.write("go\n")
-    proc.stdin.flush()
-    time.sleep(1.0)
-    released = time.time()
-    fcntl.flock(holder, fcntl.LOCK_UN)
-    os.close(holder)
-    spans = _result(proc)
-    assert spans["read"][1] < released - 0.5, "a read waited for a writer's turn"
-    assert spans["in_transaction"][1] >= released - 0.05, "a transaction wrote while another held the turn"
-    assert spans["alone"][1] >= released - 0.05
+    proc = _start(WAITS, database, *READS, *WRITES)
+    for name in READS + WRITES:
+        holder = os.open(f"{database}-writer", os.O_RDWR | os.O_CREAT)
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        if name in READS:
+            done, started, ended = json.loads(proc.stdout.readline())
+            assert done == name and ended - started < 0.5, f"{name} waited for a writer's turn"
+            fcntl.flock(holder, fcntl.LOCK_UN)
+        else:
+            time.sleep(0.6)
+            released = time.time()
+            fcntl.flock(holder, fcntl.LOCK_UN)
+            done, started, ended = json.loads(proc.stdout.readline())
+            assert done == name and ended >= released - 0.05, f"{name} wrote while another held the turn"
+        os.close(holder)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 0
 
 
 def test_a_write_transaction_holds_the_turn_until_commit_or_rollback_and_a_savepoint_takes_none(tmp_path):
