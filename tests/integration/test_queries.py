@@ -940,6 +940,22 @@ def test_a_taken_email_is_what_the_orm_finds_in_any_case():
     assert customer_queries.email_taken("ana_souza@EXAMPLE.com") is True
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_taken_address_is_found_through_an_index_not_by_reading_every_customer():
+    """Asked under the write lock of every checkout: a scan would grow with the customers."""
+    from django.db import connection, transaction
+
+    from assina.customers.queries import _email_taken_sql
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows: the planner would scan anyway
+        cursor.execute("EXPLAIN " + ("QUERY PLAN " if connection.vendor == "sqlite" else "")
+                       + _email_taken_sql(connection.vendor), ["ana@example.com"])
+        plan = " ".join(str(part) for row in cursor.fetchall() for part in row)
+    assert "customer_email_upper" in plan, plan
+
+
 @pytest.mark.django_db
 @compares(payment_queries.token_attached_orm)
 def test_an_attached_token_is_what_the_orm_finds():
@@ -949,6 +965,22 @@ def test_an_attached_token_is_what_the_orm_finds():
     for typed in (token, token.upper(), token[:-1], "", "pm_unknown"):
         assert payment_queries.token_attached(typed) == payment_queries.token_attached_orm(typed), typed
     assert payment_queries.token_attached(token) is True
+
+
+@pytest.mark.django_db
+@compares(payment_queries.sandbox_cards_orm)
+def test_the_sandbox_cards_are_what_the_orm_reads_with_their_schedules():
+    from assina.payments.sandbox import schedule_card
+
+    start_clock(T0)
+    plain = make_customer(email="ana@example.com", card=GOOD_CARD).default_payment_method.token
+    dated = make_customer(email="bia@example.com", card=GOOD_CARD).default_payment_method.token
+    schedule_card(dated, T0 + timedelta(days=3), "insufficient_funds")
+    schedule_card(dated, T0 + timedelta(days=9))
+    for tokens in ({plain}, {plain, dated}, {dated, "pm_unknown"}, set()):
+        assert payment_queries.sandbox_cards(tokens) == payment_queries.sandbox_cards_orm(tokens), tokens
+    assert payment_queries.sandbox_cards({dated})[dated][3] == [[(T0 + timedelta(days=3)).isoformat(), "insufficient_funds"],
+                                                               [(T0 + timedelta(days=9)).isoformat(), ""]]
 
 
 # --- the catalog ---------------------------------------------------------------------------------
