@@ -11,7 +11,6 @@ can model every decline code at charge time.
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime
 from typing import Sequence
@@ -19,10 +18,11 @@ from typing import Sequence
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_noop as N_
 
-from assina.db import Many, fetch_values, insert_rows
+from assina.db import Many, insert_rows
 
 from .gateway import AttachedCard, CardDetails, CardError, ChargeRequest, ChargeResult, RefundRequest, RefundResult
 from .models import SandboxCard, SandboxCharge, SandboxRefund
+from .queries import sandbox_cards
 
 # number -> (behaviour, decline code when attaching or charging)
 TEST_CARDS: dict[str, tuple[str, str]] = {
@@ -131,25 +131,23 @@ class SandboxGateway:
 
     def _charge_many(self, requests: Sequence[ChargeRequest]) -> list[ChargeResult]:
         keys = [r.idempotency_key for r in requests]
-        with transaction.atomic():
-            # Plain rows: the schedule column is JSON text, parsed only when a card has one.
-            cards = {token: (behaviour, month, year, _schedule(schedule), detached)
-                     for token, behaviour, month, year, schedule, detached in fetch_values(
-                         SandboxCard.objects.filter(token__in_list=Many({r.token for r in requests})),
-                         ("token", "behaviour", "exp_month", "exp_year", "schedule", "detached"))}
-            # One draw of randomness for the batch, cut into a 24-hex-digit charge id per request.
-            random = secrets.token_hex(12 * len(requests))
-            rows = [(r.idempotency_key, "ch_sandbox_" + random[24 * i:24 * i + 24], r.token, r.amount, r.currency,
-                     not code, code, r.at)
-                    for i, r in enumerate(requests) for code in (_charge_code(cards.get(r.token), r.at),)]
-            try:
-                # The common case: every key is new. The unique key index tells when one is not,
-                # without reading the keys first.
-                with transaction.atomic():
-                    insert_rows(SandboxCharge, CHARGE_FIELDS, rows)
-                known = {row[0]: row for row in rows}
-            except IntegrityError:
-                # A key seen before (a retried call) returns its first result, not a new charge.
+        # The cards as they are before the charge is written, read outside the write
+        # transaction, as a remote gateway reads them before it records a charge.
+        cards = sandbox_cards({r.token for r in requests})
+        # One draw of randomness for the batch, cut into a 24-hex-digit charge id per request.
+        random = secrets.token_hex(12 * len(requests))
+        rows = [(r.idempotency_key, "ch_sandbox_" + random[24 * i:24 * i + 24], r.token, r.amount, r.currency,
+                 not code, code, r.at)
+                for i, r in enumerate(requests) for code in (_charge_code(cards.get(r.token), r.at),)]
+        try:
+            # The common case: every key is new. The unique key index tells when one is not,
+            # without reading the keys first.
+            with transaction.atomic():
+                insert_rows(SandboxCharge, CHARGE_FIELDS, rows)
+            known = {row[0]: row for row in rows}
+        except IntegrityError:
+            # A key seen before (a retried call) returns its first result, not a new charge.
+            with transaction.atomic():
                 known = {row[0]: row for row in SandboxCharge.objects.filter(idempotency_key__in_list=Many(keys))
                          .values_list(*CHARGE_FIELDS)}
                 new_rows = []
@@ -188,13 +186,6 @@ class SandboxGateway:
             idempotency_key=key, succeeded=succeeded, charge_id=charge_id, decline_code=code,
             message=DECLINE_MESSAGES.get(code, INVALID_PAYMENT_METHOD if code else ""),
         )
-
-
-def _schedule(value) -> list | tuple:
-    """A card's schedule as read raw (JSON text; already parsed by some drivers)."""
-    if not isinstance(value, str):
-        return value or ()
-    return () if value == "[]" else json.loads(value)
 
 
 def _charge_code(card: tuple | None, at: datetime) -> str:
