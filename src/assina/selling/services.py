@@ -7,8 +7,8 @@ session is taken for completing it (``open`` → ``processing``): the page's fir
 taken, an API session's POST claims it with one conditional UPDATE. The request that holds it
 makes, in one transaction, the customer with the card (``customers.services``, as
 ``payments.new_customer`` does), the subscription with its first invoice and payment attempt
-(``subscriptions.services.open_subscription``) and the completed session, then charges the
-first period; a second POST of the same form (a double click, a retry) waits for that result
+(``subscriptions.services.write_opening``, its plan and versions read by ``prepare_opening``
+before the transaction) and the completed session, then charges the first period; a second POST of the same form (a double click, a retry) waits for that result
 instead and shows it. One customer, one subscription, one charge.
 
 An e-mail that is already a customer's gets no new customer and no charge: the page says the
@@ -47,7 +47,7 @@ from assina.payments.gateways import get_gateway
 from assina.payments.services import adopt_remote_customer, attach_card_token, check_card, collect
 from assina.portal import services as portal
 from assina.subscriptions.models import Subscription, SubscriptionItem
-from assina.subscriptions.services import open_subscription
+from assina.subscriptions.services import prepare_opening, write_opening
 from assina.time import now as clock_now
 from assina.upgrades.models import AnnualOffer
 
@@ -445,6 +445,13 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
     sub = (Subscription.objects.filter(customer=customer, metadata__checkout_session=session.key).first()
            if customer is not None else None)
     charges: list = []
+    opening = None
+    if sub is None:  # read before the write transaction: the plan's versions, the clock
+        try:
+            opening = prepare_opening(plan_code=session.plan.code, plan=session.plan,
+                                      addons=[(a, 1) for a in checked.addons])
+        except DomainError as refused:  # the plan or an add-on was withdrawn meanwhile
+            raise CheckoutError(localized_message(refused), "session") from None
     try:
         with transaction.atomic():
             if customer is None:
@@ -454,10 +461,8 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
                     raise _NotNew() from refused
             if sub is None:
                 try:
-                    sub, charges = open_subscription(customer=customer, plan_code=session.plan.code, plan=session.plan,
-                                                     coupon_code=checked.promotion_code or None,
-                                                     addons=[(a, 1) for a in checked.addons],
-                                                     metadata={"checkout_session": session.key})
+                    sub, charges = write_opening(customer, opening, coupon_code=checked.promotion_code or None,
+                                                 metadata={"checkout_session": session.key})
                 except DomainError as refused:  # e.g. the code's last redemption went to someone else meanwhile
                     raise CheckoutError(localized_message(refused), "promotion_code") from None
             _finish(session, CheckoutSession.Outcome.SUBSCRIBED, at, customer=customer, subscription=sub,

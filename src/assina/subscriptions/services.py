@@ -8,6 +8,7 @@ after the commit, collect any payment it started.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -131,47 +132,78 @@ def open_subscription(*, customer: Customer, plan_code: str, start: datetime | N
                       trial_days: int | None = None, metadata: dict | None = None,
                       plan: Plan | None = None) -> tuple[Subscription, list]:
     """``create_subscription``'s writes without its charge: the subscription, its first invoice
-    and the payment attempt, in one transaction (the caller's, when it has one: a checkout
-    writes its new customer and the subscription together), and the pending charges, which the
-    caller collects (``payments.services.collect``) once that transaction has committed."""
-    created = clock_now()  # when it is written: an incomplete subscription expires 23 h after this
+    and the payment attempt, in one transaction (the caller's, when it has one), and the pending
+    charges, which the caller collects (``payments.services.collect``) once that transaction has
+    committed."""
+    opening = prepare_opening(plan_code=plan_code, start=start, quantity=quantity, addons=addons,
+                              trial_days=trial_days, plan=plan)
+    return write_opening(customer, opening, coupon_code=coupon_code, metadata=metadata)
+
+
+@dataclass
+class Opening:
+    """A new subscription's plan, items and times, read and checked before its write
+    transaction: a checkout takes SQLite's write lock only for the writes."""
+
+    plan: Plan
+    created: datetime  # when it is written: an incomplete subscription expires 23 h after this
+    start: datetime
+    quantity: int
+    trial_days: int
+    items: list[tuple[int, int]]  # (plan version id, quantity): the base plan first, then the add-ons
+    loader: TermsLoader  # one loader for the terms built by the writes: the first period, its invoice
+
+
+def prepare_opening(*, plan_code: str, start: datetime | None = None, quantity: int = 1,
+                    addons: list[tuple[str | Plan, int]] | None = None, trial_days: int | None = None,
+                    plan: Plan | None = None) -> Opening:
+    """Check and read what ``write_opening`` writes (``plan``: the plan ``plan_code`` names, as
+    the caller has just read it; add-ons given as ``Plan`` rows are not read again)."""
+    created = clock_now()
     start = _resolve_time(start, created)
     plan = plan if plan is not None and plan.code == plan_code else get_plan(plan_code)
     if plan.kind != Plan.Kind.BASE or not plan.active:
         raise SubscriptionError(_("%(plan)s is not an active plan that customers can subscribe to") % {"plan": repr(plan_code)})
     _require_recent_start(start, created, plan)
-    if plan.currency != customer.currency:
-        raise SubscriptionError(_("currency mismatch: plan %(plan)s bills in %(plan_currency)s, customer %(customer)s pays in "
-                                  "%(customer_currency)s") % {"plan": plan.code, "plan_currency": plan.currency,
-                                                              "customer": customer.email,
-                                                              "customer_currency": customer.currency})
     if not isinstance(quantity, int) or quantity < 1:
         raise SubscriptionError(_("quantity must be a whole number of at least 1"))
     trial = plan.trial_days if trial_days is None else trial_days
     if trial < 0:
         raise SubscriptionError(_("trial days cannot be negative"))
     *addon_versions, (base_version, _one) = _addon_versions(plan, addons or [])
-    # One loader for the terms built below (the coupon's window, the first period, its invoice):
-    # the items are those written here, the coupon the one redeemed here.
+    items = [(base_version, quantity), *addon_versions]
     loader = TermsLoader()
-    item_pairs = [(base_version, quantity), *addon_versions]
-    loader.load_versions(v for v, _q in item_pairs)
+    loader.load_versions(v for v, _q in items)
+    return Opening(plan=plan, created=created, start=start, quantity=quantity, trial_days=trial, items=items,
+                   loader=loader)
+
+
+def write_opening(customer: Customer, opening: Opening, *, coupon_code: str | None = None,
+                  metadata: dict | None = None) -> tuple[Subscription, list]:
+    """Write the subscription ``opening`` describes for ``customer`` (see ``open_subscription``)."""
+    plan, start, loader = opening.plan, opening.start, opening.loader
+    if plan.currency != customer.currency:
+        raise SubscriptionError(_("currency mismatch: plan %(plan)s bills in %(plan_currency)s, customer %(customer)s pays in "
+                                  "%(customer_currency)s") % {"plan": plan.code, "plan_currency": plan.currency,
+                                                              "customer": customer.email,
+                                                              "customer_currency": customer.currency})
     with transaction.atomic():
-        trial_end = start + timedelta(days=trial) if trial else None
+        trial_end = start + timedelta(days=opening.trial_days) if opening.trial_days else None
         anchor = trial_end or start
         sub = Subscription(
             customer=customer, plan=plan, status=(S.TRIALING if trial_end else S.INCOMPLETE).value,
             currency=plan.currency, interval=plan.interval, interval_count=plan.interval_count,
             billing_anchor=anchor, billing_starts_at=anchor, started_at=start, trial_end=trial_end,
             current_period_start=start, current_period_end=trial_end or start, metadata=metadata or {},
-            created_at=created,
+            created_at=opening.created,
         )
         store.save(sub)
         # One INSERT, in the order items are read back (by id).
         insert_rows(SubscriptionItem, ["subscription_id", "plan_version_id", "quantity"],
-                    [(sub.pk, version_id, q) for version_id, q in item_pairs])
-        loader.known_items(sub.pk, item_pairs)
-        record("subscription.created", sub, start, {"plan": plan.code, "quantity": quantity, "status": sub.status,
+                    [(sub.pk, version_id, q) for version_id, q in opening.items])
+        loader.known_items(sub.pk, opening.items)
+        record("subscription.created", sub, start, {"plan": plan.code, "quantity": opening.quantity,
+                                                     "status": sub.status,
                                                      "trial_end": trial_end.isoformat() if trial_end else None})
         changed = ["status", "current_period_start", "current_period_end"]
         if coupon_code:  # after "created": event readers must never see a discount for an unknown subscription
