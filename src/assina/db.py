@@ -73,6 +73,8 @@ def _distinct_mapped(convert: Callable[[Any], Any]) -> Callable[[Sequence[Any]],
     on thousands of rows: hashing is C-level and cheap, formatting is not.
     """
     def adapt(column: Sequence[Any]) -> Sequence[Any]:
+        if len(column) == 1:  # one row (a checkout's): nothing to share
+            return [convert(column[0])]
         table = {v: convert(v) for v in set(column)}
         return list(map(table.__getitem__, column))
     return adapt

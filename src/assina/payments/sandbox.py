@@ -18,7 +18,7 @@ from typing import Sequence
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_noop as N_
 
-from assina.db import Many, insert_rows
+from assina.db import Many, insert_one, insert_rows
 
 from .gateway import AttachedCard, CardDetails, CardError, ChargeRequest, ChargeResult, RefundRequest, RefundResult
 from .models import SandboxCard, SandboxCharge, SandboxRefund
@@ -97,10 +97,8 @@ class SandboxGateway:
         if behaviour == "declined_on_attach":
             raise CardError(DECLINE_MESSAGES[code], code)
         token = "pm_sandbox_" + secrets.token_hex(12)
-        SandboxCard.objects.create(
-            token=token, behaviour=behaviour, brand=card_brand(number), last4=number[-4:],
-            exp_month=card.exp_month, exp_year=card.exp_year,
-        )
+        insert_one(SandboxCard(token=token, behaviour=behaviour, brand=card_brand(number), last4=number[-4:],
+                               exp_month=card.exp_month, exp_year=card.exp_year))
         return AttachedCard(token=token, brand=card_brand(number), last4=number[-4:], exp_month=card.exp_month, exp_year=card.exp_year)
 
     def retrieve_card(self, token: str) -> AttachedCard:
