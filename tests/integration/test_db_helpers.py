@@ -156,7 +156,8 @@ def test_the_helpers_statements_are_recorded_when_queries_are_captured_and_keep_
         assert select_rows("SELECT code FROM catalog_product WHERE name LIKE 'T%%' ORDER BY code") == [("p2",)]
         assert select_row("SELECT '100%%' || %s", [" sure"]) == ("100% sure",)
     statements = [q["sql"] for q in captured.captured_queries]
-    assert any("INSERT INTO" in s and "catalog_product" in s for s in statements)
+    if connection.vendor == "sqlite":  # PostgreSQL's rows travel by COPY on psycopg's own cursor
+        assert any("INSERT INTO" in s and "catalog_product" in s for s in statements)
     assert any(s.startswith("UPDATE") for s in statements)
     assert sum("SELECT" in s for s in statements) == 2
     # Outside any capture, on the fast path, the same text means the same thing.
