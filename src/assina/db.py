@@ -423,25 +423,35 @@ def sql_time(value: datetime) -> Any:
 
 
 def select_row(sql: str, params: Sequence[Any] = ()) -> tuple:
-    db = connections[DEFAULT_DB_ALIAS]
-    direct = _sqlite_direct(db, sql)
-    if direct is not None:
-        with db.wrap_database_errors:
-            return direct.execute(_qmark(sql), params).fetchone()
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    return _run(sql, params, _first_row)
 
 
 def select_rows(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    return _run(sql, params, _all_rows)
+
+
+def _first_row(cursor) -> tuple:
+    return cursor.fetchone()
+
+
+def _all_rows(cursor) -> list[tuple]:
+    return cursor.fetchall()
+
+
+def _rows_changed(cursor) -> int:
+    return cursor.rowcount
+
+
+def _run(sql: str, params: Sequence[Any], answer: Callable[[Any], Any]) -> Any:
+    """Run one statement and give ``answer`` of its cursor (see ``_sqlite_direct``)."""
     db = connections[DEFAULT_DB_ALIAS]
     direct = _sqlite_direct(db, sql)
     if direct is not None:
         with db.wrap_database_errors:
-            return direct.execute(_qmark(sql), params).fetchall()
+            return answer(direct.execute(_qmark(sql), params))
     with db.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return answer(cursor)
 
 
 def sql_values(rows: list[tuple], types: Sequence[str], names: Sequence[str]) -> tuple[str, list]:
@@ -458,14 +468,7 @@ def sql_values(rows: list[tuple], types: Sequence[str], names: Sequence[str]) ->
 
 def execute(sql: str, params: Sequence[Any] = ()) -> int:
     """Run one statement that changes rows; how many it changed."""
-    db = connections[DEFAULT_DB_ALIAS]
-    direct = _sqlite_direct(db, sql)
-    if direct is not None:
-        with db.wrap_database_errors:
-            return direct.execute(_qmark(sql), params).rowcount
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return _run(sql, params, _rows_changed)
 
 
 def _run_many(sql: str, rows: list[Sequence[Any]]) -> None:
