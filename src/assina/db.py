@@ -138,14 +138,26 @@ def _adapter(field: models.Field) -> Callable[[Sequence[Any]], Sequence[Any]] | 
 
 
 class _Columns:
-    """The fields written by a statement of one model and how each column's values are adapted."""
+    """The fields written by a statement of one model, how each column's values are adapted,
+    and the INSERT that writes them (its text built once)."""
 
-    __slots__ = ("fields", "adapters", "any_adapter")
+    __slots__ = ("model", "fields", "adapters", "any_adapter", "_insert")
 
-    def __init__(self, fields: list[models.Field]) -> None:
+    def __init__(self, model: type[models.Model], fields: list[models.Field]) -> None:
+        self.model = model
         self.fields = fields
         self.adapters = [_adapter(f) for f in fields]
         self.any_adapter = any(self.adapters)
+        self._insert: str | None = None
+
+    def insert_sql(self) -> str:
+        """``INSERT INTO table (columns) VALUES (%s, ...)``."""
+        if self._insert is None:
+            quote = connection.ops.quote_name
+            self._insert = (f"INSERT INTO {quote(self.model._meta.db_table)} "
+                            f"({', '.join(quote(f.column) for f in self.fields)}) "
+                            f"VALUES ({', '.join(['%s'] * len(self.fields))})")
+        return self._insert
 
 
 _COLUMN_SETS: dict[tuple[type[models.Model], tuple[str, ...] | None, str], _Columns] = {}
@@ -160,7 +172,7 @@ def _columns(model: type[models.Model], fields: Sequence[str] | None) -> _Column
         meta = model._meta
         chosen = ([f for f in meta.concrete_fields if not f.primary_key] if fields is None
                   else [meta.get_field(name) for name in fields])
-        found = _COLUMN_SETS[key] = _Columns(chosen)
+        found = _COLUMN_SETS[key] = _Columns(model, chosen)
     return found
 
 
@@ -189,17 +201,17 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
     prepared = _prepare(columns, rows, trailing=0)
     if not prepared:
         return 0
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    names = ", ".join(quote(f.column) for f in columns.fields)
     if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        table = quote(model._meta.db_table)
+        names = ", ".join(quote(f.column) for f in columns.fields)
         with connection.cursor() as cursor:
             # The raw psycopg cursor: wrap its errors so callers see Django's IntegrityError etc.
             with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in prepared:
                     copy.write_row(row)
         return len(prepared)
-    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns.fields))})"
+    sql = columns.insert_sql()
     for offset in range(0, len(prepared), batch_size):
         _run_many(sql, prepared[offset:offset + batch_size])
     return len(prepared)
@@ -276,9 +288,7 @@ def insert_one(obj: models.Model) -> models.Model:
                 getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in meta.concrete_fields):
             raise TypeError(f"{model.__name__}: insert_one needs an auto id and no auto_now fields")
         columns = _columns(model, None)
-        quote = connection.ops.quote_name
-        sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in columns.fields)})"
-               f" VALUES ({', '.join(['%s'] * len(columns.fields))}) RETURNING {quote(meta.pk.column)}")
+        sql = f"{columns.insert_sql()} RETURNING {connection.ops.quote_name(meta.pk.column)}"
         insert = _INSERTS[(model, connection.vendor)] = (columns, [f.attname for f in columns.fields], sql)
     columns, names, sql = insert
     (values,) = _prepare(columns, [[getattr(obj, name) for name in names]], trailing=0)
