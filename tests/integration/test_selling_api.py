@@ -84,3 +84,16 @@ def test_an_unknown_session_is_404_and_an_expired_one_says_so(api, shop, setting
     assert api.ok("GET", f"/checkout_sessions/{made['id']}")["status"] == "expired"
     assert Client().get(f"/checkout/s/{made['id']}/").status_code == 410
     assert Client().get("/checkout/s/cs_nope/").status_code == 404
+
+
+def test_a_retried_create_with_the_same_idempotency_key_answers_the_first_response_and_makes_one_session(api, shop):
+    body = {"plan": "pro", "success_url": "https://shop.example/thanks", "customer_email": "ana@example.com",
+            "addons": ["seats"]}
+    first = api.post("/checkout_sessions", body, key="order-1")
+    assert first.status_code == 201
+    again = api.post("/checkout_sessions", body, key="order-1")  # a retry after a lost answer
+    assert again.status_code == 201 and again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert CheckoutSession.objects.count() == 1 and CheckoutSession.objects.get().key == first.json()["id"]
+    other = api.post("/checkout_sessions", body, key="order-2")  # another key: another session
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    assert CheckoutSession.objects.count() == 2
