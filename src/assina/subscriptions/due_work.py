@@ -315,6 +315,7 @@ def _renew(batch: list[tuple[DueRow, int, Period, datetime]], fixed_at: datetime
     trialing = S.TRIALING.value
     drafts: list[InvoiceDraft] = []
     events: list[tuple] = []
+    dropped: list[int] = []  # skips of plans that no longer ship goods
     updates: list[tuple] = []
     status_updates: list[tuple] = []
     for row, index, period, following in batch:
@@ -327,8 +328,16 @@ def _renew(batch: list[tuple[DueRow, int, Period, datetime]], fixed_at: datetime
                 lines = drafted[key] = draft_for_period(loader.terms(row), index, period).lines
             items = carried.get(row.pk, ())
             if skipped and (row.pk, start) in skipped:
-                base = loader.terms(row).items[0]
-                lines = skipped_lines(draft_for_period(loader.terms(row), index, period), base.code, base.description)
+                if loader.terms(row).shipping is not None:
+                    base = loader.terms(row).items[0]
+                    lines = skipped_lines(draft_for_period(loader.terms(row), index, period), base.code, base.description)
+                else:
+                    # Only a plan that still ships goods skips: after a switch to a service plan,
+                    # or the owner turning shipping off, the period is billed in full and the skip
+                    # withdrawn (it no longer counts against the year's skips).
+                    dropped.append(row.pk)
+                    events.append(("subscription.delivery_unskipped", at, row.customer_id, "subscription", row.pk,
+                                   {"period_start": start.isoformat(), "reason": "plan_ships_nothing"}))
             if row.pk in metered or items:
                 lines = [*lines, *metered.get(row.pk, ()), *(carried_line(i) for i in items)]
             # else: the shared tuple itself (issuing sums and writes a shared tuple's lines once)
@@ -347,6 +356,9 @@ def _renew(batch: list[tuple[DueRow, int, Period, datetime]], fixed_at: datetime
     # Every open invoice gets its first attempt below: written with attempt_count 1 at once.
     # The trial ends' events go with the invoices' (one INSERT; same order as before).
     invoices = issue_invoices(drafts, balances, as_rows=True, first_attempt=True, more_events=events)
+    if dropped:
+        SkippedDelivery.objects.filter(subscription_id__in_list=Many(dropped),
+                                       period_start__gte=min(r.current_period_end for r in rows)).delete()
     # Most renewals keep their status: leaving it out of the UPDATE spares its index.
     update_rows(Subscription, ["current_period_start", "current_period_end", "next_action_at"], updates)
     update_rows(Subscription, ["status", "current_period_start", "current_period_end", "next_action_at"], status_updates)
