@@ -14,7 +14,9 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from assina.core.bundles import saving
 from assina.core.invoice_states import InvoiceStatus
+from assina.core.invoicing import LineKind
 from assina.core.pricing import price_amount
 from assina.core.states import SubscriptionStatus as S
 from assina.invoices.models import Invoice
@@ -25,25 +27,27 @@ from assina.subscriptions.models import Subscription, SubscriptionItem
 
 from .manage import CHANGEABLE
 from .models import PortalSettings
-from .upcoming import Upcoming, upcoming_for, with_flags
+from .upcoming import Upcoming, bundle_parts, items_with_flags, upcoming_for, with_flags
 
 SHOWN = (S.TRIALING, S.ACTIVE, S.PAST_DUE, S.UNPAID, S.PAUSED, S.INCOMPLETE)
 
 
 def subscriptions(customer, portal: PortalSettings | None = None) -> list[dict]:
     portal = portal or PortalSettings.current()
-    items = SubscriptionItem.objects.select_related("plan_version__plan").order_by("pk")
+    items = items_with_flags(SubscriptionItem.objects.select_related("plan_version__plan")).order_by("pk")
     subs = list(with_flags(Subscription.objects.filter(customer=customer, status__in=[s.value for s in SHOWN]))
                 .select_related("plan").prefetch_related(Prefetch("items", queryset=items)).order_by("-pk"))
     for sub in subs:
         sub.customer = customer  # already loaded with the session: the flows it is handed to read it
-    coming = upcoming_for(subs, customer.credit_balance, customer.locale)
-    return [_subscription(sub, customer, coming.get(sub.pk), portal) for sub in subs]
+    parts = bundle_parts(subs)
+    coming = upcoming_for(subs, customer.credit_balance, customer.locale, parts)
+    return [_subscription(sub, customer, coming.get(sub.pk), portal, parts) for sub in subs]
 
 
-def _subscription(sub, customer, coming: Upcoming | None, portal: PortalSettings) -> dict:
+def _subscription(sub, customer, coming: Upcoming | None, portal: PortalSettings, parts: dict) -> dict:
     locale, tz = customer.locale, customer.time_zone
-    lines, total, base = [], 0, None
+    lines, total, base, bundle = [], 0, None, None
+    every = interval_word(sub.interval, sub.interval_count, locale)
     for item in sub.items.all():
         amount = price_amount(item.plan_version.price_spec(), item.quantity)
         total += amount
@@ -52,8 +56,9 @@ def _subscription(sub, customer, coming: Upcoming | None, portal: PortalSettings
                 "amount": money(amount, sub.currency, locale), "addon": plan.kind == "addon"}
         if base is None and not line["addon"]:
             base = line
+            if item.plan_version_id in parts:
+                bundle = _bundle(parts[item.plan_version_id], item.quantity, amount, sub.currency, locale, every)
         lines.append(line)
-    every = interval_word(sub.interval, sub.interval_count, locale)
     end = local_date(sub.current_period_end, locale, tz)
     amount = money(total, sub.currency, locale)
     next_amount = money(coming.amount_due, sub.currency, locale) if coming else ""
@@ -61,7 +66,7 @@ def _subscription(sub, customer, coming: Upcoming | None, portal: PortalSettings
     return {
         "id": sub.pk, "object": sub, "plan": sub.plan.name, "status": sub.get_status_display(), "status_code": sub.status,
         "price": amount, "interval": every, "quantity": base["quantity"] if base else "1",
-        "addons": [line for line in lines if line["addon"]], "lines": lines,
+        "addons": [line for line in lines if line["addon"]], "lines": lines, "bundle": bundle,
         "next_charge_on": local_date(coming.at, locale, tz) if coming else "", "next_charge_amount": next_amount,
         "upcoming": _upcoming(coming, sub.currency, locale) if coming else None,
         "change_note": _change_note(coming, locale, tz) if coming and coming.change else "",
@@ -74,9 +79,24 @@ def _subscription(sub, customer, coming: Upcoming | None, portal: PortalSettings
     }
 
 
+def _bundle(parts, quantity: int, amount: int, currency: str, locale: str, every: str) -> dict:
+    """A bundle's parts as its invoice lists them (each part's quantity and what it is worth alone,
+    ``core.invoicing``) and what it saves against buying them apart."""
+    times = max(quantity, 1)
+    values = [part.value * times for part in parts]
+    saved = saving(values, amount)
+    return {"parts": [_("%(part)s × %(quantity)s (worth %(value)s)") % {
+                "part": part.description, "quantity": number(part.quantity * times, locale),
+                "value": money(value, currency, locale)} for part, value in zip(parts, values)],
+            "saving": _("You save %(amount)s every %(interval)s against buying them apart (%(total)s).") % {
+                "amount": money(saved, currency, locale), "interval": every,
+                "total": money(sum(values), currency, locale)} if saved else ""}
+
+
 def _upcoming(coming: Upcoming, currency: str, locale: str) -> dict:
     def line(l) -> dict:
-        return {"description": l.description, "amount": money(l.amount, currency, locale),
+        # A bundle's parts have no amount of their own, as on the invoice (the bundle's line has the price).
+        return {"description": l.description, "amount": "" if l.kind == LineKind.BUNDLE_PART else money(l.amount, currency, locale),
                 "quantity": number(l.quantity, locale)}
 
     return {"lines": [line(l) for l in coming.lines], "total": money(coming.total, currency, locale),

@@ -22,7 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
-from assina.catalog.models import Coupon, Plan
+from assina.catalog.models import BundleComponent, Coupon, Plan
+from assina.core.bundles import BundlePart
 from assina.core.credit import credit_on_issue
 from assina.core.invoicing import (
     DiscountTerms, DraftLine, ItemTerms, LineKind, SubscriptionTerms, draft_for_period, skipped_lines,
@@ -68,16 +69,41 @@ def with_flags(subs: QuerySet) -> QuerySet:
     )
 
 
+def items_with_flags(items: QuerySet) -> QuerySet:
+    """Subscription items annotated with whether their plan version is a bundle (has parts), so
+    that ``bundle_parts`` reads the parts only when one is."""
+    return items.annotate(portal_bundle=Exists(BundleComponent.objects.filter(plan_version_id=OuterRef("plan_version_id"))))
+
+
 def _flagged(subs: list[Subscription], flag: str) -> list[int]:
     return [s.pk for s in subs if getattr(s, flag, True)]  # without the annotation: ask
 
 
-def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str) -> dict[int, Upcoming]:
+def bundle_parts(subs: list[Subscription]) -> dict[int, tuple[BundlePart, ...]]:
+    """The parts of each bundle among ``subs``' items by plan version id, as an invoice lists them
+    (``subscriptions.terms``): one query, none when no item is a bundle (items from
+    ``items_with_flags``)."""
+    versions = {item.plan_version_id for sub in subs for item in sub.items.all() if getattr(item, "portal_bundle", True)}
+    return _parts_of(versions) if versions else {}
+
+
+def _parts_of(version_ids) -> dict[int, tuple[BundlePart, ...]]:
+    parts: dict[int, list[BundlePart]] = defaultdict(list)
+    for part in (BundleComponent.objects.filter(plan_version_id__in=list(version_ids)).select_related("component")
+                 .order_by("plan_version_id", "position", "pk")):
+        parts[part.plan_version_id].append(BundlePart(code=part.component.code, description=part.component.name,
+                                                      quantity=part.quantity, value=part.value))
+    return {version: tuple(found) for version, found in parts.items()}
+
+
+def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str,
+                 parts: dict[int, tuple[BundlePart, ...]] | None = None) -> dict[int, Upcoming]:
     """The next renewal's invoice of each of ``subs`` (one customer's, loaded with their items
     and the items' plan versions and plans, as ``summary`` does) that will renew; absent
     when none will come (cancelled at period end, paused, unpaid, incomplete, held for
     catch-up). A fixed number of queries for any number of subscriptions, plus one savepoint
-    per subscription with metered prices (fewer when ``subs`` come from ``with_flags``)."""
+    per subscription with metered prices (fewer when ``subs`` come from ``with_flags``).
+    ``parts``: ``bundle_parts(subs)`` when the caller has them already."""
     renewing = [s for s in subs if s.status in RENEWING and not s.cancel_at_period_end and s.catch_up_held_at is None]
     if not renewing:
         return {}
@@ -99,12 +125,14 @@ def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str) -> 
         ends = {s.pk: s.current_period_end for s in renewing}
         skipped = {sub_id for sub_id, start in SkippedDelivery.objects.filter(subscription_id__in=ids)
                    .values_list("subscription_id", "period_start") if ends.get(sub_id) == start}
+    if parts is None:
+        parts = bundle_parts(renewing)
     texts = CustomerTexts()
     balance = max(credit_balance, 0)
     result = {}
     for sub in sorted(renewing, key=lambda s: (s.current_period_end, s.pk)):
         start = sub.current_period_end
-        terms = _terms(sub, coupons)
+        terms = _terms(sub, coupons, parts)
         change, plan_name = changes.get(sub.pk), ""
         if change is not None and change.effective_at == start:
             terms, plan_name = _with_change(sub, terms, change)
@@ -131,12 +159,14 @@ def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str) -> 
     return result
 
 
-def _terms(sub: Subscription, coupons: dict) -> SubscriptionTerms:
+def _terms(sub: Subscription, coupons: dict, parts: dict[int, tuple[BundlePart, ...]]) -> SubscriptionTerms:
     """``sub``'s terms as ``subscriptions.terms.TermsLoader`` builds them, from its items as
-    loaded with it (``sub.items.all()``, with their plan versions): no query of its own."""
+    loaded with it (``sub.items.all()``, with their plan versions) and the bundles' ``parts``
+    (their lines go under the bundle's, as on the invoice): no query of its own."""
     items = tuple(ItemTerms(code=item.plan_version.plan.code, description=item.plan_version.plan.name,
                             price=item.plan_version.price_spec(), quantity=item.quantity,
-                            kind=LineKind.ADDON if item.plan_version.plan.kind == Plan.Kind.ADDON else LineKind.SUBSCRIPTION)
+                            kind=LineKind.ADDON if item.plan_version.plan.kind == Plan.Kind.ADDON else LineKind.SUBSCRIPTION,
+                            parts=parts.get(item.plan_version_id, ()))
                   for item in sub.items.all())
     discount = None
     if sub.coupon_id and sub.discount_applies_from:
@@ -172,7 +202,8 @@ def _with_change(sub: Subscription, terms, change: ScheduledChange) -> tuple[obj
         return terms, plan.name
     version = base.plan_version if base.plan_version.plan_id == plan.pk else plan.current_version()
     new_item = ItemTerms(code=plan.code, description=plan.name, price=version.price_spec(),
-                         quantity=int(change.change.get("quantity", base.quantity)), kind=LineKind.SUBSCRIPTION)
+                         quantity=int(change.change.get("quantity", base.quantity)), kind=LineKind.SUBSCRIPTION,
+                         parts=_parts_of([version.pk]).get(version.pk, ()))
     old_code = base.plan_version.plan.code
     items, swapped = [], False
     for item in terms.items:
