@@ -4,12 +4,14 @@ the group before and after, and the churn of the group against the rest.
 - ``notified``: subscriptions in the migration (each got a notice).
 - ``accepted`` / ``switched`` / ``annual``: customers who chose that option themselves.
 - ``no_answer``: no choice (the owner's default applies to them), not cancelled.
-- ``cancelled``: the subscription has ended or is set to end since the notice, whatever was chosen.
+- ``cancelled``: the subscription has ended or is set to end by a cancellation made since the
+  notice, whatever was chosen.
 - ``outcomes``: after the renewal, what each landed subscription is on (``pending`` before it).
 - ``mrr_before``: the members' MRR when notified; ``mrr_after``: after their renewal for landed
   members, their MRR now for the others (per currency, minor units).
-- ``churn``: the share of the group whose subscription ended or is set to end since the notice,
-  against the same share of the other subscriptions that were live when the notice went out.
+- ``churn``: the share of the group whose subscription ended or is set to end by a cancellation
+  made since the notice, against the same share of the other subscriptions that were live and
+  not already cancelling when the notice went out (as the group was taken).
 """
 
 from __future__ import annotations
@@ -29,8 +31,22 @@ from .services import MigrationError
 CHUNK = 5000
 
 
-def _ended_since(at):
-    return Q(ended_at__gte=at) | Q(cancel_at_period_end=True) | Q(status="canceled", canceled_at__gte=at)
+def _leaving() -> Q:
+    """Ended, or set to end at the period end."""
+    return Q(ended_at__isnull=False) | Q(cancel_at_period_end=True) | Q(status="canceled")
+
+
+def _cancelled_since(at) -> Q:
+    """Ended or set to end by a cancellation made at ``at`` or later. ``canceled_at`` is the
+    time the cancellation was asked for (an ending keeps it; reactivating clears it), so a
+    subscription that decided to leave before the notice and ends after it is no churn since
+    the notice. An ending without one (an old import) counts by its end."""
+    return _leaving() & (Q(canceled_at__gte=at) | Q(canceled_at__isnull=True, ended_at__gte=at))
+
+
+def _leaving_before(at) -> Q:
+    """Already ended or set to end at ``at``, by a cancellation made before it."""
+    return _leaving() & (Q(canceled_at__lt=at) | Q(canceled_at__isnull=True, ended_at__lt=at))
 
 
 def migration_report(migration_id: int | str) -> dict:
@@ -47,7 +63,7 @@ def migration_report(migration_id: int | str) -> dict:
     open_ids = []
     for offset in range(0, len(sub_ids), CHUNK):
         chunk = sub_ids[offset:offset + CHUNK]
-        cancelled_ids |= set(Subscription.objects.filter(pk__in=chunk).filter(_ended_since(migration.notified_at))
+        cancelled_ids |= set(Subscription.objects.filter(pk__in=chunk).filter(_cancelled_since(migration.notified_at))
                              .values_list("pk", flat=True))
     now_mrr: dict[int, int] = {}
     unlanded = [r[0] for r in rows if r[6] is None]
@@ -72,12 +88,13 @@ def migration_report(migration_id: int | str) -> dict:
             open_ids.append(sub_id)
     group = len(rows)
     group_churned = len(cancelled_ids)
-    # The rest: every other subscription live when the notice went out (created before it, not ended before it).
+    # The rest: every other subscription live and not already leaving when the notice went out,
+    # as the group was taken (created before it, not ended or cancelled before it).
     rest = (Subscription.objects.filter(created_at__lt=migration.notified_at)
-            .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=migration.notified_at))
+            .exclude(pk__in=Subscription.objects.filter(_leaving_before(migration.notified_at)).values("pk"))
             .exclude(status="incomplete").exclude(pk__in=Member.objects.filter(migration=migration).values("subscription_id")))
     rest_total = rest.count()
-    rest_churned = rest.filter(_ended_since(migration.notified_at)).count()
+    rest_churned = rest.filter(_cancelled_since(migration.notified_at)).count()
     return {
         "migration": f"pm_{migration.pk}", "plan": migration.plan.code, "new_version": migration.new_version.version,
         "effective_at": migration.effective_at.isoformat(), "notified_at": migration.notified_at.isoformat(),
