@@ -54,9 +54,9 @@ def test_a_bundle_invoice_shows_its_parts_and_the_mrr_breakdown_attributes_it(ca
     first = Invoice.objects.get(customer=ana)
     assert _lines(first) == [
         ("subscription", "Duo", 1, 6783),
-        ("bundle_part", "Included: Beans (worth 49.90 BRL)", 1, 0),
-        ("bundle_part", "Included: Mug (worth 29.90 BRL)", 1, 0),
-        ("shipping", "Shipping: free from 50.00 BRL", 1, 0),  # 67.83 ≥ 50.00
+        ("bundle_part", "Included: Beans (worth R$49.90)", 1, 0),
+        ("bundle_part", "Included: Mug (worth R$29.90)", 1, 0),
+        ("shipping", "Shipping: free from R$50.00", 1, 0),  # 67.83 ≥ 50.00
     ]
     assert first.total == 6783
     # In the customer's language, money per locale.

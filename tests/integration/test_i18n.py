@@ -87,7 +87,7 @@ ENGLISH = {
     "paused": ["Unused time on Max × 1 (with discount)", "Remaining time on Pro × 1 (with discount)",
                "Unused time on Pro after pause"],
     "resumed": ["Pro", "Discount welcome10 (10% off)"],
-    "fixed": ["Max", "Discount r10 (10.00 BRL off)"],
+    "fixed": ["Max", "Discount r10 (R$10.00 off)"],
     "credit_note": "Unused time after cancellation",
     "balance": ["Credit from invoice {paused}", "Applied to invoice {resumed}", "Applied to invoice {fixed}",
                 "Credit note {note}"],
@@ -160,7 +160,7 @@ def test_invoice_texts_are_in_the_customers_language_on_every_billing_path(local
                        for text in texts["balance"]]
 
 
-def test_amounts_in_customer_texts_are_written_the_brazilian_way():
+def test_amounts_in_customer_texts_are_written_the_customers_way():
     from assina.core.money import Money
     from assina.i18n import CustomerTexts, format_money
 
@@ -169,5 +169,25 @@ def test_amounts_in_customer_texts_are_written_the_brazilian_way():
     assert format_money(Money(1234, "BHD"), "pt-BR").endswith("1,234")  # three decimals
     texts = CustomerTexts()
     template, params = "Discount %(coupon)s (%(amount)s off)", {"coupon": "r10", "amount": Money(1000, "BRL")}
-    assert texts.text("en", template, params) == "Discount r10 (10.00 BRL off)"
+    assert texts.text("en", template, params) == "Discount r10 (R$10.00 off)"
     assert texts.text("pt-BR", template, params) == "Desconto do cupom r10 (R$\xa010,00)"
+    assert format_money(Money(123456, "USD"), "en") == "$1,234.56"
+    assert str(Money(1000, "BRL")) == "10.00 BRL"  # logs and CLI tables keep the plain form
+
+
+def test_english_invoice_lines_filled_by_core_write_amounts_as_customers_read_them():
+    from datetime import datetime, timezone
+
+    from assina.core.bundles import BundlePart
+    from assina.core.invoicing import ItemTerms, SubscriptionTerms, draft_for_period
+    from assina.core.periods import Interval
+    from assina.core.pricing import PriceSpec, PricingModel
+    from assina.core.shipping import ShippingTerms
+
+    start = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    duo = ItemTerms(code="duo", description="Duo", price=PriceSpec(PricingModel.FLAT, "BRL", 6783), quantity=1,
+                    parts=(BundlePart("mug", "Mug", 1, 2990),))
+    terms = SubscriptionTerms(currency="BRL", anchor=start, interval=Interval.MONTH, interval_count=1, items=(duo,),
+                              billing_starts_at=start, shipping=ShippingTerms(fee=1500, free_from=5000))
+    assert [l.description for l in draft_for_period(terms, 0).lines] == [
+        "Duo", "Included: Mug (worth R$29.90)", "Shipping: free from R$50.00"]

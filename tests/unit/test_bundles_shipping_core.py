@@ -9,6 +9,7 @@ import pytest
 
 from assina.core.bundles import BundlePart, InvalidBundle, bundle_amount, part_value, saving
 from assina.core.invoicing import ItemTerms, LineKind, SubscriptionTerms, draft_for_period, skipped_lines
+from assina.core.money import use_english_amounts
 from assina.core.periods import Interval
 from assina.core.pricing import PriceSpec, PricingModel
 from assina.core.shipping import (
@@ -63,7 +64,16 @@ def _terms(shipping, discount_items=()):
                              billing_starts_at=T0, shipping=shipping)
 
 
-def test_a_draft_lists_the_parts_at_zero_then_the_shipping_which_is_not_prorated():
+@pytest.fixture
+def amounts_as_logs_write_them():
+    """Core fills English lines with the formatter ``assina.i18n`` installs (Babel's
+    "R$99.80"); here the plain one, so these amounts are core's alone."""
+    previous = use_english_amounts(str)
+    yield
+    use_english_amounts(previous)
+
+
+def test_a_draft_lists_the_parts_at_zero_then_the_shipping_which_is_not_prorated(amounts_as_logs_write_them):
     draft = draft_for_period(_terms(ShippingTerms(fee=1500, free_from=20000)), 0)
     assert [(l.kind, l.description, l.quantity, l.amount) for l in draft.lines] == [
         (LineKind.SUBSCRIPTION, "Duo", 1, 6783),  # flat: one unit of its amount, as any flat plan

@@ -163,3 +163,18 @@ def test_allocate_sums_to_total_and_each_part_is_within_one_of_its_share(
     for part, weight in zip(parts, effective, strict=True):
         exact = Decimal(total) * weight / sum(effective)
         assert abs(part - exact) < 1
+
+
+def test_english_customer_texts_write_amounts_with_the_installed_formatter_and_str_stays():
+    from assina.core.money import english_text, use_english_amounts
+
+    template, params = "Shipping: free from %(threshold)s", {"threshold": Money(5000, "BRL")}
+    previous = use_english_amounts(str)
+    try:
+        assert english_text(template, params) == "Shipping: free from 50.00 BRL"
+        use_english_amounts(lambda money: f"R${money.to_decimal()}")
+        assert english_text(template, params) == "Shipping: free from R$50.00"
+        assert english_text("Shipping", None) == "Shipping"
+        assert str(Money(5000, "BRL")) == "50.00 BRL"  # logs and CLI tables keep it
+    finally:
+        use_english_amounts(previous)

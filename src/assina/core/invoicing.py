@@ -16,7 +16,7 @@ from enum import StrEnum
 from assina.core.bundles import BundlePart
 from assina.core.discounts import Coupon, discount_amount
 from assina.core.errors import N_, CurrencyMismatch, InvalidPrice
-from assina.core.money import Money, normalize_currency
+from assina.core.money import Money, english_text, normalize_currency
 from assina.core.periods import (
     Interval,
     Period,
@@ -145,7 +145,8 @@ class DraftLine:
     period_end: datetime | None = None
     item_code: str = ""
     # The English ``description`` as a message template and its values (when it is one), so
-    # the invoice can say it in the customer's language: description == template % params.
+    # the invoice can say it in the customer's language: description ==
+    # ``money.english_text(template, params)`` (amounts as an English customer reads them).
     description_template: str = field(default="", compare=False)
     description_params: Mapping[str, object] | None = field(default=None, compare=False)
 
@@ -200,7 +201,7 @@ def _part_lines(item: ItemTerms, period: Period, currency: str) -> list[DraftLin
     for part in item.parts:
         quantity = part.quantity * max(item.quantity, 1)
         params = {"part": part.description, "value": Money(part.value * max(item.quantity, 1), currency)}
-        lines.append(DraftLine(kind=LineKind.BUNDLE_PART, description=PART_TEXT % params, amount=0, quantity=quantity,
+        lines.append(DraftLine(kind=LineKind.BUNDLE_PART, description=english_text(PART_TEXT, params), amount=0, quantity=quantity,
                                unit_amount=None, period_start=period.start, period_end=period.end, item_code=part.code,
                                description_template=PART_TEXT, description_params=params))
     return lines
@@ -212,7 +213,7 @@ def _shipping_line(shipping: ShippingTerms, spend: int, period: Period, currency
         template, params = FREE_SHIPPING_TEXT, {"threshold": Money(shipping.free_from, currency)}
     else:
         template, params = SHIPPING_TEXT, None
-    return DraftLine(kind=LineKind.SHIPPING, description=template % params if params else template, amount=fee,
+    return DraftLine(kind=LineKind.SHIPPING, description=english_text(template, params), amount=fee,
                      quantity=1, unit_amount=fee, period_start=period.start, period_end=period.end, item_code="shipping",
                      description_template=template, description_params=params)
 
@@ -244,7 +245,7 @@ def draft_for_period(terms: SubscriptionTerms, index: int, period: Period | None
             lines.append(
                 DraftLine(
                     kind=LineKind.DISCOUNT,
-                    description=template % params,
+                    description=english_text(template, params),
                     amount=-off,
                     quantity=1,
                     unit_amount=-off,

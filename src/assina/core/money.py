@@ -8,7 +8,7 @@ touches money and every rounding decision is visible in the code.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 
@@ -234,3 +234,25 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     for i in order[:leftover]:
         parts[i] += 1
     return [sign * p for p in parts]
+
+
+# How an English customer text (an invoice line: "Shipping: free from R$50.00") writes an
+# amount. That takes Babel's locale data, which core cannot import: ``assina.i18n`` installs
+# its English formatter when it is imported (by every Django process). Core on its own (a
+# script) writes ``str(money)``, "50.00 BRL", which stays the form of logs and CLI tables.
+_english_amount: Callable[[Money], str] = str
+
+
+def use_english_amounts(formatter: Callable[[Money], str]) -> Callable[[Money], str]:
+    """Install how English customer texts write amounts; returns the one it replaces."""
+    global _english_amount
+    previous, _english_amount = _english_amount, formatter
+    return previous
+
+
+def english_text(template: str, params: Mapping[str, object] | None) -> str:
+    """``template % params`` with every Money in ``params`` as an English customer reads it."""
+    if not params:
+        return template
+    return template % {name: _english_amount(value) if isinstance(value, Money) else value
+                       for name, value in params.items()}
