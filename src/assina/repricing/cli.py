@@ -1,6 +1,6 @@
 """The repricing app's commands (see ``assina.cli_support.CliBuilder``). No Django import at module level.
 
-``assina price-migration create --plan CODE [--amount N] --effective DATE ...``: create a
+``assina price-migration create --plan CODE [--amount 59.90] --effective DATE ...``: create a
 migration and queue its notices; ``report ID``: its figures; ``list``: the migrations.
 """
 
@@ -13,8 +13,8 @@ def register(cli) -> None:
     group = cli.group("price-migration", "price increases with a choice for existing subscribers")
     p = cli.add("create", "a new price for a plan, announced to its subscribers with options (at least 30 days ahead)", group)
     p.add_argument("--plan", required=True, type=text(CODE), help="the plan whose price rises")
-    p.add_argument("--amount", type=integer(1, 10**12),
-                   help="the new price in minor units (a new plan version); default: the plan's current version")
+    p.add_argument("--amount", type=text(AMOUNT),
+                   help="the new price in the plan's currency, e.g. 59.90 (a new plan version); default: the plan's current version")
     p.add_argument("--effective", required=True, type=text(DATE), help="from this date (at least 30 days ahead), "
                                                                        "at each subscription's first renewal on or after it")
     p.add_argument("--who", choices=("all", "segment", "before"), default="all", help="all subscribers of the plan, a "
@@ -32,10 +32,10 @@ def register(cli) -> None:
     @cli.command("price-migration create", human=print_report)
     def cmd_create(args):
         from .report import migration_report
-        from .services import create_migration
+        from .services import create_migration, new_price
 
         migration = create_migration(
-            plan_code=args.plan, new_amount=args.amount, effective_at=parse_time(args.effective), audience=args.who,
+            plan_code=args.plan, new_amount=new_price(args.plan, args.amount) if args.amount is not None else None, effective_at=parse_time(args.effective), audience=args.who,
             segment=args.segment, subscribed_before=parse_time(args.before) if args.before else None,
             loyalty_percent=args.loyalty_percent, loyalty_periods=args.loyalty_periods, switch_plan_code=args.switch_plan,
             allow_annual=args.allow_annual, annual_plan_code=args.annual_plan, default_choice=args.default)

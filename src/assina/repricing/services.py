@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _, ngettext
 from assina.catalog.models import Coupon, Plan, PlanVersion
 from assina.catalog.services import CatalogError, change_plan_price, create_coupon
 from assina.core.errors import DomainError
+from assina.core.money import parse_amount
 from assina.core.periods import Interval, boundary, period_starting_at
 from assina.core.pricing import price_amount
 from assina.core.states import LIVE, SubscriptionStatus
@@ -86,6 +87,13 @@ def _plan(code: str, what: str) -> Plan:
     return plan
 
 
+def new_price(plan_code: str, amount: str) -> int:
+    """The new price typed in decimals in the plan's currency ("59.90"), in minor units, as
+    ``assina plan price`` reads it. Raises ``MigrationError`` for an unknown plan and
+    ``InvalidAmount`` for a bad amount (both translated)."""
+    return parse_amount(amount, _plan(plan_code, _("plan")).currency)
+
+
 def check_spec(*, plan_code: str, effective_at: datetime, new_amount: int | None = None, audience: str = "all",
                segment: str | int | None = None, subscribed_before: datetime | None = None,
                loyalty_percent=None, loyalty_periods: int | None = None, switch_plan_code: str | None = None,
@@ -94,8 +102,10 @@ def check_spec(*, plan_code: str, effective_at: datetime, new_amount: int | None
     """Every check of ``create_migration``'s input, before anything is written."""
     at = at or clock_now()
     plan = _plan(plan_code, _("plan"))
-    if new_amount is not None and (not isinstance(new_amount, int) or isinstance(new_amount, bool) or new_amount <= 0):
+    if new_amount is not None and (not isinstance(new_amount, int) or isinstance(new_amount, bool)):
         raise MigrationError(_("the new price must be a positive whole number of minor units (cents)"))
+    if new_amount is not None and new_amount <= 0:
+        raise MigrationError(_("the new price must be more than zero"))
     if not isinstance(effective_at, datetime) or effective_at.tzinfo is None:
         raise MigrationError(_("the effective date must be a date and time with its time zone"))
     earliest = at + timedelta(days=NOTICE_DAYS)
