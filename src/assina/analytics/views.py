@@ -1,12 +1,15 @@
-"""The revenue dashboard (the first page after login), its CSV exports and the Plotly script."""
+"""The revenue dashboard (the first page after login), its CSV exports, the Plotly script and
+the suggestions panel beside it (``/dashboard/suggestions/``)."""
 
 from __future__ import annotations
 
 import csv
+from datetime import date
 from functools import wraps
 from importlib.util import find_spec
 from pathlib import Path
 
+from babel.dates import format_skeleton
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
@@ -18,10 +21,12 @@ from django.views.decorators.http import require_GET
 from assina import csp
 from assina.core.spreadsheet import safe_row
 from assina.i18n import localized_message
+from assina.retention.report import ReportError
 
 from . import presentation as show
 from .forecasts import clv
 from .service import MetricsError, options, recent_events, report
+from .suggestions import kind_label, suggestions_report
 
 RANGES = (3, 6, 12, 24, 36)
 DASHBOARD_PERMISSION = "analytics.view_dashboard"
@@ -127,3 +132,46 @@ def plotly_js(request):
     response = FileResponse(PLOTLY_JS.open("rb"), content_type="text/javascript")
     response["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+def _mrr_text(amounts: dict[str, int]) -> str:
+    return " + ".join(show.money(amount, currency) for currency, amount in amounts.items()) or "—"
+
+
+@require_GET
+@dashboard_permission_required
+def suggestions(request):
+    """The suggestions' acceptance rate and added MRR, overall and by kind, for a range of days."""
+    error = None
+    try:
+        data = suggestions_report(request.GET.get("from") or None, request.GET.get("to") or None)
+    except ReportError as exc:
+        data, error = suggestions_report(), localized_message(exc)
+
+    def day(iso: str) -> str:
+        return format_skeleton("yMMMd", date.fromisoformat(iso), locale=show.locale())
+
+    count = lambda n: show.number(n, 0)  # noqa: E731
+    kpis = [
+        ("shown", _("Suggestions shown"), count(data["shown"]),
+         _("Suggestions shown to customers in this range, each counted at most once a day per customer.")),
+        ("accepted", _("Accepted"), count(data["accepted"]),
+         _("Shown suggestions the customer took within 30 days: the plan or add-on suggested.")),
+        ("acceptance", _("Acceptance rate"), show.percent(data["acceptance_rate"]),
+         _("%(accepted)s of %(shown)s suggestions shown were accepted.")
+         % {"accepted": count(data["accepted"]), "shown": count(data["shown"])}),
+        ("added-mrr", _("Added MRR"), _mrr_text(data["added_mrr"]),
+         _("The monthly recurring revenue the accepted suggestions added when they were taken.")),
+    ]
+    head = [_("Kind"), _("Shown"), _("Accepted"), _("Acceptance rate"), _("Added MRR")]
+    rows = [[kind_label(r["kind"]), count(r["shown"]), count(r["accepted"]), show.percent(r["acceptance_rate"]),
+             _mrr_text(r["added_mrr"])] for r in data["by_kind"]]
+    context = {
+        **admin.site.each_context(request),
+        "is_nav_sidebar_enabled": False,
+        "title": _("Suggestions: acceptance and added MRR"), "report": data, "error": error, "kpis": kpis,
+        "period": _("Suggestions shown from %(start)s to %(end)s, as of %(as_of)s.") % {
+            "start": day(data["from"]), "end": day(data["to"]), "as_of": show.moment(data["as_of"])},
+        "table": {"head": head, "rows": rows}, "selected": {"from": data["from"], "to": data["to"]},
+    }
+    return render(request, "analytics/suggestions.html", context)
