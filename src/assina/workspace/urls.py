@@ -12,6 +12,7 @@ urlpatterns = [
     path("workspace/segments/<int:segment_id>/delete/", views.segment_delete, name="segment_delete"),
     path("workspace/segments/<int:segment_id>/rename/", views.segment_rename, name="segment_rename"),
     path("workspace/customers/<int:customer_id>/", views.customer_page, name="customer"),
+    path("workspace/customers/<int:customer_id>/suggestions/", views.customer_suggestions, name="customer_suggestions"),
     path("workspace/customers/<int:customer_id>/feedback.csv", views.feedback_csv, name="customer_feedback_csv"),
     path("workspace/customers/<int:customer_id>/<slug:action>/", views.act, name="act"),
     path("workspace/feedback.csv", views.feedback_csv, name="feedback_csv"),

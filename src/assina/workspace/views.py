@@ -17,10 +17,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from assina.analytics.suggestions import kind_label
 from assina.core.errors import DomainError
 from assina.core.money import parse_amount
 from assina.customers.models import Customer
@@ -31,7 +33,7 @@ from assina.notifications.segments import SegmentError, customers_of
 from assina.subscriptions.models import Subscription
 from assina.time import now as clock_now
 
-from . import exports, listing, summary, timeline
+from . import exports, listing, suggested, summary, timeline
 from .services import delete_segment, rename_segment, save_segment, segment_uses
 
 VIEW = "customers.view_customer"
@@ -263,6 +265,45 @@ def customer_page(request, customer_id: int):
         note_kinds=_note_kinds(), admin_url=reverse("admin:customers_customer_change", args=[customer.pk]),
     )
     return render(request, "workspace/customer.html", context)
+
+
+def _surface_words(surface: str | None) -> str:
+    words = {"portal": _("in the portal"), "checkout": _("at checkout"), "api": _("through the API"),
+             "admin": _("by your team")}
+    return words.get(surface or "", surface or "")
+
+
+def _day(at) -> str:
+    return formats.date_format(timezone.localtime(at), "SHORT_DATE_FORMAT")
+
+
+@require_GET
+@permission_required()
+def customer_suggestions(request, customer_id: int):
+    """The Suggestions section of a customer's page, which the page loads after the rest
+    (``suggested``). Reading it records nothing: the owner looking is not the customer shown."""
+    customer = _customer(customer_id)
+    found = suggested.section(customer.pk, _language(), clock_now())
+    rows = []
+    for row in found["current"]:
+        s, shown, accepted = row["suggestion"], row["shown"], row["accepted"]
+        if accepted:
+            status, tone = _("Accepted on %(day)s (%(where)s)") % {"day": _day(accepted["at"]),
+                                                                   "where": _surface_words(accepted.get("surface"))}, "good"
+        elif shown:
+            status, tone = _("Shown to the customer on %(day)s (%(where)s); not accepted") % {
+                "day": _day(shown["at"]), "where": _surface_words(shown.get("surface"))}, "watch"
+        else:
+            status, tone = _("Not shown to the customer in the last %(days)s days") % {
+                "days": suggested.LOOK_BACK.days}, "none"
+        rows.append({"name": s.name, "kind": kind_label(s.kind), "price": s.price, "reason": s.reason,
+                     "added": _money(s.monthly_amount, s.currency), "status": status, "tone": tone})
+    accepted = [{"name": d["name"], "kind": kind_label(d.get("kind")), "day": _day(d["at"]),
+                 "where": _surface_words(d.get("surface")),
+                 "added": _money(int(d.get("monthly_amount") or 0), d["currency"]) if d.get("currency") else "—"}
+                for d in found["accepted"]]
+    return render(request, "workspace/_suggestions.html", {"rows": rows, "accepted": accepted,
+                                                            "days": suggested.LOOK_BACK.days})
 
 
 def _note_kinds():
