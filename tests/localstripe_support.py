@@ -82,3 +82,11 @@ def browser_confirm_setup(url: str, client_secret: str, number: str) -> tuple[in
     return _post(f"{url}/v1/setup_intents/{setup_id}/confirm",
                  {"key": PUBLISHABLE_KEY, "use_stripe_sdk": True, "client_secret": client_secret,
                   "payment_method_data": {"type": "card", "card": _card(number)}}, secret=False)
+
+
+def listed(url: str, kind: str) -> list[dict]:
+    """Every object of one kind at localstripe (``customers``, ``payment_intents``, ``charges``...),
+    as the owner's Stripe dashboard would list them."""
+    request = urllib.request.Request(f"{url}/v1/{kind}?limit=100", headers={"Authorization": f"Bearer {SECRET_KEY}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["data"]

@@ -1,8 +1,9 @@
 """A visitor buys a plan through the hosted pricing page and checkout in headless Chromium (issue
 19): in English and in Portuguese, at 390 px, with the sandbox gateway's test form: the yearly
 toggle, an add-on and a promotion code; the form submitted twice (a double click, then the same
-POST sent again) makes one customer, one subscription and one charge. Then the same purchase
-with Stripe.js's own fields against localstripe: the card number never reaches Assina.
+POST sent again) makes one customer, one subscription and one charge. Then the same purchase,
+in both languages and submitted twice the same way, with Stripe.js's own fields against
+localstripe: the card number never reaches Assina, and localstripe holds one charge.
 Screenshots go to /tmp/shots/selling/.
 
 Amounts by hand: Pro R$ 49,90 + Extra seats R$ 10,00, 20 % off once: 5990 × 0.8 = 4792."""
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import pytest
 from factories import GOOD_CARD, make_addon, make_plan, start_clock, utc
-from localstripe_support import localstripe_server, stripe_settings
+from localstripe_support import listed, localstripe_server, stripe_settings
 
 from assina.catalog.models import Plan
 from assina.catalog.services import create_coupon, create_promotion_code
 from assina.customers.models import Customer
 from assina.invoices.models import Invoice
-from assina.payments.models import PaymentAttempt
+from assina.payments.models import GatewayCustomer, PaymentAttempt
+from assina.selling.models import CheckoutSession
 from assina.subscriptions.models import Subscription
 from assina.time import now
 
@@ -119,30 +121,63 @@ def _type_card(page, number: str) -> None:
         page.fill(f"#card-element input[placeholder={field}]", value)
 
 
-def test_with_stripe_the_card_goes_to_the_gateway_only(live_server, browser_context, settings):
+@pytest.mark.parametrize("locale", ["en", "pt-BR"])
+def test_with_stripe_the_card_goes_to_the_gateway_only_and_a_double_submit_buys_once(live_server, browser_context,
+                                                                                     settings, locale):
+    words = WORDS[locale]
     _shop()
     with localstripe_server() as url:
         for name, value in stripe_settings(url).items():
             setattr(settings, name, value)
         browser_context.add_init_script(WATCH)
         page = browser_context.new_page()
+        page.set_viewport_size({"width": 390, "height": 844})
         to_assina: list = []
         page.on("request", lambda r: to_assina.append(r) if r.url.startswith(live_server.url) else None)
-        page.goto(f"{live_server.url}/checkout/pro/?lang=en")
+        page.goto(f"{live_server.url}/checkout/pro/?lang={words['lang']}")
         page.wait_for_selector("#card-element input[placeholder=number]")
         assert page.locator("input[name=number]").count() == 0  # no card field of Assina's own
-        _fill(page, "rui@example.com", card=False)
+        email = f"rui-{locale.lower()}@example.com"
+        _fill(page, email, card=False)
         page.fill("#promotion_code", "WELCOME")
         _type_card(page, GOOD_CARD)
-        page.click("#checkout-submit")
-        page.wait_for_selector("text=Thank you!")
+        page.dblclick("#checkout-submit")
+        page.wait_for_selector(f"text={words['thanks']}")
+        assert page.evaluate("document.documentElement.lang").lower() == words["lang"]
+        page.screenshot(path=str(SHOTS / f"thanks-stripe-{locale}-390.png"), full_page=True)
+        # The form's last POST (the confirmed SetupIntent's id in it) again, as a browser retrying
+        # it would send it: the same thank-you page, nothing bought twice.
+        final = [r for r in to_assina if r.method == "POST" and "seti_" in (r.post_data or "")]
+        assert len(final) == 1, [r.post_data for r in to_assina if r.method == "POST"]
+        again = page.evaluate("""([action, body]) => fetch(action, {method: 'POST', body: body, credentials: 'same-origin',
+            headers: {'Content-Type': 'application/x-www-form-urlencoded'}}).then(r => r.text().then(t => [r.status, r.url, t]))""",
+                              [final[0].url, final[0].post_data])
+        assert again[0] == 200 and "/checkout/s/cs_" in again[1] and words["thanks"] in again[2]
 
+        assert Customer.objects.count() == 1 and Subscription.objects.count() == 1 and PaymentAttempt.objects.count() == 1
         sub = Subscription.objects.get()
+        assert sub.customer.locale == locale and sub.customer.email == email
         method = sub.customer.default_payment_method
         assert (method.gateway, method.last4) == ("stripe", "4242") and method.token.startswith("pm_")
-        assert list(Invoice.objects.values_list("total", "status")) == [(4792, "paid")]
-        assert PaymentAttempt.objects.count() == 1
+        invoice = Invoice.objects.get()
+        assert (invoice.total, invoice.status) == (4792, "paid")
+        # Pro, the add-on, then the promotion code's 20 % off both: (4990 + 1000) × 0.2 = 1198.
+        assert list(invoice.lines.order_by("pk").values_list("kind", "item_code", "amount")) == [
+            ("subscription", "pro", 4990), ("addon", "seats", 1000), ("discount", "welcome20", -1198)]
+        # At the gateway: one charge of the invoice's total, on the buyer's account there. The
+        # accounts: the card setup's (one per checkout) and, as localstripe leaves a confirmed card
+        # unattached (Stripe attaches it to the SetupIntent's customer), the customer's own: never
+        # one per submission.
+        remote = GatewayCustomer.objects.get(customer=sub.customer).remote_id
+        session = CheckoutSession.objects.get()
+        customers = listed(url, "customers")
+        references = sorted(c["metadata"]["assina_customer"] for c in customers)
+        assert len(references) == len(set(references)) and set(references) <= {f"checkout_{session.key}", str(sub.customer.pk)}
+        assert {c["email"] for c in customers} == {email} and remote in {c["id"] for c in customers}
+        assert [(i["amount"], i["currency"], i["customer"], i["status"]) for i in listed(url, "payment_intents")] == [
+            (4792, "brl", remote, "succeeded")]
+        assert [(c["amount"], c["paid"]) for c in listed(url, "charges")] == [(4792, True)]
+
         for request in to_assina:
             assert GOOD_CARD not in (request.url + (request.post_data or "")).replace(" ", "")
-        assert "seti_" in [r for r in to_assina if r.method == "POST"][-1].post_data
         assert page.evaluate("window.__violations") == []
