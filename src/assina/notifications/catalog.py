@@ -60,7 +60,9 @@ MESSAGES: dict[str, MessageSpec] = {spec.key: spec for spec in [
     MessageSpec("trial_ending", _("Trial ending"), TRANSACTIONAL,
                 {"subscription": SUBSCRIPTION, "card": CARD, "has_card": True, "days_left": 3}),
     MessageSpec("renewal_upcoming", _("Upcoming renewal"), TRANSACTIONAL,
-                {"subscription": SUBSCRIPTION, "days_before": 7, "card": CARD, "has_card": True}),
+                {"subscription": SUBSCRIPTION, "days_before": 7, "card": CARD, "has_card": True,
+                 # What the renewal will charge (``reminders.charge_vars``): a skipped delivery charges nothing.
+                 "charge": {"amount_due": "R$ 49,90", "credit": "", "none": False, "skipped": False, "new_plan": ""}}),
     MessageSpec("receipt", _("Receipt"), TRANSACTIONAL, {"invoice": INVOICE, "subscription": SUBSCRIPTION,
                                                           "invoice_pdf_url": "https://example.com/c/invoice/TOKEN/pdf"}),
     MessageSpec("payment_failed", _("Payment failed"), TRANSACTIONAL,

@@ -22,9 +22,10 @@ from assina.core.states import LIVE, PAYING, SubscriptionStatus
 from assina.customers.models import Customer
 from assina.db import Many
 from assina.events.models import Event
+from assina.subscriptions.due_work import next_renewals
 
 from . import links
-from .context import card_vars, month_label, number, subscription_vars
+from .context import card_vars, money, month_label, number, subscription_vars
 from .models import Message, ProducerState
 from .outbox import Draft, render_new, store
 from .queries import (first_messages_due, first_subscription_times, last_reminders_pass, queued_keys,
@@ -144,16 +145,36 @@ def renewal_upcoming(until: datetime, at_due_time: bool, only: list[int] | None 
                                for pk, end in query.values_list("pk", "current_period_end")})
             if not new:
                 continue
-            for sub in _priced(_subscriptions().filter(pk__in=new).order_by("pk")):
+            subs = list(_subscriptions().filter(pk__in=new).order_by("pk"))
+            coming = next_renewals([sub.pk for sub in subs])
+            for sub in subs:
                 card, has_card = _card(sub)
                 customer = sub.customer
+                renewal = coming.get(sub.pk)
+                if renewal is None:
+                    continue  # gone meanwhile
+                # The price quoted is the invoice the renewal will issue, not the plan's price.
+                sub.current_amount = renewal.total
                 due = max(day_start(sub.current_period_end - lead), sub.current_period_start) if at_due_time else until
                 drafts.append(Draft(key=f"renewal:sub:{sub.pk}:{sub.current_period_end.isoformat()}:{days}",
                                     template="renewal_upcoming", customer=customer, due_at=due, context={
                                         "subscription": subscription_vars(sub, customer),
+                                        "charge": charge_vars(renewal, sub, customer),
                                         "days_before": _days_between(due, sub.current_period_end),
                                         "card": card, "has_card": has_card}))
     return drafts
+
+
+def charge_vars(renewal, sub, customer) -> dict:
+    """What the renewal will charge, as the reminder tells it (``subscriptions.due_work.next_renewals``)."""
+    locale = customer.locale
+    return {
+        "amount_due": money(renewal.amount_due, sub.currency, locale),
+        "credit": money(renewal.credit, sub.currency, locale) if renewal.credit else "",
+        "none": renewal.amount_due <= 0,  # nothing to charge: the card is not touched
+        "skipped": renewal.skipped,
+        "new_plan": renewal.plan_name if renewal.plan_name and renewal.plan_name != sub.plan.name else "",
+    }
 
 
 def onboarding(until: datetime, at_due_time: bool, leads: set | None = None) -> list[Draft]:

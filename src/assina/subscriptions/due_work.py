@@ -19,7 +19,9 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from assina.time import now as clock_now
-from assina.core.invoicing import DraftLine, draft_for_period, skipped_lines
+from assina.catalog.models import Plan, PlanVersion
+from assina.core.credit import credit_on_issue
+from assina.core.invoicing import DraftLine, SubscriptionTerms, draft_for_period, skipped_lines
 from assina.core.periods import Interval, Period, period_starting_at
 from assina.core.schedule import next_action_time
 from assina.core.states import LIVE, SubscriptionStatus, transition
@@ -35,7 +37,7 @@ from .catch_up import catch_up_limit, hold, too_far_behind
 from .changes import apply_scheduled_change
 from . import store
 from .models import ScheduledChange, SkippedDelivery, Subscription
-from .queries import DUE_FIELDS, DueRow, customers_with_cards, due_rows
+from .queries import DUE_FIELDS, DueRow, customers_with_cards, due_rows, item_rows
 from .services import end_at_period_end, expire_incomplete, resume_locked
 from .terms import TermsLoader
 
@@ -258,6 +260,16 @@ def _first_change_after(pending: list[ScheduledChange], start: datetime) -> date
     return min((c.effective_at for c in pending if c.effective_at > start), default=None)
 
 
+def _skipped_period(terms: SubscriptionTerms, index: int, period: Period) -> tuple[DraftLine, ...] | None:
+    """A skipped delivery's lines (one at 0), or None when the renewing terms ship nothing:
+    after a switch to a service plan, or the owner turning shipping off, the period is billed
+    in full."""
+    if terms.shipping is None:
+        return None
+    base = terms.items[0]
+    return skipped_lines(draft_for_period(terms, index, period), base.code, base.description)
+
+
 def _renew(batch: list[tuple[DueRow, int, Period, datetime]], fixed_at: datetime | None, summary: Counter,
            flags: dict[int, tuple] | None = None) -> list[PendingCharge]:
     """Bill period ``index`` of every subscription in ``batch`` (in order) with bulk statements,
@@ -328,13 +340,11 @@ def _renew(batch: list[tuple[DueRow, int, Period, datetime]], fixed_at: datetime
                 lines = drafted[key] = draft_for_period(loader.terms(row), index, period).lines
             items = carried.get(row.pk, ())
             if skipped and (row.pk, start) in skipped:
-                if loader.terms(row).shipping is not None:
-                    base = loader.terms(row).items[0]
-                    lines = skipped_lines(draft_for_period(loader.terms(row), index, period), base.code, base.description)
+                skipped_period = _skipped_period(loader.terms(row), index, period)
+                if skipped_period is not None:
+                    lines = skipped_period
                 else:
-                    # Only a plan that still ships goods skips: after a switch to a service plan,
-                    # or the owner turning shipping off, the period is billed in full and the skip
-                    # withdrawn (it no longer counts against the year's skips).
+                    # The skip is withdrawn: it no longer counts against the year's skips.
                     dropped.append(row.pk)
                     events.append(("subscription.delivery_unskipped", at, row.customer_id, "subscription", row.pk,
                                    {"period_start": start.isoformat(), "reason": "plan_ships_nothing"}))
@@ -365,3 +375,86 @@ def _renew(batch: list[tuple[DueRow, int, Period, datetime]], fixed_at: datetime
     summary["renewals"] += len(invoices)
     methods = {r.customer_id: methods_by_id.get(method_ids[r.pk]) for r in rows}
     return start_attempts(invoices, methods, counted=True)
+
+
+class NextRenewal(NamedTuple):
+    """What a subscription's next renewal will bill (minor units), drafted as ``_renew`` drafts it."""
+
+    total: int  # the invoice's total
+    credit: int  # taken from the customer's credit balance
+    amount_due: int  # what the card is charged
+    skipped: bool  # a skipped delivery: nothing of the period ships
+    plan_name: str  # the plan it bills, when a change scheduled for the renewal moves to another one ("" if not)
+
+
+def next_renewals(sub_ids: list[int]) -> dict[int, NextRenewal]:
+    """The invoice each subscription's renewal at its current period's end will issue (what a
+    renewal reminder quotes): a change scheduled for that moment first (a price migration's new
+    price or plan, a switch of plan), then the period's items, discount and shipping, a skipped
+    delivery while the renewing terms ship goods (``_skipped_period``, as the billing run), the
+    items carried to it, and the customer's credit balance (shared in renewal order). The
+    closing period's metered usage is not known yet and is left out. Reads only: a fixed
+    number of queries, plus a few per scheduled change."""
+    if not sub_ids:
+        return {}
+    rows = [DueRow(*row) for row in fetch_values(
+        Subscription.objects.filter(pk__in_list=Many(sub_ids)).order_by("current_period_end", "pk"), DUE_FIELDS)]
+    loader = TermsLoader()
+    loader.load(rows)
+    ends = {r.pk: r.current_period_end for r in rows}
+    plan_names: dict[int, str] = {}
+    changed: dict[int, DueRow] = {}
+    for change in ScheduledChange.objects.filter(subscription_id__in_list=Many(list(ends)),
+                                                 status=ScheduledChange.Status.PENDING).order_by("pk"):
+        row = next(r for r in rows if r.pk == change.subscription_id)
+        if change.effective_at == row.current_period_end:
+            found = _after_change(loader, row, change)
+            if found is not None:
+                changed[row.pk], plan_names[row.pk] = found
+    rows = [changed.get(r.pk, r) for r in rows]
+    skips = {sub_id for sub_id, start in fetch_values(
+        SkippedDelivery.objects.filter(subscription_id__in_list=Many(list(ends))), ("subscription_id", "period_start"))
+        if ends[sub_id] == start}
+    carried: dict[int, list[DraftLine]] = defaultdict(list)
+    for item in PendingItem.objects.filter(subscription_id__in_list=Many(list(ends)), invoice__isnull=True).order_by("pk"):
+        carried[item.subscription_id].append(carried_line(item))
+    balances = dict(fetch_values(Customer.objects.filter(pk__in={r.customer_id for r in rows}),
+                                 ("pk", "credit_balance")))
+    result = {}
+    for row in rows:
+        terms = loader.terms(row)
+        index, period = period_starting_at(row.billing_anchor, Interval(row.interval), row.interval_count,
+                                           row.current_period_end, settings.TIME_ZONE)
+        skipped = _skipped_period(terms, index, period) if row.pk in skips else None
+        lines = [*(skipped if skipped is not None else draft_for_period(terms, index, period).lines),
+                 *carried.get(row.pk, ())]
+        total = sum(line.amount for line in lines)
+        credit, due, taken = credit_on_issue(total, max(balances.get(row.customer_id, 0), 0))
+        balances[row.customer_id] = balances.get(row.customer_id, 0) - taken
+        result[row.pk] = NextRenewal(total, credit, due, skipped is not None, plan_names.get(row.pk, ""))
+    return result
+
+
+def _after_change(loader: TermsLoader, row: DueRow, change: ScheduledChange) -> tuple[DueRow, str] | None:
+    """``row`` as ``changes.apply_scheduled_change`` will leave it (its base item's plan
+    version and quantity in ``loader``; a new interval starts its own cycle), and the name of
+    the plan it then bills; None when the change will not apply (the plan is retired)."""
+    plan = Plan.objects.filter(code=change.change.get("plan")).first()
+    items = [(version, quantity) for _sub, version, quantity in item_rows([row.pk])]
+    bases = dict(PlanVersion.objects.filter(pk__in=[v for v, _q in items], plan__kind=Plan.Kind.BASE)
+                 .values_list("pk", "plan_id"))
+    at = next((i for i, (version, _q) in enumerate(items) if version in bases), None)
+    if plan is None or at is None:
+        return None
+    version, quantity = items[at]
+    same_plan = bases[version] == plan.pk
+    if not same_plan and not plan.active:
+        return None
+    pinned = change.change.get("plan_version")
+    target = pinned or (version if same_plan else plan.current_version().pk)
+    items[at] = (target, int(change.change.get("quantity", quantity)))
+    loader.known_items(row.pk, items)
+    if (plan.interval, plan.interval_count) != (row.interval, row.interval_count):
+        row = row._replace(interval=plan.interval, interval_count=plan.interval_count,
+                           billing_anchor=row.current_period_end, billing_starts_at=row.current_period_end)
+    return row, plan.name
