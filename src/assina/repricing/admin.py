@@ -16,28 +16,52 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from assina.catalog.models import Plan
+from assina.core.errors import DomainError
+from assina.i18n import localized_message
 from assina.notifications.models import Segment
 
 from .models import Choice, PriceMigration, PriceMigrationMember
 from .report import migration_report
-from .services import MigrationError, create_migration
+from .services import create_migration, new_price
+
+
+def _base_plans():
+    return Plan.objects.filter(kind=Plan.Kind.BASE, active=True)
 
 
 class MigrationForm(forms.Form):
-    plan = forms.ModelChoiceField(Plan.objects.filter(kind=Plan.Kind.BASE, active=True), label=_("plan"), to_field_name="code")
-    amount = forms.IntegerField(label=_("new price (minor units)"), min_value=1, required=False,
-                                help_text=_("A new version of the plan at this price. Empty: the plan's current version."))
-    effective_at = forms.DateTimeField(label=_("effective from"), help_text=_("At least 30 days ahead (YYYY-MM-DD HH:MM, UTC)."))
+    plan = forms.ModelChoiceField(_base_plans(), label=_("plan"), to_field_name="code")
+    amount = forms.CharField(label=_("new price"), max_length=32, required=False,
+                             help_text=_("In the plan's currency, with a dot: 59.90. A new version of the plan at this "
+                                         "price. Empty: the plan's current version."))
+    effective_at = forms.DateTimeField(label=_("effective from"),
+                                       help_text=_("At least 30 days ahead (YYYY-MM-DD HH:MM, in the business time zone)."))
     audience = forms.ChoiceField(label=_("who"), choices=PriceMigration.Audience.choices)
     segment = forms.ModelChoiceField(Segment.objects.all(), label=_("segment"), required=False)
     subscribed_before = forms.DateTimeField(label=_("subscribed before"), required=False)
     loyalty_percent = forms.DecimalField(label=_("loyalty discount (%)"), max_digits=5, decimal_places=2, required=False)
     loyalty_periods = forms.IntegerField(label=_("loyalty discount periods"), min_value=1, max_value=24, required=False)
-    switch_plan = forms.ModelChoiceField(Plan.objects.filter(kind=Plan.Kind.BASE, active=True), label=_("cheaper plan offered"),
-                                         required=False, to_field_name="code")
+    switch_plan = forms.ModelChoiceField(_base_plans(), label=_("cheaper plan offered"), required=False, to_field_name="code")
     allow_annual = forms.BooleanField(label=_("offer to keep the old price on an annual switch"), required=False)
+    annual_plan = forms.ModelChoiceField(_base_plans().filter(interval="year", interval_count=1), label=_("annual plan offered"),
+                                         required=False, to_field_name="code",
+                                         help_text=_("Its current price is kept. Empty: the plan's annual billing offer."))
     default_choice = forms.ChoiceField(label=_("default when no answer"),
                                        choices=[(Choice.ACCEPT.value, Choice.ACCEPT.label), (Choice.SWITCH.value, Choice.SWITCH.label)])
+
+    def start(self) -> PriceMigration:
+        """Create the migration from the cleaned data (``services.create_migration``, as the CLI
+        and the API). Raises ``DomainError`` (translated) with nothing written."""
+        data = self.cleaned_data
+        amount = (data["amount"] or "").strip()
+        return create_migration(
+            plan_code=data["plan"].code, new_amount=new_price(data["plan"].code, amount) if amount else None,
+            effective_at=data["effective_at"], audience=data["audience"],
+            segment=data["segment"].pk if data["segment"] else None, subscribed_before=data["subscribed_before"],
+            loyalty_percent=data["loyalty_percent"], loyalty_periods=data["loyalty_periods"],
+            switch_plan_code=data["switch_plan"].code if data["switch_plan"] else None,
+            allow_annual=data["allow_annual"], annual_plan_code=data["annual_plan"].code if data["annual_plan"] else None,
+            default_choice=data["default_choice"])
 
 
 @admin.register(PriceMigration)
@@ -73,17 +97,10 @@ class PriceMigrationAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = MigrationForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
             try:
-                migration = create_migration(
-                    plan_code=data["plan"].code, new_amount=data["amount"], effective_at=data["effective_at"],
-                    audience=data["audience"], segment=data["segment"].pk if data["segment"] else None,
-                    subscribed_before=data["subscribed_before"], loyalty_percent=data["loyalty_percent"],
-                    loyalty_periods=data["loyalty_periods"],
-                    switch_plan_code=data["switch_plan"].code if data["switch_plan"] else None,
-                    allow_annual=data["allow_annual"], default_choice=data["default_choice"])
-            except MigrationError as refused:
-                form.add_error(None, str(refused))
+                migration = form.start()
+            except DomainError as refused:
+                form.add_error(None, localized_message(refused))
             else:
                 self.message_user(request, _("Price migration started: %(count)s subscriptions notified.")
                                   % {"count": migration.members_count}, messages.SUCCESS)

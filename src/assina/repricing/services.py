@@ -111,7 +111,8 @@ def check_spec(*, plan_code: str, effective_at: datetime, new_amount: int | None
     earliest = at + timedelta(days=NOTICE_DAYS)
     if effective_at < earliest:
         raise MigrationError(_("the effective date must be at least %(days)s days after the notice: %(date)s or later")
-                             % {"days": NOTICE_DAYS, "date": earliest.date().isoformat()})
+                             % {"days": NOTICE_DAYS, "date": local_date(earliest, translation.get_language() or "en",
+                                                                        settings.TIME_ZONE)})
     if effective_at > at + timedelta(days=366):
         raise MigrationError(_("the effective date must be within a year"))
     if audience not in PriceMigration.Audience.values:
