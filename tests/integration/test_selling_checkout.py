@@ -23,6 +23,7 @@ from factories import counts, make_addon, make_customer, make_plan, start_clock,
 from assina.catalog.models import Plan
 from assina.catalog.services import change_plan_price, create_coupon, create_promotion_code
 from assina.customers.models import Customer
+from assina.events.models import Event
 from assina.invoices.models import Invoice
 from assina.notifications.models import Message
 from assina.notifications.producing import produce_from_events
@@ -235,6 +236,30 @@ def test_a_plan_that_ships_goods_asks_for_the_address_and_keeps_it(shop):
     assert client.post("/checkout/box/", {**form, **address}).status_code == 303
     assert Customer.objects.get().shipping_address == {"line1": "Rua A, 10", "line2": "", "city": "São Paulo",
                                                        "state": "SP", "postal_code": "01000-000", "country": "BR"}
+
+
+def test_a_shipping_address_the_portal_would_refuse_is_refused_in_the_visitors_language_and_nothing_is_made(shop):
+    box = make_plan("box", 9900, name="Box")
+    Plan.objects.filter(pk=box.pk).update(public=True, ships_goods=True)
+    client = Client(enforce_csrf_checks=True)
+    form = {**_form(client, "box", lang="pt-br"), **_details(addons=[], promotion_code="")}
+    before = counts()
+    short_cep = {"shipping_line1": "Av. Paulista, 1000", "shipping_city": "São Paulo", "shipping_postal_code": "0130",
+                 "shipping_country": "BR"}
+    refused = client.post("/checkout/box/", {**form, **short_cep})
+    assert refused.status_code == 400 and "o CEP tem 8 dígitos, como 01310-100" in _text(refused)
+    assert '<fieldset aria-invalid="true" aria-describedby="checkout-error"><legend>Endereço de entrega' in \
+        refused.content.decode() and 'value="0130"' in refused.content.decode()  # marked, and kept as typed
+    no_state = client.post("/checkout/box/", {**form, **short_cep, "shipping_postal_code": "01310100"})
+    assert no_state.status_code == 400 and "o estado é obrigatório neste país" in _text(no_state)
+    assert counts() == before and Customer.objects.count() == 0
+    done = client.post("/checkout/box/", {**form, **short_cep, "shipping_postal_code": "01310100", "shipping_state": "sp"})
+    assert done.status_code == 303
+    customer = Customer.objects.get()
+    assert customer.shipping_address == {"line1": "Av. Paulista, 1000", "line2": "", "city": "São Paulo", "state": "SP",
+                                         "postal_code": "01310-100", "country": "BR"}  # as the portal writes it
+    [event] = Event.objects.filter(type="customer.shipping_address_updated")
+    assert (event.customer_id, event.data) == (customer.pk, {"country": "BR", "first": True})
 
 
 def test_at_most_three_add_ons_are_suggested_the_owners_choice_first(shop):

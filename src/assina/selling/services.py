@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,6 +36,7 @@ from assina.catalog import queries as catalog_queries
 from assina.catalog.models import Plan
 from assina.catalog.services import check_promotion_code as check_code
 from assina.core.errors import DomainError
+from assina.core.shipping import InvalidAddress, normalize_address
 from assina.core.tax_ids import brazilian_tax_id, formatted
 from assina.customers.models import Customer
 from assina.customers import queries as queries_customers
@@ -51,7 +52,8 @@ from assina.subscriptions.services import prepare_opening, write_opening
 from assina.time import now as clock_now
 from assina.upgrades.models import AnnualOffer
 
-from . import queries
+from . import checkout_events, queries
+from .checkout_events import Offered
 from .models import CheckoutSession, CheckoutSuggestion
 
 SESSION_AGE = timedelta(hours=24)
@@ -99,39 +101,75 @@ def _compatible(plan: Plan):
 
 
 POPULAR_SECONDS = 60  # how long a process keeps a plan's most held add-ons (a count over its subscriptions)
-_popular: dict[int, tuple[float, list[int]]] = {}
+_popular: dict[int, tuple[float, list[tuple[int, int]], int]] = {}
+
+
+@dataclass(frozen=True)
+class AddonSuggestion:
+    """An add-on the checkout page offers, and why: ``kind`` is ``owner_choice`` (Selling ›
+    Add-ons suggested at checkout), ``popular`` (``held`` of the plan's ``live`` subscriptions
+    have it) or ``available`` (a compatible add-on filling the list while the plan has too
+    little history)."""
+
+    addon: Plan
+    kind: str
+    held: int = 0
+    live: int = 0
+
+    def reason(self, plan: Plan) -> str:
+        """Why it is offered, in the active language."""
+        percent = self.held * 100 // self.live if self.live else 0
+        if self.kind == "owner_choice":
+            return _("Recommended with %(plan)s.") % {"plan": plan.name}
+        if percent >= 1:
+            return _("%(percent)s%% of customers on %(plan)s have it.") % {"percent": percent, "plan": plan.name}
+        return _("Made to go with %(plan)s.") % {"plan": plan.name}
 
 
 def suggested_addons(plan: Plan) -> list[Plan]:
-    """At most three add-ons to offer with ``plan``: the owner's choice
+    """At most three add-ons to offer with ``plan`` (``addon_suggestions``)."""
+    return [s.addon for s in addon_suggestions(plan)]
+
+
+def addon_suggestions(plan: Plan) -> list[AddonSuggestion]:
+    """At most three add-ons to offer with ``plan``, each with its source: the owner's choice
     (``CheckoutSuggestion``), else those most customers on that plan have (then, while the
     history is shorter than three, the oldest compatible add-ons). The most held add-ons are
     counted over the plan's subscriptions at most once a minute per process. A bundle's own parts
     are never offered with it."""
     compatible = _compatible(plan).exclude(pk__in=plan.versions.filter(bundle_parts__isnull=False)
                                            .values("bundle_parts__component"))
-    chosen = [s.addon for s in CheckoutSuggestion.objects.filter(plan=plan, addon__in=compatible)
-              .select_related("addon").order_by("position", "pk")]
+    chosen = [AddonSuggestion(s.addon, "owner_choice") for s in CheckoutSuggestion.objects.filter(
+        plan=plan, addon__in=compatible).select_related("addon").order_by("position", "pk")]
     if chosen:
         return chosen[:MAX_SUGGESTIONS]
     kept = _popular.get(plan.pk)
     if kept is None or wall_time.monotonic() - kept[0] > POPULAR_SECONDS:
-        kept = (wall_time.monotonic(), _most_held(plan, compatible))
+        kept = (wall_time.monotonic(), *_most_held(plan, compatible))
         _popular[plan.pk] = kept
-    by_id = {p.pk: p for p in compatible.filter(pk__in=kept[1])}
-    return [by_id[i] for i in kept[1] if i in by_id]
+    by_id = {p.pk: p for p in compatible.filter(pk__in=[i for i, _n in kept[1]])}
+    return [AddonSuggestion(by_id[i], "popular" if n else "available", n, kept[2]) for i, n in kept[1] if i in by_id]
 
 
-def _most_held(plan: Plan, compatible) -> list[int]:
-    counted = (SubscriptionItem.objects
-               .filter(subscription__plan=plan, subscription__status__in=("active", "trialing", "past_due"),
-                       plan_version__plan__in=compatible)
-               .values("plan_version__plan").annotate(n=Count("subscription", distinct=True))
-               .order_by("-n", "plan_version__plan")[:MAX_SUGGESTIONS])
-    ids = [row["plan_version__plan"] for row in counted]
-    if len(ids) < MAX_SUGGESTIONS:  # too little history (a new shop): the oldest add-ons fill the rest
-        ids += list(compatible.exclude(pk__in=ids).order_by("pk").values_list("pk", flat=True)[:MAX_SUGGESTIONS - len(ids)])
-    return ids
+LIVE_STATUSES = ("active", "trialing", "past_due")
+
+
+def _most_held(plan: Plan, compatible) -> tuple[list[tuple[int, int]], int]:
+    """The most held compatible add-ons (id, subscriptions holding it) and the plan's live
+    subscriptions, in one query; the oldest add-ons fill the rest (held by none)."""
+    live = (Subscription.objects.filter(plan=plan, status__in=LIVE_STATUSES).order_by()
+            .values("plan_id").annotate(c=Count("pk")).values("c")[:1])
+    counted = list(SubscriptionItem.objects
+                   .filter(subscription__plan=plan, subscription__status__in=LIVE_STATUSES,
+                           plan_version__plan__in=compatible)
+                   .values("plan_version__plan").annotate(n=Count("subscription", distinct=True), live=Subquery(live))
+                   .order_by("-n", "plan_version__plan")[:MAX_SUGGESTIONS])
+    held = [(row["plan_version__plan"], row["n"]) for row in counted]
+    if len(held) < MAX_SUGGESTIONS:  # too little history (a new shop): the oldest add-ons fill the rest
+        ids = [i for i, _n in held]
+        held += [(i, 0) for i in compatible.exclude(pk__in=ids).order_by("pk")
+                 .values_list("pk", flat=True)[:MAX_SUGGESTIONS - len(held)]]
+    return held, (counted[0]["live"] or 0) if counted else 0
 
 
 def chosen_addons(plan: Plan, codes: list[str]) -> list[Plan]:
@@ -330,6 +368,23 @@ def check_promotion_code(code: str, plan: Plan, at: datetime) -> None:
         raise CheckoutError(_("The promotion code %(code)s does not exist.") % {"code": code}, "promotion_code")
 
 
+def _check_shipping(typed: dict) -> dict:
+    """The address as ``core.shipping.normalize_address`` writes it (the portal's own rules: a
+    CEP of 8 digits written 01310-100, a state in Brazil and the US), with an ISO country."""
+    typed = {k: str(typed.get(k, "")) for k in SHIPPING_FIELDS}
+    if any(not typed[k].strip() for k in SHIPPING_REQUIRED):
+        raise CheckoutError(_("Enter the shipping address: street, city, postal code and country."), "shipping")
+    try:
+        address = normalize_address(typed)
+        check_country(address["country"])
+    except InvalidAddress as refused:
+        raise CheckoutError(_("Check the shipping address: %(reason)s.") % {"reason": localized_message(refused)},
+                            "shipping") from None
+    except DomainError:
+        raise CheckoutError(_("Enter the country as its two-letter code, e.g. BR."), "shipping") from None
+    return address
+
+
 def check_form(plan: Plan, form: CheckoutForm, at: datetime) -> Checked:
     """Every field checked, nothing written; a ``CheckoutError`` names the first bad one."""
     email = form.email.strip()[:254]
@@ -345,16 +400,7 @@ def check_form(plan: Plan, form: CheckoutForm, at: datetime) -> Checked:
         tax_id = formatted(*found)
     else:
         tax_id = " ".join(form.tax_id.split())[:64]
-    shipping = {}
-    if plan.ships_goods:
-        shipping = {k: " ".join(str(form.shipping.get(k, "")).split())[:200] for k in SHIPPING_FIELDS}
-        shipping["country"] = shipping["country"].upper()[:2]
-        if any(not shipping[k] for k in SHIPPING_REQUIRED):
-            raise CheckoutError(_("Enter the shipping address: street, city, postal code and country."), "shipping")
-        try:
-            check_country(shipping["country"])
-        except DomainError:
-            raise CheckoutError(_("Enter the country as its two-letter code, e.g. BR."), "shipping") from None
+    shipping = _check_shipping(form.shipping) if plan.ships_goods else {}
     addons = chosen_addons(plan, form.addons)
     code = form.promotion_code.strip()[:64]
     if code:
@@ -389,12 +435,14 @@ def _release(key: str) -> None:
 
 
 def complete(key: str, form: CheckoutForm, *, session: CheckoutSession | None = None,
-             at: datetime | None = None, checked: Checked | None = None) -> CheckoutSession:
+             at: datetime | None = None, checked: Checked | None = None,
+             offered: Offered | None = None) -> CheckoutSession:
     """Complete the session ``key`` with the visitor's form: the finished session (a
     ``CheckoutError`` when a field is refused, and then nothing was made). ``session``: the
     session as the caller has just read or made it, and ``at`` the clock's time then;
     ``checked``: the form's fields as ``open_page_session`` checked them when it made the
-    session taken by this request."""
+    session taken by this request; ``offered``: the suggestions the page showed (recorded
+    for the new customer with those taken, ``checkout_events``)."""
     deadline = wall_time.monotonic() + WAIT_SECONDS
     claimed = (None, "") if checked is not None else None
     while claimed is None:
@@ -424,7 +472,7 @@ def complete(key: str, form: CheckoutForm, *, session: CheckoutSession | None = 
         # comes with this request's claim; the rest of the row is as read.
         session.customer_id, session.gateway_customer = claimed
         session.status = CheckoutSession.Status.PROCESSING
-        return _fulfil(session, checked, form, at)
+        return _fulfil(session, checked, form, at, offered)
     except BaseException:
         _release(key)
         raise
@@ -434,10 +482,16 @@ class _NotNew(Exception):
     """The new customer was refused (its e-mail taken, or the card): the cause says why."""
 
 
-def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: datetime) -> CheckoutSession:
+def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: datetime,
+            offered: Offered | None = None) -> CheckoutSession:
     """The customer with the card, the subscription with its first invoice and payment attempt,
-    and the session completed: one transaction; then the first charge."""
+    the suggestions shown and taken, and the session completed: one transaction; then the first
+    charge."""
     customer = session.customer
+    # The customer's other events, worked out before the write transaction: one INSERT in it.
+    events = checkout_events.suggestion_rows(offered, {a.code for a in checked.addons})
+    if customer is None and checked.shipping:  # as customers.services.set_shipping_address records it
+        events.append(("customer.shipping_address_updated", {"country": checked.shipping["country"], "first": True}, None))
     # The card is checked for a known address too: both answers cost the same, and asking
     # whether an address is a customer's costs a card that the gateway accepts.
     attached = _card(session, form, at) if customer is None else None  # the gateway says no before anything is written
@@ -466,7 +520,7 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
                 except DomainError as refused:  # e.g. the code's last redemption went to someone else meanwhile
                     raise CheckoutError(localized_message(refused), "promotion_code") from None
             _finish(session, CheckoutSession.Outcome.SUBSCRIBED, at, customer=customer, subscription=sub,
-                    checked=checked)
+                    checked=checked, events=events)
     except _NotNew as not_new:  # nothing was written
         if queries_customers.email_taken(checked.email):  # a customer's, or taken meanwhile
             return _existing_customer(session, checked, at)
@@ -550,7 +604,7 @@ def _existing_customer(session: CheckoutSession, checked: Checked, at: datetime)
 
 
 def _finish(session: CheckoutSession, outcome: str, at: datetime, *, checked: Checked, customer=None,
-            subscription=None) -> CheckoutSession:
+            subscription=None, events: list[checkout_events.Row] = ()) -> CheckoutSession:
     with transaction.atomic(savepoint=False):  # in the caller's transaction when it has one
         session.status = CheckoutSession.Status.COMPLETE
         session.outcome = outcome
@@ -561,9 +615,12 @@ def _finish(session: CheckoutSession, outcome: str, at: datetime, *, checked: Ch
         session.completed_at = at
         update_many([session], ["status", "outcome", "customer_id", "subscription_id", "customer_email", "locale",
                                 "completed_at"])
-        record("checkout_session.completed", session, at, {"outcome": outcome, "plan": session.plan.code,
-                                                           "subscription": subscription.pk if subscription else None},
-               customer_id=customer.pk if customer else None)
+        completed = record("checkout_session.completed", session, at,
+                           {"outcome": outcome, "plan": session.plan.code,
+                            "subscription": subscription.pk if subscription else None},
+                           customer_id=customer.pk if customer else None)
+        if customer is not None:
+            checkout_events.write(list(events), customer.pk, subscription.pk if subscription else None, at, completed.pk)
     return session
 
 

@@ -38,9 +38,11 @@ from assina.notifications.context import interval_word, money
 from assina.notifications.rendering import branding
 from assina.payments.gateways import get_gateway
 from assina.time import now as clock_now
+from assina.core.mrr import monthly
 from assina.upgrades.suggestions import checkout_bundles, forget_bundles
 
 from . import queries, services
+from .checkout_events import Offer, Offered
 from .models import CheckoutSession
 
 TOKEN_SALT = "assina.selling.checkout"
@@ -248,7 +250,10 @@ def _submit(request, language: str, key: str, *, plan=None, session=None):
             return JsonResponse({"error": str(refused), "field": refused.field}, status=400)
         return JsonResponse({"client_secret": setup.client_secret})
     try:
-        done = services.complete(session.key, form, session=session, at=at, checked=checked)
+        locale = _locale(language)
+        offered = Offered(_shown_offers(session.plan, locale, session if session.origin == CheckoutSession.Origin.API
+                                        else None), _taken_bundle(request.POST, session.plan, locale))
+        done = services.complete(session.key, form, session=session, at=at, checked=checked, offered=offered)
     except services.CheckoutError as refused:
         extra = {"token": request.POST.get("token", "")} if session.origin == CheckoutSession.Origin.PAGE else {}
         return _checkout_page(request, language, session.plan, session, extra, error=str(refused),
@@ -295,10 +300,11 @@ def forget() -> None:
     forget_bundles()
 
 
-def _offers(plan, locale: str, stamp: tuple, chosen: list | None = None) -> tuple[list[tuple], list]:
-    """The add-ons to offer with ``plan`` ((code, name, price) each) and the bundles to suggest
-    instead (three in all): the kept answer for a page without a session; ``chosen``: the add-ons
-    an API session chose, first (not kept)."""
+def _offers(plan, locale: str, stamp: tuple, chosen: list | None = None) -> tuple[list[tuple], list, tuple[Offer, ...]]:
+    """The add-ons to offer with ``plan`` ((code, name, price, reason) each), the bundles to
+    suggest instead (three in all), and those suggestions as the purchase records them shown:
+    the kept answer for a page without a session; ``chosen``: the add-ons an API session chose,
+    first (the developer's choice: no reason, not a suggestion; not kept)."""
     if _OFFERS_STAMP[0] != stamp:  # the catalog changed: forget every plan's offers and bundles
         _OFFERS.clear()
         _FRAMES.clear()
@@ -307,18 +313,64 @@ def _offers(plan, locale: str, stamp: tuple, chosen: list | None = None) -> tupl
     key = (plan.pk, plan.currency, plan.interval, plan.interval_count, locale)
     kept = _OFFERS.get(key) if chosen is None else None
     if kept is not None and wall_time.monotonic() - kept[1] <= OFFERS_KEPT_SECONDS:
-        return kept[2], kept[3]
-    suggestions, fixed = services.suggested_addons(plan), 0
+        return kept[2], kept[3], kept[4]
+    suggestions = [(s.addon, s) for s in services.addon_suggestions(plan)]
+    fixed = 0
     if chosen is not None:
-        suggestions = (chosen + [s for s in suggestions if s.pk not in {c.pk for c in chosen}])[:services.MAX_ADDONS]
+        chosen_ids = {c.pk for c in chosen}
+        suggestions = ([(c, None) for c in chosen] + [s for s in suggestions if s[0].pk not in chosen_ids])[:services.MAX_ADDONS]
         fixed = len(chosen)
     # A bundle with this plan cheaper than its parts (a link to its own checkout); three in all.
-    bundles = checkout_bundles(plan, locale, tuple(a.pk for a in suggestions), room=services.MAX_SUGGESTIONS - fixed)
+    bundles = checkout_bundles(plan, locale, tuple(a.pk for a, _s in suggestions), room=services.MAX_SUGGESTIONS - fixed)
     suggestions = suggestions[:services.MAX_SUGGESTIONS - len(bundles)]
-    addons = [(a.code, a.name, money(_price(a, locale, stamp), a.currency, locale)) for a in suggestions]
+    addons, shown = [], []
+    for addon, why in suggestions:
+        amount = _price(addon, locale, stamp)
+        addons.append((addon.code, addon.name, money(amount, addon.currency, locale), why.reason(plan) if why else ""))
+        if why is not None:
+            shown.append(Offer(f"addon:{addon.code}", why.kind, addon.code,
+                               monthly(amount, addon.interval, addon.interval_count), addon.currency))
+    shown += [Offer(b.key, b.kind, b.plan, b.monthly_amount, b.currency) for b in bundles]
     if chosen is None:
-        _OFFERS[key] = (stamp, wall_time.monotonic(), addons, bundles)
-    return addons, bundles
+        _OFFERS[key] = (stamp, wall_time.monotonic(), addons, bundles, tuple(shown), plan.code)
+    return addons, bundles, tuple(shown)
+
+
+def _kept_offers(plan_code: str) -> tuple[Offer, ...] | None:
+    """The suggestions this process last worked out for ``plan_code``'s page, in any language
+    (they are the same in each), or None; no statement."""
+    for kept in list(_OFFERS.values()):
+        if kept[5] == plan_code and wall_time.monotonic() - kept[1] <= OFFERS_KEPT_SECONDS:
+            return kept[4]
+    return None
+
+
+def _shown_offers(plan, locale: str, session) -> tuple[Offer, ...]:
+    """What the page the buyer posted showed: the kept answer (a purchase reads nothing more),
+    else worked out again (a process that has not shown the page lately, an API session)."""
+    if session is None:
+        kept = _OFFERS.get((plan.pk, plan.currency, plan.interval, plan.interval_count, locale))
+        if kept is not None and wall_time.monotonic() - kept[1] <= OFFERS_KEPT_SECONDS:
+            return kept[4]
+    chosen = None if session is None else services.chosen_addons(plan, list(session.addons))
+    return _offers(plan, locale, queries.catalog_stamp(), chosen)[2]
+
+
+def _taken_bundle(data, plan, locale: str) -> Offer | None:
+    """The bundle suggestion the link to this checkout came from (``?suggestion=plan:<this
+    plan>&from=<the plan whose page showed it>``), when that page does show it: buying here is
+    taking it. Read from the kept answer, else worked out for that page."""
+    key, origin = data.get("suggestion", ""), data.get("from", "")
+    if key != f"plan:{plan.code}" or not origin or len(origin) > 64:
+        return None
+    offers = _kept_offers(origin)
+    if offers is None:
+        try:
+            origin_plan = services.sellable_plan(origin, public_only=True)
+        except services.CheckoutError:
+            return None
+        offers = _offers(origin_plan, locale, queries.catalog_stamp())[2]
+    return next((o for o in offers if o.key == key and o.kind == "bundle"), None)
 
 
 # The plain checkout page (a GET of /checkout/<plan>/: no session, no error, nothing typed) is
@@ -360,15 +412,17 @@ def _checkout_page(request, language: str, plan, session, extra: dict, *, error:
                                             promotion_code=session.promotion_code if session else "",
                                             addons=list(session.addons) if session else [])
     if session is None:
-        addons, bundles = _offers(plan, locale, stamp)
+        addons, bundles, _shown = _offers(plan, locale, stamp)
     else:  # add-ons the API chose come first, then the suggestions, three at most
-        addons, bundles = _offers(plan, locale, stamp, chosen=services.chosen_addons(plan, list(session.addons)))
+        addons, bundles, _shown = _offers(plan, locale, stamp, chosen=services.chosen_addons(plan, list(session.addons)))
+    taken = _taken_bundle(request.POST if request.method == "POST" else request.GET, plan, locale)
     every = _every(plan, locale)
     mode = _gateway_mode()
     context = {
         "plan": plan, "price": money(_price(plan, locale, stamp), plan.currency, locale), "every": every,
-        "addons": [{"code": code, "name": name, "price": price, "checked": code in prefill.addons}
-                   for code, name, price in addons], "bundles": bundles,
+        "addons": [{"code": code, "name": name, "price": price, "reason": reason, "checked": code in prefill.addons}
+                   for code, name, price, reason in addons], "bundles": bundles, "origin": plan.code,
+        "taken": {"suggestion": taken.key, "from": request.POST.get("from") or request.GET.get("from")} if taken else None,
         "form": prefill, "error": error, "error_field": error_field, "asks_tax_id": plan.currency == "BRL",
         "ships_goods": plan.ships_goods, "card_mode": mode,
         "cancel_url": (session.cancel_url if session and session.cancel_url else f"/pricing/?lang={language}"),
@@ -385,7 +439,8 @@ def _checkout_page(request, language: str, plan, session, extra: dict, *, error:
     if session is None and form is None and not error and status == 200 and set(extra) == {"token"}:
         key = (language, mode, stamp, tuple(sorted(branding().items())), plan.pk, plan.code, plan.name,
                plan.trial_days, plan.currency, plan.ships_goods, every, context["price"], tuple(addons),
-               tuple((b.plan, b.name, b.reason, b.url) for b in bundles),
+               tuple((b.plan, b.name, b.reason, b.url, b.key) for b in bundles),
+               tuple(context["taken"].items()) if context["taken"] else None,
                context.get("publishable_key"), context.get("stripe_js"))
         return _plain_page(request, language, key, context)
     return _page(request, "checkout.html", language, context, status=status)
