@@ -129,7 +129,7 @@ def test_each_add_on_says_why_in_the_visitors_language(shop):
         return re.findall(r'value="(\w+)">[^<]+<span class="price">[^<]+</span><span class="reason">([^<]+)<', page)
 
     assert reasons("en") == [("backup", "66% of customers on Pro have it."), ("storage", "Made to go with Pro.")]
-    assert reasons("pt-br") == [("backup", "66% dos clientes do plano Pro têm este complemento."),
+    assert reasons("pt-br") == [("backup", "66% dos clientes do plano Pro têm este adicional."),
                                 ("storage", "Feito para acompanhar o plano Pro.")]
     CheckoutSuggestion.objects.create(plan=shop, addon=Plan.objects.get(code="storage"))  # the owner's choice
     assert reasons("en") == [("storage", "Recommended with Pro.")]
