@@ -47,9 +47,9 @@ def duo():
 WORDS = {
     "en": {"parts": ["Pro × 1 (worth R$49.90)", "Storage × 1 (worth R$19.90)"],
            "saving": "You save R$9.90 every month against buying them apart (R$69.80).",
-           "preview": [("Duo", "R$59.90"), ("Included: Pro (worth 49.90 BRL)", ""),
-                       ("Included: Storage (worth 19.90 BRL)", "")],
-           "pdf": ["    Included: Pro (worth 49.90 BRL)", "    Included: Storage (worth 19.90 BRL)"]},
+           "preview": [("Duo", "R$59.90"), ("Included: Pro (worth R$49.90)", ""),
+                       ("Included: Storage (worth R$19.90)", "")],
+           "pdf": ["    Included: Pro (worth R$49.90)", "    Included: Storage (worth R$19.90)"]},
     "pt-BR": {"parts": ["Pro × 1 (vale R$ 49,90)", "Storage × 1 (vale R$ 19,90)"],
               "saving": "Você economiza R$ 9,90 a cada mês em relação a comprá-los separados (R$ 69,80).",
               "preview": [("Duo", "R$ 59,90"), ("Incluído: Pro (vale R$ 49,90)", ""), ("Incluído: Storage (vale R$ 19,90)", "")],

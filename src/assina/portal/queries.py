@@ -5,23 +5,29 @@ The portal's home is asked for on every visit and reload: the ORM's query buildi
 CPU than the answers (docs/performance.md, "Customer portal home"), so the two reads every home
 makes are fixed statements: the cookie session's data, and the portal session with what the
 home needs to know before it looks at the account part it keeps (the customer, the stamps that
-change whenever something that part shows changes, the portal settings' switches).
+change whenever something that part shows changes, the portal settings' switches). The
+suggestions card reads a metered subscription's last billed usage with the prices that would bill
+it in one more (``usage_facts``).
 """
 
 from __future__ import annotations
 
 import functools
+import json
+from collections import defaultdict
 from datetime import datetime
 from typing import NamedTuple
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.sessions.models import Session
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import Count, Max, OuterRef, Q, Subquery
 
+from assina.catalog.models import IMPORTED_VERSIONS_FROM, MeteredPrice, Metric, Plan, PlanVersion
 from assina.customers.models import Customer
-from assina.db import aware_datetime, select_row, sql_columns, sql_table, sql_time
+from assina.db import aware_datetime, select_row, select_rows, sql_columns, sql_table, sql_time
 from assina.events.models import Event
+from assina.usage.models import UsageCharge
 
 from .models import PortalLink, PortalSession, PortalSettings
 
@@ -106,3 +112,91 @@ def home_session_orm(key: str, seen_after: datetime) -> HomeSession | None:
                 else (None, None, None, None))
     return HomeSession(session.pk, session.last_seen_at, customer.pk, customer.name, customer.email, customer.locale,
                        session.link.return_url, events["n"], events["top"], others, admin, switches)
+
+
+# --- the suggestions card's usage read (``upgrades.suggestions.usage_upsells``) -----------------------
+
+class UsageFacts(NamedTuple):
+    """What the usage upsells of one subscription are decided from (amounts in minor units)."""
+
+    usage: dict[str, int]  # metric code -> quantity billed for the last billed period (not a free trial's)
+    metric_names: dict[str, str]  # of the metrics the versions below price
+    # The subscription's base version and the newest version of each other active base plan in its
+    # currency and interval: version id -> (plan id, plan code, plan name, pricing model, unit amount,
+    # tiers, package size). Empty when nothing was billed for usage yet.
+    versions: dict[int, tuple]
+    metered: dict[int, dict[str, tuple]]  # version id -> metric code -> (pricing model, unit amount, tiers, package size)
+
+
+NO_USAGE = UsageFacts({}, {}, {}, {})
+
+
+@functools.cache
+def _usage_facts_sql(vendor: str) -> str:
+    u, v, p = sql_columns(UsageCharge), sql_columns(PlanVersion), sql_columns(Plan)
+    mp, m = sql_columns(MeteredPrice), sql_columns(Metric)
+    charges = sql_table(UsageCharge)
+    billed = f"u.{u['subscription']} = %s AND u.{u['free']} = %s"
+    # One statement of two parts: the last billed period's usage, then the plan versions with their
+    # metered prices (only when there is usage to price).
+    return (f"SELECT 'usage', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, u.{u['metric_code']}, NULL, NULL, NULL, "
+            f"NULL, NULL, u.{u['quantity']} FROM {charges} u WHERE {billed} AND u.{u['period_start']} = "
+            f"(SELECT max(u.{u['period_start']}) FROM {charges} u WHERE {billed}) "
+            f"UNION ALL "
+            f"SELECT 'price', v.{v['id']}, p.{p['id']}, p.{p['code']}, p.{p['name']}, v.{v['pricing_model']}, "
+            f"v.{v['unit_amount']}, v.{v['tiers']}, v.{v['package_size']}, m.{m['code']}, m.{m['name']}, "
+            f"mp.{mp['pricing_model']}, mp.{mp['unit_amount']}, mp.{mp['tiers']}, mp.{mp['package_size']}, NULL "
+            f"FROM {sql_table(PlanVersion)} v JOIN {sql_table(Plan)} p ON p.{p['id']} = v.{v['plan']} "
+            f"LEFT JOIN {sql_table(MeteredPrice)} mp ON mp.{mp['plan_version']} = v.{v['id']} "
+            f"LEFT JOIN {sql_table(Metric)} m ON m.{m['id']} = mp.{mp['metric']} "
+            f"WHERE (v.{v['id']} = %s OR (p.{p['kind']} = %s AND p.{p['active']} = %s AND p.{p['currency']} = %s "
+            f"AND p.{p['interval']} = %s AND p.{p['interval_count']} = %s AND p.{p['id']} <> %s "
+            f"AND v.{v['version']} = (SELECT max(w.{v['version']}) FROM {sql_table(PlanVersion)} w "
+            f"WHERE w.{v['plan']} = p.{p['id']} AND w.{v['version']} < %s))) "
+            f"AND EXISTS (SELECT 1 FROM {charges} u WHERE {billed})")
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value  # SQLite returns a JSON column as text
+
+
+def usage_facts(subscription_id: int, base_version_id: int, plan_id: int, currency: str, interval: str,
+                interval_count: int) -> UsageFacts:
+    """The subscription's last billed usage and the prices that would bill it: one statement."""
+    rows = select_rows(_usage_facts_sql(connection.vendor), [
+        subscription_id, False, subscription_id, False, base_version_id, Plan.Kind.BASE.value, True, currency, interval,
+        interval_count, plan_id, IMPORTED_VERSIONS_FROM, subscription_id, False])
+    usage, names, versions, metered = {}, {}, {}, defaultdict(dict)
+    for (tag, version, plan, code, name, model, unit, tiers, package, metric, metric_name, m_model, m_unit, m_tiers,
+         m_package, quantity) in rows:
+        if tag == "usage":
+            usage[metric] = quantity
+            continue
+        versions[version] = (plan, code, name, model, unit, _json(tiers), package)
+        if metric is not None:
+            names[metric] = metric_name
+            metered[version][metric] = (m_model, m_unit, _json(m_tiers), m_package)
+    return UsageFacts(usage, names, versions, dict(metered)) if usage else NO_USAGE
+
+
+def usage_facts_orm(subscription_id: int, base_version_id: int, plan_id: int, currency: str, interval: str,
+                    interval_count: int) -> UsageFacts:
+    charges = UsageCharge.objects.filter(subscription_id=subscription_id, free=False)
+    last = charges.aggregate(last=Max("period_start"))["last"]
+    if last is None:
+        return NO_USAGE
+    usage = dict(charges.filter(period_start=last).values_list("metric_code", "quantity"))
+    newest = (PlanVersion.objects.filter(plan_id=OuterRef("plan_id"), version__lt=IMPORTED_VERSIONS_FROM)
+              .order_by("-version").values("version")[:1])
+    found = PlanVersion.objects.select_related("plan").filter(
+        Q(pk=base_version_id) | Q(plan__kind=Plan.Kind.BASE, plan__active=True, plan__currency=currency,
+                                  plan__interval=interval, plan__interval_count=interval_count, version=Subquery(newest))
+        & ~Q(plan_id=plan_id))
+    versions = {v.pk: (v.plan_id, v.plan.code, v.plan.name, v.pricing_model, v.unit_amount, v.tiers, v.package_size)
+                for v in found}
+    names, metered = {}, defaultdict(dict)
+    for price in MeteredPrice.objects.select_related("metric").filter(plan_version_id__in=list(versions)):
+        names[price.metric.code] = price.metric.name
+        metered[price.plan_version_id][price.metric.code] = (price.pricing_model, price.unit_amount, price.tiers,
+                                                             price.package_size)
+    return UsageFacts(usage, names, versions, dict(metered))

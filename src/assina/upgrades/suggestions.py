@@ -26,8 +26,10 @@ Entry points:
 - ``quick_suggestions(subscription, ...)``: the add-on sources and the bundle in two queries (a
   third only when a bundle on sale has the plan as a part), for the portal's home;
   ``for_plan(plan, ...)``: the add-on sources for a plan; ``checkout_bundles(plan, ...)``: the
-  bundle for the checkout page (its rows kept a minute per process). The usage upsells need the
-  usage rows and stay on the full path.
+  bundle for the checkout page (its rows kept a minute per process).
+- ``usage_upsells(subscription, base version, quantity)``: the usage and limit upsells of one
+  metered subscription in one fixed statement (``portal.queries.usage_facts``), for the portal's
+  home; ``suggestions_for`` uses it too.
 
 Shown and accepted are durable events (``suggestion.shown``, ``suggestion.accepted``):
 ``record_shown`` writes a suggestion once per customer per ``SHOWN_EVERY`` (24 h) whatever the
@@ -49,7 +51,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from assina.catalog.models import IMPORTED_VERSIONS_FROM, BundleComponent, MeteredPrice, Plan, PlanVersion
+from assina.catalog.models import IMPORTED_VERSIONS_FROM, BundleComponent, Plan, PlanVersion
 from assina.core.bundles import part_value
 from assina.core.errors import DomainError
 from assina.core.mrr import monthly
@@ -61,9 +63,9 @@ from assina.events.services import record
 from assina.notifications.context import babel_locale, interval_word, money, number
 from assina.notifications.rendering import django_language, message_locale
 from assina.portal.models import PortalSettings
+from assina.portal.queries import UsageFacts, usage_facts
 from assina.subscriptions.models import Subscription, SubscriptionItem
 from assina.time import now as clock_now
-from assina.usage.models import UsageCharge
 
 MAX_SUGGESTIONS = 3
 NEAR_LIMIT = 0.8  # share of the included units that counts as "near the limit"
@@ -350,76 +352,83 @@ def for_plan(plan: Plan, locale: str, chosen_addons: dict[int, str] | None = Non
 
 
 def _usage_suggestions(sub: Subscription, locale: str) -> list[Suggestion]:
-    """Upsells from the last billed period's metered usage: a higher plan that prices it better,
-    or one that includes more of a metric whose included units are nearly used up."""
-    charges = list(UsageCharge.objects.filter(subscription=sub, free=False).order_by("-period_start")
-                   .values_list("period_start", "metric_code", "quantity")[:50])
-    if not charges:
-        return []
-    last = charges[0][0]
-    usage = {code: quantity for start, code, quantity in charges if start == last}
-    base = sub.items.select_related("plan_version").filter(plan_version__plan__kind=Plan.Kind.BASE).first()
+    """The usage upsells of ``sub`` (its base item: one query; the usage and prices: one more)."""
+    base = (SubscriptionItem.objects.filter(subscription=sub, plan_version__plan__kind=Plan.Kind.BASE)
+            .values_list("plan_version_id", "quantity").first())
     if base is None:
         return []
-    higher = [p for p in Plan.objects.filter(kind=Plan.Kind.BASE, active=True, currency=sub.currency, interval=sub.interval,
-                                            interval_count=sub.interval_count).exclude(pk=sub.plan_id)]
-    versions = _latest_versions([p.pk for p in higher])
-    metered: dict[int, dict[str, MeteredPrice]] = defaultdict(dict)
-    for price in MeteredPrice.objects.select_related("metric", "plan_version").filter(
-            plan_version_id__in=[v.pk for v in versions.values()] + [base.plan_version_id]):
-        metered[price.plan_version_id][price.metric.code] = price
-    names = {p.metric.code: p.metric.name for prices in metered.values() for p in prices.values()}
+    return usage_upsells(sub, base[0], base[1], locale)
 
-    def cost(version: PlanVersion) -> int:
-        total = price_amount(version.price_spec(), base.quantity)
-        for code, quantity in usage.items():
-            price = metered[version.pk].get(code)
+
+def usage_upsells(sub: Subscription, base_version_id: int, quantity: int, locale: str) -> list[Suggestion]:
+    """Upsells from the last billed period's metered usage of ``sub`` (its pk, plan id and name,
+    currency and interval; its base item's plan version and quantity): a higher plan that prices
+    it better, or one that includes more of a metric whose included units are nearly used up.
+    One fixed statement (``portal.queries.usage_facts``)."""
+    facts = usage_facts(sub.pk, base_version_id, sub.plan_id, sub.currency, sub.interval, sub.interval_count)
+    return usage_upsells_from(facts, sub, base_version_id, quantity, locale)
+
+
+def usage_upsells_from(facts: UsageFacts, sub: Subscription, base_version_id: int, quantity: int,
+                       locale: str) -> list[Suggestion]:
+    """``usage_upsells`` from facts already read."""
+    usage, names = facts.usage, facts.metric_names
+    if not usage or base_version_id not in facts.versions:
+        return []
+    currency = sub.currency
+
+    def base_amount(version_id: int) -> int:
+        _plan, _code, _name, model, unit, tiers, package = facts.versions[version_id]
+        return price_amount(_spec(currency, model, unit, tiers, package), quantity)
+
+    def cost(version_id: int) -> int:
+        total = base_amount(version_id)
+        for code, used in usage.items():
+            price = facts.metered.get(version_id, {}).get(code)
             if price is not None:
-                total += price_amount(price.price_spec(), quantity)
+                total += price_amount(_spec(currency, *price), used)
         return total
 
     def included(version_id: int, code: str) -> int | None:
-        price = metered[version_id].get(code)
-        if price is None or not price.tiers:
+        price = facts.metered.get(version_id, {}).get(code)
+        if price is None or not price[2]:
             return None
-        first = price.tiers[0]
+        first = price[2][0]
         free = not first.get("unit_amount") and not first.get("flat_amount") and first.get("up_to")
         return int(first["up_to"]) if free else None
 
-    current_cost = cost(base.plan_version)
-    current_base = price_amount(base.plan_version.price_spec(), base.quantity)
+    current_cost = cost(base_version_id)
+    current_base = base_amount(base_version_id)
     result = []
-    for plan in higher:
-        version = versions.get(plan.pk)
-        if version is None or price_amount(version.price_spec(), base.quantity) <= current_base:
+    for version_id, (plan_id, plan_code, plan_name, *_price) in sorted(facts.versions.items(), key=lambda v: v[1][0]):
+        if plan_id == sub.plan_id:
+            continue
+        amount = base_amount(version_id)
+        if amount <= current_base:
             continue  # only a higher plan is an upsell
-        new_cost = cost(version)
-        if new_cost < current_cost and usage:
+        added = monthly(amount - current_base, sub.interval, sub.interval_count)
+        new_cost = cost(version_id)
+        if new_cost < current_cost:
             code = max(usage, key=lambda c: usage[c])
             reason = _("With your usage last period (%(quantity)s %(metric)s), %(plan)s would have cost %(new)s instead of "
                        "%(old)s.") % {"quantity": number(usage[code], locale), "metric": names.get(code, code),
-                                      "plan": plan.name, "new": money(new_cost, sub.currency, locale),
-                                      "old": money(current_cost, sub.currency, locale)}
+                                      "plan": plan_name, "new": money(new_cost, currency, locale),
+                                      "old": money(current_cost, currency, locale)}
             result.append((0, new_cost - current_cost, Suggestion(
-                key=f"plan:{plan.code}", kind="usage_upsell", plan=plan.code, name=plan.name,
-                price=money(price_amount(version.price_spec(), base.quantity), sub.currency, locale),
-                amount=price_amount(version.price_spec(), base.quantity),
-                monthly_amount=monthly(price_amount(version.price_spec(), base.quantity) - current_base, sub.interval,
-                                       sub.interval_count),
-                currency=sub.currency, reason=reason, subscription=sub.pk)))
+                key=f"plan:{plan_code}", kind="usage_upsell", plan=plan_code, name=plan_name,
+                price=money(amount, currency, locale), amount=amount, monthly_amount=added, currency=currency,
+                reason=reason, subscription=sub.pk)))
             continue
-        for code, quantity in sorted(usage.items()):
-            mine, theirs = included(base.plan_version_id, code), included(version.pk, code)
-            if mine and quantity >= NEAR_LIMIT * mine and theirs and theirs > mine:
+        for code, used in sorted(usage.items()):
+            mine, theirs = included(base_version_id, code), included(version_id, code)
+            if mine and used >= NEAR_LIMIT * mine and theirs and theirs > mine:
                 reason = _("You used %(used)s of the %(included)s %(metric)s included in %(current)s; %(plan)s includes "
-                           "%(more)s.") % {"used": number(quantity, locale), "included": number(mine, locale),
-                                           "metric": names.get(code, code), "current": sub.plan.name, "plan": plan.name,
+                           "%(more)s.") % {"used": number(used, locale), "included": number(mine, locale),
+                                           "metric": names.get(code, code), "current": sub.plan.name, "plan": plan_name,
                                            "more": number(theirs, locale)}
-                amount = price_amount(version.price_spec(), base.quantity)
                 result.append((1, amount, Suggestion(
-                    key=f"plan:{plan.code}", kind="limit_upsell", plan=plan.code, name=plan.name,
-                    price=money(amount, sub.currency, locale), amount=amount,
-                    monthly_amount=monthly(amount - current_base, sub.interval, sub.interval_count), currency=sub.currency,
+                    key=f"plan:{plan_code}", kind="limit_upsell", plan=plan_code, name=plan_name,
+                    price=money(amount, currency, locale), amount=amount, monthly_amount=added, currency=currency,
                     reason=reason, subscription=sub.pk)))
                 break
     return [s for _rank, _cost, s in sorted(result, key=lambda r: (r[0], r[1]))]

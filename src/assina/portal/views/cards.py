@@ -22,11 +22,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 
-from assina.catalog.models import Plan
+from assina.catalog.models import MeteredPrice, Plan
 from assina.core.states import LIVE
 from assina.feedback.models import Survey
 from assina.feedback.sending import scale, score_url
@@ -36,7 +37,7 @@ from assina.playbooks.queries import open_offer
 from assina.playbooks.wording import coupon_sentence
 from assina.repricing.queries import coming_price_change
 from assina.subscriptions.models import Subscription, SubscriptionItem
-from assina.upgrades.suggestions import MAX_SUGGESTIONS, quick_suggestions, record_shown
+from assina.upgrades.suggestions import KINDS, MAX_SUGGESTIONS, quick_suggestions, record_shown, usage_upsells
 
 from assina.feedback.queries import due_survey
 from assina.portal.queries import HomeSession
@@ -62,34 +63,56 @@ def survey(home: Home) -> str:
         "business": branding(), "nps": kind == Survey.NPS, "scores": [{"score": n, "url": score_url(token, n)} for n in scale(kind)]})
 
 
-def _live_subscriptions(customer_id: int) -> list[tuple[Subscription, dict[int, str]]]:
-    """The customer's live subscriptions (not cancelling) with their add-ons ``{plan id: name}``,
-    from their items in one query (a live subscription has its base item, so none is missed),
-    as ``quick_suggestions`` reads them: the subscription's plan id and name, currency, interval."""
+@dataclass
+class _Live:
+    """A live subscription as the suggestions card reads it."""
+
+    sub: Subscription  # its pk, plan id and name, currency, interval
+    addons: dict[int, str]  # {plan id: name}
+    base: tuple[int, int] | None = None  # its base item's (plan version id, quantity)
+    metered: bool = False  # one of its items has metered prices
+
+
+def _live_subscriptions(customer_id: int) -> list[_Live]:
+    """The customer's live subscriptions (not cancelling) with their add-ons, base item and whether
+    they are metered, from their items in one query (a live subscription has its base item, so
+    none is missed), as ``quick_suggestions`` and ``usage_upsells`` read them."""
+    metered = Exists(MeteredPrice.objects.filter(plan_version_id=OuterRef("plan_version_id")))
     rows = (SubscriptionItem.objects.filter(subscription__customer_id=customer_id, subscription__status__in=list(LIVE),
                                             subscription__cancel_at_period_end=False)
-            .order_by("subscription_id", "pk")
+            .annotate(metered=metered).order_by("subscription_id", "pk")
             .values_list("subscription_id", "subscription__plan_id", "subscription__plan__name", "subscription__currency",
                          "subscription__interval", "subscription__interval_count", "plan_version__plan_id",
-                         "plan_version__plan__kind", "plan_version__plan__name"))
-    subs: dict[int, tuple[Subscription, dict[int, str]]] = {}
-    for sub_id, plan_id, plan_name, currency, interval, count, item_plan, kind, item_name in rows:
+                         "plan_version__plan__kind", "plan_version__plan__name", "plan_version_id", "quantity", "metered"))
+    subs: dict[int, _Live] = {}
+    for (sub_id, plan_id, plan_name, currency, interval, count, item_plan, kind, item_name, version_id, quantity,
+         is_metered) in rows:
         if sub_id not in subs:
             sub = Subscription(pk=sub_id, customer_id=customer_id, plan_id=plan_id, currency=currency, interval=interval,
                                interval_count=count)
             sub.plan = Plan(pk=plan_id, name=plan_name)
-            subs[sub_id] = (sub, {})
+            subs[sub_id] = _Live(sub, {})
+        live = subs[sub_id]
+        live.metered = live.metered or bool(is_metered)
         if kind == Plan.Kind.ADDON:
-            subs[sub_id][1][item_plan] = item_name
+            live.addons[item_plan] = item_name
+        elif live.base is None:
+            live.base = (version_id, quantity)
     return list(subs.values())
 
 
 def _suggestions_now(home: Home) -> str:
+    """The usage upsells of metered subscriptions (one statement each), then the add-ons and the
+    bundle (``quick_suggestions``), the strongest kind first, one per plan or add-on, three at most."""
     customer_id = home.session.customer_id
     locale = message_locale(home.session.locale)
     found, seen = [], set()
-    for sub, owned in _live_subscriptions(customer_id):
-        for suggestion in quick_suggestions(sub, owned_addons=owned, locale=locale):
+    for live in _live_subscriptions(customer_id):
+        mine = []
+        if live.metered and live.base is not None:
+            mine += usage_upsells(live.sub, live.base[0], live.base[1], locale)
+        mine += quick_suggestions(live.sub, owned_addons=live.addons, locale=locale)
+        for suggestion in sorted(mine, key=lambda s: KINDS.index(s.kind)):
             if suggestion.key not in seen:
                 seen.add(suggestion.key)
                 found.append(suggestion)
@@ -124,14 +147,18 @@ def _suggestions_key(home: Home) -> tuple:
 
 
 def suggestions(home: Home) -> str:
-    """At most three add-ons to suggest (``upgrades.suggestions.quick_suggestions``: cross-sells
-    and popular add-ons of the customer's plan), each a link to the add-ons page with
-    ``?suggestion=<key>``; recorded as shown (``record_shown``: once a day per suggestion).
+    """At most three suggestions: for a metered subscription a higher plan its last billed usage
+    calls for (``upgrades.suggestions.usage_upsells``), then the add-ons and the bundle
+    (``quick_suggestions``: cross-sells, popular add-ons of the customer's plan), each with its
+    reason and a link to the plan-change or add-ons page with ``?suggestion=<key>``; recorded as
+    shown (``record_shown``: once a day per suggestion).
     Made again when the customer's events, the catalog or the hour change (recording "shown"
     writes an event, so a card shown for the first time is made twice, the second time writing
     nothing); kept between: no query. Made: the subscriptions with their add-ons (one query),
-    then per subscription the counts (one) and the prices when something is suggested (one),
-    and the shown check when shown (one)."""
+    then per metered subscription its usage and prices (one fixed statement), per subscription the
+    counts (one) and the prices when something is suggested (one), and the shown check when shown
+    (one). Usage grows without events, but what is read is the last *billed* period's, which
+    changes only with an invoice (an event)."""
     key = _suggestions_key(home)
     with _KEPT_LOCK:
         html = _KEPT_SUGGESTIONS.get(key)

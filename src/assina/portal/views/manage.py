@@ -77,7 +77,10 @@ def change(request, sub_id: int):
         try:
             manage._changeable(sub)
             context["plans"] = _plans(sub, customer, base, shown)
-            context["chosen"] = request.GET.get("plan") or sub.plan.code
+            # A suggested plan ("plan:<code>", from the suggestions card) comes chosen.
+            suggested = context["suggestion"].removeprefix("plan:") if context["suggestion"].startswith("plan:") else ""
+            offered = {plan["code"] for plan in context["plans"]}
+            context["chosen"] = request.GET.get("plan") or (suggested if suggested in offered else sub.plan.code)
             if "plan" in request.GET:
                 context["preview"] = _preview(manage.preview_plan_change(customer, sub.pk, request.GET["plan"],
                                                                          request.GET.get("quantity", "")), customer)
