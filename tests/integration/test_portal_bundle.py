@@ -33,7 +33,7 @@ def _text(html: bytes) -> str:
 def _preview(html: bytes) -> list[tuple[str, str]]:
     block = re.search(r'<details class="upcoming">(.*?)</details>', html.decode(), re.S).group(1)
     return [(d.replace("\xa0", " "), a.replace("\xa0", " "))
-            for d, a in re.findall(r'<tr><td>([^<]*)</td><td class="amount">([^<]*)</td></tr>', block)]
+            for d, a in re.findall(r'<tr(?: class="part")?><td>([^<]*)</td><td class="amount">([^<]*)</td></tr>', block)]
 
 
 @pytest.fixture

@@ -96,7 +96,8 @@ def _bundle(parts, quantity: int, amount: int, currency: str, locale: str, every
 def _upcoming(coming: Upcoming, currency: str, locale: str) -> dict:
     def line(l) -> dict:
         # A bundle's parts have no amount of their own, as on the invoice (the bundle's line has the price).
-        return {"description": l.description, "amount": "" if l.kind == LineKind.BUNDLE_PART else money(l.amount, currency, locale),
+        part = l.kind == LineKind.BUNDLE_PART
+        return {"description": l.description, "amount": "" if part else money(l.amount, currency, locale), "part": part,
                 "quantity": number(l.quantity, locale)}
 
     return {"lines": [line(l) for l in coming.lines], "total": money(coming.total, currency, locale),
