@@ -102,3 +102,29 @@ def test_the_credit_balance_is_taken_before_the_card(catalog):
     assert "R$20.00 comes from your account credit." in text
     assert "We will charge R$44.90 to your" in text
     assert _billed(sub) == 4490
+
+
+@pytest.mark.parametrize("default, says, billed", [
+    ("accept", ["for R$60.00.", "We will charge R$60.00 to your"], 6000),
+    ("switch", ["for R$35.00.", "From then on your plan is Basic.", "We will charge R$35.00 to your"], 3500),
+])
+def test_a_price_migration_quotes_the_new_price_or_plan_at_its_change_date(default, says, billed):
+    """A real migration (``assina.repricing``): Pro 50.00 → 60.00 from March 1, or the cheaper
+    Basic 35.00; the customer's choice (here the owner's default) is armed at the February
+    renewal, so the reminder of February 26 quotes the March invoice."""
+    from assina.repricing import services
+
+    start_clock(utc(2027, 1, 1))
+    make_plan("pro", 5000, name="Pro")
+    make_plan("basic", 3500, name="Basic")
+    sub = subscribe(make_customer(email="ana@example.com", locale="en"), "pro")
+    advance(utc(2027, 1, 20))
+    services.create_migration(plan_code="pro", new_amount=6000, effective_at=utc(2027, 3, 1),
+                              switch_plan_code="basic", default_choice=default)
+    advance(utc(2027, 2, 26, 12))
+    text = Message.objects.get(template="renewal_upcoming", customer_id=sub.customer_id,
+                               key__contains="2027-03-01").text
+    for sentence in says:
+        assert sentence in text
+    advance(utc(2027, 3, 1))
+    assert Invoice.objects.get(subscription=sub, period_start=utc(2027, 3, 1)).amount_due == billed
