@@ -402,11 +402,12 @@ def next_renewals(sub_ids: list[int]) -> dict[int, NextRenewal]:
     loader = TermsLoader()
     loader.load(rows)
     ends = {r.pk: r.current_period_end for r in rows}
+    by_id = {r.pk: r for r in rows}
     plan_names: dict[int, str] = {}
     changed: dict[int, DueRow] = {}
     for change in ScheduledChange.objects.filter(subscription_id__in_list=Many(list(ends)),
                                                  status=ScheduledChange.Status.PENDING).order_by("pk"):
-        row = next(r for r in rows if r.pk == change.subscription_id)
+        row = by_id[change.subscription_id]
         if change.effective_at == row.current_period_end:
             found = _after_change(loader, row, change)
             if found is not None:
