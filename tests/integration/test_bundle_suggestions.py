@@ -60,13 +60,13 @@ def shop():
 def test_checkout_offers_the_bundle_with_its_saving_and_three_suggestions_at_most(shop):
     page = _text(Client().get("/checkout/pro/?lang=en"))
     assert "Pro and Storage together as Duo: R$59.90 per month instead of R$69.80." in page
-    assert 'href="/checkout/duo/?lang=en"' in page and "Buy the bundle instead" in page
+    assert 'href="/checkout/duo/?lang=en&amp;suggestion=plan%3Aduo&amp;from=pro"' in page and "Buy the bundle instead" in page
     addons = re.findall(r'name="addons" value="(\w+)"', page)
     assert addons == ["storage", "backup"]  # the oldest add-ons fill what the bundle leaves: three in all
 
     pt = _text(Client().get("/checkout/pro/?lang=pt-br"))
     assert "Pro e Storage juntos como Duo: R$ 59,90 por mês em vez de R$ 69,80." in pt
-    assert 'href="/checkout/duo/?lang=pt-br"' in pt and "Assinar o pacote" in pt
+    assert 'href="/checkout/duo/?lang=pt-br&amp;suggestion=plan%3Aduo&amp;from=pro"' in pt and "Assinar o pacote" in pt
 
     duo = _text(Client().get("/checkout/duo/?lang=en"))
     assert re.findall(r'name="addons" value="(\w+)"', duo) == ["backup", "sms"]  # never its own part
