@@ -79,13 +79,14 @@ REFUSALS = [
     ({"loyalty_periods": ""}, "the loyalty discount lasts from 1 to 24 periods", None),
     ({"amount": "60,00"}, "'60,00' is not a valid amount; use digits and a dot, like 49.90",
      "'60,00' não é um valor válido; use dígitos e ponto decimal, como 49.90"),
+    ({"effective_at": ""}, "This field is required.", "Este campo é obrigatório."),
 ]
 
 
 @pytest.mark.parametrize("language", ["en", "pt-br"])
 @pytest.mark.parametrize(("change", "english", "portuguese"), REFUSALS,
                          ids=["too soon", "switch default without a plan", "segment missing", "loyalty periods missing",
-                              "comma amount"])
+                              "comma amount", "effective date missing"])
 def test_a_refusal_is_shown_once_in_the_owners_language_and_nothing_is_written(language, change, english, portuguese):
     _setup()
     client = _owner(language)
@@ -93,7 +94,7 @@ def test_a_refusal_is_shown_once_in_the_owners_language_and_nothing_is_written(l
     page = client.post(START, {**GOOD, **change})
     assert page.status_code == 200
     html = page.content.decode().replace("&#x27;", "'")
-    errors = re.findall(r'<ul class="errorlist[^"]*">(.*?)</ul>', html, re.S)
+    errors = re.findall(r'<ul class="errorlist[^"]*"[^>]*>(.*?)</ul>', html, re.S)
     assert len(errors) == 1, errors  # one error list on the page, not the same error twice
     assert errors[0].count("<li>") == 1, errors
     if language == "en":
