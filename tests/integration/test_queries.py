@@ -1107,7 +1107,8 @@ def test_hand_written_statements_run_from_queries_modules_only():
     assert not elsewhere, sorted(elsewhere)
 
 
-# The workspace's comparisons live in their own module; imported here so that they count when this one runs alone.
+# The workspace's and the portal suggestions' comparisons live in their own modules; imported here so that they count when this one runs alone.
+import test_portal_suggestion_queries  # noqa: E402,F401
 import test_workspace_queries  # noqa: E402,F401
 
 
