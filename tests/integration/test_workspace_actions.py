@@ -11,8 +11,11 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
+from django.utils import translation
 from factories import make_customer, make_plan, start_clock, subscribe, utc
 
+from assina.core.invoicing import FREE_SHIPPING_TEXT, PART_TEXT, DraftLine, LineKind
+from assina.core.money import Money
 from assina.engagement.models import CustomerNote, Task
 from assina.events.models import Event
 from assina.invoices.models import Invoice
@@ -20,6 +23,7 @@ from assina.notifications.models import Message
 from assina.payments.models import Refund
 from assina.subscriptions.models import Subscription
 from assina.time import now
+from assina.workspace.views import _line_text
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +152,20 @@ def test_each_action_needs_its_permission_and_a_csrf_token(sub):
     wrong = owner.post(f"/workspace/customers/{other.pk}/pause/", {"subscription": sub.pk, "confirm": "yes"}, follow=True)
     assert "Choose one of this customer&#x27;s subscriptions." in text(wrong)
     assert Subscription.objects.get(pk=sub.pk).status == "active"
+
+
+def test_a_preview_lines_amounts_are_written_for_the_owners_language():
+    """No action's preview shows a line with an amount in its text today (a plan change's lines
+    name the plan and quantity); a line that has one reads as the owner's customers read it."""
+    def line(template: str, params: dict) -> DraftLine:
+        return DraftLine(kind=LineKind.BUNDLE_PART, description="", amount=0, period_start=T0, period_end=T0,
+                         description_template=template, description_params=params)
+
+    part = line(PART_TEXT, {"part": "Coffee", "value": Money(1000, "BRL")})
+    shipping = line(FREE_SHIPPING_TEXT, {"threshold": Money(15000, "BRL")})
+    with translation.override("en"):
+        assert (_line_text(part), _line_text(shipping)) == ("Included: Coffee (worth R$10.00)",
+                                                            "Shipping: free from R$150.00")
+    with translation.override("pt-br"):
+        assert [t.replace("\xa0", " ") for t in (_line_text(part), _line_text(shipping))] == [
+            "Incluído: Coffee (vale R$ 10,00)", "Frete: grátis a partir de R$ 150,00"]

@@ -26,7 +26,7 @@ from assina.analytics.suggestions import kind_label
 from assina.core.errors import DomainError
 from assina.core.money import parse_amount
 from assina.customers.models import Customer
-from assina.i18n import localized_message
+from assina.i18n import CustomerTexts, localized_message
 from assina.notifications.context import money
 from assina.notifications.models import HEALTH_BANDS, NPS_CATEGORIES, Segment
 from assina.notifications.segments import SegmentError, customers_of
@@ -385,9 +385,9 @@ def _amount(text: str, currency: str) -> int:
 
 
 def _line_text(line) -> str:
+    """A preview line in the owner's language, its amounts written for it ("R$ 10,00" / "R$10.00")."""
     if line.description_template:
-        text = _(line.description_template)
-        return text % line.description_params if line.description_params else text
+        return CustomerTexts().text(_language(), line.description_template, line.description_params)
     return line.description
 
 
