@@ -18,7 +18,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from factories import counts, make_addon, make_customer, make_plan, start_clock, subscribe, utc
+from factories import GOOD_CARD, counts, make_addon, make_customer, make_plan, start_clock, subscribe, utc
+from localstripe_support import browser_confirm_setup, listed, localstripe_server, stripe_settings
 
 from assina.catalog.models import Plan
 from assina.catalog.services import change_plan_price, create_coupon, create_promotion_code
@@ -27,7 +28,8 @@ from assina.events.models import Event
 from assina.invoices.models import Invoice
 from assina.notifications.models import Message
 from assina.notifications.producing import produce_from_events
-from assina.payments.models import PaymentAttempt
+from assina.payments.gateways import get_gateway
+from assina.payments.models import GatewayCustomer, PaymentAttempt
 from assina.selling.models import CheckoutRequest, CheckoutSession, CheckoutSuggestion
 from assina.selling import services, views
 from assina.selling.services import suggested_addons
@@ -278,3 +280,32 @@ def test_at_most_three_add_ons_are_suggested_the_owners_choice_first(shop):
     # The offered add-ons' boxes and names (the page's random tokens may hold any two letters).
     offered = re.findall(r'name="addons" value="([^"]+)">([^<]+)<', page)
     assert offered == [("seats", "Extra seats"), ("a2", "A2")]
+
+
+@pytest.mark.parametrize("attached_by_gateway", [False, True], ids=["card-left-unattached", "card-attached-by-setup"])
+def test_a_stripe_checkout_opens_one_account_at_the_gateway_whether_or_not_it_attached_the_card(
+        shop, settings, attached_by_gateway):
+    """localstripe leaves a confirmed card unattached; Stripe attaches it to the SetupIntent's
+    customer. Either way the buyer's account there is the one the card setup was made on."""
+    with localstripe_server() as url:
+        for name, value in stripe_settings(url).items():
+            setattr(settings, name, value)
+        session = services.session_for_token(services.new_key(), shop)
+        form = services.CheckoutForm(email="rui@example.com", name="Rui Lima", tax_id=CPF, locale="pt-BR")
+        setup = services.start_card_setup(session.key, form)
+        status, body = browser_confirm_setup(url, setup.client_secret, GOOD_CARD)
+        assert status == 200 and body["status"] == "succeeded"
+        account = CheckoutSession.objects.get().gateway_customer
+        if attached_by_gateway:  # what Stripe itself does on confirming the setup
+            get_gateway().attach_to_customer(body["payment_method"], account)
+        form.setup_intent = setup.id
+        done = services.complete(session.key, form)
+        assert services.complete(session.key, form).customer_id == done.customer_id  # the form posted again
+
+        customer = Customer.objects.get()
+        assert GatewayCustomer.objects.get(customer=customer).remote_id == account
+        assert [(c["id"], c["email"]) for c in listed(url, "customers")] == [(account, "rui@example.com")]
+        method = customer.default_payment_method
+        assert get_gateway().retrieve_card(method.token).customer_ref == account
+        assert [(i["amount"], i["customer"], i["status"]) for i in listed(url, "payment_intents")] == [
+            (4990, account, "succeeded")]

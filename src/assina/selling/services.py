@@ -495,6 +495,7 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
     # The card is checked for a known address too: both answers cost the same, and asking
     # whether an address is a customer's costs a card that the gateway accepts.
     attached = _card(session, form, at) if customer is None else None  # the gateway says no before anything is written
+    set_up_on = session.gateway_customer if form.setup_intent.strip() else ""  # the account _card checked the setup on
     # Only a checkout taken over after a crash may find its subscription made already.
     sub = (Subscription.objects.filter(customer=customer, metadata__checkout_session=session.key).first()
            if customer is not None else None)
@@ -510,7 +511,7 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
         with transaction.atomic():
             if customer is None:
                 try:
-                    customer = _new_customer(session, checked, attached, at)
+                    customer = _new_customer(session, checked, attached, at, set_up_on)
                 except (IntegrityError, DomainError) as refused:
                     raise _NotNew() from refused
             if sub is None:
@@ -529,15 +530,19 @@ def _fulfil(session: CheckoutSession, checked: Checked, form: CheckoutForm, at: 
     return session
 
 
-def _new_customer(session: CheckoutSession, checked: Checked, attached, at: datetime) -> Customer:
+def _new_customer(session: CheckoutSession, checked: Checked, attached, at: datetime, set_up_on: str = "") -> Customer:
     """The buyer as a customer with the card (in the caller's transaction); a known address is
-    refused by ``check_new_customer``."""
+    refused by ``check_new_customer``. ``set_up_on``: the gateway account the card setup was
+    confirmed for (the session's), which becomes the customer's account there, so a purchase
+    opens one account at the gateway."""
     new = check_new_customer(email=checked.email, name=checked.name, locale=checked.locale,
                              currency=session.plan.currency, tax_id=checked.tax_id,
                              country=checked.shipping.get("country", ""), metadata={"checkout_session": session.key})
     customer = insert_customer(new, at)
-    if session.gateway_customer and attached.customer_ref == session.gateway_customer:
-        adopt_remote_customer(customer, session.gateway_customer)  # the card was set up there
+    if set_up_on and attached.customer_ref in ("", set_up_on):
+        # Stripe attaches the confirmed card to the setup's account; a gateway that leaves it
+        # unattached (localstripe) has it attached there by attach_card_token below.
+        adopt_remote_customer(customer, set_up_on)
     if checked.shipping:
         Customer.objects.filter(pk=customer.pk).update(shipping_address=checked.shipping)
     attach_card_token(customer, attached, at)
