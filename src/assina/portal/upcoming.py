@@ -1,11 +1,18 @@
 """The invoice a subscription's next renewal will issue, previewed for the portal's home.
 
-Drafted by the code the billing run uses (``subscriptions.due_work._renew``): the period's
-items and discount (``core.invoicing.draft_for_period`` over ``subscriptions.terms``), the
-closing period's metered usage so far (the usage port, ``subscriptions.metered``), the items
-carried from changes made during the period (``invoices.services.pending_lines``), then the
-customer's credit balance (``core.credit.credit_on_issue``). A change scheduled for the
-period's end is priced in, as the renewal applies it first.
+Drafted as the billing run drafts it (``subscriptions.due_work._renew``, and
+``due_work.next_renewals`` for the renewal reminder): a change scheduled for the period's end
+first, read by the run's own ``_after_change`` (a price migration's pinned plan version, a switch
+of plan, a new interval's cycle); then the period's items and discount
+(``core.invoicing.draft_for_period`` over ``subscriptions.terms``) with shipping; a skipped
+delivery only while the renewing terms ship goods (the run's ``_skipped_period``: else the
+period is billed in full); the closing period's metered usage so far (the usage port,
+``subscriptions.metered``; the reminder leaves it out); the items carried from changes made
+during the period (``invoices.services.pending_lines``); then the customer's credit balance
+(``core.credit.credit_on_issue``).
+
+A subscription with no change pending is drafted from its items as the page loaded them (no
+query of its own); only one with a change reads what the change needs.
 
 The metered lines come from the same function that bills them, which marks the usage it
 counts; here it runs inside a savepoint that is always rolled back, so the preview writes
@@ -15,7 +22,7 @@ nothing (and only for subscriptions that have metered prices).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -25,18 +32,19 @@ from django.db.models import Exists, OuterRef, QuerySet
 from assina.catalog.models import BundleComponent, Coupon, Plan
 from assina.core.bundles import BundlePart
 from assina.core.credit import credit_on_issue
-from assina.core.invoicing import (
-    DiscountTerms, DraftLine, ItemTerms, LineKind, SubscriptionTerms, draft_for_period, skipped_lines,
-)
-from assina.core.periods import Interval
+from assina.core.invoicing import DiscountTerms, DraftLine, ItemTerms, LineKind, SubscriptionTerms, draft_for_period
+from assina.core.periods import Interval, period_starting_at
 from assina.core.states import SubscriptionStatus as S
 from assina.core.shipping import ShippingTerms
 from assina.i18n import CustomerTexts
 from assina.invoices.models import PendingItem
 from assina.invoices.services import carried_line
+# The renewal's own reading of a scheduled change and of a skip (``next_renewals`` is built from them).
+from assina.subscriptions.due_work import _after_change, _skipped_period
 from assina.subscriptions.metered import metered_lines
 from assina.subscriptions.models import ScheduledChange, SkippedDelivery, Subscription, SubscriptionItem
-from assina.subscriptions.terms import index_of_period_starting
+from assina.subscriptions.queries import DUE_FIELDS, DueRow
+from assina.subscriptions.terms import TermsLoader
 
 RENEWING = (S.ACTIVE.value, S.TRIALING.value, S.PAST_DUE.value)
 
@@ -101,8 +109,9 @@ def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str,
     """The next renewal's invoice of each of ``subs`` (one customer's, loaded with their items
     and the items' plan versions and plans, as ``summary`` does) that will renew; absent
     when none will come (cancelled at period end, paused, unpaid, incomplete, held for
-    catch-up). A fixed number of queries for any number of subscriptions, plus one savepoint
-    per subscription with metered prices (fewer when ``subs`` come from ``with_flags``).
+    catch-up). A fixed number of queries for any number of subscriptions (fewer when ``subs``
+    come from ``with_flags``), plus one savepoint per subscription with metered prices and a few
+    queries per change scheduled for a period's end.
     ``parts``: ``bundle_parts(subs)`` when the caller has them already."""
     renewing = [s for s in subs if s.status in RENEWING and not s.cancel_at_period_end and s.catch_up_held_at is None]
     if not renewing:
@@ -113,8 +122,8 @@ def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str,
     changes: dict[int, ScheduledChange] = {}
     if ids := _flagged(renewing, "portal_change"):
         for change in (ScheduledChange.objects.filter(subscription_id__in=ids, status=ScheduledChange.Status.PENDING)
-                       .order_by("-pk")):
-            changes[change.subscription_id] = change
+                       .order_by("pk")):
+            changes[change.subscription_id] = change  # the latest wins, as in ``next_renewals``
     carried: dict[int, list[DraftLine]] = defaultdict(list)
     if ids := _flagged(renewing, "portal_carried"):
         for item in PendingItem.objects.filter(subscription_id__in=ids, invoice__isnull=True).order_by("pk"):
@@ -129,30 +138,29 @@ def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str,
         parts = bundle_parts(renewing)
     texts = CustomerTexts()
     balance = max(credit_balance, 0)
+    loader = TermsLoader() if changes else None
     result = {}
     for sub in sorted(renewing, key=lambda s: (s.current_period_end, s.pk)):
         start = sub.current_period_end
-        terms = _terms(sub, coupons, parts)
-        change, plan_name = changes.get(sub.pk), ""
-        if change is not None and change.effective_at == start:
-            terms, plan_name = _with_change(sub, terms, change)
+        terms, plan_name = _terms(sub, coupons, parts), ""
+        change = changes.get(sub.pk)
+        if change is not None and change.effective_at == start and (found := _after(loader, sub, change)):
+            terms, plan_name = found
         else:
-            change = None
+            change = None  # none, one for a later moment, or one the renewal will drop (a retired plan)
         try:
-            index = index_of_period_starting(terms, start)
+            index, period = period_starting_at(terms.anchor, terms.interval, terms.interval_count, start, terms.tz)
         except ValueError:
             continue  # the period's end is no boundary of its anchor: nothing to foresee
         usage = _usage_so_far(sub) if sub.pk in metered else []
-        draft = draft_for_period(terms, index)
-        if sub.pk in skipped:
-            base = terms.items[0]
-            draft_lines = skipped_lines(draft, base.code, base.description)
-        else:
-            draft_lines = draft.lines
+        # A skip counts only while the renewing terms ship goods: the billing run's own rule.
+        draft_lines = _skipped_period(terms, index, period) if sub.pk in skipped else None
+        if draft_lines is None:
+            draft_lines = draft_for_period(terms, index, period).lines
         lines = [*draft_lines, *usage, *carried.get(sub.pk, ())]
         total = sum(line.amount for line in lines)
-        credit, due, _taken = credit_on_issue(total, balance)
-        balance -= credit  # renewals at the same moment share the balance (in id order, as the run does)
+        credit, due, taken = credit_on_issue(total, balance)
+        balance -= taken  # renewals at the same moment share the balance (in id order, as the run does)
         result[sub.pk] = Upcoming(at=start, lines=tuple(texts.lines(locale, lines)), total=total, credit=credit,
                                   amount_due=due, usage=tuple(texts.lines(locale, usage)), change=change,
                                   change_plan=plan_name)
@@ -190,26 +198,14 @@ def _usage_so_far(sub: Subscription) -> list[DraftLine]:
             transaction.savepoint_rollback(savepoint)
 
 
-def _with_change(sub: Subscription, terms, change: ScheduledChange) -> tuple[object, str]:
-    """The terms after a change scheduled for the period end, as ``apply_scheduled_change``
-    makes them: the base item's plan and quantity (a kept plan keeps its version, a new plan
-    takes its newest price). A change of interval starts a new cycle: left as it is."""
-    plan = Plan.objects.filter(code=change.change.get("plan")).first()
-    if plan is None or (plan.interval, plan.interval_count) != (sub.interval, sub.interval_count) or not plan.active:
-        return terms, plan.name if plan else ""
-    base = sub.items.select_related("plan_version__plan").filter(plan_version__plan__kind=Plan.Kind.BASE).first()
-    if base is None:
-        return terms, plan.name
-    version = base.plan_version if base.plan_version.plan_id == plan.pk else plan.current_version()
-    new_item = ItemTerms(code=plan.code, description=plan.name, price=version.price_spec(),
-                         quantity=int(change.change.get("quantity", base.quantity)), kind=LineKind.SUBSCRIPTION,
-                         parts=_parts_of([version.pk]).get(version.pk, ()))
-    old_code = base.plan_version.plan.code
-    items, swapped = [], False
-    for item in terms.items:
-        if not swapped and item.kind is LineKind.SUBSCRIPTION and item.code == old_code:
-            items.append(new_item)
-            swapped = True
-        else:
-            items.append(item)
-    return replace(terms, items=tuple(items)), plan.name
+def _after(loader: TermsLoader, sub: Subscription, change: ScheduledChange) -> tuple[SubscriptionTerms, str] | None:
+    """``sub``'s terms once ``change`` (scheduled for its period's end) is applied, and the name of
+    the plan it then bills, by the billing run's own reading of the change
+    (``due_work._after_change``, shared with the renewal reminder): a pinned plan version (a price
+    migration's new price or plan), the newest price of another plan, a kept plan's version, a new
+    interval starting its own cycle. None when the renewal will drop the change (a retired plan)."""
+    found = _after_change(loader, DueRow(*(getattr(sub, name) for name in DUE_FIELDS)), change)
+    if found is None:
+        return None
+    row, plan_name = found
+    return loader.terms(row), plan_name
