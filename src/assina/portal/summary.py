@@ -23,6 +23,7 @@ from assina.invoices.models import Invoice
 from assina.notifications.card_page import BRANDS
 from assina.payments.models import PaymentMethod
 from assina.notifications.context import interval_word, local_date, money, number
+from assina.subscriptions.changes import pins_version
 from assina.subscriptions.models import Subscription, SubscriptionItem
 
 from .manage import CHANGEABLE
@@ -69,8 +70,10 @@ def _subscription(sub, customer, coming: Upcoming | None, portal: PortalSettings
         "addons": [line for line in lines if line["addon"]], "lines": lines, "bundle": bundle,
         "next_charge_on": local_date(coming.at, locale, tz) if coming else "", "next_charge_amount": next_amount,
         "upcoming": _upcoming(coming, sub.currency, locale) if coming else None,
-        "change_note": _change_note(coming, locale, tz) if coming and coming.change else "",
-        "terms": _terms(sub, end, amount, every, local_date(sub.resumes_at, locale, tz)),
+        "change_note": _change_note(sub, coming, locale, tz) if coming and coming.change else "",
+        # A pinned plan version is a price the owner set (a price migration): not the customer's to drop.
+        "can_keep_plan": bool(coming and coming.change and not pins_version(coming.change)),
+        "terms": _terms(sub, end, amount, every, local_date(sub.resumes_at, locale, tz), _new_price(sub, coming, locale)),
         "can_change": changeable,
         "can_pause": changeable and sub.status != S.TRIALING and bool(portal.pause_lengths),
         "can_resume": sub.status == S.PAUSED,
@@ -105,16 +108,35 @@ def _upcoming(coming: Upcoming, currency: str, locale: str) -> dict:
             "amount_due": money(coming.amount_due, currency, locale), "usage": [line(l) for l in coming.usage]}
 
 
-def _change_note(coming: Upcoming, locale: str, tz: str) -> str:
+def _change_note(sub, coming: Upcoming, locale: str, tz: str) -> str:
     change = coming.change.change
+    if pins_version(coming.change) and change.get("plan") == sub.plan.code:
+        # A new price of the same plan (a price migration): the plan itself does not change.
+        return _("On %(date)s the price of your plan changes; the amount above is at the new price.") % {
+            "date": local_date(coming.at, locale, tz)}
     return _("On %(date)s your plan changes to %(plan)s × %(quantity)s; the amount above is at the new price.") % {
         "date": local_date(coming.at, locale, tz), "plan": coming.change_plan or change.get("plan"),
         "quantity": number(int(change.get("quantity", 1)), locale)}
 
 
-def _terms(sub, end: str, amount: str, every: str, resumes: str) -> list[str]:
-    """The renewal and cancellation terms, plainly, for this subscription's state."""
+def _new_price(sub, coming: Upcoming | None, locale: str) -> tuple[str, str] | None:
+    """What the subscription costs per period once the change due at its renewal applies (the
+    amount and the interval word), when that differs from what it costs now; else None."""
+    if coming is None or coming.change is None or coming.change_price is None:
+        return None
+    interval, count = coming.change_interval
+    now = sum(price_amount(item.plan_version.price_spec(), item.quantity) for item in sub.items.all())
+    if coming.change_price == now and (interval, count) == (sub.interval, sub.interval_count):
+        return None
+    return money(coming.change_price, sub.currency, locale), interval_word(interval, count, locale)
+
+
+def _terms(sub, end: str, amount: str, every: str, resumes: str, new: tuple[str, str] | None = None) -> list[str]:
+    """The renewal and cancellation terms, plainly, for this subscription's state. ``new``: the
+    price and interval from the renewal on, when a change due then moves the price."""
     params = {"date": end, "amount": amount, "interval": every, "resumes": resumes}
+    if new is not None:
+        params["new_amount"], params["new_interval"] = new
     if sub.cancel_at_period_end:
         return [_("Your subscription is cancelled. You keep access until %(date)s and you will not be charged again.") % params]
     if sub.status == S.PAUSED:
@@ -124,9 +146,16 @@ def _terms(sub, end: str, amount: str, every: str, resumes: str) -> list[str]:
                                  "charged then, less the credit kept from the pause.")]
     if sub.status in (S.PAST_DUE, S.UNPAID):
         return [_("Your last payment did not go through. Update your card so that your subscription continues.")]
-    first = (_("Your free trial ends on %(date)s. Then you are charged %(amount)s every %(interval)s until you cancel.")
-             if sub.status == S.TRIALING else
-             _("Your subscription renews automatically on %(date)s: you are charged %(amount)s every %(interval)s until you cancel."))
+    if sub.status == S.TRIALING:
+        first = (_("Your free trial ends on %(date)s. Then you are charged %(new_amount)s every %(new_interval)s "
+                   "until you cancel.") if new else
+                 _("Your free trial ends on %(date)s. Then you are charged %(amount)s every %(interval)s until you cancel."))
+    elif new:
+        first = _("Your subscription renews automatically on %(date)s: you are charged %(amount)s every %(interval)s "
+                  "until then, and %(new_amount)s every %(new_interval)s from %(date)s until you cancel.")
+    else:
+        first = _("Your subscription renews automatically on %(date)s: you are charged %(amount)s every %(interval)s "
+                  "until you cancel.")
     return [first % params,
             _("You can cancel at any time. When you cancel, you keep access until %(date)s, the end of the period you "
               "have paid for, and you are not charged again.") % params]

@@ -2,10 +2,10 @@
 
 Drafted as the billing run drafts it (``subscriptions.due_work._renew``, and
 ``due_work.next_renewals`` for the renewal reminder): a change scheduled for the period's end
-first, read by the run's own ``_after_change`` (a price migration's pinned plan version, a switch
+first, read by the run's own ``after_scheduled_change`` (a price migration's pinned plan version, a switch
 of plan, a new interval's cycle); then the period's items and discount
 (``core.invoicing.draft_for_period`` over ``subscriptions.terms``) with shipping; a skipped
-delivery only while the renewing terms ship goods (the run's ``_skipped_period``: else the
+delivery only while the renewing terms ship goods (the run's ``skipped_period_lines``: else the
 period is billed in full); the closing period's metered usage so far (the usage port,
 ``subscriptions.metered``; the reminder leaves it out); the items carried from changes made
 during the period (``invoices.services.pending_lines``); then the customer's credit balance
@@ -34,13 +34,14 @@ from assina.core.bundles import BundlePart
 from assina.core.credit import credit_on_issue
 from assina.core.invoicing import DiscountTerms, DraftLine, ItemTerms, LineKind, SubscriptionTerms, draft_for_period
 from assina.core.periods import Interval, period_starting_at
+from assina.core.pricing import price_amount
 from assina.core.states import SubscriptionStatus as S
 from assina.core.shipping import ShippingTerms
 from assina.i18n import CustomerTexts
 from assina.invoices.models import PendingItem
 from assina.invoices.services import carried_line
 # The renewal's own reading of a scheduled change and of a skip (``next_renewals`` is built from them).
-from assina.subscriptions.due_work import _after_change, _skipped_period
+from assina.subscriptions.due_work import after_scheduled_change, skipped_period_lines
 from assina.subscriptions.metered import metered_lines
 from assina.subscriptions.models import ScheduledChange, SkippedDelivery, Subscription, SubscriptionItem
 from assina.subscriptions.queries import DUE_FIELDS, DueRow
@@ -59,6 +60,9 @@ class Upcoming:
     usage: tuple[DraftLine, ...]  # the metered lines among ``lines`` (usage so far this period)
     change: ScheduledChange | None  # a change that takes effect at ``at``
     change_plan: str = ""  # the name of the plan it changes to
+    # What the items cost per period once ``change`` applies (before discounts), and its interval.
+    change_price: int | None = None
+    change_interval: tuple[str, int] | None = None
 
 
 def with_flags(subs: QuerySet) -> QuerySet:
@@ -154,16 +158,19 @@ def upcoming_for(subs: list[Subscription], credit_balance: int, locale: str,
             continue  # the period's end is no boundary of its anchor: nothing to foresee
         usage = _usage_so_far(sub) if sub.pk in metered else []
         # A skip counts only while the renewing terms ship goods: the billing run's own rule.
-        draft_lines = _skipped_period(terms, index, period) if sub.pk in skipped else None
+        draft_lines = skipped_period_lines(terms, index, period) if sub.pk in skipped else None
         if draft_lines is None:
             draft_lines = draft_for_period(terms, index, period).lines
         lines = [*draft_lines, *usage, *carried.get(sub.pk, ())]
         total = sum(line.amount for line in lines)
         credit, due, taken = credit_on_issue(total, balance)
         balance -= taken  # renewals at the same moment share the balance (in id order, as the run does)
+        changed = {} if change is None else {
+            "change_price": sum(price_amount(item.price, item.quantity) for item in terms.items),
+            "change_interval": (terms.interval.value, terms.interval_count)}
         result[sub.pk] = Upcoming(at=start, lines=tuple(texts.lines(locale, lines)), total=total, credit=credit,
                                   amount_due=due, usage=tuple(texts.lines(locale, usage)), change=change,
-                                  change_plan=plan_name)
+                                  change_plan=plan_name, **changed)
     return result
 
 
@@ -201,10 +208,10 @@ def _usage_so_far(sub: Subscription) -> list[DraftLine]:
 def _after(loader: TermsLoader, sub: Subscription, change: ScheduledChange) -> tuple[SubscriptionTerms, str] | None:
     """``sub``'s terms once ``change`` (scheduled for its period's end) is applied, and the name of
     the plan it then bills, by the billing run's own reading of the change
-    (``due_work._after_change``, shared with the renewal reminder): a pinned plan version (a price
+    (``due_work.after_scheduled_change``, shared with the renewal reminder): a pinned plan version (a price
     migration's new price or plan), the newest price of another plan, a kept plan's version, a new
     interval starting its own cycle. None when the renewal will drop the change (a retired plan)."""
-    found = _after_change(loader, DueRow(*(getattr(sub, name) for name in DUE_FIELDS)), change)
+    found = after_scheduled_change(loader, DueRow(*(getattr(sub, name) for name in DUE_FIELDS)), change)
     if found is None:
         return None
     row, plan_name = found

@@ -231,6 +231,38 @@ def schedule_version_change(sub_id: int | str, *, version_id: int) -> Subscripti
     return sub
 
 
+class OwnersChange(SubscriptionError):
+    """A scheduled change only the owner may withdraw (``pins_version``)."""
+
+
+def pins_version(change: ScheduledChange) -> bool:
+    """Whether ``change`` bills a given plan version (``schedule_version_change``): a price the
+    owner set for this subscription, such as a price migration's new price or its annual kept
+    price. Only the owner withdraws it; a customer who did would renew at the old price."""
+    return bool(change.change.get("plan_version"))
+
+
+def withdraw_scheduled_changes(sub_id: int | str, *, by_owner: bool, reason: str) -> Subscription:
+    """Drop the changes scheduled for the period's end (the subscription keeps its plan). A
+    customer (``by_owner=False``) is refused a change that pins a plan version (``pins_version``),
+    with nothing changed. Each withdrawn change records ``subscription.change_canceled``."""
+    at = clock_now()
+    with transaction.atomic():
+        sub = get_subscription(sub_id, lock=True)
+        pending = list(ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING))
+        if not pending:
+            raise SubscriptionError(_("No plan change is waiting to take effect."))
+        if not by_owner and any(pins_version(change) for change in pending):
+            raise OwnersChange(_("This change brings the new price of your plan and cannot be undone here. "
+                                      "You can still cancel your subscription, or contact us."))
+        for change in pending:
+            change.status = ScheduledChange.Status.CANCELED
+            change.save(update_fields=["status"])
+            record("subscription.change_canceled", sub, at, {"scheduled_change": change.pk, "reason": reason})
+        store.save(sub, [])
+    return sub
+
+
 def bill_proration(sub: Subscription, lines, *, invoice_now: bool, at: datetime) -> list:
     """Bill a mid-period change's proration lines (caller holds the lock): carried to the next
     invoice as pending items, or with ``invoice_now`` on an invoice of their own now (with any

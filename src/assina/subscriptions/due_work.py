@@ -260,8 +260,10 @@ def _first_change_after(pending: list[ScheduledChange], start: datetime) -> date
     return min((c.effective_at for c in pending if c.effective_at > start), default=None)
 
 
-def _skipped_period(terms: SubscriptionTerms, index: int, period: Period) -> tuple[DraftLine, ...] | None:
-    """A skipped delivery's lines (one at 0), or None when the renewing terms ship nothing:
+def skipped_period_lines(terms: SubscriptionTerms, index: int, period: Period) -> tuple[DraftLine, ...] | None:
+    """A skipped delivery's lines for period ``index`` (one at 0), or None when the renewing terms
+    ship nothing. Shared by the billing run, ``next_renewals`` and the portal's preview, so that a
+    skip counts exactly as the renewal bills it:
     after a switch to a service plan, or the owner turning shipping off, the period is billed
     in full."""
     if terms.shipping is None:
@@ -340,7 +342,7 @@ def _renew(batch: list[tuple[DueRow, int, Period, datetime]], fixed_at: datetime
                 lines = drafted[key] = draft_for_period(loader.terms(row), index, period).lines
             items = carried.get(row.pk, ())
             if skipped and (row.pk, start) in skipped:
-                skipped_period = _skipped_period(loader.terms(row), index, period)
+                skipped_period = skipped_period_lines(loader.terms(row), index, period)
                 if skipped_period is not None:
                     lines = skipped_period
                 else:
@@ -391,7 +393,7 @@ def next_renewals(sub_ids: list[int]) -> dict[int, NextRenewal]:
     """The invoice each subscription's renewal at its current period's end will issue (what a
     renewal reminder quotes): a change scheduled for that moment first (a price migration's new
     price or plan, a switch of plan), then the period's items, discount and shipping, a skipped
-    delivery while the renewing terms ship goods (``_skipped_period``, as the billing run), the
+    delivery while the renewing terms ship goods (``skipped_period_lines``, as the billing run), the
     items carried to it, and the customer's credit balance (shared in renewal order). The
     closing period's metered usage is not known yet and is left out. Reads only: a fixed
     number of queries, plus a few per scheduled change."""
@@ -409,7 +411,7 @@ def next_renewals(sub_ids: list[int]) -> dict[int, NextRenewal]:
                                                  status=ScheduledChange.Status.PENDING).order_by("pk"):
         row = by_id[change.subscription_id]
         if change.effective_at == row.current_period_end:
-            found = _after_change(loader, row, change)
+            found = after_scheduled_change(loader, row, change)
             if found is not None:
                 changed[row.pk], plan_names[row.pk] = found
     rows = [changed.get(r.pk, r) for r in rows]
@@ -426,7 +428,7 @@ def next_renewals(sub_ids: list[int]) -> dict[int, NextRenewal]:
         terms = loader.terms(row)
         index, period = period_starting_at(row.billing_anchor, Interval(row.interval), row.interval_count,
                                            row.current_period_end, settings.TIME_ZONE)
-        skipped = _skipped_period(terms, index, period) if row.pk in skips else None
+        skipped = skipped_period_lines(terms, index, period) if row.pk in skips else None
         lines = [*(skipped if skipped is not None else draft_for_period(terms, index, period).lines),
                  *carried.get(row.pk, ())]
         total = sum(line.amount for line in lines)
@@ -436,8 +438,10 @@ def next_renewals(sub_ids: list[int]) -> dict[int, NextRenewal]:
     return result
 
 
-def _after_change(loader: TermsLoader, row: DueRow, change: ScheduledChange) -> tuple[DueRow, str] | None:
-    """``row`` as ``changes.apply_scheduled_change`` will leave it (its base item's plan
+def after_scheduled_change(loader: TermsLoader, row: DueRow, change: ScheduledChange) -> tuple[DueRow, str] | None:
+    """How the renewal reads ``change`` (scheduled for ``row``'s period end), shared by
+    ``next_renewals`` and the portal's preview so both bill what the renewal will: ``row`` as
+    ``changes.apply_scheduled_change`` will leave it (its base item's plan
     version and quantity in ``loader``; a new interval starts its own cycle), and the name of
     the plan it then bills; None when the change will not apply (the plan is retired)."""
     plan = Plan.objects.filter(code=change.change.get("plan")).first()

@@ -21,6 +21,9 @@ from assina.core.pricing import price_amount
 from assina.notifications.context import interval_word, local_date, money, number
 from assina.portal import manage
 from assina.portal.models import PortalSettings
+from assina.repricing.services import open_members
+from assina.subscriptions import changes
+from assina.subscriptions.services import SubscriptionError
 from assina.time import now as clock_now
 from assina.upgrades.suggestions import record_accepted
 
@@ -134,9 +137,22 @@ def change_confirm(request, sub_id: int):
 @require_POST
 @portal_session
 def keep_plan(request, sub_id: int):
-    """Drop the plan change scheduled for the period's end."""
+    """Drop the plan change scheduled for the period's end. A price migration's change is not the
+    customer's to drop here (renewing at the old price would escape the new one): its pinned new
+    price is refused by the service (``changes.withdraw_scheduled_changes``), its cheaper-plan
+    switch here, as nothing would schedule the new price again; the choice stays open on the
+    price change page until the change date."""
     def act(customer, sub) -> str:
-        manage.cancel_pending_change(customer, sub.pk)
+        if open_members(customer.pk).filter(subscription_id=sub.pk, armed_at__isnull=False).exists():
+            raise manage.PortalActionError(_("This change is your choice for the new price of your plan. You can "
+                                             "choose another option on the price change page until the change date."))
+        try:
+            changes.withdraw_scheduled_changes(sub.pk, by_owner=False, reason="customer")
+        except changes.OwnersChange:
+            raise manage.PortalActionError(_("This change brings the new price of your plan and cannot be undone here. "
+                                             "You can still cancel your subscription, or contact us.")) from None
+        except SubscriptionError as refused:
+            raise manage.PortalActionError(str(refused)) from None
         return _("Done: you keep your current plan.")
 
     return _subscription_action(request, sub_id, act)
