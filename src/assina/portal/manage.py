@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings as django_settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from assina.catalog.models import Plan
@@ -26,13 +25,11 @@ from assina.core.periods import Interval, boundary
 from assina.core.pricing import price_amount
 from assina.core.states import SubscriptionStatus as S
 from assina.customers.models import Customer
-from assina.events.services import record
 from assina.i18n import CustomerTexts
 from assina.notifications.context import number
 from assina.payments import methods
 from assina.payments.models import PaymentMethod
 from assina.subscriptions import addons, changes, services as subscriptions
-from assina.subscriptions import store
 from assina.subscriptions.models import ScheduledChange, Subscription, SubscriptionItem
 from assina.time import now as clock_now
 
@@ -136,6 +133,8 @@ def _plan_change(customer: Customer, sub_id: int, plan_code: str, quantity_text,
         timing, lines, effective = "trial", (), at
     elif downgrade and portal.downgrade_timing == PortalSettings.Timing.PERIOD_END:
         timing, lines, effective = "period_end", (), sub.current_period_end
+        # The renewal's price: a price migration's pending change keeps its new price.
+        new_amount = price_amount(changes.version_at_period_end(sub, plan, quantity).price_spec(), quantity)
     else:
         timing, effective = "now", at
         lines = tuple(CustomerTexts().lines(customer.locale,
@@ -164,22 +163,6 @@ def change_plan(customer: Customer, sub_id: int, plan_code: str, quantity) -> Pl
 
 def pending_change(sub: Subscription) -> ScheduledChange | None:
     return ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).order_by("pk").first()
-
-
-def cancel_pending_change(customer: Customer, sub_id: int) -> None:
-    """Keep the current plan: the change scheduled for the period's end is dropped."""
-    sub = owned_subscription(customer, sub_id)
-    at = clock_now()
-    with transaction.atomic():
-        sub = subscriptions.get_subscription(sub.pk, lock=True)
-        pending = list(ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING))
-        if not pending:
-            raise PortalActionError(_("No plan change is waiting to take effect."))
-        for change in pending:
-            change.status = ScheduledChange.Status.CANCELED
-            change.save(update_fields=["status"])
-            record("subscription.change_canceled", sub, at, {"scheduled_change": change.pk, "reason": "customer"})
-        store.save(sub, [])
 
 
 # --- pause and resume -------------------------------------------------------------------

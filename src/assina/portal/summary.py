@@ -23,7 +23,7 @@ from assina.invoices.models import Invoice
 from assina.notifications.card_page import BRANDS
 from assina.payments.models import PaymentMethod
 from assina.notifications.context import interval_word, local_date, money, number
-from assina.subscriptions.changes import pins_version
+from assina.subscriptions.changes import from_price_migration, owners_change, pins_version
 from assina.subscriptions.models import Subscription, SubscriptionItem
 
 from .manage import CHANGEABLE
@@ -71,8 +71,10 @@ def _subscription(sub, customer, coming: Upcoming | None, portal: PortalSettings
         "next_charge_on": local_date(coming.at, locale, tz) if coming else "", "next_charge_amount": next_amount,
         "upcoming": _upcoming(coming, sub.currency, locale) if coming else None,
         "change_note": _change_note(sub, coming, locale, tz) if coming and coming.change else "",
-        # A pinned plan version is a price the owner set (a price migration): not the customer's to drop.
-        "can_keep_plan": bool(coming and coming.change and not pins_version(coming.change)),
+        # The owner's price (a pinned version, a price migration's change, or the customer's change
+        # over one, which the price change page changes instead): not the customer's to drop here.
+        "can_keep_plan": bool(coming and coming.change and not owners_change(coming.change.change)
+                              and not from_price_migration(coming.change.change)),
         "terms": _terms(sub, end, amount, every, local_date(sub.resumes_at, locale, tz), _new_price(sub, coming, locale)),
         "can_change": changeable,
         "can_pause": changeable and sub.status != S.TRIALING and bool(portal.pause_lengths),
@@ -110,7 +112,8 @@ def _upcoming(coming: Upcoming, currency: str, locale: str) -> dict:
 
 def _change_note(sub, coming: Upcoming, locale: str, tz: str) -> str:
     change = coming.change.change
-    if pins_version(coming.change) and change.get("plan") == sub.plan.code:
+    quantity = next((item.quantity for item in sub.items.all() if item.plan_version.plan.kind != "addon"), None)
+    if pins_version(coming.change) and change.get("plan") == sub.plan.code and change.get("quantity") == quantity:
         # A new price of the same plan (a price migration): the plan itself does not change.
         return _("On %(date)s the price of your plan changes; the amount above is at the new price.") % {
             "date": local_date(coming.at, locale, tz)}

@@ -38,7 +38,7 @@ from assina.notifications.models import Segment
 from assina.notifications.outbox import Draft, queue
 from assina.notifications.rendering import TemplateCache, message_locale
 from assina.notifications.segments import SegmentError, customers_of
-from assina.subscriptions.changes import change_subscription, schedule_version_change
+from assina.subscriptions.changes import PRICE_MIGRATION, change_subscription, schedule_version_change
 from assina.subscriptions.discounts import apply_discount, remove_discount
 from assina.subscriptions.models import Subscription, SubscriptionItem
 from assina.subscriptions.services import SubscriptionError
@@ -525,12 +525,15 @@ def _arm(member: Member, at: datetime) -> None:
         member.loyalty_applied = False
     try:
         with transaction.atomic():
+            # Marked as the migration's: not the customer's to drop, nor to escape by changing the
+            # quantity or switching away and back (``changes.owners_change``).
             if choice == Choice.SWITCH.value:
-                change_subscription(sub_id, plan_code=migration.switch_plan.code, at_period_end=True)
+                change_subscription(sub_id, plan_code=migration.switch_plan.code, at_period_end=True,
+                                    source=PRICE_MIGRATION)
             elif choice == Choice.ANNUAL.value:
-                schedule_version_change(sub_id, version_id=migration.annual_version_id)
+                schedule_version_change(sub_id, version_id=migration.annual_version_id, source=PRICE_MIGRATION)
             else:
-                schedule_version_change(sub_id, version_id=migration.new_version_id)
+                schedule_version_change(sub_id, version_id=migration.new_version_id, source=PRICE_MIGRATION)
     except SubscriptionError as refused:
         note = str(refused)
     if choice == Choice.ACCEPT.value and migration.loyalty_coupon and not member.loyalty_applied and not note:

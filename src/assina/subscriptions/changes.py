@@ -48,7 +48,8 @@ def _base_item(sub: Subscription) -> SubscriptionItem:
     return sub.items.select_related("plan_version__plan").get(plan_version__plan__kind=Plan.Kind.BASE)
 
 
-def _target(sub: Subscription, plan_code: str | None, quantity: int | None) -> tuple[Plan, PlanVersion, int]:
+def _target(sub: Subscription, plan_code: str | None, quantity: int | None, *,
+            same_allowed: bool = False) -> tuple[Plan, PlanVersion, int]:
     item = _base_item(sub)
     current_plan = item.plan_version.plan
     if quantity is not None and (not isinstance(quantity, int) or quantity < 1):
@@ -65,7 +66,7 @@ def _target(sub: Subscription, plan_code: str | None, quantity: int | None) -> t
         # Add-ons bill in the subscription's interval: a monthly add-on must not be billed yearly.
         raise SubscriptionError(_("plan %(plan)s bills in another interval than this subscription's add-ons; "
                                   "cancel and subscribe again with add-ons of that interval") % {"plan": repr(plan.code)})
-    if plan.pk == current_plan.pk and new_quantity == item.quantity:
+    if plan.pk == current_plan.pk and new_quantity == item.quantity and not same_allowed:
         raise SubscriptionError(_("nothing to change: same plan and quantity"))
     # Keeping the plan keeps its (possibly grandfathered) version; a new plan takes its newest price.
     version = item.plan_version if plan.pk == current_plan.pk else plan.current_version()
@@ -138,7 +139,7 @@ def _check_changeable(sub: Subscription) -> None:
 
 def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quantity: int | None = None,
                         at_period_end: bool = False, invoice_now: bool = False,
-                        coupon_code: str | None = None) -> Subscription:
+                        coupon_code: str | None = None, source: str | None = None) -> Subscription:
     """Change plan and/or quantity.
 
     Now (default): credit the unused part of the old price and charge the rest of the new one,
@@ -148,13 +149,20 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
     ``coupon_code`` (a change of billing interval only): a coupon redeemed for the new cycle, in
     place of any current one, so the new period's first invoice carries its discount (the
     annual switch's incentive, ``assina.upgrades``).
+    ``source`` (at period end): who scheduled it, when the owner did (``PRICE_MIGRATION``): the
+    change is then the owner's (``owners_change``). While the owner's change is pending, a
+    change at period end keeps its price (``_over_owners``); a quantity changed now is the one the
+    owner's change renews with (``_follow_quantity``).
     """
     at = clock_now()
     attempts = []
     with transaction.atomic():
         sub = get_subscription(sub_id, lock=True)
         _check_changeable(sub)
-        plan, version, new_quantity = _target(sub, plan_code, quantity)
+        # The owner's change pending (a price migration's): a customer's change at period end
+        # carries its price (``_over_owners``), so asking its own plan and quantity is no no-op.
+        owners = None if source or not at_period_end else _owners_pending(sub)
+        plan, version, new_quantity = _target(sub, plan_code, quantity, same_allowed=owners is not None)
         if coupon_code and (at_period_end or sub.status == S.TRIALING.value
                             or (plan.interval, plan.interval_count) == (sub.interval, sub.interval_count)):
             # A caller's mistake, not a customer's: no page or command passes a coupon otherwise.
@@ -162,12 +170,14 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
         previous = {"plan": sub.plan.code, "quantity": _base_quantity(sub)}
         change = {"plan": plan.code, "quantity": new_quantity}
         if at_period_end:
-            ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
-            scheduled = ScheduledChange.objects.create(subscription=sub, effective_at=sub.current_period_end, change=change, created_at=at)
-            store.save(sub, [])
-            record("subscription.change_scheduled", sub, at, {"previous": previous, "change": change,
-                                                             "effective_at": scheduled.effective_at.isoformat()})
+            if source:
+                change["source"] = source
+            elif owners:
+                change = _over_owners(sub, owners, plan, new_quantity)
+            _schedule(sub, previous, change, at)
             return sub
+        if plan.pk == sub.plan_id:
+            _follow_quantity(sub, new_quantity)
         if sub.status == S.TRIALING.value:
             _swap_base_item(sub, plan, version, new_quantity)
             store.save(sub)
@@ -204,11 +214,12 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
     return sub
 
 
-def schedule_version_change(sub_id: int | str, *, version_id: int) -> Subscription:
+def schedule_version_change(sub_id: int | str, *, version_id: int, source: str | None = None) -> Subscription:
     """At the current period's end, bill the base item at the plan version ``version_id``: a newer
     price of its own plan (which ``change_subscription`` never moves to: keeping the plan keeps its
     version) or a given price of another plan. A price migration's choice (``assina.repricing``).
-    Replaces any pending change, like a change at period end; the quantity stays."""
+    Replaces any pending change, like a change at period end; the quantity stays (the
+    subscription's when it applies). ``source``: as in ``change_subscription``."""
     at = clock_now()
     with transaction.atomic():
         sub = get_subscription(sub_id, lock=True)
@@ -222,43 +233,123 @@ def schedule_version_change(sub_id: int | str, *, version_id: int) -> Subscripti
         elif version.pk == item.plan_version_id:
             raise SubscriptionError(_("nothing to change: same plan and quantity"))
         previous = {"plan": sub.plan.code, "quantity": item.quantity}
-        change = {"plan": version.plan.code, "plan_version": version.pk, "quantity": item.quantity}
-        ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
-        scheduled = ScheduledChange.objects.create(subscription=sub, effective_at=sub.current_period_end, change=change, created_at=at)
-        store.save(sub, [])
-        record("subscription.change_scheduled", sub, at, {"previous": previous, "change": change,
-                                                         "effective_at": scheduled.effective_at.isoformat()})
+        change = {"plan": version.plan.code, "plan_version": version.pk, "quantity": item.quantity,
+                  **({"source": source} if source else {})}
+        _schedule(sub, previous, change, at)
     return sub
 
 
+def _schedule(sub: Subscription, previous: dict, change: dict, at: datetime) -> ScheduledChange:
+    """``change`` at the current period's end, in place of any pending one (caller holds the lock)."""
+    ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(status=ScheduledChange.Status.CANCELED)
+    scheduled = ScheduledChange.objects.create(subscription=sub, effective_at=sub.current_period_end, change=change, created_at=at)
+    store.save(sub, [])
+    record("subscription.change_scheduled", sub, at, {"previous": previous, "change": change,
+                                                     "effective_at": scheduled.effective_at.isoformat()})
+    return scheduled
+
+
+PRICE_MIGRATION = "price_migration"  # the ``source`` of the changes a price migration schedules
+
+
+def owners_change(change: dict) -> bool:
+    """Whether a scheduled change (its JSON) is the owner's: a pinned plan version
+    (``schedule_version_change``) or any change a price migration armed (``source``), not a
+    customer's change made over one (``replaces``). Only the owner withdraws it, and it renews
+    with the subscription's quantity of the day it applies: it is a price, not a quantity."""
+    return "replaces" not in change and (bool(change.get("plan_version")) or change.get("source") == PRICE_MIGRATION)
+
+
+def from_price_migration(change: dict) -> bool:
+    """Whether a scheduled change is a price migration's, or a customer's change over one."""
+    return PRICE_MIGRATION in (change.get("source"), change.get("replaces", {}).get("source"))
+
+
+def _owners_pending(sub: Subscription) -> dict | None:
+    """The owner's change pending for ``sub`` (or the one a customer's pending change replaced),
+    without its quantity; None when there is none."""
+    for scheduled in ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).order_by("pk"):
+        if "replaces" in scheduled.change:
+            return scheduled.change["replaces"]
+        if owners_change(scheduled.change):
+            return {key: value for key, value in scheduled.change.items() if key != "quantity"}
+    return None
+
+
+def _over_owners(sub: Subscription, owners: dict, plan: Plan, quantity: int) -> dict:
+    """A customer's change at period end to ``plan`` × ``quantity`` while the owner's change
+    ``owners`` is pending, so that it cannot renew at the price the owner moved away from: the
+    owner's plan at the owner's price (its pinned version, the same renewal's new price at the new
+    quantity); the subscription's own plan, when the owner's change leaves it (the migration's
+    cheaper or annual plan), at that plan's current price, never the old one; another plan at its
+    current price (the customer leaves the plan). Asking exactly the owner's change back (its plan
+    at the current quantity) schedules it again. ``replaces`` keeps the owner's change, so that
+    withdrawing this one or switching back restores it."""
+    item = _base_item(sub)
+    if plan.code == owners["plan"]:
+        if quantity == item.quantity:
+            return {**owners, "quantity": quantity}
+        pinned = {"plan_version": owners["plan_version"]} if owners.get("plan_version") else {}
+        return {"plan": plan.code, **pinned, "quantity": quantity, "replaces": owners}
+    if plan.pk == item.plan_version.plan_id:
+        return {"plan": plan.code, "plan_version": plan.current_version().pk, "quantity": quantity, "replaces": owners}
+    return {"plan": plan.code, "quantity": quantity, "replaces": owners}
+
+
+def version_at_period_end(sub: Subscription, plan: Plan, quantity: int) -> PlanVersion:
+    """The plan version a change at period end to ``plan`` × ``quantity`` renews at (the owner's
+    price kept, ``_over_owners``), for a preview."""
+    owners = _owners_pending(sub)
+    pinned = _over_owners(sub, owners, plan, quantity).get("plan_version") if owners else None
+    if pinned:
+        return PlanVersion.objects.get(pk=pinned)
+    item = _base_item(sub)
+    return item.plan_version if plan.pk == item.plan_version.plan_id else plan.current_version()
+
+
+def _follow_quantity(sub: Subscription, quantity: int) -> None:
+    """A quantity changed now: the owner's pending change renews with it (its JSON says so, as
+    the renewal's previews read it; ``apply_scheduled_change`` takes the subscription's anyway)."""
+    for scheduled in ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING):
+        if owners_change(scheduled.change) and scheduled.change.get("quantity") != quantity:
+            scheduled.change = {**scheduled.change, "quantity": quantity}
+            scheduled.save(update_fields=["change"])
+
+
 class OwnersChange(SubscriptionError):
-    """A scheduled change only the owner may withdraw (``pins_version``)."""
+    """A scheduled change only the owner may withdraw (``owners_change``)."""
 
 
 def pins_version(change: ScheduledChange) -> bool:
-    """Whether ``change`` bills a given plan version (``schedule_version_change``): a price the
-    owner set for this subscription, such as a price migration's new price or its annual kept
-    price. Only the owner withdraws it; a customer who did would renew at the old price."""
+    """Whether ``change`` bills a given plan version (``schedule_version_change``, or a
+    customer's change carrying it): a price the owner set for this subscription, such as a price
+    migration's new price or its annual kept price."""
     return bool(change.change.get("plan_version"))
 
 
 def withdraw_scheduled_changes(sub_id: int | str, *, by_owner: bool, reason: str) -> Subscription:
     """Drop the changes scheduled for the period's end (the subscription keeps its plan). A
-    customer (``by_owner=False``) is refused a change that pins a plan version (``pins_version``),
-    with nothing changed. Each withdrawn change records ``subscription.change_canceled``."""
+    customer (``by_owner=False``) is refused the owner's change (``owners_change``: a pinned
+    price, a price migration's change), with nothing changed; withdrawing their own change made
+    over the owner's brings the owner's back (at the current quantity). Each withdrawn change
+    records ``subscription.change_canceled``."""
     at = clock_now()
     with transaction.atomic():
         sub = get_subscription(sub_id, lock=True)
         pending = list(ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING))
         if not pending:
             raise SubscriptionError(_("No plan change is waiting to take effect."))
-        if not by_owner and any(pins_version(change) for change in pending):
+        if not by_owner and any(owners_change(change.change) for change in pending):
             raise OwnersChange(_("This change brings the new price of your plan and cannot be undone here. "
-                                      "You can still cancel your subscription, or contact us."))
+                                 "You can still cancel your subscription, or contact us."))
+        replaced = None if by_owner else next((c.change["replaces"] for c in pending if "replaces" in c.change), None)
         for change in pending:
             change.status = ScheduledChange.Status.CANCELED
             change.save(update_fields=["status"])
             record("subscription.change_canceled", sub, at, {"scheduled_change": change.pk, "reason": reason})
+        if replaced is not None:
+            item = _base_item(sub)
+            _schedule(sub, {"plan": sub.plan.code, "quantity": item.quantity}, {**replaced, "quantity": item.quantity}, at)
         store.save(sub, [])
     return sub
 
@@ -310,7 +401,9 @@ def apply_scheduled_change(sub: Subscription, change: ScheduledChange, at: datet
     version = (PlanVersion.objects.get(pk=pinned, plan=plan) if pinned else
                item.plan_version if plan.pk == item.plan_version.plan_id else plan.current_version())
     previous = {"plan": sub.plan.code, "quantity": item.quantity}
-    _swap_base_item(sub, plan, version, int(change.change["quantity"]))
+    # The owner's change is a price: it must not undo a quantity changed since it was scheduled.
+    quantity = item.quantity if owners_change(change.change) else int(change.change["quantity"])
+    _swap_base_item(sub, plan, version, quantity)
     if plan.interval != sub.interval or plan.interval_count != sub.interval_count:
         # A new interval starts its own cycle at the boundary where the change takes effect.
         sub.interval, sub.interval_count = plan.interval, plan.interval_count
@@ -319,4 +412,5 @@ def apply_scheduled_change(sub: Subscription, change: ScheduledChange, at: datet
     change.applied_at = at
     change.save(update_fields=["status", "applied_at"])
     store.save(sub)
-    record("subscription.updated", sub, at, {"previous": previous, **change.change, "scheduled_change": change.pk})
+    record("subscription.updated", sub, at, {"previous": previous, **change.change, "quantity": quantity,
+                                             "scheduled_change": change.pk})
