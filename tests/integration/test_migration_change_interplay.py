@@ -144,3 +144,24 @@ def test_the_portals_preview_of_a_quantity_at_period_end_says_the_new_price():
     page = re.sub(r"\s+", " ", signed_in(customer).get(f"/portal/subscriptions/{sub.pk}/change/?plan=pro&quantity=1")
                   .content.decode().replace("\xa0", " "))
     assert "from then on the plan costs R$60.00 every month" in page
+
+
+@pytest.mark.parametrize("default", ["accept", "switch"])
+def test_a_switch_now_to_another_plan_is_not_undone_by_the_migrations_change(default):
+    """The customer moves from Pro to another plan now: the migration's change was about Pro, so
+    the March renewal bills the plan they moved to (at its own price), not Pro back again."""
+    start_clock(utc(2027, 1, 1))
+    make_plan("team", 9000, name="Team", pricing_model="per_unit")
+    _customer, sub = _armed(default=default)
+    changes.change_subscription(sub.pk, plan_code="team", quantity=1)
+    assert not ScheduledChange.objects.filter(subscription=sub, status="pending").exists()
+    line = _march(sub).lines.get(kind="subscription")  # the proration carried is on other lines
+    assert (line.description.split(" ×")[0], line.amount) == ("Team", 9000)
+    assert SubscriptionItem.objects.get(subscription=sub).plan_version.plan.code == "team"
+
+
+def test_a_switch_now_away_and_back_renews_at_the_new_price():
+    _customer, sub = _armed(quantity=1)
+    changes.change_subscription(sub.pk, plan_code="basic", quantity=1)
+    changes.change_subscription(sub.pk, plan_code="pro", quantity=1)
+    assert _march(sub).lines.get(kind="subscription").amount == 6000

@@ -117,4 +117,4 @@ def test_the_home_says_the_price_changes_and_when(locale, note, terms):
     customer, _sub = _armed("accept", locale)
     page = _text(signed_in(customer).get("/portal/").content.decode())
     assert note in page and terms in page
-    assert "Pro × 1" not in page and "Keep my current plan" not in page and "Manter meu plano atual" not in page
+    assert "Pro × 1" not in page and "Keep my current plan" not in page and "Manter o meu plano atual" not in page

@@ -178,6 +178,11 @@ def change_subscription(sub_id: int | str, *, plan_code: str | None = None, quan
             return sub
         if plan.pk == sub.plan_id:
             _follow_quantity(sub, new_quantity)
+        else:
+            # A move to another plan now: a change scheduled for the period's end (a price
+            # migration's included) was about the plan left; applied, it would move the customer back.
+            ScheduledChange.objects.filter(subscription=sub, status=ScheduledChange.Status.PENDING).update(
+                status=ScheduledChange.Status.CANCELED)
         if sub.status == S.TRIALING.value:
             _swap_base_item(sub, plan, version, new_quantity)
             store.save(sub)
