@@ -18,6 +18,7 @@ from factories import advance, make_customer, make_plan, start_clock, subscribe,
 from portal_support import signed_in
 
 from assina.invoices.models import Invoice
+from assina.notifications.models import Message
 from assina.portal import manage
 from assina.repricing import services
 from assina.subscriptions import changes
@@ -165,3 +166,41 @@ def test_a_switch_now_away_and_back_renews_at_the_new_price():
     changes.change_subscription(sub.pk, plan_code="basic", quantity=1)
     changes.change_subscription(sub.pk, plan_code="pro", quantity=1)
     assert _march(sub).lines.get(kind="subscription").amount == 6000
+
+
+def test_the_renewal_previews_read_a_stale_quantity_as_the_renewal_does():
+    """A change armed before quantities were kept in step still says 1: the reminder's and the
+    portal's previews bill the subscription's 3, as the renewal will."""
+    from assina.subscriptions.due_work import next_renewals
+
+    customer, sub = _armed(quantity=1)
+    SubscriptionItem.objects.filter(subscription=sub).update(quantity=3)  # the pinned change still says 1
+    assert next_renewals([sub.pk])[sub.pk].total == 18000
+    page = signed_in(customer).get("/portal/").content.decode().replace("\xa0", " ")
+    assert "R$180.00 on March 1, 2027" in page
+    assert _march(sub).total == 18000
+
+
+def _notified(default: str = "accept", quantity: int = 2):
+    """Notified on January 20; its change not armed yet (that happens at the February renewal)."""
+    start_clock(utc(2027, 1, 1))
+    make_plan("pro", 5000, name="Pro", pricing_model="per_unit")
+    make_plan("basic", 3500, name="Basic", pricing_model="per_unit")
+    make_plan("team", 9000, name="Team", pricing_model="per_unit")
+    sub = subscribe(make_customer(email="ana@example.com"), "pro", quantity=quantity)
+    advance(utc(2027, 1, 20))
+    services.create_migration(plan_code="pro", new_amount=6000, effective_at=MARCH,
+                              switch_plan_code="basic", default_choice=default)
+    return sub
+
+
+@pytest.mark.parametrize("default", ["accept", "switch"])
+def test_a_customer_who_left_the_plan_before_the_change_was_armed_is_not_moved_back(default):
+    sub = _notified(default, quantity=1)
+    changes.change_subscription(sub.pk, plan_code="team", quantity=1)  # January 25, before the arming
+    advance(utc(2027, 2, 10))
+    assert not ScheduledChange.objects.filter(subscription=sub, status="pending").exists()
+    line = _march(sub).lines.get(kind="subscription")
+    assert (line.description.split(" ×")[0], line.amount) == ("Team", 9000)
+    assert not Message.objects.filter(template="price_migration_reminder").exists()  # nothing left to choose
+

@@ -523,19 +523,24 @@ def _arm(member: Member, at: datetime) -> None:
         except SubscriptionError:
             pass
         member.loyalty_applied = False
-    try:
-        with transaction.atomic():
-            # Marked as the migration's: not the customer's to drop, nor to escape by changing the
-            # quantity or switching away and back (``changes.owners_change``).
-            if choice == Choice.SWITCH.value:
-                change_subscription(sub_id, plan_code=migration.switch_plan.code, at_period_end=True,
-                                    source=PRICE_MIGRATION)
-            elif choice == Choice.ANNUAL.value:
-                schedule_version_change(sub_id, version_id=migration.annual_version_id, source=PRICE_MIGRATION)
-            else:
-                schedule_version_change(sub_id, version_id=migration.new_version_id, source=PRICE_MIGRATION)
-    except SubscriptionError as refused:
-        note = str(refused)
+    if not Subscription.objects.filter(pk=sub_id, plan_id=migration.plan_id).exists():
+        # Moved to another plan since the notice: the change was about the plan left, and
+        # scheduling it would move the customer back to it.
+        note = _("not scheduled: the subscription moved to another plan")
+    else:
+        try:
+            with transaction.atomic():
+                # Marked as the migration's: not the customer's to drop, nor to escape by changing
+                # the quantity or switching away and back (``changes.owners_change``).
+                if choice == Choice.SWITCH.value:
+                    change_subscription(sub_id, plan_code=migration.switch_plan.code, at_period_end=True,
+                                        source=PRICE_MIGRATION)
+                elif choice == Choice.ANNUAL.value:
+                    schedule_version_change(sub_id, version_id=migration.annual_version_id, source=PRICE_MIGRATION)
+                else:
+                    schedule_version_change(sub_id, version_id=migration.new_version_id, source=PRICE_MIGRATION)
+        except SubscriptionError as refused:
+            note = str(refused)
     if choice == Choice.ACCEPT.value and migration.loyalty_coupon and not member.loyalty_applied and not note:
         try:
             with transaction.atomic():
@@ -605,7 +610,8 @@ def process_due(until: datetime, *, at_due_time: bool) -> dict:
             at = member.next_action_at if at_due_time else until
             sub = Subscription.objects.get(pk=member.subscription_id)
             if member.remind_at is not None and member.remind_at <= until:
-                if not member.choice and sub.status in LIVE and not sub.cancel_at_period_end:
+                if not member.choice and sub.status in LIVE and not sub.cancel_at_period_end \
+                        and sub.plan_id == member.migration.plan_id:  # not to a customer who left the plan
                     _remind(member, member.remind_at if at_due_time else until)
                     done["price_migration_reminded"] += 1
                 member.remind_at = None

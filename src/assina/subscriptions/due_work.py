@@ -34,7 +34,7 @@ from assina.payments.services import PendingCharge, collect, reconcile_pending, 
 from .metered import metered_lines
 
 from .catch_up import catch_up_limit, hold, too_far_behind
-from .changes import apply_scheduled_change
+from .changes import apply_scheduled_change, owners_change
 from . import store
 from .models import ScheduledChange, SkippedDelivery, Subscription
 from .queries import DUE_FIELDS, DueRow, customers_with_cards, due_rows, item_rows
@@ -457,7 +457,8 @@ def after_scheduled_change(loader: TermsLoader, row: DueRow, change: ScheduledCh
         return None
     pinned = change.change.get("plan_version")
     target = pinned or (version if same_plan else plan.current_version().pk)
-    items[at] = (target, int(change.change.get("quantity", quantity)))
+    # The owner's change is a price: it renews with the quantity of the day (``apply_scheduled_change``).
+    items[at] = (target, quantity if owners_change(change.change) else int(change.change.get("quantity", quantity)))
     loader.known_items(row.pk, items)
     if (plan.interval, plan.interval_count) != (row.interval, row.interval_count):
         row = row._replace(interval=plan.interval, interval_count=plan.interval_count,
