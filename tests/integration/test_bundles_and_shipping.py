@@ -151,7 +151,10 @@ def test_shipment_csv_lists_a_bundles_parts_and_the_cli_prints_it(catalog, capsy
     # The owner's other commands: a bundle at a set price, a plan's shipping, a skipped delivery.
     assert main(["plan", "bundle", "--code", "pair", "--part", "beans:2", "--part", "mug", "--amount", "99.90", "--json"]) == 0
     assert '"amount": 9990' in capsys.readouterr().out
-    assert main(["plan", "shipping", "mug", "--fee", "5.00", "--max-skips", "0", "--json"]) == 0
+    make_plan("tea", 2990, name="Tea")
+    assert main(["plan", "shipping", "tea", "--fee", "5.00", "--max-skips", "0", "--json"]) == 0
+    assert main(["plan", "shipping", "mug", "--fee", "5.00"]) != 0  # an add-on ships with its plan
+    capsys.readouterr()
     sub = Invoice.objects.get(customer=bia).subscription
     assert main(["subscription", "skip-delivery", f"sub_{sub.pk}", "--json"]) == 0
     assert '"period_start": "2027-02-01T00:00:00Z"' in capsys.readouterr().out
@@ -184,13 +187,19 @@ def test_the_owner_manages_bundles_shipping_and_addresses_in_the_admin(catalog, 
     assert "Shipments of a month" in admin_client.get("/admin/subscriptions/skippeddelivery/").content.decode()
     listing = admin_client.get("/admin/catalog/bundle/").content.decode()
     assert "Trio" in listing and "Duo" in listing and "Beans × 2" in listing and ">Beans<" not in listing
+    tea = make_plan("tea", 2990, name="Tea")
+    page = admin_client.post(f"/admin/catalog/plan/{tea.pk}/change/", {
+        "name": "Tea", "active": "on", "ships": "on", "shipping_fee": "9.90", "free_shipping": "", "max_skips": "3",
+        "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0"})
+    assert page.status_code == 302, page.content.decode()[:3000]
+    tea.refresh_from_db()
+    assert (tea.ships_goods, tea.shipping_amount, tea.free_shipping_from, tea.max_skips_per_year) == (True, 990, None, 3)
     mug = Plan.objects.get(code="mug")
     page = admin_client.post(f"/admin/catalog/plan/{mug.pk}/change/", {
         "name": "Mug", "active": "on", "ships": "on", "shipping_fee": "9.90", "free_shipping": "", "max_skips": "3",
         "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0"})
-    assert page.status_code == 302, page.content.decode()[:3000]
-    mug.refresh_from_db()
-    assert (mug.ships_goods, mug.shipping_amount, mug.free_shipping_from, mug.max_skips_per_year) == (True, 990, None, 3)
+    assert page.status_code == 200 and "an add-on ships with its plan" in page.content.decode()
+    assert not Plan.objects.get(code="mug").ships_goods
 
     ana = make_customer(email="ana@example.com", name="Ana")
     form = admin_client.get(f"/admin/customers/customer/{ana.pk}/change/")
@@ -248,3 +257,26 @@ def test_the_portals_next_invoice_counts_the_shipping_and_a_skipped_delivery(cat
     assert upcoming().total == 4990 + 1500
     deliveries.skip_next_delivery(sub.pk)
     assert upcoming().total == 0
+
+
+@pytest.mark.parametrize("locale, message", [("en", "an add-on ships with its plan"),
+                                             ("pt-br", "um adicional é enviado com o seu plano")])
+def test_an_add_on_cannot_ship_goods_of_its_own(catalog, locale, message):
+    """Shipping, the address and skipping go with the plan: an add-on shipping on its own would
+    bill shipping to a customer nobody asked for an address and who could not skip."""
+    from django.utils import translation
+
+    from assina.i18n import localized_message
+
+    with translation.override(locale), pytest.raises(CatalogError) as refused:
+        set_shipping("mug", ships_goods=True, fee=1000, at=now())
+    with translation.override(locale):
+        assert message in localized_message(refused.value)
+    assert not reload_plan("mug").ships_goods
+    set_shipping("mug", ships_goods=False, at=now())  # saying it ships nothing is fine
+
+
+def reload_plan(code):
+    from assina.catalog.models import Plan
+
+    return Plan.objects.get(code=code)

@@ -281,6 +281,9 @@ def set_shipping(plan_code: str, *, ships_goods: bool, at: datetime, fee: int = 
         plan = Plan.objects.select_for_update().filter(code=plan_code).first()
         if plan is None:
             raise CatalogError(_("unknown plan %(code)s") % {"code": repr(plan_code)})
+        if ships_goods and plan.kind == Plan.Kind.ADDON:
+            # The address, the shipment list and skipping a delivery go with the plan.
+            raise CatalogError(_("an add-on ships with its plan: set the shipping on the plan it is added to"))
         new = (ships_goods, fee, free_from, max_skips_per_year)
         if (plan.ships_goods, plan.shipping_amount, plan.free_shipping_from, plan.max_skips_per_year) == new:
             return plan
