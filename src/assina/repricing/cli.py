@@ -81,3 +81,7 @@ def print_report(report: dict) -> None:
         f"churn: group {_rate(churn['group']['rate'])} ({churn['group']['churned']}/{churn['group']['subscriptions']}), "
         f"rest {_rate(churn['rest']['rate'])} ({churn['rest']['churned']}/{churn['rest']['subscriptions']})",
     ]))
+    from django.utils.translation import gettext as _
+
+    for row in report.get("attention", ()):
+        print(_("needs your attention: %(subscription)s (%(customer)s): %(note)s") % row)

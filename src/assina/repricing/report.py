@@ -9,6 +9,9 @@ the group before and after, and the churn of the group against the rest.
 - ``outcomes``: after the renewal, what each landed subscription is on (``pending`` before it).
 - ``mrr_before``: the members' MRR when notified; ``mrr_after``: after their renewal for landed
   members, their MRR now for the others (per currency, minor units).
+- ``attention``: members the migration could not treat as announced (a loyalty discount refused
+  because another discount runs then, a subscriber who moved to another plan before their change
+  was armed), with the reason: the owner sees to them (the first 200).
 - ``churn``: the share of the group whose subscription ended or is set to end by a cancellation
   made since the notice, against the same share of the other subscriptions that were live and
   not already cancelling when the notice went out (as the group was taken).
@@ -29,6 +32,7 @@ from .models import PriceMigration, PriceMigrationMember as Member
 from .services import MigrationError
 
 CHUNK = 5000
+ATTENTION = 200
 
 
 def _leaving() -> Q:
@@ -95,6 +99,10 @@ def migration_report(migration_id: int | str) -> dict:
             .exclude(status="incomplete").exclude(pk__in=Member.objects.filter(migration=migration).values("subscription_id")))
     rest_total = rest.count()
     rest_churned = rest.filter(_cancelled_since(migration.notified_at)).count()
+    # What the migration could not do as announced, for the owner to see to (the first 200).
+    attention = [{"subscription": f"sub_{sub_id}", "customer": email, "note": note}
+                 for sub_id, email, note in Member.objects.filter(migration=migration).exclude(note="")
+                 .order_by("pk").values_list("subscription_id", "customer__email", "note")[:ATTENTION]]
     return {
         "migration": f"pm_{migration.pk}", "plan": migration.plan.code, "new_version": migration.new_version.version,
         "effective_at": migration.effective_at.isoformat(), "notified_at": migration.notified_at.isoformat(),
@@ -108,6 +116,7 @@ def migration_report(migration_id: int | str) -> dict:
                             "rate": round(group_churned / group, 4) if group else None},
                   "rest": {"subscriptions": rest_total, "churned": rest_churned,
                            "rate": round(rest_churned / rest_total, 4) if rest_total else None}},
+        "attention": attention,
     }
 
 
