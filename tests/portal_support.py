@@ -25,3 +25,24 @@ def signed_in(customer, flow: str = "") -> Client:
     path = urlsplit(url).path
     assert client.post(path, {"csrfmiddlewaretoken": csrf_token(client.get(path).content)}).status_code == 302
     return client
+
+
+# Collects the page's Content-Security-Policy violations in ``window.__violations``.
+WATCH_CSP = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__violations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
+"""
+
+
+def portal_page(browser_context, live_server, customer, *, width: int = 390, height: int = 844):
+    """A headless Chromium page signed in to ``customer``'s portal as they do (their link's page,
+    then its button), watching for CSP violations, at ``width`` (a phone by default)."""
+    _link, url = services.create_link(customer)
+    browser_context.add_init_script(WATCH_CSP)
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(url.replace("http://127.0.0.1:8000", live_server.url))
+    page.click("button.primary")
+    page.wait_for_selector("header")
+    return page

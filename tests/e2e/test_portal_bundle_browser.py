@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from factories import advance, make_addon, make_customer, make_plan, start_clock, subscribe, utc
+from portal_support import portal_page
 from usage_support import send, usage
 
 from assina.catalog.services import create_bundle
-from assina.portal import services as portal
 from assina.portal.views import cards
 from assina.time import now
 from assina.usage.services import add_metered_price, create_metric
@@ -23,11 +23,6 @@ from assina.usage.services import add_metered_price, create_metric
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SHOTS = Path("/tmp/shots/bundle")
-WATCH = """
-window.__violations = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__violations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
-"""
 WORDS = {
     "en": {"parts": ["Pro × 1 (worth R$49.90)", "Storage × 1 (worth R$19.90)"],
            "saving": "You save R$9.90 every month against buying them apart (R$69.80).",
@@ -57,13 +52,8 @@ def test_a_customer_on_a_bundle_sees_its_parts_in_the_portal_and_on_the_invoice(
     create_bundle(code="duo", name="Duo", parts=[("pro", 1), ("storage", 1)], price=5990, at=now())
     customer = make_customer(name="Ana Souza", email=f"ana-{locale.lower()}@example.com", locale=locale)
     subscribe(customer, "duo")
-    _link, url = portal.create_link(customer)
 
-    browser_context.add_init_script(WATCH)
-    page = browser_context.new_page()
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(url.replace("http://127.0.0.1:8000", live_server.url))
-    page.click("button.primary")
+    page = portal_page(browser_context, live_server, customer)
     page.wait_for_selector("#subscription")
 
     parts = [text.replace("\xa0", " ") for text in page.locator("dd.bundle-parts li").all_inner_texts()]
@@ -112,13 +102,8 @@ def test_a_metered_customer_is_shown_the_plan_their_usage_calls_for(live_server,
     advance(utc(2027, 1, 10))
     send(usage("a1", customer, "calls", 1700, utc(2027, 1, 10)))
     advance(utc(2027, 2, 1, 1))
-    _link, url = portal.create_link(customer)
 
-    browser_context.add_init_script(WATCH)
-    page = browser_context.new_page()
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(url.replace("http://127.0.0.1:8000", live_server.url))
-    page.click("button.primary")
+    page = portal_page(browser_context, live_server, customer)
     page.wait_for_selector("section.suggestions")
     assert reason in page.inner_text("section.suggestions").replace("\xa0", " ")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -19,23 +19,18 @@ from pathlib import Path
 
 import pytest
 from factories import advance, make_addon, make_customer, make_plan, start_clock, subscribe, utc
+from portal_support import portal_page
 
 from assina.catalog.services import set_shipping
 from assina.core.money import Money
 from assina.i18n import format_money
 from assina.customers.models import Customer
-from assina.portal import services
 from assina.subscriptions.models import SkippedDelivery
 from assina.time import now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SHOTS = Path("/tmp/shots/delivery")
-WATCH = """
-window.__violations = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__violations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
-"""
 WORDS = {
     "en": {"save": "Save the address", "bad": "a Brazilian CEP has 8 digits", "saved": "Done: your deliveries go to the new address.",
            "far": "Add R$0.10 more per delivery and shipping is free (from R$50.00).", "skip": "Skip the next delivery",
@@ -98,14 +93,8 @@ def test_the_customer_gives_an_address_skips_a_delivery_and_reads_the_shipping_o
     set_shipping("beans", ships_goods=True, fee=1500, free_from=5000, max_skips_per_year=2, at=now())
     customer = make_customer(name="Ana Souza", email=f"ana-{locale.lower()}@example.com", locale=locale)
     sub = subscribe(customer, "beans")
-    _link, url = services.create_link(customer)
 
-    browser_context.add_init_script(WATCH)
-    page = browser_context.new_page()
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(url.replace("http://127.0.0.1:8000", live_server.url))
-    page.click("button.primary")
-    page.wait_for_selector("header")
+    page = portal_page(browser_context, live_server, customer)
     page.goto(f"{live_server.url}/portal/delivery/")
     assert words["far"] in page.inner_text("p.note").replace("\xa0", " ")
     page.fill("#line1", "Rua Augusta 100")

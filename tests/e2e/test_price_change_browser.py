@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from factories import advance, make_customer, make_plan, start_clock, subscribe, utc
+from portal_support import portal_page
 
 from assina.invoices.models import Invoice
-from assina.portal import services as portal
 from assina.repricing import services
 from assina.repricing.models import PriceMigrationMember
 
@@ -21,11 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SHOTS = Path("/tmp/shots/price-change")
 MARCH = utc(2027, 3, 1)
-WATCH = """
-window.__violations = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__violations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
-"""
 WORDS = {
     "en": {"heading": "The price of Pro changes on March 1, 2027", "save": "Save my choice",
            "saved": "Thank you: your choice is saved. You can change it until the date of the change."},
@@ -51,14 +46,8 @@ def test_a_customer_chooses_the_cheaper_plan_and_the_renewal_bills_it(live_serve
     advance(utc(2027, 1, 20))
     services.create_migration(plan_code="pro", new_amount=6000, effective_at=MARCH, switch_plan_code="basic",
                               default_choice="accept")
-    _link, url = portal.create_link(customer)
 
-    browser_context.add_init_script(WATCH)
-    page = browser_context.new_page()
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(url.replace("http://127.0.0.1:8000", live_server.url))
-    page.click("button.primary")
-    page.wait_for_selector("header")
+    page = portal_page(browser_context, live_server, customer)
     page.goto(f"{live_server.url}/portal/price-change/")
     assert page.inner_text("h1").replace("\xa0", " ") == words["heading"]
     assert page.is_checked("input[value=accept]")  # the owner's default, until the customer chooses
