@@ -37,6 +37,7 @@ from assina.catalog.models import Plan
 from assina.catalog.services import check_promotion_code as check_code
 from assina.core.errors import DomainError
 from assina.core.shipping import InvalidAddress, normalize_address
+from assina.core.states import LIVE
 from assina.core.tax_ids import brazilian_tax_id, formatted
 from assina.customers.models import Customer
 from assina.customers import queries as queries_customers
@@ -151,16 +152,13 @@ def addon_suggestions(plan: Plan) -> list[AddonSuggestion]:
     return [AddonSuggestion(by_id[i], "popular" if n else "available", n, kept[2]) for i, n in kept[1] if i in by_id]
 
 
-LIVE_STATUSES = ("active", "trialing", "past_due")
-
-
 def _most_held(plan: Plan, compatible) -> tuple[list[tuple[int, int]], int]:
     """The most held compatible add-ons (id, subscriptions holding it) and the plan's live
     subscriptions, in one query; the oldest add-ons fill the rest (held by none)."""
-    live = (Subscription.objects.filter(plan=plan, status__in=LIVE_STATUSES).order_by()
+    live = (Subscription.objects.filter(plan=plan, status__in=list(LIVE)).order_by()
             .values("plan_id").annotate(c=Count("pk")).values("c")[:1])
     counted = list(SubscriptionItem.objects
-                   .filter(subscription__plan=plan, subscription__status__in=LIVE_STATUSES,
+                   .filter(subscription__plan=plan, subscription__status__in=list(LIVE),
                            plan_version__plan__in=compatible)
                    .values("plan_version__plan").annotate(n=Count("subscription", distinct=True), live=Subquery(live))
                    .order_by("-n", "plan_version__plan")[:MAX_SUGGESTIONS])
